@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, String, Text, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, str_enum, utcnow
+
+
+class AgencyKind(StrEnum):
+    SOCIAL_CARE = "social_care"
+    POLICE = "police"
+    ACUTE_HEALTH = "acute_health"
+    COMMUNITY_HEALTH = "community_health"
+    GP = "gp"
+    EDUCATION = "education"
+    PROBATION = "probation"
+    YOUTH_JUSTICE = "youth_justice"
+    DISTRICT_COUNCIL = "district_council"
+    VOLUNTARY = "voluntary"
+    OTHER = "other"
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[AgencyKind] = mapped_column(str_enum(AgencyKind, "agency_kind"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subgroup(Base):
+    __tablename__ = "subgroup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

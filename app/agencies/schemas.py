@@ -1,0 +1,42 @@
+from datetime import datetime
+
+from app.agencies.models import AgencyKind
+from app.schemas_base import LongText, Name, RequestModel, ResponseModel
+
+
+class AgencyCreate(RequestModel):
+    name: Name
+    kind: AgencyKind
+
+
+class AgencyUpdate(RequestModel):
+    name: Name | None = None
+    kind: AgencyKind | None = None
+    active: bool | None = None
+
+
+class AgencyOut(ResponseModel):
+    id: int
+    name: str
+    kind: AgencyKind
+    active: bool
+    created_at: datetime
+
+
+class SubgroupCreate(RequestModel):
+    name: Name
+    description: LongText = ""
+
+
+class SubgroupUpdate(RequestModel):
+    name: Name | None = None
+    description: LongText | None = None
+    active: bool | None = None
+
+
+class SubgroupOut(ResponseModel):
+    id: int
+    name: str
+    description: str
+    active: bool
+    created_at: datetime

@@ -1,0 +1,98 @@
+"""Agencies and subgroups: the partnership's reference data.
+
+Neither is ever deleted: audits and returns refer to them for ever, so leaving the
+partnership is recorded by deactivating.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from app.agencies.models import Agency, AgencyKind, Subgroup
+from app.errors import Conflict, FieldError, NotFound
+from app.pagination import PageParams, page_of
+
+
+def list_agencies(
+    session: Session,
+    *,
+    params: PageParams,
+    active: bool | None = None,
+    kind: AgencyKind | None = None,
+) -> tuple[list[Agency], int]:
+    stmt: Select = select(Agency).order_by(Agency.name)
+    if active is not None:
+        stmt = stmt.where(Agency.active == active)
+    if kind is not None:
+        stmt = stmt.where(Agency.kind == kind)
+    return page_of(session, stmt, params)
+
+
+def get_agency(session: Session, *, agency_id: int) -> Agency:
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound(f"There is no agency with id {agency_id}.")
+    return agency
+
+
+def _check_unique_name(session: Session, model, name: str, exclude_id: int | None = None) -> None:
+    stmt = select(model.id).where(model.name == name)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if session.scalar(stmt) is not None:
+        label = model.__tablename__
+        raise Conflict(
+            f"A {label} called '{name}' already exists.",
+            fields=[FieldError("name", f"A {label} with this name already exists")],
+        )
+
+
+def create_agency(session: Session, *, name: str, kind: AgencyKind) -> Agency:
+    _check_unique_name(session, Agency, name)
+    agency = Agency(name=name, kind=kind, active=True)
+    session.add(agency)
+    session.flush()
+    return agency
+
+
+def update_agency(session: Session, *, agency: Agency, changes: dict) -> Agency:
+    if "name" in changes:
+        _check_unique_name(session, Agency, changes["name"], exclude_id=agency.id)
+    for key, value in changes.items():
+        setattr(agency, key, value)
+    session.flush()
+    return agency
+
+
+def list_subgroups(
+    session: Session, *, params: PageParams, active: bool | None = None
+) -> tuple[list[Subgroup], int]:
+    stmt: Select = select(Subgroup).order_by(Subgroup.name)
+    if active is not None:
+        stmt = stmt.where(Subgroup.active == active)
+    return page_of(session, stmt, params)
+
+
+def get_subgroup(session: Session, *, subgroup_id: int) -> Subgroup:
+    subgroup = session.get(Subgroup, subgroup_id)
+    if subgroup is None:
+        raise NotFound(f"There is no subgroup with id {subgroup_id}.")
+    return subgroup
+
+
+def create_subgroup(session: Session, *, name: str, description: str = "") -> Subgroup:
+    _check_unique_name(session, Subgroup, name)
+    subgroup = Subgroup(name=name, description=description, active=True)
+    session.add(subgroup)
+    session.flush()
+    return subgroup
+
+
+def update_subgroup(session: Session, *, subgroup: Subgroup, changes: dict) -> Subgroup:
+    if "name" in changes:
+        _check_unique_name(session, Subgroup, changes["name"], exclude_id=subgroup.id)
+    for key, value in changes.items():
+        setattr(subgroup, key, value)
+    session.flush()
+    return subgroup

@@ -1,0 +1,168 @@
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.audits import service
+from app.audits.models import AuditStatus
+from app.audits.schemas import (
+    AgencyIds,
+    AuditCreate,
+    AuditOut,
+    AuditPatch,
+    ChildCreate,
+    ChildOut,
+    ChildPatch,
+    InvolvementCreate,
+    InvolvementOut,
+    Progress,
+)
+from app.deps import SessionDep
+from app.pagination import Page, PageDep
+
+router = APIRouter(prefix="/api/v1", tags=["audits and cohorts"])
+
+
+def _audit_out(session, audit) -> AuditOut:
+    return AuditOut.model_validate(service.view(session, audit=audit))
+
+
+def _child_out(child, rows: dict[int, list[dict]]) -> ChildOut:
+    return ChildOut.model_validate(
+        {
+            "id": child.id,
+            "audit_id": child.audit_id,
+            "pseudonym": child.pseudonym,
+            "age_band": child.age_band,
+            "context_tags": child.context_tags,
+            "involvements": rows.get(child.id, []),
+        }
+    )
+
+
+@router.get("/audits", name="audits.list")
+def list_audits(
+    session: SessionDep,
+    params: PageDep,
+    status_: Annotated[AuditStatus | None, Query(alias="status")] = None,
+    theme: Annotated[str | None, Query(max_length=200)] = None,
+    subgroup_id: Annotated[int | None, Query(description="Lead subgroup.")] = None,
+    template_id: Annotated[int | None, Query(description="Template family.")] = None,
+    agency_id: Annotated[int | None, Query(description="A participating agency.")] = None,
+    due_before: Annotated[date | None, Query(description="Returns due on or before.")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words in the title.")] = None,
+) -> Page[AuditOut]:
+    items, total = service.list_audits(
+        session,
+        params=params,
+        status=status_,
+        theme=theme,
+        subgroup_id=subgroup_id,
+        template_id=template_id,
+        agency_id=agency_id,
+        due_before=due_before,
+        q=q,
+    )
+    return Page[AuditOut].build(items, total, params)
+
+
+@router.post("/audits", name="audits.create", status_code=status.HTTP_201_CREATED)
+def create_audit(session: SessionDep, body: AuditCreate) -> AuditOut:
+    audit = service.create_audit(session, **body.model_dump())
+    return _audit_out(session, audit)
+
+
+@router.get("/audits/{audit_id}", name="audits.get")
+def get_audit(session: SessionDep, audit_id: int) -> AuditOut:
+    return _audit_out(session, service.get_audit(session, audit_id=audit_id))
+
+
+@router.patch("/audits/{audit_id}", name="audits.update")
+def update_audit(session: SessionDep, audit_id: int, body: AuditPatch) -> AuditOut:
+    audit = service.get_audit(session, audit_id=audit_id)
+    audit = service.update_audit(session, audit=audit, changes=body.model_dump(exclude_unset=True))
+    return _audit_out(session, audit)
+
+
+@router.put("/audits/{audit_id}/agencies", name="audits.agencies")
+def set_agencies(session: SessionDep, audit_id: int, body: AgencyIds) -> AuditOut:
+    audit = service.get_audit(session, audit_id=audit_id)
+    audit = service.set_agencies(session, audit=audit, agency_ids=body.agency_ids)
+    return _audit_out(session, audit)
+
+
+@router.post("/audits/{audit_id}/open", name="audits.open")
+def open_audit(session: SessionDep, audit_id: int) -> AuditOut:
+    audit = service.get_audit(session, audit_id=audit_id)
+    return _audit_out(session, service.open_audit(session, audit=audit))
+
+
+@router.get("/audits/{audit_id}/progress", name="audits.progress")
+def progress(session: SessionDep, audit_id: int) -> Progress:
+    audit = service.get_audit(session, audit_id=audit_id)
+    return Progress.model_validate(service.progress(session, audit=audit))
+
+
+@router.get("/audits/{audit_id}/children", name="children.list")
+def list_children(session: SessionDep, audit_id: int) -> list[ChildOut]:
+    audit = service.get_audit(session, audit_id=audit_id)
+    children = service.list_children(session, audit=audit)
+    rows = service.involvement_rows(session, child_ids=[c.id for c in children])
+    return [_child_out(c, rows) for c in children]
+
+
+@router.post(
+    "/audits/{audit_id}/children", name="children.create", status_code=status.HTTP_201_CREATED
+)
+def add_child(session: SessionDep, audit_id: int, body: ChildCreate) -> ChildOut:
+    audit = service.get_audit(session, audit_id=audit_id)
+    child = service.add_child(session, audit=audit, **body.model_dump())
+    return _child_out(child, service.involvement_rows(session, child_ids=[child.id]))
+
+
+@router.patch("/children/{child_id}", name="children.update")
+def update_child(session: SessionDep, child_id: int, body: ChildPatch) -> ChildOut:
+    child = service.get_child(session, child_id=child_id)
+    audit = service.get_audit(session, audit_id=child.audit_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("pseudonym") is None:
+        changes.pop("pseudonym", None)
+    child = service.update_child(session, audit=audit, child=child, changes=changes)
+    return _child_out(child, service.involvement_rows(session, child_ids=[child.id]))
+
+
+@router.delete(
+    "/children/{child_id}", name="children.delete", status_code=status.HTTP_204_NO_CONTENT
+)
+def remove_child(session: SessionDep, child_id: int) -> Response:
+    child = service.get_child(session, child_id=child_id)
+    audit = service.get_audit(session, audit_id=child.audit_id)
+    service.remove_child(session, audit=audit, child=child)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/audits/{audit_id}/involvements",
+    name="involvements.create",
+    status_code=status.HTTP_201_CREATED,
+)
+def add_involvement(session: SessionDep, audit_id: int, body: InvolvementCreate) -> InvolvementOut:
+    audit = service.get_audit(session, audit_id=audit_id)
+    child = service.get_child(session, child_id=body.child_id)
+    involvement = service.add_involvement(
+        session, audit=audit, child=child, agency_id=body.agency_id
+    )
+    rows = service.involvement_rows(session, child_ids=[child.id])[child.id]
+    return InvolvementOut.model_validate(next(r for r in rows if r["id"] == involvement.id))
+
+
+@router.delete(
+    "/involvements/{involvement_id}",
+    name="involvements.delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def remove_involvement(session: SessionDep, involvement_id: int) -> Response:
+    involvement = service.get_involvement(session, involvement_id=involvement_id)
+    audit = service.get_audit(session, audit_id=involvement.audit_id)
+    service.remove_involvement(session, audit=audit, involvement=involvement)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

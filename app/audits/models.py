@@ -1,0 +1,103 @@
+"""Audits, their cohorts and which agencies were involved with which child.
+
+A child is known here only by a pseudonym and minimal context: there is
+deliberately no column for a name, date of birth, address or case number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Date, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.agencies.models import Agency, Subgroup
+from app.db import Base, UTCDateTime, str_enum, utcnow
+from app.templates_.models import TemplateVersion
+
+
+class AuditStatus(StrEnum):
+    PLANNED = "planned"
+    OPEN = "open"
+    MODERATION = "moderation"
+    LEARNING = "learning"
+    CLOSED = "closed"
+
+
+class AgeBand(StrEnum):
+    UNDER_1 = "under 1"
+    AGE_1_4 = "1-4"
+    AGE_5_9 = "5-9"
+    AGE_10_13 = "10-13"
+    AGE_14_15 = "14-15"
+    AGE_16_17 = "16-17"
+    AGE_18_PLUS = "18+"
+
+
+audit_agency = Table(
+    "audit_agency",
+    Base.metadata,
+    Column("audit_id", ForeignKey("audit.id", ondelete="CASCADE"), primary_key=True),
+    Column("agency_id", ForeignKey("agency.id"), primary_key=True),
+)
+
+
+class Audit(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    theme: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    lead_subgroup_id: Mapped[int | None] = mapped_column(ForeignKey("subgroup.id"), index=True)
+    status: Mapped[AuditStatus] = mapped_column(
+        str_enum(AuditStatus, "audit_status"), default=AuditStatus.PLANNED, index=True
+    )
+    returns_due_on: Mapped[date | None] = mapped_column(Date)
+    moderation_meeting_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    template_version: Mapped[TemplateVersion] = relationship(lazy="raise")
+    lead_subgroup: Mapped[Subgroup | None] = relationship(lazy="raise")
+    agencies: Mapped[list[Agency]] = relationship(
+        secondary=audit_agency, lazy="raise", order_by=Agency.name
+    )
+    children: Mapped[list[Child]] = relationship(
+        back_populates="audit", lazy="raise", order_by="Child.pseudonym"
+    )
+
+
+class Child(Base):
+    __tablename__ = "child"
+    __table_args__ = (UniqueConstraint("audit_id", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(40))
+    age_band: Mapped[AgeBand | None] = mapped_column(str_enum(AgeBand, "age_band"))
+    context_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    audit: Mapped[Audit] = relationship(back_populates="children", lazy="raise")
+    involvements: Mapped[list[Involvement]] = relationship(
+        back_populates="child", lazy="raise", cascade="all, delete-orphan"
+    )
+
+
+class Involvement(Base):
+    """An agency worked with a child; one return is expected for each involvement."""
+
+    __tablename__ = "involvement"
+    __table_args__ = (UniqueConstraint("child_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    child: Mapped[Child] = relationship(back_populates="involvements", lazy="raise")
+    agency: Mapped[Agency] = relationship(lazy="raise")

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator
+
+from app.agencies.models import AgencyKind
+from app.audits.models import AgeBand, AuditStatus
+from app.returns.models import ReturnStatus
+from app.schemas_base import LongText, Name, RequestModel, ResponseModel, ShortText
+
+# A pseudonym is a word or two and a short code ("Child A", "Young person 3"):
+# the shape leaves no room for a name or a case number.
+PSEUDONYM_PATTERN = r"^[A-Za-z][A-Za-z ]{0,24} [A-Z0-9]{1,3}$"
+Pseudonym = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+
+
+def _check_pseudonym(value: str) -> str:
+    value = " ".join(value.split())
+    if not re.fullmatch(PSEUDONYM_PATTERN, value):
+        raise ValueError(
+            "use a pseudonym such as 'Child A' or 'Young person 3' (a word or two, then a "
+            "code of up to 3 capital letters or digits), never a name or case number"
+        )
+    return value
+
+
+class AuditCreate(RequestModel):
+    template_version_id: int
+    title: Name
+    theme: ShortText = ""
+    description: LongText = ""
+    lead_subgroup_id: int | None = None
+    returns_due_on: date | None = None
+    moderation_meeting_on: date | None = None
+    agency_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class AuditPatch(RequestModel):
+    title: Name | None = None
+    theme: ShortText | None = None
+    description: LongText | None = None
+    lead_subgroup_id: int | None = None
+    returns_due_on: date | None = None
+    moderation_meeting_on: date | None = None
+
+
+class AgencyIds(RequestModel):
+    agency_ids: list[int] = Field(max_length=50)
+
+
+class ChildCreate(RequestModel):
+    pseudonym: Pseudonym
+    age_band: AgeBand | None = None
+    context_tags: list[Tag] = Field(default_factory=list, max_length=10)
+    agency_ids: list[int] = Field(
+        default_factory=list, max_length=50, description="Agencies involved with the child."
+    )
+
+    _pseudonym = field_validator("pseudonym")(_check_pseudonym)
+
+
+class ChildPatch(RequestModel):
+    pseudonym: Pseudonym | None = None
+    age_band: AgeBand | None = None
+    context_tags: list[Tag] | None = Field(default=None, max_length=10)
+
+    @field_validator("pseudonym")
+    @classmethod
+    def _pseudonym(cls, value: str | None) -> str | None:
+        return None if value is None else _check_pseudonym(value)
+
+
+class InvolvementCreate(RequestModel):
+    child_id: int
+    agency_id: int
+
+
+class AgencyRef(ResponseModel):
+    id: int
+    name: str
+    kind: AgencyKind
+
+
+class NamedRef(ResponseModel):
+    id: int
+    name: str
+
+
+class TemplateRef(ResponseModel):
+    id: int
+    name: str
+    number: int
+
+
+class StatusCounts(ResponseModel):
+    expected: int = 0
+    not_started: int = 0
+    draft: int = 0
+    submitted: int = 0
+    returned_for_amendment: int = 0
+    moderated: int = 0
+
+
+class AuditOut(ResponseModel):
+    id: int
+    title: str
+    theme: str
+    description: str
+    status: AuditStatus
+    template_version: TemplateRef
+    lead_subgroup: NamedRef | None
+    returns_due_on: date | None
+    moderation_meeting_on: date | None
+    created_at: datetime
+    opened_at: datetime | None
+    agencies: list[AgencyRef]
+    children_count: int
+    returns: StatusCounts
+
+
+class InvolvementOut(ResponseModel):
+    id: int
+    agency_id: int
+    agency_name: str
+    return_id: int
+    return_status: ReturnStatus
+
+
+class ChildOut(ResponseModel):
+    id: int
+    audit_id: int
+    pseudonym: str
+    age_band: AgeBand | None
+    context_tags: list[str]
+    involvements: list[InvolvementOut]
+
+
+class AgencyProgress(StatusCounts):
+    agency_id: int
+    agency_name: str
+
+
+class ChildProgress(StatusCounts):
+    child_id: int
+    pseudonym: str
+
+
+class Progress(ResponseModel):
+    audit_id: int
+    status: AuditStatus
+    returns_due_on: date | None
+    totals: StatusCounts
+    by_agency: list[AgencyProgress]
+    by_child: list[ChildProgress]

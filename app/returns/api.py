@@ -1,0 +1,82 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.audits import service as audits
+from app.deps import SessionDep
+from app.pagination import Page, PageDep
+from app.returns import service
+from app.returns.models import ReturnStatus
+from app.returns.schemas import DraftSave, Reopen, ReturnOut, ReturnSummary, Submit
+
+router = APIRouter(prefix="/api/v1", tags=["returns"])
+
+CONFLICT = {
+    409: {
+        "description": "Stale version: someone else saved first. The body has "
+        "`current_version` and the `current` return."
+    }
+}
+INCOMPLETE = {422: {"description": "Invalid values, or (on submit) the list of missing items."}}
+
+
+def _out(session, return_id: int) -> ReturnOut:
+    return ReturnOut.model_validate(service.detail(session, return_id=return_id))
+
+
+@router.get("/audits/{audit_id}/returns", name="returns.list")
+def list_returns(
+    session: SessionDep,
+    audit_id: int,
+    params: PageDep,
+    agency_id: Annotated[int | None, Query()] = None,
+    child_id: Annotated[int | None, Query()] = None,
+    status: Annotated[ReturnStatus | None, Query()] = None,
+) -> Page[ReturnSummary]:
+    audit = audits.get_audit(session, audit_id=audit_id)
+    items, total = service.list_returns(
+        session, audit=audit, params=params, agency_id=agency_id, child_id=child_id, status=status
+    )
+    return Page[ReturnSummary].build(items, total, params)
+
+
+@router.get("/returns/{return_id}", name="returns.get")
+def get_return(session: SessionDep, return_id: int) -> ReturnOut:
+    return _out(session, return_id)
+
+
+@router.put(
+    "/returns/{return_id}/draft", name="returns.save_draft", responses={**CONFLICT, **INCOMPLETE}
+)
+def save_draft(session: SessionDep, return_id: int, body: DraftSave) -> ReturnOut:
+    """Save answers, evidence and grades. Send the `version` you read; only what is sent
+    changes, and a null or empty value clears it."""
+    return_ = service.get_return(session, return_id=return_id)
+    service.save_draft(
+        session,
+        return_=return_,
+        read_version=body.version,
+        answers=body.answers,
+        grades=body.grades,
+        evidence=body.evidence,
+        overall_grade=("overall_grade" in body.model_fields_set, body.overall_grade),
+        auditor_name=body.auditor_name,
+    )
+    return _out(session, return_id)
+
+
+@router.post(
+    "/returns/{return_id}/submit", name="returns.submit", responses={**CONFLICT, **INCOMPLETE}
+)
+def submit(session: SessionDep, return_id: int, body: Submit) -> ReturnOut:
+    return_ = service.get_return(session, return_id=return_id)
+    service.submit(session, return_=return_, read_version=body.version)
+    return _out(session, return_id)
+
+
+@router.post("/returns/{return_id}/reopen", name="returns.reopen", responses=CONFLICT)
+def reopen(session: SessionDep, return_id: int, body: Reopen) -> ReturnOut:
+    """Send a submitted return back to its auditor for amendment."""
+    return_ = service.get_return(session, return_id=return_id)
+    service.reopen(session, return_=return_, read_version=body.version, note=body.note)
+    return _out(session, return_id)

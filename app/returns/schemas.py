@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from app.returns.models import ReturnStatus
+from app.schemas_base import RequestModel, ResponseModel
+
+Evidence = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+
+
+class AnswerIn(RequestModel):
+    question_id: int
+    # Null or "" clears the answer. Numbers may be sent as JSON numbers.
+    value: str | int | float | None = None
+
+
+class GradeIn(RequestModel):
+    key_area_id: int
+    level: str | None = Field(default=None, description="A level code of the scale; null clears.")
+
+
+class EvidenceIn(RequestModel):
+    key_area_id: int
+    went_well: Evidence | None = None
+    could_be_better: Evidence | None = None
+    impact_on_child: Evidence | None = None
+
+
+class DraftSave(RequestModel):
+    """A partial save: only what is sent changes, so a page can save one key area."""
+
+    version: int = Field(description="The version of the return the client last read.")
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=500)
+    grades: list[GradeIn] = Field(default_factory=list, max_length=100)
+    overall_grade: str | None = Field(default=None, description="Send null to clear it.")
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=100)
+    auditor_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+    ) = None
+
+
+class Submit(RequestModel):
+    version: int
+
+
+class Reopen(RequestModel):
+    version: int
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class Ref(ResponseModel):
+    id: int
+    name: str
+
+
+class ChildRef(ResponseModel):
+    id: int
+    pseudonym: str
+
+
+class AnswerOut(ResponseModel):
+    question_id: int
+    value: str
+
+
+class GradeOut(ResponseModel):
+    key_area_id: int
+    level: str
+
+
+class EvidenceOut(ResponseModel):
+    key_area_id: int
+    went_well: str
+    could_be_better: str
+    impact_on_child: str
+
+
+class ReturnSummary(ResponseModel):
+    id: int
+    audit_id: int
+    child: ChildRef
+    agency: Ref
+    status: ReturnStatus
+    version: int
+    auditor_name: str | None
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class ReturnOut(ReturnSummary):
+    template_version_id: int
+    amendment_note: str | None
+    created_at: datetime
+    started_at: datetime | None
+    returned_at: datetime | None
+    answers: list[AnswerOut]
+    grades: list[GradeOut]
+    overall_grade: str | None
+    evidence: list[EvidenceOut]

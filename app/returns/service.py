@@ -1,0 +1,516 @@
+"""Returns: saving drafts, submitting, and sending back for amendment.
+
+Concurrency: every change to a return first runs
+``UPDATE audit_return SET version = version + 1 ... WHERE id = :id AND version = :read``.
+If another person saved in between, no row matches and the caller gets 409 with
+the current version. SQLAlchemy's own version counter is not used: it compares the
+version it loaded in *this* request, so a stale number sent by a browser would
+pass and silently overwrite the other person's work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from app.agencies.models import Agency
+from app.audits.models import Audit, AuditStatus, Child
+from app.db import utcnow
+from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
+from app.pagination import PageParams
+from app.returns.models import (
+    EDITABLE_STATUSES,
+    Answer,
+    Grade,
+    KeyAreaEvidence,
+    Return,
+    ReturnStatus,
+)
+from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
+from app.templates_ import service as templates
+from app.templates_.models import AnswerType, GradeLevel, Question, TemplateVersion
+
+YES_PARTLY_NO = ("yes", "partly", "no")
+MAX_TEXT = 20_000
+
+
+class VersionConflict(AppError):
+    status_code = 409
+    code = "version_conflict"
+
+
+class ReturnIncomplete(InvalidInput):
+    code = "return_incomplete"
+
+
+def get_return(session: Session, *, return_id: int) -> Return:
+    return_ = session.get(Return, return_id)
+    if return_ is None:
+        raise NotFound(f"There is no return with id {return_id}.")
+    return return_
+
+
+def _summary_select() -> Select:
+    return (
+        select(
+            Return.id,
+            Return.audit_id,
+            Return.status,
+            Return.version,
+            Return.auditor_name,
+            Return.updated_at,
+            Return.submitted_at,
+            Child.id.label("child_id"),
+            Child.pseudonym,
+            Agency.id.label("agency_id"),
+            Agency.name.label("agency_name"),
+        )
+        .join(Child, Child.id == Return.child_id)
+        .join(Agency, Agency.id == Return.agency_id)
+    )
+
+
+def _summary(row) -> dict:
+    return {
+        "id": row.id,
+        "audit_id": row.audit_id,
+        "status": row.status,
+        "version": row.version,
+        "auditor_name": row.auditor_name,
+        "updated_at": row.updated_at,
+        "submitted_at": row.submitted_at,
+        "child": {"id": row.child_id, "pseudonym": row.pseudonym},
+        "agency": {"id": row.agency_id, "name": row.agency_name},
+    }
+
+
+def list_returns(
+    session: Session,
+    *,
+    audit: Audit,
+    params: PageParams,
+    agency_id: int | None = None,
+    child_id: int | None = None,
+    status: ReturnStatus | None = None,
+) -> tuple[list[dict], int]:
+    conditions = [Return.audit_id == audit.id]
+    if agency_id is not None:
+        conditions.append(Return.agency_id == agency_id)
+    if child_id is not None:
+        conditions.append(Return.child_id == child_id)
+    if status is not None:
+        conditions.append(Return.status == status)
+    total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
+    rows = session.execute(
+        _summary_select()
+        .where(*conditions)
+        .order_by(Child.pseudonym, Agency.name)
+        .limit(params.per_page)
+        .offset(params.offset)
+    )
+    return [_summary(row) for row in rows], total
+
+
+def detail(session: Session, *, return_id: int) -> dict:
+    """One return with its answers, grades and evidence, read in four plain queries."""
+    row = session.execute(
+        _summary_select()
+        .add_columns(
+            Return.amendment_note,
+            Return.created_at,
+            Return.started_at,
+            Return.returned_at,
+            Audit.template_version_id,
+            GradeLevel.code.label("overall_code"),
+        )
+        .join(Audit, Audit.id == Return.audit_id)
+        .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
+        .where(Return.id == return_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no return with id {return_id}.")
+    answers = session.execute(
+        select(Answer.question_id, Answer.value)
+        .where(Answer.return_id == return_id)
+        .order_by(Answer.question_id)
+    )
+    grades = session.execute(
+        select(Grade.key_area_id, GradeLevel.code)
+        .join(GradeLevel, GradeLevel.id == Grade.level_id)
+        .where(Grade.return_id == return_id)
+        .order_by(Grade.key_area_id)
+    )
+    evidence = session.execute(
+        select(
+            KeyAreaEvidence.key_area_id,
+            KeyAreaEvidence.went_well,
+            KeyAreaEvidence.could_be_better,
+            KeyAreaEvidence.impact_on_child,
+        )
+        .where(KeyAreaEvidence.return_id == return_id)
+        .order_by(KeyAreaEvidence.key_area_id)
+    )
+    return {
+        **_summary(row),
+        "template_version_id": row.template_version_id,
+        "amendment_note": row.amendment_note,
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "returned_at": row.returned_at,
+        "overall_grade": row.overall_code,
+        "answers": [{"question_id": q, "value": v} for q, v in answers],
+        "grades": [{"key_area_id": k, "level": c} for k, c in grades],
+        "evidence": [
+            {"key_area_id": k, "went_well": w, "could_be_better": c, "impact_on_child": i}
+            for k, w, c, i in evidence
+        ],
+    }
+
+
+@dataclass
+class _Template:
+    version: TemplateVersion
+    questions: dict[int, Question]
+    key_areas: dict[int, object]
+    levels: dict[str, GradeLevel]
+
+
+def _template_for(session: Session, audit_id: int) -> tuple[Audit, _Template]:
+    audit = session.get(Audit, audit_id)
+    version = templates.get_version(session, version_id=audit.template_version_id)
+    questions = {q.id: q for k in version.key_areas for q in k.questions}
+    key_areas = {k.id: k for k in version.key_areas}
+    levels = {lv.code: lv for lv in version.scale.levels} if version.scale else {}
+    return audit, _Template(version, questions, key_areas, levels)
+
+
+def normalise_answer(question: Question, value: str | int | float) -> str:
+    """The canonical text for an answer, or ValueError saying what is expected."""
+    text = str(value).strip()
+    match question.answer_type:
+        case AnswerType.FREE_TEXT:
+            if len(text) > MAX_TEXT:
+                raise ValueError(f"Must be {MAX_TEXT:,} characters or fewer")
+            return text
+        case AnswerType.YES_PARTLY_NO:
+            if text.lower() not in YES_PARTLY_NO:
+                raise ValueError("Must be yes, partly or no")
+            return text.lower()
+        case AnswerType.SINGLE_CHOICE:
+            for option in question.options:
+                if option.casefold() == text.casefold():
+                    return option
+            raise ValueError("Must be one of: " + "; ".join(question.options))
+        case AnswerType.DATE:
+            try:
+                return date.fromisoformat(text).isoformat()
+            except ValueError:
+                raise ValueError("Must be a real date, as YYYY-MM-DD") from None
+        case AnswerType.NUMBER:
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                raise ValueError("Must be a number") from None
+            if not number.is_finite():
+                raise ValueError("Must be a number")
+            return format(number.normalize(), "f")
+    raise ValueError("Unknown answer type")
+
+
+def _require_editable(audit: Audit, return_: Return) -> None:
+    # A return sent back during moderation can still be amended; nothing else can.
+    amending = audit.status == AuditStatus.MODERATION and return_.status == ReturnStatus.RETURNED
+    if audit.status != AuditStatus.OPEN and not amending:
+        raise StateError(
+            f"The audit is {audit.status.value}; returns can only be edited while it is open."
+        )
+    if return_.status not in EDITABLE_STATUSES:
+        raise StateError(
+            f"This return has been {return_.status.value.replace('_', ' ')} and is locked. "
+            "A moderator can send it back for amendment."
+        )
+
+
+def _bump_version(session: Session, *, return_: Return, read_version: int, **values) -> int:
+    """Claim the return for this change, or raise 409 if someone saved since it was read."""
+    new_version = read_version + 1
+    result = session.execute(
+        update(Return)
+        .where(Return.id == return_.id, Return.version == read_version)
+        .values(version=new_version, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        _raise_conflict(session, return_=return_, read_version=read_version)
+    session.expire(return_)
+    return new_version
+
+
+def _raise_conflict(session: Session, *, return_: Return, read_version: int):
+    current = session.scalar(select(Return.version).where(Return.id == return_.id))
+    raise VersionConflict(
+        f"This return was changed by someone else (it is now at version {current}; "
+        f"you were editing version {read_version}). Nothing was saved: reload it to see "
+        "their changes, then make yours again.",
+        current_version=current,
+        your_version=read_version,
+        current=detail_json(session, return_id=return_.id),
+    )
+
+
+def detail_json(session: Session, *, return_id: int) -> dict:
+    return ReturnOut.model_validate(detail(session, return_id=return_id)).model_dump(mode="json")
+
+
+def _check_inputs(
+    tpl: _Template,
+    answers: Iterable[AnswerIn],
+    grades: Iterable[GradeIn],
+    evidence: Iterable[EvidenceIn],
+    overall: tuple[bool, str | None],
+) -> tuple[dict[int, str | None], dict[int, GradeLevel | None], list[FieldError]]:
+    problems: list[FieldError] = []
+    clean_answers: dict[int, str | None] = {}
+    for i, answer in enumerate(answers):
+        question = tpl.questions.get(answer.question_id)
+        if question is None:
+            problems.append(
+                FieldError(f"answers[{i}].question_id", "Not a question of this audit's template")
+            )
+            continue
+        if answer.value is None or str(answer.value).strip() == "":
+            clean_answers[question.id] = None
+            continue
+        try:
+            clean_answers[question.id] = normalise_answer(question, answer.value)
+        except ValueError as exc:
+            problems.append(FieldError(f"answers[{i}].value", str(exc)))
+    clean_grades: dict[int, GradeLevel | None] = {}
+    for i, grade in enumerate(grades):
+        key_area = tpl.key_areas.get(grade.key_area_id)
+        if key_area is None:
+            problems.append(
+                FieldError(f"grades[{i}].key_area_id", "Not a key area of this audit's template")
+            )
+        elif not key_area.graded:
+            problems.append(
+                FieldError(f"grades[{i}].key_area_id", f"'{key_area.title}' is not graded")
+            )
+        elif grade.level is None or grade.level == "":
+            clean_grades[key_area.id] = None
+        elif grade.level not in tpl.levels:
+            problems.append(
+                FieldError(f"grades[{i}].level", "Must be one of: " + ", ".join(tpl.levels))
+            )
+        else:
+            clean_grades[key_area.id] = tpl.levels[grade.level]
+    for i, item in enumerate(evidence):
+        if item.key_area_id not in tpl.key_areas:
+            problems.append(
+                FieldError(f"evidence[{i}].key_area_id", "Not a key area of this audit's template")
+            )
+    given, code = overall
+    if given and code:
+        if not tpl.version.has_overall_grade:
+            problems.append(FieldError("overall_grade", "This template has no overall grade"))
+        elif code not in tpl.levels:
+            problems.append(FieldError("overall_grade", "Must be one of: " + ", ".join(tpl.levels)))
+    return clean_answers, clean_grades, problems
+
+
+def save_draft(
+    session: Session,
+    *,
+    return_: Return,
+    read_version: int,
+    answers: list[AnswerIn],
+    grades: list[GradeIn],
+    evidence: list[EvidenceIn],
+    overall_grade: tuple[bool, str | None] = (False, None),
+    auditor_name: str | None = None,
+) -> Return:
+    """Save part or all of a return as a draft. Only what is sent changes; a blank value
+    clears it. Bad values give 422 naming each one; a stale ``read_version`` gives 409."""
+    audit, tpl = _template_for(session, return_.audit_id)
+    _require_editable(audit, return_)
+    clean_answers, clean_grades, problems = _check_inputs(
+        tpl, answers, grades, evidence, overall_grade
+    )
+    if problems:
+        raise InvalidInput("Some answers are not valid. Nothing was saved.", fields=problems)
+
+    now = utcnow()
+    values: dict = {}
+    if return_.status == ReturnStatus.NOT_STARTED:
+        values.update(status=ReturnStatus.DRAFT, started_at=now)
+    if auditor_name:
+        values["auditor_name"] = auditor_name
+    given, code = overall_grade
+    if given:
+        values["overall_grade_id"] = tpl.levels[code].id if code else None
+    _bump_version(session, return_=return_, read_version=read_version, **values)
+
+    _write_answers(session, return_id=return_.id, answers=clean_answers, now=now)
+    _write_grades(session, return_id=return_.id, grades=clean_grades, now=now)
+    _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
+    session.flush()
+    return return_
+
+
+def _write_answers(
+    session: Session, *, return_id: int, answers: dict[int, str | None], now
+) -> None:
+    if not answers:
+        return
+    existing = {
+        a.question_id: a
+        for a in session.scalars(
+            select(Answer).where(Answer.return_id == return_id, Answer.question_id.in_(answers))
+        )
+    }
+    for question_id, value in answers.items():
+        row = existing.get(question_id)
+        if value is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(
+                Answer(return_id=return_id, question_id=question_id, value=value, updated_at=now)
+            )
+        elif row.value != value:
+            row.value, row.updated_at = value, now
+
+
+def _write_grades(
+    session: Session, *, return_id: int, grades: dict[int, GradeLevel | None], now
+) -> None:
+    if not grades:
+        return
+    existing = {
+        g.key_area_id: g
+        for g in session.scalars(
+            select(Grade).where(Grade.return_id == return_id, Grade.key_area_id.in_(grades))
+        )
+    }
+    for key_area_id, level in grades.items():
+        row = existing.get(key_area_id)
+        if level is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(
+                Grade(
+                    return_id=return_id, key_area_id=key_area_id, level_id=level.id, updated_at=now
+                )
+            )
+        elif row.level_id != level.id:
+            row.level_id, row.updated_at = level.id, now
+
+
+def _write_evidence(session: Session, *, return_id: int, evidence: list[EvidenceIn], now) -> None:
+    if not evidence:
+        return
+    ids = [e.key_area_id for e in evidence]
+    existing = {
+        e.key_area_id: e
+        for e in session.scalars(
+            select(KeyAreaEvidence).where(
+                KeyAreaEvidence.return_id == return_id, KeyAreaEvidence.key_area_id.in_(ids)
+            )
+        )
+    }
+    for item in evidence:
+        row = existing.get(item.key_area_id)
+        if row is None:
+            row = KeyAreaEvidence(
+                return_id=return_id,
+                key_area_id=item.key_area_id,
+                went_well="",
+                could_be_better="",
+                impact_on_child="",
+            )
+            session.add(row)
+            existing[item.key_area_id] = row
+        for box in ("went_well", "could_be_better", "impact_on_child"):
+            value = getattr(item, box)
+            if value is not None:
+                setattr(row, box, value)
+        row.updated_at = now
+
+
+def missing_items(session: Session, *, return_: Return, tpl: _Template) -> list[FieldError]:
+    """Every required question unanswered and every graded key area ungraded, in order."""
+    answered = set(
+        session.scalars(select(Answer.question_id).where(Answer.return_id == return_.id))
+    )
+    graded = set(session.scalars(select(Grade.key_area_id).where(Grade.return_id == return_.id)))
+    overall = session.scalar(select(Return.overall_grade_id).where(Return.id == return_.id))
+    missing: list[FieldError] = []
+    for key_area in tpl.version.key_areas:
+        for question in key_area.questions:
+            if question.required and question.id not in answered:
+                missing.append(
+                    FieldError(
+                        f"question:{question.id}",
+                        f"{key_area.title}: answer '{question.prompt}'",
+                    )
+                )
+        if key_area.graded and key_area.id not in graded:
+            missing.append(FieldError(f"grade:{key_area.id}", f"{key_area.title}: choose a grade"))
+    if tpl.version.has_overall_grade and overall is None:
+        missing.append(FieldError("overall_grade", "Choose an overall grade"))
+    return missing
+
+
+def submit(session: Session, *, return_: Return, read_version: int) -> Return:
+    """Lock a return for moderation. Every required question must be answered and every
+    graded key area graded; otherwise 422 lists each missing item."""
+    audit, tpl = _template_for(session, return_.audit_id)
+    _require_editable(audit, return_)
+    if return_.version != read_version:
+        # Checked again atomically by the UPDATE below; a stale client hears of the
+        # conflict before being told about missing answers it may already have given.
+        _raise_conflict(session, return_=return_, read_version=read_version)
+    missing = missing_items(session, return_=return_, tpl=tpl)
+    if missing:
+        raise ReturnIncomplete(
+            f"The return cannot be submitted: {len(missing)} item(s) are missing.",
+            fields=missing,
+        )
+    _bump_version(
+        session,
+        return_=return_,
+        read_version=read_version,
+        status=ReturnStatus.SUBMITTED,
+        submitted_at=utcnow(),
+        amendment_note=None,
+    )
+    return return_
+
+
+def reopen(session: Session, *, return_: Return, read_version: int, note: str) -> Return:
+    """Send a submitted return back to its auditor for amendment, with a note saying why."""
+    audit = session.get(Audit, return_.audit_id)
+    if audit.status not in (AuditStatus.OPEN, AuditStatus.MODERATION):
+        raise StateError(
+            f"The audit is {audit.status.value}; its returns can no longer be reopened."
+        )
+    if return_.status != ReturnStatus.SUBMITTED:
+        raise StateError(
+            f"Only a submitted return can be sent back; this one is "
+            f"{return_.status.value.replace('_', ' ')}."
+        )
+    _bump_version(
+        session,
+        return_=return_,
+        read_version=read_version,
+        status=ReturnStatus.RETURNED,
+        returned_at=utcnow(),
+        amendment_note=note,
+    )
+    return return_

@@ -1,0 +1,198 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import SessionDep
+from app.errors import InvalidInput
+from app.pagination import Page, PageDep
+from app.templates_ import files, service
+from app.templates_.models import TemplateStatus
+from app.templates_.schemas import (
+    KeyAreaCreate,
+    KeyAreaPatch,
+    QuestionCreate,
+    QuestionPatch,
+    ScaleIn,
+    TemplateContent,
+    TemplateFamilyOut,
+    TemplateVersionOut,
+    VersionPatch,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["templates"])
+
+VersionOut = TemplateVersionOut.model_validate
+
+
+@router.get("/templates", name="templates.list")
+def list_templates(
+    session: SessionDep,
+    params: PageDep,
+    status_: Annotated[
+        TemplateStatus | None,
+        Query(alias="status", description="Only templates with a version in this state."),
+    ] = None,
+) -> Page[TemplateFamilyOut]:
+    items, total = service.list_families(session, params=params, status=status_)
+    return Page[TemplateFamilyOut].build(items, total, params)
+
+
+@router.post("/templates", name="templates.create", status_code=status.HTTP_201_CREATED)
+def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersionOut:
+    """Start a new template: its version 1 is a draft with the content given."""
+    return VersionOut(service.create_draft(session, content=body))
+
+
+@router.post(
+    "/templates/import",
+    name="templates.import",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/yaml": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_template(request: Request, session: SessionDep) -> TemplateVersionOut:
+    """Import a template file (YAML, docs/template-format.md) as a draft version."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("The template file must be UTF-8 text.") from None
+    # The database work is synchronous: keep it off the event loop.
+    version = await run_in_threadpool(files.import_text, session, text=text)
+    return VersionOut(version)
+
+
+@router.get("/templates/{template_id}", name="templates.get")
+def get_template(session: SessionDep, template_id: int) -> TemplateFamilyOut:
+    return TemplateFamilyOut.model_validate(service.get_family(session, family_id=template_id))
+
+
+@router.get("/templates/{template_id}/versions", name="templates.versions")
+def list_versions(session: SessionDep, template_id: int) -> TemplateFamilyOut:
+    return TemplateFamilyOut.model_validate(service.get_family(session, family_id=template_id))
+
+
+@router.get("/template-versions/{version_id}", name="template_versions.get")
+def get_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
+    return VersionOut(service.get_version(session, version_id=version_id))
+
+
+@router.patch("/template-versions/{version_id}", name="template_versions.update")
+def update_version(session: SessionDep, version_id: int, body: VersionPatch) -> TemplateVersionOut:
+    version = service.get_version(session, version_id=version_id)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return VersionOut(service.update_version(session, version=version, changes=changes))
+
+
+@router.get(
+    "/template-versions/{version_id}/export",
+    name="template_versions.export",
+    response_class=Response,
+    responses={200: {"content": {"application/yaml": {}}}},
+)
+def export_version(session: SessionDep, version_id: int) -> Response:
+    version = service.get_version(session, version_id=version_id)
+    filename = f"{version.slug}-v{version.number}.yaml"
+    return Response(
+        files.export_text(version),
+        media_type="application/yaml",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.put("/template-versions/{version_id}/scale", name="template_versions.scale")
+def set_scale(session: SessionDep, version_id: int, body: ScaleIn) -> TemplateVersionOut:
+    version = service.get_version(session, version_id=version_id)
+    return VersionOut(service.set_scale(session, version=version, scale=body))
+
+
+@router.post("/template-versions/{version_id}/publish", name="template_versions.publish")
+def publish(session: SessionDep, version_id: int) -> TemplateVersionOut:
+    version = service.get_version(session, version_id=version_id)
+    return VersionOut(service.publish(session, version=version))
+
+
+@router.post("/template-versions/{version_id}/retire", name="template_versions.retire")
+def retire(session: SessionDep, version_id: int) -> TemplateVersionOut:
+    version = service.get_version(session, version_id=version_id)
+    return VersionOut(service.retire(session, version=version))
+
+
+@router.post(
+    "/template-versions/{version_id}/new-version",
+    name="template_versions.new_version",
+    status_code=status.HTTP_201_CREATED,
+)
+def new_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
+    """Copy a published version into a new draft, the only way to change a template."""
+    version = service.get_version(session, version_id=version_id)
+    return VersionOut(service.start_new_version(session, version=version))
+
+
+@router.post(
+    "/template-versions/{version_id}/key-areas",
+    name="key_areas.create",
+    status_code=status.HTTP_201_CREATED,
+)
+def add_key_area(session: SessionDep, version_id: int, body: KeyAreaCreate) -> TemplateVersionOut:
+    version = service.get_version(session, version_id=version_id)
+    return VersionOut(
+        service.add_key_area(session, version=version, data=body, position=body.position)
+    )
+
+
+@router.patch("/key-areas/{key_area_id}", name="key_areas.update")
+def update_key_area(
+    session: SessionDep, key_area_id: int, body: KeyAreaPatch
+) -> TemplateVersionOut:
+    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return VersionOut(
+        service.update_key_area(session, version=version, key_area=key_area, changes=changes)
+    )
+
+
+@router.delete("/key-areas/{key_area_id}", name="key_areas.delete")
+def delete_key_area(session: SessionDep, key_area_id: int) -> TemplateVersionOut:
+    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    return VersionOut(service.delete_key_area(session, version=version, key_area=key_area))
+
+
+@router.post(
+    "/key-areas/{key_area_id}/questions",
+    name="questions.create",
+    status_code=status.HTTP_201_CREATED,
+)
+def add_question(session: SessionDep, key_area_id: int, body: QuestionCreate) -> TemplateVersionOut:
+    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    return VersionOut(
+        service.add_question(
+            session, version=version, key_area=key_area, data=body, position=body.position
+        )
+    )
+
+
+@router.patch("/questions/{question_id}", name="questions.update")
+def update_question(
+    session: SessionDep, question_id: int, body: QuestionPatch
+) -> TemplateVersionOut:
+    version, key_area, question = service.get_question(session, question_id=question_id)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return VersionOut(
+        service.update_question(
+            session, version=version, key_area=key_area, question=question, changes=changes
+        )
+    )
+
+
+@router.delete("/questions/{question_id}", name="questions.delete")
+def delete_question(session: SessionDep, question_id: int) -> TemplateVersionOut:
+    version, key_area, question = service.get_question(session, question_id=question_id)
+    return VersionOut(
+        service.delete_question(session, version=version, key_area=key_area, question=question)
+    )

@@ -1,0 +1,103 @@
+"""Templates as YAML files (format: docs/template-format.md), for sharing between
+partnerships. Importing always makes a draft: someone checks it before publishing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, FieldError, InvalidInput, validation_fields
+from app.templates_ import service
+from app.templates_.models import TemplateFamily, TemplateStatus, TemplateVersion
+from app.templates_.schemas import FILE_FORMAT, TemplateContent, TemplateFile
+
+LIBRARY = Path(__file__).parent / "library"
+MAX_FILE_BYTES = 1_000_000
+
+
+def library_files() -> list[Path]:
+    """The templates shipped with the service, written from the partnership's own reports."""
+    return sorted(LIBRARY.glob("*.yaml"))
+
+
+def parse(text: str) -> TemplateFile:
+    """Parse and check a template file; every problem is reported with its place."""
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise InvalidInput("The template file is larger than 1 MB.")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "it is not valid YAML"
+        raise InvalidInput(
+            f"The template file could not be read{where}: {problem}.",
+            fields=[FieldError("file", f"Not valid YAML{where}")],
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "The template file must be a YAML mapping starting with 'format: " + FILE_FORMAT + "'.",
+            fields=[FieldError("file", "Expected a mapping of keys to values")],
+        )
+    try:
+        return TemplateFile.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The template file has problems.", fields=validation_fields(exc.errors())
+        ) from None
+
+
+def import_text(session: Session, *, text: str) -> TemplateVersion:
+    """Load a file as a draft: a new template, or the next version of one with its slug."""
+    content = parse(text)
+    slug = content.slug or service.slugify(content.name)
+    family = session.scalar(
+        select(TemplateFamily).where(
+            (TemplateFamily.slug == slug)
+            | (func.lower(TemplateFamily.name) == content.name.lower())
+        )
+    )
+    plain = TemplateContent.model_validate(content.model_dump(exclude={"format"}))
+    if family is None:
+        return service.create_draft(session, content=plain)
+    draft = session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.family_id == family.id, TemplateVersion.status == TemplateStatus.DRAFT
+        )
+    )
+    if draft is not None:
+        raise Conflict(
+            f"'{family.name}' already has a draft (version {draft.number}). "
+            "Publish or edit it before importing another version.",
+            template_version_id=draft.id,
+        )
+    return service.create_next_version(session, family=family, content=plain)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def export_text(version: TemplateVersion) -> str:
+    data = {"format": FILE_FORMAT, **service.content_of(version).model_dump(mode="json")}
+    if data["scale"] is None:
+        del data["scale"]
+    for key_area in data["key_areas"]:
+        for question in key_area["questions"]:
+            if not question["options"]:
+                del question["options"]
+    header = f"# {version.label}, exported from the case-audit service\n"
+    return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=88)

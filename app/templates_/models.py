@@ -1,0 +1,160 @@
+"""Audit templates: a family has numbered versions; a published version is frozen.
+
+Audits pin a version by id, so a template can move on (a new draft, then a new
+published version) while every audit keeps the questions it started with.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, str_enum, utcnow
+
+
+class TemplateStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class AnswerType(StrEnum):
+    FREE_TEXT = "free_text"
+    YES_PARTLY_NO = "yes_partly_no"
+    SINGLE_CHOICE = "single_choice"
+    DATE = "date"
+    NUMBER = "number"
+
+
+class TemplateFamily(Base):
+    __tablename__ = "template_family"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    versions: Mapped[list[TemplateVersion]] = relationship(
+        back_populates="family", lazy="raise", order_by="TemplateVersion.number"
+    )
+
+
+class TemplateVersion(Base):
+    __tablename__ = "template_version"
+    __table_args__ = (UniqueConstraint("family_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("template_family.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[TemplateStatus] = mapped_column(
+        str_enum(TemplateStatus, "template_status"), default=TemplateStatus.DRAFT
+    )
+    theme: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    method: Mapped[str] = mapped_column(String(100), default="")
+    has_overall_grade: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    family: Mapped[TemplateFamily] = relationship(back_populates="versions", lazy="raise")
+    key_areas: Mapped[list[KeyArea]] = relationship(
+        back_populates="template_version",
+        lazy="raise",
+        order_by="KeyArea.position",
+        cascade="all, delete-orphan",
+    )
+    scale: Mapped[GradingScale | None] = relationship(
+        back_populates="template_version", lazy="raise", cascade="all, delete-orphan"
+    )
+
+    @property
+    def name(self) -> str:
+        return self.family.name
+
+    @property
+    def slug(self) -> str:
+        return self.family.slug
+
+    @property
+    def label(self) -> str:
+        return f"{self.family.name} (version {self.number})"
+
+
+class GradingScale(Base):
+    __tablename__ = "grading_scale"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_version_id: Mapped[int] = mapped_column(
+        ForeignKey("template_version.id", ondelete="CASCADE"), unique=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+
+    template_version: Mapped[TemplateVersion] = relationship(back_populates="scale", lazy="raise")
+    levels: Mapped[list[GradeLevel]] = relationship(
+        back_populates="scale",
+        lazy="raise",
+        order_by="GradeLevel.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class GradeLevel(Base):
+    """One step of a scale; position 0 is the best grade."""
+
+    __tablename__ = "grade_level"
+    __table_args__ = (UniqueConstraint("scale_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale_id: Mapped[int] = mapped_column(ForeignKey("grading_scale.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    scale: Mapped[GradingScale] = relationship(back_populates="levels", lazy="raise")
+
+
+class KeyArea(Base):
+    __tablename__ = "key_area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_version_id: Mapped[int] = mapped_column(
+        ForeignKey("template_version.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    graded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    template_version: Mapped[TemplateVersion] = relationship(
+        back_populates="key_areas", lazy="raise"
+    )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="key_area",
+        lazy="raise",
+        order_by="Question.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Question(Base):
+    __tablename__ = "question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_area_id: Mapped[int] = mapped_column(
+        ForeignKey("key_area.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    answer_type: Mapped[AnswerType] = mapped_column(str_enum(AnswerType, "answer_type"))
+    required: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    # Only for single choice: the option labels, in order. Stored with the question
+    # because a published version never changes, so they never need their own rows.
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    key_area: Mapped[KeyArea] = relationship(back_populates="questions", lazy="raise")

@@ -1,0 +1,190 @@
+"""Template request/response models; the YAML file format is ``TemplateFile``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from app.schemas_base import LongText, Name, RequestModel, ResponseModel, ShortText
+from app.templates_.models import AnswerType, TemplateStatus
+
+FILE_FORMAT = "case-audit-template/1"
+
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8, pattern=r"^\S+$")
+]
+Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Slug = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120),
+]
+
+
+class LevelIn(RequestModel):
+    code: Code
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    description: LongText = ""
+
+
+class ScaleIn(RequestModel):
+    name: Name
+    levels: list[LevelIn] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> ScaleIn:
+        codes = [level.code for level in self.levels]
+        if len(set(codes)) != len(codes):
+            raise ValueError("each level needs a different code")
+        return self
+
+
+class QuestionIn(RequestModel):
+    prompt: Prompt
+    type: AnswerType
+    required: bool = True
+    guidance: LongText = ""
+    options: list[Option] = Field(default_factory=list, max_length=30)
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> QuestionIn:
+        if self.type == AnswerType.SINGLE_CHOICE:
+            if len(self.options) < 2:
+                raise ValueError("a single choice question needs at least two options")
+            if len(set(self.options)) != len(self.options):
+                raise ValueError("the options must all be different")
+        elif self.options:
+            raise ValueError("options are only for single choice questions")
+        return self
+
+
+class QuestionPatch(RequestModel):
+    prompt: Prompt | None = None
+    type: AnswerType | None = None
+    required: bool | None = None
+    guidance: LongText | None = None
+    options: list[Option] | None = None
+    position: int | None = Field(default=None, ge=0)
+
+
+class KeyAreaIn(RequestModel):
+    title: Name
+    description: LongText = ""
+    graded: bool = True
+    questions: list[QuestionIn] = Field(default_factory=list, max_length=60)
+
+
+class KeyAreaCreate(KeyAreaIn):
+    position: int | None = Field(default=None, ge=0, description="Insert here; default: last.")
+
+
+class QuestionCreate(QuestionIn):
+    position: int | None = Field(default=None, ge=0, description="Insert here; default: last.")
+
+
+class KeyAreaPatch(RequestModel):
+    title: Name | None = None
+    description: LongText | None = None
+    graded: bool | None = None
+    position: int | None = Field(default=None, ge=0)
+
+
+class TemplateContent(RequestModel):
+    """A template version's whole content: used to create a draft and in files."""
+
+    name: Name
+    slug: Slug | None = None
+    theme: ShortText = ""
+    description: LongText = ""
+    method: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    overall_grade: bool = True
+    scale: ScaleIn | None = None
+    key_areas: list[KeyAreaIn] = Field(default_factory=list, max_length=30)
+
+    @model_validator(mode="after")
+    def _unique_titles(self) -> TemplateContent:
+        titles = [k.title.casefold() for k in self.key_areas]
+        if len(set(titles)) != len(titles):
+            raise ValueError("each key area needs a different title")
+        return self
+
+
+class TemplateFile(TemplateContent):
+    format: Literal["case-audit-template/1"]
+    key_areas: list[KeyAreaIn] = Field(min_length=1, max_length=30)
+
+
+class VersionPatch(RequestModel):
+    theme: ShortText | None = None
+    description: LongText | None = None
+    method: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    overall_grade: bool | None = None
+
+
+class LevelOut(ResponseModel):
+    id: int
+    position: int
+    code: str
+    label: str
+    description: str
+
+
+class ScaleOut(ResponseModel):
+    id: int
+    name: str
+    levels: list[LevelOut]
+
+
+class QuestionOut(ResponseModel):
+    id: int
+    position: int
+    prompt: str
+    type: AnswerType = Field(validation_alias="answer_type")
+    required: bool
+    guidance: str
+    options: list[str]
+
+
+class KeyAreaOut(ResponseModel):
+    id: int
+    position: int
+    title: str
+    description: str
+    graded: bool
+    questions: list[QuestionOut]
+
+
+class VersionSummary(ResponseModel):
+    id: int
+    number: int
+    status: TemplateStatus
+    created_at: datetime
+    published_at: datetime | None
+
+
+class TemplateVersionOut(ResponseModel):
+    id: int
+    family_id: int
+    name: str
+    slug: str
+    number: int
+    status: TemplateStatus
+    theme: str
+    description: str
+    method: str
+    overall_grade: bool = Field(validation_alias="has_overall_grade")
+    created_at: datetime
+    published_at: datetime | None
+    retired_at: datetime | None
+    scale: ScaleOut | None
+    key_areas: list[KeyAreaOut]
+
+
+class TemplateFamilyOut(ResponseModel):
+    id: int
+    name: str
+    slug: str
+    created_at: datetime
+    versions: list[VersionSummary]

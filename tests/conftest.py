@@ -1,0 +1,112 @@
+"""Test database set-up: built by the migrations, one rolled-back transaction per test.
+
+``AUDIT_TEST_DB=postgresql`` runs the suite on a throwaway PostgreSQL cluster
+(``tests/pg_cluster.py``), or on ``AUDIT_TEST_DATABASE_URL`` if that is set;
+the default is a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import get_session, make_engine
+from app.main import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND = os.environ.get("AUDIT_TEST_DB", "sqlite")
+
+
+def alembic_config(connection=None) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def pytest_report_header(config) -> str:
+    return f"database: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def database_factory() -> Iterator:
+    """Makes new empty databases on the backend under test; removes them at the end."""
+    counter = itertools.count(1)
+    if BACKEND == "postgresql":
+        from tests import pg_cluster
+
+        cluster = pg_cluster.start()
+        try:
+            yield lambda: cluster.create_database(f"case_audit_test_{next(counter)}")
+        finally:
+            cluster.stop()
+    else:
+        folder = tempfile.TemporaryDirectory(prefix="case-audit-test-")
+        yield lambda: f"sqlite:///{folder.name}/test_{next(counter)}.db"
+        folder.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(database_factory) -> str:
+    return os.environ.get("AUDIT_TEST_DATABASE_URL") or database_factory()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session whose commits are savepoints inside a transaction rolled back after the test."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):
+    return create_app(Settings(database_url=database_url, environment="test"))
+
+
+@pytest.fixture
+def client(app, db: Session) -> Iterator[TestClient]:
+    def _session() -> Iterator[Session]:
+        # The same unit of work as app.db.get_session, on the test's session.
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = _session
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+    app.dependency_overrides.clear()
