@@ -58,7 +58,15 @@ class Cluster:
 
     def stop(self) -> None:
         subprocess.run(
-            [*self.as_user, _binary("pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"],
+            [
+                *self.as_user,
+                _binary("pg_ctl"),
+                "-D",
+                str(self.folder / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
             capture_output=True,
             check=False,
         )
@@ -75,8 +83,20 @@ def start() -> Cluster:
     data = folder / "data"
     run = dict(capture_output=True, text=True, check=False)
     result = subprocess.run(
-        [*as_user, _binary("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-         "-E", "UTF8", "--locale=C", "--no-sync"],
+        [
+            *as_user,
+            _binary("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
         **run,
     )
     if result.returncode != 0:
@@ -87,8 +107,20 @@ def start() -> Cluster:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     result = subprocess.run(
-        [*as_user, _binary("pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"),
-         "-o", options, "-w", "-t", "60", "start"],
+        [
+            *as_user,
+            _binary("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
         **run,
     )
     if result.returncode != 0:

@@ -1,0 +1,43 @@
+# The two commands of the README's Quick start: `make run` and `make test`.
+# Everything else here is what they need; nothing must be installed by hand.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install system-deps lint test-sqlite test-postgresql bench clean
+
+run: install ## Install, migrate, load the demo partnership and serve on http://127.0.0.1:8000/
+	$(BIN)/audit-tools db upgrade
+	$(BIN)/audit-tools demo
+	$(BIN)/audit-tools serve
+
+test: install system-deps lint test-sqlite test-postgresql ## Install and run every check
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps: ## Debian packages the tests need (PostgreSQL server binaries)
+	bash .ci/system-deps
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-sqlite: install
+	AUDIT_TEST_DB=sqlite $(BIN)/pytest
+
+test-postgresql: install system-deps
+	AUDIT_TEST_DB=postgresql $(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/api.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,25 @@
+"""``audit-tools``: the service's command line, thin over the app's services."""
+
+from __future__ import annotations
+
+import typer
+
+from audit_tools.commands import db, demo, serve, templates
+
+app = typer.Typer(
+    help="Case audit service: database, templates, demo data and the web server.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(templates.app, name="templates")
+app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

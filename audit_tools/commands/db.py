@@ -1,0 +1,49 @@
+"""``audit-tools db``: schema migrations (Alembic), the only way the schema changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from alembic import command
+from alembic.config import Config
+
+from app.config import get_settings
+from app.db import make_engine
+from audit_tools.context import console, database_label
+
+app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+def _run(action, revision: str) -> None:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as connection:
+            config = Config(str(ALEMBIC_INI))
+            config.attributes["connection"] = connection
+            action(config, revision)
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Bring the database schema up to date (safe to run at every start)."""
+    _run(command.upgrade, revision)
+    console.print(f"Database {database_label(get_settings().database_url)} is at {revision}.")
+
+
+@app.command()
+def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base'.")) -> None:
+    """Undo migrations down to REVISION. Data in dropped tables is lost."""
+    _run(command.downgrade, revision)
+    console.print(f"Database downgraded to {revision}.")
+
+
+@app.command()
+def current() -> None:
+    """Show the database's current revision."""
+    _run(lambda config, _rev: command.current(config), "")

@@ -1,0 +1,48 @@
+"""What every command shares: settings, the engine, one unit of work, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import make_engine, make_sessionmaker, session_scope
+from app.errors import AppError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def database_label(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session committed at the end, or rolled back with a clear message on an error."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        if not inspect(engine).has_table("alembic_version"):
+            err_console.print(
+                f"[red]The database at {database_label(settings.database_url)} has no tables yet.[/]"
+                " Run [bold]audit-tools db upgrade[/] first."
+            )
+            raise typer.Exit(1)
+        with session_scope(make_sessionmaker(engine)) as session:
+            yield session
+    except AppError as exc:
+        err_console.print(f"[red]{exc.message}[/] Nothing was saved.")
+        for field in exc.fields:
+            err_console.print(f"  - {field.field}: {field.message}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()

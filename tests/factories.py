@@ -1,0 +1,96 @@
+"""Small keyword factories built on the services, so test data obeys the same rules."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.agencies import service as agencies
+from app.agencies.models import Agency, AgencyKind
+from app.audits import service as audits
+from app.audits.models import Audit
+from app.templates_ import service as templates
+from app.templates_.models import TemplateVersion
+from app.templates_.schemas import TemplateContent
+
+_seq = itertools.count(1)
+
+OFSTED = {
+    "name": "Ofsted four-point scale",
+    "levels": [
+        {"code": "O", "label": "Outstanding"},
+        {"code": "G", "label": "Good"},
+        {"code": "RI", "label": "Requires improvement to be good"},
+        {"code": "I", "label": "Inadequate"},
+    ],
+}
+
+
+def template_content(*, name: str | None = None, key_areas: int = 2) -> dict:
+    """A small graded template: each key area has a required yes/partly/no question, an
+    optional free-text question and a required date."""
+    return {
+        "name": name or f"Test template {next(_seq)}",
+        "theme": "Testing",
+        "overall_grade": True,
+        "scale": OFSTED,
+        "key_areas": [
+            {
+                "title": f"Key area {i + 1}",
+                "graded": True,
+                "questions": [
+                    {"prompt": f"Was practice in area {i + 1} timely?", "type": "yes_partly_no"},
+                    {"prompt": "What did the child say?", "type": "free_text", "required": False},
+                    {"prompt": "Date of the meeting", "type": "date"},
+                ],
+            }
+            for i in range(key_areas)
+        ],
+    }
+
+
+def make_template(
+    session: Session, *, published: bool = True, key_areas: int = 2
+) -> TemplateVersion:
+    content = TemplateContent.model_validate(template_content(key_areas=key_areas))
+    version = templates.create_draft(session, content=content)
+    if published:
+        templates.publish(session, version=version)
+    return version
+
+
+def make_agency(session: Session, *, name: str | None = None, kind=AgencyKind.POLICE) -> Agency:
+    return agencies.create_agency(session, name=name or f"Agency {next(_seq)}", kind=kind)
+
+
+def make_audit(
+    session: Session,
+    *,
+    children: int = 2,
+    agencies_count: int = 2,
+    open_: bool = True,
+    version: TemplateVersion | None = None,
+) -> Audit:
+    """An audit where every agency is involved with every child."""
+    version = version or make_template(session)
+    agency_rows = [make_agency(session) for _ in range(agencies_count)]
+    audit = audits.create_audit(
+        session,
+        template_version_id=version.id,
+        title=f"Audit {next(_seq)}",
+        returns_due_on=date.today() + timedelta(days=14),
+        agency_ids=[a.id for a in agency_rows],
+    )
+    for i in range(children):
+        audits.add_child(
+            session,
+            audit=audit,
+            pseudonym=f"Child {chr(65 + i)}",
+            agency_ids=[a.id for a in agency_rows],
+        )
+    if open_:
+        audits.open_audit(session, audit=audit)
+    session.flush()
+    return audit
