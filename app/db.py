@@ -103,7 +103,24 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write transaction takes SQLite's write lock up front (BEGIN IMMEDIATE):
+        # a deferred one that reads first and writes later fails at once with
+        # "database is locked" when another writer got in between, instead of
+        # waiting its turn. Reads stay deferred so they never block each other.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+SQLITE_BEGIN = "sqlite_begin"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def open_session(factory: sessionmaker[Session], *, write: bool) -> Session:
+    """A new session; on SQLite, a write session's transaction begins IMMEDIATE."""
+    session = factory()
+    if write and factory.kw["bind"].dialect.name == "sqlite":
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    return session
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -112,7 +129,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def get_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency: one session and one transaction per request."""
-    session: Session = request.app.state.sessionmaker()
+    session = open_session(request.app.state.sessionmaker, write=request.method in WRITE_METHODS)
     try:
         yield session
         session.commit()
@@ -125,8 +142,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """The same unit of work for the CLI and scripts."""
-    session = factory()
+    """The same unit of work for the CLI and scripts (which write, so begin as writers)."""
+    session = open_session(factory, write=True)
     try:
         yield session
         session.commit()

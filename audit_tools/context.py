@@ -7,7 +7,6 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -25,15 +24,33 @@ def database_label(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def schema_problem(engine) -> str | None:
+    """Why the database's schema is not the one this code needs, or None."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from audit_tools.commands.db import alembic_config
+
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current is None:
+        return "has no tables yet"
+    if current != head:
+        return f"is at revision {current} but this version of the service needs {head}"
+    return None
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """A session committed at the end, or rolled back with a clear message on an error."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
-        if not inspect(engine).has_table("alembic_version"):
+        problem = schema_problem(engine)
+        if problem:
             err_console.print(
-                f"[red]The database at {database_label(settings.database_url)} has no tables yet.[/]"
+                f"[red]The database at {database_label(settings.database_url)} {problem}.[/]"
                 " Run [bold]audit-tools db upgrade[/] first."
             )
             raise typer.Exit(1)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -23,16 +22,10 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import get_session, make_engine
 from app.main import create_app
+from audit_tools.commands.db import alembic_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("AUDIT_TEST_DB", "sqlite")
-
-
-def alembic_config(connection=None) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
 
 
 def pytest_report_header(config) -> str:

@@ -17,14 +17,19 @@ app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
+def alembic_config(connection=None) -> Config:
+    config = Config(str(ALEMBIC_INI))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
 def _run(action, revision: str) -> None:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
         with engine.begin() as connection:
-            config = Config(str(ALEMBIC_INI))
-            config.attributes["connection"] = connection
-            action(config, revision)
+            action(alembic_config(connection), revision)
     finally:
         engine.dispose()
 

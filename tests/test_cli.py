@@ -1,0 +1,77 @@
+"""The ``audit-tools`` command line, each run against its own new database."""
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from app.config import get_settings
+from app.db import make_engine, make_sessionmaker
+from app.models import Audit, Return, TemplateVersion
+from app.templates_.files import library_files
+from audit_tools.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(database_factory, monkeypatch):
+    url = database_factory()
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    engine = make_engine(url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+class TestCli:
+    def test_commands_before_upgrade_say_to_upgrade(self, cli_db):
+        result = run("demo")
+        assert result.exit_code == 1
+        assert "db upgrade" in result.output
+
+    def test_upgrade_demo_and_demo_again(self, cli_db):
+        assert run("db", "upgrade").exit_code == 0
+        result = run("demo")
+        assert result.exit_code == 0, result.output
+        assert "7 children" in result.output
+        with cli_db() as session:
+            assert session.scalar(select(func.count(Audit.id))) == 2
+            statuses = set(session.scalars(select(Return.status)))
+            assert {"not_started", "draft", "submitted", "returned_for_amendment"} <= set(statuses)
+        again = run("demo")
+        assert again.exit_code == 0 and "already loaded" in again.output
+        with cli_db() as session:
+            assert session.scalar(select(func.count(Audit.id))) == 2
+
+    def test_templates_import_export_round_trip(self, cli_db, tmp_path):
+        run("db", "upgrade")
+        source = library_files()[0]
+        result = run("templates", "import", str(source), "--publish")
+        assert result.exit_code == 0, result.output
+        with cli_db() as session:
+            version_id = session.scalar(select(TemplateVersion.id))
+        out = tmp_path / "exported.yaml"
+        assert run("templates", "export", str(version_id), "-o", str(out)).exit_code == 0
+        # Importing the export makes version 2 of the same template, as a draft.
+        result = run("templates", "import", str(out))
+        assert result.exit_code == 0 and "(version 2)" in result.output
+        listing = run("templates", "list")
+        assert "published" in listing.output and "draft" in listing.output
+
+    def test_bad_template_file_is_refused_with_its_problems(self, cli_db, tmp_path):
+        run("db", "upgrade")
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("format: case-audit-template/1\nname: X\nkey_areas: []\n")
+        result = run("templates", "import", str(bad))
+        assert result.exit_code == 1
+        assert "key_areas" in result.output and "Nothing was saved" in result.output
+
+    def test_downgrade_to_base(self, cli_db):
+        run("db", "upgrade")
+        assert run("db", "downgrade", "base").exit_code == 0
+        assert run("demo").exit_code == 1

@@ -1,0 +1,34 @@
+"""The demo partnership, seen through the API as the acceptance describes."""
+
+from app.demo import load_demo
+
+
+def test_demo_audit_has_7_children_5_agencies_and_mixed_returns(client, db):
+    load_demo(db)
+    body = client.get("/api/v1/audits", params={"status": "open"}).json()
+    assert body["total"] == 1
+    audit = body["items"][0]
+    assert audit["title"].startswith("Identification of need and risk")
+    assert audit["children_count"] == 7
+    assert len(audit["agencies"]) == 5
+    states = {k for k, v in audit["returns"].items() if v and k != "expected"}
+    assert {"not_started", "draft", "submitted", "returned_for_amendment"} <= states
+    # Submitted returns are complete: the service accepted them through submit().
+    submitted = client.get(
+        f"/api/v1/audits/{audit['id']}/returns", params={"status": "submitted", "per_page": 1}
+    ).json()["items"][0]
+    detail = client.get(f"/api/v1/returns/{submitted['id']}").json()
+    assert detail["overall_grade"] in {"O", "G", "RI", "I"}
+    assert len(detail["grades"]) == 5
+    assert all(e["went_well"] for e in detail["evidence"])
+
+
+def test_every_pseudonym_in_the_demo_is_a_pseudonym(client, db):
+    import re
+
+    from app.audits.schemas import PSEUDONYM_PATTERN
+
+    load_demo(db)
+    for audit in client.get("/api/v1/audits").json()["items"]:
+        for child in client.get(f"/api/v1/audits/{audit['id']}/children").json():
+            assert re.fullmatch(PSEUDONYM_PATTERN, child["pseudonym"])
