@@ -7,16 +7,18 @@ leaves nothing behind. Services only ``flush()``. The CLI uses ``session_scope``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -115,26 +117,40 @@ SQLITE_BEGIN = "sqlite_begin"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+@lru_cache(maxsize=16)
+def _sqlite_writer(engine: Engine) -> Engine:
+    # The same pool and events, with the option the "begin" listener reads.
+    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+
+
 def open_session(factory: sessionmaker[Session], *, write: bool) -> Session:
-    """A new session; on SQLite, a write session's transaction begins IMMEDIATE."""
-    session = factory()
-    if write and factory.kw["bind"].dialect.name == "sqlite":
-        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
-    return session
+    """A new session (no I/O until first used); on SQLite a writer begins IMMEDIATE."""
+    engine = factory.kw["bind"]
+    if write and engine.dialect.name == "sqlite":
+        return factory(bind=_sqlite_writer(engine))
+    return factory()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: one session and one transaction per request."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: one session and one transaction per request.
+
+    Async so that opening and closing the session costs no trip to the thread pool
+    (creating a session does no I/O); only a commit or rollback still pending at the
+    end of the request goes to a thread. Endpoints that finish their own
+    transaction with ``app.deps.in_thread`` need no second trip at all.
+    """
     session = open_session(request.app.state.sessionmaker, write=request.method in WRITE_METHODS)
     try:
         yield session
-        session.commit()
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
     except BaseException:
-        session.rollback()
+        if session.in_transaction():
+            await run_in_threadpool(session.rollback)
         raise
     finally:
         session.close()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,13 @@ def install_error_handlers(app: FastAPI) -> None:
             "This change conflicts with data saved at the same time. Reload and try again."
         )
         return JSONResponse(err.to_json(), status_code=409)
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        # Input checks refuse what the database cannot store; this catches the rest.
+        log.warning("data error: %s", exc.orig)
+        err = InvalidInput("A value in the request cannot be stored. Nothing was saved.")
+        return JSONResponse(err.to_json(), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -51,3 +51,9 @@ class TestOpenApi:
         spec = client.get("/openapi.json").json()
         assert "/api/v1/returns/{return_id}/draft" in spec["paths"]
         assert client.get("/docs").status_code == 200
+
+
+class TestStorableInput:
+    def test_nul_in_a_query_string_is_422_not_a_database_error(self, client):
+        r = client.get("/api/v1/audits", params={"q": "a\x00b"})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.q"

@@ -12,13 +12,14 @@ from app.agencies.schemas import (
     SubgroupOut,
     SubgroupUpdate,
 )
-from app.deps import SessionDep
+from app.deps import SessionDep, transactional
 from app.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["agencies and subgroups"])
 
 
 @router.get("/agencies", name="agencies.list")
+@transactional
 def list_agencies(
     session: SessionDep,
     params: PageDep,
@@ -30,23 +31,27 @@ def list_agencies(
 
 
 @router.post("/agencies", name="agencies.create", status_code=status.HTTP_201_CREATED)
+@transactional
 def create_agency(session: SessionDep, body: AgencyCreate) -> AgencyOut:
     return AgencyOut.model_validate(service.create_agency(session, name=body.name, kind=body.kind))
 
 
 @router.get("/agencies/{agency_id}", name="agencies.get")
+@transactional
 def get_agency(session: SessionDep, agency_id: int) -> AgencyOut:
     return AgencyOut.model_validate(service.get_agency(session, agency_id=agency_id))
 
 
 @router.patch("/agencies/{agency_id}", name="agencies.update")
+@transactional
 def update_agency(session: SessionDep, agency_id: int, body: AgencyUpdate) -> AgencyOut:
     agency = service.get_agency(session, agency_id=agency_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(exclude_unset=True)
     return AgencyOut.model_validate(service.update_agency(session, agency=agency, changes=changes))
 
 
 @router.post("/agencies/{agency_id}/deactivate", name="agencies.deactivate")
+@transactional
 def deactivate_agency(session: SessionDep, agency_id: int) -> AgencyOut:
     agency = service.get_agency(session, agency_id=agency_id)
     return AgencyOut.model_validate(
@@ -55,6 +60,7 @@ def deactivate_agency(session: SessionDep, agency_id: int) -> AgencyOut:
 
 
 @router.get("/subgroups", name="subgroups.list")
+@transactional
 def list_subgroups(
     session: SessionDep, params: PageDep, active: Annotated[bool | None, Query()] = None
 ) -> Page[SubgroupOut]:
@@ -63,26 +69,30 @@ def list_subgroups(
 
 
 @router.post("/subgroups", name="subgroups.create", status_code=status.HTTP_201_CREATED)
+@transactional
 def create_subgroup(session: SessionDep, body: SubgroupCreate) -> SubgroupOut:
     subgroup = service.create_subgroup(session, name=body.name, description=body.description)
     return SubgroupOut.model_validate(subgroup)
 
 
 @router.get("/subgroups/{subgroup_id}", name="subgroups.get")
+@transactional
 def get_subgroup(session: SessionDep, subgroup_id: int) -> SubgroupOut:
     return SubgroupOut.model_validate(service.get_subgroup(session, subgroup_id=subgroup_id))
 
 
 @router.patch("/subgroups/{subgroup_id}", name="subgroups.update")
+@transactional
 def update_subgroup(session: SessionDep, subgroup_id: int, body: SubgroupUpdate) -> SubgroupOut:
     subgroup = service.get_subgroup(session, subgroup_id=subgroup_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(exclude_unset=True)
     return SubgroupOut.model_validate(
         service.update_subgroup(session, subgroup=subgroup, changes=changes)
     )
 
 
 @router.post("/subgroups/{subgroup_id}/deactivate", name="subgroups.deactivate")
+@transactional
 def deactivate_subgroup(session: SessionDep, subgroup_id: int) -> SubgroupOut:
     subgroup = service.get_subgroup(session, subgroup_id=subgroup_id)
     return SubgroupOut.model_validate(

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from app.agencies.models import AgencyKind
-from app.schemas_base import LongText, Name, RequestModel, ResponseModel
+from app.schemas_base import LongText, Name, RequestModel, ResponseModel, reject_null
 
 
 class AgencyCreate(RequestModel):
@@ -13,6 +13,8 @@ class AgencyUpdate(RequestModel):
     name: Name | None = None
     kind: AgencyKind | None = None
     active: bool | None = None
+
+    _not_null = reject_null("name", "kind", "active")
 
 
 class AgencyOut(ResponseModel):
@@ -32,6 +34,8 @@ class SubgroupUpdate(RequestModel):
     name: Name | None = None
     description: LongText | None = None
     active: bool | None = None
+
+    _not_null = reject_null("name", "description", "active")
 
 
 class SubgroupOut(ResponseModel):

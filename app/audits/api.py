@@ -17,8 +17,9 @@ from app.audits.schemas import (
     InvolvementOut,
     Progress,
 )
-from app.deps import SessionDep
+from app.deps import SessionDep, transactional
 from app.pagination import Page, PageDep
+from app.schemas_base import OneLine
 
 router = APIRouter(prefix="/api/v1", tags=["audits and cohorts"])
 
@@ -41,16 +42,19 @@ def _child_out(child, rows: dict[int, list[dict]]) -> ChildOut:
 
 
 @router.get("/audits", name="audits.list")
+@transactional
 def list_audits(
     session: SessionDep,
     params: PageDep,
     status_: Annotated[AuditStatus | None, Query(alias="status")] = None,
-    theme: Annotated[str | None, Query(max_length=200)] = None,
+    theme: Annotated[str | None, Query(max_length=200), OneLine] = None,
     subgroup_id: Annotated[int | None, Query(description="Lead subgroup.")] = None,
     template_id: Annotated[int | None, Query(description="Template family.")] = None,
     agency_id: Annotated[int | None, Query(description="A participating agency.")] = None,
     due_before: Annotated[date | None, Query(description="Returns due on or before.")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Words in the title.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words in the title."), OneLine
+    ] = None,
 ) -> Page[AuditOut]:
     items, total = service.list_audits(
         session,
@@ -67,17 +71,20 @@ def list_audits(
 
 
 @router.post("/audits", name="audits.create", status_code=status.HTTP_201_CREATED)
+@transactional
 def create_audit(session: SessionDep, body: AuditCreate) -> AuditOut:
     audit = service.create_audit(session, **body.model_dump())
     return _audit_out(session, audit)
 
 
 @router.get("/audits/{audit_id}", name="audits.get")
+@transactional
 def get_audit(session: SessionDep, audit_id: int) -> AuditOut:
     return _audit_out(session, service.get_audit(session, audit_id=audit_id))
 
 
 @router.patch("/audits/{audit_id}", name="audits.update")
+@transactional
 def update_audit(session: SessionDep, audit_id: int, body: AuditPatch) -> AuditOut:
     audit = service.get_audit(session, audit_id=audit_id)
     audit = service.update_audit(session, audit=audit, changes=body.model_dump(exclude_unset=True))
@@ -85,6 +92,7 @@ def update_audit(session: SessionDep, audit_id: int, body: AuditPatch) -> AuditO
 
 
 @router.put("/audits/{audit_id}/agencies", name="audits.agencies")
+@transactional
 def set_agencies(session: SessionDep, audit_id: int, body: AgencyIds) -> AuditOut:
     audit = service.get_audit(session, audit_id=audit_id)
     audit = service.set_agencies(session, audit=audit, agency_ids=body.agency_ids)
@@ -92,20 +100,23 @@ def set_agencies(session: SessionDep, audit_id: int, body: AgencyIds) -> AuditOu
 
 
 @router.post("/audits/{audit_id}/open", name="audits.open")
+@transactional
 def open_audit(session: SessionDep, audit_id: int) -> AuditOut:
     audit = service.get_audit(session, audit_id=audit_id)
     return _audit_out(session, service.open_audit(session, audit=audit))
 
 
 @router.get("/audits/{audit_id}/progress", name="audits.progress")
+@transactional
 def progress(session: SessionDep, audit_id: int) -> Progress:
-    audit = service.get_audit(session, audit_id=audit_id)
+    audit = service.get_audit(session, audit_id=audit_id, options=service.WITH_AGENCIES)
     return Progress.model_validate(service.progress(session, audit=audit))
 
 
 @router.get("/audits/{audit_id}/children", name="children.list")
+@transactional
 def list_children(session: SessionDep, audit_id: int) -> list[ChildOut]:
-    audit = service.get_audit(session, audit_id=audit_id)
+    audit = service.get_audit(session, audit_id=audit_id, options=())
     children = service.list_children(session, audit=audit)
     rows = service.involvement_rows(session, child_ids=[c.id for c in children])
     return [_child_out(c, rows) for c in children]
@@ -114,6 +125,7 @@ def list_children(session: SessionDep, audit_id: int) -> list[ChildOut]:
 @router.post(
     "/audits/{audit_id}/children", name="children.create", status_code=status.HTTP_201_CREATED
 )
+@transactional
 def add_child(session: SessionDep, audit_id: int, body: ChildCreate) -> ChildOut:
     audit = service.get_audit(session, audit_id=audit_id)
     child = service.add_child(session, audit=audit, **body.model_dump())
@@ -121,12 +133,11 @@ def add_child(session: SessionDep, audit_id: int, body: ChildCreate) -> ChildOut
 
 
 @router.patch("/children/{child_id}", name="children.update")
+@transactional
 def update_child(session: SessionDep, child_id: int, body: ChildPatch) -> ChildOut:
     child = service.get_child(session, child_id=child_id)
     audit = service.get_audit(session, audit_id=child.audit_id)
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("pseudonym") is None:
-        changes.pop("pseudonym", None)
     child = service.update_child(session, audit=audit, child=child, changes=changes)
     return _child_out(child, service.involvement_rows(session, child_ids=[child.id]))
 
@@ -134,6 +145,7 @@ def update_child(session: SessionDep, child_id: int, body: ChildPatch) -> ChildO
 @router.delete(
     "/children/{child_id}", name="children.delete", status_code=status.HTTP_204_NO_CONTENT
 )
+@transactional
 def remove_child(session: SessionDep, child_id: int) -> Response:
     child = service.get_child(session, child_id=child_id)
     audit = service.get_audit(session, audit_id=child.audit_id)
@@ -146,9 +158,10 @@ def remove_child(session: SessionDep, child_id: int) -> Response:
     name="involvements.create",
     status_code=status.HTTP_201_CREATED,
 )
+@transactional
 def add_involvement(session: SessionDep, audit_id: int, body: InvolvementCreate) -> InvolvementOut:
     audit = service.get_audit(session, audit_id=audit_id)
-    child = service.get_child(session, child_id=body.child_id)
+    child = service.child_in_audit(session, audit=audit, child_id=body.child_id)
     involvement = service.add_involvement(
         session, audit=audit, child=child, agency_id=body.agency_id
     )
@@ -161,6 +174,7 @@ def add_involvement(session: SessionDep, audit_id: int, body: InvolvementCreate)
     name="involvements.delete",
     status_code=status.HTTP_204_NO_CONTENT,
 )
+@transactional
 def remove_involvement(session: SessionDep, involvement_id: int) -> Response:
     involvement = service.get_involvement(session, involvement_id=involvement_id)
     audit = service.get_audit(session, audit_id=involvement.audit_id)

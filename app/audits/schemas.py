@@ -9,13 +9,21 @@ from pydantic import Field, StringConstraints, field_validator
 from app.agencies.models import AgencyKind
 from app.audits.models import AgeBand, AuditStatus
 from app.returns.models import ReturnStatus
-from app.schemas_base import LongText, Name, RequestModel, ResponseModel, ShortText
+from app.schemas_base import (
+    LongText,
+    Name,
+    OneLine,
+    RequestModel,
+    ResponseModel,
+    ShortText,
+    reject_null,
+)
 
 # A pseudonym is a word or two and a short code ("Child A", "Young person 3"):
 # the shape leaves no room for a name or a case number.
 PSEUDONYM_PATTERN = r"^[A-Za-z][A-Za-z ]{0,24} [A-Z0-9]{1,3}$"
 Pseudonym = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), OneLine]
 
 
 def _check_pseudonym(value: str) -> str:
@@ -47,6 +55,8 @@ class AuditPatch(RequestModel):
     returns_due_on: date | None = None
     moderation_meeting_on: date | None = None
 
+    _not_null = reject_null("title", "theme", "description")
+
 
 class AgencyIds(RequestModel):
     agency_ids: list[int] = Field(max_length=50)
@@ -67,6 +77,8 @@ class ChildPatch(RequestModel):
     pseudonym: Pseudonym | None = None
     age_band: AgeBand | None = None
     context_tags: list[Tag] | None = Field(default=None, max_length=10)
+
+    _not_null = reject_null("pseudonym", "context_tags")
 
     @field_validator("pseudonym")
     @classmethod

@@ -102,8 +102,12 @@ def list_audits(
     return _views(session, audits), total
 
 
-def get_audit(session: Session, *, audit_id: int) -> Audit:
-    audit = session.scalar(select(Audit).where(Audit.id == audit_id).options(*AUDIT_LOAD))
+WITH_AGENCIES = (selectinload(Audit.agencies),)
+
+
+def get_audit(session: Session, *, audit_id: int, options=AUDIT_LOAD) -> Audit:
+    """The audit, loading what ``options`` say (everything its summary shows by default)."""
+    audit = session.scalar(select(Audit).where(Audit.id == audit_id).options(*options))
     if audit is None:
         raise NotFound(f"There is no audit with id {audit_id}.")
     return audit
@@ -113,21 +117,28 @@ def view(session: Session, *, audit: Audit) -> AuditView:
     return _views(session, [audit])[0]
 
 
-def _active_agencies(session: Session, agency_ids: list[int], field_name: str) -> list[Agency]:
-    wanted = list(dict.fromkeys(agency_ids))
+def _active_agencies(
+    session: Session, agency_ids: list[int], field_name: str, *, already: set[int] = frozenset()
+) -> list[Agency]:
+    """The agencies for ``agency_ids`` (in the caller's list, errors indexed by position
+    in it), sorted by name; those in ``already`` are taking part and not checked again."""
+    wanted = [i for i in dict.fromkeys(agency_ids) if i not in already]
     found = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(wanted)))}
-    problems = [
-        FieldError(f"{field_name}[{i}]", f"There is no agency with id {agency_id}")
-        for i, agency_id in enumerate(wanted)
-        if agency_id not in found
-    ] + [
-        FieldError(f"{field_name}[{i}]", f"{found[agency_id].name} is no longer active")
-        for i, agency_id in enumerate(wanted)
-        if agency_id in found and not found[agency_id].active
-    ]
+    problems = []
+    for index, agency_id in enumerate(agency_ids):
+        if agency_id in already:
+            continue
+        if agency_id not in found:
+            problems.append(
+                FieldError(f"{field_name}[{index}]", f"There is no agency with id {agency_id}")
+            )
+        elif not found[agency_id].active:
+            problems.append(
+                FieldError(f"{field_name}[{index}]", f"{found[agency_id].name} is no longer active")
+            )
     if problems:
         raise InvalidInput("Some agencies cannot take part.", fields=problems)
-    return [found[i] for i in wanted]
+    return sorted(found.values(), key=lambda a: a.name)
 
 
 def _check_subgroup(session: Session, subgroup_id: int | None) -> None:
@@ -232,9 +243,10 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
                 "remove those involvements first.",
                 fields=[FieldError("agency_ids", f"{name} is still involved with children")],
             )
-    new_ids = [i for i in dict.fromkeys(agency_ids) if i not in current]
-    added = _active_agencies(session, new_ids, "agency_ids") if new_ids else []
-    audit.agencies = [a for a in audit.agencies if a.id in keep] + added
+    added = _active_agencies(session, agency_ids, "agency_ids", already=current)
+    audit.agencies = sorted(
+        [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
+    )
     session.flush()
     return get_audit(session, audit_id=audit.id)
 
@@ -275,6 +287,17 @@ def involvement_rows(session: Session, *, child_ids: list[int]) -> dict[int, lis
     return out
 
 
+def child_in_audit(session: Session, *, audit: Audit, child_id: int) -> Child:
+    """The child named in a request body: unknown or elsewhere is bad input (422)."""
+    child = session.get(Child, child_id)
+    if child is None or child.audit_id != audit.id:
+        raise InvalidInput(
+            "The child is not in this audit.",
+            fields=[FieldError("child_id", f"Audit {audit.id} has no child with id {child_id}")],
+        )
+    return child
+
+
 def get_child(session: Session, *, child_id: int) -> Child:
     child = session.get(Child, child_id)
     if child is None:
@@ -309,6 +332,16 @@ def add_child(
     """Add a child to the cohort, with the agencies involved (a return is expected from each)."""
     _require_cohort_editable(audit)
     _check_pseudonym_free(session, audit.id, pseudonym, None)
+    taking_part = {a.id for a in audit.agencies}
+    outsiders = [
+        FieldError(f"agency_ids[{i}]", f"Agency {agency_id} is not taking part in this audit")
+        for i, agency_id in enumerate(agency_ids or [])
+        if agency_id not in taking_part
+    ]
+    if outsiders:
+        raise InvalidInput(
+            "Only participating agencies can be involved with a child.", fields=outsiders
+        )
     child = Child(
         audit_id=audit.id,
         pseudonym=pseudonym,
@@ -453,8 +486,13 @@ def progress(session: Session, *, audit: Audit) -> dict:
         for bucket in (totals, a, c):
             bucket[status.value] = bucket.get(status.value, 0) + 1
             bucket["expected"] = bucket.get("expected", 0) + 1
-    for agency in audit.agencies:  # agencies with nothing expected still show
+    # Agencies and children with nothing expected yet still show, with zeros.
+    for agency in audit.agencies:
         by_agency.setdefault(agency.id, {"agency_id": agency.id, "agency_name": agency.name})
+    for child_id, pseudonym in session.execute(
+        select(Child.id, Child.pseudonym).where(Child.audit_id == audit.id)
+    ):
+        by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
     return {
         "audit_id": audit.id,
         "status": audit.status,

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.audits import service as audits
-from app.deps import SessionDep
+from app.deps import SessionDep, transactional
 from app.pagination import Page, PageDep
 from app.returns import service
 from app.returns.models import ReturnStatus
@@ -25,6 +25,7 @@ def _out(session, return_id: int) -> ReturnOut:
 
 
 @router.get("/audits/{audit_id}/returns", name="returns.list")
+@transactional
 def list_returns(
     session: SessionDep,
     audit_id: int,
@@ -33,14 +34,20 @@ def list_returns(
     child_id: Annotated[int | None, Query()] = None,
     status: Annotated[ReturnStatus | None, Query()] = None,
 ) -> Page[ReturnSummary]:
-    audit = audits.get_audit(session, audit_id=audit_id)
+    audit = audits.get_audit(session, audit_id=audit_id, options=())
     items, total = service.list_returns(
-        session, audit=audit, params=params, agency_id=agency_id, child_id=child_id, status=status
+        session,
+        audit=audit,
+        params=params,
+        agency_id=agency_id,
+        child_id=child_id,
+        status=status,
     )
     return Page[ReturnSummary].build(items, total, params)
 
 
 @router.get("/returns/{return_id}", name="returns.get")
+@transactional
 def get_return(session: SessionDep, return_id: int) -> ReturnOut:
     return _out(session, return_id)
 
@@ -48,6 +55,7 @@ def get_return(session: SessionDep, return_id: int) -> ReturnOut:
 @router.put(
     "/returns/{return_id}/draft", name="returns.save_draft", responses={**CONFLICT, **INCOMPLETE}
 )
+@transactional
 def save_draft(session: SessionDep, return_id: int, body: DraftSave) -> ReturnOut:
     """Save answers, evidence and grades. Send the `version` you read; only what is sent
     changes, and a null or empty value clears it."""
@@ -68,6 +76,7 @@ def save_draft(session: SessionDep, return_id: int, body: DraftSave) -> ReturnOu
 @router.post(
     "/returns/{return_id}/submit", name="returns.submit", responses={**CONFLICT, **INCOMPLETE}
 )
+@transactional
 def submit(session: SessionDep, return_id: int, body: Submit) -> ReturnOut:
     return_ = service.get_return(session, return_id=return_id)
     service.submit(session, return_=return_, read_version=body.version)
@@ -75,6 +84,7 @@ def submit(session: SessionDep, return_id: int, body: Submit) -> ReturnOut:
 
 
 @router.post("/returns/{return_id}/reopen", name="returns.reopen", responses=CONFLICT)
+@transactional
 def reopen(session: SessionDep, return_id: int, body: Reopen) -> ReturnOut:
     """Send a submitted return back to its auditor for amendment."""
     return_ = service.get_return(session, return_id=return_id)

@@ -6,9 +6,9 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.returns.models import ReturnStatus
-from app.schemas_base import RequestModel, ResponseModel
+from app.schemas_base import OneLine, PlainText, RequestModel, ResponseModel
 
-Evidence = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+Evidence = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000), PlainText]
 
 
 class AnswerIn(RequestModel):
@@ -38,7 +38,7 @@ class DraftSave(RequestModel):
     overall_grade: str | None = Field(default=None, description="Send null to clear it.")
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=100)
     auditor_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), OneLine] | None
     ) = None
 
 
@@ -48,7 +48,9 @@ class Submit(RequestModel):
 
 class Reopen(RequestModel):
     version: int
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    note: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), PlainText
+    ]
 
 
 class Ref(ResponseModel):

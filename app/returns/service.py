@@ -32,6 +32,7 @@ from app.returns.models import (
     ReturnStatus,
 )
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
+from app.schemas_base import check_text
 from app.templates_ import service as templates
 from app.templates_.models import AnswerType, GradeLevel, Question, TemplateVersion
 
@@ -55,24 +56,23 @@ def get_return(session: Session, *, return_id: int) -> Return:
     return return_
 
 
-def _summary_select() -> Select:
-    return (
-        select(
-            Return.id,
-            Return.audit_id,
-            Return.status,
-            Return.version,
-            Return.auditor_name,
-            Return.updated_at,
-            Return.submitted_at,
-            Child.id.label("child_id"),
-            Child.pseudonym,
-            Agency.id.label("agency_id"),
-            Agency.name.label("agency_name"),
-        )
-        .join(Child, Child.id == Return.child_id)
-        .join(Agency, Agency.id == Return.agency_id)
+_SUMMARY: Select = (
+    select(
+        Return.id,
+        Return.audit_id,
+        Return.status,
+        Return.version,
+        Return.auditor_name,
+        Return.updated_at,
+        Return.submitted_at,
+        Child.id.label("child_id"),
+        Child.pseudonym,
+        Agency.id.label("agency_id"),
+        Agency.name.label("agency_name"),
     )
+    .join(Child, Child.id == Return.child_id)
+    .join(Agency, Agency.id == Return.agency_id)
+)  # built once: constructing a statement costs more than running this one
 
 
 def _summary(row) -> dict:
@@ -107,8 +107,7 @@ def list_returns(
         conditions.append(Return.status == status)
     total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
     rows = session.execute(
-        _summary_select()
-        .where(*conditions)
+        _SUMMARY.where(*conditions)
         .order_by(Child.pseudonym, Agency.name)
         .limit(params.per_page)
         .offset(params.offset)
@@ -119,8 +118,7 @@ def list_returns(
 def detail(session: Session, *, return_id: int) -> dict:
     """One return with its answers, grades and evidence, read in four plain queries."""
     row = session.execute(
-        _summary_select()
-        .add_columns(
+        _SUMMARY.add_columns(
             Return.amendment_note,
             Return.created_at,
             Return.started_at,
@@ -192,6 +190,7 @@ def _template_for(session: Session, audit_id: int) -> tuple[Audit, _Template]:
 def normalise_answer(question: Question, value: str | int | float) -> str:
     """The canonical text for an answer, or ValueError saying what is expected."""
     text = str(value).strip()
+    check_text(text)  # raises ValueError naming the problem
     match question.answer_type:
         case AnswerType.FREE_TEXT:
             if len(text) > MAX_TEXT:

@@ -1,9 +1,8 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from starlette.concurrency import run_in_threadpool
 
-from app.deps import SessionDep
+from app.deps import SessionDep, in_thread, transactional
 from app.errors import InvalidInput
 from app.pagination import Page, PageDep
 from app.templates_ import files, service
@@ -26,6 +25,7 @@ VersionOut = TemplateVersionOut.model_validate
 
 
 @router.get("/templates", name="templates.list")
+@transactional
 def list_templates(
     session: SessionDep,
     params: PageDep,
@@ -39,6 +39,7 @@ def list_templates(
 
 
 @router.post("/templates", name="templates.create", status_code=status.HTTP_201_CREATED)
+@transactional
 def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersionOut:
     """Start a new template: its version 1 is a draft with the content given."""
     return VersionOut(service.create_draft(session, content=body))
@@ -62,30 +63,37 @@ async def import_template(request: Request, session: SessionDep) -> TemplateVers
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("The template file must be UTF-8 text.") from None
-    # The database work is synchronous: keep it off the event loop.
-    version = await run_in_threadpool(files.import_text, session, text=text)
-    return VersionOut(version)
+    # Reading the body needs the event loop; the database work goes to a thread.
+    return await in_thread(session, lambda: VersionOut(files.import_text(session, text=text)))
 
 
 @router.get("/templates/{template_id}", name="templates.get")
+@transactional
 def get_template(session: SessionDep, template_id: int) -> TemplateFamilyOut:
-    return TemplateFamilyOut.model_validate(service.get_family(session, family_id=template_id))
+    return _family_out(session, template_id)
 
 
 @router.get("/templates/{template_id}/versions", name="templates.versions")
+@transactional
 def list_versions(session: SessionDep, template_id: int) -> TemplateFamilyOut:
+    return _family_out(session, template_id)
+
+
+def _family_out(session, template_id: int) -> TemplateFamilyOut:
     return TemplateFamilyOut.model_validate(service.get_family(session, family_id=template_id))
 
 
 @router.get("/template-versions/{version_id}", name="template_versions.get")
+@transactional
 def get_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
     return VersionOut(service.get_version(session, version_id=version_id))
 
 
 @router.patch("/template-versions/{version_id}", name="template_versions.update")
+@transactional
 def update_version(session: SessionDep, version_id: int, body: VersionPatch) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(exclude_unset=True)
     return VersionOut(service.update_version(session, version=version, changes=changes))
 
 
@@ -95,6 +103,7 @@ def update_version(session: SessionDep, version_id: int, body: VersionPatch) -> 
     response_class=Response,
     responses={200: {"content": {"application/yaml": {}}}},
 )
+@transactional
 def export_version(session: SessionDep, version_id: int) -> Response:
     version = service.get_version(session, version_id=version_id)
     filename = f"{version.slug}-v{version.number}.yaml"
@@ -106,18 +115,21 @@ def export_version(session: SessionDep, version_id: int) -> Response:
 
 
 @router.put("/template-versions/{version_id}/scale", name="template_versions.scale")
+@transactional
 def set_scale(session: SessionDep, version_id: int, body: ScaleIn) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.set_scale(session, version=version, scale=body))
 
 
 @router.post("/template-versions/{version_id}/publish", name="template_versions.publish")
+@transactional
 def publish(session: SessionDep, version_id: int) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.publish(session, version=version))
 
 
 @router.post("/template-versions/{version_id}/retire", name="template_versions.retire")
+@transactional
 def retire(session: SessionDep, version_id: int) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.retire(session, version=version))
@@ -128,6 +140,7 @@ def retire(session: SessionDep, version_id: int) -> TemplateVersionOut:
     name="template_versions.new_version",
     status_code=status.HTTP_201_CREATED,
 )
+@transactional
 def new_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
     """Copy a published version into a new draft, the only way to change a template."""
     version = service.get_version(session, version_id=version_id)
@@ -139,6 +152,7 @@ def new_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
     name="key_areas.create",
     status_code=status.HTTP_201_CREATED,
 )
+@transactional
 def add_key_area(session: SessionDep, version_id: int, body: KeyAreaCreate) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(
@@ -147,17 +161,19 @@ def add_key_area(session: SessionDep, version_id: int, body: KeyAreaCreate) -> T
 
 
 @router.patch("/key-areas/{key_area_id}", name="key_areas.update")
+@transactional
 def update_key_area(
     session: SessionDep, key_area_id: int, body: KeyAreaPatch
 ) -> TemplateVersionOut:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(exclude_unset=True)
     return VersionOut(
         service.update_key_area(session, version=version, key_area=key_area, changes=changes)
     )
 
 
 @router.delete("/key-areas/{key_area_id}", name="key_areas.delete")
+@transactional
 def delete_key_area(session: SessionDep, key_area_id: int) -> TemplateVersionOut:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
     return VersionOut(service.delete_key_area(session, version=version, key_area=key_area))
@@ -168,6 +184,7 @@ def delete_key_area(session: SessionDep, key_area_id: int) -> TemplateVersionOut
     name="questions.create",
     status_code=status.HTTP_201_CREATED,
 )
+@transactional
 def add_question(session: SessionDep, key_area_id: int, body: QuestionCreate) -> TemplateVersionOut:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
     return VersionOut(
@@ -178,11 +195,12 @@ def add_question(session: SessionDep, key_area_id: int, body: QuestionCreate) ->
 
 
 @router.patch("/questions/{question_id}", name="questions.update")
+@transactional
 def update_question(
     session: SessionDep, question_id: int, body: QuestionPatch
 ) -> TemplateVersionOut:
     version, key_area, question = service.get_question(session, question_id=question_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(exclude_unset=True)
     return VersionOut(
         service.update_question(
             session, version=version, key_area=key_area, question=question, changes=changes
@@ -191,6 +209,7 @@ def update_question(
 
 
 @router.delete("/questions/{question_id}", name="questions.delete")
+@transactional
 def delete_question(session: SessionDep, question_id: int) -> TemplateVersionOut:
     version, key_area, question = service.get_question(session, question_id=question_id)
     return VersionOut(

@@ -33,8 +33,15 @@ def parse(text: str) -> TemplateFile:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "it is not valid YAML"
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        elif isinstance(exc, yaml.reader.ReaderError):
+            # An unprintable character (often pasted from a word processor).
+            where = f" at line {text.count(chr(10), 0, exc.position) + 1}"
+        else:
+            where = ""
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None)
+        problem = problem or "it is not valid YAML"
         raise InvalidInput(
             f"The template file could not be read{where}: {problem}.",
             fields=[FieldError("file", f"Not valid YAML{where}")],
@@ -56,12 +63,12 @@ def import_text(session: Session, *, text: str) -> TemplateVersion:
     """Load a file as a draft: a new template, or the next version of one with its slug."""
     content = parse(text)
     slug = content.slug or service.slugify(content.name)
-    family = session.scalar(
-        select(TemplateFamily).where(
-            (TemplateFamily.slug == slug)
-            | (func.lower(TemplateFamily.name) == content.name.lower())
+    # The slug identifies a template across partnerships; the name is the fallback.
+    family = session.scalar(select(TemplateFamily).where(TemplateFamily.slug == slug))
+    if family is None:
+        family = session.scalar(
+            select(TemplateFamily).where(func.lower(TemplateFamily.name) == content.name.lower())
         )
-    )
     plain = TemplateContent.model_validate(content.model_dump(exclude={"format"}))
     if family is None:
         return service.create_draft(session, content=plain)
@@ -99,5 +106,5 @@ def export_text(version: TemplateVersion) -> str:
         for question in key_area["questions"]:
             if not question["options"]:
                 del question["options"]
-    header = f"# {version.label}, exported from the case-audit service\n"
+    header = f"# {' '.join(version.label.split())}, exported from the case-audit service\n"
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=88)

@@ -5,18 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from app.schemas_base import LongText, Name, RequestModel, ResponseModel, ShortText
+from app.schemas_base import (
+    LongText,
+    Name,
+    OneLine,
+    PlainText,
+    RequestModel,
+    ResponseModel,
+    ShortText,
+    reject_null,
+)
 from app.templates_.models import AnswerType, TemplateStatus
 
 FILE_FORMAT = "case-audit-template/1"
 
 Code = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8, pattern=r"^\S+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=8, pattern=r"^\S+$"),
+    OneLine,
 ]
-Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Prompt = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), PlainText
+]
+Option = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+]
+Method = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), OneLine]
 Slug = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120),
@@ -25,7 +41,9 @@ Slug = Annotated[
 
 class LevelIn(RequestModel):
     code: Code
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    label: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
+    ]
     description: LongText = ""
 
 
@@ -68,6 +86,8 @@ class QuestionPatch(RequestModel):
     options: list[Option] | None = None
     position: int | None = Field(default=None, ge=0)
 
+    _not_null = reject_null("prompt", "type", "required", "guidance", "options", "position")
+
 
 class KeyAreaIn(RequestModel):
     title: Name
@@ -90,6 +110,8 @@ class KeyAreaPatch(RequestModel):
     graded: bool | None = None
     position: int | None = Field(default=None, ge=0)
 
+    _not_null = reject_null("title", "description", "graded", "position")
+
 
 class TemplateContent(RequestModel):
     """A template version's whole content: used to create a draft and in files."""
@@ -98,17 +120,18 @@ class TemplateContent(RequestModel):
     slug: Slug | None = None
     theme: ShortText = ""
     description: LongText = ""
-    method: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    method: Method = ""
     overall_grade: bool = True
     scale: ScaleIn | None = None
     key_areas: list[KeyAreaIn] = Field(default_factory=list, max_length=30)
 
-    @model_validator(mode="after")
-    def _unique_titles(self) -> TemplateContent:
-        titles = [k.title.casefold() for k in self.key_areas]
+    @field_validator("key_areas")
+    @classmethod
+    def _unique_titles(cls, key_areas: list[KeyAreaIn]) -> list[KeyAreaIn]:
+        titles = [k.title.casefold() for k in key_areas]
         if len(set(titles)) != len(titles):
             raise ValueError("each key area needs a different title")
-        return self
+        return key_areas
 
 
 class TemplateFile(TemplateContent):
@@ -119,8 +142,10 @@ class TemplateFile(TemplateContent):
 class VersionPatch(RequestModel):
     theme: ShortText | None = None
     description: LongText | None = None
-    method: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    method: Method | None = None
     overall_grade: bool | None = None
+
+    _not_null = reject_null("theme", "description", "method", "overall_grade")
 
 
 class LevelOut(ResponseModel):

@@ -128,7 +128,11 @@ def create_draft(session: Session, *, content: TemplateContent) -> TemplateVersi
         raise Conflict(
             f"A template called '{clash.name}' already exists (id {clash.id}). "
             "Start a new version of it instead.",
-            fields=[FieldError("name", "A template with this name or slug already exists")],
+            fields=[
+                FieldError("slug", "A template with this slug already exists")
+                if clash.slug == slug and clash.name.lower() != content.name.lower()
+                else FieldError("name", "A template with this name already exists")
+            ],
             template_id=clash.id,
         )
     family = TemplateFamily(name=content.name, slug=slug)

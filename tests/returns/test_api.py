@@ -184,6 +184,39 @@ class TestSaveDraft:
         assert db.scalars(select(Answer).where(Answer.return_id == return_id)).all() == []
         assert client.get(f"/api/v1/returns/{return_id}").json()["version"] == 1
 
+    def test_control_characters_are_refused_on_every_database(self, client, template, return_id):
+        ka = template["key_areas"][0]
+        r = save(
+            client,
+            return_id,
+            {
+                "version": 1,
+                "answers": [{"question_id": ka["questions"][1]["id"], "value": "a\x00b"}],
+                "evidence": [{"key_area_id": ka["id"], "went_well": "x\x00"}],
+                "auditor_name": "Two\nlines",
+            },
+        )
+        assert r.status_code == 422
+        fields = {e["field"] for e in r.json()["errors"]}
+        assert fields == {"evidence[0].went_well", "auditor_name"}
+        # The answer is checked by the service once the body's shape is valid.
+        r = save(
+            client,
+            return_id,
+            {
+                "version": 1,
+                "answers": [{"question_id": ka["questions"][1]["id"], "value": "a\x00b"}],
+            },
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "answers[0].value"
+        # Line breaks and tabs in evidence are fine.
+        r = save(
+            client,
+            return_id,
+            {"version": 1, "evidence": [{"key_area_id": ka["id"], "went_well": "One.\n\tTwo."}]},
+        )
+        assert r.status_code == 200
+
     def test_unknown_field_and_missing_version_are_422(self, client, return_id):
         r = save(client, return_id, {"answers": []})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "version"

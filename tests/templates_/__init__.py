@@ -1,0 +1,83 @@
+"""Tests of audit templates: drafting, publishing and versioning (test_api.py) and the
+YAML file format and shipped library (test_files.py). Shared helpers live here."""
+
+from __future__ import annotations
+
+import copy
+
+from fastapi.testclient import TestClient
+
+from tests.factories import template_content
+
+API = "/api/v1"
+YAML = {"Content-Type": "application/yaml"}
+
+
+def new_content(**kwargs) -> dict:
+    """``template_content()`` as a private copy: the factory shares its scale dict."""
+    return copy.deepcopy(template_content(**kwargs))
+
+
+def create_draft(client: TestClient, content: dict | None = None, **kwargs) -> dict:
+    r = client.post(
+        f"{API}/templates", json=content if content is not None else new_content(**kwargs)
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def get_version(client: TestClient, version_id: int) -> dict:
+    r = client.get(f"{API}/template-versions/{version_id}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def publish(client: TestClient, version_id: int) -> dict:
+    r = client.post(f"{API}/template-versions/{version_id}/publish")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def import_yaml(client: TestClient, text: str | bytes):
+    return client.post(f"{API}/templates/import", content=text, headers=YAML)
+
+
+def comparable(version: dict) -> dict:
+    """A version's content without ids, timestamps, number or status."""
+    scale = version["scale"]
+    return {
+        "name": version["name"],
+        "slug": version["slug"],
+        "theme": version["theme"],
+        "description": version["description"],
+        "method": version["method"],
+        "overall_grade": version["overall_grade"],
+        "scale": None
+        if scale is None
+        else {
+            "name": scale["name"],
+            "levels": [
+                {k: level[k] for k in ("position", "code", "label", "description")}
+                for level in scale["levels"]
+            ],
+        },
+        "key_areas": [
+            {
+                **{k: area[k] for k in ("position", "title", "description", "graded")},
+                "questions": [{k: v for k, v in q.items() if k != "id"} for q in area["questions"]],
+            }
+            for area in version["key_areas"]
+        ],
+    }
+
+
+def all_ids(version: dict) -> set[tuple[str, int]]:
+    """Every row id in a version, tagged by kind."""
+    ids = {("version", version["id"])}
+    if version["scale"]:
+        ids.add(("scale", version["scale"]["id"]))
+        ids |= {("level", lv["id"]) for lv in version["scale"]["levels"]}
+    for area in version["key_areas"]:
+        ids.add(("key_area", area["id"]))
+        ids |= {("question", q["id"]) for q in area["questions"]}
+    return ids
