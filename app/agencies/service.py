@@ -56,13 +56,18 @@ def create_agency(session: Session, *, name: str, kind: AgencyKind) -> Agency:
     return agency
 
 
-def update_agency(session: Session, *, agency: Agency, changes: dict) -> Agency:
+def _update(session: Session, obj: Agency | Subgroup, changes: dict):
     if "name" in changes:
-        _check_unique_name(session, Agency, changes["name"], exclude_id=agency.id)
+        _check_unique_name(session, type(obj), changes["name"], exclude_id=obj.id)
     for key, value in changes.items():
-        setattr(agency, key, value)
+        setattr(obj, key, value)
     session.flush()
-    return agency
+    return obj
+
+
+def update_agency(session: Session, *, agency: Agency, changes: dict) -> Agency:
+    """Rename, re-kind or (de)activate an agency; names stay unique."""
+    return _update(session, agency, changes)
 
 
 def list_subgroups(
@@ -90,9 +95,4 @@ def create_subgroup(session: Session, *, name: str, description: str = "") -> Su
 
 
 def update_subgroup(session: Session, *, subgroup: Subgroup, changes: dict) -> Subgroup:
-    if "name" in changes:
-        _check_unique_name(session, Subgroup, changes["name"], exclude_id=subgroup.id)
-    for key, value in changes.items():
-        setattr(subgroup, key, value)
-    session.flush()
-    return subgroup
+    return _update(session, subgroup, changes)

@@ -354,61 +354,55 @@ def save_draft(
         values["overall_grade_id"] = tpl.levels[code].id if code else None
     _bump_version(session, return_=return_, read_version=read_version, **values)
 
-    _write_answers(session, return_id=return_.id, answers=clean_answers, now=now)
-    _write_grades(session, return_id=return_.id, grades=clean_grades, now=now)
+    _put_values(
+        session,
+        model=Answer,
+        key="question_id",
+        column="value",
+        return_id=return_.id,
+        values=clean_answers,
+        now=now,
+    )
+    _put_values(
+        session,
+        model=Grade,
+        key="key_area_id",
+        column="level_id",
+        return_id=return_.id,
+        values={k: level.id if level else None for k, level in clean_grades.items()},
+        now=now,
+    )
     _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
     session.flush()
     return return_
 
 
-def _write_answers(
-    session: Session, *, return_id: int, answers: dict[int, str | None], now
+def _put_values(
+    session: Session, *, model, key: str, column: str, return_id: int, values: dict, now
 ) -> None:
-    if not answers:
+    """Set or clear one row per ``key`` (a question or a key area) of a return: a None
+    value deletes the row, a changed value updates it, a new one inserts it."""
+    if not values:
         return
+    key_column = getattr(model, key)
     existing = {
-        a.question_id: a
-        for a in session.scalars(
-            select(Answer).where(Answer.return_id == return_id, Answer.question_id.in_(answers))
+        getattr(row, key): row
+        for row in session.scalars(
+            select(model).where(model.return_id == return_id, key_column.in_(values))
         )
     }
-    for question_id, value in answers.items():
-        row = existing.get(question_id)
+    for key_value, value in values.items():
+        row = existing.get(key_value)
         if value is None:
             if row is not None:
                 session.delete(row)
         elif row is None:
             session.add(
-                Answer(return_id=return_id, question_id=question_id, value=value, updated_at=now)
+                model(return_id=return_id, updated_at=now, **{key: key_value, column: value})
             )
-        elif row.value != value:
-            row.value, row.updated_at = value, now
-
-
-def _write_grades(
-    session: Session, *, return_id: int, grades: dict[int, GradeLevel | None], now
-) -> None:
-    if not grades:
-        return
-    existing = {
-        g.key_area_id: g
-        for g in session.scalars(
-            select(Grade).where(Grade.return_id == return_id, Grade.key_area_id.in_(grades))
-        )
-    }
-    for key_area_id, level in grades.items():
-        row = existing.get(key_area_id)
-        if level is None:
-            if row is not None:
-                session.delete(row)
-        elif row is None:
-            session.add(
-                Grade(
-                    return_id=return_id, key_area_id=key_area_id, level_id=level.id, updated_at=now
-                )
-            )
-        elif row.level_id != level.id:
-            row.level_id, row.updated_at = level.id, now
+        elif getattr(row, column) != value:
+            setattr(row, column, value)
+            row.updated_at = now
 
 
 def _write_evidence(session: Session, *, return_id: int, evidence: list[EvidenceIn], now) -> None:
