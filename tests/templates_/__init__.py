@@ -1,5 +1,8 @@
-"""Tests of audit templates: drafting, publishing and versioning (test_api.py) and the
-YAML file format and shipped library (test_files.py). Shared helpers live here."""
+"""Tests of audit templates: creating (test_create.py), editing drafts
+(test_edit_draft.py, test_edit_questions.py), publishing and versioning
+(test_publish_and_versions.py), listing and lookups (test_list_and_lookup.py), and
+the YAML file format and shipped library (test_files.py). Shared helpers live here;
+fixtures in conftest.py."""
 
 from __future__ import annotations
 
@@ -81,3 +84,25 @@ def all_ids(version: dict) -> set[tuple[str, int]]:
         ids.add(("key_area", area["id"]))
         ids |= {("question", q["id"]) for q in area["questions"]}
     return ids
+
+
+RAG = {
+    "name": "RAG rating",
+    "levels": [
+        {"code": "G", "label": "Green", "description": "On track"},
+        {"code": "A", "label": "Amber"},
+        {"code": "R", "label": "Red"},
+    ],
+}
+
+
+def titles(version: dict) -> list[str]:
+    return [k["title"] for k in version["key_areas"]]
+
+
+def positions(items: list[dict]) -> list[int]:
+    return [item["position"] for item in items]
+
+
+def error_fields(response) -> list[str]:
+    return [e["field"] for e in response.json().get("errors", [])]

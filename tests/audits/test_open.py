@@ -1,0 +1,149 @@
+"""Opening an audit over HTTP, and what may change in the cohort afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.audits.models import AuditStatus
+from tests.audits import (
+    API,
+    add_child,
+    children,
+    counts,
+    create_audit,
+    fields,
+    get_audit,
+    key_areas,
+    open_audit,
+    set_status,
+)
+
+
+class TestOpenAudit:
+    def test_empty_audit_lists_everything_missing(self, client, version):
+        audit = create_audit(client, version.id)
+        r = client.post(f"{API}/audits/{audit['id']}/open")
+        assert r.status_code == 422
+        assert fields(r) == {"returns_due_on", "agency_ids", "children"}
+        assert get_audit(client, audit["id"])["status"] == "planned"
+
+    def test_missing_due_date_is_422(self, client, version, police):
+        audit = create_audit(client, version.id, agency_ids=[police.id])
+        add_child(client, audit["id"], "Child A", [police.id])
+        r = client.post(f"{API}/audits/{audit['id']}/open")
+        assert r.status_code == 422 and fields(r) == {"returns_due_on"}
+
+    def test_no_agencies_is_422(self, client, version):
+        audit = create_audit(client, version.id, returns_due_on="2030-01-01")
+        add_child(client, audit["id"], "Child A")
+        r = client.post(f"{API}/audits/{audit['id']}/open")
+        assert r.status_code == 422
+        assert "agency_ids" in fields(r)
+
+    def test_no_children_is_422(self, client, planned):
+        r = client.post(f"{API}/audits/{planned['id']}/open")
+        assert r.status_code == 422 and fields(r) == {"children"}
+
+    def test_child_without_agencies_is_422(self, client, planned, police):
+        add_child(client, planned["id"], "Child A", [police.id])
+        lonely = add_child(client, planned["id"], "Child B")
+        r = client.post(f"{API}/audits/{planned['id']}/open")
+        assert r.status_code == 422
+        assert fields(r) == {f"children.{lonely['id']}"}
+        assert "Child B" in r.json()["errors"][0]["message"]
+        assert get_audit(client, planned["id"])["opened_at"] is None
+
+    def test_ready_audit_opens(self, client, planned, police):
+        add_child(client, planned["id"], "Child A", [police.id])
+        r = client.post(f"{API}/audits/{planned['id']}/open")
+        assert r.status_code == 200, r.text
+        audit = r.json()
+        assert audit["status"] == "open" and audit["opened_at"]
+        assert audit["returns"] == counts(expected=1, not_started=1)
+        assert get_audit(client, planned["id"]) == audit
+
+    def test_opening_twice_is_409(self, client, opened):
+        r = client.post(f"{API}/audits/{opened['id']}/open")
+        assert r.status_code == 409
+        assert get_audit(client, opened["id"])["opened_at"] == opened["opened_at"]
+
+    def test_returns_can_be_started_only_once_open(self, client, version, planned, police):
+        child = add_child(client, planned["id"], "Child A", [police.id])
+        question = key_areas(client, version.id)[0]["questions"][0]["id"]
+        draft = {"version": 1, "answers": [{"question_id": question, "value": "yes"}]}
+        return_id = child["involvements"][0]["return_id"]
+        assert client.put(f"{API}/returns/{return_id}/draft", json=draft).status_code == 409
+        open_audit(client, planned["id"])
+        assert client.put(f"{API}/returns/{return_id}/draft", json=draft).status_code == 200
+
+
+class TestCohortAfterOpening:
+    def test_adding_a_child_creates_returns(self, client, opened, police, school):
+        child = add_child(client, opened["id"], "Child C", [police.id, school.id])
+        assert {i["return_status"] for i in child["involvements"]} == {"not_started"}
+        audit = get_audit(client, opened["id"])
+        assert audit["status"] == "open" and audit["children_count"] == 3
+        assert audit["returns"] == counts(expected=5, not_started=5)
+
+    def test_involvements_can_be_added_and_removed(self, client, opened, school):
+        child_b = children(client, opened["id"])[1]
+        r = client.post(
+            f"{API}/audits/{opened['id']}/involvements",
+            json={"child_id": child_b["id"], "agency_id": school.id},
+        )
+        assert r.status_code == 201
+        assert client.delete(f"{API}/involvements/{r.json()['id']}").status_code == 204
+
+    def test_agencies_can_be_added(self, client, opened, police, school, health):
+        r = client.put(
+            f"{API}/audits/{opened['id']}/agencies",
+            json={"agency_ids": [police.id, school.id, health.id]},
+        )
+        assert r.status_code == 200 and len(r.json()["agencies"]) == 3
+
+
+class TestCohortFrozen:
+    @pytest.fixture(params=[AuditStatus.MODERATION, AuditStatus.LEARNING, AuditStatus.CLOSED])
+    def frozen(self, request, client, db, opened) -> dict:
+        set_status(db, opened["id"], request.param)
+        return opened
+
+    def test_adding_a_child_is_409(self, client, frozen, police):
+        r = client.post(
+            f"{API}/audits/{frozen['id']}/children",
+            json={"pseudonym": "Child C", "agency_ids": [police.id]},
+        )
+        assert r.status_code == 409
+        assert get_audit(client, frozen["id"])["children_count"] == 2
+
+    def test_changing_a_child_is_409(self, client, frozen):
+        child = children(client, frozen["id"])[0]
+        r = client.patch(f"{API}/children/{child['id']}", json={"age_band": "1-4"})
+        assert r.status_code == 409
+
+    def test_removing_a_child_is_409(self, client, frozen):
+        child = children(client, frozen["id"])[0]
+        assert client.delete(f"{API}/children/{child['id']}").status_code == 409
+        assert len(children(client, frozen["id"])) == 2
+
+    def test_adding_an_involvement_is_409(self, client, frozen, school):
+        child_b = children(client, frozen["id"])[1]
+        r = client.post(
+            f"{API}/audits/{frozen['id']}/involvements",
+            json={"child_id": child_b["id"], "agency_id": school.id},
+        )
+        assert r.status_code == 409
+        assert len(children(client, frozen["id"])[1]["involvements"]) == 1
+
+    def test_removing_an_involvement_is_409(self, client, frozen):
+        involvement = children(client, frozen["id"])[1]["involvements"][0]
+        assert client.delete(f"{API}/involvements/{involvement['id']}").status_code == 409
+        assert client.get(f"{API}/returns/{involvement['return_id']}").status_code == 200
+
+    def test_changing_agencies_is_409(self, client, frozen, police, school, health):
+        r = client.put(
+            f"{API}/audits/{frozen['id']}/agencies",
+            json={"agency_ids": [police.id, school.id, health.id]},
+        )
+        assert r.status_code == 409
+        assert len(get_audit(client, frozen["id"])["agencies"]) == 2
