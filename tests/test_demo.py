@@ -30,5 +30,5 @@ def test_every_pseudonym_in_the_demo_is_a_pseudonym(client, db):
 
     load_demo(db)
     for audit in client.get("/api/v1/audits").json()["items"]:
-        for child in client.get(f"/api/v1/audits/{audit['id']}/children").json():
+        for child in client.get(f"/api/v1/audits/{audit['id']}/children").json()["items"]:
             assert re.fullmatch(PSEUDONYM_PATTERN, child["pseudonym"])

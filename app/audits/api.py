@@ -115,11 +115,11 @@ def progress(session: SessionDep, audit_id: int) -> Progress:
 
 @router.get("/audits/{audit_id}/children", name="children.list")
 @transactional
-def list_children(session: SessionDep, audit_id: int) -> list[ChildOut]:
+def list_children(session: SessionDep, audit_id: int, params: PageDep) -> Page[ChildOut]:
     audit = service.get_audit(session, audit_id=audit_id, options=())
-    children = service.list_children(session, audit=audit)
+    children, total = service.page_children(session, audit=audit, params=params)
     rows = service.involvement_rows(session, child_ids=[c.id for c in children])
-    return [_child_out(c, rows) for c in children]
+    return Page[ChildOut].build([_child_out(c, rows) for c in children], total, params)
 
 
 @router.post(

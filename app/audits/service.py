@@ -17,7 +17,7 @@ from app.agencies.models import Agency, Subgroup
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.db import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
-from app.pagination import PageParams, count_rows
+from app.pagination import PageParams, count_rows, page_of
 from app.returns.models import Return, ReturnStatus
 from app.templates_.models import TemplateStatus, TemplateVersion
 
@@ -260,6 +260,11 @@ def list_children(session: Session, *, audit: Audit) -> list[Child]:
             .options(selectinload(Child.involvements).joinedload(Involvement.agency))
         )
     )
+
+
+def page_children(session: Session, *, audit: Audit, params: PageParams) -> tuple[list[Child], int]:
+    stmt = select(Child).where(Child.audit_id == audit.id).order_by(Child.pseudonym, Child.id)
+    return page_of(session, stmt, params)
 
 
 def involvement_rows(session: Session, *, child_ids: list[int]) -> dict[int, list[dict]]:

@@ -44,7 +44,8 @@ def add_child(client, audit_id: int, pseudonym: str, agency_ids=(), **body) -> d
 def children(client, audit_id: int) -> list[dict]:
     r = client.get(f"{API}/audits/{audit_id}/children")
     assert r.status_code == 200, r.text
-    return r.json()
+    assert r.json()["total"] == len(r.json()["items"])
+    return r.json()["items"]
 
 
 def get_audit(client, audit_id: int) -> dict:

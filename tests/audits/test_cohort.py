@@ -20,6 +20,18 @@ from tests.audits import (
 )
 
 
+class TestListChildren:
+    def test_paginated_by_pseudonym_with_total(self, client, planned):
+        for name in ("Child C", "Child A", "Child B"):
+            add_child(client, planned["id"], name)
+        url = f"{API}/audits/{planned['id']}/children"
+        first = client.get(url, params={"per_page": 2}).json()
+        second = client.get(url, params={"per_page": 2, "page": 2}).json()
+        assert first["total"] == second["total"] == 3
+        assert [c["pseudonym"] for c in first["items"]] == ["Child A", "Child B"]
+        assert [c["pseudonym"] for c in second["items"]] == ["Child C"]
+
+
 class TestAddChild:
     def test_creates_involvements_and_not_started_returns(self, client, planned, police, school):
         r = client.post(
@@ -161,7 +173,7 @@ class TestUpdateChild:
         assert r.status_code in (200, 422), r.text
         listed = client.get(f"{API}/audits/{planned['id']}/children")
         assert listed.status_code == 200
-        assert listed.json()[0]["context_tags"] in ([], ["CIN"])
+        assert listed.json()["items"][0]["context_tags"] in ([], ["CIN"])
 
     def test_name_is_422(self, client, planned):
         child = add_child(client, planned["id"], "Child A")
