@@ -27,8 +27,6 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     partnership_name: str = "Safeguarding Children Partnership"
-    page_size_default: int = 50
-    page_size_max: int = 200
     sql_echo: bool = False
     # Threads a worker process uses for database work (default: 2 on SQLite, 4 on
     # PostgreSQL). Few threads beat many: they all compete for the one GIL, and

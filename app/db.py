@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request
@@ -89,6 +88,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+SQLITE_BEGIN = "sqlite_begin"
+WRITER_ATTR = "_case_audit_sqlite_writer"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; the
     # SQLAlchemy-documented recipe takes it over so that tests can roll back each
@@ -112,22 +115,19 @@ def _configure_sqlite(engine: Engine) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
+    # The same pool and events, with the option the "begin" listener reads; kept on
+    # the engine so it lives and dies with it.
+    setattr(engine, WRITER_ATTR, engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}))
 
-SQLITE_BEGIN = "sqlite_begin"
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-@lru_cache(maxsize=16)
-def _sqlite_writer(engine: Engine) -> Engine:
-    # The same pool and events, with the option the "begin" listener reads.
-    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
 
 
 def open_session(factory: sessionmaker[Session], *, write: bool) -> Session:
     """A new session (no I/O until first used); on SQLite a writer begins IMMEDIATE."""
-    engine = factory.kw["bind"]
-    if write and engine.dialect.name == "sqlite":
-        return factory(bind=_sqlite_writer(engine))
+    writer = getattr(factory.kw["bind"], WRITER_ATTR, None)
+    if write and writer is not None:
+        return factory(bind=writer)
     return factory()
 
 

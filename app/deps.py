@@ -4,15 +4,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Annotated, ParamSpec, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import get_session
+from app.schemas_base import MAX_ID
 
 # scope="function": the session's exit runs when the endpoint returns, before the
 # response is sent, so nothing of a request outlives its response.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 P = ParamSpec("P")
 T = TypeVar("T")

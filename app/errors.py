@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class StateError(Conflict):
 def _loc_to_field(loc: tuple) -> str:
     # ("body", "answers", 0, "value") -> "answers[0].value"; query/path keep their name.
     parts = list(loc[1:]) if loc and loc[0] == "body" else list(loc)
+    if parts and isinstance(parts[0], int):  # a position in an unparsable body
+        return "body"
     out = ""
     for part in parts:
         if isinstance(part, int):
@@ -111,6 +113,20 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("data error: %s", exc.orig)
         err = InvalidInput("A value in the request cannot be stored. Nothing was saved.")
         return JSONResponse(err.to_json(), status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is unreachable, or (SQLite) stayed locked past the busy timeout.
+        log.error("database unavailable: %s", exc.orig)
+        return JSONResponse(
+            {
+                "detail": "The database is busy or unavailable. Nothing was saved; try again "
+                "in a moment.",
+                "code": "unavailable",
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
 from app.agencies.api import router as agencies_router
@@ -53,6 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (agencies_router, templates_router, audits_router, returns_router):
         app.include_router(router)
+
+    @app.get("/", include_in_schema=False, name="home")
+    def home() -> RedirectResponse:
+        # The pages arrive with a later issue; until then the API documentation.
+        return RedirectResponse("/docs")
 
     @app.get("/api/health", tags=["service"], name="health")
     def health() -> JSONResponse:

@@ -24,7 +24,7 @@ class PageParams:
 
 
 async def page_params(  # async: plain arithmetic needs no thread
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page (at most 200).")
     ] = 50,

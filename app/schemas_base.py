@@ -3,7 +3,14 @@
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 # Control characters are refused at the edge: PostgreSQL cannot store NUL at all,
 # and a line break in a name breaks every one-line place it is shown.
@@ -24,6 +31,11 @@ def check_line(value: str | None) -> str | None:
         raise ValueError("must be one line of text, without line breaks or control characters")
     return value
 
+
+# Ids are 32-bit on PostgreSQL; a bigger number can name nothing, and SQLite would
+# fail to bind it at all. Path ids use IdPath (app.deps), query ids IdQuery.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 PlainText = AfterValidator(check_text)
 OneLine = AfterValidator(check_line)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -61,5 +63,15 @@ def unit_of_work() -> Iterator[Session]:
         for field in exc.fields:
             err_console.print(f"  - {field.field}: {field.message}")
         raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        fail(
+            f"The database at {database_label(settings.database_url)} could not be used: {exc.orig or exc}"
+        )
     finally:
         engine.dispose()
+
+
+def fail(message: str) -> NoReturn:
+    """One clear line on standard error, exit status 1: never a traceback."""
+    err_console.print(f"[red]{message}[/] Nothing was saved.", highlight=False)
+    raise typer.Exit(1)

@@ -75,3 +75,28 @@ class TestCli:
         run("db", "upgrade")
         assert run("db", "downgrade", "base").exit_code == 0
         assert run("demo").exit_code == 1
+
+
+class TestCliErrors:
+    """Every failure is one line and exit status 1, never a traceback."""
+
+    def test_unknown_revision(self, cli_db):
+        result = run("db", "downgrade", "nosuch")
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "Alembic refused" in result.output
+
+    def test_unwritable_export_file(self, cli_db, tmp_path):
+        run("db", "upgrade")
+        run("templates", "import", str(library_files()[0]))
+        result = run("templates", "export", "1", "-o", str(tmp_path / "missing" / "x.yaml"))
+        assert result.exit_code == 1 and "Could not write" in result.output
+
+    def test_unreachable_database(self, monkeypatch):
+        monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+        get_settings.cache_clear()
+        try:
+            for args in (("db", "upgrade"), ("demo",)):
+                result = run(*args)
+                assert result.exit_code == 1 and "could not be used" in result.output
+        finally:
+            get_settings.cache_clear()

@@ -12,7 +12,7 @@ from app.agencies.schemas import (
     SubgroupOut,
     SubgroupUpdate,
 )
-from app.deps import SessionDep, transactional
+from app.deps import IdPath, SessionDep, transactional
 from app.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["agencies and subgroups"])
@@ -38,13 +38,13 @@ def create_agency(session: SessionDep, body: AgencyCreate) -> AgencyOut:
 
 @router.get("/agencies/{agency_id}", name="agencies.get")
 @transactional
-def get_agency(session: SessionDep, agency_id: int) -> AgencyOut:
+def get_agency(session: SessionDep, agency_id: IdPath) -> AgencyOut:
     return AgencyOut.model_validate(service.get_agency(session, agency_id=agency_id))
 
 
 @router.patch("/agencies/{agency_id}", name="agencies.update")
 @transactional
-def update_agency(session: SessionDep, agency_id: int, body: AgencyUpdate) -> AgencyOut:
+def update_agency(session: SessionDep, agency_id: IdPath, body: AgencyUpdate) -> AgencyOut:
     agency = service.get_agency(session, agency_id=agency_id)
     changes = body.model_dump(exclude_unset=True)
     return AgencyOut.model_validate(service.update_agency(session, agency=agency, changes=changes))
@@ -52,7 +52,7 @@ def update_agency(session: SessionDep, agency_id: int, body: AgencyUpdate) -> Ag
 
 @router.post("/agencies/{agency_id}/deactivate", name="agencies.deactivate")
 @transactional
-def deactivate_agency(session: SessionDep, agency_id: int) -> AgencyOut:
+def deactivate_agency(session: SessionDep, agency_id: IdPath) -> AgencyOut:
     agency = service.get_agency(session, agency_id=agency_id)
     return AgencyOut.model_validate(
         service.update_agency(session, agency=agency, changes={"active": False})
@@ -77,13 +77,13 @@ def create_subgroup(session: SessionDep, body: SubgroupCreate) -> SubgroupOut:
 
 @router.get("/subgroups/{subgroup_id}", name="subgroups.get")
 @transactional
-def get_subgroup(session: SessionDep, subgroup_id: int) -> SubgroupOut:
+def get_subgroup(session: SessionDep, subgroup_id: IdPath) -> SubgroupOut:
     return SubgroupOut.model_validate(service.get_subgroup(session, subgroup_id=subgroup_id))
 
 
 @router.patch("/subgroups/{subgroup_id}", name="subgroups.update")
 @transactional
-def update_subgroup(session: SessionDep, subgroup_id: int, body: SubgroupUpdate) -> SubgroupOut:
+def update_subgroup(session: SessionDep, subgroup_id: IdPath, body: SubgroupUpdate) -> SubgroupOut:
     subgroup = service.get_subgroup(session, subgroup_id=subgroup_id)
     changes = body.model_dump(exclude_unset=True)
     return SubgroupOut.model_validate(
@@ -93,7 +93,7 @@ def update_subgroup(session: SessionDep, subgroup_id: int, body: SubgroupUpdate)
 
 @router.post("/subgroups/{subgroup_id}/deactivate", name="subgroups.deactivate")
 @transactional
-def deactivate_subgroup(session: SessionDep, subgroup_id: int) -> SubgroupOut:
+def deactivate_subgroup(session: SessionDep, subgroup_id: IdPath) -> SubgroupOut:
     subgroup = service.get_subgroup(session, subgroup_id=subgroup_id)
     return SubgroupOut.model_validate(
         service.update_subgroup(session, subgroup=subgroup, changes={"active": False})

@@ -17,7 +17,7 @@ from app.audits.schemas import (
     InvolvementOut,
     Progress,
 )
-from app.deps import SessionDep, transactional
+from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
 from app.schemas_base import OneLine
 
@@ -48,9 +48,9 @@ def list_audits(
     params: PageDep,
     status_: Annotated[AuditStatus | None, Query(alias="status")] = None,
     theme: Annotated[str | None, Query(max_length=200), OneLine] = None,
-    subgroup_id: Annotated[int | None, Query(description="Lead subgroup.")] = None,
-    template_id: Annotated[int | None, Query(description="Template family.")] = None,
-    agency_id: Annotated[int | None, Query(description="A participating agency.")] = None,
+    subgroup_id: Annotated[IdQuery, Query(description="Lead subgroup.")] = None,
+    template_id: Annotated[IdQuery, Query(description="Template family.")] = None,
+    agency_id: Annotated[IdQuery, Query(description="A participating agency.")] = None,
     due_before: Annotated[date | None, Query(description="Returns due on or before.")] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title."), OneLine
@@ -79,13 +79,13 @@ def create_audit(session: SessionDep, body: AuditCreate) -> AuditOut:
 
 @router.get("/audits/{audit_id}", name="audits.get")
 @transactional
-def get_audit(session: SessionDep, audit_id: int) -> AuditOut:
+def get_audit(session: SessionDep, audit_id: IdPath) -> AuditOut:
     return _audit_out(session, service.get_audit(session, audit_id=audit_id))
 
 
 @router.patch("/audits/{audit_id}", name="audits.update")
 @transactional
-def update_audit(session: SessionDep, audit_id: int, body: AuditPatch) -> AuditOut:
+def update_audit(session: SessionDep, audit_id: IdPath, body: AuditPatch) -> AuditOut:
     audit = service.get_audit(session, audit_id=audit_id)
     audit = service.update_audit(session, audit=audit, changes=body.model_dump(exclude_unset=True))
     return _audit_out(session, audit)
@@ -93,7 +93,7 @@ def update_audit(session: SessionDep, audit_id: int, body: AuditPatch) -> AuditO
 
 @router.put("/audits/{audit_id}/agencies", name="audits.agencies")
 @transactional
-def set_agencies(session: SessionDep, audit_id: int, body: AgencyIds) -> AuditOut:
+def set_agencies(session: SessionDep, audit_id: IdPath, body: AgencyIds) -> AuditOut:
     audit = service.get_audit(session, audit_id=audit_id)
     audit = service.set_agencies(session, audit=audit, agency_ids=body.agency_ids)
     return _audit_out(session, audit)
@@ -101,21 +101,21 @@ def set_agencies(session: SessionDep, audit_id: int, body: AgencyIds) -> AuditOu
 
 @router.post("/audits/{audit_id}/open", name="audits.open")
 @transactional
-def open_audit(session: SessionDep, audit_id: int) -> AuditOut:
+def open_audit(session: SessionDep, audit_id: IdPath) -> AuditOut:
     audit = service.get_audit(session, audit_id=audit_id)
     return _audit_out(session, service.open_audit(session, audit=audit))
 
 
 @router.get("/audits/{audit_id}/progress", name="audits.progress")
 @transactional
-def progress(session: SessionDep, audit_id: int) -> Progress:
+def progress(session: SessionDep, audit_id: IdPath) -> Progress:
     audit = service.get_audit(session, audit_id=audit_id, options=service.WITH_AGENCIES)
     return Progress.model_validate(service.progress(session, audit=audit))
 
 
 @router.get("/audits/{audit_id}/children", name="children.list")
 @transactional
-def list_children(session: SessionDep, audit_id: int, params: PageDep) -> Page[ChildOut]:
+def list_children(session: SessionDep, audit_id: IdPath, params: PageDep) -> Page[ChildOut]:
     audit = service.get_audit(session, audit_id=audit_id, options=())
     children, total = service.page_children(session, audit=audit, params=params)
     rows = service.involvement_rows(session, child_ids=[c.id for c in children])
@@ -126,7 +126,7 @@ def list_children(session: SessionDep, audit_id: int, params: PageDep) -> Page[C
     "/audits/{audit_id}/children", name="children.create", status_code=status.HTTP_201_CREATED
 )
 @transactional
-def add_child(session: SessionDep, audit_id: int, body: ChildCreate) -> ChildOut:
+def add_child(session: SessionDep, audit_id: IdPath, body: ChildCreate) -> ChildOut:
     audit = service.get_audit(session, audit_id=audit_id)
     child = service.add_child(session, audit=audit, **body.model_dump())
     return _child_out(child, service.involvement_rows(session, child_ids=[child.id]))
@@ -134,7 +134,7 @@ def add_child(session: SessionDep, audit_id: int, body: ChildCreate) -> ChildOut
 
 @router.patch("/children/{child_id}", name="children.update")
 @transactional
-def update_child(session: SessionDep, child_id: int, body: ChildPatch) -> ChildOut:
+def update_child(session: SessionDep, child_id: IdPath, body: ChildPatch) -> ChildOut:
     child = service.get_child(session, child_id=child_id)
     audit = service.get_audit(session, audit_id=child.audit_id)
     changes = body.model_dump(exclude_unset=True)
@@ -146,7 +146,7 @@ def update_child(session: SessionDep, child_id: int, body: ChildPatch) -> ChildO
     "/children/{child_id}", name="children.delete", status_code=status.HTTP_204_NO_CONTENT
 )
 @transactional
-def remove_child(session: SessionDep, child_id: int) -> Response:
+def remove_child(session: SessionDep, child_id: IdPath) -> Response:
     child = service.get_child(session, child_id=child_id)
     audit = service.get_audit(session, audit_id=child.audit_id)
     service.remove_child(session, audit=audit, child=child)
@@ -159,7 +159,9 @@ def remove_child(session: SessionDep, child_id: int) -> Response:
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
-def add_involvement(session: SessionDep, audit_id: int, body: InvolvementCreate) -> InvolvementOut:
+def add_involvement(
+    session: SessionDep, audit_id: IdPath, body: InvolvementCreate
+) -> InvolvementOut:
     audit = service.get_audit(session, audit_id=audit_id)
     child = service.child_in_audit(session, audit=audit, child_id=body.child_id)
     involvement = service.add_involvement(
@@ -175,7 +177,7 @@ def add_involvement(session: SessionDep, audit_id: int, body: InvolvementCreate)
     status_code=status.HTTP_204_NO_CONTENT,
 )
 @transactional
-def remove_involvement(session: SessionDep, involvement_id: int) -> Response:
+def remove_involvement(session: SessionDep, involvement_id: IdPath) -> Response:
     involvement = service.get_involvement(session, involvement_id=involvement_id)
     audit = service.get_audit(session, audit_id=involvement.audit_id)
     service.remove_involvement(session, audit=audit, involvement=involvement)

@@ -10,6 +10,7 @@ from app.agencies.models import AgencyKind
 from app.audits.models import AgeBand, AuditStatus
 from app.returns.models import ReturnStatus
 from app.schemas_base import (
+    Id,
     LongText,
     Name,
     OneLine,
@@ -19,39 +20,44 @@ from app.schemas_base import (
     reject_null,
 )
 
-# A pseudonym is a word or two and a short code ("Child A", "Young person 3"):
-# the shape leaves no room for a name or a case number.
-PSEUDONYM_PATTERN = r"^[A-Za-z][A-Za-z ]{0,24} [A-Z0-9]{1,3}$"
+# A pseudonym is one of a few fixed words and a short code ("Child A", "Young
+# person 3"): with the words fixed, neither a name nor a case number fits.
+PSEUDONYM_WORDS = ("Child", "Young person", "Baby", "Unborn baby", "Sibling")
+PSEUDONYM_PATTERN = r"^(?:" + "|".join(PSEUDONYM_WORDS) + r") [A-Z0-9]{1,3}$"
 Pseudonym = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), OneLine]
 
 
 def _check_pseudonym(value: str) -> str:
     value = " ".join(value.split())
+    for word in PSEUDONYM_WORDS:  # accept "child a" as "Child A"
+        if value.lower().startswith(word.lower() + " "):
+            value = word + " " + value[len(word) + 1 :].upper()
     if not re.fullmatch(PSEUDONYM_PATTERN, value):
         raise ValueError(
-            "use a pseudonym such as 'Child A' or 'Young person 3' (a word or two, then a "
-            "code of up to 3 capital letters or digits), never a name or case number"
+            "use a pseudonym such as 'Child A' or 'Young person 3': one of "
+            + ", ".join(PSEUDONYM_WORDS)
+            + ", then a code of up to 3 letters or digits; never a name or case number"
         )
     return value
 
 
 class AuditCreate(RequestModel):
-    template_version_id: int
+    template_version_id: Id
     title: Name
     theme: ShortText = ""
     description: LongText = ""
-    lead_subgroup_id: int | None = None
+    lead_subgroup_id: Id | None = None
     returns_due_on: date | None = None
     moderation_meeting_on: date | None = None
-    agency_ids: list[int] = Field(default_factory=list, max_length=50)
+    agency_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class AuditPatch(RequestModel):
     title: Name | None = None
     theme: ShortText | None = None
     description: LongText | None = None
-    lead_subgroup_id: int | None = None
+    lead_subgroup_id: Id | None = None
     returns_due_on: date | None = None
     moderation_meeting_on: date | None = None
 
@@ -59,14 +65,14 @@ class AuditPatch(RequestModel):
 
 
 class AgencyIds(RequestModel):
-    agency_ids: list[int] = Field(max_length=50)
+    agency_ids: list[Id] = Field(max_length=50)
 
 
 class ChildCreate(RequestModel):
     pseudonym: Pseudonym
     age_band: AgeBand | None = None
     context_tags: list[Tag] = Field(default_factory=list, max_length=10)
-    agency_ids: list[int] = Field(
+    agency_ids: list[Id] = Field(
         default_factory=list, max_length=50, description="Agencies involved with the child."
     )
 
@@ -87,8 +93,8 @@ class ChildPatch(RequestModel):
 
 
 class InvolvementCreate(RequestModel):
-    child_id: int
-    agency_id: int
+    child_id: Id
+    agency_id: Id
 
 
 class AgencyRef(ResponseModel):

@@ -142,10 +142,16 @@ def _active_agencies(
 
 
 def _check_subgroup(session: Session, subgroup_id: int | None) -> None:
-    if subgroup_id is not None and session.get(Subgroup, subgroup_id) is None:
+    if subgroup_id is None:
+        return
+    subgroup = session.get(Subgroup, subgroup_id)
+    if subgroup is None or not subgroup.active:
+        problem = (
+            "There is no subgroup with id" if subgroup is None else "No longer active: subgroup"
+        )
         raise InvalidInput(
-            "The lead subgroup does not exist.",
-            fields=[FieldError("lead_subgroup_id", f"There is no subgroup with id {subgroup_id}")],
+            "The lead subgroup cannot lead this audit.",
+            fields=[FieldError("lead_subgroup_id", f"{problem} {subgroup_id}")],
         )
 
 
@@ -218,16 +224,27 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
     return get_audit(session, audit_id=audit.id)
 
 
-def _require_cohort_editable(audit: Audit) -> None:
-    if audit.status not in COHORT_EDITABLE:
+def _lock(session: Session, audit: Audit) -> AuditStatus:
+    """Lock the audit's row and read its status as committed now.
+
+    Every change to an audit's agencies or cohort, and opening it, takes this lock
+    first (FOR UPDATE on PostgreSQL; SQLite's writers hold the database lock), so
+    "remove this agency" and "involve this agency" cannot both pass their checks.
+    """
+    return session.scalar(select(Audit.status).where(Audit.id == audit.id).with_for_update())
+
+
+def _require_cohort_editable(session: Session, audit: Audit) -> None:
+    status = _lock(session, audit)
+    if status not in COHORT_EDITABLE:
         raise StateError(
-            f"The audit is in {audit.status.value}: its agencies and cohort can no longer change."
+            f"The audit is in {status.value}: its agencies and cohort can no longer change."
         )
 
 
 def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Audit:
     """Replace the participating agencies; one still involved with a child stays."""
-    _require_cohort_editable(audit)
+    _require_cohort_editable(session, audit)
     current = {a.id for a in audit.agencies}
     keep = set(agency_ids)
     for agency_id in current - keep:
@@ -335,7 +352,7 @@ def add_child(
     agency_ids: list[int] | None = None,
 ) -> Child:
     """Add a child to the cohort, with the agencies involved (a return is expected from each)."""
-    _require_cohort_editable(audit)
+    _require_cohort_editable(session, audit)
     _check_pseudonym_free(session, audit.id, pseudonym, None)
     taking_part = {a.id for a in audit.agencies}
     outsiders = [
@@ -361,7 +378,7 @@ def add_child(
 
 
 def update_child(session: Session, *, audit: Audit, child: Child, changes: dict) -> Child:
-    _require_cohort_editable(audit)
+    _require_cohort_editable(session, audit)
     if "pseudonym" in changes:
         _check_pseudonym_free(session, audit.id, changes["pseudonym"], child.id)
     if "context_tags" in changes:
@@ -374,12 +391,13 @@ def update_child(session: Session, *, audit: Audit, child: Child, changes: dict)
 
 def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
     """Remove a child from the cohort, only while none of its returns has been started."""
-    _require_cohort_editable(audit)
-    started = session.scalar(
-        select(func.count()).where(
-            Return.child_id == child.id, Return.status != ReturnStatus.NOT_STARTED
-        )
-    )
+    _require_cohort_editable(session, audit)
+    # Lock the returns: an auditor saving one at this moment must either finish
+    # first (and this refuses) or wait until the child is gone.
+    statuses = session.scalars(
+        select(Return.status).where(Return.child_id == child.id).with_for_update()
+    ).all()
+    started = sum(1 for status in statuses if status != ReturnStatus.NOT_STARTED)
     if started:
         raise Conflict(
             f"{child.pseudonym} has {started} return(s) already started; they cannot be deleted."
@@ -389,7 +407,7 @@ def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
 
 
 def add_involvement(session: Session, *, audit: Audit, child: Child, agency_id: int) -> Involvement:
-    _require_cohort_editable(audit)
+    _require_cohort_editable(session, audit)
     if child.audit_id != audit.id:
         raise InvalidInput(
             "The child is not in this audit.",
@@ -438,8 +456,10 @@ def get_involvement(session: Session, *, involvement_id: int) -> Involvement:
 
 def remove_involvement(session: Session, *, audit: Audit, involvement: Involvement) -> None:
     """Remove an involvement and its return, only while that return is not started."""
-    _require_cohort_editable(audit)
-    status = session.scalar(select(Return.status).where(Return.involvement_id == involvement.id))
+    _require_cohort_editable(session, audit)
+    status = session.scalar(  # locked, as in remove_child
+        select(Return.status).where(Return.involvement_id == involvement.id).with_for_update()
+    )
     if status is not None and status != ReturnStatus.NOT_STARTED:
         raise Conflict(
             f"This agency's return has been {status.value.replace('_', ' ')}; "
@@ -451,8 +471,9 @@ def remove_involvement(session: Session, *, audit: Audit, involvement: Involveme
 
 def open_audit(session: Session, *, audit: Audit) -> Audit:
     """Open a planned audit for returns; 422 lists what is missing first."""
-    if audit.status != AuditStatus.PLANNED:
-        raise StateError(f"Only a planned audit can be opened; this one is {audit.status.value}.")
+    status = _lock(session, audit)
+    if status != AuditStatus.PLANNED:
+        raise StateError(f"Only a planned audit can be opened; this one is {status.value}.")
     problems: list[FieldError] = []
     if audit.returns_due_on is None:
         problems.append(FieldError("returns_due_on", "Set the date returns are due"))

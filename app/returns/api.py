@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.audits import service as audits
-from app.deps import SessionDep, transactional
+from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
 from app.returns import service
 from app.returns.models import ReturnStatus
@@ -20,7 +20,7 @@ CONFLICT = {
 INCOMPLETE = {422: {"description": "Invalid values, or (on submit) the list of missing items."}}
 
 
-def _out(session, return_id: int) -> ReturnOut:
+def _out(session, return_id: IdPath) -> ReturnOut:
     return ReturnOut.model_validate(service.detail(session, return_id=return_id))
 
 
@@ -28,10 +28,10 @@ def _out(session, return_id: int) -> ReturnOut:
 @transactional
 def list_returns(
     session: SessionDep,
-    audit_id: int,
+    audit_id: IdPath,
     params: PageDep,
-    agency_id: Annotated[int | None, Query()] = None,
-    child_id: Annotated[int | None, Query()] = None,
+    agency_id: IdQuery = None,
+    child_id: IdQuery = None,
     status: Annotated[ReturnStatus | None, Query()] = None,
 ) -> Page[ReturnSummary]:
     audit = audits.get_audit(session, audit_id=audit_id, options=())
@@ -48,7 +48,7 @@ def list_returns(
 
 @router.get("/returns/{return_id}", name="returns.get")
 @transactional
-def get_return(session: SessionDep, return_id: int) -> ReturnOut:
+def get_return(session: SessionDep, return_id: IdPath) -> ReturnOut:
     return _out(session, return_id)
 
 
@@ -56,7 +56,7 @@ def get_return(session: SessionDep, return_id: int) -> ReturnOut:
     "/returns/{return_id}/draft", name="returns.save_draft", responses={**CONFLICT, **INCOMPLETE}
 )
 @transactional
-def save_draft(session: SessionDep, return_id: int, body: DraftSave) -> ReturnOut:
+def save_draft(session: SessionDep, return_id: IdPath, body: DraftSave) -> ReturnOut:
     """Save answers, evidence and grades. Send the `version` you read; only what is sent
     changes, and a null or empty value clears it."""
     return_ = service.get_return(session, return_id=return_id)
@@ -77,7 +77,7 @@ def save_draft(session: SessionDep, return_id: int, body: DraftSave) -> ReturnOu
     "/returns/{return_id}/submit", name="returns.submit", responses={**CONFLICT, **INCOMPLETE}
 )
 @transactional
-def submit(session: SessionDep, return_id: int, body: Submit) -> ReturnOut:
+def submit(session: SessionDep, return_id: IdPath, body: Submit) -> ReturnOut:
     return_ = service.get_return(session, return_id=return_id)
     service.submit(session, return_=return_, read_version=body.version)
     return _out(session, return_id)
@@ -85,7 +85,7 @@ def submit(session: SessionDep, return_id: int, body: Submit) -> ReturnOut:
 
 @router.post("/returns/{return_id}/reopen", name="returns.reopen", responses=CONFLICT)
 @transactional
-def reopen(session: SessionDep, return_id: int, body: Reopen) -> ReturnOut:
+def reopen(session: SessionDep, return_id: IdPath, body: Reopen) -> ReturnOut:
     """Send a submitted return back to its auditor for amendment."""
     return_ = service.get_return(session, return_id=return_id)
     service.reopen(session, return_=return_, read_version=body.version, note=body.note)

@@ -6,24 +6,24 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.returns.models import ReturnStatus
-from app.schemas_base import OneLine, PlainText, RequestModel, ResponseModel
+from app.schemas_base import Id, OneLine, PlainText, RequestModel, ResponseModel
 
 Evidence = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000), PlainText]
 
 
 class AnswerIn(RequestModel):
-    question_id: int
+    question_id: Id
     # Null or "" clears the answer. Numbers may be sent as JSON numbers.
     value: str | int | float | None = None
 
 
 class GradeIn(RequestModel):
-    key_area_id: int
+    key_area_id: Id
     level: str | None = Field(default=None, description="A level code of the scale; null clears.")
 
 
 class EvidenceIn(RequestModel):
-    key_area_id: int
+    key_area_id: Id
     went_well: Evidence | None = None
     could_be_better: Evidence | None = None
     impact_on_child: Evidence | None = None
@@ -32,7 +32,7 @@ class EvidenceIn(RequestModel):
 class DraftSave(RequestModel):
     """A partial save: only what is sent changes, so a page can save one key area."""
 
-    version: int = Field(description="The version of the return the client last read.")
+    version: Id = Field(description="The version of the return the client last read.")
     answers: list[AnswerIn] = Field(default_factory=list, max_length=500)
     grades: list[GradeIn] = Field(default_factory=list, max_length=100)
     overall_grade: str | None = Field(default=None, description="Send null to clear it.")
@@ -43,11 +43,11 @@ class DraftSave(RequestModel):
 
 
 class Submit(RequestModel):
-    version: int
+    version: Id
 
 
 class Reopen(RequestModel):
-    version: int
+    version: Id
     note: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), PlainText
     ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
@@ -211,14 +211,30 @@ def normalise_answer(question: Question, value: str | int | float) -> str:
             except ValueError:
                 raise ValueError("Must be a real date, as YYYY-MM-DD") from None
         case AnswerType.NUMBER:
-            try:
-                number = Decimal(text)
-            except InvalidOperation:
-                raise ValueError("Must be a number") from None
-            if not number.is_finite():
-                raise ValueError("Must be a number")
-            return format(number.normalize(), "f")
+            return _number(text)
     raise ValueError("Unknown answer type")
+
+
+MAX_DIGITS = 15  # what a spreadsheet keeps exactly
+
+
+def _number(text: str) -> str:
+    """Canonical text of a number answer: at most 15 significant digits and 6 decimal
+    places, so it survives a spreadsheet unchanged; trailing zeros dropped."""
+    too_big = f"Must be a number of at most {MAX_DIGITS} digits, with at most 6 decimal places"
+    try:
+        number = Decimal(text)
+        if not number.is_finite():
+            raise ValueError("Must be a number")
+        if number.adjusted() >= MAX_DIGITS or (number and number.adjusted() < -6):
+            raise ValueError(too_big)
+        number = number.normalize()
+    except (DecimalException, ArithmeticError):
+        raise ValueError("Must be a number") from None
+    sign, digits, exponent = number.as_tuple()
+    if len(digits) > MAX_DIGITS or -exponent > 6:
+        raise ValueError(too_big)
+    return "0" if number == 0 else format(number, "f")
 
 
 def _require_editable(audit: Audit, return_: Return) -> None:

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.deps import SessionDep, in_thread, transactional
+from app.deps import IdPath, SessionDep, in_thread, transactional
 from app.errors import InvalidInput
 from app.pagination import Page, PageDep
 from app.templates_ import files, service
@@ -69,29 +69,31 @@ async def import_template(request: Request, session: SessionDep) -> TemplateVers
 
 @router.get("/templates/{template_id}", name="templates.get")
 @transactional
-def get_template(session: SessionDep, template_id: int) -> TemplateFamilyOut:
+def get_template(session: SessionDep, template_id: IdPath) -> TemplateFamilyOut:
     return _family_out(session, template_id)
 
 
 @router.get("/templates/{template_id}/versions", name="templates.versions")
 @transactional
-def list_versions(session: SessionDep, template_id: int) -> TemplateFamilyOut:
+def list_versions(session: SessionDep, template_id: IdPath) -> TemplateFamilyOut:
     return _family_out(session, template_id)
 
 
-def _family_out(session, template_id: int) -> TemplateFamilyOut:
+def _family_out(session, template_id: IdPath) -> TemplateFamilyOut:
     return TemplateFamilyOut.model_validate(service.get_family(session, family_id=template_id))
 
 
 @router.get("/template-versions/{version_id}", name="template_versions.get")
 @transactional
-def get_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
+def get_version(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
     return VersionOut(service.get_version(session, version_id=version_id))
 
 
 @router.patch("/template-versions/{version_id}", name="template_versions.update")
 @transactional
-def update_version(session: SessionDep, version_id: int, body: VersionPatch) -> TemplateVersionOut:
+def update_version(
+    session: SessionDep, version_id: IdPath, body: VersionPatch
+) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     changes = body.model_dump(exclude_unset=True)
     return VersionOut(service.update_version(session, version=version, changes=changes))
@@ -104,7 +106,7 @@ def update_version(session: SessionDep, version_id: int, body: VersionPatch) -> 
     responses={200: {"content": {"application/yaml": {}}}},
 )
 @transactional
-def export_version(session: SessionDep, version_id: int) -> Response:
+def export_version(session: SessionDep, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
     filename = f"{version.slug}-v{version.number}.yaml"
     return Response(
@@ -116,21 +118,21 @@ def export_version(session: SessionDep, version_id: int) -> Response:
 
 @router.put("/template-versions/{version_id}/scale", name="template_versions.scale")
 @transactional
-def set_scale(session: SessionDep, version_id: int, body: ScaleIn) -> TemplateVersionOut:
+def set_scale(session: SessionDep, version_id: IdPath, body: ScaleIn) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.set_scale(session, version=version, scale=body))
 
 
 @router.post("/template-versions/{version_id}/publish", name="template_versions.publish")
 @transactional
-def publish(session: SessionDep, version_id: int) -> TemplateVersionOut:
+def publish(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.publish(session, version=version))
 
 
 @router.post("/template-versions/{version_id}/retire", name="template_versions.retire")
 @transactional
-def retire(session: SessionDep, version_id: int) -> TemplateVersionOut:
+def retire(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.retire(session, version=version))
 
@@ -141,7 +143,7 @@ def retire(session: SessionDep, version_id: int) -> TemplateVersionOut:
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
-def new_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
+def new_version(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
     """Copy a published version into a new draft, the only way to change a template."""
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.start_new_version(session, version=version))
@@ -153,7 +155,9 @@ def new_version(session: SessionDep, version_id: int) -> TemplateVersionOut:
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
-def add_key_area(session: SessionDep, version_id: int, body: KeyAreaCreate) -> TemplateVersionOut:
+def add_key_area(
+    session: SessionDep, version_id: IdPath, body: KeyAreaCreate
+) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(
         service.add_key_area(session, version=version, data=body, position=body.position)
@@ -163,7 +167,7 @@ def add_key_area(session: SessionDep, version_id: int, body: KeyAreaCreate) -> T
 @router.patch("/key-areas/{key_area_id}", name="key_areas.update")
 @transactional
 def update_key_area(
-    session: SessionDep, key_area_id: int, body: KeyAreaPatch
+    session: SessionDep, key_area_id: IdPath, body: KeyAreaPatch
 ) -> TemplateVersionOut:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
     changes = body.model_dump(exclude_unset=True)
@@ -174,7 +178,7 @@ def update_key_area(
 
 @router.delete("/key-areas/{key_area_id}", name="key_areas.delete")
 @transactional
-def delete_key_area(session: SessionDep, key_area_id: int) -> TemplateVersionOut:
+def delete_key_area(session: SessionDep, key_area_id: IdPath) -> TemplateVersionOut:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
     return VersionOut(service.delete_key_area(session, version=version, key_area=key_area))
 
@@ -185,7 +189,9 @@ def delete_key_area(session: SessionDep, key_area_id: int) -> TemplateVersionOut
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
-def add_question(session: SessionDep, key_area_id: int, body: QuestionCreate) -> TemplateVersionOut:
+def add_question(
+    session: SessionDep, key_area_id: IdPath, body: QuestionCreate
+) -> TemplateVersionOut:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
     return VersionOut(
         service.add_question(
@@ -197,7 +203,7 @@ def add_question(session: SessionDep, key_area_id: int, body: QuestionCreate) ->
 @router.patch("/questions/{question_id}", name="questions.update")
 @transactional
 def update_question(
-    session: SessionDep, question_id: int, body: QuestionPatch
+    session: SessionDep, question_id: IdPath, body: QuestionPatch
 ) -> TemplateVersionOut:
     version, key_area, question = service.get_question(session, question_id=question_id)
     changes = body.model_dump(exclude_unset=True)
@@ -210,7 +216,7 @@ def update_question(
 
 @router.delete("/questions/{question_id}", name="questions.delete")
 @transactional
-def delete_question(session: SessionDep, question_id: int) -> TemplateVersionOut:
+def delete_question(session: SessionDep, question_id: IdPath) -> TemplateVersionOut:
     version, key_area, question = service.get_question(session, question_id=question_id)
     return VersionOut(
         service.delete_question(session, version=version, key_area=key_area, question=question)

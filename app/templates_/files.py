@@ -25,12 +25,33 @@ def library_files() -> list[Path]:
     return sorted(LIBRARY.glob("*.yaml"))
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe loading that refuses a key given twice: YAML would silently keep the last,
+    and a second ``questions:`` would throw away the first list of questions."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse(text: str) -> TemplateFile:
     """Parse and check a template file; every problem is reported with its place."""
     if len(text.encode()) > MAX_FILE_BYTES:
         raise InvalidInput("The template file is larger than 1 MB.")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise InvalidInput(
+            "The template file is nested too deeply to be a template.",
+            fields=[FieldError("file", "Nested too deeply")],
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:

@@ -37,7 +37,7 @@ FULL_VERSION = (
 
 
 def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:120] or "template"
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:120].strip("-") or "template"
 
 
 def list_families(
@@ -67,19 +67,31 @@ def get_family(session: Session, *, family_id: int) -> TemplateFamily:
     return family
 
 
-def get_version(session: Session, *, version_id: int) -> TemplateVersion:
-    version = session.scalar(
-        select(TemplateVersion).where(TemplateVersion.id == version_id).options(*FULL_VERSION)
-    )
+def get_version(session: Session, *, version_id: int, fresh: bool = False) -> TemplateVersion:
+    """The version with its key areas, questions and scale; ``fresh`` re-reads rows this
+    session already holds (after taking a lock, say)."""
+    stmt = select(TemplateVersion).where(TemplateVersion.id == version_id).options(*FULL_VERSION)
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    version = session.scalar(stmt)
     if version is None:
         raise NotFound(f"There is no template version with id {version_id}.")
     return version
 
 
-def _require_draft(version: TemplateVersion) -> None:
-    if version.status != TemplateStatus.DRAFT:
+def _require_draft(session: Session, version: TemplateVersion) -> None:
+    """Refuse to change a version that is not a draft.
+
+    The status is read again under a row lock (FOR UPDATE on PostgreSQL; SQLite's
+    writers already hold the database lock): an edit and a publish of the same draft
+    then run one after the other, so an edit can never land in a published version.
+    """
+    status = session.scalar(
+        select(TemplateVersion.status).where(TemplateVersion.id == version.id).with_for_update()
+    )
+    if status != TemplateStatus.DRAFT:
         raise StateError(
-            f"{version.label} is {version.status.value} and cannot be changed. "
+            f"{version.label} is {status.value} and cannot be changed. "
             "Start a new version to make changes."
         )
 
@@ -142,7 +154,7 @@ def create_draft(session: Session, *, content: TemplateContent) -> TemplateVersi
 
 
 def update_version(session: Session, *, version: TemplateVersion, changes: dict) -> TemplateVersion:
-    _require_draft(version)
+    _require_draft(session, version)
     mapping = {"overall_grade": "has_overall_grade"}
     for key, value in changes.items():
         setattr(version, mapping.get(key, key), value)
@@ -152,7 +164,7 @@ def update_version(session: Session, *, version: TemplateVersion, changes: dict)
 
 def set_scale(session: Session, *, version: TemplateVersion, scale: ScaleIn) -> TemplateVersion:
     """Replace the draft's grading scale."""
-    _require_draft(version)
+    _require_draft(session, version)
     if version.scale is not None:
         session.delete(version.scale)
         session.flush()
@@ -171,10 +183,19 @@ def _place(items: list, item, position: int | None) -> None:
         each.position = i
 
 
+MAX_KEY_AREAS = 30
+MAX_QUESTIONS = 60  # per key area; the same limits as the file format
+
+
 def add_key_area(
     session: Session, *, version: TemplateVersion, data: KeyAreaIn, position: int | None
 ) -> TemplateVersion:
-    _require_draft(version)
+    _require_draft(session, version)
+    if len(version.key_areas) >= MAX_KEY_AREAS:
+        raise InvalidInput(
+            f"A template can have at most {MAX_KEY_AREAS} key areas.",
+            fields=[FieldError("key_areas", f"At most {MAX_KEY_AREAS} key areas")],
+        )
     if any(k.title.casefold() == data.title.casefold() for k in version.key_areas):
         raise Conflict(
             f"This template already has a key area called '{data.title}'.",
@@ -199,7 +220,7 @@ def get_key_area(session: Session, *, key_area_id: int) -> tuple[TemplateVersion
 def update_key_area(
     session: Session, *, version: TemplateVersion, key_area: KeyArea, changes: dict
 ) -> TemplateVersion:
-    _require_draft(version)
+    _require_draft(session, version)
     title = changes.get("title")
     if title and any(
         k.title.casefold() == title.casefold() and k is not key_area for k in version.key_areas
@@ -220,7 +241,7 @@ def update_key_area(
 def delete_key_area(
     session: Session, *, version: TemplateVersion, key_area: KeyArea
 ) -> TemplateVersion:
-    _require_draft(version)
+    _require_draft(session, version)
     version.key_areas.remove(key_area)
     for i, each in enumerate(version.key_areas):
         each.position = i
@@ -236,7 +257,12 @@ def add_question(
     data: QuestionIn,
     position: int | None,
 ) -> TemplateVersion:
-    _require_draft(version)
+    _require_draft(session, version)
+    if len(key_area.questions) >= MAX_QUESTIONS:
+        raise InvalidInput(
+            f"A key area can have at most {MAX_QUESTIONS} questions.",
+            fields=[FieldError("questions", f"At most {MAX_QUESTIONS} questions")],
+        )
     _place(key_area.questions, _build_question(data, 0), position)
     session.flush()
     return get_version(session, version_id=version.id)
@@ -260,7 +286,7 @@ def update_question(
     question: Question,
     changes: dict,
 ) -> TemplateVersion:
-    _require_draft(version)
+    _require_draft(session, version)
     position = changes.pop("position", None)
     try:
         merged = _merge_question(question, changes)
@@ -296,7 +322,7 @@ def _merge_question(question: Question, changes: dict) -> QuestionIn:
 def delete_question(
     session: Session, *, version: TemplateVersion, key_area: KeyArea, question: Question
 ) -> TemplateVersion:
-    _require_draft(version)
+    _require_draft(session, version)
     key_area.questions.remove(question)
     for i, each in enumerate(key_area.questions):
         each.position = i
@@ -324,7 +350,9 @@ def publication_problems(version: TemplateVersion) -> list[FieldError]:
 
 def publish(session: Session, *, version: TemplateVersion) -> TemplateVersion:
     """Freeze a complete draft so audits can use it; 422 lists what is incomplete."""
-    _require_draft(version)
+    _require_draft(session, version)
+    # Check what is in the database now that no edit can run alongside.
+    version = get_version(session, version_id=version.id, fresh=True)
     problems = publication_problems(version)
     if problems:
         raise InvalidInput(f"{version.label} is not ready to publish.", fields=problems)

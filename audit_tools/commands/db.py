@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import get_settings
 from app.db import make_engine
-from audit_tools.context import console, database_label
+from audit_tools.context import console, database_label, fail
 
 app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 
@@ -30,6 +32,12 @@ def _run(action, revision: str) -> None:
     try:
         with engine.begin() as connection:
             action(alembic_config(connection), revision)
+    except CommandError as exc:
+        fail(f"Alembic refused: {exc}.")
+    except SQLAlchemyError as exc:
+        fail(
+            f"The database at {database_label(settings.database_url)} could not be used: {exc.orig or exc}"
+        )
     finally:
         engine.dispose()
 

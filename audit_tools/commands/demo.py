@@ -18,7 +18,12 @@ def demo(
     and an open audit of 7 children across 5 agencies. Does nothing if already loaded."""
     with unit_of_work() as session:
         if demo_data.demo_loaded(session):
-            console.print("The demo partnership is already loaded; nothing to do.")
+            if large:
+                with console.status(f"Adding {large} synthetic audits"):
+                    demo_data.load_large(session, audits_count=large)
+                console.print(f"The demo was already loaded; added {large} synthetic audits.")
+            else:
+                console.print("The demo partnership is already loaded; nothing to do.")
             return
         columns = (
             TextColumn("{task.description}"),

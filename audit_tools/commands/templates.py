@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from app.templates_ import files, service
 from app.templates_.models import TemplateVersion
-from audit_tools.context import console, err_console, unit_of_work
+from audit_tools.context import console, err_console, fail, unit_of_work
 
 app = typer.Typer(help="Import, export and list audit templates.", no_args_is_help=True)
 
@@ -48,7 +48,10 @@ def export(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"Could not write {output}: {exc.strerror}.")
         err_console.print(f"Wrote {output}.")
 
 

@@ -1,0 +1,94 @@
+"""Check-then-act races between two transactions, interleaved by hand.
+
+On PostgreSQL two requests really do overlap, so each rule that is checked before a
+change must be checked under a row lock. SQLite cannot interleave like this: its
+writers begin IMMEDIATE and run one at a time (tests/test_concurrency.py shows it).
+"""
+
+import pytest
+from alembic import command
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audits import service as audits
+from app.db import make_engine, make_sessionmaker, open_session
+from app.errors import Conflict, StateError
+from app.returns import service as returns
+from app.returns.models import Return
+from app.returns.schemas import AnswerIn
+from app.templates_ import service as templates
+from audit_tools.commands.db import alembic_config
+from tests.conftest import BACKEND
+from tests.factories import make_audit, make_template
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "postgresql", reason="SQLite runs writers one at a time (BEGIN IMMEDIATE)"
+)
+
+
+@pytest.fixture
+def sessions(database_factory):
+    engine = make_engine(database_factory())
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    factory = make_sessionmaker(engine)
+    opened: list[Session] = []
+
+    def new() -> Session:
+        opened.append(open_session(factory, write=True))
+        return opened[-1]
+
+    yield new
+    for session in opened:
+        session.rollback()
+        session.close()
+    engine.dispose()
+
+
+def test_an_edit_read_before_publishing_cannot_land_in_the_published_version(sessions):
+    setup = sessions()
+    draft = make_template(setup, published=False)
+    setup.commit()
+
+    editor = sessions()
+    version, key_area, question = templates.get_question(
+        editor, question_id=draft.key_areas[0].questions[0].id
+    )  # the editor has loaded the draft ...
+    publisher = sessions()
+    templates.publish(publisher, version=templates.get_version(publisher, version_id=draft.id))
+    publisher.commit()  # ... and someone publishes it before the editor saves
+    with pytest.raises(StateError):
+        templates.update_question(
+            editor,
+            version=version,
+            key_area=key_area,
+            question=question,
+            changes={"prompt": "Changed after publication?"},
+        )
+
+
+def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions):
+    setup = sessions()
+    audit = make_audit(setup, children=1, agencies_count=1)
+    return_id = setup.scalar(select(Return.id).where(Return.audit_id == audit.id))
+    setup.commit()
+
+    remover = sessions()
+    remover_audit = audits.get_audit(remover, audit_id=audit.id)
+    involvement = audits.get_involvement(
+        remover, involvement_id=remover.get(Return, return_id).involvement_id
+    )  # the planner has the cohort page open ...
+    auditor = sessions()
+    template = templates.get_version(auditor, version_id=audit.template_version_id)
+    question = template.key_areas[0].questions[0].id
+    returns.save_draft(
+        auditor,
+        return_=auditor.get(Return, return_id),
+        read_version=1,
+        answers=[AnswerIn(question_id=question, value="yes")],
+        grades=[],
+        evidence=[],
+    )
+    auditor.commit()  # ... while the auditor saves a first draft
+    with pytest.raises(Conflict):
+        audits.remove_involvement(remover, audit=remover_audit, involvement=involvement)
