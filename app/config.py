@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "case-audit.db"
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -34,6 +35,26 @@ class Settings(BaseSettings):
     # anyio's default 40 threads against 2.5-3x with 1-2. PostgreSQL waits on the
     # network, so it gets a few more.
     db_threads: int | None = Field(default=None, ge=1, le=64)
+
+    # Signing in. The secret key signs CSRF tokens; it must be set outside dev/test.
+    secret_key: str = DEV_SECRET_KEY
+    session_idle_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=8, ge=1, le=7 * 24)
+    # Two-factor sign-in for every account; a partnership may turn it off.
+    require_second_factor: bool = True
+    sign_in_max_failures: int = Field(default=5, ge=1, le=100)
+    sign_in_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    api_token_max_days: int = Field(default=365, ge=1, le=3650)
+    max_request_bytes: int = Field(default=2_000_000, ge=10_000)
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment not in ("dev", "test") and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError(
+                "AUDIT_SECRET_KEY must be set to a long random value outside development "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -1,22 +1,35 @@
-"""Annotated dependency aliases, and how endpoints run their database work."""
+"""Annotated dependency aliases, and how every endpoint runs: signed in, permitted,
+one transaction, one trip to the thread pool."""
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 from typing import Annotated, ParamSpec, TypeVar
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.access.auth import authenticate
+from app.access.policy import Actor, require
+from app.access.rules import rule_for
+from app.context import RequestContext, bound
 from app.db import get_session
 from app.schemas_base import MAX_ID
 
 # scope="function": the session's exit runs when the endpoint returns, before the
 # response is sent, so nothing of a request outlives its response.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+async def _raw_body(request: Request) -> bytes:
+    # Read on the event loop, before the endpoint's thread trip.
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -47,15 +60,45 @@ async def in_thread(
     return await run_in_threadpool(run)
 
 
-def transactional(endpoint: Callable[P, T]) -> Callable[P, T]:
-    """Make a synchronous endpoint one transaction, run by ``in_thread``.
+def request_context(request: Request, actor: Actor) -> RequestContext:
+    return RequestContext(
+        actor=actor,
+        request_id=request.scope.get("state", {}).get("request_id", ""),
+        client_address=request.client.host if request.client else "",
+    )
 
-    Routers stay plain functions taking ``session: SessionDep``; FastAPI reads their
-    parameters and return type through ``functools.wraps``.
+
+def transactional(endpoint: Callable[P, T]) -> Callable[P, T]:
+    """Make a synchronous endpoint signed-in, permitted and one transaction.
+
+    In one worker-thread trip: find the actor from the request's credentials, check
+    the route's rule (app.access.rules), bind the request context the audit log
+    reads, run the endpoint (passing ``actor`` if it asks for it), and commit.
+    Routers stay plain functions; FastAPI sees their parameters without ``actor``
+    and with the ``request`` this wrapper needs.
     """
+    signature = inspect.signature(endpoint)
+    wants_actor = "actor" in signature.parameters
+    wants_request = "request" in signature.parameters
+    parameters = [p for name, p in signature.parameters.items() if name != "actor"]
+    if not wants_request:
+        parameters.append(
+            inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+        )
 
     @wraps(endpoint)
     async def run(**kwargs):
-        return await in_thread(kwargs["session"], endpoint, **kwargs)
+        request: Request = kwargs["request"] if wants_request else kwargs.pop("request")
+        session: Session = kwargs["session"]
+        rule = rule_for(request)
 
+        def work():
+            actor = authenticate(session, request, request.app.state.settings)
+            require(actor, rule)
+            with bound(request_context(request, actor)):
+                return endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
+
+        return await in_thread(session, work)
+
+    run.__signature__ = signature.replace(parameters=parameters)
     return run

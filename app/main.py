@@ -16,6 +16,7 @@ from app.audits.api import router as audits_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.middleware import ProtectionMiddleware
 from app.returns.api import router as returns_router
 from app.templates_.api import router as templates_router
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_error_handlers(app)
+    app.add_middleware(ProtectionMiddleware, max_body_bytes=settings.max_request_bytes)
     for router in (agencies_router, templates_router, audits_router, returns_router):
         app.include_router(router)
 

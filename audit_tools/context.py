@@ -65,7 +65,7 @@ def unit_of_work() -> Iterator[Session]:
         raise typer.Exit(1) from None
     except SQLAlchemyError as exc:
         fail(
-            f"The database at {database_label(settings.database_url)} could not be used: {exc.orig or exc}"
+            f"The database at {database_label(settings.database_url)} could not be used: {getattr(exc, 'orig', None) or exc}"
         )
     finally:
         engine.dispose()

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.access.policy import SYSTEM
 from app.config import Settings
 from app.db import get_session, make_engine
 from app.main import create_app
@@ -89,7 +90,21 @@ def app(database_url: str):
 
 
 @pytest.fixture
-def client(app, db: Session) -> Iterator[TestClient]:
+def client(app, db: Session, monkeypatch) -> Iterator[TestClient]:
+    """The API as the system itself (every permission, every object): for tests of the
+    domain rules. Tests of who may do what use ``tests/access`` fixtures, which sign
+    in for real."""
+    monkeypatch.setattr("app.deps.authenticate", lambda *_args: SYSTEM)
+    yield from _client(app, db)
+
+
+@pytest.fixture
+def anonymous_client(app, db: Session) -> Iterator[TestClient]:
+    """The API with real authentication: pass credentials per request."""
+    yield from _client(app, db)
+
+
+def _client(app, db: Session) -> Iterator[TestClient]:
     def _session() -> Iterator[Session]:
         # The same unit of work as app.db.get_session, on the test's session.
         try:

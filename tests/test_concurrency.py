@@ -11,6 +11,8 @@ from threading import Barrier
 from alembic import command
 from fastapi.testclient import TestClient
 
+from app.access import service as access
+from app.access.models import Role
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
@@ -26,10 +28,18 @@ def test_simultaneous_saves_of_one_version_let_exactly_one_win(database_factory)
     with session_scope(make_sessionmaker(engine)) as session:
         audit = make_audit(session, children=1, agencies_count=1)
         audit_id, version_id = audit.id, audit.template_version_id
+        auditor = access.create_user(
+            session,
+            email="auditor@example.org",
+            display_name="Auditor",
+            roles={Role.AUDITOR},
+            agency_id=audit.agencies[0].id,
+        )
+        _token, plain = access.create_token(session, user=auditor, name="test", days=1)
     engine.dispose()
 
     app = create_app(Settings(database_url=url, environment="test"))
-    with TestClient(app) as client:
+    with TestClient(app, headers={"Authorization": f"Bearer {plain}"}) as client:
         template = client.get(f"/api/v1/template-versions/{version_id}").json()
         question = template["key_areas"][0]["questions"][0]["id"]
         return_id = client.get(f"/api/v1/audits/{audit_id}/returns").json()["items"][0]["id"]

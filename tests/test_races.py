@@ -10,6 +10,7 @@ from alembic import command
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access.policy import SYSTEM
 from app.audits import service as audits
 from app.db import make_engine, make_sessionmaker, open_session
 from app.errors import Conflict, StateError
@@ -74,7 +75,7 @@ def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions)
     setup.commit()
 
     remover = sessions()
-    remover_audit = audits.get_audit(remover, audit_id=audit.id)
+    remover_audit = audits.get_audit(remover, audit_id=audit.id, actor=SYSTEM)
     involvement = audits.get_involvement(
         remover, involvement_id=remover.get(Return, return_id).involvement_id
     )  # the planner has the cohort page open ...

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from app.access.policy import Actor
 from app.audits import service
 from app.audits.models import AuditStatus
 from app.audits.schemas import (
@@ -24,8 +25,8 @@ from app.schemas_base import OneLine
 router = APIRouter(prefix="/api/v1", tags=["audits and cohorts"])
 
 
-def _audit_out(session, audit) -> AuditOut:
-    return AuditOut.model_validate(service.view(session, audit=audit))
+def _audit_out(session, actor, audit) -> AuditOut:
+    return AuditOut.model_validate(service.view(session, actor=actor, audit=audit))
 
 
 def _child_out(child, rows: dict[int, list[dict]]) -> ChildOut:
@@ -45,6 +46,7 @@ def _child_out(child, rows: dict[int, list[dict]]) -> ChildOut:
 @transactional
 def list_audits(
     session: SessionDep,
+    actor: Actor,
     params: PageDep,
     status_: Annotated[AuditStatus | None, Query(alias="status")] = None,
     theme: Annotated[str | None, Query(max_length=200), OneLine] = None,
@@ -58,6 +60,7 @@ def list_audits(
 ) -> Page[AuditOut]:
     items, total = service.list_audits(
         session,
+        actor=actor,
         params=params,
         status=status_,
         theme=theme,
@@ -72,53 +75,57 @@ def list_audits(
 
 @router.post("/audits", name="audits.create", status_code=status.HTTP_201_CREATED)
 @transactional
-def create_audit(session: SessionDep, body: AuditCreate) -> AuditOut:
+def create_audit(session: SessionDep, actor: Actor, body: AuditCreate) -> AuditOut:
     audit = service.create_audit(session, **body.model_dump())
-    return _audit_out(session, audit)
+    return _audit_out(session, actor, audit)
 
 
 @router.get("/audits/{audit_id}", name="audits.get")
 @transactional
-def get_audit(session: SessionDep, audit_id: IdPath) -> AuditOut:
-    return _audit_out(session, service.get_audit(session, audit_id=audit_id))
+def get_audit(session: SessionDep, actor: Actor, audit_id: IdPath) -> AuditOut:
+    return _audit_out(session, actor, service.get_audit(session, actor=actor, audit_id=audit_id))
 
 
 @router.patch("/audits/{audit_id}", name="audits.update")
 @transactional
-def update_audit(session: SessionDep, audit_id: IdPath, body: AuditPatch) -> AuditOut:
-    audit = service.get_audit(session, audit_id=audit_id)
+def update_audit(session: SessionDep, actor: Actor, audit_id: IdPath, body: AuditPatch) -> AuditOut:
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
     audit = service.update_audit(session, audit=audit, changes=body.model_dump(exclude_unset=True))
-    return _audit_out(session, audit)
+    return _audit_out(session, actor, audit)
 
 
 @router.put("/audits/{audit_id}/agencies", name="audits.agencies")
 @transactional
-def set_agencies(session: SessionDep, audit_id: IdPath, body: AgencyIds) -> AuditOut:
-    audit = service.get_audit(session, audit_id=audit_id)
+def set_agencies(session: SessionDep, actor: Actor, audit_id: IdPath, body: AgencyIds) -> AuditOut:
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
     audit = service.set_agencies(session, audit=audit, agency_ids=body.agency_ids)
-    return _audit_out(session, audit)
+    return _audit_out(session, actor, audit)
 
 
 @router.post("/audits/{audit_id}/open", name="audits.open")
 @transactional
-def open_audit(session: SessionDep, audit_id: IdPath) -> AuditOut:
-    audit = service.get_audit(session, audit_id=audit_id)
-    return _audit_out(session, service.open_audit(session, audit=audit))
+def open_audit(session: SessionDep, actor: Actor, audit_id: IdPath) -> AuditOut:
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
+    return _audit_out(session, actor, service.open_audit(session, audit=audit))
 
 
 @router.get("/audits/{audit_id}/progress", name="audits.progress")
 @transactional
-def progress(session: SessionDep, audit_id: IdPath) -> Progress:
-    audit = service.get_audit(session, audit_id=audit_id, options=service.WITH_AGENCIES)
-    return Progress.model_validate(service.progress(session, audit=audit))
+def progress(session: SessionDep, actor: Actor, audit_id: IdPath) -> Progress:
+    audit = service.get_audit(
+        session, actor=actor, audit_id=audit_id, options=service.WITH_AGENCIES
+    )
+    return Progress.model_validate(service.progress(session, actor=actor, audit=audit))
 
 
 @router.get("/audits/{audit_id}/children", name="children.list")
 @transactional
-def list_children(session: SessionDep, audit_id: IdPath, params: PageDep) -> Page[ChildOut]:
-    audit = service.get_audit(session, audit_id=audit_id, options=())
-    children, total = service.page_children(session, audit=audit, params=params)
-    rows = service.involvement_rows(session, child_ids=[c.id for c in children])
+def list_children(
+    session: SessionDep, actor: Actor, audit_id: IdPath, params: PageDep
+) -> Page[ChildOut]:
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id, options=())
+    children, total = service.page_children(session, actor=actor, audit=audit, params=params)
+    rows = service.involvement_rows(session, actor=actor, child_ids=[c.id for c in children])
     return Page[ChildOut].build([_child_out(c, rows) for c in children], total, params)
 
 
@@ -126,29 +133,29 @@ def list_children(session: SessionDep, audit_id: IdPath, params: PageDep) -> Pag
     "/audits/{audit_id}/children", name="children.create", status_code=status.HTTP_201_CREATED
 )
 @transactional
-def add_child(session: SessionDep, audit_id: IdPath, body: ChildCreate) -> ChildOut:
-    audit = service.get_audit(session, audit_id=audit_id)
+def add_child(session: SessionDep, actor: Actor, audit_id: IdPath, body: ChildCreate) -> ChildOut:
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
     child = service.add_child(session, audit=audit, **body.model_dump())
-    return _child_out(child, service.involvement_rows(session, child_ids=[child.id]))
+    return _child_out(child, service.involvement_rows(session, actor=actor, child_ids=[child.id]))
 
 
 @router.patch("/children/{child_id}", name="children.update")
 @transactional
-def update_child(session: SessionDep, child_id: IdPath, body: ChildPatch) -> ChildOut:
-    child = service.get_child(session, child_id=child_id)
-    audit = service.get_audit(session, audit_id=child.audit_id)
+def update_child(session: SessionDep, actor: Actor, child_id: IdPath, body: ChildPatch) -> ChildOut:
+    child = service.get_child(session, actor=actor, child_id=child_id)
+    audit = service.get_audit(session, actor=actor, audit_id=child.audit_id)
     changes = body.model_dump(exclude_unset=True)
     child = service.update_child(session, audit=audit, child=child, changes=changes)
-    return _child_out(child, service.involvement_rows(session, child_ids=[child.id]))
+    return _child_out(child, service.involvement_rows(session, actor=actor, child_ids=[child.id]))
 
 
 @router.delete(
     "/children/{child_id}", name="children.delete", status_code=status.HTTP_204_NO_CONTENT
 )
 @transactional
-def remove_child(session: SessionDep, child_id: IdPath) -> Response:
-    child = service.get_child(session, child_id=child_id)
-    audit = service.get_audit(session, audit_id=child.audit_id)
+def remove_child(session: SessionDep, actor: Actor, child_id: IdPath) -> Response:
+    child = service.get_child(session, actor=actor, child_id=child_id)
+    audit = service.get_audit(session, actor=actor, audit_id=child.audit_id)
     service.remove_child(session, audit=audit, child=child)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -160,14 +167,14 @@ def remove_child(session: SessionDep, child_id: IdPath) -> Response:
 )
 @transactional
 def add_involvement(
-    session: SessionDep, audit_id: IdPath, body: InvolvementCreate
+    session: SessionDep, actor: Actor, audit_id: IdPath, body: InvolvementCreate
 ) -> InvolvementOut:
-    audit = service.get_audit(session, audit_id=audit_id)
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
     child = service.child_in_audit(session, audit=audit, child_id=body.child_id)
     involvement = service.add_involvement(
         session, audit=audit, child=child, agency_id=body.agency_id
     )
-    rows = service.involvement_rows(session, child_ids=[child.id])[child.id]
+    rows = service.involvement_rows(session, actor=actor, child_ids=[child.id])[child.id]
     return InvolvementOut.model_validate(next(r for r in rows if r["id"] == involvement.id))
 
 
@@ -177,8 +184,8 @@ def add_involvement(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 @transactional
-def remove_involvement(session: SessionDep, involvement_id: IdPath) -> Response:
+def remove_involvement(session: SessionDep, actor: Actor, involvement_id: IdPath) -> Response:
     involvement = service.get_involvement(session, involvement_id=involvement_id)
-    audit = service.get_audit(session, audit_id=involvement.audit_id)
+    audit = service.get_audit(session, actor=actor, audit_id=involvement.audit_id)
     service.remove_involvement(session, audit=audit, involvement=involvement)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

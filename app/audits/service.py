@@ -13,6 +13,14 @@ from datetime import date
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.access.policy import (
+    SYSTEM,
+    Actor,
+    audit_scope,
+    child_scope,
+    involvement_scope,
+    return_count_scope,
+)
 from app.agencies.models import Agency, Subgroup
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.db import utcnow
@@ -43,19 +51,19 @@ AUDIT_LOAD = (
 )
 
 
-def _views(session: Session, audits: list[Audit]) -> list[AuditView]:
+def _views(session: Session, actor: Actor, audits: list[Audit]) -> list[AuditView]:
     ids = [a.id for a in audits]
     children = dict(
         session.execute(
             select(Child.audit_id, func.count())
-            .where(Child.audit_id.in_(ids))
+            .where(Child.audit_id.in_(ids), child_scope(actor))
             .group_by(Child.audit_id)
         ).all()
     )
     returns: dict[int, dict[str, int]] = defaultdict(dict)
     rows = session.execute(
         select(Return.audit_id, Return.status, func.count())
-        .where(Return.audit_id.in_(ids))
+        .where(Return.audit_id.in_(ids), return_count_scope(actor))
         .group_by(Return.audit_id, Return.status)
     )
     for audit_id, status, n in rows:
@@ -67,6 +75,7 @@ def _views(session: Session, audits: list[Audit]) -> list[AuditView]:
 def list_audits(
     session: Session,
     *,
+    actor: Actor,
     params: PageParams,
     status: AuditStatus | None = None,
     theme: str | None = None,
@@ -76,7 +85,9 @@ def list_audits(
     due_before: date | None = None,
     q: str | None = None,
 ) -> tuple[list[AuditView], int]:
-    stmt: Select = select(Audit).order_by(Audit.created_at.desc(), Audit.id.desc())
+    stmt: Select = (
+        select(Audit).where(audit_scope(actor)).order_by(Audit.created_at.desc(), Audit.id.desc())
+    )
     if status is not None:
         stmt = stmt.where(Audit.status == status)
     if theme:
@@ -99,22 +110,25 @@ def list_audits(
     audits = list(
         session.scalars(stmt.options(*AUDIT_LOAD).limit(params.per_page).offset(params.offset))
     )
-    return _views(session, audits), total
+    return _views(session, actor, audits), total
 
 
 WITH_AGENCIES = (selectinload(Audit.agencies),)
 
 
-def get_audit(session: Session, *, audit_id: int, options=AUDIT_LOAD) -> Audit:
-    """The audit, loading what ``options`` say (everything its summary shows by default)."""
-    audit = session.scalar(select(Audit).where(Audit.id == audit_id).options(*options))
+def get_audit(session: Session, *, audit_id: int, actor: Actor, options=AUDIT_LOAD) -> Audit:
+    """The audit if the actor may see it, loading what ``options`` say (everything its
+    summary shows by default)."""
+    audit = session.scalar(
+        select(Audit).where(Audit.id == audit_id, audit_scope(actor)).options(*options)
+    )
     if audit is None:
         raise NotFound(f"There is no audit with id {audit_id}.")
     return audit
 
 
-def view(session: Session, *, audit: Audit) -> AuditView:
-    return _views(session, [audit])[0]
+def view(session: Session, *, actor: Actor, audit: Audit) -> AuditView:
+    return _views(session, actor, [audit])[0]
 
 
 def _active_agencies(
@@ -205,7 +219,7 @@ def create_audit(
     )
     session.add(audit)
     session.flush()
-    return get_audit(session, audit_id=audit.id)
+    return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
 def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
@@ -221,7 +235,7 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
         setattr(audit, key, value)
     session.flush()
     session.expire(audit, ["lead_subgroup"])
-    return get_audit(session, audit_id=audit.id)
+    return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
 def _lock(session: Session, audit: Audit) -> AuditStatus:
@@ -265,7 +279,7 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
         [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
     )
     session.flush()
-    return get_audit(session, audit_id=audit.id)
+    return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
 def list_children(session: Session, *, audit: Audit) -> list[Child]:
@@ -279,12 +293,20 @@ def list_children(session: Session, *, audit: Audit) -> list[Child]:
     )
 
 
-def page_children(session: Session, *, audit: Audit, params: PageParams) -> tuple[list[Child], int]:
-    stmt = select(Child).where(Child.audit_id == audit.id).order_by(Child.pseudonym, Child.id)
+def page_children(
+    session: Session, *, actor: Actor, audit: Audit, params: PageParams
+) -> tuple[list[Child], int]:
+    stmt = (
+        select(Child)
+        .where(Child.audit_id == audit.id, child_scope(actor))
+        .order_by(Child.pseudonym, Child.id)
+    )
     return page_of(session, stmt, params)
 
 
-def involvement_rows(session: Session, *, child_ids: list[int]) -> dict[int, list[dict]]:
+def involvement_rows(
+    session: Session, *, actor: Actor, child_ids: list[int]
+) -> dict[int, list[dict]]:
     """Each child's involvements with the agency name and its return's id and status."""
     rows = session.execute(
         select(
@@ -292,7 +314,7 @@ def involvement_rows(session: Session, *, child_ids: list[int]) -> dict[int, lis
         )
         .join(Agency, Agency.id == Involvement.agency_id)
         .join(Return, Return.involvement_id == Involvement.id)
-        .where(Involvement.child_id.in_(child_ids))
+        .where(Involvement.child_id.in_(child_ids), involvement_scope(actor))
         .order_by(Agency.name)
     )
     out: dict[int, list[dict]] = defaultdict(list)
@@ -320,8 +342,8 @@ def child_in_audit(session: Session, *, audit: Audit, child_id: int) -> Child:
     return child
 
 
-def get_child(session: Session, *, child_id: int) -> Child:
-    child = session.get(Child, child_id)
+def get_child(session: Session, *, child_id: int, actor: Actor) -> Child:
+    child = session.scalar(select(Child).where(Child.id == child_id, child_scope(actor)))
     if child is None:
         raise NotFound(f"There is no child with id {child_id}.")
     return child
@@ -495,13 +517,14 @@ def open_audit(session: Session, *, audit: Audit) -> Audit:
     return audit
 
 
-def progress(session: Session, *, audit: Audit) -> dict:
-    """Returns expected and how far each has got, by agency and by child."""
+def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
+    """Returns expected and how far each has got, by agency and by child: counting only
+    what the actor may count (an auditor sees their own agency's)."""
     rows = session.execute(
         select(Return.agency_id, Agency.name, Return.child_id, Child.pseudonym, Return.status)
         .join(Agency, Agency.id == Return.agency_id)
         .join(Child, Child.id == Return.child_id)
-        .where(Return.audit_id == audit.id)
+        .where(Return.audit_id == audit.id, return_count_scope(actor))
     ).all()
     totals: dict[str, int] = defaultdict(int)
     by_agency: dict[int, dict] = {}
@@ -514,9 +537,10 @@ def progress(session: Session, *, audit: Audit) -> dict:
             bucket["expected"] = bucket.get("expected", 0) + 1
     # Agencies and children with nothing expected yet still show, with zeros.
     for agency in audit.agencies:
-        by_agency.setdefault(agency.id, {"agency_id": agency.id, "agency_name": agency.name})
+        if actor.partnership_wide or agency.id == actor.agency_id:
+            by_agency.setdefault(agency.id, {"agency_id": agency.id, "agency_name": agency.name})
     for child_id, pseudonym in session.execute(
-        select(Child.id, Child.pseudonym).where(Child.audit_id == audit.id)
+        select(Child.id, Child.pseudonym).where(Child.audit_id == audit.id, child_scope(actor))
     ):
         by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
     return {

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
@@ -20,23 +21,25 @@ CONFLICT = {
 INCOMPLETE = {422: {"description": "Invalid values, or (on submit) the list of missing items."}}
 
 
-def _out(session, return_id: IdPath) -> ReturnOut:
-    return ReturnOut.model_validate(service.detail(session, return_id=return_id))
+def _out(session, return_id: int, actor: Actor) -> ReturnOut:
+    return ReturnOut.model_validate(service.detail(session, return_id=return_id, actor=actor))
 
 
 @router.get("/audits/{audit_id}/returns", name="returns.list")
 @transactional
 def list_returns(
     session: SessionDep,
+    actor: Actor,
     audit_id: IdPath,
     params: PageDep,
     agency_id: IdQuery = None,
     child_id: IdQuery = None,
     status: Annotated[ReturnStatus | None, Query()] = None,
 ) -> Page[ReturnSummary]:
-    audit = audits.get_audit(session, audit_id=audit_id, options=())
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor, options=())
     items, total = service.list_returns(
         session,
+        actor=actor,
         audit=audit,
         params=params,
         agency_id=agency_id,
@@ -48,18 +51,19 @@ def list_returns(
 
 @router.get("/returns/{return_id}", name="returns.get")
 @transactional
-def get_return(session: SessionDep, return_id: IdPath) -> ReturnOut:
-    return _out(session, return_id)
+def get_return(session: SessionDep, actor: Actor, return_id: IdPath) -> ReturnOut:
+    """One return with its answers, evidence and grades. Every read is logged."""
+    return ReturnOut.model_validate(service.read(session, return_id=return_id, actor=actor))
 
 
 @router.put(
     "/returns/{return_id}/draft", name="returns.save_draft", responses={**CONFLICT, **INCOMPLETE}
 )
 @transactional
-def save_draft(session: SessionDep, return_id: IdPath, body: DraftSave) -> ReturnOut:
+def save_draft(session: SessionDep, actor: Actor, return_id: IdPath, body: DraftSave) -> ReturnOut:
     """Save answers, evidence and grades. Send the `version` you read; only what is sent
     changes, and a null or empty value clears it."""
-    return_ = service.get_return(session, return_id=return_id)
+    return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     service.save_draft(
         session,
         return_=return_,
@@ -70,23 +74,23 @@ def save_draft(session: SessionDep, return_id: IdPath, body: DraftSave) -> Retur
         overall_grade=("overall_grade" in body.model_fields_set, body.overall_grade),
         auditor_name=body.auditor_name,
     )
-    return _out(session, return_id)
+    return _out(session, return_id, actor)
 
 
 @router.post(
     "/returns/{return_id}/submit", name="returns.submit", responses={**CONFLICT, **INCOMPLETE}
 )
 @transactional
-def submit(session: SessionDep, return_id: IdPath, body: Submit) -> ReturnOut:
-    return_ = service.get_return(session, return_id=return_id)
+def submit(session: SessionDep, actor: Actor, return_id: IdPath, body: Submit) -> ReturnOut:
+    return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     service.submit(session, return_=return_, read_version=body.version)
-    return _out(session, return_id)
+    return _out(session, return_id, actor)
 
 
 @router.post("/returns/{return_id}/reopen", name="returns.reopen", responses=CONFLICT)
 @transactional
-def reopen(session: SessionDep, return_id: IdPath, body: Reopen) -> ReturnOut:
+def reopen(session: SessionDep, actor: Actor, return_id: IdPath, body: Reopen) -> ReturnOut:
     """Send a submitted return back to its auditor for amendment."""
-    return_ = service.get_return(session, return_id=return_id)
+    return_ = service.get_return(session, return_id=return_id, actor=actor)
     service.reopen(session, return_=return_, read_version=body.version, note=body.note)
-    return _out(session, return_id)
+    return _out(session, return_id, actor)

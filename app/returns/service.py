@@ -18,8 +18,11 @@ from decimal import Decimal, DecimalException
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from app.access.policy import SYSTEM, Actor, may_edit_return, return_scope
 from app.agencies.models import Agency
+from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
+from app.context import current as current_context
 from app.db import utcnow
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import PageParams
@@ -49,9 +52,11 @@ class ReturnIncomplete(InvalidInput):
     code = "return_incomplete"
 
 
-def get_return(session: Session, *, return_id: int) -> Return:
-    return_ = session.get(Return, return_id)
-    if return_ is None:
+def get_return(session: Session, *, return_id: int, actor: Actor, to_edit: bool = False) -> Return:
+    """The return, if the actor may see it (and, with ``to_edit``, edit it); otherwise
+    404, exactly as if it did not exist."""
+    return_ = session.scalar(select(Return).where(Return.id == return_id, return_scope(actor)))
+    if return_ is None or (to_edit and not may_edit_return(actor, return_)):
         raise NotFound(f"There is no return with id {return_id}.")
     return return_
 
@@ -92,13 +97,14 @@ def _summary(row) -> dict:
 def list_returns(
     session: Session,
     *,
+    actor: Actor,
     audit: Audit,
     params: PageParams,
     agency_id: int | None = None,
     child_id: int | None = None,
     status: ReturnStatus | None = None,
 ) -> tuple[list[dict], int]:
-    conditions = [Return.audit_id == audit.id]
+    conditions = [Return.audit_id == audit.id, return_scope(actor)]
     if agency_id is not None:
         conditions.append(Return.agency_id == agency_id)
     if child_id is not None:
@@ -115,8 +121,16 @@ def list_returns(
     return [_summary(row) for row in rows], total
 
 
-def detail(session: Session, *, return_id: int) -> dict:
-    """One return with its answers, grades and evidence, read in four plain queries."""
+def read(session: Session, *, return_id: int, actor: Actor) -> dict:
+    """A person reads a return: the read is logged, like every change."""
+    found = detail(session, return_id=return_id, actor=actor)
+    auditlog.record(session, action="return.read", object_type="return", object_id=return_id)
+    return found
+
+
+def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
+    """One return with its answers, grades and evidence, read in four plain queries;
+    404 if the actor may not see it."""
     row = session.execute(
         _SUMMARY.add_columns(
             Return.amendment_note,
@@ -128,7 +142,7 @@ def detail(session: Session, *, return_id: int) -> dict:
         )
         .join(Audit, Audit.id == Return.audit_id)
         .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
-        .where(Return.id == return_id)
+        .where(Return.id == return_id, return_scope(actor))
     ).one_or_none()
     if row is None:
         raise NotFound(f"There is no return with id {return_id}.")
@@ -274,12 +288,44 @@ def _raise_conflict(session: Session, *, return_: Return, read_version: int):
         "their changes, then make yours again.",
         current_version=current,
         your_version=read_version,
-        current=detail_json(session, return_id=return_.id),
+        current=ReturnOut.model_validate(
+            detail(session, return_id=return_.id, actor=current_context().actor)
+        ).model_dump(mode="json"),
     )
 
 
-def detail_json(session: Session, *, return_id: int) -> dict:
-    return ReturnOut.model_validate(detail(session, return_id=return_id)).model_dump(mode="json")
+def snapshot(session: Session, *, return_id: int) -> dict:
+    """The return flattened for the audit log: one key per answer, grade and evidence
+    box, so a log row can hold only what changed."""
+    found = detail(session, return_id=return_id, actor=SYSTEM)
+    flat = {
+        "status": found["status"],
+        "version": found["version"],
+        "auditor_name": found["auditor_name"],
+        "overall_grade": found["overall_grade"],
+        "amendment_note": found["amendment_note"],
+    }
+    flat.update({f"answer:{a['question_id']}": a["value"] for a in found["answers"]})
+    flat.update({f"grade:{g['key_area_id']}": g["level"] for g in found["grades"]})
+    for e in found["evidence"]:
+        for box in ("went_well", "could_be_better", "impact_on_child"):
+            flat[f"evidence:{e['key_area_id']}:{box}"] = e[box]
+    return flat
+
+
+def _log_change(session: Session, *, action: str, return_id: int, before: dict) -> None:
+    session.flush()  # the snapshot reads columns straight from the database
+    after = snapshot(session, return_id=return_id)
+    keys = sorted(set(before) | set(after))
+    changed = [k for k in keys if before.get(k) != after.get(k)]
+    auditlog.record(
+        session,
+        action=action,
+        object_type="return",
+        object_id=return_id,
+        before={k: before.get(k) for k in changed},
+        after={k: after.get(k) for k in changed},
+    )
 
 
 def _check_inputs(
@@ -359,6 +405,7 @@ def save_draft(
     if problems:
         raise InvalidInput("Some answers are not valid. Nothing was saved.", fields=problems)
 
+    before = snapshot(session, return_id=return_.id)
     now = utcnow()
     values: dict = {}
     if return_.status == ReturnStatus.NOT_STARTED:
@@ -389,7 +436,7 @@ def save_draft(
         now=now,
     )
     _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
-    session.flush()
+    _log_change(session, action="return.save_draft", return_id=return_.id, before=before)
     return return_
 
 
@@ -491,6 +538,7 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
             f"The return cannot be submitted: {len(missing)} item(s) are missing.",
             fields=missing,
         )
+    before = snapshot(session, return_id=return_.id)
     _bump_version(
         session,
         return_=return_,
@@ -499,6 +547,7 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
         submitted_at=utcnow(),
         amendment_note=None,
     )
+    _log_change(session, action="return.submit", return_id=return_.id, before=before)
     return return_
 
 
@@ -514,6 +563,7 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
             f"Only a submitted return can be sent back; this one is "
             f"{return_.status.value.replace('_', ' ')}."
         )
+    before = snapshot(session, return_id=return_.id)
     _bump_version(
         session,
         return_=return_,
@@ -522,4 +572,5 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
         returned_at=utcnow(),
         amendment_note=note,
     )
+    _log_change(session, action="return.reopen", return_id=return_.id, before=before)
     return return_

@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from app.deps import IdPath, SessionDep, in_thread, transactional
+from app.deps import IdPath, RawBody, SessionDep, transactional
 from app.errors import InvalidInput
 from app.pagination import Page, PageDep
 from app.templates_ import files, service
@@ -56,15 +56,14 @@ def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersi
         }
     },
 )
-async def import_template(request: Request, session: SessionDep) -> TemplateVersionOut:
+@transactional
+def import_template(session: SessionDep, raw: RawBody) -> TemplateVersionOut:
     """Import a template file (YAML, docs/template-format.md) as a draft version."""
-    raw = await request.body()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("The template file must be UTF-8 text.") from None
-    # Reading the body needs the event loop; the database work goes to a thread.
-    return await in_thread(session, lambda: VersionOut(files.import_text(session, text=text)))
+    return VersionOut(files.import_text(session, text=text))
 
 
 @router.get("/templates/{template_id}", name="templates.get")

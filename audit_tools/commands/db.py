@@ -36,7 +36,7 @@ def _run(action, revision: str) -> None:
         fail(f"Alembic refused: {exc}.")
     except SQLAlchemyError as exc:
         fail(
-            f"The database at {database_label(settings.database_url)} could not be used: {exc.orig or exc}"
+            f"The database at {database_label(settings.database_url)} could not be used: {getattr(exc, 'orig', None) or exc}"
         )
     finally:
         engine.dispose()

@@ -1,0 +1,112 @@
+"""Who is asking: a Bearer API token or a web session cookie, turned into an Actor.
+
+This is the only place that reads credentials, so another way in (an organisation's
+OpenID Connect sign-on, say) adds a branch here and a table of its own; the
+permission rules in app.access.policy only ever see an Actor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
+
+from app.access.models import ApiToken, User, WebSession
+from app.access.policy import ANONYMOUS, Actor
+from app.access.secrets import digest
+from app.config import Settings
+from app.db import utcnow
+
+SESSION_COOKIE = "case_audit_session"
+SECURE_SESSION_COOKIE = "__Host-case_audit_session"
+TOKEN_PREFIX = "cat_"
+# Last-seen times are written at most this often, not on every request.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def session_cookie_name(secure: bool) -> str:
+    # The __Host- prefix makes browsers insist on Secure, path=/ and no Domain, so
+    # it is used whenever the service is served over https.
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
+def session_token_from(connection: HTTPConnection) -> str | None:
+    return connection.cookies.get(SECURE_SESSION_COOKIE) or connection.cookies.get(SESSION_COOKIE)
+
+
+def actor_for(user: User, *, via: str, credential_id: int | None) -> Actor:
+    return Actor(
+        user_id=user.id,
+        label=user.email,
+        roles=user.roles,
+        agency_id=user.agency_id,
+        via=via,
+        credential_id=credential_id,
+    )
+
+
+def authenticate(session: Session, connection: HTTPConnection, settings: Settings) -> Actor:
+    """The actor behind the request's credentials, or ANONYMOUS.
+
+    A web session counts only once its second factor is given (or the partnership
+    has turned second factors off); ``pending_session`` finds one part-way through.
+    """
+    header = connection.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return _token_actor(session, header[7:].strip()) or ANONYMOUS
+    token = session_token_from(connection)
+    if token:
+        web = live_session(session, token, settings)
+        if web is not None and (web.second_factor_at or not settings.require_second_factor):
+            user = session.get(User, web.user_id)
+            _touch(web, "last_seen_at")
+            return actor_for(user, via="session", credential_id=web.id)
+    return ANONYMOUS
+
+
+def _token_actor(session: Session, token: str) -> Actor | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    now = utcnow()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    _touch(row, "last_used_at")
+    return actor_for(user, via="token", credential_id=row.id)
+
+
+def live_session(session: Session, token: str, settings: Settings) -> WebSession | None:
+    """The web session for ``token`` if it has not ended, expired or sat idle too long.
+    An expired one is ended on the spot, with the reason recorded."""
+    web = session.scalar(select(WebSession).where(WebSession.token_hash == digest(token)))
+    if web is None or web.ended_at is not None:
+        return None
+    now = utcnow()
+    if web.expires_at <= now:
+        end_session(web, "expired")
+        return None
+    if web.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
+        end_session(web, "idle")
+        return None
+    user = session.get(User, web.user_id)
+    if user is None or not user.active:
+        end_session(web, "user disabled")
+        return None
+    return web
+
+
+def end_session(web: WebSession, reason: str) -> None:
+    web.ended_at = utcnow()
+    web.end_reason = reason
+
+
+def _touch(row, column: str) -> None:
+    now: datetime = utcnow()
+    last = getattr(row, column)
+    if last is None or now - last >= TOUCH_EVERY:
+        setattr(row, column, now)

@@ -1,0 +1,125 @@
+"""Accounts, roles and the ways in: web sessions, API tokens, second factors.
+
+No secret is stored as given: passwords as argon2id hashes; session tokens, API
+tokens and recovery codes as SHA-256 digests (they are long random strings, so a
+fast hash is enough); a lost database cannot be used to sign in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.agencies.models import Agency
+from app.db import Base, UTCDateTime, str_enum, utcnow
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # partnership business unit
+    AUDITOR = "auditor"  # bound to one agency
+    MODERATOR = "moderator"  # QAPP chair and moderators
+    AGENCY_LEAD = "agency_lead"  # bound to one agency
+    PRACTITIONER = "practitioner"
+    SCRUTINEER = "scrutineer"  # read-only across the partnership
+
+
+AGENCY_ROLES = frozenset({Role.AUDITOR, Role.AGENCY_LEAD})
+
+
+class User(Base):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    display_name: Mapped[str] = mapped_column(String(200))
+    # Null for an account that signs in only through single sign-on.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last 30-second step whose code was accepted: each code works once.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency | None] = relationship(lazy="raise")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.role"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.role_rows)
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), primary_key=True)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds the token; only its digest is stored."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute lifetime
+    # Set once the second factor is given; until then the session can only finish
+    # signing in (or enrol an authenticator).
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class ApiToken(Base):
+    """A personal access token, acting with its owner's rights until it expires."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(Base):
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per (account, client address), in the database so the limit
+    holds across server processes; one address cannot lock a user out elsewhere."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("account", "client_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(320))
+    client_address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,185 @@
+"""Need-to-know, in one place: what each role may do, and which objects each person
+may see. Every query for returns (and audits, children and progress) takes its
+WHERE clause from here, and every route's required permission is in ROUTE_RULES.
+
+An object the caller may not see is filtered out of the query, so it answers 404
+exactly as if it did not exist and never appears in a list, a count or a search.
+A role that may not use a route at all gets 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, false, select, true
+
+from app.access.models import Role
+from app.audits.models import Audit, Child, Involvement, audit_agency
+from app.errors import AppError
+from app.returns.models import Return
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"  # no sign-in needed
+    SIGNED_IN = "signed_in"  # any signed-in person: their own account, sessions, tokens
+    REFERENCE_READ = "reference.read"  # agencies and subgroups
+    REFERENCE_MANAGE = "reference.manage"
+    TEMPLATE_READ = "template.read"
+    TEMPLATE_MANAGE = "template.manage"
+    AUDIT_READ = "audit.read"  # audits, cohorts, progress (each filtered below)
+    AUDIT_MANAGE = "audit.manage"  # plan audits, cohorts, involvements; open
+    RETURN_READ = "return.read"
+    RETURN_EDIT = "return.edit"  # save drafts and submit: an auditor, own agency only
+    RETURN_REOPEN = "return.reopen"
+    USER_MANAGE = "user.manage"
+    AUDIT_LOG_READ = "audit_log.read"
+
+
+P = Permission
+_READ = {P.SIGNED_IN, P.REFERENCE_READ, P.TEMPLATE_READ, P.AUDIT_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    # The business unit plans audits and keeps the reference data, but does not
+    # read what agencies wrote about children: it sees progress counts only.
+    Role.ADMIN: frozenset(
+        _READ
+        | {P.REFERENCE_MANAGE, P.TEMPLATE_MANAGE, P.AUDIT_MANAGE, P.USER_MANAGE, P.AUDIT_LOG_READ}
+    ),
+    Role.AUDITOR: frozenset(_READ | {P.RETURN_READ, P.RETURN_EDIT}),
+    Role.MODERATOR: frozenset(_READ | {P.RETURN_READ, P.RETURN_REOPEN}),
+    Role.AGENCY_LEAD: frozenset(_READ | {P.RETURN_READ}),
+    Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
+    Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ}),
+}
+
+# Roles that see every audit and every return they may read at all; the others
+# (auditors and agency leads) see only what concerns their own agency.
+PARTNERSHIP_WIDE = frozenset({Role.ADMIN, Role.MODERATOR, Role.SCRUTINEER})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking, however they signed in (password, token, or later SSO)."""
+
+    user_id: int | None
+    label: str
+    roles: frozenset[Role] = frozenset()
+    agency_id: int | None = None
+    via: str = "session"  # session | token | cli | system
+    credential_id: int | None = None  # the web session's or token's id
+    permissions: frozenset[Permission] = field(init=False)
+
+    def __post_init__(self) -> None:
+        granted = {P.PUBLIC}
+        for role in self.roles:
+            granted |= ROLE_PERMISSIONS[role]
+        object.__setattr__(self, "permissions", frozenset(granted))
+
+    def may(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def partnership_wide(self) -> bool:
+        return bool(self.roles & PARTNERSHIP_WIDE)
+
+
+ANONYMOUS = Actor(user_id=None, label="anonymous", via="anonymous")
+SYSTEM = Actor(user_id=None, label="system", roles=frozenset(Role), via="system")
+
+
+class NotSignedIn(AppError):
+    status_code = 401
+    code = "not_signed_in"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    if actor.may(permission):
+        return
+    if actor.user_id is None and actor.via == "anonymous":
+        raise NotSignedIn("Sign in to use this service.")
+    raise Forbidden("Your role does not allow this.")
+
+
+# --- which objects each person may see -------------------------------------------
+
+
+def _agency_bound(actor: Actor, permission: Permission) -> bool:
+    return actor.agency_id is not None and actor.may(permission)
+
+
+def return_scope(actor: Actor) -> ColumnElement[bool]:
+    """Returns the actor may read: all for moderators and scrutineers, their own
+    agency's for auditors and agency leads, none for anyone else."""
+    if not actor.may(P.RETURN_READ):
+        return false()
+    if actor.roles & {Role.MODERATOR, Role.SCRUTINEER} or actor.via == "system":
+        return true()
+    if actor.agency_id is not None:
+        return Return.agency_id == actor.agency_id
+    return false()
+
+
+def return_count_scope(actor: Actor) -> ColumnElement[bool]:
+    """Returns counted in progress views: the admin also sees every count."""
+    if actor.partnership_wide:
+        return true()
+    return return_scope(actor)
+
+
+def audit_scope(actor: Actor) -> ColumnElement[bool]:
+    if not actor.may(P.AUDIT_READ):
+        return false()
+    if actor.partnership_wide or actor.via == "system":
+        return true()
+    if actor.agency_id is not None:
+        return (
+            select(audit_agency.c.audit_id)
+            .where(audit_agency.c.audit_id == Audit.id, audit_agency.c.agency_id == actor.agency_id)
+            .exists()
+        )
+    return false()
+
+
+def child_scope(actor: Actor) -> ColumnElement[bool]:
+    """Children of the cohort: agency-bound people see only children their agency
+    was involved with."""
+    if not actor.may(P.AUDIT_READ):
+        return false()
+    if actor.partnership_wide or actor.via == "system":
+        return true()
+    if actor.agency_id is not None:
+        return (
+            select(Involvement.id)
+            .where(Involvement.child_id == Child.id, Involvement.agency_id == actor.agency_id)
+            .exists()
+        )
+    return false()
+
+
+def involvement_scope(actor: Actor) -> ColumnElement[bool]:
+    if actor.partnership_wide or actor.via == "system":
+        return true()
+    if actor.agency_id is not None:
+        return Involvement.agency_id == actor.agency_id
+    return false()
+
+
+def may_edit_return(actor: Actor, return_: Return) -> bool:
+    """An auditor edits only their own agency's returns (the audit must also be open:
+    the returns service checks that)."""
+    return (
+        actor.may(P.RETURN_EDIT)
+        and Role.AUDITOR in actor.roles
+        and actor.agency_id is not None
+        and return_.agency_id == actor.agency_id
+    ) or actor.via == "system"
+
+
+def visible(scope: ColumnElement[bool], *more: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(scope, *more)

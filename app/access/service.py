@@ -1,0 +1,177 @@
+"""Accounts and API tokens: creating, changing, disabling.
+
+Any change to a person's roles, agency or active flag ends their web sessions at
+once, so what they may see changes with it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.access.auth import TOKEN_PREFIX
+from app.access.models import AGENCY_ROLES, ApiToken, Role, User, UserRole, WebSession
+from app.access.secrets import digest, hash_password, new_token, password_problem
+from app.agencies.models import Agency
+from app.auditlog import service as auditlog
+from app.db import utcnow
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
+
+
+def _check_roles(session: Session, roles: set[Role], agency_id: int | None) -> None:
+    if roles & AGENCY_ROLES and agency_id is None:
+        raise InvalidInput(
+            "Auditors and agency leads belong to one agency.",
+            fields=[FieldError("agency_id", "Choose the agency this person audits or leads for")],
+        )
+    if agency_id is not None:
+        agency = session.get(Agency, agency_id)
+        if agency is None or not agency.active:
+            raise InvalidInput(
+                "The agency cannot be used.",
+                fields=[FieldError("agency_id", f"There is no active agency with id {agency_id}")],
+            )
+
+
+def _check_password(password: str, field: str = "password") -> None:
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(
+            f"The password {problem}.", fields=[FieldError(field, f"The password {problem}")]
+        )
+
+
+def user_view(user: User) -> dict:
+    return {
+        "email": user.email,
+        "display_name": user.display_name,
+        "roles": sorted(r.value for r in user.roles),
+        "agency_id": user.agency_id,
+        "active": user.active,
+    }
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    roles: set[Role],
+    agency_id: int | None = None,
+    password: str | None = None,
+) -> User:
+    """Add a person. Without a password they can sign in only once one is set."""
+    email = email.strip().lower()
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise Conflict(
+            "Someone with this e-mail address already has an account.",
+            fields=[FieldError("email", "Already has an account")],
+        )
+    _check_roles(session, roles, agency_id)
+    if password is not None:
+        _check_password(password)
+    user = User(
+        email=email,
+        display_name=display_name,
+        agency_id=agency_id,
+        active=True,
+        password_hash=hash_password(password) if password else None,
+        password_changed_at=utcnow() if password else None,
+        role_rows=[UserRole(role=r) for r in sorted(roles)],
+    )
+    session.add(user)
+    session.flush()
+    auditlog.record(
+        session, action="user.create", object_type="user", object_id=user.id, after=user_view(user)
+    )
+    return user
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no user with id {user_id}.")
+    return user
+
+
+def find_user(session: Session, *, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"There is no user {email}.")
+    return user
+
+
+def end_sessions(session: Session, *, user: User, reason: str) -> int:
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+    return result.rowcount or 0
+
+
+def update_user(session: Session, *, user: User, changes: dict) -> User:
+    """Change roles, agency, name or active flag; access changes end their sessions."""
+    before = user_view(user)
+    roles = set(changes.pop("roles", user.roles))
+    agency_id = changes.get("agency_id", user.agency_id)
+    _check_roles(session, roles, agency_id)
+    if roles != set(user.roles):
+        user.role_rows = [UserRole(role=r) for r in sorted(roles)]
+    for key, value in changes.items():
+        setattr(user, key, value)
+    session.flush()
+    after = user_view(user)
+    if any(before[k] != after[k] for k in ("roles", "agency_id", "active")):
+        end_sessions(session, user=user, reason="access changed")
+    before_changed, after_changed = auditlog.changes(before, after)
+    if after_changed:
+        auditlog.record(
+            session,
+            action="user.update",
+            object_type="user",
+            object_id=user.id,
+            before=before_changed,
+            after=after_changed,
+        )
+    return user
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    """Set a new password; every existing session ends."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_sessions(session, user=user, reason="password changed")
+    auditlog.record(session, action="user.set_password", object_type="user", object_id=user.id)
+
+
+def create_token(session: Session, *, user: User, name: str, days: int) -> tuple[ApiToken, str]:
+    """A new personal access token; the plain token is returned once and never stored."""
+    plain = new_token(TOKEN_PREFIX)
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=digest(plain),
+        prefix=plain[: len(TOKEN_PREFIX) + 6],
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(row)
+    session.flush()
+    auditlog.record(
+        session,
+        action="token.create",
+        object_type="api_token",
+        object_id=row.id,
+        after={"user_id": user.id, "name": name, "expires_at": row.expires_at},
+    )
+    return row, plain
+
+
+def revoke_token(session: Session, *, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        auditlog.record(session, action="token.revoke", object_type="api_token", object_id=token.id)
+    return token

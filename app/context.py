@@ -1,0 +1,38 @@
+"""The request a piece of work belongs to: who, from where, and its id.
+
+Set once per request (by ``app.deps.transactional``) or per command (the CLI), and
+read by the audit log, so services need not pass it through every call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from app.access.policy import SYSTEM, Actor
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    actor: Actor
+    request_id: str = ""
+    client_address: str = ""
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
+
+
+def current() -> RequestContext:
+    """The bound context; work outside any request (demo loading, say) is the system's."""
+    return _current.get() or RequestContext(actor=SYSTEM)
+
+
+@contextmanager
+def bound(context: RequestContext) -> Iterator[RequestContext]:
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
