@@ -10,8 +10,9 @@ from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.access.auth import authenticate
-from app.access.policy import Actor, require
+from app.access.auth import authenticate, session_token_from
+from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from app.access.policy import Actor, Forbidden, require
 from app.access.rules import rule_for
 from app.context import RequestContext, bound
 from app.db import get_session
@@ -60,6 +61,34 @@ async def in_thread(
     return await run_in_threadpool(run)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _csrf_token_sent(request: Request) -> str | None:
+    """The CSRF token from the header (scripts) or the form field (plain HTML forms
+    without JavaScript); read here because reading a form needs the event loop."""
+    if request.method in SAFE_METHODS:
+        return None
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def check_csrf(request: Request, given: str | None) -> None:
+    """A change made with the session cookie must carry the session's CSRF token."""
+    token = session_token_from(request)
+    if not token or not csrf_valid(token, request.app.state.settings.secret_key, given):
+        raise Forbidden(
+            "This form has expired or did not come from this service. Reload the page and "
+            "try again; nothing was saved."
+        )
+
+
 def request_context(request: Request, actor: Actor) -> RequestContext:
     return RequestContext(
         actor=actor,
@@ -91,10 +120,13 @@ def transactional(endpoint: Callable[P, T]) -> Callable[P, T]:
         request: Request = kwargs["request"] if wants_request else kwargs.pop("request")
         session: Session = kwargs["session"]
         rule = rule_for(request)
+        csrf_given = await _csrf_token_sent(request)
 
         def work():
             actor = authenticate(session, request, request.app.state.settings)
             require(actor, rule)
+            if actor.via == "session" and request.method not in SAFE_METHODS:
+                check_csrf(request, csrf_given)
             with bound(request_context(request, actor)):
                 return endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
 

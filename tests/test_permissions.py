@@ -1,0 +1,101 @@
+"""Generated from the app's own route table: every route, for every role.
+
+A route with no rule in app.access.rules fails here; so does a route with a body
+but no sample body below (its schema must be valid for the request to reach the
+permission check, which runs after FastAPI has parsed the body).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+
+import pytest
+
+from app.access.policy import ROLE_PERMISSIONS, Permission
+from app.access.rules import ROUTE_RULES
+from app.config import Settings
+from app.main import create_app
+from tests.permissions import BUILT_IN, api_routes, people
+
+SAMPLE_BODIES: dict[str, object] = {
+    "agencies.create": {"name": "New agency", "kind": "police"},
+    "agencies.update": {},
+    "subgroups.create": {"name": "New subgroup"},
+    "subgroups.update": {},
+    "templates.create": {"name": "New template"},
+    "template_versions.update": {},
+    "template_versions.scale": {
+        "name": "Two",
+        "levels": [{"code": "A", "label": "A"}, {"code": "B", "label": "B"}],
+    },
+    "key_areas.create": {"title": "New area"},
+    "key_areas.update": {},
+    "questions.create": {"prompt": "New?", "type": "free_text"},
+    "questions.update": {},
+    "audits.create": {"template_version_id": 1, "title": "New audit"},
+    "audits.update": {},
+    "audits.agencies": {"agency_ids": []},
+    "children.create": {"pseudonym": "Child Z"},
+    "children.update": {},
+    "involvements.create": {"child_id": 1, "agency_id": 1},
+    "returns.save_draft": {"version": 1},
+    "returns.submit": {"version": 1},
+    "returns.reopen": {"version": 1, "note": "Please add the dates."},
+    "auth.sign_in": {"email": "nobody@example.org", "password": "not the password"},
+    "auth.second_factor": {"code": "000000"},
+    "auth.enrol": {"code": "000000"},
+    "auth.create_token": {"name": "script", "days": 1},
+    "users.create": {"email": "new@example.org", "display_name": "New", "roles": ["practitioner"]},
+    "users.update": {},
+    "users.reset_password": {"password": "a long enough new passphrase"},
+}
+
+# Only the route table is read: the engine never connects.
+ROUTES = api_routes(
+    create_app(Settings(database_url=f"sqlite:///{tempfile.gettempdir()}/case-audit-routes.db"))
+)
+CASES = [(route, method) for route in ROUTES for method in sorted(route.methods - {"HEAD"})]
+
+
+def test_every_route_has_a_rule():
+    missing = sorted({r.name for r in ROUTES} - set(ROUTE_RULES) - BUILT_IN)
+    assert missing == [], f"routes without an access rule: {missing}"
+
+
+def test_every_rule_names_a_route():
+    assert sorted(set(ROUTE_RULES) - {r.name for r in ROUTES}) == []
+
+
+def _request(client, route, method, headers):
+    path = re.sub(r"\{[^}]+\}", "1", route.path)
+    kwargs: dict = {"headers": dict(headers)}
+    if route.body_field is not None:
+        assert route.name in SAMPLE_BODIES, f"add a sample body for {route.name}"
+        kwargs["json"] = SAMPLE_BODIES[route.name]
+    elif route.name == "templates.import":
+        kwargs["content"] = "format: case-audit-template/1\nname: X\nkey_areas: []\n"
+        kwargs["headers"]["Content-Type"] = "application/yaml"
+    return client.request(method, path, **kwargs)
+
+
+@pytest.mark.parametrize(("route", "method"), CASES, ids=[f"{m} {r.path}" for r, m in CASES])
+def test_each_role_gets_exactly_what_the_rule_allows(anonymous_client, db, route, method):
+    rule = ROUTE_RULES[route.name]
+    everyone = people(db)
+    for role, person in everyone.items():
+        response = _request(anonymous_client, route, method, person["headers"])
+        allowed = (
+            rule == Permission.PUBLIC
+            or rule in ROLE_PERMISSIONS[person["user"].roles.__iter__().__next__()]
+        )
+        if allowed:
+            assert response.status_code not in (401, 403), (role, response.text)
+            assert response.status_code < 500, (role, response.text)
+        else:
+            assert response.status_code == 403, (role, response.status_code, response.text)
+    anonymous = _request(anonymous_client, route, method, {})
+    if rule == Permission.PUBLIC:
+        assert anonymous.status_code not in (401, 403) and anonymous.status_code < 500
+    else:
+        assert anonymous.status_code == 401, anonymous.text
