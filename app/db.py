@@ -111,16 +111,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # A write transaction takes SQLite's write lock up front (BEGIN IMMEDIATE):
         # a deferred one that reads first and writes later fails at once with
         # "database is locked" when another writer got in between, instead of
-        # waiting its turn. Reads stay deferred so they never block each other.
+        # waiting its turn. Only pure reads (scripts, tests) stay deferred.
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     # The same pool and events, with the option the "begin" listener reads; kept on
     # the engine so it lives and dies with it.
     setattr(engine, WRITER_ATTR, engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}))
-
-
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def open_session(factory: sessionmaker[Session], *, write: bool) -> Session:
@@ -143,7 +140,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     end of the request goes to a thread. Endpoints that finish their own
     transaction with ``app.deps.in_thread`` need no second trip at all.
     """
-    session = open_session(request.app.state.sessionmaker, write=request.method in WRITE_METHODS)
+    # Every request may write, even a GET: reading a return is logged, and signing in
+    # with a session or token records when it was last used.
+    session = open_session(request.app.state.sessionmaker, write=True)
     try:
         yield session
         if session.in_transaction():

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access.demo_users import load_demo_users
 from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.audits import service as audits
@@ -337,6 +338,8 @@ def load_demo(
     today = today or date.today()
     rng = random.Random(2022)
     agency_rows, subgroup_rows = load_reference_data(session)
+    # One account per role; PARTNERSHIP_AGENCIES starts with social care, then police.
+    load_demo_users(session, {"social care": agency_rows[0], "police": agency_rows[1]})
     if progress:
         progress("reference data", 1)
     library = load_library(session)

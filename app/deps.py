@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access.auth import authenticate, session_token_from
 from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid
-from app.access.policy import Actor, Forbidden, require
+from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, require
 from app.access.rules import rule_for
 from app.context import RequestContext, bound
 from app.db import get_session
@@ -124,8 +124,18 @@ def transactional(endpoint: Callable[P, T]) -> Callable[P, T]:
 
         def work():
             actor = authenticate(session, request, request.app.state.settings)
-            require(actor, rule)
-            if actor.via == "session" and request.method not in SAFE_METHODS:
+            try:
+                require(actor, rule)
+            except NotSignedIn:
+                # Keep what authenticating found (a session ended for sitting idle).
+                session.commit()
+                raise
+            # Public routes (signing in) act on no one's authority, so need no token.
+            if (
+                rule != Permission.PUBLIC
+                and actor.via == "session"
+                and request.method not in SAFE_METHODS
+            ):
                 check_csrf(request, csrf_given)
             with bound(request_context(request, actor)):
                 return endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))

@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
+from app.access.api import router as access_router
 from app.agencies.api import router as agencies_router
+from app.auditlog.api import router as auditlog_router
 from app.audits.api import router as audits_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
@@ -53,7 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_error_handlers(app)
     app.add_middleware(ProtectionMiddleware, max_body_bytes=settings.max_request_bytes)
-    for router in (agencies_router, templates_router, audits_router, returns_router):
+    for router in (
+        access_router,
+        agencies_router,
+        templates_router,
+        audits_router,
+        returns_router,
+        auditlog_router,
+    ):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False, name="home")

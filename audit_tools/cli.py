@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from audit_tools.commands import db, demo, serve, templates
+from audit_tools.commands import auditlog, db, demo, serve, templates, tokens, users
 
 app = typer.Typer(
     help="Case audit service: database, templates, demo data and the web server.",
@@ -13,6 +13,9 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(templates.app, name="templates")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(auditlog.app, name="audit-log")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 

@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -43,6 +44,8 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from app.access import service as access
+from app.access.models import Role
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.demo import load_demo, load_large
@@ -50,6 +53,7 @@ from app.main import create_app
 from app.returns.models import Return, ReturnStatus
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_SECRET = secrets.token_urlsafe(32)  # a throwaway key for this run
 URL_ENV = "BENCH_DATABASE_URL"
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 10.0
@@ -57,7 +61,11 @@ AIM_RATIO, AIM_P95_MS = 2.0, 50.0
 
 
 def real_app() -> FastAPI:
-    return create_app(Settings(database_url=os.environ[URL_ENV], environment="production"))
+    return create_app(
+        Settings(
+            database_url=os.environ[URL_ENV], environment="production", secret_key=BENCH_SECRET
+        )
+    )
 
 
 def naive_app() -> FastAPI:
@@ -99,6 +107,14 @@ def prepare_database(url: str, audits: int, children: int) -> dict[str, int]:
             demo = load_demo(session)
             load_large(session, audits_count=audits, children=children)
             demo_id = demo.id
+            # A moderator sees every return; requests carry an API token, as a script would.
+            reader = access.create_user(
+                session,
+                email="bench.moderator@example.org",
+                display_name="Benchmark",
+                roles={Role.MODERATOR},
+            )
+            _row, token = access.create_token(session, user=reader, name="bench", days=1)
         with session_scope(make_sessionmaker(engine)) as session:
             return_id = session.scalar(
                 select(Return.id)
@@ -121,7 +137,12 @@ def prepare_database(url: str, audits: int, children: int) -> dict[str, int]:
         )
         if size < 50:
             print("note: the largest audit has fewer than 50 returns; raise --children")
-        return {"return": return_id, "demo_audit": demo_id, "largest_audit": largest}
+        return {
+            "return": return_id,
+            "demo_audit": demo_id,
+            "largest_audit": largest,
+            "token": token,
+        }
     finally:
         engine.dispose()
 
@@ -206,8 +227,11 @@ async def connection(port: int, request: bytes, deadline: float, stats: Stats) -
         writer.close()
 
 
-async def load(port: int, path: str, seconds: float, connections: int) -> Stats:
-    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: */*\r\n\r\n".encode()
+async def load(
+    port: int, path: str, seconds: float, connections: int, token: str | None = None
+) -> Stats:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n{auth}Accept: */*\r\n\r\n".encode()
     stats = Stats()
     started = time.perf_counter()
     tasks = [connection(port, request, started + seconds, stats) for _ in range(connections)]
@@ -216,8 +240,10 @@ async def load(port: int, path: str, seconds: float, connections: int) -> Stats:
     return stats
 
 
-def run_load(port: int, path: str, seconds: float, connections: int) -> Stats:
-    return uvloop.run(load(port, path, seconds, connections))
+def run_load(
+    port: int, path: str, seconds: float, connections: int, token: str | None = None
+) -> Stats:
+    return uvloop.run(load(port, path, seconds, connections, token))
 
 
 def percentile(ordered: list[float], pct: float) -> float:
@@ -291,9 +317,10 @@ def main(argv: list[str] | None = None) -> int:
             results = []
             for name, factory, path, ours in scenarios:
                 print(f"{name}: {path} ...", flush=True)
+                token = ids["token"] if ours else None
                 if args.warmup > 0:
-                    run_load(ports[factory], path, args.warmup, args.connections)
-                stats = run_load(ports[factory], path, args.seconds, args.connections)
+                    run_load(ports[factory], path, args.warmup, args.connections, token)
+                stats = run_load(ports[factory], path, args.seconds, args.connections, token)
                 results.append({**summarise(name, path, stats), "ours": ours})
         finally:
             for proc in servers:

@@ -16,7 +16,9 @@ CSRF_FIELD = "csrf_token"
 
 
 def csrf_token_for(session_token: str, secret_key: str) -> str:
-    return hmac.new(secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def csrf_valid(session_token: str, secret_key: str, given: str | None) -> bool:

@@ -65,6 +65,28 @@ ROUTE_RULES: dict[str, P] = {
     "returns.save_draft": P.RETURN_EDIT,
     "returns.submit": P.RETURN_EDIT,
     "returns.reopen": P.RETURN_REOPEN,
+    # the audit log: admins and scrutineers
+    "audit_log.list": P.AUDIT_LOG_READ,
+    "audit_log.csv": P.AUDIT_LOG_READ,
+    # signing in: the second-factor steps find their pending session from the cookie
+    "auth.sign_in": P.PUBLIC,
+    "auth.second_factor": P.PUBLIC,
+    "auth.enrol": P.PUBLIC,
+    "auth.sign_out": P.SIGNED_IN,
+    "auth.me": P.SIGNED_IN,
+    "auth.sessions": P.SIGNED_IN,
+    "auth.end_session": P.SIGNED_IN,
+    "auth.tokens": P.SIGNED_IN,
+    "auth.create_token": P.SIGNED_IN,
+    "auth.revoke_token": P.SIGNED_IN,
+    # users
+    "users.list": P.USER_MANAGE,
+    "users.create": P.USER_MANAGE,
+    "users.get": P.USER_MANAGE,
+    "users.update": P.USER_MANAGE,
+    "users.disable": P.USER_MANAGE,
+    "users.reset_password": P.USER_MANAGE,
+    "users.reset_second_factor": P.USER_MANAGE,
 }
 
 

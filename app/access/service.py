@@ -8,16 +8,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.access.auth import TOKEN_PREFIX
-from app.access.models import AGENCY_ROLES, ApiToken, Role, User, UserRole, WebSession
+from app.access.models import (
+    AGENCY_ROLES,
+    ApiToken,
+    RecoveryCode,
+    Role,
+    User,
+    UserRole,
+    WebSession,
+)
 from app.access.secrets import digest, hash_password, new_token, password_problem
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.db import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.pagination import PageParams, page_of
 
 
 def _check_roles(session: Session, roles: set[Role], agency_id: int | None) -> None:
@@ -174,4 +183,62 @@ def revoke_token(session: Session, *, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         auditlog.record(session, action="token.revoke", object_type="api_token", object_id=token.id)
+    return token
+
+
+def list_users(
+    session: Session,
+    *,
+    params: PageParams,
+    active: bool | None = None,
+    role: Role | None = None,
+    agency_id: int | None = None,
+) -> tuple[list[User], int]:
+    stmt = select(User).order_by(User.email)
+    if active is not None:
+        stmt = stmt.where(User.active.is_(active))
+    if role is not None:
+        stmt = stmt.where(User.role_rows.any(UserRole.role == role))
+    if agency_id is not None:
+        stmt = stmt.where(User.agency_id == agency_id)
+    return page_of(session, stmt, params)
+
+
+def reset_second_factor(session: Session, *, user: User) -> User:
+    """Forget the person's authenticator and recovery codes, and end their sessions:
+    they set up a new authenticator at their next sign-in."""
+    had = user.totp_confirmed_at is not None
+    user.totp_secret = None
+    user.totp_confirmed_at = None
+    user.totp_last_step = None
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    end_sessions(session, user=user, reason="second factor reset")
+    session.flush()
+    auditlog.record(
+        session,
+        action="user.reset_second_factor",
+        object_type="user",
+        object_id=user.id,
+        before={"second_factor": had},
+        after={"second_factor": False},
+    )
+    return user
+
+
+def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
+    """The person's own tokens, newest first, including revoked and expired ones."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def get_own_token(session: Session, *, user: User, token_id: int) -> ApiToken:
+    """One of the person's own tokens; anyone else's is 404, as if it did not exist."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"There is no token with id {token_id}.")
     return token

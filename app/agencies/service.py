@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.agencies.models import Agency, AgencyKind, Subgroup
+from app.auditlog import service as auditlog
 from app.errors import Conflict, FieldError, NotFound
 from app.pagination import PageParams, page_of
 
@@ -53,15 +54,40 @@ def create_agency(session: Session, *, name: str, kind: AgencyKind) -> Agency:
     agency = Agency(name=name, kind=kind, active=True)
     session.add(agency)
     session.flush()
+    auditlog.record(
+        session,
+        action="agency.create",
+        object_type="agency",
+        object_id=agency.id,
+        after=_view(agency),
+    )
     return agency
 
 
+def _view(obj: Agency | Subgroup) -> dict:
+    """What the audit log records of an agency or subgroup."""
+    if isinstance(obj, Agency):
+        return {"name": obj.name, "kind": obj.kind, "active": obj.active}
+    return {"name": obj.name, "description": obj.description, "active": obj.active}
+
+
 def _update(session: Session, obj: Agency | Subgroup, changes: dict):
+    """Apply ``changes`` and log what really changed (deactivating is a change of
+    ``active``); a request that changes nothing writes no log row."""
     if "name" in changes:
         _check_unique_name(session, type(obj), changes["name"], exclude_id=obj.id)
+    before = _view(obj)
     for key, value in changes.items():
         setattr(obj, key, value)
     session.flush()
+    auditlog.record_changes(
+        session,
+        action=f"{obj.__tablename__}.update",
+        object_type=obj.__tablename__,
+        object_id=obj.id,
+        before=before,
+        after=_view(obj),
+    )
     return obj
 
 
@@ -91,6 +117,13 @@ def create_subgroup(session: Session, *, name: str, description: str = "") -> Su
     subgroup = Subgroup(name=name, description=description, active=True)
     session.add(subgroup)
     session.flush()
+    auditlog.record(
+        session,
+        action="subgroup.create",
+        object_type="subgroup",
+        object_id=subgroup.id,
+        after=_view(subgroup),
+    )
     return subgroup
 
 

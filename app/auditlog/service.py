@@ -3,25 +3,32 @@
 ``record`` inserts one row in the caller's transaction, so a change and its log row
 commit or vanish together. Each row's hash is SHA-256 over the previous row's hash
 and this row's content; rows are chained in id order. To keep the chain a single
-line under concurrency, ``record`` first locks the newest row (FOR UPDATE on
-PostgreSQL; SQLite's writers already hold the database lock).
+line under concurrency, ``record`` first takes the chain's lock (a transaction-level
+advisory lock on PostgreSQL; SQLite's writers already hold the database lock).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.auditlog.models import AuditEvent
 from app.context import current
 from app.db import utcnow
+from app.errors import FieldError, InvalidInput
+from app.pagination import PageParams
 
 GENESIS = "0" * 64
+# pg_advisory_xact_lock key for appending to the chain (any constant of our own).
+CHAIN_LOCK = 0x61756469746C6F67  # "auditlog"
 
 
 def _canonical(value: Any) -> Any:
@@ -68,11 +75,15 @@ def record(
 ) -> AuditEvent:
     """Append one row saying the current actor did ``action`` to the object."""
     context = current()
+    if session.get_bind().dialect.name == "postgresql":
+        # Appenders queue here until the one before commits. Locking the newest row
+        # FOR UPDATE is not enough: a waiter wakes holding the row it first found,
+        # not the one committed meanwhile, so two rows would share a prev_hash and
+        # the chain would fork (tests/auditlog/test_chain.py). The SELECT below runs
+        # after the lock is granted, so it sees every row committed before.
+        session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
     last = session.execute(
-        select(AuditEvent.id, AuditEvent.hash)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-        .with_for_update()
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     prev_hash = last.hash if last else GENESIS
     event = AuditEvent(
@@ -98,3 +109,228 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the keys whose values differ, for a compact before/after pair."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def record_changes(
+    session: Session,
+    *,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    before: dict,
+    after: dict,
+) -> AuditEvent | None:
+    """Log a change with only the keys that differ; nothing changed, no row."""
+    old, new = changes(_canonical(before), _canonical(after))
+    if not new:
+        return None
+    return record(
+        session,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=old,
+        after=new,
+    )
+
+
+# --- proving the chain --------------------------------------------------------------
+
+# Columns the hash covers (and the id and hashes), read without building ORM objects:
+# content_hash reads them by attribute, so a row serves as well as an AuditEvent.
+_CHAIN_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.at,
+    AuditEvent.user_id,
+    AuditEvent.user_label,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.before,
+    AuditEvent.after,
+    AuditEvent.request_id,
+    AuditEvent.client_address,
+    AuditEvent.prev_hash,
+    AuditEvent.hash,
+)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    checked: int  # rows checked, the broken one included
+    broken_id: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+
+def verify(
+    session: Session, *, batch: int = 2000, progress: Callable[[int], None] | None = None
+) -> VerifyResult:
+    """Walk the log in id order and recompute every hash from the previous row's hash
+    and the row's content; stop at the first row that does not fit.
+
+    A row edited in place fails its own hash; a row removed, inserted or reordered
+    fails the next row's ``prev_hash``. Rows are read in batches by id, so a long log
+    needs little memory; ``progress`` is told how many rows each batch checked.
+    """
+    prev_hash, prev_id, checked = GENESIS, None, 0
+    while True:
+        stmt = select(*_CHAIN_COLUMNS).order_by(AuditEvent.id).limit(batch)
+        if prev_id is not None:
+            stmt = stmt.where(AuditEvent.id > prev_id)
+        rows = session.execute(stmt).all()
+        if not rows:
+            return VerifyResult(checked=checked)
+        for row in rows:
+            checked += 1
+            if row.prev_hash != prev_hash:
+                after = "the start of the log" if prev_id is None else f"row {prev_id}"
+                return VerifyResult(
+                    checked=checked,
+                    broken_id=row.id,
+                    problem=f"its prev_hash does not match {after}: a row before it was "
+                    "removed, inserted or altered",
+                )
+            if content_hash(prev_hash, row) != row.hash:
+                return VerifyResult(
+                    checked=checked,
+                    broken_id=row.id,
+                    problem="its content does not match its hash: the row was altered",
+                )
+            prev_hash, prev_id = row.hash, row.id
+        if progress is not None:
+            progress(len(rows))
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count(AuditEvent.id))) or 0
+
+
+# --- querying and exporting ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which rows to show; every field given must match. ``since`` and ``until`` are
+    inclusive; a datetime without a timezone is read as UTC."""
+
+    user_id: int | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                object.__setattr__(self, name, value.replace(tzinfo=UTC))
+        if self.since and self.until and self.since > self.until:
+            raise InvalidInput(
+                "The date range ends before it starts.",
+                fields=[FieldError("to", "Must be on or after 'from'")],
+            )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.user_id is not None:
+            found.append(AuditEvent.user_id == self.user_id)
+        if self.action:
+            found.append(AuditEvent.action == self.action)
+        if self.object_type:
+            found.append(AuditEvent.object_type == self.object_type)
+        if self.object_id is not None:
+            found.append(AuditEvent.object_id == self.object_id)
+        if self.since is not None:
+            found.append(AuditEvent.at >= self.since)
+        if self.until is not None:
+            found.append(AuditEvent.at <= self.until)
+        return found
+
+
+def _filtered(filters: LogFilter) -> Select:
+    return select(AuditEvent).where(*filters.conditions())
+
+
+def search(
+    session: Session, *, filters: LogFilter, params: PageParams
+) -> tuple[list[AuditEvent], int]:
+    """One page of matching rows, newest first, and how many match in all."""
+    total = session.scalar(select(func.count(AuditEvent.id)).where(*filters.conditions())) or 0
+    rows = session.scalars(
+        _filtered(filters)
+        .order_by(AuditEvent.id.desc())
+        .limit(params.per_page)
+        .offset(params.offset)
+    )
+    return list(rows), total
+
+
+def matching(session: Session, *, filters: LogFilter, batch: int = 2000) -> Iterator[AuditEvent]:
+    """Every matching row, oldest first (the order of the chain), read in batches."""
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            _filtered(filters).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        yield from rows
+        for row in rows:  # a long export need not keep every row in the session
+            session.expunge(row)
+        if len(rows) < batch:
+            return
+        last_id = rows[-1].id
+
+
+CSV_HEADER = (
+    "when",
+    "user",
+    "action",
+    "object type",
+    "object id",
+    "before",
+    "after",
+    "request id",
+    "client address",
+)
+# A cell starting with one of these is a formula to Excel; the log holds text that
+# users typed (names, pseudonyms), so such cells are prefixed with an apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _compact(value: dict | None) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def write_csv(events: Iterable[AuditEvent], out: TextIO) -> int:
+    """Write a header row and one row per event (before and after as compact JSON);
+    return how many events were written."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    written = 0
+    for event in events:
+        writer.writerow(
+            [
+                _cell(event.at.isoformat()),
+                _cell(event.user_label),
+                _cell(event.action),
+                _cell(event.object_type),
+                _cell(event.object_id),
+                _cell(_compact(event.before)),
+                _cell(_compact(event.after)),
+                _cell(event.request_id),
+                _cell(event.client_address),
+            ]
+        )
+        written += 1
+    return written

@@ -22,6 +22,7 @@ from app.access.policy import (
     return_count_scope,
 )
 from app.agencies.models import Agency, Subgroup
+from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.db import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
@@ -179,6 +180,32 @@ def _check_dates(returns_due_on: date | None, moderation_meeting_on: date | None
         )
 
 
+# --- what the audit log records --------------------------------------------------
+
+
+def _audit_log(audit: Audit) -> dict:
+    return {
+        "template_version_id": audit.template_version_id,
+        "title": audit.title,
+        "theme": audit.theme,
+        "description": audit.description,
+        "lead_subgroup_id": audit.lead_subgroup_id,
+        "status": audit.status,
+        "returns_due_on": audit.returns_due_on,
+        "moderation_meeting_on": audit.moderation_meeting_on,
+        "opened_at": audit.opened_at,
+    }
+
+
+def _child_log(child: Child) -> dict:
+    return {
+        "audit_id": child.audit_id,
+        "pseudonym": child.pseudonym,
+        "age_band": child.age_band,
+        "context_tags": list(child.context_tags),
+    }
+
+
 def create_audit(
     session: Session,
     *,
@@ -219,6 +246,16 @@ def create_audit(
     )
     session.add(audit)
     session.flush()
+    auditlog.record(
+        session,
+        action="audit.create",
+        object_type="audit",
+        object_id=audit.id,
+        after={
+            **{k: v for k, v in _audit_log(audit).items() if v is not None},
+            "agency_ids": sorted(a.id for a in agencies),
+        },
+    )
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
@@ -231,9 +268,18 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
         changes.get("returns_due_on", audit.returns_due_on),
         changes.get("moderation_meeting_on", audit.moderation_meeting_on),
     )
+    before = _audit_log(audit)
     for key, value in changes.items():
         setattr(audit, key, value)
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="audit.update",
+        object_type="audit",
+        object_id=audit.id,
+        before=before,
+        after=_audit_log(audit),
+    )
     session.expire(audit, ["lead_subgroup"])
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
@@ -279,6 +325,14 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
         [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
     )
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="audit.set_agencies",
+        object_type="audit",
+        object_id=audit.id,
+        before={"agency_ids": sorted(current)},
+        after={"agency_ids": sorted(a.id for a in audit.agencies)},
+    )
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
@@ -394,6 +448,14 @@ def add_child(
     )
     session.add(child)
     session.flush()
+    # One row for the child, then one per involvement (add_involvement logs each).
+    auditlog.record(
+        session,
+        action="child.create",
+        object_type="child",
+        object_id=child.id,
+        after=_child_log(child),
+    )
     for agency_id in dict.fromkeys(agency_ids or []):
         add_involvement(session, audit=audit, child=child, agency_id=agency_id)
     return child
@@ -405,9 +467,18 @@ def update_child(session: Session, *, audit: Audit, child: Child, changes: dict)
         _check_pseudonym_free(session, audit.id, changes["pseudonym"], child.id)
     if "context_tags" in changes:
         changes["context_tags"] = list(dict.fromkeys(changes["context_tags"]))
+    before = _child_log(child)
     for key, value in changes.items():
         setattr(child, key, value)
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="child.update",
+        object_type="child",
+        object_id=child.id,
+        before=before,
+        after=_child_log(child),
+    )
     return child
 
 
@@ -424,8 +495,16 @@ def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
         raise Conflict(
             f"{child.pseudonym} has {started} return(s) already started; they cannot be deleted."
         )
+    # One row: the child's involvements and unstarted returns go with it.
+    agency_ids = session.scalars(
+        select(Involvement.agency_id).where(Involvement.child_id == child.id)
+    ).all()
+    before = {**_child_log(child), "agency_ids": sorted(agency_ids)}
     session.delete(child)
     session.flush()
+    auditlog.record(
+        session, action="child.delete", object_type="child", object_id=child.id, before=before
+    )
 
 
 def add_involvement(session: Session, *, audit: Audit, child: Child, agency_id: int) -> Involvement:
@@ -466,6 +545,13 @@ def add_involvement(session: Session, *, audit: Audit, child: Child, agency_id: 
         )
     )
     session.flush()
+    auditlog.record(
+        session,
+        action="involvement.create",
+        object_type="involvement",
+        object_id=involvement.id,
+        after={"audit_id": audit.id, "child_id": child.id, "agency_id": agency_id},
+    )
     return involvement
 
 
@@ -487,8 +573,20 @@ def remove_involvement(session: Session, *, audit: Audit, involvement: Involveme
             f"This agency's return has been {status.value.replace('_', ' ')}; "
             "the involvement cannot be removed."
         )
+    before = {
+        "audit_id": involvement.audit_id,
+        "child_id": involvement.child_id,
+        "agency_id": involvement.agency_id,
+    }
     session.delete(involvement)
     session.flush()
+    auditlog.record(
+        session,
+        action="involvement.delete",
+        object_type="involvement",
+        object_id=involvement.id,
+        before=before,
+    )
 
 
 def open_audit(session: Session, *, audit: Audit) -> Audit:
@@ -511,9 +609,18 @@ def open_audit(session: Session, *, audit: Audit) -> Audit:
             )
     if problems:
         raise InvalidInput("The audit is not ready to open.", fields=problems)
+    before = _audit_log(audit)
     audit.status = AuditStatus.OPEN
     audit.opened_at = utcnow()
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="audit.open",
+        object_type="audit",
+        object_id=audit.id,
+        before=before,
+        after=_audit_log(audit),
+    )
     return audit
 
 

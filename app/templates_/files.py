@@ -92,7 +92,7 @@ def import_text(session: Session, *, text: str) -> TemplateVersion:
         )
     plain = TemplateContent.model_validate(content.model_dump(exclude={"format"}))
     if family is None:
-        return service.create_draft(session, content=plain)
+        return service.create_draft(session, content=plain, action="template.import")
     draft = session.scalar(
         select(TemplateVersion).where(
             TemplateVersion.family_id == family.id, TemplateVersion.status == TemplateStatus.DRAFT
@@ -104,7 +104,9 @@ def import_text(session: Session, *, text: str) -> TemplateVersion:
             "Publish or edit it before importing another version.",
             template_version_id=draft.id,
         )
-    return service.create_next_version(session, family=family, content=plain)
+    return service.create_next_version(
+        session, family=family, content=plain, action="template.import"
+    )
 
 
 class _Dumper(yaml.SafeDumper):

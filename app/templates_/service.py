@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.auditlog import service as auditlog
 from app.db import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError, validation_fields
 from app.pagination import PageParams, page_of
@@ -127,8 +128,60 @@ def _build_scale(data: ScaleIn) -> GradingScale:
     )
 
 
-def create_draft(session: Session, *, content: TemplateContent) -> TemplateVersion:
-    """Start a new template family whose version 1 is a draft holding ``content``."""
+# --- what the audit log records of each part of a template ---------------------
+
+
+def _version_log(version: TemplateVersion) -> dict:
+    return {
+        "status": version.status,
+        "theme": version.theme,
+        "description": version.description,
+        "method": version.method,
+        "overall_grade": version.has_overall_grade,
+        "published_at": version.published_at,
+        "retired_at": version.retired_at,
+    }
+
+
+def _scale_log(scale: GradingScale | None) -> dict | None:
+    if scale is None:
+        return None
+    return {
+        "name": scale.name,
+        "levels": [
+            {"code": lv.code, "label": lv.label, "description": lv.description}
+            for lv in scale.levels
+        ],
+    }
+
+
+def _key_area_log(key_area: KeyArea) -> dict:
+    return {
+        "template_version_id": key_area.template_version_id,
+        "position": key_area.position,
+        "title": key_area.title,
+        "description": key_area.description,
+        "graded": key_area.graded,
+    }
+
+
+def _question_log(question: Question) -> dict:
+    return {
+        "key_area_id": question.key_area_id,
+        "position": question.position,
+        "prompt": question.prompt,
+        "type": question.answer_type,
+        "required": question.required,
+        "guidance": question.guidance,
+        "options": list(question.options),
+    }
+
+
+def create_draft(
+    session: Session, *, content: TemplateContent, action: str = "template.create_draft"
+) -> TemplateVersion:
+    """Start a new template family whose version 1 is a draft holding ``content``
+    (``action`` names it in the audit log: an import is logged as one)."""
     slug = content.slug or slugify(content.name)
     clash = session.scalar(
         select(TemplateFamily).where(
@@ -150,26 +203,44 @@ def create_draft(session: Session, *, content: TemplateContent) -> TemplateVersi
     family = TemplateFamily(name=content.name, slug=slug)
     session.add(family)
     session.flush()
-    return create_next_version(session, family=family, content=content)
+    return create_next_version(session, family=family, content=content, action=action)
 
 
 def update_version(session: Session, *, version: TemplateVersion, changes: dict) -> TemplateVersion:
     _require_draft(session, version)
+    before = _version_log(version)
     mapping = {"overall_grade": "has_overall_grade"}
     for key, value in changes.items():
         setattr(version, mapping.get(key, key), value)
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="template.update",
+        object_type="template_version",
+        object_id=version.id,
+        before=before,
+        after=_version_log(version),
+    )
     return version
 
 
 def set_scale(session: Session, *, version: TemplateVersion, scale: ScaleIn) -> TemplateVersion:
     """Replace the draft's grading scale."""
     _require_draft(session, version)
+    before = _scale_log(version.scale)
     if version.scale is not None:
         session.delete(version.scale)
         session.flush()
     version.scale = _build_scale(scale)
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="template.set_scale",
+        object_type="template_version",
+        object_id=version.id,
+        before={"scale": before},
+        after={"scale": _scale_log(version.scale)},
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -204,6 +275,13 @@ def add_key_area(
     key_area = _build_key_area(data, 0)
     _place(version.key_areas, key_area, position)
     session.flush()
+    auditlog.record(
+        session,
+        action="key_area.create",
+        object_type="key_area",
+        object_id=key_area.id,
+        after={**_key_area_log(key_area), "questions": [q.prompt for q in key_area.questions]},
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -229,12 +307,21 @@ def update_key_area(
             f"This template already has a key area called '{title}'.",
             fields=[FieldError("title", "A key area with this title already exists")],
         )
+    before = _key_area_log(key_area)
     position = changes.pop("position", None)
     for key, value in changes.items():
         setattr(key_area, key, value)
     if position is not None:
         _place(version.key_areas, key_area, position)
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="key_area.update",
+        object_type="key_area",
+        object_id=key_area.id,
+        before=before,
+        after=_key_area_log(key_area),
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -242,10 +329,18 @@ def delete_key_area(
     session: Session, *, version: TemplateVersion, key_area: KeyArea
 ) -> TemplateVersion:
     _require_draft(session, version)
+    before = {**_key_area_log(key_area), "questions": [q.prompt for q in key_area.questions]}
     version.key_areas.remove(key_area)
     for i, each in enumerate(version.key_areas):
         each.position = i
     session.flush()
+    auditlog.record(
+        session,
+        action="key_area.delete",
+        object_type="key_area",
+        object_id=key_area.id,
+        before=before,
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -263,8 +358,16 @@ def add_question(
             f"A key area can have at most {MAX_QUESTIONS} questions.",
             fields=[FieldError("questions", f"At most {MAX_QUESTIONS} questions")],
         )
-    _place(key_area.questions, _build_question(data, 0), position)
+    question = _build_question(data, 0)
+    _place(key_area.questions, question, position)
     session.flush()
+    auditlog.record(
+        session,
+        action="question.create",
+        object_type="question",
+        object_id=question.id,
+        after=_question_log(question),
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -287,6 +390,7 @@ def update_question(
     changes: dict,
 ) -> TemplateVersion:
     _require_draft(session, version)
+    before = _question_log(question)
     position = changes.pop("position", None)
     try:
         merged = _merge_question(question, changes)
@@ -302,6 +406,14 @@ def update_question(
     if position is not None:
         _place(key_area.questions, question, position)
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="question.update",
+        object_type="question",
+        object_id=question.id,
+        before=before,
+        after=_question_log(question),
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -323,10 +435,18 @@ def delete_question(
     session: Session, *, version: TemplateVersion, key_area: KeyArea, question: Question
 ) -> TemplateVersion:
     _require_draft(session, version)
+    before = _question_log(question)
     key_area.questions.remove(question)
     for i, each in enumerate(key_area.questions):
         each.position = i
     session.flush()
+    auditlog.record(
+        session,
+        action="question.delete",
+        object_type="question",
+        object_id=question.id,
+        before=before,
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -356,9 +476,18 @@ def publish(session: Session, *, version: TemplateVersion) -> TemplateVersion:
     problems = publication_problems(version)
     if problems:
         raise InvalidInput(f"{version.label} is not ready to publish.", fields=problems)
+    before = _version_log(version)
     version.status = TemplateStatus.PUBLISHED
     version.published_at = utcnow()
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="template.publish",
+        object_type="template_version",
+        object_id=version.id,
+        before=before,
+        after=_version_log(version),
+    )
     return version
 
 
@@ -368,9 +497,18 @@ def retire(session: Session, *, version: TemplateVersion) -> TemplateVersion:
         raise StateError(
             f"Only a published version can be retired; {version.label} is {version.status.value}."
         )
+    before = _version_log(version)
     version.status = TemplateStatus.RETIRED
     version.retired_at = utcnow()
     session.flush()
+    auditlog.record_changes(
+        session,
+        action="template.retire",
+        object_type="template_version",
+        object_id=version.id,
+        before=before,
+        after=_version_log(version),
+    )
     return version
 
 
@@ -429,13 +567,25 @@ def start_new_version(session: Session, *, version: TemplateVersion) -> Template
             template_version_id=existing.id,
         )
     family = session.get(TemplateFamily, version.family_id)
-    return create_next_version(session, family=family, content=content_of(version))
+    return create_next_version(
+        session,
+        family=family,
+        content=content_of(version),
+        action="template.new_version",
+        source=version,
+    )
 
 
 def create_next_version(
-    session: Session, *, family: TemplateFamily, content: TemplateContent
+    session: Session,
+    *,
+    family: TemplateFamily,
+    content: TemplateContent,
+    action: str,
+    source: TemplateVersion | None = None,
 ) -> TemplateVersion:
-    """Add the family's next version, as a draft holding ``content``."""
+    """Add the family's next version, as a draft holding ``content``; one audit-log row
+    named ``action`` (create_draft, import or new_version) records it."""
     number = session.scalar(
         select(func.max(TemplateVersion.number)).where(TemplateVersion.family_id == family.id)
     )
@@ -452,4 +602,22 @@ def create_next_version(
     )
     session.add(draft)
     session.flush()
-    return get_version(session, version_id=draft.id)
+    created = get_version(session, version_id=draft.id)
+    auditlog.record(
+        session,
+        action=action,
+        object_type="template_version",
+        object_id=created.id,
+        after={
+            "template_id": family.id,
+            "name": family.name,
+            "slug": family.slug,
+            "number": created.number,
+            **({"from_version_id": source.id} if source is not None else {}),
+            **{k: v for k, v in _version_log(created).items() if v is not None},
+            "scale": _scale_log(created.scale),
+            "key_areas": [k.title for k in created.key_areas],
+            "questions": sum(len(k.questions) for k in created.key_areas),
+        },
+    )
+    return created

@@ -1,0 +1,408 @@
+"""Signing in and out, one's own sessions and tokens, and managing users (JSON).
+
+A refused sign-in or code is returned, not raised: the failure count and the log row
+it wrote must commit with the request, or the throttle would never count anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from app.access import service, signin
+from app.access.auth import live_session, session_cookie_name, session_token_from
+from app.access.csrf import csrf_token_for
+from app.access.models import Role, User, WebSession
+from app.access.policy import Actor, Forbidden
+from app.access.schemas import (
+    AgencyRef,
+    CodeIn,
+    EnrolledOut,
+    Enrolment,
+    MeOut,
+    PasswordIn,
+    SessionOut,
+    SignInIn,
+    SignInOut,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from app.access.signin import SignInStatus
+from app.agencies.models import Agency
+from app.config import Settings
+from app.db import utcnow
+from app.deps import IdPath, IdQuery, SessionDep, transactional
+from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
+from app.pagination import Page, PageDep
+
+
+class BrowserSessionRequired(Forbidden):
+    code = "browser_session_required"
+
+
+router = APIRouter(prefix="/api/v1")
+
+_REFUSALS = (signin.SignInRefused, signin.CodeRefused, signin.TooManyAttempts)
+
+
+def _refused(exc: AppError) -> JSONResponse:
+    return JSONResponse(
+        exc.to_json(), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _set_session_cookie(response: Response, request: Request, plain: str, web: WebSession) -> None:
+    # The cookie lasts no longer than the session's absolute lifetime; the database
+    # decides whether it still works (idle, ended, expired).
+    seconds = max(0, int((web.expires_at - utcnow()).total_seconds()))
+    response.set_cookie(
+        session_cookie_name(_secure(request)),
+        plain,
+        max_age=seconds,
+        path="/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(
+        session_cookie_name(_secure(request)),
+        path="/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _pending_session(session: Session, request: Request) -> WebSession:
+    """The session part-way through signing in, from its cookie."""
+    settings = _settings(request)
+    if not settings.require_second_factor:
+        raise StateError("Second factors are turned off for this service.")
+    token = session_token_from(request)
+    web = live_session(session, token, settings) if token else None
+    if web is None:
+        raise signin.SignInFirst("Sign in with your e-mail address and password first.")
+    return web
+
+
+def _own_user(session: Session, actor: Actor) -> User:
+    if actor.user_id is None:
+        raise NotFound("This caller has no account.")
+    return service.get_user(session, user_id=actor.user_id)
+
+
+# --- signing in ------------------------------------------------------------------------
+
+
+@router.post("/auth/sign-in", name="auth.sign_in", response_model=SignInOut, tags=["signing in"])
+@transactional
+def sign_in(
+    session: SessionDep, request: Request, response: Response, body: SignInIn
+) -> SignInOut | JSONResponse:
+    """Check the e-mail address and password. A session cookie is set; unless second
+    factors are turned off, it works only for the second-factor (or enrolment) step."""
+    settings = _settings(request)
+    try:
+        web, plain, state = signin.sign_in(
+            session,
+            email=body.email,
+            password=body.password,
+            client_address=_address(request),
+            user_agent=request.headers.get("user-agent", ""),
+            settings=settings,
+        )
+    except _REFUSALS as exc:
+        return _refused(exc)
+    _set_session_cookie(response, request, plain, web)
+    out = SignInOut(status=state, expires_at=web.expires_at)
+    if state == SignInStatus.SIGNED_IN:
+        out.csrf_token = csrf_token_for(plain, settings.secret_key)
+    elif state == SignInStatus.ENROL:
+        user = session.get(User, web.user_id)
+        out.enrolment = Enrolment(
+            secret=user.totp_secret, otpauth_uri=signin.provisioning_uri(user, settings)
+        )
+    return out
+
+
+@router.post(
+    "/auth/second-factor",
+    name="auth.second_factor",
+    response_model=SignInOut,
+    tags=["signing in"],
+)
+@transactional
+def second_factor(
+    session: SessionDep, request: Request, response: Response, body: CodeIn
+) -> SignInOut | JSONResponse:
+    """Finish signing in with an authenticator code or a recovery code. The session
+    cookie is replaced: the one set at sign-in stops working."""
+    web = _pending_session(session, request)
+    try:
+        web, plain = signin.second_factor(
+            session,
+            web_session=web,
+            code=body.code,
+            client_address=_address(request),
+            settings=_settings(request),
+        )
+    except _REFUSALS as exc:
+        return _refused(exc)
+    _set_session_cookie(response, request, plain, web)
+    return SignInOut(
+        status=SignInStatus.SIGNED_IN,
+        expires_at=web.expires_at,
+        csrf_token=csrf_token_for(plain, _settings(request).secret_key),
+    )
+
+
+@router.post("/auth/enrol", name="auth.enrol", response_model=EnrolledOut, tags=["signing in"])
+@transactional
+def enrol(
+    session: SessionDep, request: Request, response: Response, body: CodeIn
+) -> EnrolledOut | JSONResponse:
+    """Confirm the authenticator app set up at sign-in with a code from it. Returns ten
+    recovery codes, shown only now; the session cookie is replaced."""
+    web = _pending_session(session, request)
+    try:
+        web, plain, codes = signin.confirm_enrolment(
+            session,
+            web_session=web,
+            code=body.code,
+            client_address=_address(request),
+            settings=_settings(request),
+        )
+    except _REFUSALS as exc:
+        return _refused(exc)
+    _set_session_cookie(response, request, plain, web)
+    return EnrolledOut(
+        status=SignInStatus.SIGNED_IN,
+        expires_at=web.expires_at,
+        csrf_token=csrf_token_for(plain, _settings(request).secret_key),
+        recovery_codes=codes,
+    )
+
+
+@router.post(
+    "/auth/sign-out",
+    name="auth.sign_out",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["signing in"],
+)
+@transactional
+def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
+    """End this browser's session."""
+    if actor.via != "session":
+        raise StateError("This request used an API token: revoke the token to stop it working.")
+    signin.sign_out(session, web_session=session.get(WebSession, actor.credential_id))
+    result = Response(status_code=status.HTTP_204_NO_CONTENT)
+    _clear_session_cookie(result, request)
+    return result
+
+
+@router.get("/auth/me", name="auth.me", tags=["signing in"])
+@transactional
+def me(session: SessionDep, request: Request, actor: Actor) -> MeOut:
+    """Who is signed in, with which roles and agency; for a browser session, the CSRF
+    token its state-changing requests must carry."""
+    user = _own_user(session, actor)
+    agency = session.get(Agency, user.agency_id) if user.agency_id else None
+    token = session_token_from(request) if actor.via == "session" else None
+    return MeOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=sorted(user.roles),
+        agency=AgencyRef.model_validate(agency) if agency else None,
+        via=actor.via,
+        csrf_token=csrf_token_for(token, _settings(request).secret_key) if token else None,
+    )
+
+
+@router.get("/auth/sessions", name="auth.sessions", tags=["signing in"])
+@transactional
+def list_sessions(session: SessionDep, request: Request, actor: Actor) -> list[SessionOut]:
+    """Your own sessions that still work, newest first, with the current one marked."""
+    user = _own_user(session, actor)
+    rows = signin.list_sessions(session, user=user, settings=_settings(request))
+    current = actor.credential_id if actor.via == "session" else None
+    return [
+        SessionOut.model_validate(r).model_copy(update={"current": r.id == current}) for r in rows
+    ]
+
+
+@router.delete(
+    "/auth/sessions/{session_id}",
+    name="auth.end_session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["signing in"],
+)
+@transactional
+def end_session(
+    session: SessionDep, request: Request, actor: Actor, session_id: IdPath
+) -> Response:
+    """End one of your own sessions (signing that browser out)."""
+    user = _own_user(session, actor)
+    signin.end_own_session(session, user=user, session_id=session_id, settings=_settings(request))
+    result = Response(status_code=status.HTTP_204_NO_CONTENT)
+    if actor.via == "session" and actor.credential_id == session_id:
+        _clear_session_cookie(result, request)
+    return result
+
+
+# --- personal access tokens ----------------------------------------------------------------
+
+
+@router.get("/auth/tokens", name="auth.tokens", tags=["signing in"])
+@transactional
+def list_tokens(session: SessionDep, actor: Actor) -> list[TokenOut]:
+    """Your own API tokens, including revoked and expired ones (never the token itself)."""
+    user = _own_user(session, actor)
+    return [TokenOut.model_validate(t) for t in service.list_tokens(session, user=user)]
+
+
+@router.post(
+    "/auth/tokens",
+    name="auth.create_token",
+    status_code=status.HTTP_201_CREATED,
+    tags=["signing in"],
+)
+@transactional
+def create_token(
+    session: SessionDep, request: Request, actor: Actor, body: TokenCreate
+) -> TokenCreated:
+    """A new API token acting with your rights, sent as ``Authorization: Bearer ...``.
+    The token is in this response only: it is stored hashed and cannot be shown again."""
+    if actor.via == "token":
+        # A leaked token must not be able to mint others that outlive its revocation.
+        raise BrowserSessionRequired(
+            "API tokens are created by signing in, not with another token."
+        )
+    limit = _settings(request).api_token_max_days
+    if body.days > limit:
+        raise InvalidInput(
+            f"A token may last at most {limit} days.",
+            fields=[FieldError("days", f"Must be from 1 to {limit}")],
+        )
+    user = _own_user(session, actor)
+    row, plain = service.create_token(session, user=user, name=body.name, days=body.days)
+    return TokenCreated.model_validate(
+        {**TokenOut.model_validate(row).model_dump(), "token": plain}
+    )
+
+
+@router.delete(
+    "/auth/tokens/{token_id}",
+    name="auth.revoke_token",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["signing in"],
+)
+@transactional
+def revoke_token(session: SessionDep, actor: Actor, token_id: IdPath) -> Response:
+    """Revoke one of your own tokens: it stops working at once."""
+    user = _own_user(session, actor)
+    service.revoke_token(
+        session, token=service.get_own_token(session, user=user, token_id=token_id)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- managing users (the partnership business unit) -----------------------------------------
+
+
+@router.get("/users", name="users.list", tags=["users"])
+@transactional
+def list_users(
+    session: SessionDep,
+    params: PageDep,
+    active: Annotated[bool | None, Query()] = None,
+    role: Annotated[Role | None, Query()] = None,
+    agency_id: IdQuery = None,
+) -> Page[UserOut]:
+    items, total = service.list_users(
+        session, params=params, active=active, role=role, agency_id=agency_id
+    )
+    return Page[UserOut].build([UserOut.of(u) for u in items], total, params)
+
+
+@router.post("/users", name="users.create", status_code=status.HTTP_201_CREATED, tags=["users"])
+@transactional
+def create_user(session: SessionDep, body: UserCreate) -> UserOut:
+    """Add a person. Without a password they cannot sign in until one is set."""
+    user = service.create_user(
+        session,
+        email=body.email,
+        display_name=body.display_name,
+        roles=set(body.roles),
+        agency_id=body.agency_id,
+        password=body.password,
+    )
+    return UserOut.of(user)
+
+
+@router.get("/users/{user_id}", name="users.get", tags=["users"])
+@transactional
+def get_user(session: SessionDep, user_id: IdPath) -> UserOut:
+    return UserOut.of(service.get_user(session, user_id=user_id))
+
+
+@router.patch("/users/{user_id}", name="users.update", tags=["users"])
+@transactional
+def update_user(session: SessionDep, user_id: IdPath, body: UserUpdate) -> UserOut:
+    """Change name, roles, agency or active flag. A change to roles, agency or active
+    flag ends the person's sessions at once."""
+    user = service.get_user(session, user_id=user_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "roles" in changes:
+        changes["roles"] = set(changes["roles"])
+    return UserOut.of(service.update_user(session, user=user, changes=changes))
+
+
+@router.post("/users/{user_id}/disable", name="users.disable", tags=["users"])
+@transactional
+def disable_user(session: SessionDep, user_id: IdPath) -> UserOut:
+    """Stop the person signing in; their sessions end and their tokens stop working."""
+    user = service.get_user(session, user_id=user_id)
+    return UserOut.of(service.update_user(session, user=user, changes={"active": False}))
+
+
+@router.post("/users/{user_id}/password", name="users.reset_password", tags=["users"])
+@transactional
+def reset_password(session: SessionDep, user_id: IdPath, body: PasswordIn) -> UserOut:
+    """Set a new password for the person; their sessions end."""
+    user = service.get_user(session, user_id=user_id)
+    service.set_password(session, user=user, password=body.password)
+    return UserOut.of(user)
+
+
+@router.post(
+    "/users/{user_id}/second-factor/reset", name="users.reset_second_factor", tags=["users"]
+)
+@transactional
+def reset_second_factor(session: SessionDep, user_id: IdPath) -> UserOut:
+    """Forget the person's authenticator app (lost phone): they set up a new one at
+    their next sign-in. Their sessions end."""
+    user = service.get_user(session, user_id=user_id)
+    return UserOut.of(service.reset_second_factor(session, user=user))

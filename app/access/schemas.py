@@ -1,0 +1,165 @@
+"""Request and response models for signing in, one's own sessions and tokens, and
+managing users. No response carries a password hash, an authenticator secret (except
+the new one shown once at enrolment) or a token hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from app.access.models import Role, User
+from app.access.secrets import MAX_PASSWORD_LENGTH
+from app.access.signin import SignInStatus
+from app.schemas_base import Id, Name, OneLine, RequestModel, ResponseModel, reject_null
+
+# Deliberately loose: the address is checked by sending mail to it, not by a pattern;
+# this only refuses what cannot be an address at all.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+    ),
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+# --- signing in ----------------------------------------------------------------------
+
+
+class SignInIn(RequestModel):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)]
+    password: Password
+
+
+class CodeIn(RequestModel):
+    code: Code = Field(description="A 6-digit code from the authenticator app, or a recovery code.")
+
+
+class Enrolment(ResponseModel):
+    secret: str = Field(description="Base32 secret to type into an authenticator app.")
+    otpauth_uri: str = Field(description="The same secret as an otpauth:// address (QR code).")
+
+
+class SignInOut(ResponseModel):
+    status: SignInStatus
+    expires_at: datetime
+    # Only once fully signed in: the header or form value state-changing requests
+    # made with the session cookie must carry.
+    csrf_token: str | None = None
+    enrolment: Enrolment | None = None
+
+
+class EnrolledOut(SignInOut):
+    recovery_codes: list[str] = Field(
+        description="Ten single-use codes for when the authenticator is not to hand: "
+        "shown only now."
+    )
+
+
+class AgencyRef(ResponseModel):
+    id: int
+    name: str
+
+
+class MeOut(ResponseModel):
+    id: int
+    email: str
+    display_name: str
+    roles: list[Role]
+    agency: AgencyRef | None
+    via: str = Field(description="How this request signed in: session or token.")
+    csrf_token: str | None = None
+
+
+class SessionOut(ResponseModel):
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    second_factor_at: datetime | None
+    client_address: str
+    user_agent: str
+    current: bool = False
+
+
+# --- tokens ------------------------------------------------------------------------------
+
+
+class TokenCreate(RequestModel):
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
+    ]
+    days: int = Field(ge=1, le=3650, description="Days until it expires (at most the setting).")
+
+
+class TokenOut(ResponseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The token itself: shown only now, never again.")
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+class UserCreate(RequestModel):
+    email: Email
+    display_name: Name
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
+    agency_id: Id | None = None
+    password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)] | None = None
+
+
+class UserUpdate(RequestModel):
+    display_name: Name | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(Role))
+    agency_id: Id | None = None  # null removes the agency
+    active: bool | None = None
+
+    _not_null = reject_null("display_name", "roles", "active")
+
+
+class PasswordIn(RequestModel):
+    password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)]
+
+
+class UserOut(ResponseModel):
+    id: int
+    email: str
+    display_name: str
+    roles: list[Role]
+    agency_id: int | None
+    active: bool
+    created_at: datetime
+    password_changed_at: datetime | None
+    has_password: bool
+    second_factor_enrolled: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            roles=sorted(user.roles),
+            agency_id=user.agency_id,
+            active=user.active,
+            created_at=user.created_at,
+            password_changed_at=user.password_changed_at,
+            has_password=user.password_hash is not None,
+            second_factor_enrolled=user.totp_confirmed_at is not None,
+        )

@@ -1,0 +1,102 @@
+"""``audit-tools users``: accounts, for the first administrator and for scripts."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from app.access import service
+from app.access.models import Role, User
+from audit_tools.attribution import as_cli
+from audit_tools.context import console, fail, unit_of_work
+
+app = typer.Typer(help="Create, list and disable user accounts.", no_args_is_help=True)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _prompt_password() -> str:
+    return typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+
+
+@app.command()
+def create(
+    email: str = typer.Argument(..., help="The person's e-mail address (their sign-in name)."),
+    name: str = typer.Option(..., "--name", help="Their name as shown to others."),
+    role: list[Role] = typer.Option(
+        ..., "--role", help="A role; repeat for several.", case_sensitive=False
+    ),
+    agency_id: int | None = typer.Option(
+        None, "--agency-id", help="Their agency (auditors and agency leads)."
+    ),
+    password: str | None = typer.Option(
+        None,
+        "--password",
+        help="Their password. Better left out: you are then asked for it, and it does not "
+        "end up in the shell's history.",
+    ),
+) -> None:
+    """Add a person. They set up an authenticator app the first time they sign in."""
+    if password is None and _interactive():
+        password = _prompt_password()
+    with as_cli(), unit_of_work() as session:
+        user = service.create_user(
+            session,
+            email=email,
+            display_name=name,
+            roles=set(role),
+            agency_id=agency_id,
+            password=password,
+        )
+        console.print(
+            f"Created user {user.id} [bold]{user.email}[/] ({', '.join(sorted(user.roles))})."
+        )
+        if password is None:
+            console.print(
+                "No password was set: set one with [bold]audit-tools users reset-password[/]."
+            )
+
+
+@app.command("list")
+def list_() -> None:
+    """List every account with its roles and whether it is active."""
+    with unit_of_work() as session:
+        users = session.scalars(select(User).order_by(User.email)).all()
+        table = Table("id", "e-mail", "name", "roles", "agency", "active", "2FA")
+        for u in users:
+            table.add_row(
+                str(u.id),
+                u.email,
+                u.display_name,
+                ", ".join(sorted(u.roles)),
+                str(u.agency_id or ""),
+                "yes" if u.active else "no",
+                "yes" if u.totp_confirmed_at else "no",
+            )
+    console.print(table)
+
+
+@app.command()
+def disable(email: str = typer.Argument(..., help="The person's e-mail address.")) -> None:
+    """Stop the person signing in; their sessions end and their tokens stop working."""
+    with as_cli(), unit_of_work() as session:
+        user = service.find_user(session, email=email)
+        if not user.active:
+            fail(f"{user.email} is already disabled.")
+        service.update_user(session, user=user, changes={"active": False})
+        console.print(f"Disabled {user.email}; their sessions have ended.")
+
+
+@app.command("reset-password")
+def reset_password(email: str = typer.Argument(..., help="The person's e-mail address.")) -> None:
+    """Set a new password (asked for twice, not shown); their sessions end."""
+    password = _prompt_password()
+    with as_cli(), unit_of_work() as session:
+        user = service.find_user(session, email=email)
+        service.set_password(session, user=user, password=password)
+        console.print(f"Set a new password for {user.email}; their sessions have ended.")

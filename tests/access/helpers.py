@@ -1,0 +1,55 @@
+"""Signing in for real, as a browser does, in the access tests."""
+
+from __future__ import annotations
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.access.auth import SESSION_COOKIE
+from app.access.models import User, WebSession
+from app.access.secrets import digest
+from app.db import utcnow
+
+API = "/api/v1"
+PASSWORD = "a long enough test passphrase 9"
+
+
+def next_code(user: User) -> str:
+    """A code the service will accept now: this time step, or the next one if this
+    step's code was used already (the service allows one step of clock drift)."""
+    totp = pyotp.TOTP(user.totp_secret)
+    step = totp.timecode(utcnow())
+    if user.totp_last_step is not None:
+        step = max(step, user.totp_last_step + 1)
+    return totp.generate_otp(step)
+
+
+def start_sign_in(client, user: User, *, password: str = PASSWORD):
+    return client.post(f"{API}/auth/sign-in", json={"email": user.email, "password": password})
+
+
+def sign_in(client, user: User, *, password: str = PASSWORD) -> str:
+    """Password, then an authenticator code; returns the CSRF token."""
+    first = start_sign_in(client, user, password=password)
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "second_factor_required"
+    second = client.post(f"{API}/auth/second-factor", json={"code": next_code(user)})
+    assert second.status_code == 200, second.text
+    return second.json()["csrf_token"]
+
+
+def csrf(token: str) -> dict:
+    return {"X-CSRF-Token": token}
+
+
+def cookie(client) -> str | None:
+    return client.cookies.get(SESSION_COOKIE)
+
+
+def web_session(db: Session, plain: str) -> WebSession | None:
+    return db.scalar(select(WebSession).where(WebSession.token_hash == digest(plain)))
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
