@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from starlette.requests import HTTPConnection
 
 from app.access.models import ApiToken, User, UserRole, WebSession
@@ -33,7 +34,9 @@ def session_cookie_name(secure: bool) -> str:
 
 
 def session_token_from(connection: HTTPConnection) -> str | None:
-    return connection.cookies.get(SECURE_SESSION_COOKIE) or connection.cookies.get(SESSION_COOKIE)
+    # Over https only the __Host- cookie counts: a plain-named one could have been
+    # planted from http or a sibling domain to sign someone into another account.
+    return connection.cookies.get(session_cookie_name(connection.url.scheme == "https"))
 
 
 def actor_for(user: User, *, via: str, credential_id: int | None) -> Actor:
@@ -61,7 +64,7 @@ def authenticate(session: Session, connection: HTTPConnection, settings: Setting
         web = live_session(session, token, settings)
         if web is not None and (web.second_factor_at or not settings.require_second_factor):
             user = session.get(User, web.user_id)
-            _touch(web, "last_seen_at")
+            _touch(session, web)
             return actor_for(user, via="session", credential_id=web.id)
     return ANONYMOUS
 
@@ -128,8 +131,10 @@ def end_session(web: WebSession, reason: str) -> None:
     web.end_reason = reason
 
 
-def _touch(row, column: str) -> None:
+def _touch(session: Session, web: WebSession) -> None:
+    """Record activity for the idle timeout, written at once rather than at the next
+    flush, so every request takes its locks in the same order (session row first)."""
     now: datetime = utcnow()
-    last = getattr(row, column)
-    if last is None or now - last >= TOUCH_EVERY:
-        setattr(row, column, now)
+    if now - web.last_seen_at >= TOUCH_EVERY:
+        session.execute(update(WebSession).where(WebSession.id == web.id).values(last_seen_at=now))
+        set_committed_value(web, "last_seen_at", now)

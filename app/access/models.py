@@ -1,8 +1,10 @@
 """Accounts, roles and the ways in: web sessions, API tokens, second factors.
 
-No secret is stored as given: passwords as argon2id hashes; session tokens, API
-tokens and recovery codes as SHA-256 digests (they are long random strings, so a
-fast hash is enough); a lost database cannot be used to sign in.
+Passwords are stored as argon2id hashes; session and API tokens as SHA-256 digests
+(they are 256-bit random strings, so a fast hash is enough); recovery codes as HMACs
+keyed with the service's secret key, which is not in the database. Authenticator
+secrets are stored as they are (the codes must be computed from them): protect the
+database and its backups accordingly.
 """
 
 from __future__ import annotations

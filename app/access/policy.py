@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, false, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from app.access.models import Role
-from app.audits.models import Audit, Child, Involvement, audit_agency
+from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.errors import AppError
-from app.returns.models import Return
+from app.returns.models import Return, ReturnStatus
 
 
 class Permission(StrEnum):
@@ -120,9 +121,29 @@ def return_scope(actor: Actor) -> ColumnElement[bool]:
         return false()
     if actor.roles & {Role.MODERATOR, Role.SCRUTINEER} or actor.via == "system":
         return true()
-    if actor.agency_id is not None:
-        return Return.agency_id == actor.agency_id
-    return false()
+    if actor.agency_id is None:
+        return false()
+    own = Return.agency_id == actor.agency_id
+    if Role.AGENCY_LEAD in actor.roles:
+        return own  # leads own their agency's learning from the audit, whatever its stage
+    # An auditor works on returns while the audit is open (or amends one sent back
+    # during moderation); before and after, they are not theirs to read.
+    audit = aliased(Audit)  # the outer query may join Audit itself
+    workable = (
+        select(audit.id)
+        .where(
+            audit.id == Return.audit_id,
+            or_(
+                audit.status == AuditStatus.OPEN,
+                and_(
+                    audit.status == AuditStatus.MODERATION, Return.status == ReturnStatus.RETURNED
+                ),
+            ),
+        )
+        .correlate(Return)
+        .exists()
+    )
+    return and_(own, workable)
 
 
 def return_count_scope(actor: Actor) -> ColumnElement[bool]:

@@ -148,13 +148,31 @@ def update_user(session: Session, *, user: User, changes: dict) -> User:
     return user
 
 
+def revoke_tokens(session: Session, *, user: User) -> int:
+    """Revoke all the person's API tokens: after an account is recovered, tokens an
+    intruder may have made must stop working too."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
 def set_password(session: Session, *, user: User, password: str) -> None:
-    """Set a new password; every existing session ends."""
+    """Set a new password (an admin's reset): every session ends, every token is revoked."""
     _check_password(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     end_sessions(session, user=user, reason="password changed")
-    auditlog.record(session, action="user.set_password", object_type="user", object_id=user.id)
+    revoked = revoke_tokens(session, user=user)
+    auditlog.record(
+        session,
+        action="user.set_password",
+        object_type="user",
+        object_id=user.id,
+        after={"tokens_revoked": revoked},
+    )
 
 
 def create_token(session: Session, *, user: User, name: str, days: int) -> tuple[ApiToken, str]:
@@ -213,6 +231,7 @@ def reset_second_factor(session: Session, *, user: User) -> User:
     user.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     end_sessions(session, user=user, reason="second factor reset")
+    revoke_tokens(session, user=user)
     session.flush()
     auditlog.record(
         session,

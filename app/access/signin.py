@@ -119,11 +119,13 @@ def sign_in(
         )
         raise SignInRefused(SIGN_IN_REFUSED)
 
-    _clear_failures(session, account=account, client_address=client_address)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if not settings.require_second_factor:
         status = SignInStatus.SIGNED_IN
+        # Failures are forgiven only when signing in is complete: a right password
+        # must not wipe the count of wrong codes at the second step.
+        _clear_failures(session, account=account, client_address=client_address)
     elif user.totp_confirmed_at is None:
         status = SignInStatus.ENROL
         # A new secret at each attempt: one shown to an earlier, unfinished sign-in
@@ -202,7 +204,7 @@ def confirm_enrolment(
     _clear_failures(session, account=user.email, client_address=client_address)
     user.totp_last_step = step
     user.totp_confirmed_at = utcnow()
-    codes = _new_recovery_codes(session, user)
+    codes = _new_recovery_codes(session, user, settings)
     plain = _complete(web_session)
     with _acting_as(user, web_session):
         auditlog.record(
@@ -230,7 +232,7 @@ def second_factor(
     if step is not None:
         user.totp_last_step = step
     else:
-        recovery = _unused_recovery_code(session, user, code)
+        recovery = _unused_recovery_code(session, user, code, settings)
         if recovery is None:
             _count_failure(
                 session,
@@ -287,23 +289,33 @@ def _normalise_recovery_code(code: str) -> str:
     return "".join(ch for ch in code.lower() if ch.isalnum())
 
 
-def _new_recovery_codes(session: Session, user: User) -> list[str]:
+def _recovery_digest(raw: str, user: User, settings: Settings) -> str:
+    # Keyed with the service's secret: about 50 bits of code would not survive an
+    # offline guess against a plain hash taken from a stolen database.
+    message = f"recovery:{user.id}:{raw}".encode()
+    return hmac.new(settings.secret_key.encode(), message, "sha256").hexdigest()
+
+
+def _new_recovery_codes(session: Session, user: User, settings: Settings) -> list[str]:
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = "".join(random.choice(_RECOVERY_ALPHABET) for _ in range(10))
         codes.append(f"{raw[:5]}-{raw[5:]}")
-        session.add(RecoveryCode(user_id=user.id, code_hash=digest(raw)))
+        session.add(RecoveryCode(user_id=user.id, code_hash=_recovery_digest(raw, user, settings)))
     session.flush()
     return codes
 
 
-def _unused_recovery_code(session: Session, user: User, code: str) -> RecoveryCode | None:
+def _unused_recovery_code(
+    session: Session, user: User, code: str, settings: Settings
+) -> RecoveryCode | None:
     return session.scalar(
         select(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == digest(_normalise_recovery_code(code)),
+            RecoveryCode.code_hash
+            == _recovery_digest(_normalise_recovery_code(code), user, settings),
             RecoveryCode.used_at.is_(None),
         )
         .with_for_update()

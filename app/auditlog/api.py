@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from app.access.policy import Actor
 from app.auditlog import service
 from app.auditlog.schemas import AuditEventOut
 from app.deps import IdQuery, SessionDep, transactional
@@ -49,10 +50,23 @@ FilterDep = Annotated[service.LogFilter, Depends(log_filter)]
 
 @router.get("/audit-log", name="audit_log.list")
 @transactional
-def list_events(session: SessionDep, params: PageDep, filters: FilterDep) -> Page[AuditEventOut]:
-    """Who did what to which object, newest first, with the values before and after."""
+def list_events(
+    session: SessionDep, actor: Actor, params: PageDep, filters: FilterDep
+) -> Page[AuditEventOut]:
+    """Who did what to which object, newest first, with the values before and after
+    (what a return says only for those who may read returns). Searching is logged."""
     items, total = service.search(session, filters=filters, params=params)
-    return Page[AuditEventOut].build(items, total, params)
+    page = Page[AuditEventOut].build(items, total, params)
+    for out, event in zip(page.items, items, strict=True):
+        out.before, out.after = service.values_for(actor, event)
+    _log_reading(session, "audit_log.search", filters)
+    return page
+
+
+def _log_reading(session, action: str, filters: service.LogFilter) -> None:
+    # Reading the log can show what returns said, so it is logged like reading a return.
+    asked = {k: v for k, v in vars(filters).items() if v is not None}
+    service.record(session, action=action, object_type="audit_log", object_id=None, after=asked)
 
 
 @router.get(
@@ -62,12 +76,13 @@ def list_events(session: SessionDep, params: PageDep, filters: FilterDep) -> Pag
     responses={200: {"content": {"text/csv": {}}}},
 )
 @transactional
-def export_csv(session: SessionDep, filters: FilterDep) -> Response:
+def export_csv(session: SessionDep, actor: Actor, filters: FilterDep) -> Response:
     """The matching rows as CSV, oldest first, before and after as compact JSON."""
     out = StringIO()
     # The byte-order mark makes Excel read the file as UTF-8.
     out.write("\ufeff")
-    service.write_csv(service.matching(session, filters=filters), out)
+    service.write_csv(service.matching(session, filters=filters), out, actor=actor)
+    _log_reading(session, "audit_log.export", filters)
     filename = f"audit-log-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
     return Response(
         out.getvalue(),

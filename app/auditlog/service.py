@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from app.access.policy import SYSTEM, Actor, Permission
 from app.auditlog.models import AuditEvent
 from app.context import current
 from app.db import utcnow
@@ -225,10 +226,20 @@ class LogFilter:
     until: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("since", "until"):
+        for name, field in (("since", "from"), ("until", "to")):
             value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                object.__setattr__(self, name, value.replace(tzinfo=UTC))
+            if value is None:
+                continue
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                raise InvalidInput(
+                    "The date is outside the range the log can hold.",
+                    fields=[FieldError(field, "Must be between the years 1 and 9999 in UTC")],
+                ) from None
+            object.__setattr__(self, name, value)
         if self.since and self.until and self.since > self.until:
             raise InvalidInput(
                 "The date range ends before it starts.",
@@ -312,13 +323,32 @@ def _compact(value: dict | None) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def write_csv(events: Iterable[AuditEvent], out: TextIO) -> int:
-    """Write a header row and one row per event (before and after as compact JSON);
-    return how many events were written."""
+WITHHELD = "[withheld]"
+
+
+def values_for(actor: Actor, event: AuditEvent) -> tuple[dict | None, dict | None]:
+    """An event's before and after as ``actor`` may see them. What a return said is
+    for those who may read returns: for anyone else the log shows which answers
+    changed, not what they say."""
+    if event.object_type != "return" or actor.may(Permission.RETURN_READ):
+        return event.before, event.after
+
+    def hide(values: dict | None) -> dict | None:
+        if values is None:
+            return None
+        return {k: v if k in ("status", "version") else WITHHELD for k, v in values.items()}
+
+    return hide(event.before), hide(event.after)
+
+
+def write_csv(events: Iterable[AuditEvent], out: TextIO, *, actor: Actor = SYSTEM) -> int:
+    """Write a header row and one row per event (before and after as compact JSON, as
+    ``actor`` may see them); return how many events were written."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     written = 0
     for event in events:
+        before, after = values_for(actor, event)
         writer.writerow(
             [
                 _cell(event.at.isoformat()),
@@ -326,8 +356,8 @@ def write_csv(events: Iterable[AuditEvent], out: TextIO) -> int:
                 _cell(event.action),
                 _cell(event.object_type),
                 _cell(event.object_id),
-                _cell(_compact(event.before)),
-                _cell(_compact(event.after)),
+                _cell(_compact(before)),
+                _cell(_compact(after)),
                 _cell(event.request_id),
                 _cell(event.client_address),
             ]

@@ -6,7 +6,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app import demo as demo_data
-from audit_tools.context import console, unit_of_work
+from app.config import get_settings
+from audit_tools.context import console, fail, unit_of_work
 
 
 def demo(
@@ -16,6 +17,11 @@ def demo(
 ) -> None:
     """Load a realistic synthetic partnership: agencies, subgroups, the shipped templates
     and an open audit of 7 children across 5 agencies. Does nothing if already loaded."""
+    if get_settings().environment == "production":
+        fail(
+            "The demo creates accounts whose passwords are published in the README; it "
+            "cannot be loaded where AUDIT_ENVIRONMENT=production."
+        )
     with unit_of_work() as session:
         if demo_data.demo_loaded(session):
             if large:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.access.auth import SESSION_COOKIE
 from app.access.models import RecoveryCode, User
 from app.access.secrets import digest
-from app.access.signin import CODE_REFUSED
+from app.access.signin import CODE_REFUSED, _recovery_digest
 from app.auditlog.models import AuditEvent
 from app.db import utcnow
 from tests.access.helpers import (
@@ -158,13 +158,15 @@ class TestRecoveryCodes:
         # Another one still works, typed carelessly.
         assert _code(web, " " + codes[4].upper().replace("-", " ") + " ").status_code == 200
 
-    def test_recovery_codes_are_stored_as_digests(self, web, db, make_user):
+    def test_recovery_codes_are_stored_as_keyed_digests(self, web, db, make_user, settings):
         user, codes = self._enrolled_with_codes(web, make_user)
         stored = set(
             db.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id))
         )
         assert len(codes) == len(set(codes)) == 10
-        assert stored == {digest(c.replace("-", "")) for c in codes}
+        # Keyed with the service's secret, so a stolen table cannot be guessed offline.
+        assert stored == {_recovery_digest(c.replace("-", ""), user, settings) for c in codes}
+        assert not stored & {digest(c.replace("-", "")) for c in codes}
         assert not stored & set(codes)
 
     def test_someone_elses_recovery_code_is_refused(self, web, make_user):

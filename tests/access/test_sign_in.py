@@ -14,7 +14,7 @@ from app.access.secrets import digest
 from app.access.signin import SIGN_IN_REFUSED
 from app.auditlog.models import AuditEvent
 from app.db import utcnow
-from tests.access.helpers import API, PASSWORD, cookie, next_code, start_sign_in
+from tests.access.helpers import API, PASSWORD, cookie, next_code, sign_in, start_sign_in
 
 
 def _events(db, action: str) -> list[AuditEvent]:
@@ -196,14 +196,30 @@ class TestLockout:
         db.commit()
         assert start_sign_in(web, user).status_code == 200
 
-    def test_a_success_resets_the_count(self, web, db, make_user, settings):
+    def test_a_completed_sign_in_resets_the_count(self, web, db, make_user, settings):
         user = make_user()
         self._fail(web, user.email, settings.sign_in_max_failures - 1)
-        assert start_sign_in(web, user).status_code == 200
+        sign_in(web, user)  # password and second factor
         assert db.scalar(select(SignInThrottle).where(SignInThrottle.account == user.email)) is None
         # A full allowance again.
+        web.cookies.clear()
         self._fail(web, user.email, settings.sign_in_max_failures - 1)
         assert start_sign_in(web, user).status_code == 200
+
+    def test_the_right_password_does_not_forgive_wrong_codes(self, web, make_user, settings):
+        # Someone with the password must not get unlimited guesses at the code by
+        # entering the password again between them.
+        user = make_user()
+        refused = []
+        for _ in range(settings.sign_in_max_failures):
+            web.cookies.clear()
+            if start_sign_in(web, user).status_code != 200:
+                refused.append("password step")
+                break
+            r = web.post(f"{API}/auth/second-factor", json={"code": "000000"})
+            refused.append(r.status_code)
+        web.cookies.clear()
+        assert start_sign_in(web, user).status_code == 429
 
     def test_unknown_accounts_are_throttled_alike(self, web, settings):
         codes = self._fail(web, "nobody@example.org", settings.sign_in_max_failures + 1)
