@@ -3,7 +3,6 @@ changes made with the session cookie."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import pytest
@@ -13,12 +12,12 @@ from fastapi.testclient import TestClient
 from app.access import service as access
 from app.access.auth import SESSION_COOKIE
 from app.access.csrf import csrf_token_for
-from app.access.models import Role, WebSession
+from app.access.models import Role
 from app.access.policy import Permission
 from app.access.rules import ROUTE_RULES
-from app.access.secrets import digest, new_token
-from app.db import utcnow
+from app.access.secrets import new_token
 from app.deps import SessionDep, transactional
+from tests.access.helpers import signed_in_cookie
 
 
 class TestSecurityHeaders:
@@ -65,23 +64,11 @@ class TestRequestSize:
 
 @pytest.fixture
 def cookie_session(db):
-    """A signed-in browser: a web session row and its cookie."""
+    """A signed-in browser's cookie."""
     user = access.create_user(
         db, email="moderator@example.org", display_name="Moderator", roles={Role.ADMIN}
     )
-    token = new_token()
-    now = utcnow()
-    db.add(
-        WebSession(
-            token_hash=digest(token),
-            user_id=user.id,
-            expires_at=now + timedelta(hours=8),
-            second_factor_at=now,
-            last_seen_at=now,
-        )
-    )
-    db.commit()
-    return token
+    return signed_in_cookie(db, user)
 
 
 class TestCsrf:

@@ -53,3 +53,25 @@ def web_session(db: Session, plain: str) -> WebSession | None:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def signed_in_cookie(db: Session, user: User) -> str:
+    """A session cookie for ``user`` with both factors given, made directly in the
+    database (for tests of what a signed-in browser may do, not of signing in)."""
+    from datetime import timedelta
+
+    from app.access.secrets import new_token
+
+    token = new_token()
+    now = utcnow()
+    db.add(
+        WebSession(
+            token_hash=digest(token),
+            user_id=user.id,
+            expires_at=now + timedelta(hours=8),
+            second_factor_at=now,
+            last_seen_at=now,
+        )
+    )
+    db.commit()
+    return token

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
 from app.access import service as access
 from app.access.auth import SECURE_SESSION_COOKIE, SESSION_COOKIE
-from app.access.models import Role, WebSession
-from app.access.secrets import digest, new_token
+from app.access.models import Role
 from app.audits.models import AuditStatus
-from app.db import utcnow
 from app.returns.models import Return, ReturnStatus
+from tests.access.helpers import signed_in_cookie
 from tests.factories import make_audit
 
 API = "/api/v1"
-
-
-def _session_cookie(db, user) -> str:
-    token = new_token()
-    now = utcnow()
-    db.add(
-        WebSession(
-            token_hash=digest(token),
-            user_id=user.id,
-            expires_at=now + timedelta(hours=1),
-            second_factor_at=now,
-            last_seen_at=now,
-        )
-    )
-    db.commit()
-    return token
 
 
 class TestCookieNames:
@@ -40,7 +21,7 @@ class TestCookieNames:
         user = access.create_user(
             db, email="m@example.org", display_name="M", roles={Role.MODERATOR}
         )
-        token = _session_cookie(db, user)
+        token = signed_in_cookie(db, user)
         me = f"https://testserver{API}/auth/me"
         plain = anonymous_client.get(me, headers={"Cookie": f"{SESSION_COOKIE}={token}"})
         assert plain.status_code == 401
