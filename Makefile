@@ -15,13 +15,19 @@ run: install ## Install, migrate, load the demo partnership and serve on http://
 
 test: install system-deps lint test-sqlite test-postgresql ## Install and run every check
 
-install: $(STAMP)
+install: $(STAMP) node_modules/.installed-stamp
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# GOV.UK Frontend's compiled CSS, JS and assets (served by the app) and axe-core.
+node_modules/.installed-stamp: package.json package-lock.json
+	bash .ci/system-deps node
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 system-deps: ## Debian packages the tests need (PostgreSQL server binaries)
 	bash .ci/system-deps
@@ -40,4 +46,4 @@ bench: install
 	$(BIN)/python bench/api.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

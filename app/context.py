@@ -29,6 +29,12 @@ def current() -> RequestContext:
     return _current.get() or RequestContext(actor=SYSTEM)
 
 
+def bound_actor() -> Actor | None:
+    """The actor of the request being handled, if any (None outside a request)."""
+    context = _current.get()
+    return context.actor if context else None
+
+
 @contextmanager
 def bound(context: RequestContext) -> Iterator[RequestContext]:
     token = _current.set(context)

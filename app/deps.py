@@ -32,6 +32,16 @@ async def _raw_body(request: Request) -> bytes:
 
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
+
+async def _form(request: Request) -> dict[str, str]:
+    # Pages validate their own forms (to re-render them with the GOV.UK error summary),
+    # so they take the fields as plain text; files are not accepted.
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormData = Annotated[dict[str, str], Depends(_form)]
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -87,62 +88,97 @@ def validation_fields(errors) -> list[FieldError]:
     return fields
 
 
+PAGE_HEADINGS = {
+    400: "There is a problem with the request",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    409: "This has changed since you opened it",
+    413: "The file or form is too large",
+    422: "There is a problem",
+    429: "Too many attempts",
+    503: "Sorry, the service is unavailable",
+}
+SERVER_ERROR = "Something went wrong on our side. Nothing was saved."
+
+
+def wants_page(request: Request) -> bool:
+    """Browsers get pages; the API and its documentation get JSON."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/openapi.json", "/docs"))
+
+
+def respond(request: Request, status: int, body: dict, headers: dict | None = None) -> Response:
+    """The error as JSON for the API, or as a page in the service's design."""
+    if not wants_page(request):
+        return JSONResponse(body, status_code=status, headers=headers)
+    if body.get("code") == "not_signed_in":
+        target = "/sign-in?next=" + quote(request.url.path, safe="/")
+        return RedirectResponse(target, status_code=303)
+    from app.templating import render  # templating needs the app's modules loaded first
+
+    heading = PAGE_HEADINGS.get(status, "Sorry, there is a problem with the service")
+    paragraphs = [body.get("detail") or SERVER_ERROR]
+    if status == 404:
+        paragraphs = [
+            "If you typed the web address, check it is correct.",
+            "If you followed a link, the page may have moved, or you may not have access to it.",
+        ]
+    page = render(
+        request,
+        "errors/error.html",
+        {"heading": heading, "paragraphs": paragraphs},
+        status_code=status,
+    )
+    for name, value in (headers or {}).items():
+        page.headers[name] = value
+    return page
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.to_json(), status_code=exc.status_code)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        return respond(request, exc.status_code, exc.to_json())
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         err = InvalidInput("The request is not valid.", fields=validation_fields(exc.errors()))
-        return JSONResponse(err.to_json(), status_code=422)
+        return respond(request, 422, err.to_json())
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # Services check the rules first; this is the backstop for a race between
         # two requests (e.g. two people adding "Child A" at the same moment).
         log.warning("integrity error: %s", exc.orig)
         err = Conflict(
             "This change conflicts with data saved at the same time. Reload and try again."
         )
-        return JSONResponse(err.to_json(), status_code=409)
+        return respond(request, 409, err.to_json())
 
     @app.exception_handler(DataError)
-    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+    async def _data(request: Request, exc: DataError) -> Response:
         # Input checks refuse what the database cannot store; this catches the rest.
         log.warning("data error: %s", exc.orig)
         err = InvalidInput("A value in the request cannot be stored. Nothing was saved.")
-        return JSONResponse(err.to_json(), status_code=422)
+        return respond(request, 422, err.to_json())
 
     @app.exception_handler(OperationalError)
-    async def _unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def _unavailable(request: Request, exc: OperationalError) -> Response:
         # The database is unreachable, or (SQLite) stayed locked past the busy timeout.
         log.error("database unavailable: %s", exc.orig)
-        return JSONResponse(
-            {
-                "detail": "The database is busy or unavailable. Nothing was saved; try again "
-                "in a moment.",
-                "code": "unavailable",
-            },
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        body = {
+            "detail": "The database is busy or unavailable. Nothing was saved; try again "
+            "in a moment.",
+            "code": "unavailable",
+        }
+        return respond(request, 503, body, headers={"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         code = "not_found" if exc.status_code == 404 else "http_error"
-        return JSONResponse(
-            {"detail": detail, "code": code}, status_code=exc.status_code, headers=exc.headers
-        )
+        return respond(request, exc.status_code, {"detail": detail, "code": code}, exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            {
-                "detail": "Something went wrong on our side. Nothing was saved.",
-                "code": "server_error",
-            },
-            status_code=500,
-        )
+        return respond(request, 500, {"detail": SERVER_ERROR, "code": "server_error"})

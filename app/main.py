@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from app.access.api import router as access_router
+from app.access.pages import router as access_pages
 from app.agencies.api import router as agencies_router
 from app.auditlog.api import router as auditlog_router
 from app.audits.api import router as audits_router
@@ -20,7 +22,9 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.middleware import ProtectionMiddleware
 from app.returns.api import router as returns_router
+from app.returns.pages import router as returns_pages
 from app.templates_.api import router as templates_router
+from app.templating import GOVUK_DIST, STATIC
 
 
 def _lifespan(settings: Settings):
@@ -62,13 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audits_router,
         returns_router,
         auditlog_router,
+        access_pages,
+        returns_pages,
     ):
         app.include_router(router)
-
-    @app.get("/", include_in_schema=False, name="home")
-    def home() -> RedirectResponse:
-        # The pages arrive with a later issue; until then the API documentation.
-        return RedirectResponse("/docs")
+    # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by
+    # `npm ci`; a checkout without them still runs the API.
+    if GOVUK_DIST.is_dir():
+        app.mount("/assets", StaticFiles(directory=GOVUK_DIST), name="assets")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api/health", tags=["service"], name="health")
     def health() -> JSONResponse:

@@ -49,7 +49,12 @@ class ProtectionMiddleware:
                 headers["X-Frame-Options"] = "DENY"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
                 headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-                headers.setdefault("Cache-Control", "no-store")
+                # Pages and data about children are never cached; the service's own
+                # static files may be.
+                static = scope["path"].startswith(("/assets/", "/static/"))
+                headers.setdefault(
+                    "Cache-Control", "public, max-age=3600" if static else "no-store"
+                )
                 if https:
                     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
             await send(message)

@@ -143,6 +143,6 @@ class TestPlanning:
         assert r.status_code == 201 and r.json()["pseudonym"] == "Young person B2"
 
 
-def test_home_leads_to_the_api_documentation(client):
-    r = client.get("/", follow_redirects=False)
-    assert r.status_code in (302, 307) and r.headers["location"] == "/docs"
+def test_home_sends_people_who_are_not_signed_in_to_sign_in(anonymous_client):
+    r = anonymous_client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in"

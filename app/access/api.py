@@ -13,7 +13,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.access import service, signin
-from app.access.auth import live_session, session_cookie_name, session_token_from
+from app.access.auth import session_token_from
+from app.access.browser import (
+    clear_session_cookie as _clear_session_cookie,
+)
+from app.access.browser import (
+    client_address as _address,
+)
+from app.access.browser import (
+    pending_session as _pending_session,
+)
+from app.access.browser import (
+    set_session_cookie as _set_session_cookie,
+)
+from app.access.browser import (
+    settings_of as _settings,
+)
 from app.access.csrf import csrf_token_for
 from app.access.models import Role, User, WebSession
 from app.access.policy import Actor, Forbidden
@@ -36,8 +51,6 @@ from app.access.schemas import (
 )
 from app.access.signin import SignInStatus
 from app.agencies.models import Agency
-from app.config import Settings
-from app.db import utcnow
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import Page, PageDep
@@ -56,55 +69,6 @@ def _refused(exc: AppError) -> JSONResponse:
     return JSONResponse(
         exc.to_json(), status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def _set_session_cookie(response: Response, request: Request, plain: str, web: WebSession) -> None:
-    # The cookie lasts no longer than the session's absolute lifetime; the database
-    # decides whether it still works (idle, ended, expired).
-    seconds = max(0, int((web.expires_at - utcnow()).total_seconds()))
-    response.set_cookie(
-        session_cookie_name(_secure(request)),
-        plain,
-        max_age=seconds,
-        path="/",
-        secure=_secure(request),
-        httponly=True,
-        samesite="lax",
-    )
-
-
-def _clear_session_cookie(response: Response, request: Request) -> None:
-    response.delete_cookie(
-        session_cookie_name(_secure(request)),
-        path="/",
-        secure=_secure(request),
-        httponly=True,
-        samesite="lax",
-    )
-
-
-def _pending_session(session: Session, request: Request) -> WebSession:
-    """The session part-way through signing in, from its cookie."""
-    settings = _settings(request)
-    if not settings.require_second_factor:
-        raise StateError("Second factors are turned off for this service.")
-    token = session_token_from(request)
-    web = live_session(session, token, settings) if token else None
-    if web is None:
-        raise signin.SignInFirst("Sign in with your e-mail address and password first.")
-    return web
 
 
 def _own_user(session: Session, actor: Actor) -> User:

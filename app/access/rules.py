@@ -14,6 +14,15 @@ log = logging.getLogger(__name__)
 
 ROUTE_RULES: dict[str, P] = {
     "home": P.PUBLIC,
+    # pages
+    "pages.sign_in": P.PUBLIC,
+    "pages.sign_in_submit": P.PUBLIC,
+    "pages.code": P.PUBLIC,
+    "pages.code_submit": P.PUBLIC,
+    "pages.set_up": P.PUBLIC,
+    "pages.set_up_submit": P.PUBLIC,
+    "pages.sign_out": P.SIGNED_IN,
+    "pages.my_work": P.RETURN_EDIT,
     "health": P.PUBLIC,
     # agencies and subgroups
     "agencies.list": P.REFERENCE_READ,

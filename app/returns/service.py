@@ -574,3 +574,47 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
     )
     _log_change(session, action="return.reopen", return_id=return_.id, before=before)
     return return_
+
+
+def my_work(session: Session, *, actor: Actor, today: date) -> list[dict]:
+    """The returns the actor's agency is expected to complete, overdue first, then by
+    due date: what an auditor opens the service to see."""
+    rows = session.execute(
+        select(
+            Return.id,
+            Return.status,
+            Return.updated_at,
+            Child.pseudonym,
+            Audit.id.label("audit_id"),
+            Audit.title,
+            Audit.returns_due_on,
+        )
+        .join(Child, Child.id == Return.child_id)
+        .join(Audit, Audit.id == Return.audit_id)
+        .where(return_scope(actor), Audit.status.in_([AuditStatus.OPEN, AuditStatus.MODERATION]))
+    ).all()
+    done = {ReturnStatus.SUBMITTED, ReturnStatus.MODERATED}
+    work = [
+        {
+            "id": r.id,
+            "status": r.status,
+            "pseudonym": r.pseudonym,
+            "audit_id": r.audit_id,
+            "audit_title": r.title,
+            "due_on": r.returns_due_on,
+            "overdue": r.returns_due_on is not None
+            and r.returns_due_on < today
+            and r.status not in done,
+        }
+        for r in rows
+    ]
+    return sorted(
+        work,
+        key=lambda w: (
+            not w["overdue"],
+            w["status"] in done,
+            w["due_on"] or date.max,
+            w["audit_title"],
+            w["pseudonym"],
+        ),
+    )
