@@ -1,0 +1,171 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a live server.
+
+The server runs in a subprocess on 127.0.0.1 with its own database (migrated, with
+the demo loaded), exactly as `make run` would. Browsers cannot be downloaded here,
+so Playwright is pointed at /usr/bin/chromium (installed by .ci/system-deps).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+TOTP_SECRET = "WESTSHIREDEMO234WESTSHIREDEMO234"
+DEMO = {
+    "auditor": ("auditor.police@example.org", "demo police auditor 7413"),
+    "other_auditor": ("auditor.socialcare@example.org", "demo social care auditor 2961"),
+    "moderator": ("moderator@example.org", "demo moderator 3307"),
+    "admin": ("admin@example.org", "demo business unit 9154"),
+    "practitioner": ("practitioner@example.org", "demo practitioner 4688"),
+    "scrutineer": ("scrutineer@example.org", "demo scrutineer 6072"),
+    "agency_lead": ("lead.socialcare@example.org", "demo agency lead 5820"),
+}
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, database_factory):
+    """The service on 127.0.0.1 with the demo partnership, for the whole session."""
+    url = database_factory()
+    env = {**os.environ, "DATABASE_URL": url, "AUDIT_ENVIRONMENT": "test"}
+    cli = [sys.executable, "-m", "audit_tools.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
+    subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
+    server = subprocess.Popen(
+        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("the live server did not start") from None
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def totp_now() -> str:
+    import pyotp
+
+    return pyotp.TOTP(TOTP_SECRET).now()
+
+
+def sign_in(page, base: str, who: str) -> None:
+    """Sign in as a demo person with the keyboard only, as someone using it would."""
+    email, password = DEMO[who]
+    page.goto(f"{base}/sign-in")
+    page.keyboard.press("Tab")  # skip link first
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/sign-in/code**")
+    page.get_by_label("Security code").fill(totp_now())
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(chromium, live_server):
+    """Each demo person signs in once per test run (an authenticator code works only
+    once); later tests reuse their browser's cookies."""
+    states: dict[str, dict] = {}
+
+    def state_for(who: str) -> dict:
+        if who not in states:
+            context = chromium.new_context()
+            sign_in(context.new_page(), live_server, who)
+            states[who] = context.storage_state()
+            context.close()
+        return states[who]
+
+    return state_for
+
+
+@pytest.fixture
+def page_as(chromium, signed_in_state):
+    """A page in a browser already signed in as the given demo person."""
+    contexts = []
+
+    def open_as(who: str, *, for_axe: bool = False):
+        # axe-core is injected as a script, which the service's Content-Security-Policy
+        # rightly refuses; only the accessibility check's browser ignores the CSP.
+        context = chromium.new_context(
+            viewport={"width": 1100, "height": 900},
+            storage_state=signed_in_state(who) if who else None,
+            bypass_csp=for_axe,
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: "tag", values:
+            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]}})).violations
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}))"""
+    )

@@ -1,0 +1,49 @@
+"""In a real browser: signing in, My work, and the accessibility of those pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, axe_violations
+
+pytestmark = pytest.mark.usefixtures("live_server")
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_an_auditor_signs_in_with_the_keyboard_and_sees_their_work(page_as, live_server):
+    page = page_as("auditor")  # signed in with the keyboard (conftest.sign_in)
+    page.goto(f"{live_server}/")
+    assert page.url.endswith("/my-work")
+    assert page.get_by_role("heading", name="My work").is_visible()
+    table = page.get_by_role("table").inner_text()
+    assert "Child A" in table and "Identification of need and risk" in table
+    shot(page, "my-work")
+
+
+def test_sign_in_errors_use_the_error_summary(page, live_server):
+    page.goto(f"{live_server}/sign-in")
+    shot(page, "sign-in")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector(".govuk-error-summary")
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert summary.get_by_role("link", name="Enter your email address").is_visible()
+    assert page.title().startswith("Error: ")
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/no-such-page"])
+def test_pages_before_signing_in_have_no_axe_violations(page_as, live_server, path):
+    page = page_as(None, for_axe=True)
+    page.goto(f"{live_server}{path}")
+    assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("who", ["auditor", "other_auditor"])
+def test_my_work_has_no_axe_violations(page_as, live_server, who):
+    page = page_as(who, for_axe=True)
+    page.goto(f"{live_server}/my-work")
+    assert axe_violations(page) == []
