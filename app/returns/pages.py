@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from app.access.policy import Actor
-from app.deps import SessionDep, transactional
-from app.returns import service
+from app.deps import FormData, IdPath, SessionDep, transactional
+from app.errors import InvalidInput, NotFound
+from app.returns import forms, service
+from app.returns.models import EDITABLE_STATUSES
+from app.templates_ import service as templates
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -22,3 +25,270 @@ def my_work(session: SessionDep, request: Request, actor: Actor) -> Response:
     today = date.today()
     work = service.my_work(session, actor=actor, today=today)
     return render(request, "returns/my_work.html", {"work": work, "today": today})
+
+
+# --- completing a return ------------------------------------------------------------
+
+
+def _load(session, actor, return_id: int, *, log_read: bool = True):
+    """The return (as the actor may see it) and its template version."""
+    found = (service.read if log_read else service.detail)(
+        session, return_id=return_id, actor=actor
+    )
+    version = templates.get_version(session, version_id=found["template_version_id"])
+    return found, version
+
+
+def _area_state(found: dict, key_area) -> str:
+    answered = {a["question_id"] for a in found["answers"]}
+    graded = {g["key_area_id"] for g in found["grades"]}
+    required = [q.id for q in key_area.questions if q.required]
+    touched = answered & {q.id for q in key_area.questions} or key_area.id in graded
+    if all(q in answered for q in required) and (not key_area.graded or key_area.id in graded):
+        return "Completed"
+    return "In progress" if touched else "Not yet started"
+
+
+def _editable(found: dict) -> bool:
+    return found["status"] in EDITABLE_STATUSES
+
+
+@router.get("/returns/{return_id}", name="pages.return")
+@transactional
+def task_list(session: SessionDep, request: Request, actor: Actor, return_id: IdPath) -> Response:
+    """The return as a task list: one task per key area, then check and submit."""
+    found, version = _load(session, actor, return_id)
+    areas = [(k, _area_state(found, k)) for k in version.key_areas]
+    return render(
+        request,
+        "returns/task_list.html",
+        {"r": found, "version": version, "areas": areas, "editable": _editable(found)},
+    )
+
+
+def _area_page(
+    request, found, version, key_area, *, values=None, errors=None, conflict=None, status_code=200
+):
+    answers = {a["question_id"]: a["value"] for a in found["answers"]}
+    evidence = next((e for e in found["evidence"] if e["key_area_id"] == key_area.id), {})
+    grade = next((g["level"] for g in found["grades"] if g["key_area_id"] == key_area.id), None)
+    current = {f"q-{q}": v for q, v in answers.items()}
+    current.update({f"ev-{box}": evidence.get(box, "") for box in forms.BOXES})
+    current["grade"] = grade or ""
+    errors = errors or {}
+    return render(
+        request,
+        "returns/key_area.html",
+        {
+            "r": found,
+            "version": version,
+            "key_area": key_area,
+            "values": values if values is not None else current,
+            "errors_by_field": errors,
+            "errors": [{"text": m, "href": f"#{f}"} for f, m in errors.items()],
+            "conflict": conflict,
+            "editable": _editable(found),
+        },
+        status_code=status_code,
+    )
+
+
+def _key_area(version, key_area_id: int):
+    for key_area in version.key_areas:
+        if key_area.id == key_area_id:
+            return key_area
+    raise NotFound(f"This return has no key area {key_area_id}.")
+
+
+@router.get("/returns/{return_id}/areas/{key_area_id}", name="pages.key_area")
+@transactional
+def key_area_form(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, key_area_id: IdPath
+) -> Response:
+    found, version = _load(session, actor, return_id)
+    return _area_page(request, found, version, _key_area(version, key_area_id))
+
+
+@router.post("/returns/{return_id}/areas/{key_area_id}", name="pages.key_area_save")
+@transactional
+def key_area_save(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    return_id: IdPath,
+    key_area_id: IdPath,
+    form: FormData,
+) -> Response:
+    """Save this key area as a draft; then the next key area (or the task list)."""
+    return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
+    found, version = _load(session, actor, return_id, log_read=False)
+    key_area = _key_area(version, key_area_id)
+    parsed = forms.parse_key_area(form, key_area, graded_scale=version.scale is not None)
+    if parsed.errors:
+        return _area_page(
+            request, found, version, key_area, values=form, errors=parsed.errors, status_code=422
+        )
+    try:
+        read_version = int(form.get("version", "0"))
+    except ValueError:
+        read_version = 0
+    try:
+        service.save_draft(
+            session,
+            return_=return_,
+            read_version=read_version,
+            answers=parsed.answers,
+            grades=parsed.grades,
+            evidence=parsed.evidence,
+        )
+    except service.VersionConflict as exc:
+        # Nothing was saved: show what is saved now beside what this page sent.
+        return _area_page(
+            request,
+            exc.extra["current"] | {"version": exc.extra["current_version"]},
+            version,
+            key_area,
+            values=form,
+            conflict=exc.message,
+            status_code=409,
+        )
+    except InvalidInput as exc:
+        errors = {forms.page_field(f.field, parsed): f.message for f in exc.fields}
+        return _area_page(
+            request, found, version, key_area, values=form, errors=errors, status_code=422
+        )
+    areas = [k.id for k in version.key_areas]
+    position = areas.index(key_area.id)
+    if position + 1 < len(areas):
+        target = f"/returns/{return_id}/areas/{areas[position + 1]}"
+    elif version.has_overall_grade:
+        target = f"/returns/{return_id}/overall"
+    else:
+        target = f"/returns/{return_id}/check"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/returns/{return_id}/overall", name="pages.overall")
+@transactional
+def overall_form(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath
+) -> Response:
+    found, version = _load(session, actor, return_id)
+    return render(
+        request,
+        "returns/overall.html",
+        {
+            "r": found,
+            "version": version,
+            "errors": [],
+            "errors_by_field": {},
+            "editable": _editable(found),
+        },
+    )
+
+
+@router.post("/returns/{return_id}/overall", name="pages.overall_save")
+@transactional
+def overall_save(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, form: FormData
+) -> Response:
+    return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
+    try:
+        service.save_draft(
+            session,
+            return_=return_,
+            read_version=int(form.get("version", "0") or 0),
+            answers=[],
+            grades=[],
+            evidence=[],
+            overall_grade=(True, form.get("overall") or None),
+        )
+    except (service.VersionConflict, InvalidInput) as exc:
+        found, version = _load(session, actor, return_id, log_read=False)
+        message = (
+            exc.message
+            if isinstance(exc, service.VersionConflict)
+            else "Choose an overall grade from the list"
+        )
+        errors = {"overall": message}
+        return render(
+            request,
+            "returns/overall.html",
+            {
+                "r": found,
+                "version": version,
+                "errors": [{"text": message, "href": "#overall"}],
+                "errors_by_field": errors,
+                "editable": True,
+            },
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/returns/{return_id}/check", status_code=303)
+
+
+def _check_page(request, found, version, *, errors=None, status_code=200):
+    return render(
+        request,
+        "returns/check.html",
+        {
+            "r": found,
+            "version": version,
+            "errors": errors or [],
+            "editable": _editable(found),
+            "answers": {a["question_id"]: a["value"] for a in found["answers"]},
+            "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
+            "evidence": {e["key_area_id"]: e for e in found["evidence"]},
+            "labels": {lv.code: lv.label for lv in version.scale.levels} if version.scale else {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/returns/{return_id}/check", name="pages.check")
+@transactional
+def check_answers(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath
+) -> Response:
+    found, version = _load(session, actor, return_id)
+    return _check_page(request, found, version)
+
+
+@router.post("/returns/{return_id}/submit", name="pages.submit")
+@transactional
+def submit(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, form: FormData
+) -> Response:
+    return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
+    try:
+        service.submit(session, return_=return_, read_version=int(form.get("version", "0") or 0))
+    except service.ReturnIncomplete as exc:
+        found, version = _load(session, actor, return_id, log_read=False)
+        area_of = {q.id: k.id for k in version.key_areas for q in k.questions}
+        errors = []
+        for f in exc.fields:
+            kind, _, ident = f.field.partition(":")
+            if kind == "question":
+                href = f"/returns/{return_id}/areas/{area_of[int(ident)]}#q-{ident}"
+            elif kind == "grade":
+                href = f"/returns/{return_id}/areas/{ident}#grade"
+            else:
+                href = f"/returns/{return_id}/overall#overall"
+            errors.append({"text": f.message, "href": href})
+        return _check_page(request, found, version, errors=errors, status_code=422)
+    except service.VersionConflict as exc:
+        found, version = _load(session, actor, return_id, log_read=False)
+        return _check_page(
+            request,
+            found,
+            version,
+            errors=[{"text": exc.message, "href": "#answers"}],
+            status_code=409,
+        )
+    return RedirectResponse(f"/returns/{return_id}/submitted", status_code=303)
+
+
+@router.get("/returns/{return_id}/submitted", name="pages.submitted")
+@transactional
+def submitted(session: SessionDep, request: Request, actor: Actor, return_id: IdPath) -> Response:
+    found, version = _load(session, actor, return_id, log_read=False)
+    return render(request, "returns/submitted.html", {"r": found, "version": version})

@@ -1,0 +1,134 @@
+"""Completing a return in the browser without JavaScript: key area by key area, the
+error summary, check your answers, submit, and the stale-tab conflict."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.access import service as access
+from app.access.models import Role
+from app.returns.models import Return
+from app.templates_ import service as templates
+from tests.access.helpers import signed_in_cookie
+from tests.factories import make_audit
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+
+
+@pytest.fixture
+def setting(anonymous_client, db):
+    audit = make_audit(db, children=1, agencies_count=1)
+    auditor = access.create_user(
+        db,
+        email="auditor@example.org",
+        display_name="Auditor",
+        roles={Role.AUDITOR},
+        agency_id=audit.agencies[0].id,
+    )
+    cookie = signed_in_cookie(db, auditor)
+    anonymous_client.cookies.set("case_audit_session", cookie)
+    anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
+    return_ = db.scalar(select(Return).where(Return.audit_id == audit.id))
+    version = templates.get_version(db, version_id=audit.template_version_id)
+    db.commit()
+    return anonymous_client, return_.id, version
+
+
+def _form(page: str, **fields) -> dict:
+    return {
+        "csrf_token": CSRF.search(page).group(1),
+        "version": VERSION.search(page).group(1),
+        **fields,
+    }
+
+
+def _fill(key_area, *, date="27") -> dict:
+    yes_no, free_text, when = key_area.questions
+    return {
+        f"q-{yes_no.id}": "partly",
+        f"q-{free_text.id}": "She said she felt listened to.",
+        f"q-{when.id}-day": date,
+        f"q-{when.id}-month": "3",
+        f"q-{when.id}-year": "2024",
+        "ev-went_well": "Seen the same day.",
+        "ev-could_be_better": "",
+        "ev-impact_on_child": "",
+        "grade": "G",
+    }
+
+
+def test_task_list_then_each_key_area_then_check_and_submit(setting):
+    browser, return_id, version = setting
+    first, second = version.key_areas
+    tasks = browser.get(f"/returns/{return_id}").text
+    assert "Not yet started" in tasks and first.title in tasks
+
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    r = browser.post(
+        f"/returns/{return_id}/areas/{first.id}",
+        data=_form(page, **_fill(first)),
+        follow_redirects=False,
+    )
+    assert (
+        r.status_code == 303 and r.headers["location"] == f"/returns/{return_id}/areas/{second.id}"
+    )
+    assert "Completed" in browser.get(f"/returns/{return_id}").text
+
+    # Submitting now lists what is missing, each linking to its place.
+    check = browser.get(f"/returns/{return_id}/check").text
+    refused = browser.post(f"/returns/{return_id}/submit", data=_form(check))
+    assert refused.status_code == 422 and "There is a problem" in refused.text
+    assert f'href="/returns/{return_id}/areas/{second.id}#grade"' in refused.text
+    assert f'href="/returns/{return_id}/overall#overall"' in refused.text
+
+    page = browser.get(f"/returns/{return_id}/areas/{second.id}").text
+    browser.post(f"/returns/{return_id}/areas/{second.id}", data=_form(page, **_fill(second)))
+    page = browser.get(f"/returns/{return_id}/overall").text
+    r = browser.post(
+        f"/returns/{return_id}/overall", data=_form(page, overall="G"), follow_redirects=False
+    )
+    assert r.headers["location"] == f"/returns/{return_id}/check"
+
+    check = browser.get(f"/returns/{return_id}/check").text
+    assert "She said she felt listened to." in check and "Good" in check
+    done = browser.post(f"/returns/{return_id}/submit", data=_form(check))
+    assert done.status_code == 200 and "Return submitted" in done.text
+    locked = browser.get(f"/returns/{return_id}").text
+    assert "can no longer be changed" in locked
+
+
+def test_a_bad_date_is_shown_in_the_error_summary_and_nothing_is_saved(setting, db):
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    r = browser.post(
+        f"/returns/{return_id}/areas/{first.id}", data=_form(page, **_fill(first, date="31-ish"))
+    )
+    assert r.status_code == 422
+    when = first.questions[2]
+    assert f'href="#q-{when.id}"' in r.text and "Enter a real date" in r.text
+    assert "She said she felt listened to." in r.text  # what was typed is kept
+    assert db.get(Return, return_id).version == 1
+
+
+def test_a_stale_tab_is_told_and_shown_both_versions(setting):
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    old_tab = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    new_tab = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(new_tab, **_fill(first)))
+    stale = _fill(first)
+    stale[f"q-{first.questions[1].id}"] = "Typed in the older tab."
+    r = browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(old_tab, **stale))
+    assert r.status_code == 409
+    assert "Someone else saved this return" in r.text
+    assert "Typed in the older tab." in r.text  # this tab's words are kept ...
+    assert (
+        "Saved version:</strong> She said she felt listened to." in r.text
+    )  # ... beside the saved ones
+    saved = browser.get(f"/returns/{return_id}/check").text
+    assert "Typed in the older tab." not in saved
