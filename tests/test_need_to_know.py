@@ -69,6 +69,8 @@ def world(db):
         "return_id": a_return.id,
         "child_id": child_c.id,
         "involvement_id": a_return.involvement_id,
+        # Not agency-scoped, but it must name a key area of the return's template.
+        "key_area_id": version.key_areas[0].id,
     }
     world = {
         "ids": ids,

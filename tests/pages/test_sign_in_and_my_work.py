@@ -159,3 +159,13 @@ class TestErrorPages:
         assert css.status_code == 200 and "govuk-" in css.text
         assert "max-age" in css.headers["cache-control"]
         assert browser.get("/static/js-enabled.js").status_code == 200
+
+
+def test_my_work_links_each_return(browser, db, auditor):
+    user, _audit = auditor
+    sign_in(browser, user)
+    page = browser.get("/my-work").text
+    mine = db.scalars(select(Return.id).where(Return.agency_id == user.agency_id)).all()
+    for return_id in mine:
+        assert f'<a class="govuk-link" href="/returns/{return_id}">' in page
+    assert "&lt;a" not in page
