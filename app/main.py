@@ -17,6 +17,7 @@ from app.access.pages import router as access_pages
 from app.agencies.api import router as agencies_router
 from app.auditlog.api import router as auditlog_router
 from app.audits.api import router as audits_router
+from app.audits.pages import router as audits_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auditlog_router,
         access_pages,
         returns_pages,
+        audits_pages,
     ):
         app.include_router(router)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by

@@ -16,7 +16,7 @@ from app.access.browser import (
     settings_of,
 )
 from app.access.models import User, WebSession
-from app.access.policy import Actor, Role
+from app.access.policy import Actor, Permission, Role
 from app.deps import FormData, SessionDep, transactional
 from app.templating import render
 
@@ -60,6 +60,8 @@ def home(session: SessionDep, actor: Actor) -> Response:
         return RedirectResponse("/sign-in", status_code=303)
     if Role.AUDITOR in actor.roles:
         return RedirectResponse("/my-work", status_code=303)
+    if actor.may(Permission.AUDIT_READ):
+        return RedirectResponse("/audits", status_code=303)
     return RedirectResponse("/docs", status_code=303)
 
 

@@ -23,6 +23,8 @@ ROUTE_RULES: dict[str, P] = {
     "pages.set_up_submit": P.PUBLIC,
     "pages.sign_out": P.SIGNED_IN,
     "pages.my_work": P.RETURN_EDIT,
+    "pages.audits": P.AUDIT_READ,
+    "pages.audit": P.AUDIT_READ,
     "pages.return": P.RETURN_READ,
     "pages.key_area": P.RETURN_READ,
     "pages.overall": P.RETURN_READ,

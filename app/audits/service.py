@@ -658,3 +658,17 @@ def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
         "by_agency": sorted(by_agency.values(), key=lambda r: r["agency_name"]),
         "by_child": sorted(by_child.values(), key=lambda r: r["pseudonym"]),
     }
+
+
+def return_matrix(session: Session, *, actor: Actor, audit: Audit) -> dict[int, dict[int, dict]]:
+    """child id -> agency id -> that return's id and status, for the overview grid,
+    counting only returns the actor may count."""
+    rows = session.execute(
+        select(Return.id, Return.child_id, Return.agency_id, Return.status).where(
+            Return.audit_id == audit.id, return_count_scope(actor)
+        )
+    )
+    matrix: dict[int, dict[int, dict]] = defaultdict(dict)
+    for return_id, child_id, agency_id, status in rows:
+        matrix[child_id][agency_id] = {"id": return_id, "status": status}
+    return matrix

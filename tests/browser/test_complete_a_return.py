@@ -147,3 +147,16 @@ def test_an_auditor_of_another_agency_cannot_reach_that_return(page_as, live_ser
     response = other.goto(f"{live_server}{href}")
     assert response.status == 404
     assert other.get_by_role("heading", name="Page not found").is_visible()
+
+
+@pytest.mark.parametrize("who", ["moderator", "admin", "scrutineer", "agency_lead"])
+def test_the_audit_overview_has_no_axe_violations(page_as, live_server, who):
+    page = page_as(who, for_axe=True)
+    page.goto(f"{live_server}/audits")
+    assert axe_violations(page) == []
+    page.get_by_role("link", name=re.compile("Identification of need and risk")).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=2, name="By child").is_visible()
+    if who == "moderator":
+        shot(page, "audit-overview")
+    assert axe_violations(page) == []

@@ -1,0 +1,44 @@
+"""Pages for moderators and admins: the audits, and each audit's progress."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.access.policy import Actor, Permission
+from app.audits import service
+from app.deps import IdPath, SessionDep, transactional
+from app.pagination import PageParams
+from app.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/audits", name="pages.audits")
+@transactional
+def audits(session: SessionDep, request: Request, actor: Actor) -> Response:
+    """The audits this person may see, newest first."""
+    items, total = service.list_audits(session, actor=actor, params=PageParams(1, 200))
+    return render(request, "audits/list.html", {"audits": items, "total": total})
+
+
+@router.get("/audits/{audit_id}", name="pages.audit")
+@transactional
+def overview(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath) -> Response:
+    """Progress by agency and by child, with a link to each return for those who may read it."""
+    audit = service.get_audit(session, audit_id=audit_id, actor=actor)
+    progress = service.progress(session, actor=actor, audit=audit)
+    matrix = service.return_matrix(session, actor=actor, audit=audit)
+    return render(
+        request,
+        "audits/overview.html",
+        {
+            "audit": audit,
+            "progress": progress,
+            "matrix": matrix,
+            "agencies": [
+                a for a in audit.agencies if actor.partnership_wide or a.id == actor.agency_id
+            ],
+            "may_read_returns": actor.may(Permission.RETURN_READ),
+        },
+    )
