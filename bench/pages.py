@@ -1,0 +1,124 @@
+"""Server time of each page on the demo data.
+
+Loads the demo into a temporary SQLite database and asks each page many times, in
+process (no network), signed in as the person who would use it; prints the median
+and 95th-percentile server time per page. The aim: every page under 100 ms.
+
+    .venv/bin/python bench/pages.py [--repeat 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.access.models import User, WebSession  # noqa: E402
+from app.access.secrets import digest, new_token  # noqa: E402
+from app.agencies.models import Agency  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.db import make_engine, make_sessionmaker, session_scope, utcnow  # noqa: E402
+from app.demo import load_demo  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.returns.models import Return  # noqa: E402
+from audit_tools.commands.db import alembic_config  # noqa: E402
+
+AIM_MS = 100
+
+
+def signed_in(session, email: str) -> str:
+    from datetime import timedelta
+
+    user = session.scalar(select(User).where(User.email == email))
+    token = new_token()
+    now = utcnow()
+    session.add(
+        WebSession(
+            token_hash=digest(token),
+            user_id=user.id,
+            expires_at=now + timedelta(hours=8),
+            second_factor_at=now,
+            last_seen_at=now,
+        )
+    )
+    return token
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/pages.db"
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        with session_scope(make_sessionmaker(engine)) as session:
+            audit = load_demo(session)
+            auditor = signed_in(session, "auditor.police@example.org")
+            moderator = signed_in(session, "moderator@example.org")
+            police_return = session.scalar(
+                select(Return.id)
+                .join(Agency, Agency.id == Return.agency_id)
+                .where(Return.audit_id == audit.id, Agency.name == "Westshire Police")
+            )
+            version = audit.template_version_id
+        engine.dispose()
+        from app.templates_.models import KeyArea
+
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            key_area = connection.scalar(
+                select(KeyArea.id)
+                .where(KeyArea.template_version_id == version)
+                .order_by(KeyArea.position)
+            )
+        engine.dispose()
+
+        app = create_app(Settings(database_url=url, environment="test"))
+        pages = [
+            ("sign in", None, "/sign-in"),
+            ("my work", auditor, "/my-work"),
+            ("return task list", auditor, f"/returns/{police_return}"),
+            ("key area", auditor, f"/returns/{police_return}/areas/{key_area}"),
+            ("check your answers", auditor, f"/returns/{police_return}/check"),
+            ("audits", moderator, "/audits"),
+            ("audit overview", moderator, f"/audits/{audit.id}"),
+            ("page not found", None, "/no-such-page"),
+        ]
+        print(f"{'page':<22}{'median ms':>10}{'p95 ms':>9}  aim")
+        worst = 0.0
+        with TestClient(app) as client:
+            for name, cookie, path in pages:
+                client.cookies.clear()
+                if cookie:
+                    client.cookies.set("case_audit_session", cookie)
+                times = []
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    response = client.get(path)
+                    times.append((time.perf_counter() - started) * 1000)
+                    if response.status_code not in (200, 404):
+                        print(f"{name}: unexpected {response.status_code}")
+                        return 1
+                times.sort()
+                p95 = times[int(len(times) * 0.95) - 1]
+                worst = max(worst, p95)
+                aim = "meets aim" if p95 < AIM_MS else "below aim"
+                print(f"{name:<22}{statistics.median(times):>10.1f}{p95:>9.1f}  {aim}")
+        print(f"aim: every page under {AIM_MS} ms (server time, in process, one at a time)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
