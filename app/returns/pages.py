@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.access.policy import Actor
 from app.deps import FormData, IdPath, SessionDep, transactional
@@ -119,11 +119,15 @@ def key_area_save(
     key_area_id: IdPath,
     form: FormData,
 ) -> Response:
-    """Save this key area as a draft; then the next key area (or the task list)."""
+    """Save this key area as a draft; then the next key area (or the task list). With
+    JavaScript, the page also saves itself while the auditor types (X-Autosave), and
+    gets JSON back instead of the next page."""
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     found, version = _load(session, actor, return_id, log_read=False)
     key_area = _key_area(version, key_area_id)
     parsed = forms.parse_key_area(form, key_area, graded_scale=version.scale is not None)
+    if request.headers.get("x-autosave"):
+        return _autosave(session, return_, form, parsed)
     if parsed.errors:
         return _area_page(
             request, found, version, key_area, values=form, errors=parsed.errors, status_code=422
@@ -166,6 +170,28 @@ def key_area_save(
     else:
         target = f"/returns/{return_id}/check"
     return RedirectResponse(target, status_code=303)
+
+
+def _autosave(session, return_, form, parsed) -> JSONResponse:
+    if parsed.errors:
+        return JSONResponse({"detail": "Not saved yet.", "errors": parsed.errors}, status_code=422)
+    try:
+        service.save_draft(
+            session,
+            return_=return_,
+            read_version=int(form.get("version", "0") or 0),
+            answers=parsed.answers,
+            grades=parsed.grades,
+            evidence=parsed.evidence,
+        )
+    except service.VersionConflict as exc:
+        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=409)
+    except InvalidInput as exc:
+        errors = {forms.page_field(f.field, parsed): f.message for f in exc.fields}
+        return JSONResponse({"detail": exc.message, "errors": errors}, status_code=422)
+    session.flush()
+    session.refresh(return_)
+    return JSONResponse({"saved": True, "version": return_.version})
 
 
 @router.get("/returns/{return_id}/overall", name="pages.overall")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, axe_violations
 
@@ -160,3 +161,22 @@ def test_the_audit_overview_has_no_axe_violations(page_as, live_server, who):
     if who == "moderator":
         shot(page, "audit-overview")
     assert axe_violations(page) == []
+
+
+def test_typing_saves_the_draft_without_pressing_save(page_as, live_server):
+    page = page_as("other_auditor")
+    page.goto(f"{live_server}/my-work")
+    editable = page.locator("tr", has_text=re.compile("In progress|Sent back|Not started"))
+    href = editable.first.get_by_role("link").get_attribute("href")
+    page.goto(f"{live_server}{href}")
+    area = page.locator("a[href*='/areas/']").first.get_attribute("href")
+    page.goto(f"{live_server}{area}")
+    box = page.get_by_label("What could have been better")
+    box.fill("")
+    box.type("Saved while typing, never submitted.")
+    expect(page.locator("#autosave-status")).to_contain_text("Draft saved", timeout=10_000)
+    # A browser closed now loses nothing: a fresh page shows what was typed.
+    page.goto(f"{live_server}{area}")
+    assert page.get_by_label("What could have been better").input_value() == (
+        "Saved while typing, never submitted."
+    )

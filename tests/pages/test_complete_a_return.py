@@ -132,3 +132,24 @@ def test_a_stale_tab_is_told_and_shown_both_versions(setting):
     )  # ... beside the saved ones
     saved = browser.get(f"/returns/{return_id}/check").text
     assert "Typed in the older tab." not in saved
+
+
+def test_autosave_saves_a_draft_and_answers_with_the_new_version(setting):
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    assert "data-autosave" in page
+    fields = _form(page, **{f"q-{first.questions[1].id}": "Typed, not yet submitted."})
+    r = browser.post(
+        f"/returns/{return_id}/areas/{first.id}",
+        data=fields,
+        headers={"X-Autosave": "1", "X-CSRF-Token": fields["csrf_token"]},
+    )
+    assert r.status_code == 200 and r.json() == {"saved": True, "version": 2}
+    assert "Typed, not yet submitted." in browser.get(f"/returns/{return_id}/check").text
+    stale = browser.post(
+        f"/returns/{return_id}/areas/{first.id}",
+        data=fields,
+        headers={"X-Autosave": "1", "X-CSRF-Token": fields["csrf_token"]},
+    )
+    assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
