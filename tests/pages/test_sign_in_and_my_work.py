@@ -169,3 +169,17 @@ def test_my_work_links_each_return(browser, db, auditor):
     for return_id in mine:
         assert f'<a class="govuk-link" href="/returns/{return_id}">' in page
     assert "&lt;a" not in page
+
+
+def test_a_server_error_is_a_plain_page_without_internals(app, anonymous_client):
+    def boom():
+        raise RuntimeError("secret internals: SELECT * FROM child")
+
+    app.add_api_route("/_boom_page", boom)
+    try:
+        r = anonymous_client.get("/_boom_page")
+    finally:
+        app.router.routes.pop()
+    assert r.status_code == 500
+    assert "Sorry, there is a problem with the service" in r.text
+    assert "secret" not in r.text and "Traceback" not in r.text
