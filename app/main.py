@@ -15,6 +15,7 @@ from sqlalchemy import text
 from app.access.api import router as access_router
 from app.access.pages import router as access_pages
 from app.agencies.api import router as agencies_router
+from app.agencies.pages import router as agencies_pages
 from app.auditlog.api import router as auditlog_router
 from app.audits.api import router as audits_router
 from app.audits.pages import router as audits_pages
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_pages,
         returns_pages,
         audits_pages,
+        agencies_pages,
     ):
         app.include_router(router)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by

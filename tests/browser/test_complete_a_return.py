@@ -180,3 +180,10 @@ def test_typing_saves_the_draft_without_pressing_save(page_as, live_server):
     assert page.get_by_label("What could have been better").input_value() == (
         "Saved while typing, never submitted."
     )
+
+
+@pytest.mark.parametrize("path", ["/admin/agencies", "/admin/agencies/new"])
+def test_the_admin_agency_pages_have_no_axe_violations(page_as, live_server, path):
+    page = page_as("admin", for_axe=True)
+    page.goto(f"{live_server}{path}")
+    assert axe_violations(page) == []

@@ -1,0 +1,55 @@
+"""Admin: the partnership's agencies."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.access import service as access
+from app.access.models import Role
+from tests.access.helpers import signed_in_cookie
+from tests.factories import make_agency
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+@pytest.fixture
+def admin(anonymous_client, db):
+    user = access.create_user(db, email="a@example.org", display_name="A", roles={Role.ADMIN})
+    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    return anonymous_client
+
+
+def test_add_an_agency_with_the_error_summary_on_the_way(admin, db):
+    token = CSRF.search(admin.get("/admin/agencies/new").text).group(1)
+    missing = admin.post("/admin/agencies/new", data={"csrf_token": token})
+    assert missing.status_code == 422
+    assert 'href="#name"' in missing.text and 'href="#kind"' in missing.text
+    assert "Choose what kind of agency it is" in missing.text
+    done = admin.post(
+        "/admin/agencies/new",
+        data={"csrf_token": token, "name": "Westshire Ambulance Service", "kind": "other"},
+    )
+    assert done.status_code == 200 and "Westshire Ambulance Service has been added." in done.text
+    again = admin.post(
+        "/admin/agencies/new",
+        data={"csrf_token": token, "name": "Westshire Ambulance Service", "kind": "other"},
+    )
+    assert again.status_code == 409 and "already exists" in again.text
+
+
+def test_deactivate_an_agency(admin, db):
+    agency = make_agency(db, name="Closing agency")
+    db.commit()
+    token = CSRF.search(admin.get("/admin/agencies").text).group(1)
+    r = admin.post(f"/admin/agencies/{agency.id}/deactivate", data={"csrf_token": token})
+    assert r.status_code == 200
+    db.expire_all()
+    assert not agency.active
+
+
+def test_only_admins(anonymous_client, db):
+    user = access.create_user(db, email="m@example.org", display_name="M", roles={Role.MODERATOR})
+    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    assert anonymous_client.get("/admin/agencies").status_code == 403
