@@ -27,6 +27,13 @@ class KeyAreaForm:
     field_of_answer: list[str] = field(default_factory=list)  # answers[i] -> page field
 
 
+def read_version(form: dict[str, str]) -> int:
+    """The return version the page was showing. Anything unreadable counts as 0, which
+    never matches, so the save is refused as stale rather than failing."""
+    value = form.get("version", "")
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
 def _date(form: dict[str, str], name: str) -> tuple[str | None, str | None]:
     """(ISO date or None, error or None) from the three GOV.UK date boxes."""
     parts = [form.get(f"{name}-{p}", "").strip() for p in ("day", "month", "year")]

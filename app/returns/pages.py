@@ -133,18 +133,7 @@ def key_area_save(
             request, found, version, key_area, values=form, errors=parsed.errors, status_code=422
         )
     try:
-        read_version = int(form.get("version", "0"))
-    except ValueError:
-        read_version = 0
-    try:
-        service.save_draft(
-            session,
-            return_=return_,
-            read_version=read_version,
-            answers=parsed.answers,
-            grades=parsed.grades,
-            evidence=parsed.evidence,
-        )
+        _save_area(session, return_, form, parsed)
     except service.VersionConflict as exc:
         # Nothing was saved: show what is saved now beside what this page sent.
         return _area_page(
@@ -172,18 +161,23 @@ def key_area_save(
     return RedirectResponse(target, status_code=303)
 
 
+def _save_area(session, return_, form, parsed) -> None:
+    """Save one key area's parsed form as a draft, against the version the page read."""
+    service.save_draft(
+        session,
+        return_=return_,
+        read_version=forms.read_version(form),
+        answers=parsed.answers,
+        grades=parsed.grades,
+        evidence=parsed.evidence,
+    )
+
+
 def _autosave(session, return_, form, parsed) -> JSONResponse:
     if parsed.errors:
         return JSONResponse({"detail": "Not saved yet.", "errors": parsed.errors}, status_code=422)
     try:
-        service.save_draft(
-            session,
-            return_=return_,
-            read_version=int(form.get("version", "0") or 0),
-            answers=parsed.answers,
-            grades=parsed.grades,
-            evidence=parsed.evidence,
-        )
+        _save_area(session, return_, form, parsed)
     except service.VersionConflict as exc:
         return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=409)
     except InvalidInput as exc:
@@ -223,7 +217,7 @@ def overall_save(
         service.save_draft(
             session,
             return_=return_,
-            read_version=int(form.get("version", "0") or 0),
+            read_version=forms.read_version(form),
             answers=[],
             grades=[],
             evidence=[],
@@ -286,7 +280,7 @@ def submit(
 ) -> Response:
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     try:
-        service.submit(session, return_=return_, read_version=int(form.get("version", "0") or 0))
+        service.submit(session, return_=return_, read_version=forms.read_version(form))
     except service.ReturnIncomplete as exc:
         found, version = _load(session, actor, return_id, log_read=False)
         area_of = {q.id: k.id for k in version.key_areas for q in k.questions}

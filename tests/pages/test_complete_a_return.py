@@ -153,3 +153,13 @@ def test_autosave_saves_a_draft_and_answers_with_the_new_version(setting):
         headers={"X-Autosave": "1", "X-CSRF-Token": fields["csrf_token"]},
     )
     assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["areas", "overall", "submit"])
+def test_an_unreadable_version_is_refused_as_stale_not_a_server_error(setting, path):
+    browser, return_id, version = setting
+    page = browser.get(f"/returns/{return_id}/check").text
+    target = f"areas/{version.key_areas[0].id}" if path == "areas" else path
+    fields = _form(page) | {"version": "not-a-number"}
+    r = browser.post(f"/returns/{return_id}/{target}", data=fields)
+    assert r.status_code in (409, 422), r.text
