@@ -42,6 +42,19 @@ async def _form(request: Request) -> dict[str, str]:
 
 FormData = Annotated[dict[str, str], Depends(_form)]
 
+
+async def _form_lists(request: Request) -> dict[str, list[str]]:
+    # For forms with repeated fields (checkboxes): every value of each field, in order.
+    form = await request.form()
+    lists: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            lists.setdefault(key, []).append(value)
+    return lists
+
+
+FormLists = Annotated[dict[str, list[str]], Depends(_form_lists)]
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

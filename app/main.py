@@ -14,11 +14,13 @@ from sqlalchemy import text
 
 from app.access.api import router as access_router
 from app.access.pages import router as access_pages
+from app.access.user_pages import router as user_pages
 from app.agencies.api import router as agencies_router
 from app.agencies.pages import router as agencies_pages
 from app.auditlog.api import router as auditlog_router
 from app.audits.api import router as audits_router
 from app.audits.pages import router as audits_pages
+from app.audits.planning import router as audit_planning_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -26,6 +28,7 @@ from app.middleware import ProtectionMiddleware
 from app.returns.api import router as returns_router
 from app.returns.pages import router as returns_pages
 from app.templates_.api import router as templates_router
+from app.templates_.pages import router as template_pages
 from app.templating import GOVUK_DIST, STATIC
 
 
@@ -72,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         returns_pages,
         audits_pages,
         agencies_pages,
+        user_pages,
+        template_pages,
+        audit_planning_pages,
     ):
         app.include_router(router)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by

@@ -63,6 +63,12 @@ def test_every_route_has_a_rule():
     assert missing == [], f"routes without an access rule: {missing}"
 
 
+def test_route_names_are_unique():
+    # The rules table is keyed by name: two routes sharing one would share a rule.
+    names = [r.name for r in ROUTES]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
 def test_every_rule_names_a_route():
     assert sorted(set(ROUTE_RULES) - {r.name for r in ROUTES}) == []
 

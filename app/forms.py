@@ -1,0 +1,38 @@
+"""Page forms: validate submitted fields with the API's own schemas, and turn what is
+wrong into the GOV.UK error summary (a message per field, each linking to its field)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from app.errors import FieldError, validation_fields
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def errors_from(fields: list[FieldError], messages: dict[str, str]) -> dict[str, str]:
+    """Field -> message, the page's own wording where it has one; the first per field."""
+    errors: dict[str, str] = {}
+    for found in fields:
+        errors.setdefault(found.field, messages.get(found.field, found.message))
+    return errors
+
+
+def validate(model: type[M], data: dict, messages: dict[str, str]) -> tuple[M | None, dict]:
+    """The model built from ``data``, or None and the errors by field."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        return None, errors_from(validation_fields(exc.errors()), messages)
+
+
+def summary(errors: dict[str, str], anchors: dict[str, str] | None = None) -> list[dict]:
+    """The error summary's list: each message links to its field (or to ``anchors[field]``)."""
+    anchors = anchors or {}
+    return [{"text": m, "href": f"#{anchors.get(f, f)}"} for f, m in errors.items()]
+
+
+def form_context(values: dict, errors: dict[str, str], anchors: dict | None = None) -> dict:
+    return {"values": values, "errors_by_field": errors, "errors": summary(errors, anchors)}
