@@ -1,0 +1,47 @@
+"""In a real browser: the admin's Users pages have no accessibility violations.
+
+Nothing here changes an account: the live server's demo is shared by the whole run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import axe_violations
+
+pytestmark = pytest.mark.usefixtures("live_server")
+
+
+@pytest.mark.parametrize("path", ["/admin/users", "/admin/users/new"])
+def test_users_pages_have_no_axe_violations(page_as, live_server, path):
+    page = page_as("admin", for_axe=True)
+    page.goto(f"{live_server}{path}")
+    assert page.get_by_role("heading", level=1).is_visible()
+    assert axe_violations(page) == []
+
+
+def test_the_list_links_to_a_users_page_without_axe_violations(page_as, live_server):
+    page = page_as("admin", for_axe=True)
+    page.goto(f"{live_server}/admin/users")
+    assert "Priya Auditor (police)" in page.get_by_role("table").inner_text()
+    page.get_by_role("link", name="Priya Auditor (police)").click()
+    page.wait_for_url("**/admin/users/*")
+    assert page.get_by_role("heading", name="Priya Auditor (police)").is_visible()
+    assert page.get_by_role("button", name="Disable account").is_visible()
+    assert axe_violations(page) == []
+
+
+def test_the_empty_new_user_form_shows_the_error_summary(page_as, live_server):
+    page = page_as("admin", for_axe=True)
+    page.goto(f"{live_server}/admin/users/new")
+    page.get_by_role("button", name="Add user").click()
+    page.wait_for_selector(".govuk-error-summary")
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    for message in [
+        "Enter the person's name",
+        "Enter the person's email address",
+        "Choose at least one role",
+    ]:
+        assert summary.get_by_role("link", name=message).is_visible()
+    assert page.title().startswith("Error: ")
+    assert axe_violations(page) == []
