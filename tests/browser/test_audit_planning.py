@@ -1,0 +1,76 @@
+"""In a real browser: an admin plans an audit through its pages (meeting the error
+summary on the way), with an axe check of each page and a screenshot of the plan."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, axe_violations
+
+pytestmark = pytest.mark.usefixtures("live_server")
+
+# Agencies no other browser test works with: the audit stays planned, but still.
+AGENCIES = ("Westshire GP practices", "Westshire Women's Aid")
+
+
+def test_an_admin_plans_an_audit(page_as, live_server):
+    page = page_as("admin", for_axe=True)
+    page.goto(f"{live_server}/audits")
+    page.get_by_role("link", name="Plan a new audit").click()
+    page.wait_for_url("**/admin/audits/new")
+    assert axe_violations(page) == []
+
+    page.get_by_role("button", name="Create audit").click()
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert summary.get_by_role("link", name="Enter a title for the audit").is_visible()
+    assert page.title().startswith("Error: ")
+    assert axe_violations(page) == []
+
+    page.get_by_label("Title").fill("Exploitation deep dive (planned in the browser)")
+    page.locator("input[name=template_version_id]").first.check()
+    due = date.today() + timedelta(days=30)
+    returns_due = page.get_by_role("group", name="Returns due")
+    returns_due.get_by_label("Day").fill(str(due.day))
+    returns_due.get_by_label("Month").fill(str(due.month))
+    returns_due.get_by_label("Year").fill(str(due.year))
+    page.get_by_role("button", name="Create audit").click()
+    page.wait_for_url(re.compile(r"/admin/audits/\d+\?done=created$"))
+    assert page.get_by_text("Audit created.").is_visible()
+
+    agencies_form = page.locator("form[action$='/agencies']")
+    for name in AGENCIES:
+        agencies_form.get_by_label(name).check()
+    page.get_by_role("button", name="Save agencies").click()
+    page.wait_for_url("**?done=agencies")
+
+    page.get_by_label("Pseudonym").fill("Child A")
+    page.get_by_label("Age band (optional)").select_option("10-13")
+    page.locator("form[action$='/children']").get_by_label(AGENCIES[0]).check()
+    page.get_by_role("button", name="Add child").click()
+    page.wait_for_url("**?done=child")
+    page.get_by_label("Pseudonym").fill("Child B")
+    page.get_by_role("button", name="Add child").click()
+    page.wait_for_url("**?done=child")
+
+    page.get_by_label("Child", exact=True).select_option(label="Child B")
+    page.get_by_label("Agency", exact=True).select_option(label=AGENCIES[1])
+    page.get_by_role("button", name="Add involvement").click()
+    page.wait_for_url("**?done=involvement")
+
+    cohort = page.get_by_role("table")
+    assert cohort.get_by_role("rowheader", name="Child A", exact=True).is_visible()
+    assert cohort.get_by_role("button", name=f"Remove {AGENCIES[1]} from Child B").is_visible()
+    assert page.get_by_text("Opening the audit asks for 2 returns").is_visible()
+    assert axe_violations(page) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "audit-planning.png"), full_page=True)
+
+    # A mistake on the planning page also meets the error summary, still accessible.
+    page.get_by_label("Pseudonym").fill("Jane Smith")
+    page.get_by_role("button", name="Add child").click()
+    assert page.locator(".govuk-error-summary").is_visible()
+    assert axe_violations(page) == []

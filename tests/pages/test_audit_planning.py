@@ -1,0 +1,455 @@
+"""Admin: planning an audit through its pages, from a new audit to opening it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.access import service as access
+from app.access.models import Role
+from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
+from app.errors import FieldError, InvalidInput
+from app.returns.models import Return, ReturnStatus
+from tests.access.helpers import signed_in_cookie
+from tests.factories import make_agency, make_audit, make_template
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+ERROR_LINKS = re.compile(r'class="govuk-error-summary".*?</div>\s*</div>', re.S)
+
+
+@pytest.fixture
+def admin(anonymous_client, db):
+    user = access.create_user(db, email="a@example.org", display_name="A", roles={Role.ADMIN})
+    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    # Each request reads afresh, as in production, not from what the test holds.
+    anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
+    return anonymous_client
+
+
+@pytest.fixture
+def token(admin):
+    return CSRF.search(admin.get("/admin/audits/new").text).group(1)
+
+
+@pytest.fixture
+def version(db):
+    return make_template(db)
+
+
+@pytest.fixture
+def police(db):
+    return make_agency(db, name="Westshire Police")
+
+
+@pytest.fixture
+def school(db):
+    return make_agency(db, name="Westshire Schools")
+
+
+def date_fields(name: str, day: date) -> dict:
+    return {f"{name}-day": str(day.day), f"{name}-month": str(day.month), f"{name}-year": day.year}
+
+
+DUE = date.today() + timedelta(days=14)
+
+
+def summary_links(html: str) -> list[str]:
+    """The error summary's links, in order; the summary must come before the form."""
+    found = ERROR_LINKS.search(html)
+    assert found, "no error summary"
+    assert html.index("govuk-error-summary") < html.index("<form", html.index("govuk-main"))
+    return re.findall(r'<a href="([^"]+)"', found.group(0))
+
+
+def create(admin, token, version, **extra) -> int:
+    data = {"csrf_token": token, "title": "Neglect audit", "template_version_id": version.id}
+    response = admin.post(
+        "/admin/audits/new",
+        data=data | date_fields("returns_due_on", DUE) | extra,
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert re.fullmatch(r"/admin/audits/\d+\?done=created", location)
+    return int(location.split("/")[-1].split("?")[0])
+
+
+def taking_part(db, audit_id: int) -> set[int]:
+    query = select(audit_agency.c.agency_id).where(audit_agency.c.audit_id == audit_id)
+    return set(db.scalars(query))
+
+
+def audits_count(db) -> int:
+    return db.scalar(select(func.count()).select_from(Audit))
+
+
+class TestCreateAnAudit:
+    def test_the_form_lists_only_published_templates(self, admin, db, version):
+        draft = make_template(db, published=False)
+        db.commit()
+        page = admin.get("/admin/audits/new").text
+        assert f'value="{version.id}"' in page and f'value="{draft.id}"' not in page
+
+    def test_missing_title_and_template_are_listed_first(self, admin, db, token, version):
+        db.commit()
+        r = admin.post("/admin/audits/new", data={"csrf_token": token})
+        assert r.status_code == 422
+        assert summary_links(r.text) == ["#title", "#template_version_id"]
+        assert "Enter a title for the audit" in r.text
+        assert "Choose the template the audit will use" in r.text
+        assert r.text.count("Error:") == 1 + 2  # the page title and each field's message
+        assert audits_count(db) == 0
+
+    def test_dates_that_are_not_real_are_refused(self, admin, db, token, version):
+        db.commit()
+        r = admin.post(
+            "/admin/audits/new",
+            data={
+                "csrf_token": token,
+                "title": "Neglect audit",
+                "template_version_id": version.id,
+                "returns_due_on-day": "31",
+                "returns_due_on-month": "2",
+                "returns_due_on-year": "2030",
+                "moderation_meeting_on-day": "4",
+            },
+        )
+        assert r.status_code == 422
+        assert summary_links(r.text) == ["#returns_due_on-day", "#moderation_meeting_on-day"]
+        assert "Returns due date must be a real date" in r.text
+        assert "Moderation meeting date must include a month and year" in r.text
+        assert 'value="31"' in r.text  # what was typed is kept
+        assert audits_count(db) == 0
+
+    def test_a_two_digit_year_is_refused(self, admin, db, token, version):
+        db.commit()
+        fields = {
+            "returns_due_on-day": "1",
+            "returns_due_on-month": "5",
+            "returns_due_on-year": "26",
+        }
+        r = admin.post(
+            "/admin/audits/new",
+            data={"csrf_token": token, "title": "T", "template_version_id": version.id} | fields,
+        )
+        assert r.status_code == 422 and "must have a year with 4 numbers" in r.text
+
+    def test_a_moderation_meeting_before_the_due_date_is_refused(self, admin, db, token, version):
+        db.commit()
+        r = admin.post(
+            "/admin/audits/new",
+            data={"csrf_token": token, "title": "Neglect audit", "template_version_id": version.id}
+            | date_fields("returns_due_on", DUE)
+            | date_fields("moderation_meeting_on", DUE - timedelta(days=1)),
+        )
+        assert r.status_code == 422
+        assert summary_links(r.text) == ["#moderation_meeting_on-day"]
+        assert "must be on or after the date returns are due" in r.text
+        assert audits_count(db) == 0
+
+    def test_an_unpublished_template_is_refused(self, admin, db, token):
+        draft = make_template(db, published=False)
+        db.commit()
+        r = admin.post(
+            "/admin/audits/new",
+            data={"csrf_token": token, "title": "Neglect audit", "template_version_id": draft.id},
+        )
+        assert r.status_code == 422 and "Choose a published template" in r.text
+        assert audits_count(db) == 0
+
+    def test_created_it_goes_to_the_planning_page(self, admin, db, token, version):
+        audit_id = create(admin, token, version, theme="", description="Why we audit")
+        audit = db.get(Audit, audit_id)
+        assert audit.status == AuditStatus.PLANNED and audit.returns_due_on == DUE
+        assert audit.theme == version.theme and audit.description == "Why we audit"
+        page = admin.get(f"/admin/audits/{audit_id}?done=created")
+        assert page.status_code == 200 and "Audit created." in page.text
+        assert f'href="/admin/audits/{audit_id}?change=details#title"' in page.text
+
+
+class TestChangeTheDetails:
+    def test_change_and_a_bad_date(self, admin, db, token, version):
+        audit_id = create(admin, token, version)
+        form = admin.get(f"/admin/audits/{audit_id}?change=details").text
+        assert 'value="Neglect audit"' in form and f'value="{DUE.day}"' in form
+        bad = admin.post(
+            f"/admin/audits/{audit_id}",
+            data={"csrf_token": token, "title": "", "returns_due_on-year": "2030"},
+        )
+        assert bad.status_code == 422
+        assert summary_links(bad.text) == ["#title", "#returns_due_on-day"]
+        assert "Returns due date must include a day and month" in bad.text
+        assert db.get(Audit, audit_id).title == "Neglect audit"
+        ok = admin.post(
+            f"/admin/audits/{audit_id}",
+            data={"csrf_token": token, "title": "Renamed audit", "theme": "Neglect"}
+            | date_fields("returns_due_on", DUE + timedelta(days=1)),
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303 and ok.headers["location"].endswith("?done=details")
+        db.expire_all()
+        audit = db.get(Audit, audit_id)
+        assert (audit.title, audit.theme) == ("Renamed audit", "Neglect")
+        assert audit.returns_due_on == DUE + timedelta(days=1)
+
+
+class TestTheWholeJourney:
+    def test_plan_then_open(self, admin, db, token, version, police, school):
+        audit_id = create(admin, token, version)
+        plan = f"/admin/audits/{audit_id}"
+
+        r = admin.post(
+            f"{plan}/agencies",
+            data={"csrf_token": token, "agency_ids": [police.id, school.id]},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert taking_part(db, audit_id) == {police.id, school.id}
+
+        # Child A with both agencies at once; Child B with none yet.
+        r = admin.post(
+            f"{plan}/children",
+            data={
+                "csrf_token": token,
+                "pseudonym": "child a",
+                "age_band": "5-9",
+                "context_tags": "SEND, neglect",
+                "child_agency_ids": [police.id, school.id],
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        r = admin.post(f"{plan}/children", data={"csrf_token": token, "pseudonym": "Child B"})
+        assert r.status_code == 200 and "The child has been added" in r.text
+        children = {c.pseudonym: c for c in db.scalars(select(Child))}
+        assert set(children) == {"Child A", "Child B"}
+        assert children["Child A"].context_tags == ["SEND", "neglect"]
+
+        db.commit()
+        again = admin.post(f"{plan}/children", data={"csrf_token": token, "pseudonym": "Child A"})
+        assert again.status_code == 409
+        assert summary_links(again.text) == ["#pseudonym"]
+        assert "already has a child called Child A" in again.text
+        named = admin.post(f"{plan}/children", data={"csrf_token": token, "pseudonym": "Jane"})
+        assert named.status_code == 422 and "then up to 3 letters or numbers" in named.text
+        assert db.scalar(select(func.count()).select_from(Child)) == 2
+
+        # Opening now is refused: Child B has no agency.
+        refused = admin.post(f"{plan}/open", data={"csrf_token": token})
+        assert refused.status_code == 422
+        assert summary_links(refused.text) == ["#child_id"]
+        assert "Add the agencies involved with Child B" in refused.text
+
+        child_b = children["Child B"]
+        r = admin.post(
+            f"{plan}/involvements",
+            data={"csrf_token": token, "child_id": child_b.id, "agency_id": police.id},
+        )
+        assert r.status_code == 200 and "The involvement has been added" in r.text
+        db.commit()
+        dup = admin.post(
+            f"{plan}/involvements",
+            data={"csrf_token": token, "child_id": child_b.id, "agency_id": police.id},
+        )
+        assert dup.status_code == 409 and "already involved with this child" in dup.text
+        r = admin.post(
+            f"{plan}/involvements",
+            data={"csrf_token": token, "child_id": child_b.id, "agency_id": school.id},
+        )
+        assert r.status_code == 200
+
+        # Remove one involvement: its return goes with it.
+        involvement = db.scalar(
+            select(Involvement).where(
+                Involvement.child_id == child_b.id, Involvement.agency_id == school.id
+            )
+        )
+        page = admin.get(plan).text
+        assert f'action="/admin/involvements/{involvement.id}/remove"' in page
+        assert "Opening the audit asks for <strong>4 returns</strong>" in page
+        r = admin.post(f"/admin/involvements/{involvement.id}/remove", data={"csrf_token": token})
+        assert r.status_code == 200 and "The involvement has been removed" in r.text
+        assert db.get(Involvement, involvement.id) is None
+        assert "Opening the audit asks for <strong>3 returns</strong>" in r.text
+
+        opened = admin.post(f"{plan}/open", data={"csrf_token": token}, follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == f"/audits/{audit_id}"
+        db.expire_all()
+        assert db.get(Audit, audit_id).status == AuditStatus.OPEN
+        involvements = db.scalars(select(Involvement).where(Involvement.audit_id == audit_id))
+        pairs = {(i.child_id, i.agency_id) for i in involvements}
+        returns = db.scalars(select(Return).where(Return.audit_id == audit_id)).all()
+        assert pairs == {(r.child_id, r.agency_id) for r in returns} and len(pairs) == 3
+        assert all(r.status == ReturnStatus.NOT_STARTED for r in returns)
+
+        # Now read-only here; changes are refused.
+        page = admin.get(plan).text
+        assert "can no longer be changed here" in page and f'href="/audits/{audit_id}"' in page
+        assert "/open" not in page and "/remove" not in page
+        db.commit()
+        late = admin.post(f"{plan}/children", data={"csrf_token": token, "pseudonym": "Child C"})
+        assert late.status_code == 409
+        assert db.scalar(select(func.count()).select_from(Child)) == 2
+
+    def test_remove_a_child(self, admin, db, token, version, police):
+        audit_id = create(admin, token, version)
+        admin.post(
+            f"/admin/audits/{audit_id}/agencies",
+            data={"csrf_token": token, "agency_ids": police.id},
+        )
+        admin.post(
+            f"/admin/audits/{audit_id}/children",
+            data={"csrf_token": token, "pseudonym": "Child A", "child_agency_ids": police.id},
+        )
+        child = db.scalar(select(Child).where(Child.audit_id == audit_id))
+        r = admin.post(f"/admin/children/{child.id}/remove", data={"csrf_token": token})
+        assert r.status_code == 200 and "removed from the cohort" in r.text
+        assert db.scalar(select(func.count()).select_from(Return)) == 0
+        assert db.get(Child, child.id) is None
+
+
+class TestRefusals:
+    def test_opening_an_empty_audit_lists_what_is_missing(self, admin, db, token, version):
+        no_date = {f"returns_due_on-{part}": "" for part in ("day", "month", "year")}
+        audit_id = create(admin, token, version, **no_date)
+        db.commit()
+        r = admin.post(f"/admin/audits/{audit_id}/open", data={"csrf_token": token})
+        assert r.status_code == 422
+        assert summary_links(r.text) == [
+            f"/admin/audits/{audit_id}?change=details#returns_due_on-day",
+            "#agency_ids",
+            "#pseudonym",
+        ]
+        assert "Add the children in the cohort" in r.text
+        assert db.get(Audit, audit_id).status == AuditStatus.PLANNED
+
+    def test_an_agency_still_involved_cannot_be_removed(
+        self, admin, db, token, version, police, school
+    ):
+        audit_id = create(admin, token, version)
+        plan = f"/admin/audits/{audit_id}"
+        admin.post(
+            f"{plan}/agencies", data={"csrf_token": token, "agency_ids": [police.id, school.id]}
+        )
+        admin.post(
+            f"{plan}/children",
+            data={"csrf_token": token, "pseudonym": "Child A", "child_agency_ids": police.id},
+        )
+        db.commit()
+        r = admin.post(f"{plan}/agencies", data={"csrf_token": token, "agency_ids": school.id})
+        assert r.status_code == 422 and summary_links(r.text) == ["#agency_ids"]
+        assert "Westshire Police is still involved with children" in r.text
+        assert taking_part(db, audit_id) == {police.id, school.id}
+        junk = admin.post(f"{plan}/agencies", data={"csrf_token": token, "agency_ids": "x"})
+        assert junk.status_code == 422 and "Choose agencies from the list" in junk.text
+
+    def test_involvement_choices_must_come_from_this_audit(self, admin, db, token, version, police):
+        audit_id = create(admin, token, version)
+        other = make_audit(db, children=1, agencies_count=1, open_=False)
+        other_child = db.scalar(select(Child).where(Child.audit_id == other.id))
+        db.commit()
+        plan = f"/admin/audits/{audit_id}"
+        admin.post(f"{plan}/agencies", data={"csrf_token": token, "agency_ids": police.id})
+        admin.post(f"{plan}/children", data={"csrf_token": token, "pseudonym": "Child A"})
+        db.commit()
+        empty = admin.post(f"{plan}/involvements", data={"csrf_token": token})
+        assert empty.status_code == 422
+        assert summary_links(empty.text) == ["#child_id", "#agency_id"]
+        elsewhere = admin.post(
+            f"{plan}/involvements",
+            data={"csrf_token": token, "child_id": other_child.id, "agency_id": police.id},
+        )
+        assert elsewhere.status_code == 422
+        assert "Choose a child in this audit" in elsewhere.text
+        (outsider,) = taking_part(db, other.id)
+        mine = db.scalar(select(Child).where(Child.audit_id == audit_id))
+        not_taking_part = admin.post(
+            f"{plan}/involvements",
+            data={"csrf_token": token, "child_id": mine.id, "agency_id": outsider},
+        )
+        assert not_taking_part.status_code == 422
+        assert "Choose an agency taking part" in not_taking_part.text
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(Involvement)
+                .where(Involvement.audit_id == audit_id)
+            )
+            == 0
+        )
+
+    def test_a_refusal_half_way_through_writes_nothing(
+        self, admin, db, token, version, police, monkeypatch
+    ):
+        audit_id = create(admin, token, version)
+        plan = f"/admin/audits/{audit_id}"
+        admin.post(f"{plan}/agencies", data={"csrf_token": token, "agency_ids": police.id})
+        db.commit()
+
+        def refuse(*_args, **_kwargs):  # after the child's row has been written
+            raise InvalidInput("No.", fields=[FieldError("agency_ids[0]", "Refused")])
+
+        monkeypatch.setattr("app.audits.service.add_involvement", refuse)
+        r = admin.post(
+            f"{plan}/children",
+            data={"csrf_token": token, "pseudonym": "Child A", "child_agency_ids": police.id},
+        )
+        assert r.status_code == 422 and summary_links(r.text) == ["#child_agency_ids"]
+        assert "Choose only agencies taking part in this audit" in r.text
+        assert db.scalar(select(func.count()).select_from(Child)) == 0
+
+    def test_unknown_ids_are_404(self, admin, db, token):
+        db.commit()
+        assert admin.get("/admin/audits/999999").status_code == 404
+        for path in (
+            "/admin/audits/999999",
+            "/admin/audits/999999/agencies",
+            "/admin/audits/999999/children",
+            "/admin/audits/999999/involvements",
+            "/admin/audits/999999/open",
+            "/admin/children/999999/remove",
+            "/admin/involvements/999999/remove",
+        ):
+            assert admin.post(path, data={"csrf_token": token}).status_code == 404, path
+
+    def test_a_form_without_the_csrf_token_is_refused(self, admin, db, version):
+        db.commit()
+        r = admin.post("/admin/audits/new", data={"title": "X", "template_version_id": version.id})
+        assert r.status_code == 403 and audits_count(db) == 0
+
+
+def sign_in_as(client, db, role: Role):
+    user = access.create_user(
+        db, email=f"{role.value}@example.org", display_name=role.value, roles={role}
+    )
+    client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    return client
+
+
+class TestWhoMayPlan:
+    def test_a_moderator_is_refused(self, anonymous_client, db):
+        audit = make_audit(db, open_=False)
+        client = sign_in_as(anonymous_client, db, Role.MODERATOR)
+        token = CSRF.search(client.get("/audits").text).group(1)
+        assert client.get("/admin/audits/new").status_code == 403
+        assert client.get(f"/admin/audits/{audit.id}").status_code == 403
+        r = client.post(f"/admin/audits/{audit.id}/open", data={"csrf_token": token})
+        assert r.status_code == 403
+        listing = client.get("/audits").text
+        assert "Plan a new audit" not in listing
+        assert f'href="/audits/{audit.id}"' in listing
+        assert "Continue planning" not in client.get(f"/audits/{audit.id}").text
+
+    def test_admins_reach_planning_from_the_list_and_the_overview(self, admin, db):
+        planned = make_audit(db, open_=False)
+        opened = make_audit(db)
+        db.commit()
+        listing = admin.get("/audits").text
+        assert 'href="/admin/audits/new"' in listing
+        assert f'href="/admin/audits/{planned.id}"' in listing
+        assert f'href="/audits/{opened.id}"' in listing
+        assert f'href="/admin/audits/{planned.id}"' in admin.get(f"/audits/{planned.id}").text
+        assert "Continue planning" not in admin.get(f"/audits/{opened.id}").text
