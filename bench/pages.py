@@ -67,6 +67,8 @@ def main() -> int:
             audit = load_demo(session)
             auditor = signed_in(session, "auditor.police@example.org")
             moderator = signed_in(session, "moderator@example.org")
+            admin = signed_in(session, "admin@example.org")
+            admin_id = session.scalar(select(User.id).where(User.email == "admin@example.org"))
             police_return = session.scalar(
                 select(Return.id)
                 .join(Agency, Agency.id == Return.agency_id)
@@ -94,6 +96,15 @@ def main() -> int:
             ("check your answers", auditor, f"/returns/{police_return}/check"),
             ("audits", moderator, "/audits"),
             ("audit overview", moderator, f"/audits/{audit.id}"),
+            ("agencies", admin, "/admin/agencies"),
+            ("users", admin, "/admin/users"),
+            ("a user", admin, f"/admin/users/{admin_id}"),
+            ("templates", admin, "/admin/templates"),
+            ("template builder", admin, f"/admin/template-versions/{version}"),
+            ("template preview", admin, f"/admin/template-versions/{version}/preview"),
+            ("preview a key area", admin, f"/admin/template-versions/{version}/preview/{key_area}"),
+            ("plan a new audit", admin, "/admin/audits/new"),
+            ("audit planning", admin, f"/admin/audits/{audit.id}"),
             ("page not found", None, "/no-such-page"),
         ]
         print(f"{'page':<22}{'median ms':>10}{'p95 ms':>9}  aim")

@@ -54,7 +54,7 @@ def _pending(session: Session, request: Request) -> WebSession | None:
 
 @router.get("/", name="home")
 @transactional
-def home(session: SessionDep, actor: Actor) -> Response:
+def home(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The start page: sign in, or go to the work that is yours."""
     if actor.user_id is None:
         return RedirectResponse("/sign-in", status_code=303)
@@ -62,7 +62,7 @@ def home(session: SessionDep, actor: Actor) -> Response:
         return RedirectResponse("/my-work", status_code=303)
     if actor.may(Permission.AUDIT_READ):
         return RedirectResponse("/audits", status_code=303)
-    return RedirectResponse("/docs", status_code=303)
+    return render(request, "home.html")
 
 
 @router.get("/sign-in", name="pages.sign_in")

@@ -191,14 +191,14 @@ def involvement_scope(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-def may_edit_return(actor: Actor, return_: Return) -> bool:
+def may_edit_return(actor: Actor, agency_id: int) -> bool:
     """An auditor edits only their own agency's returns (the audit must also be open:
-    the returns service checks that)."""
+    the returns service checks that); ``agency_id`` is the return's agency."""
     return (
         actor.may(P.RETURN_EDIT)
         and Role.AUDITOR in actor.roles
         and actor.agency_id is not None
-        and return_.agency_id == actor.agency_id
+        and agency_id == actor.agency_id
     ) or actor.via == "system"
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from app.access.policy import Actor
+from app.access.policy import Actor, may_edit_return
 from app.deps import FormData, IdPath, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.returns import forms, service
@@ -49,8 +49,9 @@ def _area_state(found: dict, key_area) -> str:
     return "In progress" if touched else "Not yet started"
 
 
-def _editable(found: dict) -> bool:
-    return found["status"] in EDITABLE_STATUSES
+def _editable(found: dict, actor: Actor) -> bool:
+    """Forms for the return's own auditors while it may change; others read it."""
+    return found["status"] in EDITABLE_STATUSES and may_edit_return(actor, found["agency"]["id"])
 
 
 @router.get("/returns/{return_id}", name="pages.return")
@@ -62,12 +63,21 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
     return render(
         request,
         "returns/task_list.html",
-        {"r": found, "version": version, "areas": areas, "editable": _editable(found)},
+        {"r": found, "version": version, "areas": areas, "editable": _editable(found, actor)},
     )
 
 
 def _area_page(
-    request, found, version, key_area, *, values=None, errors=None, conflict=None, status_code=200
+    request,
+    actor,
+    found,
+    version,
+    key_area,
+    *,
+    values=None,
+    errors=None,
+    conflict=None,
+    status_code=200,
 ):
     answers = {a["question_id"]: a["value"] for a in found["answers"]}
     evidence = next((e for e in found["evidence"] if e["key_area_id"] == key_area.id), {})
@@ -87,7 +97,7 @@ def _area_page(
             "errors_by_field": errors,
             "errors": [{"text": m, "href": f"#{f}"} for f, m in errors.items()],
             "conflict": conflict,
-            "editable": _editable(found),
+            "editable": _editable(found, actor),
         },
         status_code=status_code,
     )
@@ -106,7 +116,7 @@ def key_area_form(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath, key_area_id: IdPath
 ) -> Response:
     found, version = _load(session, actor, return_id)
-    return _area_page(request, found, version, _key_area(version, key_area_id))
+    return _area_page(request, actor, found, version, _key_area(version, key_area_id))
 
 
 @router.post("/returns/{return_id}/areas/{key_area_id}", name="pages.key_area_save")
@@ -130,7 +140,14 @@ def key_area_save(
         return _autosave(session, return_, form, parsed)
     if parsed.errors:
         return _area_page(
-            request, found, version, key_area, values=form, errors=parsed.errors, status_code=422
+            request,
+            actor,
+            found,
+            version,
+            key_area,
+            values=form,
+            errors=parsed.errors,
+            status_code=422,
         )
     try:
         _save_area(session, return_, form, parsed)
@@ -138,6 +155,7 @@ def key_area_save(
         # Nothing was saved: show what is saved now beside what this page sent.
         return _area_page(
             request,
+            actor,
             exc.extra["current"] | {"version": exc.extra["current_version"]},
             version,
             key_area,
@@ -148,7 +166,7 @@ def key_area_save(
     except InvalidInput as exc:
         errors = {forms.page_field(f.field, parsed): f.message for f in exc.fields}
         return _area_page(
-            request, found, version, key_area, values=form, errors=errors, status_code=422
+            request, actor, found, version, key_area, values=form, errors=errors, status_code=422
         )
     areas = [k.id for k in version.key_areas]
     position = areas.index(key_area.id)
@@ -202,7 +220,7 @@ def overall_form(
             "version": version,
             "errors": [],
             "errors_by_field": {},
-            "editable": _editable(found),
+            "editable": _editable(found, actor),
         },
     )
 
@@ -246,7 +264,7 @@ def overall_save(
     return RedirectResponse(f"/returns/{return_id}/check", status_code=303)
 
 
-def _check_page(request, found, version, *, errors=None, status_code=200):
+def _check_page(request, actor, found, version, *, errors=None, status_code=200):
     return render(
         request,
         "returns/check.html",
@@ -254,7 +272,7 @@ def _check_page(request, found, version, *, errors=None, status_code=200):
             "r": found,
             "version": version,
             "errors": errors or [],
-            "editable": _editable(found),
+            "editable": _editable(found, actor),
             "answers": {a["question_id"]: a["value"] for a in found["answers"]},
             "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
             "evidence": {e["key_area_id"]: e for e in found["evidence"]},
@@ -270,7 +288,7 @@ def check_answers(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath
 ) -> Response:
     found, version = _load(session, actor, return_id)
-    return _check_page(request, found, version)
+    return _check_page(request, actor, found, version)
 
 
 @router.post("/returns/{return_id}/submit", name="pages.submit")
@@ -294,11 +312,12 @@ def submit(
             else:
                 href = f"/returns/{return_id}/overall#overall"
             errors.append({"text": f.message, "href": href})
-        return _check_page(request, found, version, errors=errors, status_code=422)
+        return _check_page(request, actor, found, version, errors=errors, status_code=422)
     except service.VersionConflict as exc:
         found, version = _load(session, actor, return_id, log_read=False)
         return _check_page(
             request,
+            actor,
             found,
             version,
             errors=[{"text": exc.message, "href": "#answers"}],

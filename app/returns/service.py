@@ -56,7 +56,7 @@ def get_return(session: Session, *, return_id: int, actor: Actor, to_edit: bool 
     """The return, if the actor may see it (and, with ``to_edit``, edit it); otherwise
     404, exactly as if it did not exist."""
     return_ = session.scalar(select(Return).where(Return.id == return_id, return_scope(actor)))
-    if return_ is None or (to_edit and not may_edit_return(actor, return_)):
+    if return_ is None or (to_edit and not may_edit_return(actor, return_.agency_id)):
         raise NotFound(f"There is no return with id {return_id}.")
     return return_
 

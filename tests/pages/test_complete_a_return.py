@@ -163,3 +163,20 @@ def test_an_unreadable_version_is_refused_as_stale_not_a_server_error(setting, p
     fields = _form(page) | {"version": "not-a-number"}
     r = browser.post(f"/returns/{return_id}/{target}", data=fields)
     assert r.status_code in (409, 422), r.text
+
+
+def test_someone_who_may_only_read_a_draft_sees_answers_not_a_form(setting, db):
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    saved = browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(page, **_fill(first)))
+    assert saved.status_code == 200
+    moderator = access.create_user(
+        db, email="mod@example.org", display_name="Moderator", roles={Role.MODERATOR}
+    )
+    db.commit()
+    browser.cookies.set("case_audit_session", signed_in_cookie(db, moderator))
+    read = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    assert "She said she felt listened to." in read and "Partly" in read
+    assert "Save and continue" not in read and "<textarea" not in read
+    assert "Good" in read  # the grade's label, not its code
