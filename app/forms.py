@@ -3,11 +3,14 @@ wrong into the GOV.UK error summary (a message per field, each linking to its fi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
-from app.errors import FieldError, validation_fields
+from app.errors import AppError, FieldError, validation_fields
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,3 +39,16 @@ def summary(errors: dict[str, str], anchors: dict[str, str] | None = None) -> li
 
 def form_context(values: dict, errors: dict[str, str], anchors: dict | None = None) -> dict:
     return {"values": values, "errors_by_field": errors, "errors": summary(errors, anchors)}
+
+
+@contextmanager
+def attempt(session: Session) -> Iterator[None]:
+    """Run a service call in a savepoint. A page that shows a refusal still commits
+    (its response is a page, not an error), so whatever the call wrote before refusing
+    is undone here, and every object is read afresh for the page that says why."""
+    try:
+        with session.begin_nested():
+            yield
+    except AppError:
+        session.expire_all()
+        raise

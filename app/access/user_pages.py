@@ -19,6 +19,7 @@ from app.access.secrets import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.agencies import service as agencies
 from app.deps import FormLists, IdPath, IdQuery, SessionDep, transactional
 from app.errors import AppError, NotFound, validation_fields
+from app.forms import attempt, summary
 from app.pagination import MAX_PER_PAGE, PageParams
 from app.templating import render
 
@@ -57,10 +58,6 @@ def _path(request: Request, name: str, **params) -> str:
 def _done(request: Request, user: User, what: str) -> RedirectResponse:
     query = urlencode({"done": what, "user": user.id})
     return RedirectResponse(f"{_path(request, 'pages.users')}?{query}", status_code=303)
-
-
-def _summary(errors: dict[str, str]) -> list[dict]:
-    return [{"text": text, "href": f"#{field}"} for field, text in errors.items()]
 
 
 def _agency_names(session: Session) -> dict[int, str]:
@@ -206,7 +203,7 @@ def _new_page(request, session, *, values, errors, status_code=200):
             "agencies": _agency_choices(session, int(chosen) if chosen.isdigit() else None),
             "min_password": MIN_PASSWORD_LENGTH,
             "errors_by_field": errors,
-            "errors": _summary(errors),
+            "errors": summary(errors),
         },
         status_code=status_code,
     )
@@ -234,7 +231,7 @@ def create_user(session: SessionDep, request: Request, form: FormLists) -> Respo
         return _new_page(request, session, values=values, errors=errors, status_code=422)
     try:
         # A refused account must leave nothing behind, though this response commits.
-        with session.begin_nested():
+        with attempt(session):
             user = service.create_user(
                 session,
                 email=body.email,
@@ -276,7 +273,7 @@ def _user_page(request, session, *, user, actor, values=None, errors=None, statu
             "agency_names": _agency_names(session),
             "agencies": _agency_choices(session, user.agency_id),
             "errors_by_field": errors,
-            "errors": _summary(errors),
+            "errors": summary(errors),
         },
         status_code=status_code,
     )
@@ -323,7 +320,7 @@ def update_user(
         return refuse({"roles": "You cannot remove your own administrator role"})
     changes = {"display_name": body.display_name, "roles": roles, "agency_id": body.agency_id}
     try:
-        with session.begin_nested():
+        with attempt(session):
             service.update_user(session, user=user, changes=changes)
     except AppError as exc:
         if not exc.fields:

@@ -10,8 +10,6 @@ savepoint, so nothing it wrote before refusing is committed with the page.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from functools import partial
 from typing import Annotated
@@ -28,6 +26,7 @@ from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
 from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
 from app.errors import AppError, Conflict, InvalidInput, StateError
+from app.forms import attempt, summary
 from app.pagination import PageParams
 from app.templates_ import service as templates
 from app.templates_.models import TemplateStatus
@@ -167,19 +166,7 @@ def _read_details(form: dict[str, str], *, creating: bool) -> tuple[dict | None,
 
 def _summary(errors: dict[str, str]) -> list[dict]:
     # A date input's link goes to its first box.
-    return [{"text": m, "href": f"#{f}-day" if f in DATES else f"#{f}"} for f, m in errors.items()]
-
-
-@contextmanager
-def _attempt(session: Session) -> Iterator[None]:
-    """Run a service call in a savepoint: if it refuses, whatever it wrote is undone,
-    and every object is read afresh for the page that shows why."""
-    try:
-        with session.begin_nested():
-            yield
-    except AppError:
-        session.expire_all()
-        raise
+    return summary(errors, {f: f"{f}-day" for f in DATES})
 
 
 def _planned(session: Session, actor: Actor, audit_id: int) -> Audit:
@@ -309,7 +296,7 @@ def create_audit(session: SessionDep, request: Request, actor: Actor, form: Form
     if body is None:
         return again(errors=errors, status_code=422)
     try:
-        with _attempt(session):
+        with attempt(session):
             audit = service.create_audit(session, **body)
     except InvalidInput as exc:
         return again(errors=_refusal(exc, DETAIL_REFUSALS), status_code=422)
@@ -348,7 +335,7 @@ def update_details(
         # Left blank, the theme is the template's, as when the audit was created.
         changes["theme"] = changes["theme"] or audit.template_version.theme
         try:
-            with _attempt(session):
+            with attempt(session):
                 service.update_audit(session, audit=audit, changes=changes)
             return _to_plan(audit_id, "details")
         except InvalidInput as exc:
@@ -372,7 +359,7 @@ def set_agencies(
     except ValidationError:
         return again(errors={"agency_ids": "Choose agencies from the list"}, status_code=422)
     try:
-        with _attempt(session):
+        with attempt(session):
             service.set_agencies(session, audit=audit, agency_ids=body.agency_ids)
     except (InvalidInput, Conflict) as exc:
         refusals = {}
@@ -406,7 +393,7 @@ def add_child(
     except ValidationError as exc:
         return again(errors=_messages(exc, CHILD_MESSAGES, CHILD_FIELDS), status_code=422)
     try:
-        with _attempt(session):
+        with attempt(session):
             service.add_child(session, audit=audit, **body.model_dump())
     except (InvalidInput, Conflict) as exc:
         taken = f"This audit already has a child called {body.pseudonym}: use another pseudonym"
@@ -440,7 +427,7 @@ def add_involvement(
     except ValidationError as exc:
         return again(errors=_messages(exc, INVOLVEMENT_MESSAGES), status_code=422)
     try:
-        with _attempt(session):
+        with attempt(session):
             child = service.child_in_audit(session, audit=audit, child_id=body.child_id)
             service.add_involvement(session, audit=audit, child=child, agency_id=body.agency_id)
     except (InvalidInput, Conflict) as exc:
@@ -467,7 +454,7 @@ def open_audit(session: SessionDep, request: Request, actor: Actor, audit_id: Id
     """Open the audit for returns; if it is not ready, say what is missing."""
     audit = _planned(session, actor, audit_id)
     try:
-        with _attempt(session):
+        with attempt(session):
             service.open_audit(session, audit=audit)
     except InvalidInput as exc:
         errors, summary = _not_ready(session, actor, audit_id, exc)

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import FormData, IdPath, SessionDep, transactional
 from app.errors import Conflict, InvalidInput, NotFound, StateError
-from app.forms import errors_from, form_context, validate
+from app.forms import attempt, errors_from, form_context, validate
 from app.pagination import PageParams
 from app.templates_ import files, service
 from app.templates_.models import AnswerType, TemplateStatus, TemplateVersion
@@ -140,7 +140,8 @@ def create_template(session: SessionDep, request: Request, form: FormData) -> Re
     if form["scale"] != OWN_SCALE:
         content.scale = scales[form["scale"]]
     try:
-        version = service.create_draft(session, content=content)
+        with attempt(session):
+            version = service.create_draft(session, content=content)
     except Conflict as exc:
         return _new_page(request, form, errors_from(exc.fields, {}), 409)
     return RedirectResponse(_version_url(version.id, "created"), status_code=303)
@@ -195,10 +196,12 @@ def builder(session: SessionDep, request: Request, version_id: IdPath, done: str
 def publish(session: SessionDep, request: Request, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
     try:
-        service.publish(session, version=version)
+        with attempt(session):
+            service.publish(session, version=version)
     except InvalidInput as exc:
         # Nothing was changed: show the builder with what stops publication.
         errors = errors_from(exc.fields, {})
+        version = service.get_version(session, version_id=version_id)
         return _builder(request, version, errors=errors, status=422)
     return RedirectResponse(_version_url(version.id, "published"), status_code=303)
 
@@ -397,8 +400,10 @@ def create_key_area(
     if data is None:
         return _key_area_page(request, version, None, form, errors, 422)
     try:
-        version = service.add_key_area(session, version=version, data=data, position=None)
+        with attempt(session):
+            version = service.add_key_area(session, version=version, data=data, position=None)
     except (Conflict, InvalidInput) as exc:
+        version = service.get_version(session, version_id=version_id)
         return _key_area_page(request, version, None, form, errors_from(exc.fields, {}), 409)
     added = version.key_areas[-1]
     return RedirectResponse(f"/admin/key-areas/{added.id}/questions/new", status_code=303)
@@ -433,13 +438,15 @@ def save_key_area(
     if patch is None or errors:
         return _key_area_page(request, version, key_area, form, errors, 422)
     try:
-        service.update_key_area(
-            session,
-            version=version,
-            key_area=key_area,
-            changes=patch.model_dump(exclude_unset=True),
-        )
+        with attempt(session):
+            service.update_key_area(
+                session,
+                version=version,
+                key_area=key_area,
+                changes=patch.model_dump(exclude_unset=True),
+            )
     except Conflict as exc:
+        version, key_area = service.get_key_area(session, key_area_id=key_area_id)
         return _key_area_page(request, version, key_area, form, errors_from(exc.fields, {}), 409)
     return RedirectResponse(_version_url(version.id, "key_area"), status_code=303)
 
@@ -512,8 +519,12 @@ def create_question(
     if data is None:
         return _question_page(request, version, key_area, None, form, errors, 422)
     try:
-        service.add_question(session, version=version, key_area=key_area, data=data, position=None)
+        with attempt(session):
+            service.add_question(
+                session, version=version, key_area=key_area, data=data, position=None
+            )
     except InvalidInput as exc:
+        version, key_area = service.get_key_area(session, key_area_id=key_area_id)
         errors = errors_from(
             exc.fields, {"questions": "This key area has the most questions allowed"}
         )

@@ -205,6 +205,13 @@ def test_move_rename_and_delete_key_areas_and_questions(admin, db):
     assert [k.id for k in areas] == [second.id, first.id] and not areas[0].graded
     clash = post(admin, f"/admin/key-areas/{second.id}", title=first.title, graded="yes")
     assert clash.status_code == 409 and "A key area with this title already exists" in clash.text
+    again = post(
+        admin,
+        f"/admin/template-versions/{version.id}/key-areas/new",
+        title=first.title,
+        graded="yes",
+    )
+    assert again.status_code == 409 and "A key area with this title already exists" in again.text
 
     question = first.questions[0]
     edit = admin.get(f"/admin/questions/{question.id}")
