@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     api_token_max_days: int = Field(default=365, ge=1, le=3650)
     max_request_bytes: int = Field(default=2_000_000, ge=10_000)
 
+    # Learning actions: an overdue action is escalated to the audit's lead subgroup at
+    # once, and to the Executive once it is this many days overdue.
+    escalate_to_executive_after_days: int = Field(default=28, ge=1, le=365)
+
+    # E-mail (reminders). Nothing is sent until smtp_host is set.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = "case-audit@localhost"
+    # The address people use to reach the service: links in e-mails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment not in ("dev", "test") and self.secret_key == DEV_SECRET_KEY:

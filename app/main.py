@@ -15,6 +15,8 @@ from sqlalchemy import text
 from app.access.api import router as access_router
 from app.access.pages import router as access_pages
 from app.access.user_pages import router as user_pages
+from app.actions.api import router as actions_router
+from app.actions.pages import router as actions_pages
 from app.agencies.api import router as agencies_router
 from app.agencies.pages import router as agencies_pages
 from app.auditlog.api import router as auditlog_router
@@ -25,6 +27,8 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.middleware import ProtectionMiddleware
+from app.moderation.api import router as moderation_router
+from app.moderation.pages import router as moderation_pages
 from app.returns.api import router as returns_router
 from app.returns.pages import router as returns_pages
 from app.templates_.api import router as templates_router
@@ -71,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audits_router,
         returns_router,
         auditlog_router,
+        moderation_router,
+        actions_router,
         access_pages,
         returns_pages,
         audits_pages,
@@ -78,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user_pages,
         template_pages,
         audit_planning_pages,
+        moderation_pages,
+        actions_pages,
     ):
         app.include_router(router)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by

@@ -9,10 +9,22 @@ from app.access.models import (
     UserRole,
     WebSession,
 )
+from app.actions.models import (
+    ActionStatus,
+    ActionStatusChange,
+    Finding,
+    FindingKind,
+    LearningAction,
+    Theme,
+    action_finding,
+    finding_theme,
+)
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.auditlog.models import AuditEvent
 from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement, audit_agency
 from app.db import Base
+from app.moderation.models import ModeratedGrade
+from app.reminders.models import ReminderSent
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 from app.templates_.models import (
     AnswerType,
@@ -26,6 +38,14 @@ from app.templates_.models import (
 )
 
 __all__ = [
+    "ActionStatus",
+    "ActionStatusChange",
+    "Finding",
+    "FindingKind",
+    "LearningAction",
+    "Theme",
+    "action_finding",
+    "finding_theme",
     "ApiToken",
     "AuditEvent",
     "RecoveryCode",
@@ -49,6 +69,8 @@ __all__ = [
     "Involvement",
     "KeyArea",
     "KeyAreaEvidence",
+    "ModeratedGrade",
+    "ReminderSent",
     "Question",
     "Return",
     "ReturnStatus",

@@ -104,13 +104,26 @@ def test_the_cases_cover_reads_and_edits():
     assert {"audits.get", "audits.progress", "returns.get", "returns.save_draft"} <= names
 
 
+# Blind until the chair opens moderation (the world's audits are open): no agency's
+# auditor sees these yet, their own agency's neither; tests/moderation covers the reveal.
+BLIND = {
+    "moderation.grid",
+    "moderation.return_decisions",
+    "pages.moderation",
+    "pages.moderation_cell",
+}
+
+
 @pytest.mark.parametrize(("route", "method"), CASES, ids=[f"{m} {r.path}" for r, m in CASES])
 def test_another_agencys_object_is_404(anonymous_client, world, route, method):
     theirs = _call(anonymous_client, route, method, world["ids"], world["other"])
     assert theirs.status_code == 404, theirs.text
     # The object exists: its own agency's auditor gets past the lookup.
     ours = _call(anonymous_client, route, method, world["ids"], world["home"])
-    assert ours.status_code != 404, ours.text
+    if route.name in BLIND:
+        assert ours.status_code == 404, ours.text
+    else:
+        assert ours.status_code != 404, ours.text
 
 
 class TestListsAndCounts:

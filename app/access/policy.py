@@ -35,6 +35,11 @@ class Permission(StrEnum):
     RETURN_REOPEN = "return.reopen"
     USER_MANAGE = "user.manage"
     AUDIT_LOG_READ = "audit_log.read"
+    MODERATE = "moderate"  # open moderation, decide grades, send returns back, finish
+    FINDING_MANAGE = "finding.manage"  # record an audit's findings
+    ACTION_READ = "action.read"  # the action tracker (actions name no child)
+    ACTION_MANAGE = "action.manage"  # create, edit, agree, refuse and close actions
+    ACTION_UPDATE = "action.update"  # progress and evidence; agency leads: own agency only
 
 
 P = Permission
@@ -46,12 +51,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
         _READ
         | {P.REFERENCE_MANAGE, P.TEMPLATE_MANAGE, P.AUDIT_MANAGE, P.USER_MANAGE, P.AUDIT_LOG_READ}
+        | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE}
     ),
-    Role.AUDITOR: frozenset(_READ | {P.RETURN_READ, P.RETURN_EDIT}),
-    Role.MODERATOR: frozenset(_READ | {P.RETURN_READ, P.RETURN_REOPEN}),
-    Role.AGENCY_LEAD: frozenset(_READ | {P.RETURN_READ}),
+    Role.AUDITOR: frozenset(_READ | {P.RETURN_READ, P.RETURN_EDIT, P.ACTION_READ}),
+    Role.MODERATOR: frozenset(
+        _READ
+        | {P.RETURN_READ, P.RETURN_REOPEN, P.MODERATE, P.FINDING_MANAGE}
+        | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE}
+    ),
+    Role.AGENCY_LEAD: frozenset(_READ | {P.RETURN_READ, P.ACTION_READ, P.ACTION_UPDATE}),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
-    Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ}),
+    Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),
 }
 
 # Roles that see every audit and every return they may read at all; the others
@@ -124,8 +134,10 @@ def return_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.agency_id is None:
         return false()
     own = Return.agency_id == actor.agency_id
+    revealed = _revealed_to_agency(actor.agency_id)
     if Role.AGENCY_LEAD in actor.roles:
-        return own  # leads own their agency's learning from the audit, whatever its stage
+        # Leads own their agency's learning from the audit, whatever its stage.
+        return or_(own, revealed)
     # An auditor works on returns while the audit is open (or amends one sent back
     # during moderation); before and after, they are not theirs to read.
     audit = aliased(Audit)  # the outer query may join Audit itself
@@ -143,7 +155,31 @@ def return_scope(actor: Actor) -> ColumnElement[bool]:
         .correlate(Return)
         .exists()
     )
-    return and_(own, workable)
+    return or_(and_(own, workable), revealed)
+
+
+# Once the chair opens moderation, the audit is no longer blind: for the moderation
+# meeting, each participating agency may read every return of it (read-only). Before
+# and after, an auditor reads only their own agency's returns, and only while working.
+REVEALED = AuditStatus.MODERATION
+# Moderated grades exist from moderation on: aggregate figures (never a return) show.
+MODERATED_STATUSES = (AuditStatus.MODERATION, AuditStatus.LEARNING, AuditStatus.CLOSED)
+
+
+def _revealed_to_agency(agency_id: int) -> ColumnElement[bool]:
+    audit = aliased(Audit)
+    return (
+        select(audit.id)
+        .where(
+            audit.id == Return.audit_id,
+            audit.status == REVEALED,
+            select(audit_agency.c.audit_id)
+            .where(audit_agency.c.audit_id == audit.id, audit_agency.c.agency_id == agency_id)
+            .exists(),
+        )
+        .correlate(Return)
+        .exists()
+    )
 
 
 def return_count_scope(actor: Actor) -> ColumnElement[bool]:
@@ -204,3 +240,14 @@ def may_edit_return(actor: Actor, agency_id: int) -> bool:
 
 def visible(scope: ColumnElement[bool], *more: ColumnElement[bool]) -> ColumnElement[bool]:
     return and_(scope, *more)
+
+
+def may_update_action(actor: Actor, agency_id: int) -> bool:
+    """Progress and evidence on a learning action: moderators and admins (who manage
+    actions) on any action, an agency lead only on their own agency's; ``agency_id``
+    is the action's owning agency."""
+    if not actor.may(P.ACTION_UPDATE):
+        return False
+    if actor.may(P.ACTION_MANAGE) or actor.via == "system":
+        return True
+    return actor.agency_id is not None and agency_id == actor.agency_id

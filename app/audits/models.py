@@ -59,6 +59,8 @@ class Audit(Base):
     moderation_meeting_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    moderation_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    learning_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     template_version: Mapped[TemplateVersion] = relationship(lazy="raise")
     lead_subgroup: Mapped[Subgroup | None] = relationship(lazy="raise")

@@ -8,6 +8,8 @@ from fastapi.responses import Response
 from app.access.policy import Actor, Permission
 from app.audits import service
 from app.deps import IdPath, SessionDep, transactional
+from app.errors import NotFound
+from app.moderation import service as moderation
 from app.pagination import PageParams
 from app.templating import render
 
@@ -20,6 +22,16 @@ def audits(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The audits this person may see, newest first."""
     items, total = service.list_audits(session, actor=actor, params=PageParams(1, 200))
     return render(request, "audits/list.html", {"audits": items, "total": total})
+
+
+def _may_see_moderation(actor: Actor, audit) -> bool:
+    if not actor.may(Permission.RETURN_READ):
+        return False
+    try:
+        moderation.check_visible(actor, audit)
+    except NotFound:
+        return False
+    return True
 
 
 @router.get("/audits/{audit_id}", name="pages.audit")
@@ -40,5 +52,6 @@ def overview(session: SessionDep, request: Request, actor: Actor, audit_id: IdPa
                 a for a in audit.agencies if actor.partnership_wide or a.id == actor.agency_id
             ],
             "may_read_returns": actor.may(Permission.RETURN_READ),
+            "may_see_moderation": _may_see_moderation(actor, audit),
         },
     )

@@ -284,7 +284,7 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
-def _lock(session: Session, audit: Audit) -> AuditStatus:
+def lock_audit(session: Session, audit: Audit) -> AuditStatus:
     """Lock the audit's row and read its status as committed now.
 
     Every change to an audit's agencies or cohort, and opening it, takes this lock
@@ -295,7 +295,7 @@ def _lock(session: Session, audit: Audit) -> AuditStatus:
 
 
 def _require_cohort_editable(session: Session, audit: Audit) -> None:
-    status = _lock(session, audit)
+    status = lock_audit(session, audit)
     if status not in COHORT_EDITABLE:
         raise StateError(
             f"The audit is in {status.value}: its agencies and cohort can no longer change."
@@ -591,7 +591,7 @@ def remove_involvement(session: Session, *, audit: Audit, involvement: Involveme
 
 def open_audit(session: Session, *, audit: Audit) -> Audit:
     """Open a planned audit for returns; 422 lists what is missing first."""
-    status = _lock(session, audit)
+    status = lock_audit(session, audit)
     if status != AuditStatus.PLANNED:
         raise StateError(f"Only a planned audit can be opened; this one is {status.value}.")
     problems: list[FieldError] = []

@@ -25,6 +25,7 @@ from app.audits.models import Audit, AuditStatus, Child
 from app.context import current as current_context
 from app.db import utcnow
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
+from app.moderation import service as moderation
 from app.pagination import PageParams
 from app.returns.models import (
     EDITABLE_STATUSES,
@@ -548,6 +549,9 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
         amendment_note=None,
     )
     _log_change(session, action="return.submit", return_id=return_.id, before=before)
+    if audit.status == AuditStatus.MODERATION:
+        # Amended during moderation: cells whose grade did not change stay moderated.
+        moderation.refresh_return(session, audit=audit, return_=return_)
     return return_
 
 
@@ -558,7 +562,10 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
         raise StateError(
             f"The audit is {audit.status.value}; its returns can no longer be reopened."
         )
-    if return_.status != ReturnStatus.SUBMITTED:
+    sendable = {ReturnStatus.SUBMITTED}
+    if audit.status == AuditStatus.MODERATION:
+        sendable.add(ReturnStatus.MODERATED)  # its decisions stay, to be looked at again
+    if return_.status not in sendable:
         raise StateError(
             f"Only a submitted return can be sent back; this one is "
             f"{return_.status.value.replace('_', ' ')}."

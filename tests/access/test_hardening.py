@@ -59,14 +59,18 @@ class TestAuditorsSeeReturnsWhileTheyWorkOnThem:
             listed = anonymous_client.get(f"{API}/audits/{audit.id}/returns", headers=headers)
             assert listed.json()["total"] == 0
 
-    def test_in_moderation_only_a_return_sent_back(self, anonymous_client, db, setting):
+    def test_in_moderation_the_audit_is_revealed_read_only(self, anonymous_client, db, setting):
+        # For the moderation meeting every participating agency reads the whole audit.
         audit, return_, headers = setting
         audit.status = AuditStatus.MODERATION
-        db.commit()
-        assert not self._sees(anonymous_client, db, return_, headers)
-        return_.status = ReturnStatus.RETURNED
+        return_.status = ReturnStatus.SUBMITTED
         db.commit()
         assert self._sees(anonymous_client, db, return_, headers)
+        body = {"version": return_.version}
+        saved = anonymous_client.put(
+            f"{API}/returns/{return_.id}/draft", json=body, headers=headers
+        )
+        assert saved.status_code == 409  # submitted: locked unless a moderator sends it back
 
 
 class TestAccountRecovery:

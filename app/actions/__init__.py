@@ -1,0 +1,1 @@
+"""Findings and learning actions: what an audit found, and what will change because of it."""

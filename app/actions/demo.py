@@ -1,0 +1,254 @@
+"""Findings and learning actions for the demo's audit: invented, but written the way a
+QAPP moderation meeting records them, with actions in every part of the lifecycle
+(one long overdue, one due soon, one completed with evidence, one not accepted).
+
+Made through the services, as the demo moderator and (for their agency's progress)
+the demo agency lead when those accounts exist, so the history reads as it would.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.access.models import User
+from app.access.policy import SYSTEM, Actor
+from app.actions import findings, service
+from app.actions.models import ActionStatus, FindingKind, LearningAction
+from app.agencies.models import Agency, AgencyKind
+from app.audits import service as audits
+from app.audits.models import Audit
+from app.context import RequestContext, bound
+from app.templates_.models import KeyArea
+
+S = ActionStatus
+AFI, GOOD = FindingKind.AREA_FOR_IMPROVEMENT, FindingKind.GOOD_PRACTICE
+
+# (kind, statement, themes, key area title, agency kind, about the n-th child or None)
+FINDINGS = [
+    (
+        AFI,
+        "Strategy discussion minutes rarely recorded the child's own views or who had "
+        "spoken with them, so decisions were made without the child's voice.",
+        ["Voice of the child", "Strategy discussion", "Recording"],
+        "Strategy discussion",
+        None,
+        None,
+    ),
+    (
+        AFI,
+        "Health colleagues were not invited to three of the seven strategy discussions, "
+        "so known health concerns were missing from the decision to hold a section 47 enquiry.",
+        ["Information sharing", "Strategy discussion"],
+        "Strategy discussion",
+        AgencyKind.ACUTE_HEALTH,
+        None,
+    ),
+    (
+        AFI,
+        "Consent to share information with the GP practice was neither sought nor its "
+        "absence explained, delaying the health chronology.",
+        ["Consent and capacity", "Information sharing"],
+        "Referral",
+        AgencyKind.SOCIAL_CARE,
+        1,
+    ),
+    (
+        AFI,
+        "Interim safety plans listed actions without an owner or a date, so drift between "
+        "the strategy discussion and conference went unnoticed.",
+        ["SMART planning", "Management oversight and supervision"],
+        "Interim safety plan",
+        AgencyKind.SOCIAL_CARE,
+        None,
+    ),
+    (
+        GOOD,
+        "Schools' referrals described the child's lived experience in the child's own words "
+        "and were made on the day the concern arose.",
+        ["Voice of the child"],
+        "Referral",
+        AgencyKind.EDUCATION,
+        None,
+    ),
+    (
+        GOOD,
+        "Police shared intelligence promptly and attended every strategy discussion.",
+        ["Information sharing"],
+        "Strategy discussion",
+        AgencyKind.POLICE,
+        None,
+    ),
+]
+
+
+def _agency(agencies: list[Agency], kind: AgencyKind | None, fallback: int) -> Agency:
+    return next((a for a in agencies if a.kind == kind), agencies[fallback % len(agencies)])
+
+
+def as_(actor: Actor):
+    """Work done as ``actor``: the audit log and the action's history name them."""
+    return bound(RequestContext(actor=actor))
+
+
+def _actor(session: Session, email: str) -> Actor | None:
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        return None
+    return Actor(
+        user_id=user.id, label=user.email, roles=user.roles, agency_id=user.agency_id, via="cli"
+    )
+
+
+def load_demo_actions(session: Session, audit: Audit, today: date) -> list[LearningAction]:
+    """Add the demo findings and learning actions to ``audit`` (which must be open, in
+    moderation or in learning), dated around ``today``."""
+    audit = audits.get_audit(session, audit_id=audit.id, actor=SYSTEM)
+    agencies = list(audit.agencies)
+    key_areas = {
+        k.title: k.id
+        for k in session.scalars(
+            select(KeyArea).where(KeyArea.template_version_id == audit.template_version_id)
+        )
+    }
+    children = [c.id for c in audits.list_children(session, audit=audit)]
+    themes = {t.name: t.id for t in findings.list_themes(session, active=True)}
+    moderator = _actor(session, "moderator@example.org") or SYSTEM
+    lead = _actor(session, "lead.socialcare@example.org")
+
+    made = []
+    with as_(moderator):
+        for i, (kind, statement, names, area, agency_kind, child) in enumerate(FINDINGS):
+            made.append(
+                findings.create_finding(
+                    session,
+                    actor=moderator,
+                    audit=audit,
+                    kind=kind,
+                    statement=statement,
+                    theme_ids=[themes[n] for n in names if n in themes],
+                    key_area_id=key_areas.get(area),
+                    agency_id=_agency(agencies, agency_kind, i).id if agency_kind else None,
+                    child_id=children[child % len(children)]
+                    if child is not None and children
+                    else None,
+                )
+            )
+    voice, health, consent, planning = (f.id for f in made[:4])
+    social_care = _agency(agencies, AgencyKind.SOCIAL_CARE, 0)
+    acute = _agency(agencies, AgencyKind.ACUTE_HEALTH, 2)
+    community = _agency(agencies, AgencyKind.COMMUNITY_HEALTH, 3)
+    police = _agency(agencies, AgencyKind.POLICE, 1)
+    schools = _agency(agencies, AgencyKind.EDUCATION, 4)
+
+    # (title, success measure, owning agency, owner, due in days, findings, the path)
+    plans = [
+        (
+            "Add a 'voice of the child' section to the strategy discussion minutes template",
+            "A dip sample of 10 strategy minutes in the next quarter shows the child's views "
+            "recorded in at least 9.",
+            social_care,
+            "Head of Service, Front Door",
+            -35,
+            [voice],
+            [(S.AGREED, {}), (S.IN_PROGRESS, {"note": "Template redrafted; awaiting sign-off."})],
+        ),
+        (
+            "Invite the hospital safeguarding team to every strategy discussion",
+            "Health attends or sends information to 95% of strategy discussions over three months.",
+            acute,
+            "Named Nurse for Safeguarding Children",
+            7,
+            [health],
+            [(S.AGREED, {"note": "Agreed at the QAPP moderation meeting."})],
+        ),
+        (
+            "Reissue the consent and information-sharing guidance to front door staff",
+            "All front door staff confirm they have read it; a re-audit finds consent recorded "
+            "or its absence explained in every referral.",
+            social_care,
+            "Principal Social Worker",
+            -10,
+            [consent],
+            [
+                (S.AGREED, {}),
+                (S.IN_PROGRESS, {}),
+                (
+                    S.COMPLETED,
+                    {
+                        "evidence": "Guidance reissued on the intranet and briefed at all four "
+                        "front door team meetings; 38 of 40 staff have confirmed reading it.",
+                        "note": "Two staff on long-term leave will be briefed on return.",
+                    },
+                ),
+            ],
+        ),
+        (
+            "Introduce SMART action templates for interim safety plans",
+            "Every interim safety plan sampled names an owner and a date for each action.",
+            social_care,
+            "Team Manager, Safeguarding",
+            45,
+            [planning],
+            [(S.AGREED, {}), (S.IN_PROGRESS, {})],
+        ),
+        (
+            "Hold a joint police and social care workshop on strategy discussion thresholds",
+            "Workshop evaluation; fewer strategy discussions held without police present.",
+            police,
+            "Detective Inspector, Public Protection",
+            30,
+            [health],
+            [
+                (
+                    S.NOT_ACCEPTED,
+                    {
+                        "reason": "Police already attend every strategy discussion (see the "
+                        "good practice finding); the gap is health attendance, covered by "
+                        "the hospital's action."
+                    },
+                )
+            ],
+        ),
+        (
+            "Share the schools' referral practice as an example in the next learning briefing",
+            "The briefing is published and downloaded by practitioners in every agency.",
+            schools,
+            "Designated Safeguarding Lead network chair",
+            60,
+            [made[4].id],
+            [],
+        ),
+        (
+            "Add health visitors' chronology to the front door information request",
+            "Health chronologies arrive within 3 working days in 9 of 10 cases audited.",
+            community,
+            "Safeguarding Lead, Health Visiting",
+            -5,
+            [health, consent],
+            [(S.AGREED, {})],
+        ),
+    ]
+    actions = []
+    for title, measure, agency, owner, days, linked, path in plans:
+        with as_(moderator):
+            action = service.create_action(
+                session,
+                actor=moderator,
+                audit=audit,
+                title=title,
+                owning_agency_id=agency.id,
+                owner_name=owner,
+                due_on=today + timedelta(days=days),
+                success_measure=measure,
+                finding_ids=linked,
+            )
+        for to, extra in path:
+            progress = to in (S.IN_PROGRESS, S.COMPLETED, S.IMPACT_EVIDENCED)
+            who = lead if progress and lead and lead.agency_id == agency.id else moderator
+            with as_(who):
+                action = service.change_status(session, actor=who, action=action, to=to, **extra)
+        actions.append(action)
+    return actions

@@ -1,0 +1,218 @@
+"""The action tracker: learning actions filtered across audits, their counts, and the
+rows the page, the API and the exports all show (the same rows, by construction).
+
+Rows carry no child: an action is about practice, and even a linked finding about a
+child contributes only its themes, never the child's pseudonym.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.access.policy import Actor, audit_scope
+from app.actions import lifecycle
+from app.actions.lifecycle import OPEN, Clock, Standing
+from app.actions.models import ActionStatus, LearningAction, Theme, action_finding, finding_theme
+from app.agencies.models import Agency, Subgroup
+from app.audits.models import Audit
+from app.pagination import PageParams
+
+
+@dataclass(frozen=True)
+class TrackerFilter:
+    audit_id: int | None = None
+    agency_id: int | None = None  # the owning agency
+    subgroup_id: int | None = None  # the audit's lead subgroup
+    status: ActionStatus | None = None
+    overdue: bool = False
+    theme_id: int | None = None  # a theme of a linked finding
+
+    def query(self) -> dict[str, str]:
+        """The filters as query parameters (only those set), for links such as the exports."""
+        out = {}
+        for key, value in asdict(self).items():
+            if value in (None, False):
+                continue
+            out[key] = "yes" if value is True else str(value)
+        return out
+
+
+@dataclass
+class ActionRow:
+    id: int
+    audit_id: int
+    audit_title: str
+    title: str
+    owning_agency_id: int
+    owning_agency: str
+    owner_name: str
+    due_on: date
+    status: ActionStatus
+    standing: Standing
+    escalated_to: list[str]
+    success_measure: str
+    updated_on: date
+    themes: list[str] = field(default_factory=list)
+
+    @property
+    def rag(self):
+        return self.standing.rag
+
+    @property
+    def overdue_days(self) -> int:
+        return self.standing.overdue_days
+
+
+def _filtered(actor: Actor, filters: TrackerFilter, today: date) -> Select:
+    stmt = (
+        select(LearningAction.id)
+        .join(Audit, Audit.id == LearningAction.audit_id)
+        .where(audit_scope(actor))
+    )
+    if filters.audit_id is not None:
+        stmt = stmt.where(LearningAction.audit_id == filters.audit_id)
+    if filters.agency_id is not None:
+        stmt = stmt.where(LearningAction.owning_agency_id == filters.agency_id)
+    if filters.subgroup_id is not None:
+        stmt = stmt.where(Audit.lead_subgroup_id == filters.subgroup_id)
+    if filters.status is not None:
+        stmt = stmt.where(LearningAction.status == filters.status)
+    if filters.overdue:
+        # The same rule as lifecycle.assess: open and due before today.
+        stmt = stmt.where(LearningAction.status.in_(OPEN), LearningAction.due_on < today)
+    if filters.theme_id is not None:
+        stmt = stmt.where(
+            select(action_finding.c.action_id)
+            .join(finding_theme, finding_theme.c.finding_id == action_finding.c.finding_id)
+            .where(
+                action_finding.c.action_id == LearningAction.id,
+                finding_theme.c.theme_id == filters.theme_id,
+            )
+            .exists()
+        )
+    return stmt
+
+
+def rows(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: TrackerFilter,
+    clock: Clock,
+    params: PageParams | None = None,
+) -> tuple[list[ActionRow], int]:
+    """The filtered actions, soonest due first, and how many there are; every row when
+    ``params`` is None (the exports)."""
+    ids = _filtered(actor, filters, clock.today).subquery()
+    total = session.scalar(select(func.count()).select_from(ids)) or 0
+    stmt = (
+        select(LearningAction, Audit.title, Subgroup.name, Agency.name)
+        .join(Audit, Audit.id == LearningAction.audit_id)
+        .outerjoin(Subgroup, Subgroup.id == Audit.lead_subgroup_id)
+        .join(Agency, Agency.id == LearningAction.owning_agency_id)
+        .where(LearningAction.id.in_(select(ids.c.id)))
+        .order_by(LearningAction.due_on, LearningAction.id)
+    )
+    if params is not None:
+        stmt = stmt.limit(params.per_page).offset(params.offset)
+    found: list[ActionRow] = []
+    for action, audit_title, subgroup, agency in session.execute(stmt):
+        standing = lifecycle.assess(action, clock.today, clock.executive_after_days)
+        found.append(
+            ActionRow(
+                id=action.id,
+                audit_id=action.audit_id,
+                audit_title=audit_title,
+                title=action.title,
+                owning_agency_id=action.owning_agency_id,
+                owning_agency=agency,
+                owner_name=action.owner_name,
+                due_on=action.due_on,
+                status=action.status,
+                standing=standing,
+                escalated_to=lifecycle.escalated_to(standing.escalation, subgroup),
+                success_measure=action.success_measure,
+                updated_on=action.updated_at.date(),
+            )
+        )
+    themes = _themes(session, [r.id for r in found])
+    for row in found:
+        row.themes = themes.get(row.id, [])
+    return found, total
+
+
+def _themes(session: Session, action_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = defaultdict(list)
+    stmt = (
+        select(action_finding.c.action_id, Theme.name)
+        .join(finding_theme, finding_theme.c.finding_id == action_finding.c.finding_id)
+        .join(Theme, Theme.id == finding_theme.c.theme_id)
+        .where(action_finding.c.action_id.in_(action_ids))
+        .distinct()
+        .order_by(action_finding.c.action_id, Theme.name)
+    )
+    for action_id, name in session.execute(stmt):
+        out[action_id].append(name)
+    return out
+
+
+def counts(session: Session, *, actor: Actor, filters: TrackerFilter, today: date) -> dict:
+    """How many of the filtered actions are in each status (every status, zeros too)
+    and owned by each agency."""
+    ids = _filtered(actor, filters, today).subquery()
+    by_status = {status: 0 for status in ActionStatus}
+    for status, n in session.execute(
+        select(LearningAction.status, func.count())
+        .where(LearningAction.id.in_(select(ids.c.id)))
+        .group_by(LearningAction.status)
+    ):
+        by_status[status] = n
+    by_agency = [
+        {"agency_id": agency_id, "agency_name": name, "count": n}
+        for agency_id, name, n in session.execute(
+            select(Agency.id, Agency.name, func.count())
+            .join(LearningAction, LearningAction.owning_agency_id == Agency.id)
+            .where(LearningAction.id.in_(select(ids.c.id)))
+            .group_by(Agency.id, Agency.name)
+            .order_by(Agency.name)
+        )
+    ]
+    return {"total": sum(by_status.values()), "by_status": by_status, "by_agency": by_agency}
+
+
+def choices(session: Session, *, actor: Actor, filters: TrackerFilter) -> dict:
+    """What the tracker's filters offer: the audits the actor may see that have actions,
+    the agencies owning them, the subgroups leading visible audits, and every theme;
+    a filter already chosen is always offered, so the form shows it."""
+    visible = select(LearningAction.id).join(Audit).where(audit_scope(actor))
+    audits = session.execute(
+        select(Audit.id, Audit.title)
+        .where(
+            audit_scope(actor),
+            or_(Audit.id.in_(select(LearningAction.audit_id)), Audit.id == filters.audit_id),
+        )
+        .order_by(Audit.title)
+    ).all()
+    owning = select(LearningAction.owning_agency_id).where(LearningAction.id.in_(visible))
+    agencies = session.execute(
+        select(Agency.id, Agency.name)
+        .where(or_(Agency.id.in_(owning), Agency.id == filters.agency_id))
+        .order_by(Agency.name)
+    ).all()
+    subgroups = session.execute(
+        select(Subgroup.id, Subgroup.name)
+        .where(
+            or_(
+                Subgroup.id.in_(select(Audit.lead_subgroup_id).where(audit_scope(actor))),
+                Subgroup.id == filters.subgroup_id,
+            )
+        )
+        .order_by(Subgroup.name)
+    ).all()
+    themes = session.execute(select(Theme.id, Theme.name).order_by(Theme.name)).all()
+    return {"audits": audits, "agencies": agencies, "subgroups": subgroups, "themes": themes}

@@ -1,0 +1,150 @@
+"""The moderation API: the grid, opening moderation, decisions, finishing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.access.policy import Actor
+from app.audits import service as audits
+from app.deps import IdPath, IdQuery, SessionDep, transactional
+from app.moderation import analytics, service
+from app.moderation.models import ModeratedGrade
+from app.moderation.schemas import DecisionIn, DecisionOut, GridOut
+from app.returns import service as returns
+
+router = APIRouter(prefix="/api/v1", tags=["moderation"])
+
+
+def grid_out(found: service.Grid) -> GridOut:
+    children = [
+        {"id": c.id, "pseudonym": c.pseudonym, "moderated": found.child_done(c.id)}
+        for c in found.children
+    ]
+    cells = [
+        {
+            "child_id": cell.child_id,
+            "agency_id": cell.agency_id,
+            "return_id": cell.return_id,
+            "return_status": cell.return_status,
+            "key_area_id": cell.cell or None,
+            "self_grade": cell.self_level.code if cell.self_level else None,
+            "moderated_grade": cell.moderated_level.code if cell.moderated_level else None,
+            "state": cell.state,
+            "rationale": cell.decision.rationale if cell.decision else None,
+            "decided_by": cell.decision.decided_by_label if cell.decision else None,
+            "decided_at": cell.decision.decided_at if cell.decision else None,
+        }
+        for cell in found.cells.values()
+    ]
+    return GridOut(
+        audit_id=found.audit.id,
+        status=found.audit.status,
+        scale=[lv.code for lv in found.version.scale.levels] if found.version.scale else [],
+        areas=[{"key_area_id": cell or None, "title": title} for cell, title in found.areas],
+        children=children,
+        agencies=[{"id": a.id, "name": a.name} for a in found.agencies],
+        cells=cells,
+        counts=found.counts,
+    )
+
+
+def decision_out(d: ModeratedGrade) -> DecisionOut:
+    return DecisionOut(
+        id=d.id,
+        return_id=d.return_id,
+        key_area_id=d.key_area_id,
+        self_grade=d.self_level.code if d.self_level else None,
+        moderated_grade=d.level.code,
+        shift=d.shift,
+        rationale=d.rationale,
+        decided_by=d.decided_by_label,
+        decided_at=d.decided_at,
+        superseded_at=d.superseded_at,
+    )
+
+
+@router.get("/audits/{audit_id}/moderation", name="moderation.grid")
+@transactional
+def grid(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
+    """Every child x agency x key-area cell: the agency's own grade and the moderated one.
+    Agencies see it (read-only) once the chair has opened moderation."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    return grid_out(service.grid(session, actor=actor, audit=audit))
+
+
+@router.post("/audits/{audit_id}/moderation/open", name="moderation.open")
+@transactional
+def open_moderation(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
+    """Open moderation: the audit is no longer blind to the participating agencies."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    service.open_moderation(session, audit=audit)
+    return grid_out(service.grid(session, actor=actor, audit=audit))
+
+
+@router.post("/audits/{audit_id}/moderation/decisions", name="moderation.decide", status_code=201)
+@transactional
+def decide(session: SessionDep, actor: Actor, audit_id: IdPath, body: DecisionIn) -> DecisionOut:
+    """Agree or change one cell's grade (a rationale is required to change it). A cell
+    decided again keeps its earlier decision, superseded."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    return_ = service.get_return(session, audit=audit, return_id=body.return_id)
+    decision = service.decide(
+        session,
+        audit=audit,
+        return_=return_,
+        cell=body.key_area_id or service.OVERALL,
+        level_code=body.level,
+        rationale=body.rationale,
+        actor=actor,
+    )
+    [current] = [
+        d
+        for d in service.history(session, return_id=return_.id, cell=decision.cell)
+        if d.id == decision.id
+    ]
+    return decision_out(current)
+
+
+@router.get("/returns/{return_id}/moderation", name="moderation.return_decisions")
+@transactional
+def return_decisions(session: SessionDep, actor: Actor, return_id: IdPath) -> list[DecisionOut]:
+    """Every decision on the return's cells, newest first, superseded ones included."""
+    return_ = returns.get_return(session, return_id=return_id, actor=actor)
+    audit = audits.get_audit(session, audit_id=return_.audit_id, actor=actor)
+    service.check_visible(actor, audit)
+    return [decision_out(d) for d in service.decisions_of(session, return_id=return_.id)]
+
+
+@router.post("/audits/{audit_id}/moderation/finish", name="moderation.finish")
+@transactional
+def finish(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
+    """Finish moderation when every child is moderated: the audit moves to learning."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    service.finish(session, actor=actor, audit=audit)
+    return grid_out(service.grid(session, actor=actor, audit=audit))
+
+
+@router.get("/moderation/analytics", name="moderation.analytics")
+@transactional
+def analytics_report(
+    session: SessionDep,
+    actor: Actor,
+    audit_id: IdQuery = None,
+    agency_id: IdQuery = None,
+    template_id: IdQuery = None,
+    key_area: Annotated[str | None, Query(max_length=200)] = None,
+    moderated_from: date | None = None,
+    moderated_to: date | None = None,
+) -> dict:
+    """Self-grades against moderated grades, for one audit or pooled across audits:
+    distributions, share changed, direction and mean shift, exact agreement, quadratic
+    weighted kappa and Gwet's AC1 (and AC2), each with its n and 95% interval; overall,
+    by agency and by key area. ``key_area`` is a title, or "overall" for the overall
+    grade (left out otherwise). Scales are never pooled: one group per scale."""
+    filters = analytics.Filters(
+        audit_id, agency_id, template_id, key_area, moderated_from, moderated_to
+    )
+    return analytics.report(session, actor=actor, filters=filters)

@@ -1,0 +1,55 @@
+"""Moderated grades: the moderator's decision on each cell of the child x agency x
+key-area grid, kept beside the agency's own grade, forever.
+
+A decision is never changed in place. Deciding a cell again supersedes the current
+decision (``superseded_at``), which stays as the record of what was decided before.
+``self_level_id`` is the agency's own grade when the moderator decided, so a grade
+the agency changes afterwards (a return sent back and resubmitted) shows the cell as
+needing moderation again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, utcnow
+from app.templates_.models import GradeLevel
+
+
+class ModeratedGrade(Base):
+    __tablename__ = "moderated_grade"
+    __table_args__ = (
+        # One current decision per cell; the overall grade's cell has no key area.
+        Index(
+            "uq_moderated_grade_current",
+            "return_id",
+            "cell",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"), index=True)
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_return.id", ondelete="CASCADE"), index=True
+    )
+    key_area_id: Mapped[int | None] = mapped_column(ForeignKey("key_area.id"))
+    # The key area's id, or 0 for the overall grade: a unique index cannot rely on NULL.
+    cell: Mapped[int] = mapped_column(Integer)
+    self_level_id: Mapped[int | None] = mapped_column(ForeignKey("grade_level.id"))
+    level_id: Mapped[int] = mapped_column(ForeignKey("grade_level.id"))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_by_label: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many levels the moderator moved the grade (+ = worse than the agency's own).
+    shift: Mapped[int | None] = mapped_column(Integer)
+
+    level: Mapped[GradeLevel] = relationship(foreign_keys=[level_id], lazy="raise")
+    self_level: Mapped[GradeLevel | None] = relationship(foreign_keys=[self_level_id], lazy="raise")

@@ -1,0 +1,45 @@
+"""Tests of findings, themes and learning actions. Helpers shared by the modules live
+here; fixtures in conftest.py."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+API = "/api/v1"
+# The fixed day the tests' clock reads: every due date below is relative to it.
+TODAY = date(2027, 3, 1)
+EXECUTIVE_AFTER = 28
+
+
+def fields(response) -> set[str]:
+    return {e["field"] for e in response.json().get("errors", [])}
+
+
+def action_body(audit, agency_id: int, **extra) -> dict:
+    return {
+        "audit_id": audit.id,
+        "title": "Record the child's words at every strategy discussion",
+        "owning_agency_id": agency_id,
+        "owner_name": "Jo Bloggs, Head of Safeguarding",
+        "due_on": str(TODAY + timedelta(days=30)),
+        "success_measure": "A dip sample of 10 strategy minutes shows the child's words in 9.",
+        **extra,
+    }
+
+
+def create_action(client, audit, agency_id: int, headers: dict | None = None, **extra) -> dict:
+    r = client.post(f"{API}/actions", json=action_body(audit, agency_id, **extra), headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def move(client, action_id: int, status: str, headers: dict | None = None, **extra):
+    return client.post(
+        f"{API}/actions/{action_id}/status", json={"status": status, **extra}, headers=headers
+    )
+
+
+def moved(client, action_id: int, status: str, headers: dict | None = None, **extra) -> dict:
+    r = move(client, action_id, status, headers, **extra)
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -1,0 +1,81 @@
+"""In a real browser: a moderator works through the grid of the demo's Front Door
+audit (in moderation), meets the error summary when changing a grade without a
+rationale, and sees what moderation shows; a police auditor sees the revealed grid
+read-only. axe finds nothing on any of these pages; the grid and the analytics are
+photographed for the README."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, axe_violations
+
+pytestmark = pytest.mark.usefixtures("live_server")
+
+
+def check(page, what: str) -> None:
+    assert axe_violations(page) == [], what
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def moderation_url(page, base: str, title: str) -> str:
+    page.goto(f"{base}/audits")
+    page.get_by_role("link", name=title).click()
+    page.get_by_role("link", name="Moderate the grades").click()
+    return page.url.split("?")[0]
+
+
+def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_server):
+    page = page_as("moderator", for_axe=True)
+    grid = moderation_url(page, live_server, "Front Door referrals from schools: monthly audit")
+    assert page.get_by_text("children moderated").is_visible()
+    check(page, "grid")
+    shot(page, "moderation-grid")
+
+    cell = page.locator("td", has_text="To moderate").first.locator("a").first
+    cell.click()
+    assert page.get_by_role("heading", name="Decision").is_visible()
+    check(page, "cell")
+    own = page.get_by_label("(the agency's own grade)", exact=False).input_value()
+    other = next(c for c in ["O", "G", "RI", "I"] if c != own)
+    page.locator(f"input[name=level][value={other}]").check()
+    page.get_by_role("button", name="Save decision").click()
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible() and "reason" in summary.inner_text()
+    check(page, "cell with the error summary")
+    page.get_by_label("Rationale").fill("The record shows no visit within the timescale.")
+    page.get_by_role("button", name="Save decision").click()
+    assert page.get_by_text("The decision has been saved.").is_visible()
+
+    page.get_by_role("link", name="Westshire Police").first.click()
+    assert "every child" in page.get_by_role("heading", level=2).first.inner_text()
+    check(page, "one agency across the children")
+
+    page.goto(grid)
+    page.get_by_role("link", name="What moderation shows: grades and agreement").click()
+    assert page.get_by_text("Gwet's AC1").first.is_visible()
+    check(page, "the audit's analytics")
+    page.goto(f"{live_server}/analytics")
+    check(page, "analytics across audits")
+    shot(page, "moderation-analytics")
+    page.get_by_label("Agency", exact=True).select_option(label="Westshire Police")
+    page.get_by_role("button", name="Apply filters").click()
+    assert "agency_id=" in page.url
+    check(page, "filtered analytics")
+
+
+def test_a_police_auditor_sees_the_revealed_grid_read_only(page_as, live_server):
+    page = page_as("auditor", for_axe=True)
+    page.goto(f"{live_server}/audits")
+    page.get_by_role("link", name="Front Door referrals from schools: monthly audit").click()
+    page.get_by_role("link", name="See the moderation grid").click()
+    assert page.get_by_text("Westshire schools and colleges").first.is_visible()
+    assert page.get_by_role("button", name="Finish moderation").count() == 0
+    check(page, "revealed grid")
+    page.locator(".app-grade-cell").first.click()
+    assert page.get_by_role("button", name="Save decision").count() == 0
+    check(page, "a revealed cell")

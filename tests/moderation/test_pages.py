@@ -1,0 +1,115 @@
+"""The moderation workspace in the browser's terms (form posts, no JavaScript): the
+grid by child and by agency, a cell's evidence and decision with the error summary,
+sending a return back, and finishing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.access import service as access
+from app.access.models import Role
+from app.access.policy import SYSTEM
+from app.audits import service as audits
+from app.audits.models import Audit, AuditStatus, audit_agency
+from app.moderation import service as moderation
+from app.returns.models import Return, ReturnStatus
+from tests.access.helpers import signed_in_cookie
+from tests.factories import make_audit
+from tests.moderation.test_moderation import complete
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+@pytest.fixture
+def audit(client, db, monkeypatch):
+    """An audit with every return submitted (through the API as the system)."""
+    audit = make_audit(db, children=2, agencies_count=2)
+    template = client.get(f"/api/v1/template-versions/{audit.template_version_id}").json()
+    for r in client.get(f"/api/v1/audits/{audit.id}/returns").json()["items"]:
+        client.put(f"/api/v1/returns/{r['id']}/draft", json=complete(template, 1))
+        client.post(f"/api/v1/returns/{r['id']}/submit", json={"version": 2})
+    monkeypatch.undo()
+    db.commit()
+    return db.get(Audit, audit.id)
+
+
+@pytest.fixture
+def moderator(anonymous_client, db):
+    user = access.create_user(db, email="m@example.org", display_name="M", roles={Role.MODERATOR})
+    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
+    db.commit()
+    return anonymous_client
+
+
+def post(client, path, page, **data):
+    token = CSRF.search(client.get(page).text).group(1)
+    return client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
+
+
+def test_open_decide_send_back_and_finish_through_the_pages(moderator, db, audit):
+    base = f"/audits/{audit.id}/moderation"
+    page = moderator.get(base)
+    assert page.status_code == 200 and "Open moderation" in page.text
+    assert post(moderator, f"{base}/open", base).status_code == 303
+    page = moderator.get(base).text
+    assert "0 of 2 children moderated" in page and "To moderate" in page
+
+    returns = db.scalars(select(Return).where(Return.audit_id == audit.id)).all()
+    first = returns[0]
+    found = moderation.grid(db, actor=moderation_actor(), audit=audit)
+    cells = [c for c in found.cells.values() if c.return_id == first.id]
+    area = next(c.cell for c in cells if c.cell)
+    cell_url = f"{base}/returns/{first.id}/cells/{area}"
+    shown = moderator.get(cell_url)
+    assert "What went well" in shown.text and "the agency&#39;s own grade" in shown.text
+    missing = post(moderator, cell_url, cell_url, level="I")
+    assert missing.status_code == 422
+    assert 'href="#rationale"' in missing.text
+    assert post(moderator, cell_url, cell_url, level="I", rationale="Not seen.").status_code == 303
+    assert "G → I" in moderator.get(base).text
+
+    # Another agency's view, then sending a return back with the note required.
+    agency_page = moderator.get(f"{base}?agency={first.agency_id}")
+    assert agency_page.status_code == 200 and "every child" in agency_page.text
+    send = f"{base}/returns/{first.id}/send-back"
+    version = re.search(r'name="version" value="(\d+)"', moderator.get(cell_url).text).group(1)
+    empty = post(moderator, send, cell_url, version=version, note="", cell=str(area))
+    assert empty.status_code == 422 and "Say what the agency needs to amend" in empty.text
+    sent = post(moderator, send, cell_url, version=version, note="Add the visit dates.")
+    assert sent.status_code == 303
+    db.expire_all()
+    assert db.get(Return, first.id).status == ReturnStatus.RETURNED
+
+    refused = post(moderator, f"{base}/finish", base)
+    assert refused.status_code == 422 and "still has grades to moderate" in refused.text
+    assert db.get(Audit, audit.id).status == AuditStatus.MODERATION
+
+
+def moderation_actor():
+    return SYSTEM
+
+
+def test_agencies_see_the_grid_only_once_moderation_is_open(anonymous_client, db, audit):
+    police = audit_agency_ids(db, audit)[0]
+    user = access.create_user(
+        db, email="a@example.org", display_name="A", roles={Role.AUDITOR}, agency_id=police
+    )
+    db.commit()
+    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    blind = anonymous_client.get(f"/audits/{audit.id}/moderation")
+    assert blind.status_code == 404
+    moderation.open_moderation(db, audit=audits.get_audit(db, audit_id=audit.id, actor=SYSTEM))
+    db.commit()
+    shown = anonymous_client.get(f"/audits/{audit.id}/moderation")
+    assert shown.status_code == 200
+    assert "Open moderation" not in shown.text and "Save decision" not in shown.text
+
+
+def audit_agency_ids(db, audit) -> list[int]:
+    return sorted(
+        db.scalars(select(audit_agency.c.agency_id).where(audit_agency.c.audit_id == audit.id))
+    )
