@@ -15,10 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.demo_users import load_demo_users
+from app.access.models import Role, User
+from app.access.policy import Actor
+from app.actions.demo import load_demo_actions
 from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.audits import service as audits
 from app.audits.models import AgeBand, Audit
+from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
@@ -262,6 +266,7 @@ def build_audit(
     states: list[ReturnStatus] | None = None,
     today: date,
     progress: Progress | None = None,
+    due_in_days: int = 10,
 ) -> Audit:
     """Create and open an audit, then bring each return to a state: the given list in
     order, or drawn at random."""
@@ -270,8 +275,8 @@ def build_audit(
         template_version_id=version.id,
         title=title,
         lead_subgroup_id=subgroup.id,
-        returns_due_on=today + timedelta(days=10),
-        moderation_meeting_on=today + timedelta(days=24),
+        returns_due_on=today + timedelta(days=due_in_days),
+        moderation_meeting_on=today + timedelta(days=due_in_days + 14),
         agency_ids=[a.id for a in agency_rows],
     )
     for pseudonym, age_band, tags, agency_indexes in cohort:
@@ -369,7 +374,64 @@ def load_demo(
     )
     for letter in "ABCDE":
         audits.add_child(session, audit=send, pseudonym=f"Child {letter}", context_tags=["SEND"])
+    load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, today, progress)
     return audit
+
+
+# Two audits further on: a GET SAFE deep dive whose moderation is finished (it is in
+# *learning*), and a Front Door audit being moderated now.
+EXPLOITATION_COHORT = [
+    ("Young person 1", AgeBand.AGE_14_15, ["exploitation", "missing"], [0, 1, 2]),
+    ("Young person 2", AgeBand.AGE_16_17, ["exploitation"], [0, 1, 2, 3]),
+    ("Young person 3", AgeBand.AGE_14_15, ["exploitation", "CIN"], [0, 1, 3]),
+    ("Young person 4", AgeBand.AGE_16_17, ["exploitation", "looked after"], [0, 1, 2]),
+    ("Young person 5", AgeBand.AGE_10_13, ["exploitation", "missing"], [0, 1, 2, 3]),
+    ("Young person 6", AgeBand.AGE_14_15, ["exploitation"], [0, 1, 3]),
+]
+FRONT_DOOR_COHORT = [
+    ("Child A", AgeBand.AGE_5_9, ["school referral"], [0, 1, 2]),
+    ("Child B", AgeBand.AGE_10_13, ["school referral"], [0, 2]),
+    ("Child C", AgeBand.AGE_5_9, ["school referral", "SEND"], [0, 1, 2]),
+    ("Child D", AgeBand.AGE_14_15, ["school referral"], [0, 2]),
+]
+
+
+def load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, today, progress):
+    moderator = demo_moderator(session)
+    deep_dive = build_audit(
+        session,
+        version=library["child-exploitation-cp-procedures"],
+        title="GET SAFE deep dive: child protection procedures in exploitation cases",
+        subgroup=subgroup_rows[1],  # GET SAFE
+        agency_rows=[agency_rows[i] for i in (0, 1, 3, 7)],  # with youth justice
+        cohort=EXPLOITATION_COHORT,
+        rng=rng,
+        states=[ReturnStatus.SUBMITTED],
+        today=today,
+        progress=progress,
+        due_in_days=-75,
+    )
+    moderate(session, audit=deep_dive, moderator=moderator, rng=rng, finish=True)
+    load_demo_actions(session, deep_dive, today)
+    front_door = build_audit(
+        session,
+        version=library["identification-of-need-and-risk"],
+        title="Front Door referrals from schools: monthly audit",
+        subgroup=subgroup_rows[0],
+        agency_rows=[agency_rows[i] for i in (0, 1, 5)],
+        cohort=FRONT_DOOR_COHORT,
+        rng=rng,
+        states=[ReturnStatus.SUBMITTED],
+        today=today,
+        progress=progress,
+        due_in_days=-5,
+    )
+    moderate(session, audit=front_door, moderator=moderator, rng=rng, share=0.6)
+
+
+def demo_moderator(session: Session) -> Actor:
+    user = session.scalar(select(User).where(User.email == "moderator@example.org"))
+    return Actor(user_id=user.id, label=user.display_name, roles=frozenset({Role.MODERATOR}))
 
 
 def headline_return_count() -> int:

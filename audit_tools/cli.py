@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from audit_tools.commands import auditlog, db, demo, serve, templates, tokens, users
+from audit_tools.commands import auditlog, db, demo, reminders, serve, templates, tokens, users
 
 app = typer.Typer(
-    help="Case audit service: database, templates, demo data and the web server.",
+    help="Case audit service: database, templates, users, demo data, reminders and the web server.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -16,6 +16,7 @@ app.add_typer(templates.app, name="templates")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(auditlog.app, name="audit-log")
+app.add_typer(reminders.app, name="reminders")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 

@@ -40,13 +40,13 @@ class TestCli:
         assert result.exit_code == 0, result.output
         assert "7 children" in result.output
         with cli_db() as session:
-            assert session.scalar(select(func.count(Audit.id))) == 2
+            assert session.scalar(select(func.count(Audit.id))) == 4
             statuses = set(session.scalars(select(Return.status)))
             assert {"not_started", "draft", "submitted", "returned_for_amendment"} <= set(statuses)
         again = run("demo")
         assert again.exit_code == 0 and "already loaded" in again.output
         with cli_db() as session:
-            assert session.scalar(select(func.count(Audit.id))) == 2
+            assert session.scalar(select(func.count(Audit.id))) == 4
 
     def test_templates_import_export_round_trip(self, cli_db, tmp_path):
         run("db", "upgrade")
@@ -100,3 +100,22 @@ class TestCliErrors:
                 assert result.exit_code == 1 and "could not be used" in result.output
         finally:
             get_settings.cache_clear()
+
+
+class TestReminders:
+    def test_a_dry_run_prints_the_digests_and_a_real_run_needs_a_server(self, cli_db):
+        from datetime import date, timedelta
+
+        assert run("db", "upgrade").exit_code == 0
+        assert run("demo").exit_code == 0
+        # Five days on, the demo's open audit is due within the week.
+        day = (date.today() + timedelta(days=5)).isoformat()
+        dry = run("reminders", "send", "--dry-run", "--today", day)
+        assert dry.exit_code == 0, dry.output
+        assert "To: auditor.police@example.org" in dry.output
+        assert "Identification of need and risk" in dry.output and "due in 5 days" in dry.output
+        assert "would send" in dry.output
+        real = run("reminders", "send", "--today", day)
+        assert real.exit_code == 1
+        assert "AUDIT_SMTP_HOST" in real.output
+        assert run("reminders", "send", "--today", "23/11/2026").exit_code == 2

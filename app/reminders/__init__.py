@@ -1,0 +1,1 @@
+"""Reminders: one digest e-mail a day for each person with returns or actions due."""
