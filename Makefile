@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: run test install system-deps lint test-sqlite test-postgresql bench clean
 
 run: install ## Install, migrate, load the demo partnership and serve on http://127.0.0.1:8000/
+	bash .ci/system-deps pdf
 	$(BIN)/audit-tools db upgrade
 	$(BIN)/audit-tools demo
 	$(BIN)/audit-tools serve
@@ -29,7 +30,7 @@ node_modules/.installed-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-system-deps: ## Debian packages the tests need (PostgreSQL server binaries)
+system-deps: ## Debian packages the tests need (PostgreSQL, Chromium, WeasyPrint's libraries, poppler)
 	bash .ci/system-deps
 
 lint: install

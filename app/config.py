@@ -61,6 +61,20 @@ class Settings(BaseSettings):
     # The address people use to reach the service: links in e-mails start with it.
     public_url: str = "http://127.0.0.1:8000"
 
+    # Briefings: the partnership's logo (a PNG or SVG file) and colour on every page.
+    brand_logo_path: Path | None = None
+    brand_colour: str = Field(default="#1d70b8", pattern=r"^#[0-9a-fA-F]{6}$")
+    # Breakdowns with a count below this (but above 0) could identify someone:
+    # publishing asks for an explicit confirmation.
+    small_count_threshold: int = Field(default=5, ge=1, le=100)
+    # Worker processes rendering PDFs; each is replaced after this many renders
+    # (WeasyPrint's memory grows by about 0.4 MB a render).
+    render_workers: int = Field(default=1, ge=1, le=8)
+    # Each web process renders published briefings in the background (off for tests
+    # that share one database transaction, which the renderer's own sessions would wait on).
+    render_in_background: bool = True
+    renders_per_worker: int = Field(default=50, ge=1, le=10_000)
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment not in ("dev", "test") and self.secret_key == DEV_SECRET_KEY:

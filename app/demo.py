@@ -22,6 +22,7 @@ from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.audits import service as audits
 from app.audits.models import AgeBand, Audit
+from app.briefings.demo import publish_demo_briefing
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
@@ -413,6 +414,7 @@ def load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, tod
     )
     moderate(session, audit=deep_dive, moderator=moderator, rng=rng, finish=True)
     load_demo_actions(session, deep_dive, today)
+    publish_demo_briefing(session, audit=deep_dive, moderator=moderator, today=today)
     front_door = build_audit(
         session,
         version=library["identification-of-need-and-risk"],

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +24,16 @@ from app.schemas_base import MAX_ID
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def _blank_is_none(value):
+    return None if value == "" else value
+
+
+# A page's GET filter form sends an unchosen select as "agency_id=": that means "any".
+FilterId = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_blank_is_none), Query()
+]
 
 
 async def _raw_body(request: Request) -> bytes:

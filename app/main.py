@@ -23,6 +23,9 @@ from app.auditlog.api import router as auditlog_router
 from app.audits.api import router as audits_router
 from app.audits.pages import router as audits_pages
 from app.audits.planning import router as audit_planning_pages
+from app.briefings.api import router as briefings_router
+from app.briefings.library import router as library_pages
+from app.briefings.pages import router as briefings_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -46,7 +49,16 @@ def _lifespan(settings: Settings):
         # collection, which bench/api.py showed as ~100 ms stalls at p95.
         gc.collect()
         gc.freeze()
+        # Published briefings are rendered in the background, in worker processes.
+        from app.briefings.jobs import Dispatcher, shutdown_render_pool
+
+        if settings.render_in_background:
+            app.state.renders = Dispatcher(app.state.sessionmaker, settings)
+            app.state.renders.start()
         yield
+        if settings.render_in_background:
+            app.state.renders.stop()
+        shutdown_render_pool()
         app.state.engine.dispose()
 
     return lifespan
@@ -77,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auditlog_router,
         moderation_router,
         actions_router,
+        briefings_router,
         access_pages,
         returns_pages,
         audits_pages,
@@ -86,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_planning_pages,
         moderation_pages,
         actions_pages,
+        briefings_pages,
+        library_pages,
     ):
         app.include_router(router)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by

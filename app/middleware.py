@@ -17,6 +17,11 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'; frame-ancestors 'none'"
 )
+# A briefing's print preview: the document's own inline styles, and nothing else.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 # The API documentation page loads Swagger UI with an inline script of its own.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' cdn.jsdelivr.net; "
@@ -43,7 +48,10 @@ class ProtectionMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
-                headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
+                # A response may bring a stricter policy of its own (the print preview
+                # of a briefing: inline styles, no script at all).
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"
                 headers["X-Frame-Options"] = "DENY"

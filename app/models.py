@@ -22,6 +22,12 @@ from app.actions.models import (
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.auditlog.models import AuditEvent
 from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement, audit_agency
+from app.briefings.models import (
+    Briefing,
+    BriefingDocument,
+    BriefingDownload,
+    BriefingVersion,
+)
 from app.db import Base
 from app.moderation.models import ModeratedGrade
 from app.reminders.models import ReminderSent
@@ -62,6 +68,10 @@ __all__ = [
     "Audit",
     "AuditStatus",
     "Base",
+    "Briefing",
+    "BriefingDocument",
+    "BriefingDownload",
+    "BriefingVersion",
     "Child",
     "Grade",
     "GradeLevel",

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from audit_tools.commands import auditlog, db, demo, reminders, serve, templates, tokens, users
+from audit_tools.commands import (
+    auditlog,
+    briefings,
+    db,
+    demo,
+    reminders,
+    serve,
+    templates,
+    tokens,
+    users,
+)
 
 app = typer.Typer(
     help="Case audit service: database, templates, users, demo data, reminders and the web server.",
@@ -17,6 +27,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(auditlog.app, name="audit-log")
 app.add_typer(reminders.app, name="reminders")
+app.add_typer(briefings.app, name="briefings")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 

@@ -86,7 +86,10 @@ def db(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def app(database_url: str):
-    return create_app(Settings(database_url=database_url, environment="test"))
+    # The tests' one shared transaction would keep the background renderer waiting.
+    return create_app(
+        Settings(database_url=database_url, environment="test", render_in_background=False)
+    )
 
 
 @pytest.fixture

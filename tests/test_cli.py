@@ -119,3 +119,33 @@ class TestReminders:
         assert real.exit_code == 1
         assert "AUDIT_SMTP_HOST" in real.output
         assert run("reminders", "send", "--today", "23/11/2026").exit_code == 2
+
+
+class TestBriefingsPublishCheck:
+    def test_the_demo_briefing_passes_and_a_file_with_an_nhs_number_is_refused(
+        self, cli_db, tmp_path
+    ):
+        from app.briefings.models import BriefingVersion
+
+        assert run("db", "upgrade").exit_code == 0
+        assert run("demo").exit_code == 0
+        with cli_db() as session:
+            version_id = session.scalar(select(BriefingVersion.id))
+            audit_id = session.scalar(select(Audit.id).where(Audit.status == "learning"))
+        clean = run("briefings", "publish-check", str(version_id))
+        assert clean.exit_code == 0, clean.output
+        assert "nothing would stop publication" in clean.output
+
+        leaky = tmp_path / "draft.txt"
+        leaky.write_text(
+            "What we found\n\nYoung person 2, aged 15, was seen at Westshire General after "
+            "an overdose. NHS number 943 476 5919. Home: WR5 1AB.\n",
+            encoding="utf-8",
+        )
+        refused = run("briefings", "publish-check", str(leaky), "--audit", str(audit_id))
+        assert refused.exit_code == 1
+        out = refused.output
+        assert "REFUSED" in out and "NHS number" in out and "postcode" in out.lower()
+        assert "Young person 2" in out
+        missing = run("briefings", "publish-check", "no-such-thing")
+        assert missing.exit_code == 1 and "neither a file" in missing.output

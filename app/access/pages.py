@@ -62,7 +62,7 @@ def home(session: SessionDep, request: Request, actor: Actor) -> Response:
         return RedirectResponse("/my-work", status_code=303)
     if actor.may(Permission.AUDIT_READ):
         return RedirectResponse("/audits", status_code=303)
-    return render(request, "home.html")
+    return RedirectResponse("/library", status_code=303)
 
 
 @router.get("/sign-in", name="pages.sign_in")

@@ -40,6 +40,8 @@ class Permission(StrEnum):
     ACTION_READ = "action.read"  # the action tracker (actions name no child)
     ACTION_MANAGE = "action.manage"  # create, edit, agree, refuse and close actions
     ACTION_UPDATE = "action.update"  # progress and evidence; agency leads: own agency only
+    BRIEFING_EDIT = "briefing.edit"  # draft, edit, submit for approval, publish, withdraw
+    BRIEFING_APPROVE = "briefing.approve"  # a moderator or the QAPP chair
 
 
 P = Permission
@@ -51,13 +53,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
         _READ
         | {P.REFERENCE_MANAGE, P.TEMPLATE_MANAGE, P.AUDIT_MANAGE, P.USER_MANAGE, P.AUDIT_LOG_READ}
-        | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE}
+        | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE, P.BRIEFING_EDIT}
     ),
     Role.AUDITOR: frozenset(_READ | {P.RETURN_READ, P.RETURN_EDIT, P.ACTION_READ}),
     Role.MODERATOR: frozenset(
         _READ
         | {P.RETURN_READ, P.RETURN_REOPEN, P.MODERATE, P.FINDING_MANAGE}
         | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE}
+        | {P.BRIEFING_EDIT, P.BRIEFING_APPROVE}
     ),
     Role.AGENCY_LEAD: frozenset(_READ | {P.RETURN_READ, P.ACTION_READ, P.ACTION_UPDATE}),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),

@@ -193,7 +193,24 @@ ROUTE_RULES: dict[str, P] = {
     "pages.theme_create": P.REFERENCE_MANAGE,
     "pages.theme_deactivate": P.REFERENCE_MANAGE,
     "pages.theme_activate": P.REFERENCE_MANAGE,
-    # reminders
+    # briefings, subgroup reports and the library
+    "pages.briefings": P.BRIEFING_EDIT,
+    "pages.briefing_new": P.BRIEFING_EDIT,
+    "pages.briefing_create": P.BRIEFING_EDIT,
+    "pages.briefing_version": P.BRIEFING_EDIT,
+    "pages.briefing_save": P.BRIEFING_EDIT,
+    "pages.briefing_submit": P.BRIEFING_EDIT,
+    "pages.briefing_approve": P.BRIEFING_APPROVE,
+    "pages.briefing_send_back": P.BRIEFING_APPROVE,
+    "pages.briefing_publish": P.BRIEFING_EDIT,
+    "pages.briefing_withdraw": P.BRIEFING_EDIT,
+    "pages.briefing_new_version": P.BRIEFING_EDIT,
+    "pages.briefing_preview": P.BRIEFING_EDIT,
+    # the library: public briefings for anyone, the rest for anyone signed in (checked
+    # by the service, which answers 404 for what the person may not see)
+    "pages.library": P.PUBLIC,
+    "pages.library_entry": P.PUBLIC,
+    "pages.library_download": P.PUBLIC,
     # users
     "users.list": P.USER_MANAGE,
     "users.create": P.USER_MANAGE,

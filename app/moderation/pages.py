@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.deps import FormData, IdPath, IdQuery, SessionDep, transactional
+from app.deps import FilterId, FormData, IdPath, IdQuery, SessionDep, transactional
 from app.errors import InvalidInput, NotFound, StateError
 from app.forms import attempt, errors_from, form_context
 from app.moderation import analytics, service
@@ -331,8 +331,8 @@ def pooled_analytics(
     session: SessionDep,
     request: Request,
     actor: Actor,
-    agency_id: IdQuery = None,
-    template_id: IdQuery = None,
+    agency_id: FilterId = None,
+    template_id: FilterId = None,
     key_area: Annotated[str, Query(max_length=200)] = "",
     moderated_from: Annotated[str, Query(max_length=10)] = "",
     moderated_to: Annotated[str, Query(max_length=10)] = "",

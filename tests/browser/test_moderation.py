@@ -65,6 +65,8 @@ def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_serve
     page.get_by_label("Agency", exact=True).select_option(label="Westshire Police")
     page.get_by_role("button", name="Apply filters").click()
     assert "agency_id=" in page.url
+    assert page.get_by_role("heading", name="What moderation shows").is_visible()
+    assert page.get_by_role("heading", name="By agency").is_visible()
     check(page, "filtered analytics")
 
 

@@ -113,3 +113,11 @@ def audit_agency_ids(db, audit) -> list[int]:
     return sorted(
         db.scalars(select(audit_agency.c.agency_id).where(audit_agency.c.audit_id == audit.id))
     )
+
+
+def test_the_analytics_filters_left_blank_mean_any(moderator):
+    blank = "agency_id=&template_id=&key_area=&moderated_from=&moderated_to="
+    page = moderator.get(f"/analytics?{blank}")
+    assert page.status_code == 200 and "What moderation shows" in page.text
+    bad = moderator.get("/analytics?moderated_from=31/02/2026")
+    assert bad.status_code == 200 and 'href="#moderated_from"' in bad.text

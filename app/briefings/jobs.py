@@ -1,0 +1,124 @@
+"""Rendering published briefings in the background.
+
+Publishing only queues a version (``render_status = queued``) and returns. A
+dispatcher thread in each web process takes queued versions one at a time, builds
+the HTML from the database, hands it to a render worker *process* (app.briefings.
+render: WeasyPrint never runs in the web process), and stores the PDF. A version left
+queued by a stopped server is picked up when the next one starts. The tests call
+``process_pending`` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.briefings import service
+from app.briefings.models import BriefingVersion, RenderStatus
+from app.config import Settings
+from app.db import session_scope
+
+log = logging.getLogger(__name__)
+RENDER_TIMEOUT_SECONDS = 120
+
+
+def _claim(factory: sessionmaker[Session]) -> int | None:
+    """Mark the oldest queued version as rendering, so no other dispatcher takes it."""
+    with session_scope(factory) as session:
+        version_id = session.scalar(
+            select(BriefingVersion.id)
+            .where(BriefingVersion.render_status == RenderStatus.QUEUED)
+            .order_by(BriefingVersion.id)
+            .limit(1)
+        )
+        if version_id is None:
+            return None
+        claimed = session.execute(
+            update(BriefingVersion)
+            .where(
+                BriefingVersion.id == version_id,
+                BriefingVersion.render_status == RenderStatus.QUEUED,
+            )
+            .values(render_status=RenderStatus.RENDERING)
+        )
+        return version_id if claimed.rowcount == 1 else None
+
+
+def render_version(factory: sessionmaker[Session], settings: Settings, version_id: int, today):
+    from app.briefings import render
+
+    with session_scope(factory) as session:
+        version = service.get_version(session, version_id=version_id)
+        context = service.document_context(session, version=version, settings=settings, dated=today)
+        html = render.html_for(version.briefing.kind.value, context)
+        title = version.briefing.title
+    pdf = render.pool(settings).submit(html, title).result(timeout=RENDER_TIMEOUT_SECONDS)
+    with session_scope(factory) as session:
+        service.finish_render(session, version_id=version_id, pdf=pdf, today=today)
+
+
+def process_pending(
+    factory: sessionmaker[Session], settings: Settings, *, today: date | None = None
+) -> int:
+    """Render every queued version; returns how many were published."""
+    done = 0
+    while (version_id := _claim(factory)) is not None:
+        try:
+            render_version(factory, settings, version_id, today or date.today())
+            done += 1
+        except Exception as exc:  # a failed render is recorded, and can be retried
+            log.exception("rendering briefing version %s failed", version_id)
+            with session_scope(factory) as session:
+                service.fail_render(
+                    session, version_id=version_id, error=f"{exc.__class__.__name__}: {exc}"
+                )
+    return done
+
+
+class Dispatcher:
+    """One thread per web process that renders queued versions when kicked (and once a
+    minute in case a kick was missed)."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+        self.factory, self.settings = factory, settings
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="briefing-renders", daemon=True)
+        self._thread.start()
+        self.kick()  # anything left queued by a stopped server
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=60)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                process_pending(self.factory, self.settings)
+            except Exception:  # never let the thread die: the next kick tries again
+                log.exception("the briefing dispatcher failed")
+
+
+def shutdown_render_pool() -> None:
+    """Stop the render worker processes, if any were started."""
+    import sys
+
+    render = sys.modules.get("app.briefings.render")
+    if render is not None and hasattr(render, "shutdown"):
+        render.shutdown()

@@ -1,0 +1,136 @@
+"""Briefings: a learning briefing or subgroup report for an audit, in numbered
+versions. A version moves draft -> submitted -> approved -> published; publishing
+renders it once and keeps the PDF's bytes and SHA-256, which downloads serve exactly.
+A later published version supersedes it (it stays downloadable, marked superseded);
+a published version can be withdrawn with a reason. Nothing is changed in place."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.audits.models import Audit
+from app.db import Base, UTCDateTime, str_enum, utcnow
+
+
+class BriefingKind(StrEnum):
+    BRIEFING = "briefing"
+    SUBGROUP_REPORT = "subgroup-report"
+
+
+class Marking(StrEnum):
+    OFFICIAL = "OFFICIAL"
+    OFFICIAL_SENSITIVE = "OFFICIAL-SENSITIVE"
+
+
+class VersionStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+class RenderStatus(StrEnum):
+    NONE = "none"
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Briefing(Base):
+    __tablename__ = "briefing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), index=True)
+    kind: Mapped[BriefingKind] = mapped_column(str_enum(BriefingKind, "briefing_kind"))
+    title: Mapped[str] = mapped_column(String(200))
+    # Public briefings can be read and downloaded without signing in.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    audit: Mapped[Audit] = relationship(lazy="raise")
+    versions: Mapped[list[BriefingVersion]] = relationship(
+        back_populates="briefing", lazy="raise", order_by="BriefingVersion.number"
+    )
+
+
+class BriefingVersion(Base):
+    __tablename__ = "briefing_version"
+    __table_args__ = (UniqueConstraint("briefing_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    briefing_id: Mapped[int] = mapped_column(ForeignKey("briefing.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[VersionStatus] = mapped_column(
+        str_enum(VersionStatus, "briefing_version_status"), default=VersionStatus.DRAFT
+    )
+    marking: Mapped[Marking] = mapped_column(str_enum(Marking, "protective_marking"))
+    sections: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Optimistic lock for the editor: saving compares the version the page read.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The identification check at submission and approval, and who confirmed the
+    # small-count warnings it raised.
+    check_report: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    small_counts_confirmed_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_on: Mapped[date | None] = mapped_column(Date)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    render_status: Mapped[RenderStatus] = mapped_column(
+        str_enum(RenderStatus, "render_status"), default=RenderStatus.NONE
+    )
+    render_error: Mapped[str | None] = mapped_column(Text)
+
+    briefing: Mapped[Briefing] = relationship(back_populates="versions", lazy="raise")
+
+    @property
+    def label(self) -> str:
+        return f"version {self.number}"
+
+
+class BriefingDocument(Base):
+    """The published PDF: rendered once, served byte for byte."""
+
+    __tablename__ = "briefing_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("briefing_version.id"), unique=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BriefingDownload(Base):
+    """One download, as evidence of how learning was disseminated: by whom's agency
+    when signed in (the person is not kept: counts are what is reported)."""
+
+    __tablename__ = "briefing_download"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    briefing_id: Mapped[int] = mapped_column(ForeignKey("briefing.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("briefing_version.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    signed_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

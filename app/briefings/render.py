@@ -1,0 +1,276 @@
+"""Briefings and subgroup reports to tagged, accessible PDFs, rendered in worker
+processes.
+
+Why workers: a render takes a few hundred milliseconds of CPU and WeasyPrint's memory
+grows with every render, so it never runs in the web process. ``RenderPool`` keeps
+``render_workers`` spawned processes and replaces each after ``renders_per_worker``
+renders. Spawned, not forked: the web process has threads (the database pool), and
+forking a threaded process can copy a held lock into the child.
+
+Why a URL fetcher of our own: the HTML carries text people typed. Nothing in a
+document may make the renderer reach the network or the file system, so the fetcher
+serves only the partnership's logo (``asset:brand-logo``) and the app's own static
+files (``asset:static/<file>``) and refuses every other URL; WeasyPrint's default
+fetcher is never called, and a refused URL stops the render.
+
+This module imports WeasyPrint only when it renders, so the web process can hold a
+``RenderPool`` without loading it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import mimetypes
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+
+from app.config import PROJECT_ROOT, Settings, get_settings
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+LOGO = "asset:brand-logo"
+STATIC_PREFIX = "asset:static/"
+VARIANT = "pdf/ua-1"
+KINDS = {"briefing": "briefings/briefing.html", "subgroup-report": "briefings/subgroup_report.html"}
+RUNNING_TITLES = {"briefing": "Learning briefing", "subgroup-report": "Subgroup report"}
+_SETTINGS = object()  # "the logo the settings name"
+
+
+class AssetRefused(ValueError):
+    """A document asked for a URL that is not one of the app's own assets."""
+
+
+class RenderFailed(RuntimeError):
+    """The render did not produce a PDF (it failed, or took too long)."""
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def css_string(value: str) -> str:
+    """``value`` as a quoted CSS string, safe inside a <style> element."""
+    escaped = (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\A ")
+        .replace("<", "\\3C ")
+        .replace(">", "\\3E ")
+    )
+    return f'"{escaped}"'
+
+
+def html_for(kind: str, context: dict) -> str:
+    """The print HTML of a ``kind`` ("briefing" or "subgroup-report") from its context
+    (``content.briefing_context`` or ``content.subgroup_report_context``)."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}: use one of {', '.join(KINDS)}.")
+    from markupsafe import Markup
+
+    from app.templating import templates  # the pages' environment: charts and all
+
+    doc = context["doc"]
+    dated: date = doc["dated"]
+    css = {
+        "partnership": doc["partnership_name"],
+        "marking": doc["marking"],
+        "running_title": RUNNING_TITLES[kind],
+        "dated_version": f"{dated:%-d %B %Y} · {doc['version_label']}",
+    }
+    css = {key: Markup(css_string(value)) for key, value in css.items()}
+    return templates.env.get_template(KINDS[kind]).render({**context, "css": css})
+
+
+# --- the URL fetcher -----------------------------------------------------------------------
+
+
+def _asset(url: str, logo_path: Path | None) -> tuple[Path, str]:
+    """The file behind an asset URL and its media type, or AssetRefused."""
+    if url == LOGO:
+        if logo_path is None:
+            raise AssetRefused("No brand logo is configured (AUDIT_BRAND_LOGO_PATH).")
+        path = Path(logo_path)
+        if path.suffix.lower() not in (".png", ".svg") or not path.is_file():
+            raise AssetRefused(f"The brand logo must be a PNG or SVG file: {path}")
+    elif url.startswith(STATIC_PREFIX):
+        path = (STATIC / url[len(STATIC_PREFIX) :]).resolve()
+        if not path.is_relative_to(STATIC) or not path.is_file():
+            raise AssetRefused(f"There is no packaged asset {url}")
+    else:
+        # http(s), file:, data: and anything else: never fetched.
+        raise AssetRefused(f"Refused to fetch {url[:80]!r}: documents use packaged assets only.")
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return path, media_type
+
+
+def url_fetcher(url: str, *, logo_path=_SETTINGS):
+    """Serve a packaged asset as a WeasyPrint response; refuse every other URL with
+    AssetRefused. ``logo_path`` defaults to the settings' brand logo."""
+    from weasyprint.urls import URLFetcherResponse
+
+    if logo_path is _SETTINGS:
+        logo_path = get_settings().brand_logo_path
+    path, media_type = _asset(url, logo_path)
+    return URLFetcherResponse(url, path.read_bytes(), headers={"Content-Type": media_type})
+
+
+def _weasyprint_fetcher(logo_path: Path | None):
+    """A WeasyPrint URLFetcher whose ``fetch`` is ours alone. ``fail_on_errors`` makes
+    a refused URL stop the render instead of leaving a gap in the document."""
+    from weasyprint.urls import URLFetcher
+
+    class AssetFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            return url_fetcher(url, logo_path=logo_path)
+
+    return AssetFetcher(fail_on_errors=True, allowed_protocols=("asset",))
+
+
+def render_pdf(html: str, *, title: str, logo_path=_SETTINGS) -> bytes:
+    """A tagged PDF/UA-1 of ``html``: structure tree, MarkInfo, the document's language
+    from <html lang> and ``title`` as its title. Runs in this process: the web process
+    uses ``RenderPool`` instead."""
+    import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
+
+    if logo_path is _SETTINGS:
+        logo_path = get_settings().brand_logo_path
+    options = {"pdf_variant": VARIANT, "pdf_tags": True}
+    try:
+        document = weasyprint.HTML(
+            string=html, url_fetcher=_weasyprint_fetcher(logo_path), media_type="print"
+        ).render(**options)
+    except FatalURLFetchingError as exc:  # a BaseException: turn it into an error
+        raise AssetRefused(str(exc.__cause__ or exc)) from None
+    document.metadata.title = title
+    return document.write_pdf(**options)
+
+
+# --- workers --------------------------------------------------------------------------------
+
+
+def _warm_up() -> None:
+    """Load WeasyPrint, fontconfig and the fonts once per worker, not in its first
+    render; then freeze what is loaded, so the garbage collector, which runs many times
+    in a render, no longer scans it (10-20% of a render's time otherwise)."""
+    render_pdf(
+        '<html lang="en-GB"><title>w</title><p style="font-family: \'Liberation Sans\'">'
+        "<b>w</b> w</p></html>",
+        title="w",
+        logo_path=None,
+    )
+    gc.collect()
+    gc.freeze()
+
+
+def _render_task(html: str, title: str, logo_path: Path | None) -> bytes:
+    return render_pdf(html, title=title, logo_path=logo_path)
+
+
+def _context():
+    return multiprocessing.get_context("spawn")
+
+
+class RenderPool:
+    """Worker processes that render PDFs: ``submit`` returns a Future at once."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        workers: int | None = None,
+        renders_per_worker: int | None = None,
+    ):
+        settings = settings or get_settings()
+        self.workers = workers or settings.render_workers
+        self.renders_per_worker = renders_per_worker or settings.renders_per_worker
+        self.logo_path = settings.brand_logo_path
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=_context(),
+            initializer=_warm_up,
+            max_tasks_per_child=self.renders_per_worker,
+        )
+
+    def submit(self, html: str, title: str) -> Future[bytes]:
+        """Render in a worker; the Future's result is the PDF's bytes, or the render's
+        error (AssetRefused for a URL that is not a packaged asset)."""
+        return self._executor.submit(_render_task, html, title, self.logo_path)
+
+    def worker_pid(self) -> Future[int]:
+        """The process id of the worker that takes this task (counts as a task)."""
+        return self._executor.submit(os.getpid)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+
+_pool: RenderPool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool(settings: Settings | None = None) -> RenderPool:
+    """The process's render pool, started on first use (with ``settings``, or the
+    environment's); later calls return the same pool."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = RenderPool(settings)
+        return _pool
+
+
+def shutdown(wait: bool = True) -> None:
+    """Stop the process's render pool (at application shutdown); the next ``pool()``
+    starts a new one."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=wait)
+            _pool = None
+
+
+def _worker_main() -> None:
+    """The command line's worker: a JSON request on standard input, the PDF on
+    standard output, or one line of error on standard error and exit status 1."""
+    request = json.loads(sys.stdin.buffer.read())
+    try:
+        _warm_up()
+        pdf = render_pdf(request["html"], title=request["title"], logo_path=request["logo_path"])
+    except Exception as exc:
+        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        raise SystemExit(1) from None
+    sys.stdout.buffer.write(pdf)
+
+
+def render_in_worker(html: str, title: str, timeout: float = 120) -> bytes:
+    """Render in a new worker process and wait for it, at most ``timeout`` seconds
+    (then the worker is killed): for the command line. A fresh interpreter, not
+    multiprocessing, so the calling script's main module is never run again."""
+    logo = get_settings().brand_logo_path
+    request = json.dumps({"html": html, "title": title, "logo_path": str(logo) if logo else None})
+    paths = [str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "from app.briefings.render import _worker_main; _worker_main()"],
+            input=request.encode(),
+            capture_output=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderFailed(
+            f"The render took longer than {timeout:g} seconds and was stopped."
+        ) from None
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RenderFailed(
+            lines[-1] if lines else f"The render worker exited with {done.returncode}."
+        )
+    return done.stdout

@@ -1,0 +1,165 @@
+"""``audit-tools briefings``: learning briefings and subgroup reports as PDFs."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from app.access.policy import SYSTEM
+from app.audits.service import get_audit
+from app.briefings import content
+from app.briefings.render import RenderFailed, html_for, render_in_worker
+from app.config import get_settings
+from audit_tools.context import console, fail, unit_of_work
+
+app = typer.Typer(
+    help="Learning briefings and subgroup reports as accessible PDFs.", no_args_is_help=True
+)
+
+
+@app.callback()
+def briefings() -> None:
+    """Learning briefings and subgroup reports as accessible PDFs."""
+
+
+class Kind(StrEnum):
+    BRIEFING = "briefing"
+    SUBGROUP_REPORT = "subgroup-report"
+
+
+class Marking(StrEnum):
+    OFFICIAL = "OFFICIAL"
+    OFFICIAL_SENSITIVE = "OFFICIAL-SENSITIVE"
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse a path the PDF could not be written to before spending a render on it."""
+    if out.is_dir():
+        fail(f"{out} is a folder: give a file name such as {out / 'briefing.pdf'}.")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        fail(f"Cannot write {out}: the folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        fail(f"Cannot write {out}: permission denied.")
+
+
+@app.command()
+def render(
+    audit_id: int = typer.Argument(..., help="The audit's id (see the audits page)."),
+    kind: Kind = typer.Option(Kind.BRIEFING, "--kind", help="What to render."),
+    out: Path = typer.Option(..., "--out", "-o", help="The PDF file to write."),
+    marking: Marking = typer.Option(
+        Marking.OFFICIAL, "--marking", help="Protective marking at the top and foot of each page."
+    ),
+    title: str = typer.Option(
+        "", "--title", help="The briefing's title (default: 'Learning briefing: <audit title>')."
+    ),
+    version_label: str = typer.Option("Draft", "--version-label", help="Shown in the footer."),
+    timeout: float = typer.Option(120, "--timeout", help="Seconds before the render is stopped."),
+) -> None:
+    """Render the drafted learning briefing, or the subgroup report, of an audit to a PDF.
+    The render runs in a separate worker process; nothing in the database changes."""
+    _check_writable(out)
+    settings = get_settings()
+    today = date.today()
+    with unit_of_work() as session:
+        audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
+        content.check_renderable(audit, kind.value)
+        if kind == Kind.BRIEFING:
+            context = content.briefing_context(
+                session,
+                audit=audit,
+                sections=content.draft_sections(session, audit=audit),
+                title=title or f"Learning briefing: {audit.title}",
+                marking=marking.value,
+                version_label=version_label,
+                dated=today,
+                settings=settings,
+            )
+        else:
+            context = content.subgroup_report_context(
+                session,
+                audits=[audit],
+                subgroup_name=None,
+                marking=marking.value,
+                version_label=version_label,
+                dated=today,
+                today=today,
+                settings=settings,
+            )
+        session.rollback()  # a render only reads
+    html = html_for(kind.value, context)
+    try:
+        pdf = render_in_worker(html, context["doc"]["title"], timeout=timeout)
+    except RenderFailed as exc:
+        fail(f"The PDF could not be rendered: {exc}")
+    try:
+        out.write_bytes(pdf)
+    except OSError as exc:
+        fail(f"Cannot write {out}: {exc.strerror or exc}.")
+    console.print(
+        f"Wrote the {kind.value.replace('-', ' ')} of audit {audit_id} to {out} "
+        f"({len(pdf) // 1024} KB, marked {marking.value}).",
+        highlight=False,
+    )
+
+
+@app.command("publish-check")
+def publish_check(
+    target: str = typer.Argument(
+        ..., metavar="FILE_OR_ID", help="A PDF, HTML or text file, or a briefing version's id."
+    ),
+    audit_id: int = typer.Option(
+        0, "--audit", min=0, help="For a file: check it against this audit's children and names."
+    ),
+) -> None:
+    """Look for anything that could identify a child: a pseudonym tied to case detail,
+    an NHS number, a date of birth, a postcode, a name from the audit's records (all
+    refused), and small counts (warned). Exit 1 if anything would be refused."""
+    from app.briefings import identify
+    from app.briefings import service as briefings_service
+
+    settings = get_settings()
+    path = Path(target)
+    with unit_of_work() as session:
+        if path.is_file():
+            known: dict = {"small_count_threshold": settings.small_count_threshold}
+            if audit_id:
+                audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
+                known["pseudonyms"] = [c.pseudonym for c in _children(session, audit.id)]
+                known["names"] = briefings_service._names(session, audit)
+            if path.suffix.lower() == ".pdf":
+                report = identify.check_pdf(path, **known)
+            else:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                if path.suffix.lower() in (".html", ".htm"):
+                    text = briefings_service._text_of(text)
+                report = identify.check([(path.name, text)], **known)
+            what = str(path)
+        elif target.isdigit():
+            version = briefings_service.get_version(session, version_id=int(target))
+            report = briefings_service.check(session, version=version, settings=settings)
+            what = f"{version.briefing.title}, version {version.number}"
+        else:
+            fail(f"{target} is neither a file nor a briefing version's id.")
+    for problem in report.problems:
+        tag = "[red]REFUSED[/]" if problem.blocking else "[yellow]CHECK[/]"
+        console.print(f"{tag} {problem.where}: {problem.message}")
+        console.print(f"        {problem.excerpt}", markup=False, highlight=False)
+    refused, warned = len(report.refusals), len(report.warnings)
+    if refused:
+        console.print(f"{what}: {refused} problem(s) would stop publication, {warned} to check.")
+        raise typer.Exit(1)
+    console.print(f"{what}: nothing would stop publication; {warned} thing(s) to check.")
+
+
+def _children(session, audit_id: int):
+    from sqlalchemy import select
+
+    from app.audits.models import Child
+
+    return session.scalars(select(Child).where(Child.audit_id == audit_id)).all()

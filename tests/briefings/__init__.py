@@ -1,0 +1,1 @@
+"""Tests of learning briefings: the identification check, drafting, publishing."""

@@ -1,0 +1,280 @@
+"""A briefing from draft to library, through the pages, on a real database with the
+real background renderer (a worker process): the identification check refusing and
+then passing, small counts confirmed, approval, publishing without the request waiting
+for the PDF, exact bytes downloaded and counted, a new version superseding the old
+(which stays downloadable), withdrawal, and public versus signed-in readers."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import time
+from datetime import date, timedelta
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.access import service as access
+from app.access.models import Role
+from app.access.policy import Actor
+from app.agencies.models import Agency
+from app.auditlog.models import AuditEvent
+from app.briefings import content
+from app.briefings.models import BriefingDownload, BriefingVersion, VersionStatus
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, session_scope
+from app.demo import fill_return
+from app.main import create_app
+from app.moderation.demo import moderate
+from app.returns import service as returns
+from app.returns.models import Return
+from app.templates_ import service as templates
+from audit_tools.commands.db import alembic_config
+from tests.access.helpers import signed_in_cookie
+from tests.factories import make_audit
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+LOCK = re.compile(r'name="lock_version" value="(\d+)"')
+
+
+def _moderated_audit(session):
+    """A small audit, every return complete and submitted, moderation finished."""
+    audit = make_audit(session, children=3, agencies_count=2)
+    version = templates.get_version(session, version_id=audit.template_version_id)
+    rng = random.Random(3)
+    for r in session.scalars(select(Return).where(Return.audit_id == audit.id)):
+        fill_return(
+            session,
+            return_=r,
+            version=version,
+            rng=rng,
+            complete=True,
+            start=date.today() - timedelta(days=90),
+        )
+        session.refresh(r)
+        returns.submit(session, return_=r, read_version=r.version)
+    moderator = access.create_user(
+        session, email="chair@example.org", display_name="QAPP Chair", roles={Role.MODERATOR}
+    )
+    actor = Actor(
+        user_id=moderator.id, label="chair@example.org", roles=frozenset({Role.MODERATOR})
+    )
+    moderate(session, audit=audit, moderator=actor, rng=rng, finish=True)
+    return audit.id, audit.agencies[0].id, moderator
+
+
+@pytest.fixture
+def world(database_factory):
+    url = database_factory()
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    factory = make_sessionmaker(engine)
+    with session_scope(factory) as session:
+        audit_id, agency_id, moderator = _moderated_audit(session)
+        practitioner = access.create_user(
+            session,
+            email="p@example.org",
+            display_name="P",
+            roles={Role.PRACTITIONER},
+            agency_id=agency_id,
+        )
+        cookies = {
+            "moderator": signed_in_cookie(session, moderator),
+            "practitioner": signed_in_cookie(session, practitioner),
+        }
+    app = create_app(Settings(database_url=url, environment="test", small_count_threshold=3))
+    with TestClient(app) as client:  # the lifespan starts the background renderer
+        yield client, factory, audit_id, agency_id, cookies
+    engine.dispose()
+
+
+def as_(client, cookies, who):
+    client.cookies.clear()
+    if who:
+        client.cookies.set("case_audit_session", cookies[who])
+    return client
+
+
+def post(client, page, path, **data):
+    token = CSRF.search(client.get(page).text).group(1)
+    return client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
+
+
+def wait_until_published(factory, version_id, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with session_scope(factory) as session:
+            version = session.get(BriefingVersion, version_id)
+            if version.status == VersionStatus.PUBLISHED:
+                return
+            assert version.render_status.value != "failed", version.render_error
+        time.sleep(0.2)
+    raise AssertionError("the briefing was not published in time")
+
+
+def test_a_briefing_from_draft_to_the_library(world):
+    client, factory, audit_id, agency_id, cookies = world
+    moderator = as_(client, cookies, "moderator")
+    new = f"/audits/{audit_id}/briefings/new"
+    created = post(
+        moderator,
+        new,
+        new,
+        kind="briefing",
+        title="Learning from the audit",
+        marking="OFFICIAL",
+        public="no",
+    )
+    assert created.status_code == 303, created.text
+    editor = created.headers["location"].split("?")[0]
+    version_id = int(editor.rsplit("/", 1)[1])
+    page = moderator.get(editor).text
+    assert "Background" in page and "What we looked at" in page
+
+    # An NHS number in a section is refused, saying what and where; nothing moves on.
+    form = {
+        k: v for k, v in re.findall(r'<textarea[^>]*name="(\w+)"[^>]*>([^<]*)</textarea>', page)
+    }
+    form = {k: v.replace("&#39;", "'").replace("&amp;", "&") for k, v in form.items()}
+    bad = dict(form, improvement=form["improvement"] + "\n\nSee the record for 943 476 5919.")
+    lock = LOCK.search(page).group(1)
+    refused = post(
+        moderator, editor, editor, **bad, marking="OFFICIAL", lock_version=lock, then="submit"
+    )
+    assert refused.status_code == 422
+    assert "NHS number" in refused.text and "943 476 5919" in refused.text
+    with session_scope(factory) as session:
+        assert session.get(BriefingVersion, version_id).status == VersionStatus.DRAFT
+
+    # A stale page is refused rather than overwriting.
+    stale = post(moderator, editor, editor, **form, marking="OFFICIAL", lock_version=lock)
+    assert stale.status_code == 409
+
+    # Clean text: the small counts of a 3-child audit need confirming, then it goes.
+    page = moderator.get(editor).text
+    lock = LOCK.search(page).group(1)
+    unconfirmed = post(
+        moderator, editor, editor, **form, marking="OFFICIAL", lock_version=lock, then="submit"
+    )
+    assert unconfirmed.status_code == 422 and "confirm_small_counts" in unconfirmed.text
+    confirmed = post(
+        moderator, editor, f"/briefings/versions/{version_id}/submit", confirm_small_counts="yes"
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    assert post(moderator, editor, f"/briefings/versions/{version_id}/approve").status_code == 303
+
+    # Publishing answers at once; the PDF is made in the background, in a worker process.
+    started = time.monotonic()
+    published = post(moderator, editor, f"/briefings/versions/{version_id}/publish")
+    assert published.status_code == 303 and time.monotonic() - started < 5
+    wait_until_published(factory, version_id)
+
+    # The library serves exactly the stored bytes and counts the download by agency.
+    reader = as_(client, cookies, "practitioner")
+    library = reader.get("/library").text
+    assert "Learning from the audit" in library
+    pdf = reader.get(f"/library/versions/{version_id}/download")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["x-content-sha256"] == hashlib.sha256(pdf.content).hexdigest()
+    again = reader.get(f"/library/versions/{version_id}/download")
+    assert again.content == pdf.content  # stored, not re-rendered
+    with session_scope(factory) as session:
+        downloads = session.scalars(select(BriefingDownload)).all()
+        assert [(d.agency_id, d.signed_in) for d in downloads] == [(agency_id, True)] * 2
+        # The subgroup report shows those counts, by agency.
+        [shown] = content.briefing_downloads(session, audit_ids=[audit_id])
+        agency_name = session.get(Agency, agency_id).name
+        assert (shown["total"], shown["by_agency"]) == (2, [(agency_name, 2)])
+
+    # Not public: nobody signed out sees it.
+    anonymous = as_(client, cookies, None)
+    assert "Learning from the audit" not in anonymous.get("/library").text
+    assert anonymous.get(f"/library/versions/{version_id}/download").status_code == 404
+
+    # A new version supersedes it; the old one stays downloadable, marked superseded.
+    moderator = as_(client, cookies, "moderator")
+    nxt = post(moderator, editor, f"/briefings/versions/{version_id}/new-version")
+    v2 = int(nxt.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    editor2 = f"/briefings/versions/{v2}"
+    assert (
+        post(moderator, editor2, f"{editor2}/submit", confirm_small_counts="yes").status_code == 303
+    )
+    assert post(moderator, editor2, f"{editor2}/approve").status_code == 303
+    post(moderator, editor2, f"{editor2}/publish")
+    wait_until_published(factory, v2)
+    with session_scope(factory) as session:
+        assert session.get(BriefingVersion, version_id).superseded_at is not None
+        briefing_id = session.get(BriefingVersion, v2).briefing_id
+    entry = moderator.get(f"/library/{briefing_id}").text
+    assert "Superseded" in entry and f"/library/versions/{version_id}/download" in entry
+    assert moderator.get(f"/library/versions/{version_id}/download").content == pdf.content
+
+    # Withdrawing needs a reason; a withdrawn version is no longer served.
+    assert post(moderator, editor2, f"{editor2}/withdraw", reason="").status_code == 422
+    assert (
+        post(
+            moderator, editor2, f"{editor2}/withdraw", reason="Superseded by new guidance."
+        ).status_code
+        == 303
+    )
+    assert moderator.get(f"/library/versions/{v2}/download").status_code == 404
+
+    with session_scope(factory) as session:
+        actions = set(
+            session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("briefing.%")))
+        )
+        assert {
+            "briefing.create",
+            "briefing.submit",
+            "briefing.approve",
+            "briefing.publish",
+            "briefing.supersede",
+            "briefing.withdraw",
+        } <= actions
+        assert session.scalar(select(func.count(BriefingVersion.id))) == 2
+
+
+def test_a_public_briefing_is_read_without_signing_in(world):
+    client, factory, audit_id, _agency_id, cookies = world
+    moderator = as_(client, cookies, "moderator")
+    new = f"/audits/{audit_id}/briefings/new"
+    created = post(
+        moderator,
+        new,
+        new,
+        kind="briefing",
+        title="Public learning",
+        marking="OFFICIAL",
+        public="yes",
+    )
+    editor = created.headers["location"].split("?")[0]
+    version_id = int(editor.rsplit("/", 1)[1])
+    post(moderator, editor, f"{editor}/submit", confirm_small_counts="yes")
+    post(moderator, editor, f"{editor}/approve")
+    post(moderator, editor, f"{editor}/publish")
+    wait_until_published(factory, version_id)
+    anonymous = as_(client, cookies, None)
+    assert "Public learning" in anonymous.get("/library").text
+    pdf = anonymous.get(f"/library/versions/{version_id}/download")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    with session_scope(factory) as session:
+        [download] = session.scalars(select(BriefingDownload)).all()
+        assert download.agency_id is None and not download.signed_in
+
+
+def test_only_a_moderated_audit_gets_a_briefing(world):
+    client, factory, _audit_id, _agency_id, cookies = world
+    with session_scope(factory) as session:
+        open_audit = make_audit(session, children=1, agencies_count=1)
+        open_id = open_audit.id
+    moderator = as_(client, cookies, "moderator")
+    new = f"/audits/{open_id}/briefings/new"
+    refused = post(
+        moderator, new, new, kind="briefing", title="Too early", marking="OFFICIAL", public="no"
+    )
+    assert refused.status_code == 422 and "finish moderation first" in refused.text
+    assert as_(client, cookies, "practitioner").get("/briefings").status_code == 403

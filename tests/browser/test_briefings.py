@@ -1,0 +1,85 @@
+"""In a real browser: a moderator drafts a briefing from the demo's moderated deep dive,
+meets the identification check (small counts to confirm), submits, approves and
+publishes it, and finds it in the library; a practitioner and someone not signed in
+browse the library and download the public briefing. axe finds nothing on the
+editor, the check's error summary, the library and a library entry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, axe_violations
+
+pytestmark = pytest.mark.usefixtures("live_server")
+DEEP_DIVE = "GET SAFE deep dive: child protection procedures in exploitation cases"
+
+
+def check(page, what: str) -> None:
+    assert axe_violations(page) == [], what
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_moderator_drafts_checks_approves_and_publishes_a_briefing(page_as, live_server):
+    page = page_as("moderator", for_axe=True)
+    page.goto(f"{live_server}/briefings")
+    check(page, "briefings list")
+    page.get_by_role("link", name=f"Draft a briefing from {DEEP_DIVE}").click()
+    check(page, "new briefing")
+    page.get_by_label("Report for a subgroup").check()
+    page.get_by_label("Title").fill("Report to GET SAFE: deep dive findings")
+    page.get_by_role("button", name="Draft the briefing").click()
+    assert page.get_by_text("The briefing has been drafted").is_visible()
+    check(page, "editor")
+    editor = page.url.split("?")[0]
+
+    page.goto(editor.replace("/briefings/versions/", "/briefings/versions/") + "/preview")
+    assert "Action tracker" in page.content()
+    page.goto(editor)
+    page.get_by_label("Commentary for the subgroup").fill(
+        "The group is asked to note the findings and the overdue actions."
+    )
+    page.get_by_role("button", name="Save and submit for approval").click()
+    if page.locator(".govuk-error-summary").is_visible():  # small counts: confirm them
+        check(page, "the identification check's error summary")
+        page.get_by_label("I have checked the small counts above").check()
+        page.get_by_role("button", name="Save and submit for approval").click()
+    assert page.get_by_text("submitted for approval").is_visible()
+    page.get_by_role("button", name="Approve").click()
+    assert page.get_by_text("has been approved").is_visible()
+    page.get_by_role("button", name="Publish").click()
+    assert page.get_by_text("being published").is_visible()
+    for _ in range(100):  # the worker process makes the PDF in the background
+        page.goto(editor)
+        if page.get_by_role("heading", name="Published").count():
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError("never published")
+    check(page, "published briefing")
+
+
+def test_the_library_for_a_practitioner_and_for_anyone(page_as, live_server):
+    page = page_as("practitioner", for_axe=True)
+    page.goto(live_server)
+    assert page.url.endswith("/library")
+    check(page, "library")
+    shot(page, "library")
+    page.get_by_role("link", name="7 minute briefing: child protection procedures").first.click()
+    check(page, "library entry")
+    href = page.get_by_role("link", name="Download the briefing (PDF)").get_attribute("href")
+    pdf = page.request.get(live_server + href)
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+
+    anyone = page_as(None, for_axe=True)
+    anyone.goto(f"{live_server}/library")
+    assert anyone.get_by_text("7 minute briefing").first.is_visible()
+    check(anyone, "library, not signed in")
+    anyone.get_by_label("Search").fill("no such briefing anywhere")
+    anyone.get_by_role("button", name="Search").click()
+    assert anyone.get_by_role("heading", name="0 briefings").is_visible()
