@@ -36,7 +36,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("public", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("public", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", app.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["audit_id"], ["audit.id"], name=op.f("fk_briefing_audit_id_audit")
