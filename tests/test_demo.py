@@ -6,9 +6,12 @@ from app.demo import load_demo
 def test_demo_audit_has_7_children_5_agencies_and_mixed_returns(client, db):
     load_demo(db)
     body = client.get("/api/v1/audits", params={"status": "open"}).json()
-    assert body["total"] == 1
-    audit = body["items"][0]
-    assert audit["title"].startswith("Identification of need and risk")
+    # Open: the headline audit, and the assurance questionnaire the published briefing sent.
+    assert body["total"] == 2
+    titles = sorted(a["title"] for a in body["items"])
+    assert titles[0].startswith("Identification of need and risk")
+    assert titles[1].startswith("Learning assurance: 7 minute briefing")
+    audit = next(a for a in body["items"] if a["title"] == titles[0])
     assert audit["children_count"] == 7
     assert len(audit["agencies"]) == 5
     states = {k for k, v in audit["returns"].items() if v and k != "expected"}

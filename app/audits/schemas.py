@@ -22,7 +22,9 @@ from app.schemas_base import (
 
 # A pseudonym is one of a few fixed words and a short code ("Child A", "Young
 # person 3"): with the words fixed, neither a name nor a case number fits.
-PSEUDONYM_WORDS = ("Child", "Young person", "Baby", "Unborn baby", "Sibling")
+# "Briefing 12" is the one "case" of a learning assurance questionnaire: the
+# published briefing whose learning each agency is asked about.
+PSEUDONYM_WORDS = ("Child", "Young person", "Baby", "Unborn baby", "Sibling", "Briefing")
 PSEUDONYM_PATTERN = r"^(?:" + "|".join(PSEUDONYM_WORDS) + r") [A-Z0-9]{1,3}$"
 Pseudonym = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), OneLine]

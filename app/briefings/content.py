@@ -31,6 +31,7 @@ from app.agencies.models import Agency
 from app.audits.models import Audit, AuditStatus, Child
 from app.audits.schemas import PSEUDONYM_WORDS
 from app.audits.service import get_audit
+from app.briefings import assurance
 from app.briefings.models import Briefing, BriefingDownload
 from app.errors import StateError
 from app.moderation import analytics, stats
@@ -659,7 +660,17 @@ def subgroup_report_context(
         parts[0]["audit"]["title"] if len(parts) == 1 else f"{len(parts)} audits"
     )
     downloads = briefing_downloads(session, audit_ids=[a.id for a in audits])
+    assured = [
+        assurance.summary(session, audit_id=audit_id)
+        for audit_id in session.scalars(
+            select(Briefing.assurance_audit_id)
+            .where(Briefing.audit_id.in_([a.id for a in audits]))
+            .where(Briefing.assurance_audit_id.is_not(None))
+            .order_by(Briefing.id)
+        )
+    ]
     return {
+        "assurance": assured,
         "doc": _document("subgroup-report", title, marking, version_label, dated, settings),
         "downloads": downloads,
         "subgroup_name": name,

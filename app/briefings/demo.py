@@ -3,7 +3,7 @@ checked, approved and published as a public PDF, so the library has something in
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,10 @@ def publish_demo_briefing(
         session, version=version, actor=moderator, settings=settings, confirm_small_counts=True
     )
     service.approve(session, version=version, actor=moderator, settings=settings)
-    service.publish(session, version=version)
+    # And ask each agency how it shared the learning, answers due in three weeks.
+    service.publish(
+        session, version=version, assurance_due_on=today + timedelta(days=21), today=today
+    )
     context = service.document_context(session, version=version, settings=settings, dated=today)
     pdf = render.render_in_worker(render.html_for("briefing", context), TITLE)
     service.finish_render(session, version_id=version.id, pdf=pdf, today=today)

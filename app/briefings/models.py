@@ -63,8 +63,11 @@ class Briefing(Base):
     # Public briefings can be read and downloaded without signing in.
     public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Did the learning land?": the assurance questionnaire launched when it was first
+    # published, an audit of its own (each participating agency answers once).
+    assurance_audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
 
-    audit: Mapped[Audit] = relationship(lazy="raise")
+    audit: Mapped[Audit] = relationship(lazy="raise", foreign_keys=[audit_id])
     versions: Mapped[list[BriefingVersion]] = relationship(
         back_populates="briefing", lazy="raise", order_by="BriefingVersion.number"
     )
@@ -101,6 +104,8 @@ class BriefingVersion(Base):
         str_enum(RenderStatus, "render_status"), default=RenderStatus.NONE
     )
     render_error: Mapped[str | None] = mapped_column(Text)
+    # Asked for at publishing: launch the assurance questionnaire, answers due then.
+    assurance_due_on: Mapped[date | None] = mapped_column(Date)
 
     briefing: Mapped[Briefing] = relationship(back_populates="versions", lazy="raise")
 

@@ -4,6 +4,8 @@ version) and an HTML preview of the document."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
@@ -284,10 +286,28 @@ def send_back(session: SessionDep, version_id: IdPath, form: FormData):
 
 @router.post("/briefings/versions/{version_id}/publish", name="pages.briefing_publish")
 @transactional
-def publish(session: SessionDep, request: Request, version_id: IdPath):
+def publish(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData
+):
     """Queue the render and return at once: the PDF is made in a worker process."""
     version = service.get_version(session, version_id=version_id)
-    service.publish(session, version=version)
+    due_on, errors = None, {}
+    if form.get("assurance") == "yes":
+        try:
+            due_on = date.fromisoformat(form.get("assurance_due_on", ""))
+        except ValueError:
+            errors["assurance_due_on"] = (
+                "Enter the date the answers are due, for example 2027-01-31"
+            )
+    if not errors:
+        try:
+            with attempt(session):
+                service.publish(session, version=version, assurance_due_on=due_on)
+        except InvalidInput as exc:
+            errors = errors_from(exc.fields, {})
+    if errors:
+        version = service.get_version(session, version_id=version_id)
+        return _editor(request, session, actor, version, values=form, errors=errors, status=422)
     response = _to_version(version_id, "publishing")
     renders = getattr(request.app.state, "renders", None)
     if renders is not None:

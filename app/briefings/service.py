@@ -20,7 +20,7 @@ from app.actions.models import LearningAction
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
-from app.briefings import content, identify
+from app.briefings import assurance, content, identify
 from app.briefings.models import (
     Briefing,
     BriefingDocument,
@@ -320,12 +320,28 @@ def approve(
     return version
 
 
-def publish(session: Session, *, version: BriefingVersion) -> BriefingVersion:
+def publish(
+    session: Session,
+    *,
+    version: BriefingVersion,
+    assurance_due_on: date | None = None,
+    today: date | None = None,
+) -> BriefingVersion:
     """Queue the approved version for rendering; it is published when its PDF is made
-    (``finish_render``), by a worker process, never inside this request."""
+    (``finish_render``), by a worker process, never inside this request. With
+    ``assurance_due_on``, publishing also launches the assurance questionnaire."""
     _require(session, version, VersionStatus.APPROVED)
     if version.render_status in (RenderStatus.QUEUED, RenderStatus.RENDERING):
         return version
+    if assurance_due_on is not None:
+        if version.briefing.assurance_audit_id is not None:
+            raise Conflict("This briefing's assurance questionnaire has already been launched.")
+        if assurance_due_on <= (today or date.today()):
+            raise InvalidInput(
+                "The answers must be due in the future.",
+                fields=[FieldError("assurance_due_on", "Choose a date in the future")],
+            )
+    version.assurance_due_on = assurance_due_on
     version.render_status = RenderStatus.QUEUED
     version.render_error = None
     session.flush()
@@ -354,6 +370,10 @@ def finish_render(
     version.render_status = RenderStatus.DONE
     session.flush()
     _log(session, "briefing.publish", version, sha256=digest, bytes=len(pdf))
+    briefing = version.briefing
+    if version.assurance_due_on is not None and briefing.assurance_audit_id is None:
+        launched = assurance.launch(session, briefing=briefing, due_on=version.assurance_due_on)
+        _log(session, "briefing.assurance_launched", version, audit_id=launched.id)
     return document
 
 

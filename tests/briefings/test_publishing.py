@@ -22,8 +22,9 @@ from app.access.models import Role
 from app.access.policy import Actor
 from app.agencies.models import Agency
 from app.auditlog.models import AuditEvent
+from app.audits.models import Audit, AuditStatus
 from app.briefings import content
-from app.briefings.models import BriefingDownload, BriefingVersion, VersionStatus
+from app.briefings.models import Briefing, BriefingDownload, BriefingVersion, VersionStatus
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.demo import fill_return
@@ -255,8 +256,41 @@ def test_a_public_briefing_is_read_without_signing_in(world):
     version_id = int(editor.rsplit("/", 1)[1])
     post(moderator, editor, f"{editor}/submit", confirm_small_counts="yes")
     post(moderator, editor, f"{editor}/approve")
-    post(moderator, editor, f"{editor}/publish")
+    # Publishing can also ask each agency whether the learning landed.
+    past = post(
+        moderator,
+        editor,
+        f"{editor}/publish",
+        assurance="yes",
+        assurance_due_on=date.today().isoformat(),
+    )
+    assert past.status_code == 422 and "Choose a date in the future" in past.text
+    due = (date.today() + timedelta(days=21)).isoformat()
+    post(moderator, editor, f"{editor}/publish", assurance="yes", assurance_due_on=due)
     wait_until_published(factory, version_id)
+    with session_scope(factory) as session:
+        briefing_id = session.get(BriefingVersion, version_id).briefing_id
+        questionnaire = session.get(Audit, session.get(Briefing, briefing_id).assurance_audit_id)
+        assert questionnaire.status == AuditStatus.OPEN
+        assert questionnaire.returns_due_on.isoformat() == due
+        agencies = session.scalars(
+            select(Return.agency_id).where(Return.audit_id == questionnaire.id)
+        ).all()
+        assert sorted(agencies) == sorted(
+            session.scalars(select(Return.agency_id).where(Return.audit_id == audit_id)).unique()
+        )
+        report = content.subgroup_report_context(
+            session,
+            audits=[session.get(Audit, audit_id)],
+            subgroup_name=None,
+            marking="OFFICIAL",
+            version_label="Version 1",
+            dated=date.today(),
+            today=date.today(),
+            settings=Settings(database_url="sqlite://"),
+        )
+        [summary] = report["assurance"]
+        assert summary["answered"] == 0 and len(summary["agencies"]) == len(agencies)
     anonymous = as_(client, cookies, None)
     assert "Public learning" in anonymous.get("/library").text
     pdf = anonymous.get(f"/library/versions/{version_id}/download")

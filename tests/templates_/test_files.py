@@ -371,11 +371,12 @@ def parsed(slug: str):
 
 
 class TestLibrary:
-    def test_four_templates_are_shipped(self):
+    def test_five_templates_are_shipped(self):
         assert [p.stem for p in LIBRARY] == [
             "child-exploitation-cp-procedures",
             "family-feedback-survey",
             "identification-of-need-and-risk",
+            "learning-assurance-questionnaire",
             "voice-of-the-child-send",
         ]
 
