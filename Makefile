@@ -46,6 +46,7 @@ test-postgresql: install system-deps
 bench: install
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/briefings.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

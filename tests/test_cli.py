@@ -149,3 +149,40 @@ class TestBriefingsPublishCheck:
         assert "Young person 2" in out
         missing = run("briefings", "publish-check", "no-such-thing")
         assert missing.exit_code == 1 and "neither a file" in missing.output
+
+
+class TestPeriodReport:
+    def test_a_report_over_every_audit_moderated_in_a_period(self, cli_db, tmp_path):
+        import subprocess
+        from datetime import date, timedelta
+
+        assert run("db", "upgrade").exit_code == 0
+        assert run("demo").exit_code == 0
+        out = tmp_path / "period.pdf"
+        start = (date.today() - timedelta(days=7)).isoformat()
+        end = date.today().isoformat()
+        done = run("briefings", "period-report", "--from", start, "--to", end, "--out", str(out))
+        assert done.exit_code == 0, done.output
+        assert "2 audit(s)" in done.output  # the deep dive and the Front Door audit
+        text = subprocess.run(
+            ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert "GET SAFE deep dive" in text and "Front Door referrals" in text
+        assert "Across the 2 audits" in text
+        empty = run(
+            "briefings",
+            "period-report",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2020-12-31",
+            "--out",
+            str(out),
+        )
+        assert empty.exit_code == 1 and "No audit was moderated" in empty.output
+        assert (
+            run(
+                "briefings", "period-report", "--from", end, "--to", start, "--out", str(out)
+            ).exit_code
+            == 1
+        )

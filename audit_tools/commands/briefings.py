@@ -163,3 +163,67 @@ def _children(session, audit_id: int):
     from app.audits.models import Child
 
     return session.scalars(select(Child).where(Child.audit_id == audit_id)).all()
+
+
+@app.command("period-report")
+def period_report(
+    start: str = typer.Option(..., "--from", metavar="YYYY-MM-DD", help="First day of the period."),
+    end: str = typer.Option(..., "--to", metavar="YYYY-MM-DD", help="Last day of the period."),
+    out: Path = typer.Option(..., "--out", "-o", help="The PDF file to write."),
+    subgroup: str = typer.Option("", "--subgroup", help="Only audits this subgroup leads."),
+    marking: Marking = typer.Option(Marking.OFFICIAL, "--marking"),
+    timeout: float = typer.Option(120, "--timeout"),
+) -> None:
+    """Render a subgroup report over every audit moderated in a period (by the day
+    moderation opened): per-agency results, pooled moderation analytics, the action
+    tracker, the overdue list, downloads and assurance answers."""
+    from sqlalchemy import select
+
+    from app.access.policy import MODERATED_STATUSES
+    from app.agencies.models import Subgroup
+    from app.audits.models import Audit
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        fail("--from and --to must be dates like 2026-04-01.")
+    if last < first:
+        fail("--to must be on or after --from.")
+    _check_writable(out)
+    settings = get_settings()
+    today = date.today()
+    with unit_of_work() as session:
+        stmt = select(Audit).where(Audit.status.in_(MODERATED_STATUSES)).order_by(Audit.id)
+        name = None
+        if subgroup:
+            group = session.scalar(select(Subgroup).where(Subgroup.name == subgroup))
+            if group is None:
+                fail(f"There is no subgroup called {subgroup!r}.")
+            stmt, name = stmt.where(Audit.lead_subgroup_id == group.id), group.name
+        audits = [
+            a
+            for a in session.scalars(stmt)
+            if a.moderation_started_at and first <= a.moderation_started_at.date() <= last
+        ]
+        if not audits:
+            fail(f"No audit was moderated between {first:%-d %B %Y} and {last:%-d %B %Y}.")
+        audits = [get_audit(session, audit_id=a.id, actor=SYSTEM) for a in audits]
+        context = content.subgroup_report_context(
+            session,
+            audits=audits,
+            subgroup_name=name,
+            marking=marking.value,
+            version_label=f"{first:%-d %b %Y} to {last:%-d %b %Y}",
+            dated=today,
+            today=today,
+            settings=settings,
+        )
+        session.rollback()
+    try:
+        pdf = render_in_worker(
+            html_for("subgroup-report", context), context["doc"]["title"], timeout=timeout
+        )
+    except RenderFailed as exc:
+        fail(f"The PDF could not be rendered: {exc}")
+    out.write_bytes(pdf)
+    console.print(f"Wrote the report on {len(audits)} audit(s) to {out}.", highlight=False)
