@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -52,3 +53,22 @@ def attempt(session: Session) -> Iterator[None]:
     except AppError:
         session.expire_all()
         raise
+
+
+def read_date(form: dict[str, str], name: str, label: str) -> tuple[date | None, str | None]:
+    """A date from a GOV.UK date input's three boxes: (the date, None); (None, None)
+    when all three are empty; or (None, what to fix)."""
+    parts = {p: form.get(f"{name}-{p}", "").strip() for p in ("day", "month", "year")}
+    if not any(parts.values()):
+        return None, None
+    missing = [p for p, v in parts.items() if not v]
+    if missing:
+        return None, f"{label} must include a {' and '.join(missing)}"
+    if not all(v.isascii() and v.isdigit() and len(v) <= 4 for v in parts.values()):
+        return None, f"{label} must be a real date"
+    if len(parts["year"]) != 4:
+        return None, f"{label} must have a year with 4 numbers"
+    try:
+        return date(int(parts["year"]), int(parts["month"]), int(parts["day"])), None
+    except ValueError:
+        return None, f"{label} must be a real date"

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from app.access.policy import Actor
 from app.actions import findings, service
 from app.actions.findings_pages import KIND_LABELS
-from app.actions.forms import check, date_values, ordered, parse_id, read_date, refusal
+from app.actions.forms import check, date_values, ordered, parse_id, refusal
 from app.actions.lifecycle import FINISHED, STATUS_LABELS
 from app.actions.schemas import ActionCreate, ActionPatch
 from app.audits import service as audits
 from app.deps import FormLists, IdPath, SessionDep, transactional
 from app.errors import InvalidInput, StateError
-from app.forms import attempt, form_context
+from app.forms import attempt, form_context, read_date
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)

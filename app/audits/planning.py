@@ -26,7 +26,7 @@ from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
 from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
 from app.errors import AppError, Conflict, InvalidInput, StateError
-from app.forms import attempt, summary
+from app.forms import attempt, read_date, summary
 from app.pagination import PageParams
 from app.templates_ import service as templates
 from app.templates_.models import TemplateStatus
@@ -120,23 +120,7 @@ def _refusal(
 
 
 def _read_date(form: dict[str, str], name: str) -> tuple[date | None, str | None]:
-    """A date from the GOV.UK date input's three boxes: (the date, None); (None, None)
-    when all three are empty; or (None, what to fix)."""
-    label = DATES[name]
-    parts = {p: form.get(f"{name}-{p}", "").strip() for p in ("day", "month", "year")}
-    if not any(parts.values()):
-        return None, None
-    missing = [p for p, v in parts.items() if not v]
-    if missing:
-        return None, f"{label} must include a {' and '.join(missing)}"
-    if not all(v.isascii() and v.isdigit() and len(v) <= 4 for v in parts.values()):
-        return None, f"{label} must be a real date"
-    if len(parts["year"]) != 4:
-        return None, f"{label} must have a year with 4 numbers"
-    try:
-        return date(int(parts["year"]), int(parts["month"]), int(parts["day"])), None
-    except ValueError:
-        return None, f"{label} must be a real date"
+    return read_date(form, name, DATES[name])
 
 
 def _read_details(form: dict[str, str], *, creating: bool) -> tuple[dict | None, dict[str, str]]:
