@@ -136,8 +136,19 @@ def create_briefing(
 
 
 def _editor(
-    request, session, actor: Actor, version, *, done="", values=None, errors=None, status=200
+    request,
+    session,
+    actor: Actor,
+    version,
+    *,
+    done="",
+    values=None,
+    errors=None,
+    status=200,
+    problems=None,
+    headline="",
 ) -> Response:
+    """The editor; ``problems`` (every one the check found) replace the error summary."""
     headings = service.section_headings(version.briefing.kind)
     values = values if values is not None else {**version.sections, "marking": version.marking}
     return render(
@@ -153,6 +164,15 @@ def _editor(
             "done": DONE.get(done, ""),
             "newer": [v for v in version.briefing.versions if v.number > version.number],
             **form_context(values, errors or {}, {"document": "check"}),
+            **(
+                {
+                    "errors": [{"text": p, "href": "#check"} for p in problems],
+                    "check_headline": headline,
+                    "needs_confirmation": "confirm_small_counts" in (errors or {}),
+                }
+                if problems
+                else {}
+            ),
         },
         status_code=status,
     )
@@ -232,34 +252,17 @@ def _step(request, session, actor, version_id: int, step: str, form: dict) -> Re
         errors = errors_from(exc.fields, {})
         # Every problem the check found, not only the first per field.
         problems = [f.message for f in exc.fields]
-        return _editor_with_problems(
-            request, session, actor, version, problems, errors, exc.message
+        return _editor(
+            request,
+            session,
+            actor,
+            version,
+            errors=errors,
+            status=422,
+            problems=problems,
+            headline=exc.message,
         )
     return _to_version(version_id, {"submit": "submitted", "approve": "approved"}[step])
-
-
-def _editor_with_problems(request, session, actor, version, problems, errors, headline):
-    headings = service.section_headings(version.briefing.kind)
-    return render(
-        request,
-        "briefings/editor.html",
-        {
-            "version": version,
-            "briefing": version.briefing,
-            "headings": headings,
-            "markings": MARKINGS,
-            "editable": version.status == VersionStatus.DRAFT,
-            "may_approve": actor.may(Permission.BRIEFING_APPROVE),
-            "done": "",
-            "newer": [],
-            "values": {**version.sections, "marking": version.marking},
-            "errors_by_field": errors,
-            "errors": [{"text": p, "href": "#check"} for p in problems],
-            "check_headline": headline,
-            "needs_confirmation": "confirm_small_counts" in errors,
-        },
-        status_code=422,
-    )
 
 
 @router.post("/briefings/versions/{version_id}/submit", name="pages.briefing_submit")
