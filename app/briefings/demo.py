@@ -42,6 +42,8 @@ def publish_demo_briefing(
     service.publish(
         session, version=version, assurance_due_on=today + timedelta(days=21), today=today
     )
+    service.start_render(session, version_id=version.id)
+    session.refresh(version, ["render_status"])
     context = service.document_context(session, version=version, settings=settings, dated=today)
     pdf = render.render_in_worker(render.html_for("briefing", context), TITLE)
     service.finish_render(session, version_id=version.id, pdf=pdf, today=today)

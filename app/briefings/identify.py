@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +207,7 @@ _CASE_DETAIL = (
 )
 
 # Ten digits grouped 3-3-4 with optional spaces or hyphens, not part of a longer number.
-_TEN_DIGITS = re.compile(r"(?<!\d)(?<!\d[ -])\d{3}[ -]?\d{3}[ -]?\d{4}(?![ -]?\d)")
+_TEN_DIGITS = re.compile(r"(?<!\d)(?<!\d[ ./-])\d{3}[ ./-]?\d{3}[ ./-]?\d{4}(?![ ./-]?\d)")
 
 # The full UK postcode pattern: outward code, optional space, inward code (whose letters
 # never include C, I, K, M, O or V). "wr5 3rd" reads as an ordinal, so a lower-case
@@ -280,7 +281,8 @@ def check(
     cohort = _cohort_patterns(pseudonyms)
     name_patterns = _name_patterns(names)
     problems: list[Problem] = []
-    for section, text in sections:
+    for section, raw in sections:
+        text = normalise(raw)
         found = _pseudonym_spans(text, cohort)
         hits = [
             *_pseudonyms_with_detail(text, found),
@@ -296,10 +298,27 @@ def check(
     return Report(problems)
 
 
+# Characters that change nothing a reader sees (zero-width spaces and joiners, soft
+# hyphens, direction marks) and every kind of space and dash, so "Child\u200bA" or
+# "943\u00a0476\u00a05919" cannot slip past the patterns above.
+_WORD_BREAKS = re.compile(r"[\u200b\u2060\ufeff]")  # zero-width space, word joiner, BOM
+_DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_SPACES = re.compile(r"[^\S\n]")
+
+
+def normalise(text: str) -> str:
+    """The text as the checks read it: compatibility forms folded (full-width letters
+    and digits), invisible format characters removed, every space and dash made plain."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _WORD_BREAKS.sub(" ", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return _SPACES.sub(" ", _DASHES.sub("-", text))
+
+
 def valid_nhs_number(digits: str) -> bool:
     """Modulus 11: weights 10..2 over the first nine digits; the check digit is
     11 - (sum mod 11), where 11 means 0 and 10 means the number cannot be valid."""
-    digits = re.sub(r"[ -]", "", digits)
+    digits = re.sub(r"[ ./-]", "", digits)
     if not re.fullmatch(r"\d{10}", digits):
         return False
     total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))

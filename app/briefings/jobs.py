@@ -14,11 +14,11 @@ import logging
 import threading
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.briefings import service
-from app.briefings.models import BriefingVersion, RenderStatus
+from app.briefings.models import BriefingVersion, RenderStatus, VersionStatus
 from app.config import Settings
 from app.db import session_scope
 
@@ -37,15 +37,7 @@ def _claim(factory: sessionmaker[Session]) -> int | None:
         )
         if version_id is None:
             return None
-        claimed = session.execute(
-            update(BriefingVersion)
-            .where(
-                BriefingVersion.id == version_id,
-                BriefingVersion.render_status == RenderStatus.QUEUED,
-            )
-            .values(render_status=RenderStatus.RENDERING)
-        )
-        return version_id if claimed.rowcount == 1 else None
+        return version_id if service.start_render(session, version_id=version_id) else None
 
 
 def render_version(factory: sessionmaker[Session], settings: Settings, version_id: int, today):
@@ -53,9 +45,22 @@ def render_version(factory: sessionmaker[Session], settings: Settings, version_i
 
     with session_scope(factory) as session:
         version = service.get_version(session, version_id=version_id)
+        if version.status != VersionStatus.APPROVED:
+            raise RuntimeError(f"version {version_id} is {version.status.value}, not approved")
         context = service.document_context(session, version=version, settings=settings, dated=today)
         html = render.html_for(version.briefing.kind.value, context)
         title = version.briefing.title
+        # The very HTML printed is checked again: figures, actions and answers drawn in
+        # from the audit may have changed since approval.
+        report = service.check(
+            session, version=version, settings=settings, html=html, context=context
+        )
+        if report.refusals:
+            first = report.refusals[0]
+            raise RuntimeError(
+                f"the identification check refused the document as printed: {first.message} "
+                f"({first.where}). Send it back, fix it and approve it again"
+            )
     pdf = render.pool(settings).submit(html, title).result(timeout=RENDER_TIMEOUT_SECONDS)
     with session_scope(factory) as session:
         service.finish_render(session, version_id=version_id, pdf=pdf, today=today)

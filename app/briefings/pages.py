@@ -200,10 +200,8 @@ def save(session: SessionDep, request: Request, actor: Actor, version_id: IdPath
     }
     if form.get("marking") not in {m.value for m in Marking}:
         errors["marking"] = "Choose the protective marking"
-    try:
-        read_lock = int(form.get("lock_version", ""))
-    except ValueError:
-        read_lock = -1
+    lock_text = form.get("lock_version", "")
+    read_lock = int(lock_text) if lock_text.isdigit() and len(lock_text) < 10 else -1
     if errors:
         return _editor(request, session, actor, version, values=form, errors=errors, status=422)
     try:

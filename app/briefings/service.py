@@ -65,11 +65,14 @@ def get_version(session: Session, *, version_id: int) -> BriefingVersion:
     return version
 
 
+LOCKED_COLUMNS = ["status", "render_status", "lock_version", "assurance_due_on", "sections"]
+
+
 def _lock(session: Session, version: BriefingVersion) -> VersionStatus:
-    """The version's status as committed now, under a row lock (steps run one at a time)."""
-    return session.scalar(
-        select(BriefingVersion.status).where(BriefingVersion.id == version.id).with_for_update()
-    )
+    """Re-read the whole version as committed now, under a row lock (steps run one at a
+    time), and return its status."""
+    session.refresh(version, LOCKED_COLUMNS, with_for_update=True)
+    return version.status
 
 
 def _require(session: Session, version: BriefingVersion, *allowed: VersionStatus) -> None:
@@ -185,16 +188,27 @@ def _names(session: Session, audit: Audit, *, action_owners: bool = True) -> lis
     return sorted(n for n in names if n)
 
 
-def check(session: Session, *, version: BriefingVersion, settings: Settings) -> identify.Report:
-    """Scan the whole document: each editable section by its heading, then everything
-    drafted around them (tables, charts, lists) as it will be printed."""
-    audit = version.briefing.audit
-    headings = section_headings(version.briefing.kind)
-    sections = [(headings.get(k, k), text) for k, text in version.sections.items() if text]
-    context = document_context(session, version=version, settings=settings)
+def check(
+    session: Session,
+    *,
+    version: BriefingVersion,
+    settings: Settings,
+    html: str | None = None,
+    context: dict | None = None,
+) -> identify.Report:
+    """Scan the whole document: its title, each editable section by its heading, then
+    everything drafted around them (tables, charts, lists) as it will be printed, or as
+    ``html`` was printed (the worker checks the very HTML it renders)."""
     from app.briefings import render
 
-    html = render.html_for(version.briefing.kind.value, context)
+    audit = version.briefing.audit
+    headings = section_headings(version.briefing.kind)
+    sections = [("Title", version.briefing.title)]
+    sections += [(headings.get(k, k), text) for k, text in version.sections.items() if text]
+    if context is None:
+        context = document_context(session, version=version, settings=settings)
+    if html is None:
+        html = render.html_for(version.briefing.kind.value, context)
     sections.append(("the document as printed", _text_of(html)))
     pseudonyms = list(session.scalars(select(Child.pseudonym).where(Child.audit_id == audit.id)))
     return identify.check(
@@ -288,6 +302,9 @@ def submit(
 
 def send_back(session: Session, *, version: BriefingVersion, note: str) -> BriefingVersion:
     _require(session, version, VersionStatus.SUBMITTED, VersionStatus.APPROVED)
+    if version.render_status in (RenderStatus.QUEUED, RenderStatus.RENDERING):
+        # What is being printed is what was approved; it cannot change underneath.
+        raise StateError("This version is being published and can no longer be sent back.")
     version.status = VersionStatus.DRAFT
     version.lock_version += 1
     session.flush()
@@ -349,6 +366,20 @@ def publish(
     return version
 
 
+def start_render(session: Session, *, version_id: int) -> bool:
+    """Claim a queued version for rendering; False if someone else claimed it first."""
+    claimed = session.execute(
+        update(BriefingVersion)
+        .where(
+            BriefingVersion.id == version_id,
+            BriefingVersion.render_status == RenderStatus.QUEUED,
+        )
+        .values(render_status=RenderStatus.RENDERING)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
 def finish_render(
     session: Session, *, version_id: int, pdf: bytes, today: date
 ) -> BriefingDocument:
@@ -356,6 +387,8 @@ def finish_render(
     briefing is superseded (and stays downloadable)."""
     version = get_version(session, version_id=version_id)
     _require(session, version, VersionStatus.APPROVED)
+    if version.render_status != RenderStatus.RENDERING:
+        raise StateError(f"{version.label} is not being rendered; nothing was published.")
     digest = hashlib.sha256(pdf).hexdigest()
     document = BriefingDocument(version_id=version.id, pdf=pdf, sha256=digest, size=len(pdf))
     session.add(document)
@@ -379,6 +412,9 @@ def finish_render(
 
 def fail_render(session: Session, *, version_id: int, error: str) -> None:
     version = get_version(session, version_id=version_id)
+    _lock(session, version)
+    if version.render_status != RenderStatus.RENDERING:
+        return  # someone else finished it: a published version is never marked failed
     version.render_status = RenderStatus.FAILED
     version.render_error = error[:2000]
     session.flush()
@@ -524,7 +560,15 @@ def download(
     A withdrawn version is not served."""
     version = get_version(session, version_id=version_id)
     signed_in = actor.user_id is not None or actor is SYSTEM
-    if version.status != VersionStatus.PUBLISHED or (not signed_in and not version.briefing.public):
+    withdrawn_later = any(
+        v.number > version.number and v.status == VersionStatus.WITHDRAWN
+        for v in version.briefing.versions
+    )
+    if (
+        version.status != VersionStatus.PUBLISHED
+        or withdrawn_later
+        or (not signed_in and not version.briefing.public)
+    ):
         raise NotFound(f"There is no published briefing version with id {version_id}.")
     document = session.scalar(
         select(BriefingDocument).where(BriefingDocument.version_id == version.id)

@@ -388,3 +388,19 @@ class TestCheckPdf:
             ("name", "page 1, line 1"),
             ("nhs_number", "page 2, line 3"),
         ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NHS 943\u00a0476\u00a05919",  # non-breaking spaces
+        "NHS 943.476.5919",
+        "NHS 943\u2013476\u20135919",  # en dashes
+        "Child\u200bA, aged 7, was injured.",  # a zero-width space
+        "Child \uff21, aged 7, was injured.",  # a full-width letter
+        "Ja\u00adne Smith attended.",  # a soft hyphen inside a name
+    ],
+)
+def test_invisible_and_look_alike_characters_do_not_hide_anything(text):
+    report = check([("What we found", text)], names=["Jane Smith"])
+    assert report.refusals, text

@@ -223,6 +223,9 @@ def test_a_briefing_from_draft_to_the_library(world):
         == 303
     )
     assert moderator.get(f"/library/versions/{v2}/download").status_code == 404
+    # Nor is the version it superseded: withdrawing withdraws the briefing.
+    assert moderator.get(f"/library/versions/{version_id}/download").status_code == 404
+    assert "Superseded by new guidance" not in moderator.get(f"/library/{briefing_id}").text
 
     with session_scope(factory) as session:
         actions = set(
