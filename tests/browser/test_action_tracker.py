@@ -9,6 +9,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, axe_violations
 
@@ -52,7 +53,7 @@ def test_a_moderator_records_findings_and_follows_the_actions(page_as, live_serv
     check(page, "findings")
     page.get_by_role("button", name="Add finding").click()
     summary = page.locator(".govuk-error-summary")
-    assert summary.get_by_role("link", name="Enter the finding").is_visible()
+    expect(summary.get_by_role("link", name="Enter the finding")).to_be_visible()
     assert page.title().startswith("Error: ")
     check(page, "findings with errors")
 
@@ -65,14 +66,14 @@ def test_a_moderator_records_findings_and_follows_the_actions(page_as, live_serv
     page.get_by_label("Agency", exact=True).select_option(label="Westshire Children's Social Care")
     page.get_by_role("button", name="Add finding").click()
     page.wait_for_url(re.compile(r"\?done=added#finding-\d+$"))
-    assert page.get_by_text("The finding has been added.").is_visible()
+    expect(page.get_by_text("The finding has been added.")).to_be_visible()
     check(page, "findings with one added")
 
     # From the finding: the form starts linked to it and owned by its agency.
     page.get_by_role("link", name=re.compile(r"Propose an action")).last.click()
     page.wait_for_url(re.compile(r"/actions/new\?finding_id=\d+$"))
     page.get_by_role("button", name="Propose the action").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     check(page, "action form with errors")
     today = date.today()
     action_url = propose(
@@ -84,8 +85,8 @@ def test_a_moderator_records_findings_and_follows_the_actions(page_as, live_serv
     check(page, "a proposed action")
     page.get_by_role("button", name="Agree the action").click()
     page.wait_for_url(f"{action_url}?done=agreed")
-    assert page.get_by_text("The action is now agreed.").is_visible()
-    assert page.get_by_role("button", name="Start work on the action").is_visible()
+    expect(page.get_by_text("The action is now agreed.")).to_be_visible()
+    expect(page.get_by_role("button", name="Start work on the action")).to_be_visible()
     check(page, "an agreed action")
 
     # A second action, straight from the findings page, due soon.
@@ -105,8 +106,8 @@ def test_a_moderator_records_findings_and_follows_the_actions(page_as, live_serv
     page.get_by_role("button", name="Apply filters").click()
     page.wait_for_url(re.compile(rf"/actions\?audit_id={audit_id}"))
     table = page.get_by_role("table", name="Learning actions, soonest due first")
-    assert table.get_by_text("Overdue", exact=True).first.is_visible()
-    assert table.get_by_text("Due soon", exact=True).first.is_visible()
+    expect(table.get_by_text("Overdue", exact=True).first).to_be_visible()
+    expect(table.get_by_text("Due soon", exact=True).first).to_be_visible()
     xlsx = page.get_by_role("link", name=re.compile("as a spreadsheet"))
     assert f"audit_id={audit_id}" in xlsx.get_attribute("href")
     check(page, "tracker filtered by audit")
@@ -127,12 +128,14 @@ def test_an_admin_keeps_the_themes(page_as, live_server):
     page.wait_for_url("**/admin/themes")
     check(page, "themes")
     page.get_by_role("button", name="Add theme").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     check(page, "themes with an error")
     page.get_by_label("New theme").fill("Neglect (added in the browser)")
     page.get_by_role("button", name="Add theme").click()
     page.wait_for_url("**?done=added")
     page.get_by_role("button", name="Deactivate Neglect (added in the browser)").click()
     page.wait_for_url("**?done=deactivated")
-    assert page.get_by_role("button", name="Use again Neglect (added in the browser)").is_visible()
+    expect(
+        page.get_by_role("button", name="Use again Neglect (added in the browser)")
+    ).to_be_visible()
     check(page, "themes after deactivating one")

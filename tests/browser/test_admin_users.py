@@ -5,6 +5,7 @@ Nothing here changes an account: the live server's demo is shared by the whole r
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("live_server")
 def test_users_pages_have_no_axe_violations(page_as, live_server, path):
     page = page_as("admin", for_axe=True)
     page.goto(f"{live_server}{path}")
-    assert page.get_by_role("heading", level=1).is_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert axe_violations(page) == []
 
 
@@ -25,8 +26,8 @@ def test_the_list_links_to_a_users_page_without_axe_violations(page_as, live_ser
     assert "Priya Auditor (police)" in page.get_by_role("table").inner_text()
     page.get_by_role("link", name="Priya Auditor (police)").click()
     page.wait_for_url("**/admin/users/*")
-    assert page.get_by_role("heading", name="Priya Auditor (police)").is_visible()
-    assert page.get_by_role("button", name="Disable account").is_visible()
+    expect(page.get_by_role("heading", name="Priya Auditor (police)")).to_be_visible()
+    expect(page.get_by_role("button", name="Disable account")).to_be_visible()
     assert axe_violations(page) == []
 
 
@@ -36,12 +37,12 @@ def test_the_empty_new_user_form_shows_the_error_summary(page_as, live_server):
     page.get_by_role("button", name="Add user").click()
     page.wait_for_selector(".govuk-error-summary")
     summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     for message in [
         "Enter the person's name",
         "Enter the person's email address",
         "Choose at least one role",
     ]:
-        assert summary.get_by_role("link", name=message).is_visible()
+        expect(summary.get_by_role("link", name=message)).to_be_visible()
     assert page.title().startswith("Error: ")
     assert axe_violations(page) == []

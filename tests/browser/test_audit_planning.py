@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, axe_violations
 
@@ -25,8 +26,8 @@ def test_an_admin_plans_an_audit(page_as, live_server):
 
     page.get_by_role("button", name="Create audit").click()
     summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible()
-    assert summary.get_by_role("link", name="Enter a title for the audit").is_visible()
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("link", name="Enter a title for the audit")).to_be_visible()
     assert page.title().startswith("Error: ")
     assert axe_violations(page) == []
 
@@ -39,7 +40,7 @@ def test_an_admin_plans_an_audit(page_as, live_server):
     returns_due.get_by_label("Year").fill(str(due.year))
     page.get_by_role("button", name="Create audit").click()
     page.wait_for_url(re.compile(r"/admin/audits/\d+\?done=created$"))
-    assert page.get_by_text("Audit created.").is_visible()
+    expect(page.get_by_text("Audit created.")).to_be_visible()
 
     agencies_form = page.locator("form[action$='/agencies']")
     for name in AGENCIES:
@@ -62,9 +63,9 @@ def test_an_admin_plans_an_audit(page_as, live_server):
     page.wait_for_url("**?done=involvement")
 
     cohort = page.get_by_role("table")
-    assert cohort.get_by_role("rowheader", name="Child A", exact=True).is_visible()
-    assert cohort.get_by_role("button", name=f"Remove {AGENCIES[1]} from Child B").is_visible()
-    assert page.get_by_text("Opening the audit asks for 2 returns").is_visible()
+    expect(cohort.get_by_role("rowheader", name="Child A", exact=True)).to_be_visible()
+    expect(cohort.get_by_role("button", name=f"Remove {AGENCIES[1]} from Child B")).to_be_visible()
+    expect(page.get_by_text("Opening the audit asks for 2 returns")).to_be_visible()
     assert axe_violations(page) == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "audit-planning.png"), full_page=True)
@@ -72,5 +73,5 @@ def test_an_admin_plans_an_audit(page_as, live_server):
     # A mistake on the planning page also meets the error summary, still accessible.
     page.get_by_label("Pseudonym").fill("Jane Smith")
     page.get_by_role("button", name="Add child").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert axe_violations(page) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, axe_violations
 
@@ -34,7 +35,7 @@ def test_a_moderator_drafts_checks_approves_and_publishes_a_briefing(page_as, li
     page.get_by_label("Report for a subgroup").check()
     page.get_by_label("Title").fill("Report to GET SAFE: deep dive findings")
     page.get_by_role("button", name="Draft the briefing").click()
-    assert page.get_by_text("The briefing has been drafted").is_visible()
+    expect(page.get_by_text("The briefing has been drafted")).to_be_visible()
     check(page, "editor")
     editor = page.url.split("?")[0]
 
@@ -45,15 +46,16 @@ def test_a_moderator_drafts_checks_approves_and_publishes_a_briefing(page_as, li
         "The group is asked to note the findings and the overdue actions."
     )
     page.get_by_role("button", name="Save and submit for approval").click()
+    page.wait_for_load_state()
     if page.locator(".govuk-error-summary").is_visible():  # small counts: confirm them
         check(page, "the identification check's error summary")
         page.get_by_label("I have checked the small counts above").check()
         page.get_by_role("button", name="Save and submit for approval").click()
-    assert page.get_by_text("submitted for approval").is_visible()
+    expect(page.get_by_text("submitted for approval")).to_be_visible()
     page.get_by_role("button", name="Approve").click()
-    assert page.get_by_text("has been approved").is_visible()
+    expect(page.get_by_text("has been approved")).to_be_visible()
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_text("being published").is_visible()
+    expect(page.get_by_text("being published")).to_be_visible()
     for _ in range(100):  # the worker process makes the PDF in the background
         page.goto(editor)
         if page.get_by_role("heading", name="Published").count():
@@ -78,8 +80,8 @@ def test_the_library_for_a_practitioner_and_for_anyone(page_as, live_server):
 
     anyone = page_as(None, for_axe=True)
     anyone.goto(f"{live_server}/library")
-    assert anyone.get_by_text("7 minute briefing").first.is_visible()
+    expect(anyone.get_by_text("7 minute briefing").first).to_be_visible()
     check(anyone, "library, not signed in")
     anyone.get_by_label("Search").fill("no such briefing anywhere")
     anyone.get_by_role("button", name="Search").click()
-    assert anyone.get_by_role("heading", name="0 briefings").is_visible()
+    expect(anyone.get_by_role("heading", name="0 briefings")).to_be_visible()

@@ -78,7 +78,7 @@ def test_an_auditor_completes_and_submits_a_return_with_the_keyboard(page_as, li
     page.goto(f"{live_server}{href}/check")
     keyboard_walk(page, stop_at="Submit return")
     summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert summary.get_by_role("link").count() >= len(key_areas)
 
     page.goto(key_areas[0])
@@ -90,7 +90,7 @@ def test_an_auditor_completes_and_submits_a_return_with_the_keyboard(page_as, li
     assert page.url.endswith("/check")
     shot(page, "check-your-answers")
     keyboard_walk(page, stop_at="Submit return")
-    assert page.get_by_role("heading", name="Return submitted").is_visible()
+    expect(page.get_by_role("heading", name="Return submitted")).to_be_visible()
     shot(page, "return-submitted")
 
 
@@ -121,7 +121,7 @@ def test_a_return_can_be_completed_without_javascript(chromium, signed_in_state,
             page.locator("input[name=overall]").first.check()
             page.get_by_role("button", name="Save and continue").click()
         page.get_by_role("button", name="Submit return").click()
-        assert page.get_by_role("heading", name="Return submitted").is_visible()
+        expect(page.get_by_role("heading", name="Return submitted")).to_be_visible()
     finally:
         context.close()
 
@@ -147,7 +147,7 @@ def test_an_auditor_of_another_agency_cannot_reach_that_return(page_as, live_ser
     other = page_as("other_auditor")
     response = other.goto(f"{live_server}{href}")
     assert response.status == 404
-    assert other.get_by_role("heading", name="Page not found").is_visible()
+    expect(other.get_by_role("heading", name="Page not found")).to_be_visible()
 
 
 @pytest.mark.parametrize("who", ["moderator", "admin", "scrutineer", "agency_lead"])
@@ -157,7 +157,7 @@ def test_the_audit_overview_has_no_axe_violations(page_as, live_server, who):
     assert axe_violations(page) == []
     page.get_by_role("link", name=re.compile("Identification of need and risk")).click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", level=2, name="By child").is_visible()
+    expect(page.get_by_role("heading", level=2, name="By child")).to_be_visible()
     if who == "moderator":
         shot(page, "audit-overview")
     assert axe_violations(page) == []

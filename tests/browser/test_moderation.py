@@ -7,6 +7,7 @@ photographed for the README."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, axe_violations
 
@@ -32,24 +33,25 @@ def moderation_url(page, base: str, title: str) -> str:
 def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_server):
     page = page_as("moderator", for_axe=True)
     grid = moderation_url(page, live_server, "Front Door referrals from schools: monthly audit")
-    assert page.get_by_text("children moderated").is_visible()
+    expect(page.get_by_text("children moderated")).to_be_visible()
     check(page, "grid")
     shot(page, "moderation-grid")
 
     cell = page.locator("td", has_text="To moderate").first.locator("a").first
     cell.click()
-    assert page.get_by_role("heading", name="Decision").is_visible()
+    expect(page.get_by_role("heading", name="Decision")).to_be_visible()
     check(page, "cell")
     own = page.get_by_label("(the agency's own grade)", exact=False).input_value()
     other = next(c for c in ["O", "G", "RI", "I"] if c != own)
     page.locator(f"input[name=level][value={other}]").check()
     page.get_by_role("button", name="Save decision").click()
     summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible() and "reason" in summary.inner_text()
+    expect(summary).to_be_visible()
+    assert "reason" in summary.inner_text()
     check(page, "cell with the error summary")
     page.get_by_label("Rationale").fill("The record shows no visit within the timescale.")
     page.get_by_role("button", name="Save decision").click()
-    assert page.get_by_text("The decision has been saved.").is_visible()
+    expect(page.get_by_text("The decision has been saved.")).to_be_visible()
 
     page.get_by_role("link", name="Westshire Police").first.click()
     assert "every child" in page.get_by_role("heading", level=2).first.inner_text()
@@ -57,7 +59,7 @@ def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_serve
 
     page.goto(grid)
     page.get_by_role("link", name="What moderation shows: grades and agreement").click()
-    assert page.get_by_text("Gwet's AC1").first.is_visible()
+    expect(page.get_by_text("Gwet's AC1").first).to_be_visible()
     check(page, "the audit's analytics")
     page.goto(f"{live_server}/analytics")
     check(page, "analytics across audits")
@@ -65,8 +67,8 @@ def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_serve
     page.get_by_label("Agency", exact=True).select_option(label="Westshire Police")
     page.get_by_role("button", name="Apply filters").click()
     assert "agency_id=" in page.url
-    assert page.get_by_role("heading", name="What moderation shows").is_visible()
-    assert page.get_by_role("heading", name="By agency").is_visible()
+    expect(page.get_by_role("heading", name="What moderation shows")).to_be_visible()
+    expect(page.get_by_role("heading", name="By agency")).to_be_visible()
     check(page, "filtered analytics")
 
 
@@ -75,7 +77,7 @@ def test_a_police_auditor_sees_the_revealed_grid_read_only(page_as, live_server)
     page.goto(f"{live_server}/audits")
     page.get_by_role("link", name="Front Door referrals from schools: monthly audit").click()
     page.get_by_role("link", name="See the moderation grid").click()
-    assert page.get_by_text("Westshire schools and colleges").first.is_visible()
+    expect(page.get_by_text("Westshire schools and colleges").first).to_be_visible()
     assert page.get_by_role("button", name="Finish moderation").count() == 0
     check(page, "revealed grid")
     page.locator(".app-grade-cell").first.click()

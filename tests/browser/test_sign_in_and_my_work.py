@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, axe_violations
 
@@ -18,7 +19,7 @@ def test_an_auditor_signs_in_with_the_keyboard_and_sees_their_work(page_as, live
     page = page_as("auditor")  # signed in with the keyboard (conftest.sign_in)
     page.goto(f"{live_server}/")
     assert page.url.endswith("/my-work")
-    assert page.get_by_role("heading", name="My work").is_visible()
+    expect(page.get_by_role("heading", name="My work")).to_be_visible()
     table = page.get_by_role("table").inner_text()
     assert "Child A" in table and "Identification of need and risk" in table
     shot(page, "my-work")
@@ -30,8 +31,8 @@ def test_sign_in_errors_use_the_error_summary(page, live_server):
     page.get_by_role("button", name="Continue").click()
     page.wait_for_selector(".govuk-error-summary")
     summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible()
-    assert summary.get_by_role("link", name="Enter your email address").is_visible()
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("link", name="Enter your email address")).to_be_visible()
     assert page.title().startswith("Error: ")
 
 

@@ -5,6 +5,7 @@ nothing on any builder page, and the builder is photographed for the README."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, axe_violations
 
@@ -22,7 +23,7 @@ def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server)
     page.get_by_role("link", name="Create a template").click()
     check(page, "new template")
     page.get_by_role("button", name="Create template").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     check(page, "new template with errors")
 
     page.get_by_label("Name").fill("Neglect: the child's lived experience")
@@ -33,7 +34,7 @@ def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server)
     ).check()
     page.get_by_label("Ofsted four-point scale").check()
     page.get_by_role("button", name="Create template").click()
-    assert page.get_by_text("The template has been created as a draft").is_visible()
+    expect(page.get_by_text("The template has been created as a draft")).to_be_visible()
     builder = page.url.split("?")[0]
 
     for title, questions in [
@@ -63,10 +64,10 @@ def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server)
                 page.get_by_label("Options, one on each line").fill(options)
             page.get_by_role("group", name="Must the auditor answer").get_by_label("Yes").check()
             page.get_by_role("button", name="Save and add another question").click()
-            assert page.get_by_text("The question has been added.").is_visible()
+            expect(page.get_by_text("The question has been added.")).to_be_visible()
 
     page.goto(builder)
-    assert page.get_by_text("Was a neglect screening tool used?").is_visible()
+    expect(page.get_by_text("Was a neglect screening tool used?")).to_be_visible()
     check(page, "builder")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "template-builder.png"), full_page=True)
@@ -85,7 +86,7 @@ def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server)
     page.get_by_role("link", name="Preview the template as an auditor will see it").click()
     check(page, "preview")
     page.get_by_role("link", name="Recognising neglect").click()
-    assert page.get_by_label("Graded Care Profile 2").is_visible()
+    expect(page.get_by_label("Graded Care Profile 2")).to_be_visible()
     assert page.get_by_role(
         "group", name="Your agency's grade for Recognising neglect"
     ).is_visible()
@@ -93,5 +94,5 @@ def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server)
 
     page.goto(builder)
     page.get_by_role("button", name="Publish template").click()
-    assert page.get_by_text("The template has been published.").is_visible()
+    expect(page.get_by_text("The template has been published.")).to_be_visible()
     check(page, "published")
