@@ -1,5 +1,9 @@
 """The identification check: what refuses a briefing, what only needs a confirmation,
-and that an ordinary 7-minute briefing passes untouched."""
+and that an ordinary 7-minute briefing passes untouched.
+
+Every NHS-shaped number here is synthetic: 943 476 5919 is the example the NHS
+publishes in its own documentation, and the others are made up to pass or fail the
+Modulus 11 check; none belongs to anyone."""
 
 from __future__ import annotations
 

@@ -2,7 +2,11 @@
 real background renderer (a worker process): the identification check refusing and
 then passing, small counts confirmed, approval, publishing without the request waiting
 for the PDF, exact bytes downloaded and counted, a new version superseding the old
-(which stays downloadable), withdrawal, and public versus signed-in readers."""
+(which stays downloadable), withdrawal, and public versus signed-in readers.
+
+Every NHS-shaped number here is synthetic: 943 476 5919 is the example the NHS
+publishes in its own documentation, and the others are made up to pass or fail the
+Modulus 11 check; none belongs to anyone."""
 
 from __future__ import annotations
 
