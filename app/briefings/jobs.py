@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,11 +24,16 @@ from app.db import session_scope
 
 log = logging.getLogger(__name__)
 RENDER_TIMEOUT_SECONDS = 120
+# A claim this old belongs to a renderer that stopped: every render ends (or times out
+# and is marked failed) well within it.
+ABANDONED_AFTER = timedelta(seconds=RENDER_TIMEOUT_SECONDS * 5)
 
 
 def _claim(factory: sessionmaker[Session]) -> int | None:
-    """Mark the oldest queued version as rendering, so no other dispatcher takes it."""
+    """Mark the oldest queued version as rendering, so no other dispatcher takes it
+    (after queueing again any whose renderer stopped long ago)."""
     with session_scope(factory) as session:
+        service.requeue_abandoned(session, older_than=ABANDONED_AFTER)
         version_id = session.scalar(
             select(BriefingVersion.id)
             .where(BriefingVersion.render_status == RenderStatus.QUEUED)

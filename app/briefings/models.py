@@ -104,6 +104,9 @@ class BriefingVersion(Base):
         str_enum(RenderStatus, "render_status"), default=RenderStatus.NONE
     )
     render_error: Mapped[str | None] = mapped_column(Text)
+    # When a dispatcher took it to render: a claim far older than any render means the
+    # server stopped mid-render, and the version is queued again.
+    render_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Asked for at publishing: launch the assurance questionnaire, answers due then.
     assurance_due_on: Mapped[date | None] = mapped_column(Date)
 

@@ -9,7 +9,7 @@ the stored bytes, whose SHA-256 was taken when they were made.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -374,10 +374,25 @@ def start_render(session: Session, *, version_id: int) -> bool:
             BriefingVersion.id == version_id,
             BriefingVersion.render_status == RenderStatus.QUEUED,
         )
-        .values(render_status=RenderStatus.RENDERING)
+        .values(render_status=RenderStatus.RENDERING, render_claimed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return claimed.rowcount == 1
+
+
+def requeue_abandoned(session: Session, *, older_than: timedelta) -> int:
+    """Queue again every version whose render was claimed longer ago than any render
+    takes: the process rendering it stopped (a restart, a crash). Returns how many."""
+    stale = session.execute(
+        update(BriefingVersion)
+        .where(
+            BriefingVersion.render_status == RenderStatus.RENDERING,
+            BriefingVersion.render_claimed_at < utcnow() - older_than,
+        )
+        .values(render_status=RenderStatus.QUEUED)
+        .execution_options(synchronize_session=False)
+    )
+    return stale.rowcount
 
 
 def finish_render(

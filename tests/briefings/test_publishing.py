@@ -319,3 +319,41 @@ def test_only_a_moderated_audit_gets_a_briefing(world):
     )
     assert refused.status_code == 422 and "finish moderation first" in refused.text
     assert as_(client, cookies, "practitioner").get("/briefings").status_code == 403
+
+
+def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(world):
+    from app.briefings import jobs
+    from app.briefings import service as briefings
+    from app.briefings.models import BriefingKind, Marking, RenderStatus
+
+    client, factory, audit_id, _agency_id, _cookies = world
+    settings = Settings(database_url="sqlite://", small_count_threshold=3)
+    with session_scope(factory) as session:
+        audit = session.get(Audit, audit_id)
+        version = briefings.create(
+            session,
+            audit=audit,
+            kind=BriefingKind.SUBGROUP_REPORT,
+            title="Report",
+            marking=Marking.OFFICIAL,
+            public=False,
+        )
+        chair = Actor(user_id=None, label="chair", roles=frozenset({Role.MODERATOR}))
+        briefings.submit(
+            session, version=version, actor=chair, settings=settings, confirm_small_counts=True
+        )
+        briefings.approve(session, version=version, actor=chair, settings=settings)
+        briefings.publish(session, version=version)
+        version_id = version.id
+    with session_scope(factory) as session:
+        assert briefings.start_render(session, version_id=version_id)
+    # The server stops mid-render: the claim stays, and nothing else takes it...
+    assert jobs.process_pending(factory, settings) == 0
+    with session_scope(factory) as session:
+        row = session.get(BriefingVersion, version_id)
+        assert row.render_status == RenderStatus.RENDERING
+        row.render_claimed_at -= jobs.ABANDONED_AFTER + timedelta(seconds=1)
+    # ...until the claim is older than any render takes; then it is queued and made.
+    assert jobs.process_pending(factory, settings) == 1
+    with session_scope(factory) as session:
+        assert session.get(BriefingVersion, version_id).status == VersionStatus.PUBLISHED
