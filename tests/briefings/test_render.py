@@ -52,7 +52,9 @@ def demo(database_factory):
         command.upgrade(alembic_config(connection), "head")
     factory = make_sessionmaker(engine)
     with session_scope(factory) as session:
-        load_demo(session)
+        # The demo is dated by the same day the documents are: an action's days
+        # overdue must not depend on the calendar.
+        load_demo(session, today=DATED)
         audit_id = session.scalar(select(Audit.id).where(Audit.status == AuditStatus.LEARNING))
     yield url, factory, audit_id
     engine.dispose()
