@@ -49,10 +49,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def str_enum(enum: type[StrEnum], name: str) -> Enum:
     """Store a StrEnum by value, as a VARCHAR with a CHECK on both databases."""
     return Enum(

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.access.demo_users import load_demo_users
 from app.access.models import Role, User
 from app.access.policy import Actor
@@ -341,7 +342,7 @@ def load_demo(
 ) -> Audit:
     """Load the demo partnership and its *Identification of need and risk* audit of 7
     children across 5 agencies. Refuses to run twice."""
-    today = today or date.today()
+    today = today or clock.today()
     rng = random.Random(2022)
     agency_rows, subgroup_rows = load_reference_data(session)
     # One account per role; PARTNERSHIP_AGENCIES starts with social care, then police.
@@ -449,7 +450,7 @@ def load_large(
     progress: Progress | None = None,
 ) -> list[Audit]:
     """More audits on the demo's agencies and templates, for benchmarks."""
-    today = today or date.today()
+    today = today or clock.today()
     rng = random.Random(7)
     agency_rows = list(session.scalars(select(Agency).order_by(Agency.id)))[:6]
     subgroup = session.scalars(select(Subgroup).order_by(Subgroup.id)).first()

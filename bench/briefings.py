@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app import clock  # noqa: E402
 from app.audits.models import Audit, AuditStatus  # noqa: E402
 from app.briefings import content, render  # noqa: E402
 from app.config import get_settings  # noqa: E402
@@ -60,7 +60,7 @@ def documents(url: str) -> tuple[tuple[str, str], tuple[str, str], float]:
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
     settings = get_settings()
-    today = date.today()
+    today = clock.today()
     with session_scope(make_sessionmaker(engine)) as session:
         load_demo(session)
         audit = session.scalar(select(Audit).where(Audit.status == AuditStatus.LEARNING))

@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 from app.access.models import User, WebSession  # noqa: E402
 from app.access.secrets import digest, new_token  # noqa: E402
 from app.agencies.models import Agency  # noqa: E402
+from app.clock import utcnow  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.db import make_engine, make_sessionmaker, session_scope, utcnow  # noqa: E402
+from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from app.demo import load_demo  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.returns.models import Return  # noqa: E402

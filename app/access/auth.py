@@ -17,8 +17,8 @@ from starlette.requests import HTTPConnection
 from app.access.models import ApiToken, User, UserRole, WebSession
 from app.access.policy import ANONYMOUS, Actor
 from app.access.secrets import digest
+from app.clock import utcnow
 from app.config import Settings
-from app.db import utcnow
 
 SESSION_COOKIE = "case_audit_session"
 SECURE_SESSION_COOKIE = "__Host-case_audit_session"

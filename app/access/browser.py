@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from app.access import signin
 from app.access.auth import live_session, session_cookie_name, session_token_from
 from app.access.models import WebSession
+from app.clock import utcnow
 from app.config import Settings
-from app.db import utcnow
 from app.errors import StateError
 
 

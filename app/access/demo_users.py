@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.access import service
 from app.access.models import Role, User
 from app.agencies.models import Agency
-from app.db import utcnow
+from app.clock import utcnow
 
 # Base32; also written in the README. Public, so for the demo only.
 DEMO_TOTP_SECRET = "WESTSHIREDEMO234WESTSHIREDEMO234"

@@ -16,7 +16,8 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, t
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency
-from app.db import Base, UTCDateTime, str_enum, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime, str_enum
 
 
 class Role(StrEnum):

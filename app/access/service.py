@@ -24,7 +24,7 @@ from app.access.models import (
 from app.access.secrets import digest, hash_password, new_token, password_problem
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
-from app.db import utcnow
+from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.pagination import PageParams, page_of
 

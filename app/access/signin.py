@@ -31,9 +31,9 @@ from app.access.auth import actor_for, end_session
 from app.access.models import RecoveryCode, SignInThrottle, User, WebSession
 from app.access.secrets import digest, hash_password, needs_rehash, new_token, verify_password
 from app.auditlog import service as auditlog
+from app.clock import utcnow
 from app.config import Settings
 from app.context import RequestContext, bound, current
-from app.db import utcnow
 from app.errors import AppError, NotFound, StateError
 
 SIGN_IN_REFUSED = "The e-mail address or password is not right."

@@ -5,17 +5,19 @@ page tests override this dependency)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app import clock as calendar
 from app.actions.lifecycle import Clock
 
 
 async def clock(request: Request) -> Clock:  # async: no I/O, no thread
     settings = request.app.state.settings
-    return Clock(today=date.today(), executive_after_days=settings.escalate_to_executive_after_days)
+    return Clock(
+        today=calendar.today(), executive_after_days=settings.escalate_to_executive_after_days
+    )
 
 
 ClockDep = Annotated[Clock, Depends(clock)]

@@ -17,7 +17,7 @@ from app.access.policy import Actor, audit_scope, child_scope
 from app.actions.models import Finding, FindingKind, Theme, action_finding
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
-from app.db import utcnow
+from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.templates_.models import KeyArea
 

@@ -23,7 +23,7 @@ from app.actions.lifecycle import FINISHED, STATUS_LABELS, Clock
 from app.actions.models import ActionStatus, ActionStatusChange, Finding, LearningAction
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus
-from app.db import utcnow
+from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 
 ACTION_LOAD = (

@@ -6,7 +6,8 @@ from enum import StrEnum
 from sqlalchemy import Boolean, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, str_enum, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime, str_enum
 
 
 class AgencyKind(StrEnum):

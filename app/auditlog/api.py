@@ -1,12 +1,13 @@
 """The audit log, for the partnership's information governance: admins and
 scrutineers search it and download it as CSV. Nothing here changes it."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from io import StringIO
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from app import clock
 from app.access.policy import Actor
 from app.auditlog import service
 from app.auditlog.schemas import AuditEventOut
@@ -83,7 +84,7 @@ def export_csv(session: SessionDep, actor: Actor, filters: FilterDep) -> Respons
     out.write("\ufeff")
     service.write_csv(service.matching(session, filters=filters), out, actor=actor)
     _log_reading(session, "audit_log.export", filters)
-    filename = f"audit-log-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
+    filename = f"audit-log-{clock.utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

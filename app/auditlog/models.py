@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime
 
 
 class AuditEvent(Base):

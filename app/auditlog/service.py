@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM, Actor, Permission
 from app.auditlog.models import AuditEvent
+from app.clock import utcnow
 from app.context import current
-from app.db import utcnow
 from app.errors import FieldError, InvalidInput
 from app.pagination import PageParams
 

@@ -13,7 +13,8 @@ from sqlalchemy import JSON, Column, Date, ForeignKey, String, Table, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency, Subgroup
-from app.db import Base, UTCDateTime, str_enum, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime, str_enum
 from app.templates_.models import TemplateVersion
 
 

@@ -24,7 +24,7 @@ from app.access.policy import (
 from app.agencies.models import Agency, Subgroup
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
-from app.db import utcnow
+from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import PageParams, count_rows, page_of
 from app.returns.models import Return, ReturnStatus

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import clock
 from app.briefings import service
 from app.briefings.models import BriefingVersion, RenderStatus, VersionStatus
 from app.config import Settings
@@ -78,7 +79,7 @@ def process_pending(
     done = 0
     while (version_id := _claim(factory)) is not None:
         try:
-            render_version(factory, settings, version_id, today or date.today())
+            render_version(factory, settings, version_id, today or clock.today())
             done += 1
         except Exception as exc:  # a failed render is recorded, and can be retried
             log.exception("rendering briefing version %s failed", version_id)

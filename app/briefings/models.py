@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.audits.models import Audit
-from app.db import Base, UTCDateTime, str_enum, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime, str_enum
 
 
 class BriefingKind(StrEnum):

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from app import clock
 from app.access.models import User
 from app.access.policy import SYSTEM, Actor
 from app.actions.models import LearningAction
@@ -31,8 +32,8 @@ from app.briefings.models import (
     RenderStatus,
     VersionStatus,
 )
+from app.clock import utcnow
 from app.config import Settings
-from app.db import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.returns.models import Return
 
@@ -353,7 +354,7 @@ def publish(
     if assurance_due_on is not None:
         if version.briefing.assurance_audit_id is not None:
             raise Conflict("This briefing's assurance questionnaire has already been launched.")
-        if assurance_due_on <= (today or date.today()):
+        if assurance_due_on <= (today or clock.today()):
             raise InvalidInput(
                 "The answers must be due in the future.",
                 fields=[FieldError("assurance_due_on", "Choose a date in the future")],
@@ -482,7 +483,7 @@ def document_context(
 ) -> dict:
     """What the templates need to print this version."""
     briefing = version.briefing
-    dated = dated or version.published_on or date.today()
+    dated = dated or version.published_on or clock.today()
     label = f"Version {version.number}"
     if briefing.kind == BriefingKind.BRIEFING:
         return content.briefing_context(

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime
 from app.templates_.models import GradeLevel
 
 

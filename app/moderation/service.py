@@ -21,7 +21,7 @@ from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.audits.service import lock_audit
-from app.db import utcnow
+from app.clock import utcnow
 from app.errors import FieldError, InvalidInput, NotFound, StateError
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Grade, Return, ReturnStatus

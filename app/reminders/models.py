@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime
 
 
 class ReminderSent(Base):

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency
 from app.audits.models import Child
-from app.db import Base, UTCDateTime, str_enum, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime, str_enum
 from app.templates_.models import GradeLevel
 
 

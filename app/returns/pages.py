@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from app import clock
 from app.access.policy import Actor, may_edit_return
 from app.deps import FormData, IdPath, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
@@ -22,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 @transactional
 def my_work(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The returns expected from my agency, overdue ones first."""
-    today = date.today()
+    today = clock.today()
     work = service.my_work(session, actor=actor, today=today)
     return render(request, "returns/my_work.html", {"work": work, "today": today})
 

@@ -22,8 +22,8 @@ from app.access.policy import SYSTEM, Actor, may_edit_return, return_scope
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
+from app.clock import utcnow
 from app.context import current as current_context
-from app.db import utcnow
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.moderation import service as moderation
 from app.pagination import PageParams

@@ -12,7 +12,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, str_enum, utcnow
+from app.clock import utcnow
+from app.db import Base, UTCDateTime, str_enum
 
 
 class TemplateStatus(StrEnum):

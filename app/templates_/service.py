@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.auditlog import service as auditlog
-from app.db import utcnow
+from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError, validation_fields
 from app.pagination import PageParams, page_of
 from app.templates_.models import (

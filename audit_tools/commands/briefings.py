@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from app import clock
 from app.access.policy import SYSTEM
 from app.audits.service import get_audit
 from app.briefings import content
@@ -65,7 +66,7 @@ def render(
     The render runs in a separate worker process; nothing in the database changes."""
     _check_writable(out)
     settings = get_settings()
-    today = date.today()
+    today = clock.today()
     with unit_of_work() as session:
         audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
         content.check_renderable(audit, kind.value)
@@ -191,7 +192,7 @@ def period_report(
         fail("--to must be on or after --from.")
     _check_writable(out)
     settings = get_settings()
-    today = date.today()
+    today = clock.today()
     with unit_of_work() as session:
         stmt = select(Audit).where(Audit.status.in_(MODERATED_STATUSES)).order_by(Audit.id)
         name = None

@@ -6,6 +6,7 @@ from datetime import date
 
 import typer
 
+from app import clock
 from app.config import get_settings
 from app.reminders import service
 from audit_tools.attribution import as_cli
@@ -27,7 +28,7 @@ def send(
     their learning actions due within 14 days or overdue. Anyone already sent one today
     is skipped, so running it twice in a day sends nothing more."""
     try:
-        day = date.fromisoformat(today) if today else date.today()
+        day = date.fromisoformat(today) if today else clock.today()
     except ValueError:
         err_console.print(f"[red]--today must be a date like 2026-11-23, not {today!r}.[/]")
         raise typer.Exit(2) from None

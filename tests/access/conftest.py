@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from app.access import service as access
 from app.access.models import Role
+from app.clock import utcnow
 from app.config import Settings
-from app.db import utcnow
 from tests.access.helpers import PASSWORD
 from tests.factories import make_agency
 

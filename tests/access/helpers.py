@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.access.auth import SESSION_COOKIE
 from app.access.models import User, WebSession
 from app.access.secrets import digest
-from app.db import utcnow
+from app.clock import utcnow
 
 API = "/api/v1"
 PASSWORD = "a long enough test passphrase 9"

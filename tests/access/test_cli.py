@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from app.access.models import ApiToken, User, WebSession
 from app.access.secrets import digest, verify_password
 from app.auditlog.models import AuditEvent
+from app.clock import utcnow
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker, utcnow
+from app.db import make_engine, make_sessionmaker
 from audit_tools.cli import app
 from tests.access.helpers import PASSWORD
 

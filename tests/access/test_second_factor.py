@@ -13,7 +13,7 @@ from app.access.models import RecoveryCode, User
 from app.access.secrets import digest
 from app.access.signin import CODE_REFUSED, _recovery_digest
 from app.auditlog.models import AuditEvent
-from app.db import utcnow
+from app.clock import utcnow
 from tests.access.helpers import (
     API,
     cookie,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.access.models import Role, WebSession
 from app.auditlog.models import AuditEvent
-from app.db import utcnow
+from app.clock import utcnow
 from tests.access.helpers import (
     API,
     PASSWORD,

@@ -13,7 +13,7 @@ from app.access.models import SignInThrottle, WebSession
 from app.access.secrets import digest
 from app.access.signin import SIGN_IN_REFUSED
 from app.auditlog.models import AuditEvent
-from app.db import utcnow
+from app.clock import utcnow
 from tests.access.helpers import API, PASSWORD, cookie, next_code, sign_in, start_sign_in
 
 

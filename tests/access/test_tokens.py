@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.access.models import ApiToken, Role
 from app.access.secrets import digest
 from app.auditlog.models import AuditEvent
-from app.db import utcnow
+from app.clock import utcnow
 from tests.access.helpers import API, bearer, csrf, sign_in
 
 

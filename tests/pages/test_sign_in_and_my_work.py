@@ -36,7 +36,7 @@ def auditor(db):
         password=PASSWORD,
     )
     user.totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-    from app.db import utcnow
+    from app.clock import utcnow
 
     user.totp_confirmed_at = utcnow()
     db.commit()
@@ -133,7 +133,7 @@ class TestMyWork:
             password=PASSWORD,
         )
         moderator.totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-        from app.db import utcnow
+        from app.clock import utcnow
 
         moderator.totp_confirmed_at = utcnow()
         db.commit()
