@@ -1,8 +1,9 @@
-"""Engine, declarative base and the unit of work.
+"""Engine, declarative base and sessions.
 
-One request is one transaction: ``get_session`` commits when the endpoint returns
-and rolls back when it raises, so a rule violation half way through a change
-leaves nothing behind. Services only ``flush()``. The CLI uses ``session_scope``.
+One request is one transaction, ended in one place (``app.deps.transactional``):
+committed when the endpoint succeeds, rolled back when it raises or refuses, so a
+rule violation half way through a change leaves nothing behind. Services only
+``flush()``. The CLI and scripts use ``session_scope``.
 """
 
 from __future__ import annotations
@@ -129,25 +130,18 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """FastAPI dependency: one session and one transaction per request.
-
-    Async so that opening and closing the session costs no trip to the thread pool
-    (creating a session does no I/O); only a commit or rollback still pending at the
-    end of the request goes to a thread. Endpoints that finish their own
-    transaction with ``app.deps.in_thread`` need no second trip at all.
-    """
+    """FastAPI dependency: the request's session. Nothing here commits: the request's
+    one transaction is ended by ``app.deps.transactional``, which commits or rolls back
+    in the same thread trip as the endpoint. Async, because creating a session does
+    no I/O."""
     # Every request may write, even a GET: reading a return is logged, and signing in
     # with a session or token records when it was last used.
     session = open_session(request.app.state.sessionmaker, write=True)
     try:
         yield session
-        if session.in_transaction():
-            await run_in_threadpool(session.commit)
-    except BaseException:
-        if session.in_transaction():
-            await run_in_threadpool(session.rollback)
-        raise
     finally:
+        if session.in_transaction():  # only if an endpoint was not @transactional
+            await run_in_threadpool(session.rollback)
         session.close()
 
 

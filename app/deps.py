@@ -3,10 +3,10 @@ one transaction, one trip to the thread pool."""
 
 import inspect
 from collections.abc import Callable
-from functools import wraps
-from typing import Annotated, ParamSpec, TypeVar
+from functools import partial, wraps
+from typing import Annotated, ParamSpec, TypeVar, overload
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -70,29 +70,33 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-async def in_thread(
-    session: Session, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
-) -> T:
-    """Run ``work`` and then commit, or roll back if it raised, in one trip to the thread pool.
+def refused(result: object) -> bool:
+    """Whether an endpoint's own response says no (a page re-shown with its error
+    summary, a JSON 409): anything it wrote before refusing must not be kept."""
+    return isinstance(result, Response) and result.status_code >= 400
 
-    Why one trip: a transaction must never wait for a thread while it holds locks.
-    On SQLite a writer holds the database's write lock from BEGIN IMMEDIATE to
-    COMMIT; if the COMMIT needed a second trip, a full pool of threads all waiting
-    for that lock would never give it one. It is also faster: a plain ``def``
+
+def _one_transaction(session: Session, work: Callable[[], T], *, keep_refusals: bool) -> T:
+    """Run ``work``, then commit, or roll back if it raised or its response refused.
+
+    This is the one place a request's transaction ends. It runs in one trip to the
+    thread pool because a transaction must never wait for a thread while it holds
+    locks: on SQLite a writer holds the database's write lock from BEGIN IMMEDIATE to
+    COMMIT, and if the COMMIT needed a second trip, a full pool of threads all
+    waiting for that lock would never give it one. It is also faster: a plain ``def``
     endpoint with a session dependency and a response model costs four trips
     (bench/api.py).
     """
-
-    def run() -> T:
-        try:
-            result = work(*args, **kwargs)
-            session.commit()
-            return result
-        except BaseException:
-            session.rollback()
-            raise
-
-    return await run_in_threadpool(run)
+    try:
+        result = work()
+    except BaseException:
+        session.rollback()
+        raise
+    if refused(result) and not keep_refusals:
+        session.rollback()
+    else:
+        session.commit()
+    return result
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -131,15 +135,29 @@ def request_context(request: Request, actor: Actor) -> RequestContext:
     )
 
 
-def transactional(endpoint: Callable[P, T]) -> Callable[P, T]:
+@overload
+def transactional(endpoint: Callable[P, T], /) -> Callable[P, T]: ...
+@overload
+def transactional(*, keep_refusals: bool) -> Callable[[Callable[P, T]], Callable[P, T]]: ...
+
+
+def transactional(endpoint=None, /, *, keep_refusals: bool = False):
     """Make a synchronous endpoint signed-in, permitted and one transaction.
 
     In one worker-thread trip: find the actor from the request's credentials, check
     the route's rule (app.access.rules), bind the request context the audit log
-    reads, run the endpoint (passing ``actor`` if it asks for it), and commit.
-    Routers stay plain functions; FastAPI sees their parameters without ``actor``
-    and with the ``request`` this wrapper needs.
+    reads, run the endpoint (passing ``actor`` if it asks for it), and commit; or roll
+    back if it raised or answered with a status of 400 or more. A route whose refusal
+    must still be kept (the sign-in throttle counts failures) says so with
+    ``@transactional(keep_refusals=True)``. Routers stay plain functions; FastAPI
+    sees their parameters without ``actor`` and with the ``request`` this wrapper needs.
     """
+    if endpoint is None:
+        return partial(_transactional, keep_refusals=keep_refusals)
+    return _transactional(endpoint, keep_refusals=keep_refusals)
+
+
+def _transactional(endpoint: Callable[P, T], *, keep_refusals: bool) -> Callable[P, T]:
     signature = inspect.signature(endpoint)
     wants_actor = "actor" in signature.parameters
     wants_request = "request" in signature.parameters
@@ -174,7 +192,7 @@ def transactional(endpoint: Callable[P, T]) -> Callable[P, T]:
             with bound(request_context(request, actor)):
                 return endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
 
-        return await in_thread(session, work)
+        return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)
 
     run.__signature__ = signature.replace(parameters=parameters)
     return run

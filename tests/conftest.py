@@ -109,13 +109,9 @@ def anonymous_client(app, db: Session) -> Iterator[TestClient]:
 
 def _client(app, db: Session) -> Iterator[TestClient]:
     def _session() -> Iterator[Session]:
-        # The same unit of work as app.db.get_session, on the test's session.
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
+        # app.deps.transactional commits or rolls back; on the test's session those
+        # are its savepoints.
+        yield db
 
     app.dependency_overrides[get_session] = _session
     with TestClient(app, raise_server_exceptions=False) as test_client:

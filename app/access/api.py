@@ -1,7 +1,8 @@
 """Signing in and out, one's own sessions and tokens, and managing users (JSON).
 
-A refused sign-in or code is returned, not raised: the failure count and the log row
-it wrote must commit with the request, or the throttle would never count anything.
+A refused sign-in or code is kept: the failure count and the log row it wrote must
+commit with the refusal, or the throttle would never count anything; those routes say
+so with ``@transactional(keep_refusals=True)``.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _own_user(session: Session, actor: Actor) -> User:
 
 
 @router.post("/auth/sign-in", name="auth.sign_in", response_model=SignInOut, tags=["signing in"])
-@transactional
+@transactional(keep_refusals=True)  # a refused attempt still counts
 def sign_in(
     session: SessionDep, request: Request, response: Response, body: SignInIn
 ) -> SignInOut | JSONResponse:
@@ -117,7 +118,7 @@ def sign_in(
     response_model=SignInOut,
     tags=["signing in"],
 )
-@transactional
+@transactional(keep_refusals=True)  # a refused attempt still counts
 def second_factor(
     session: SessionDep, request: Request, response: Response, body: CodeIn
 ) -> SignInOut | JSONResponse:
@@ -143,7 +144,7 @@ def second_factor(
 
 
 @router.post("/auth/enrol", name="auth.enrol", response_model=EnrolledOut, tags=["signing in"])
-@transactional
+@transactional(keep_refusals=True)  # a refused attempt still counts
 def enrol(
     session: SessionDep, request: Request, response: Response, body: CodeIn
 ) -> EnrolledOut | JSONResponse:

@@ -72,7 +72,7 @@ def sign_in_form(session: SessionDep, request: Request, next: str = "") -> Respo
 
 
 @router.post("/sign-in", name="pages.sign_in_submit")
-@transactional
+@transactional(keep_refusals=True)  # a refused attempt still counts
 def sign_in_submit(session: SessionDep, request: Request, form: FormData) -> Response:
     email = form.get("email", "").strip()
     password = form.get("password", "")
@@ -124,7 +124,7 @@ def code_form(session: SessionDep, request: Request, next: str = "") -> Response
 
 
 @router.post("/sign-in/code", name="pages.code_submit")
-@transactional
+@transactional(keep_refusals=True)  # a refused attempt still counts
 def code_submit(session: SessionDep, request: Request, form: FormData) -> Response:
     next_ = safe_next(form.get("next"))
     web = _pending(session, request)
@@ -171,7 +171,7 @@ def set_up_form(session: SessionDep, request: Request, next: str = "") -> Respon
 
 
 @router.post("/sign-in/set-up", name="pages.set_up_submit")
-@transactional
+@transactional(keep_refusals=True)  # a refused attempt still counts
 def set_up_submit(session: SessionDep, request: Request, form: FormData) -> Response:
     next_ = safe_next(form.get("next"))
     web = _pending(session, request)

@@ -155,7 +155,10 @@ def test_a_briefing_from_draft_to_the_library(world):
     with session_scope(factory) as session:
         assert session.get(BriefingVersion, version_id).status == VersionStatus.DRAFT
 
-    # A stale page is refused rather than overwriting.
+    # The refusal saved nothing: the page's version still saves. A page left open
+    # from before that save is then stale, and is refused rather than overwriting.
+    saved = post(moderator, editor, editor, **form, marking="OFFICIAL", lock_version=lock)
+    assert saved.status_code == 303, saved.text
     stale = post(moderator, editor, editor, **form, marking="OFFICIAL", lock_version=lock)
     assert stale.status_code == 409
 

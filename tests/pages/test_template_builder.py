@@ -197,6 +197,7 @@ def test_move_rename_and_delete_key_areas_and_questions(admin, db):
     version = make_template(db, published=False)
     db.commit()
     first, second = version.key_areas
+    question = first.questions[0]  # read now: a refusal's rollback expires what was loaded
     moved = post(
         admin, f"/admin/key-areas/{second.id}", title=second.title, graded="no", position="1"
     )
@@ -213,7 +214,6 @@ def test_move_rename_and_delete_key_areas_and_questions(admin, db):
     )
     assert again.status_code == 409 and "A key area with this title already exists" in again.text
 
-    question = first.questions[0]
     edit = admin.get(f"/admin/questions/{question.id}")
     assert question.prompt in edit.text
     changed = post(
