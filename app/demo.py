@@ -15,12 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.access.demo_users import load_demo_users
+from app.access.demo import load_demo_users
 from app.access.models import Role, User
 from app.access.policy import Actor
 from app.actions.demo import load_demo_actions
 from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyKind, Subgroup
+from app.audit_templates import files
+from app.audit_templates import service as templates
+from app.audit_templates.models import AnswerType, TemplateVersion
 from app.audits import service as audits
 from app.audits.models import AgeBand, Audit
 from app.briefings.demo import publish_demo_briefing
@@ -28,9 +31,6 @@ from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
-from app.templates_ import files
-from app.templates_ import service as templates
-from app.templates_.models import AnswerType, TemplateVersion
 
 Progress = Callable[[str, int], None]  # (what was done, how many steps)
 

@@ -11,10 +11,12 @@ from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app import clock as calendar
 from app.access.auth import authenticate, session_token_from
 from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid
 from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, require
 from app.access.rules import rule_for
+from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
 from app.db import get_session
 from app.schemas_base import MAX_ID
@@ -65,6 +67,17 @@ async def _form_lists(request: Request) -> dict[str, list[str]]:
 
 
 FormLists = Annotated[dict[str, list[str]], Depends(_form_lists)]
+
+
+async def tracker_clock(request: Request) -> Clock:  # async: no I/O, no thread
+    """Today, with the escalation threshold: what an action's standing is judged by."""
+    settings = request.app.state.settings
+    return Clock(
+        today=calendar.today(), executive_after_days=settings.escalate_to_executive_after_days
+    )
+
+
+ClockDep = Annotated[Clock, Depends(tracker_clock)]
 
 P = ParamSpec("P")
 T = TypeVar("T")

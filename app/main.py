@@ -12,30 +12,28 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from app.access.api import router as access_router
-from app.access.pages import router as access_pages
-from app.access.user_pages import router as user_pages
-from app.actions.api import router as actions_router
-from app.actions.pages import router as actions_pages
-from app.agencies.api import router as agencies_router
-from app.agencies.pages import router as agencies_pages
-from app.auditlog.api import router as auditlog_router
-from app.audits.api import router as audits_router
-from app.audits.pages import router as audits_pages
-from app.audits.planning import router as audit_planning_pages
-from app.briefings.api import router as briefings_router
-from app.briefings.library import router as library_pages
-from app.briefings.pages import router as briefings_pages
+from app.access import api as access_api
+from app.access import pages as access_pages
+from app.actions import api as actions_api
+from app.actions import pages as actions_pages
+from app.agencies import api as agencies_api
+from app.agencies import pages as agencies_pages
+from app.audit_templates import api as templates_api
+from app.audit_templates import pages as templates_pages
+from app.auditlog import api as auditlog_api
+from app.audits import api as audits_api
+from app.audits import pages as audits_pages
+from app.briefings import pages as briefings_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.findings import api as findings_api
+from app.findings import pages as findings_pages
 from app.middleware import ProtectionMiddleware
-from app.moderation.api import router as moderation_router
-from app.moderation.pages import router as moderation_pages
-from app.returns.api import router as returns_router
-from app.returns.pages import router as returns_pages
-from app.templates_.api import router as templates_router
-from app.templates_.pages import router as template_pages
+from app.moderation import api as moderation_api
+from app.moderation import pages as moderation_pages
+from app.returns import api as returns_api
+from app.returns import pages as returns_pages
 from app.templating import GOVUK_DIST, STATIC
 
 
@@ -80,29 +78,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_error_handlers(app)
     app.add_middleware(ProtectionMiddleware, max_body_bytes=settings.max_request_bytes)
-    for router in (
-        access_router,
-        agencies_router,
-        templates_router,
-        audits_router,
-        returns_router,
-        auditlog_router,
-        moderation_router,
-        actions_router,
-        briefings_router,
+    for module in (
+        access_api,
+        agencies_api,
+        templates_api,
+        audits_api,
+        returns_api,
+        auditlog_api,
+        moderation_api,
+        findings_api,
+        actions_api,
         access_pages,
         returns_pages,
         audits_pages,
         agencies_pages,
-        user_pages,
-        template_pages,
-        audit_planning_pages,
+        templates_pages,
         moderation_pages,
+        findings_pages,
         actions_pages,
         briefings_pages,
-        library_pages,
     ):
-        app.include_router(router)
+        app.include_router(module.router)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by
     # `npm ci`; a checkout without them still runs the API.
     if GOVUK_DIST.is_dir():

@@ -9,30 +9,9 @@ from app.access.models import (
     UserRole,
     WebSession,
 )
-from app.actions.models import (
-    ActionStatus,
-    ActionStatusChange,
-    Finding,
-    FindingKind,
-    LearningAction,
-    Theme,
-    action_finding,
-    finding_theme,
-)
+from app.actions.models import ActionStatus, ActionStatusChange, LearningAction, action_finding
 from app.agencies.models import Agency, AgencyKind, Subgroup
-from app.auditlog.models import AuditEvent
-from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement, audit_agency
-from app.briefings.models import (
-    Briefing,
-    BriefingDocument,
-    BriefingDownload,
-    BriefingVersion,
-)
-from app.db import Base
-from app.moderation.models import ModeratedGrade
-from app.reminders.models import ReminderSent
-from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
-from app.templates_.models import (
+from app.audit_templates.models import (
     AnswerType,
     GradeLevel,
     GradingScale,
@@ -42,6 +21,19 @@ from app.templates_.models import (
     TemplateStatus,
     TemplateVersion,
 )
+from app.auditlog.models import AuditEvent
+from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement, audit_agency
+from app.briefings.models import (
+    Briefing,
+    BriefingDocument,
+    BriefingDownload,
+    BriefingVersion,
+)
+from app.db import Base
+from app.findings.models import Finding, FindingKind, Theme, finding_theme
+from app.moderation.models import ModeratedGrade
+from app.reminders.models import ReminderSent
+from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 
 __all__ = [
     "ActionStatus",

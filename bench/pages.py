@@ -77,7 +77,7 @@ def main() -> int:
             )
             version = audit.template_version_id
         engine.dispose()
-        from app.templates_.models import KeyArea
+        from app.audit_templates.models import KeyArea
 
         engine = make_engine(url)
         with engine.connect() as connection:

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyKind
+from app.audit_templates import service as templates
+from app.audit_templates.models import TemplateVersion
+from app.audit_templates.schemas import TemplateContent
 from app.audits import service as audits
 from app.audits.models import Audit
-from app.templates_ import service as templates
-from app.templates_.models import TemplateVersion
-from app.templates_.schemas import TemplateContent
 
 _seq = itertools.count(1)
 

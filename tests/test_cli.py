@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from app.audit_templates.files import library_files
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
 from app.models import Audit, Return, TemplateVersion
-from app.templates_.files import library_files
 from audit_tools.cli import app
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ import yaml
 
 from tests.factories import template_content
 
-LIBRARY = Path(__file__).resolve().parent.parent / "app" / "templates_" / "library"
+LIBRARY = Path(__file__).resolve().parent.parent / "app" / "audit_templates" / "library"
 
 
 def test_full_cycle_over_http(client):

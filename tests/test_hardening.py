@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from app.agencies import service as agencies
-from app.templates_ import service as templates
+from app.audit_templates import service as templates
 from tests.factories import make_audit, make_template, template_content
 
 API = "/api/v1"

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM
+from app.audit_templates import service as templates
 from app.audits import service as audits
 from app.db import make_engine, make_sessionmaker, open_session
 from app.errors import Conflict, StateError
 from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn
-from app.templates_ import service as templates
 from audit_tools.commands.db import alembic_config
 from tests.conftest import BACKEND
 from tests.factories import make_audit, make_template

@@ -1,6 +1,6 @@
 """Need-to-know, in one place: what each role may do, and which objects each person
 may see. Every query for returns (and audits, children and progress) takes its
-WHERE clause from here, and every route's required permission is in ROUTE_RULES.
+WHERE clause from here; each route's required permission is in ``app.access.rules``.
 
 An object the caller may not see is filtered out of the query, so it answers 404
 exactly as if it did not exist and never appears in a list, a count or a search.
@@ -123,10 +123,6 @@ def require(actor: Actor, permission: Permission) -> None:
 # --- which objects each person may see -------------------------------------------
 
 
-def _agency_bound(actor: Actor, permission: Permission) -> bool:
-    return actor.agency_id is not None and actor.may(permission)
-
-
 def return_scope(actor: Actor) -> ColumnElement[bool]:
     """Returns the actor may read: all for moderators and scrutineers, their own
     agency's for auditors and agency leads, none for anyone else."""
@@ -239,10 +235,6 @@ def may_edit_return(actor: Actor, agency_id: int) -> bool:
         and actor.agency_id is not None
         and agency_id == actor.agency_id
     ) or actor.via == "system"
-
-
-def visible(scope: ColumnElement[bool], *more: ColumnElement[bool]) -> ColumnElement[bool]:
-    return and_(scope, *more)
 
 
 def may_update_action(actor: Actor, agency_id: int) -> bool:

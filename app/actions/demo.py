@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 
 from app.access.models import User
 from app.access.policy import SYSTEM, Actor
-from app.actions import findings, service
-from app.actions.models import ActionStatus, FindingKind, LearningAction
+from app.actions import service
+from app.actions.models import ActionStatus, LearningAction
 from app.agencies.models import Agency, AgencyKind
+from app.audit_templates.models import KeyArea
 from app.audits import service as audits
 from app.audits.models import Audit
 from app.context import RequestContext, bound
-from app.templates_.models import KeyArea
+from app.findings import service as findings
+from app.findings.models import FindingKind
 
 S = ActionStatus
 AFI, GOOD = FindingKind.AREA_FOR_IMPROVEMENT, FindingKind.GOOD_PRACTICE

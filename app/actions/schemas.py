@@ -6,7 +6,9 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.actions.lifecycle import Rag
-from app.actions.models import ActionStatus, FindingKind
+from app.actions.models import ActionStatus
+from app.findings.models import FindingKind
+from app.findings.schemas import NamedRef
 from app.schemas_base import (
     Id,
     LongText,
@@ -30,79 +32,6 @@ RequiredText = Annotated[
 ThemeIds = Annotated[list[Id], Field(max_length=20)]
 FindingIds = Annotated[list[Id], Field(max_length=50)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
-
-
-# --- themes ---------------------------------------------------------------------------
-
-
-class ThemeCreate(RequestModel):
-    name: ThemeName
-
-
-class ThemePatch(RequestModel):
-    name: ThemeName | None = None
-    active: bool | None = None
-
-    _not_null = reject_null("name", "active")
-
-
-class ThemeOut(ResponseModel):
-    id: int
-    name: str
-    active: bool
-
-
-# --- findings -------------------------------------------------------------------------
-
-
-class FindingCreate(RequestModel):
-    kind: FindingKind
-    statement: Statement
-    theme_ids: ThemeIds = Field(default_factory=list)
-    key_area_id: Id | None = Field(None, description="A key area of the audit's template.")
-    agency_id: Id | None = Field(None, description="An agency taking part in the audit.")
-    child_id: Id | None = Field(None, description="A child of the audit's cohort.")
-
-
-class FindingPatch(RequestModel):
-    kind: FindingKind | None = None
-    statement: Statement | None = None
-    theme_ids: ThemeIds | None = None
-    key_area_id: Id | None = None
-    agency_id: Id | None = None
-    child_id: Id | None = None
-
-    _not_null = reject_null("kind", "statement", "theme_ids")
-
-
-class KeyAreaRef(ResponseModel):
-    id: int
-    title: str
-
-
-class NamedRef(ResponseModel):
-    id: int
-    name: str
-
-
-class ChildRef(ResponseModel):
-    id: int
-    pseudonym: str
-
-
-class FindingOut(ResponseModel):
-    id: int
-    audit_id: int
-    kind: FindingKind
-    statement: str
-    themes: list[ThemeOut]
-    key_area: KeyAreaRef | None
-    agency: NamedRef | None
-    child: ChildRef | None
-    created_by_label: str
-    created_at: datetime
-    updated_at: datetime
-    action_ids: list[int]
 
 
 # --- learning actions -----------------------------------------------------------------

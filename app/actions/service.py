@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from app.access.models import User
 from app.access.policy import Actor, Forbidden, Permission, audit_scope, may_update_action
 from app.actions import lifecycle
-from app.actions.findings import findings_in_audit
 from app.actions.lifecycle import FINISHED, STATUS_LABELS, Clock
-from app.actions.models import ActionStatus, ActionStatusChange, Finding, LearningAction
+from app.actions.models import ActionStatus, ActionStatusChange, LearningAction
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus
 from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
+from app.findings.models import Finding
+from app.findings.service import findings_in_audit
 
 ACTION_LOAD = (
     joinedload(LearningAction.audit).joinedload(Audit.lead_subgroup),

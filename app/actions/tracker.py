@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from app.access.policy import Actor, audit_scope
 from app.actions import lifecycle
 from app.actions.lifecycle import OPEN, Clock, Standing
-from app.actions.models import ActionStatus, LearningAction, Theme, action_finding, finding_theme
+from app.actions.models import ActionStatus, LearningAction, action_finding
 from app.agencies.models import Agency, Subgroup
 from app.audits.models import Audit
+from app.findings.models import Theme, finding_theme
 from app.pagination import PageParams
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import JSON, Column, Date, ForeignKey, String, Table, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency, Subgroup
+from app.audit_templates.models import TemplateVersion
 from app.clock import utcnow
 from app.db import Base, UTCDateTime, str_enum
-from app.templates_.models import TemplateVersion
 
 
 class AuditStatus(StrEnum):

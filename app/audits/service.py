@@ -22,13 +22,13 @@ from app.access.policy import (
     return_count_scope,
 )
 from app.agencies.models import Agency, Subgroup
+from app.audit_templates.models import TemplateStatus, TemplateVersion
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import PageParams, count_rows, page_of
 from app.returns.models import Return, ReturnStatus
-from app.templates_.models import TemplateStatus, TemplateVersion
 
 COHORT_EDITABLE = frozenset({AuditStatus.PLANNED, AuditStatus.OPEN})
 

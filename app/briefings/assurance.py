@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM
+from app.audit_templates import files
+from app.audit_templates import service as templates
+from app.audit_templates.models import TemplateFamily, TemplateStatus, TemplateVersion
 from app.audits import service as audits
 from app.audits.models import Audit
 from app.briefings.models import Briefing
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
-from app.templates_ import files
-from app.templates_ import service as templates
-from app.templates_.models import TemplateFamily, TemplateStatus, TemplateVersion
 
 SLUG = "learning-assurance-questionnaire"
 # The questions the subgroup report quotes, by their place in the template.

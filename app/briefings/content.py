@@ -23,21 +23,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.access.policy import MODERATED_STATUSES, SYSTEM
-from app.actions import findings as findings_service
 from app.actions import tracker
 from app.actions.lifecycle import DONE, RAG_LABELS, STATUS_LABELS, Clock
-from app.actions.models import ActionStatus, Finding, FindingKind, LearningAction
+from app.actions.models import ActionStatus, LearningAction
 from app.agencies.models import Agency
+from app.audit_templates.models import TemplateVersion
+from app.audit_templates.service import get_version
 from app.audits.models import Audit, AuditStatus, Child
 from app.audits.schemas import PSEUDONYM_WORDS
 from app.audits.service import get_audit
 from app.briefings import assurance
 from app.briefings.models import Briefing, BriefingDownload
 from app.errors import StateError
+from app.findings import service as findings_service
+from app.findings.models import Finding, FindingKind
 from app.moderation import analytics, stats
 from app.moderation import service as moderation
-from app.templates_.models import TemplateVersion
-from app.templates_.service import get_version
 
 
 class Section(NamedTuple):

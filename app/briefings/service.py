@@ -18,7 +18,6 @@ from app import clock
 from app.access.models import User
 from app.access.policy import SYSTEM, Actor
 from app.actions.models import LearningAction
-from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.briefings import assurance, content, identify
@@ -599,29 +598,6 @@ def download(
     )
     session.flush()
     return version, document
-
-
-def download_counts(session: Session, *, briefing_ids: list[int]) -> dict[int, dict]:
-    """Downloads per briefing: the total, signed in or not, and by agency name."""
-    counts: dict[int, dict] = {
-        b: {"total": 0, "anonymous": 0, "by_agency": {}} for b in briefing_ids
-    }
-    if not briefing_ids:
-        return counts
-    rows = session.execute(
-        select(BriefingDownload.briefing_id, Agency.name, BriefingDownload.signed_in, func.count())
-        .outerjoin(Agency, Agency.id == BriefingDownload.agency_id)
-        .where(BriefingDownload.briefing_id.in_(briefing_ids))
-        .group_by(BriefingDownload.briefing_id, Agency.name, BriefingDownload.signed_in)
-    ).all()
-    for briefing_id, agency, signed_in, n in rows:
-        entry = counts[briefing_id]
-        entry["total"] += n
-        if not signed_in:
-            entry["anonymous"] += n
-        elif agency:
-            entry["by_agency"][agency] = entry["by_agency"].get(agency, 0) + n
-    return counts
 
 
 def latest_versions(session: Session) -> list[BriefingVersion]:

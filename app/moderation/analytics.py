@@ -19,11 +19,17 @@ from sqlalchemy.orm import Session, aliased
 
 from app.access.policy import MODERATED_STATUSES, Actor, audit_scope
 from app.agencies.models import Agency
+from app.audit_templates.models import (
+    GradeLevel,
+    GradingScale,
+    KeyArea,
+    TemplateFamily,
+    TemplateVersion,
+)
 from app.audits.models import Audit
 from app.moderation import stats
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Return
-from app.templates_.models import GradeLevel, GradingScale, KeyArea, TemplateFamily, TemplateVersion
 
 OVERALL = "overall"
 

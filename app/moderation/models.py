@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.audit_templates.models import GradeLevel
 from app.clock import utcnow
 from app.db import Base, UTCDateTime
-from app.templates_.models import GradeLevel
 
 
 class ModeratedGrade(Base):

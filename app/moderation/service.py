@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.access.policy import REVEALED, Actor
 from app.agencies.models import Agency
+from app.audit_templates.models import GradeLevel, TemplateVersion
+from app.audit_templates.service import get_version
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.audits.service import lock_audit
@@ -25,8 +27,6 @@ from app.clock import utcnow
 from app.errors import FieldError, InvalidInput, NotFound, StateError
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Grade, Return, ReturnStatus
-from app.templates_.models import GradeLevel, TemplateVersion
-from app.templates_.service import get_version
 
 OVERALL = 0  # the cell number of the overall grade; other cells are key-area ids
 MODERATABLE = frozenset({ReturnStatus.SUBMITTED, ReturnStatus.MODERATED})

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from app.audit_templates.models import AnswerType, KeyArea
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
-from app.templates_.models import AnswerType, KeyArea
 
 BOXES = ("went_well", "could_be_better", "impact_on_child")
 

@@ -14,10 +14,10 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency
+from app.audit_templates.models import GradeLevel
 from app.audits.models import Child
 from app.clock import utcnow
 from app.db import Base, UTCDateTime, str_enum
-from app.templates_.models import GradeLevel
 
 
 class ReturnStatus(StrEnum):

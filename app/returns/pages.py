@@ -7,11 +7,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app import clock
 from app.access.policy import Actor, may_edit_return
+from app.audit_templates import service as templates
 from app.deps import FormData, IdPath, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.returns import forms, service
 from app.returns.models import EDITABLE_STATUSES
-from app.templates_ import service as templates
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM, Actor, may_edit_return, return_scope
 from app.agencies.models import Agency
+from app.audit_templates import service as templates
+from app.audit_templates.models import AnswerType, GradeLevel, Question, TemplateVersion
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
@@ -37,8 +39,6 @@ from app.returns.models import (
 )
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
 from app.schemas_base import check_text
-from app.templates_ import service as templates
-from app.templates_.models import AnswerType, GradeLevel, Question, TemplateVersion
 
 YES_PARTLY_NO = ("yes", "partly", "no")
 MAX_TEXT = 20_000

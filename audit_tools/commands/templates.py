@@ -9,8 +9,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.templates_ import files, service
-from app.templates_.models import TemplateVersion
+from app.audit_templates import files, service
+from app.audit_templates.models import TemplateVersion
 from audit_tools.context import console, err_console, fail, unit_of_work
 
 app = typer.Typer(help="Import, export and list audit templates.", no_args_is_help=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyotp
 
-from app.access.demo_users import DEMO_TOTP_SECRET, DEMO_USERS, load_demo_users
+from app.access.demo import DEMO_TOTP_SECRET, DEMO_USERS, load_demo_users
 from app.access.models import Role
 from app.access.secrets import password_problem
 from tests.access.helpers import API

@@ -7,10 +7,10 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
-from app.actions.deps import clock
 from app.actions.lifecycle import Clock
 from app.agencies import service as agencies
 from app.audits import service as audits
+from app.deps import tracker_clock as clock
 from tests.access.helpers import signed_in_cookie
 from tests.actions import EXECUTIVE_AFTER, TODAY
 from tests.factories import make_audit

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from app.actions.demo import load_demo_actions
 from app.actions.lifecycle import Rag, assess
-from app.actions.models import ActionStatus, ActionStatusChange, Finding
+from app.actions.models import ActionStatus, ActionStatusChange
 from app.config import Settings
 from app.demo import load_demo
+from app.findings.models import Finding
 from tests.factories import make_audit
 
 TODAY = date(2027, 3, 1)

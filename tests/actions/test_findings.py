@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from app.access.models import Role
-from app.actions.models import Theme
+from app.audit_templates.models import KeyArea
 from app.auditlog.models import AuditEvent
 from app.audits import service as audits
-from app.templates_.models import KeyArea
+from app.findings.models import Theme
 from tests.actions import API, create_action, fields
 from tests.factories import make_agency, make_audit
 

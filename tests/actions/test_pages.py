@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from app.access.models import Role
 from app.access.policy import SYSTEM
-from app.actions import findings, service
-from app.actions.models import ActionStatus, Finding, LearningAction, Theme
+from app.actions import service
+from app.actions.models import ActionStatus, LearningAction
 from app.audits import service as audits
+from app.findings import service as findings
+from app.findings.models import Finding, Theme
 from tests.actions import TODAY
 from tests.factories import make_agency
 

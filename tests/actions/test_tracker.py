@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.actions.export import HEADERS
-from app.actions.models import Theme
 from app.agencies import service as agencies
 from app.audits import service as audits
+from app.findings.models import Theme
 from tests.actions import API, TODAY, create_action, moved
 from tests.factories import make_audit
 

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.templates_ import files
+from app.audit_templates import files
+from tests.audit_templates import RAG, create_draft, import_yaml
 from tests.auditlog import API
 from tests.factories import make_agency, make_template
-from tests.templates_ import RAG, create_draft, import_yaml
 
 
 def ok(response, status: int = 200) -> dict:

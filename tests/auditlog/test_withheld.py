@@ -4,11 +4,11 @@ to those who may read returns."""
 import pytest
 from sqlalchemy import select
 
+from app.audit_templates import service as templates
 from app.auditlog.service import WITHHELD
 from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn, EvidenceIn
-from app.templates_ import service as templates
 from tests.factories import make_audit
 
 API = "/api/v1"

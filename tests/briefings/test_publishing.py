@@ -25,6 +25,7 @@ from app.access import service as access
 from app.access.models import Role
 from app.access.policy import Actor
 from app.agencies.models import Agency
+from app.audit_templates import service as templates
 from app.auditlog.models import AuditEvent
 from app.audits.models import Audit, AuditStatus
 from app.briefings import content
@@ -36,7 +37,6 @@ from app.main import create_app
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return
-from app.templates_ import service as templates
 from audit_tools.commands.db import alembic_config
 from tests.access.helpers import signed_in_cookie
 from tests.factories import make_audit

@@ -20,15 +20,15 @@ from sqlalchemy.orm import aliased
 from typer.testing import CliRunner
 
 from app.access.policy import SYSTEM
-from app.actions import findings
-from app.actions.models import FindingKind
+from app.audit_templates.models import GradeLevel
 from app.audits.models import Audit, AuditStatus, Child, audit_agency
 from app.briefings import content, render
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.demo import load_demo
+from app.findings import service as findings
+from app.findings.models import FindingKind
 from app.moderation.models import ModeratedGrade
-from app.templates_.models import GradeLevel
 from audit_tools.commands.briefings import app as briefings_cli
 from audit_tools.commands.db import alembic_config
 

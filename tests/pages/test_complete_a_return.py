@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from app.access import service as access
 from app.access.models import Role
+from app.audit_templates import service as templates
 from app.returns.models import Return
-from app.templates_ import service as templates
 from tests.access.helpers import signed_in_cookie
 from tests.factories import make_audit
 

@@ -8,9 +8,9 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
+from app.audit_templates import service as templates
+from app.audit_templates.models import AnswerType, TemplateStatus
 from app.auditlog.models import AuditEvent
-from app.templates_ import service as templates
-from app.templates_.models import AnswerType, TemplateStatus
 from tests.access.helpers import signed_in_cookie
 from tests.factories import make_template
 

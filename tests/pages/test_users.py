@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.access import service as access
 from app.access.csrf import csrf_token_for
-from app.access.demo_users import load_demo_users
+from app.access.demo import load_demo_users
 from app.access.models import Role, User, WebSession
 from app.agencies import service as agency_service
 from app.agencies.models import AgencyKind

@@ -224,8 +224,8 @@ class TestSaveDraft:
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "grade"
 
     def test_number_and_choice_answers_are_normalised(self, client, db, audit, return_id):
-        from app.templates_ import service as templates
-        from app.templates_.models import AnswerType, Question
+        from app.audit_templates import service as templates
+        from app.audit_templates.models import AnswerType, Question
 
         version = templates.get_version(db, version_id=audit.template_version_id)
         ka = version.key_areas[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.templates_ import API, create_draft, error_fields, new_content, positions, titles
+from tests.audit_templates import API, create_draft, error_fields, new_content, positions, titles
 
 
 class TestCreateDraft:

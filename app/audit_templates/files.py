@@ -11,10 +11,10 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.audit_templates import service
+from app.audit_templates.models import TemplateFamily, TemplateStatus, TemplateVersion
+from app.audit_templates.schemas import FILE_FORMAT, TemplateContent, TemplateFile
 from app.errors import Conflict, FieldError, InvalidInput, validation_fields
-from app.templates_ import service
-from app.templates_.models import TemplateFamily, TemplateStatus, TemplateVersion
-from app.templates_.schemas import FILE_FORMAT, TemplateContent, TemplateFile
 
 LIBRARY = Path(__file__).parent / "library"
 MAX_FILE_BYTES = 1_000_000

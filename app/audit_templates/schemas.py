@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from app.audit_templates.models import AnswerType, TemplateStatus
 from app.schemas_base import (
     LongText,
     Name,
@@ -17,7 +18,6 @@ from app.schemas_base import (
     ShortText,
     reject_null,
 )
-from app.templates_.models import AnswerType, TemplateStatus
 
 FILE_FORMAT = "case-audit-template/1"
 

@@ -14,11 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.auditlog import service as auditlog
-from app.clock import utcnow
-from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError, validation_fields
-from app.pagination import PageParams, page_of
-from app.templates_.models import (
+from app.audit_templates.models import (
     AnswerType,
     GradeLevel,
     GradingScale,
@@ -28,7 +24,11 @@ from app.templates_.models import (
     TemplateStatus,
     TemplateVersion,
 )
-from app.templates_.schemas import KeyAreaIn, QuestionIn, ScaleIn, TemplateContent
+from app.audit_templates.schemas import KeyAreaIn, QuestionIn, ScaleIn, TemplateContent
+from app.auditlog import service as auditlog
+from app.clock import utcnow
+from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError, validation_fields
+from app.pagination import PageParams, page_of
 
 FULL_VERSION = (
     joinedload(TemplateVersion.family),

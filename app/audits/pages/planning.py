@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
 from app.agencies import service as agencies
+from app.audit_templates import service as templates
+from app.audit_templates.models import TemplateStatus
 from app.audits import service
 from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
@@ -28,8 +30,6 @@ from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
 from app.errors import AppError, Conflict, InvalidInput, StateError
 from app.forms import attempt, read_date, summary
 from app.pagination import PageParams
-from app.templates_ import service as templates
-from app.templates_.models import TemplateStatus
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -12,14 +12,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
-from app.actions import findings, service
-from app.actions.findings_pages import KIND_LABELS
+from app.actions import service
 from app.actions.forms import check, date_values, ordered, parse_id, refusal
 from app.actions.lifecycle import FINISHED, STATUS_LABELS
 from app.actions.schemas import ActionCreate, ActionPatch
 from app.audits import service as audits
 from app.deps import FormLists, IdPath, SessionDep, transactional
 from app.errors import InvalidInput, StateError
+from app.findings import service as findings
+from app.findings.pages import KIND_LABELS
 from app.forms import attempt, form_context, read_date
 from app.templating import render
 

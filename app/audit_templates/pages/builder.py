@@ -12,13 +12,9 @@ from functools import cache
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import FormData, IdPath, SessionDep, transactional
-from app.errors import Conflict, InvalidInput, NotFound, StateError
-from app.forms import attempt, errors_from, form_context, validate
-from app.pagination import PageParams
-from app.templates_ import files, service
-from app.templates_.models import AnswerType, TemplateStatus, TemplateVersion
-from app.templates_.schemas import (
+from app.audit_templates import files, service
+from app.audit_templates.models import AnswerType, TemplateStatus, TemplateVersion
+from app.audit_templates.schemas import (
     KeyAreaIn,
     KeyAreaPatch,
     QuestionIn,
@@ -26,6 +22,10 @@ from app.templates_.schemas import (
     TemplateContent,
     VersionPatch,
 )
+from app.deps import FormData, IdPath, SessionDep, transactional
+from app.errors import Conflict, InvalidInput, NotFound, StateError
+from app.forms import attempt, errors_from, form_context, validate
+from app.pagination import PageParams
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)

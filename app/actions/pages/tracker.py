@@ -19,9 +19,6 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, Permission, may_update_action
 from app.actions import service, tracker
-from app.actions.deps import ClockDep
-from app.actions.findings_pages import KIND_LABELS
-from app.actions.findings_pages import router as findings_router
 from app.actions.forms import check, parse_id, refusal
 from app.actions.lifecycle import (
     FINISHED,
@@ -31,18 +28,16 @@ from app.actions.lifecycle import (
     Clock,
 )
 from app.actions.models import ActionStatus
-from app.actions.proposing import router as proposing_router
 from app.actions.schemas import NoteIn, StatusChangeIn
 from app.actions.tracker import TrackerFilter
-from app.deps import FormData, IdPath, SessionDep, transactional
+from app.deps import ClockDep, FormData, IdPath, SessionDep, transactional
 from app.errors import InvalidInput
+from app.findings.pages import KIND_LABELS
 from app.forms import attempt, form_context
 from app.pagination import PageParams
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
-router.include_router(findings_router)
-router.include_router(proposing_router)
 
 SHOWN = PageParams(1, 200)  # the tracker page's rows; the exports have every row
 Filter = Annotated[str, Query(max_length=20)]

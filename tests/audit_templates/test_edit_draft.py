@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.templates_ import (
+from tests.audit_templates import (
     API,
     RAG,
     create_draft,

@@ -14,12 +14,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.access.policy import Actor, audit_scope, child_scope
-from app.actions.models import Finding, FindingKind, Theme, action_finding
+from app.actions.models import action_finding
+from app.audit_templates.models import KeyArea
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
-from app.templates_.models import KeyArea
+from app.findings.models import Finding, FindingKind, Theme
 
 # Findings are drawn from returns: not before there are any, nor once the audit closes.
 FINDINGS_OPEN = frozenset({AuditStatus.OPEN, AuditStatus.MODERATION, AuditStatus.LEARNING})

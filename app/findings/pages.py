@@ -11,16 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, Permission, child_scope
-from app.actions import findings
 from app.actions.forms import check, ordered, refusal
-from app.actions.models import FindingKind
-from app.actions.schemas import FindingCreate, FindingPatch, ThemeCreate
+from app.audit_templates.models import KeyArea
 from app.audits import service as audits
 from app.audits.models import Audit, Child
 from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
 from app.errors import Conflict, InvalidInput
+from app.findings import service as findings
+from app.findings.models import FindingKind
+from app.findings.schemas import FindingCreate, FindingPatch, ThemeCreate
 from app.forms import attempt, form_context
-from app.templates_.models import KeyArea
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -2,12 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import IdPath, RawBody, SessionDep, transactional
-from app.errors import InvalidInput
-from app.pagination import Page, PageDep
-from app.templates_ import files, service
-from app.templates_.models import TemplateStatus
-from app.templates_.schemas import (
+from app.audit_templates import files, service
+from app.audit_templates.models import TemplateStatus
+from app.audit_templates.schemas import (
     KeyAreaCreate,
     KeyAreaPatch,
     QuestionCreate,
@@ -18,6 +15,9 @@ from app.templates_.schemas import (
     TemplateVersionOut,
     VersionPatch,
 )
+from app.deps import IdPath, RawBody, SessionDep, transactional
+from app.errors import InvalidInput
+from app.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["templates"])
 

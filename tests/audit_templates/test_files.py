@@ -1,16 +1,16 @@
 """Template files (docs/template-format.md): import, export, round trip, file errors,
-and the templates shipped in app/templates_/library."""
+and the templates shipped in app/audit_templates/library."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
+from app.audit_templates import files, service
+from app.audit_templates.models import AnswerType, TemplateStatus
+from app.audit_templates.schemas import FILE_FORMAT, TemplateContent
 from app.errors import InvalidInput
-from app.templates_ import files, service
-from app.templates_.models import AnswerType, TemplateStatus
-from app.templates_.schemas import FILE_FORMAT, TemplateContent
-from tests.templates_ import (
+from tests.audit_templates import (
     API,
     comparable,
     create_draft,

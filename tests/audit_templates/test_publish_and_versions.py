@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.audit_templates import service
+from app.audit_templates.models import TemplateStatus, TemplateVersion
+from app.audit_templates.schemas import TemplateContent
 from app.errors import InvalidInput, StateError
-from app.templates_ import service
-from app.templates_.models import TemplateStatus, TemplateVersion
-from app.templates_.schemas import TemplateContent
-from tests.factories import make_template
-from tests.templates_ import (
+from tests.audit_templates import (
     API,
     RAG,
     all_ids,
@@ -23,6 +22,7 @@ from tests.templates_ import (
     publish,
     titles,
 )
+from tests.factories import make_template
 
 
 class TestPublish:

@@ -1,5 +1,0 @@
-"""Placeholder: being built."""
-
-from fastapi import APIRouter
-
-router = APIRouter(include_in_schema=False)

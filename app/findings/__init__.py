@@ -1,0 +1,1 @@
+"""Findings: what an audit found, tagged with themes."""
