@@ -36,6 +36,7 @@ system-deps: ## Debian packages the tests need (PostgreSQL, Chromium, WeasyPrint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test-sqlite: install
 	AUDIT_TEST_DB=sqlite $(BIN)/pytest

@@ -2,18 +2,19 @@
 
 Services raise ``AppError`` subclasses that carry their HTTP status; routers never
 build error responses by hand. Unexpected exceptions are logged and answered with
-a plain message: a stack trace or SQL text never reaches a user.
+a plain message: a stack trace or SQL text never reaches a user. This module imports
+nothing of the app's: anything may raise these errors.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -88,17 +89,11 @@ def validation_fields(errors) -> list[FieldError]:
     return fields
 
 
-PAGE_HEADINGS = {
-    400: "There is a problem with the request",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    409: "This has changed since you opened it",
-    413: "The file or form is too large",
-    422: "There is a problem",
-    429: "Too many attempts",
-    503: "Sorry, the service is unavailable",
-}
 SERVER_ERROR = "Something went wrong on our side. Nothing was saved."
+
+# How a browser is shown an error: a page in the service's design (app.templating).
+# Passed in, so this module imports nothing of the app's and anything may raise.
+PageResponder = Callable[[Request, int, dict, dict | None], Response]
 
 
 def wants_page(request: Request) -> bool:
@@ -107,34 +102,12 @@ def wants_page(request: Request) -> bool:
     return not path.startswith(("/api/", "/openapi.json", "/docs"))
 
 
-def respond(request: Request, status: int, body: dict, headers: dict | None = None) -> Response:
-    """The error as JSON for the API, or as a page in the service's design."""
-    if not wants_page(request):
+def install_error_handlers(app: FastAPI, *, page: PageResponder) -> None:
+    def respond(request: Request, status: int, body: dict, headers: dict | None = None):
+        if wants_page(request):
+            return page(request, status, body, headers)
         return JSONResponse(body, status_code=status, headers=headers)
-    if body.get("code") == "not_signed_in":
-        target = "/sign-in?next=" + quote(request.url.path, safe="/")
-        return RedirectResponse(target, status_code=303)
-    from app.templating import render  # templating needs the app's modules loaded first
 
-    heading = PAGE_HEADINGS.get(status, "Sorry, there is a problem with the service")
-    paragraphs = [body.get("detail") or SERVER_ERROR]
-    if status == 404:
-        paragraphs = [
-            "If you typed the web address, check it is correct.",
-            "If you followed a link, the page may have moved, or you may not have access to it.",
-        ]
-    page = render(
-        request,
-        "errors/error.html",
-        {"heading": heading, "paragraphs": paragraphs},
-        status_code=status,
-    )
-    for name, value in (headers or {}).items():
-        page.headers[name] = value
-    return page
-
-
-def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
         return respond(request, exc.status_code, exc.to_json())

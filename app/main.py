@@ -34,7 +34,7 @@ from app.moderation import api as moderation_api
 from app.moderation import pages as moderation_pages
 from app.returns import api as returns_api
 from app.returns import pages as returns_pages
-from app.templating import GOVUK_DIST, STATIC
+from app.templating import GOVUK_DIST, STATIC, error_page
 
 
 def _lifespan(settings: Settings):
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    install_error_handlers(app)
+    install_error_handlers(app, page=error_page)
     app.add_middleware(ProtectionMiddleware, max_body_bytes=settings.max_request_bytes)
     for module in (
         access_api,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import AppError
+from app.migrate import schema_problem
 
 console = Console()
 err_console = Console(stderr=True)
@@ -24,23 +25,6 @@ def database_label(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-
-def schema_problem(engine) -> str | None:
-    """Why the database's schema is not the one this code needs, or None."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from audit_tools.commands.db import alembic_config
-
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if current is None:
-        return "has no tables yet"
-    if current != head:
-        return f"is at revision {current} but this version of the service needs {head}"
-    return None
 
 
 @contextmanager

@@ -37,7 +37,7 @@ from app.briefings import content, render  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from app.demo import load_demo  # noqa: E402
-from audit_tools.commands.db import alembic_config  # noqa: E402
+from app.migrate import alembic_config  # noqa: E402
 
 BRIEFING_AIM_S = 0.6
 BRIEFING_RATIO_AIM = 1.3

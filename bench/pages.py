@@ -31,8 +31,8 @@ from app.config import Settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from app.demo import load_demo  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.migrate import alembic_config  # noqa: E402
 from app.returns.models import Return  # noqa: E402
-from audit_tools.commands.db import alembic_config  # noqa: E402
 
 AIM_MS = 100
 

@@ -23,7 +23,7 @@ from app.access.policy import SYSTEM
 from app.config import Settings
 from app.db import get_session, make_engine
 from app.main import create_app
-from audit_tools.commands.db import alembic_config
+from app.migrate import alembic_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("AUDIT_TEST_DB", "sqlite")

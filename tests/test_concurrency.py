@@ -16,7 +16,7 @@ from app.access.models import Role
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
-from audit_tools.commands.db import alembic_config
+from app.migrate import alembic_config
 from tests.factories import make_audit
 
 

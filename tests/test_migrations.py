@@ -6,8 +6,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.db import make_engine
+from app.migrate import alembic_config
 from app.models import Base
-from audit_tools.commands.db import alembic_config
 
 
 def _diff(connection) -> list:

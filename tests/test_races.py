@@ -15,10 +15,10 @@ from app.audit_templates import service as templates
 from app.audits import service as audits
 from app.db import make_engine, make_sessionmaker, open_session
 from app.errors import Conflict, StateError
+from app.migrate import alembic_config
 from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn
-from audit_tools.commands.db import alembic_config
 from tests.conftest import BACKEND
 from tests.factories import make_audit, make_template
 

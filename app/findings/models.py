@@ -25,6 +25,12 @@ class FindingKind(StrEnum):
     AREA_FOR_IMPROVEMENT = "area_for_improvement"
 
 
+KIND_LABELS = {
+    FindingKind.AREA_FOR_IMPROVEMENT: "Area for improvement",
+    FindingKind.GOOD_PRACTICE: "Good practice",
+}
+
+
 class Theme(Base):
     """A theme findings are tagged with: a controlled list the business unit keeps.
     Never deleted (findings refer to it); retired by deactivating."""

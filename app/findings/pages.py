@@ -18,17 +18,13 @@ from app.audits.models import Audit, Child
 from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
 from app.errors import Conflict, InvalidInput
 from app.findings import service as findings
-from app.findings.models import FindingKind
+from app.findings.models import KIND_LABELS
 from app.findings.schemas import FindingCreate, FindingPatch, ThemeCreate
 from app.forms import attempt, form_context
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-KIND_LABELS = {
-    FindingKind.AREA_FOR_IMPROVEMENT: "Area for improvement",
-    FindingKind.GOOD_PRACTICE: "Good practice",
-}
 FINDING_FIELDS = ("kind", "statement", "theme_ids", "key_area_id", "agency_id", "child_id")
 FINDING_MESSAGES = {
     "kind": "Choose whether this is good practice or an area for improvement",

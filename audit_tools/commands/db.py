@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from alembic import command
-from alembic.config import Config
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import get_settings
 from app.db import make_engine
+from app.migrate import alembic_config
 from audit_tools.context import console, database_label, fail
 
 app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
-
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
-
-
-def alembic_config(connection=None) -> Config:
-    config = Config(str(ALEMBIC_INI))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
 
 
 def _run(action, revision: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from app.auditlog import service as auditlog
 from app.auditlog.models import AuditEvent
 from app.db import make_engine, make_sessionmaker, open_session
-from audit_tools.commands.db import alembic_config
+from app.migrate import alembic_config
 from tests.conftest import BACKEND
 from tests.factories import make_audit
 

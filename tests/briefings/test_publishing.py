@@ -34,10 +34,10 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.demo import fill_return
 from app.main import create_app
+from app.migrate import alembic_config
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return
-from audit_tools.commands.db import alembic_config
 from tests.access.helpers import signed_in_cookie
 from tests.factories import make_audit
 

@@ -28,9 +28,9 @@ from app.db import make_engine, make_sessionmaker, session_scope
 from app.demo import load_demo
 from app.findings import service as findings
 from app.findings.models import FindingKind
+from app.migrate import alembic_config
 from app.moderation.models import ModeratedGrade
 from audit_tools.commands.briefings import app as briefings_cli
-from audit_tools.commands.db import alembic_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"

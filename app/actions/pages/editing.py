@@ -20,7 +20,7 @@ from app.audits import service as audits
 from app.deps import FormLists, IdPath, SessionDep, transactional
 from app.errors import InvalidInput, StateError
 from app.findings import service as findings
-from app.findings.pages import KIND_LABELS
+from app.findings.models import KIND_LABELS
 from app.forms import attempt, form_context, read_date
 from app.templating import render
 

@@ -32,7 +32,7 @@ from app.actions.schemas import NoteIn, StatusChangeIn
 from app.actions.tracker import TrackerFilter
 from app.deps import ClockDep, FormData, IdPath, SessionDep, transactional
 from app.errors import InvalidInput
-from app.findings.pages import KIND_LABELS
+from app.findings.models import KIND_LABELS
 from app.forms import attempt, form_context
 from app.pagination import PageParams
 from app.templating import render

@@ -1,0 +1,59 @@
+"""The schema, through Alembic only: the configuration, upgrading a database, and
+whether a database is at the revision this code needs.
+
+Used by the CLI (``audit-tools db``), the tests and the benchmarks, so each builds
+its databases exactly as a deployment does.
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+from app.config import PROJECT_ROOT
+from app.db import make_engine
+
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration; with ``connection``, migrations run in its transaction."""
+    config = Config(str(ALEMBIC_INI))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(connection: Connection, revision: str = "head") -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
+def migrated_engine(url: str) -> Engine:
+    """An engine on ``url`` with the schema brought up to date."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        upgrade(connection)
+    return engine
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database's schema is not the one this code needs, or None."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head = head_revision()
+    if current is None:
+        return "has no tables yet"
+    if current != head:
+        return f"is at revision {current} but this version of the service needs {head}"
+    return None
