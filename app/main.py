@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/assets", StaticFiles(directory=GOVUK_DIST), name="assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/api/health", tags=["service"], name="health")
+    @app.get("/api/health", tags=["service"], name="api.health")
     def health() -> JSONResponse:
         """Whether the service can reach its database."""
         try:

@@ -19,35 +19,35 @@ from app.main import create_app
 from tests.permissions import BUILT_IN, api_routes, people
 
 SAMPLE_BODIES: dict[str, object] = {
-    "agencies.create": {"name": "New agency", "kind": "police"},
-    "agencies.update": {},
-    "subgroups.create": {"name": "New subgroup"},
-    "subgroups.update": {},
-    "templates.create": {"name": "New template"},
-    "template_versions.update": {},
-    "template_versions.scale": {
+    "api.agencies.create": {"name": "New agency", "kind": "police"},
+    "api.agencies.update": {},
+    "api.subgroups.create": {"name": "New subgroup"},
+    "api.subgroups.update": {},
+    "api.templates.create": {"name": "New template"},
+    "api.template_versions.update": {},
+    "api.template_versions.scale": {
         "name": "Two",
         "levels": [{"code": "A", "label": "A"}, {"code": "B", "label": "B"}],
     },
-    "key_areas.create": {"title": "New area"},
-    "key_areas.update": {},
-    "questions.create": {"prompt": "New?", "type": "free_text"},
-    "questions.update": {},
-    "audits.create": {"template_version_id": 1, "title": "New audit"},
-    "audits.update": {},
-    "audits.agencies": {"agency_ids": []},
-    "children.create": {"pseudonym": "Child Z"},
-    "children.update": {},
-    "involvements.create": {"child_id": 1, "agency_id": 1},
-    "returns.save_draft": {"version": 1},
-    "returns.submit": {"version": 1},
-    "returns.reopen": {"version": 1, "note": "Please add the dates."},
-    "moderation.decide": {"return_id": 1, "level": "G"},
-    "themes.create": {"name": "New theme"},
-    "themes.update": {},
-    "findings.create": {"kind": "good_practice", "statement": "Strategy minutes were shared."},
-    "findings.update": {},
-    "actions.create": {
+    "api.key_areas.create": {"title": "New area"},
+    "api.key_areas.update": {},
+    "api.questions.create": {"prompt": "New?", "type": "free_text"},
+    "api.questions.update": {},
+    "api.audits.create": {"template_version_id": 1, "title": "New audit"},
+    "api.audits.update": {},
+    "api.audits.agencies": {"agency_ids": []},
+    "api.children.create": {"pseudonym": "Child Z"},
+    "api.children.update": {},
+    "api.involvements.create": {"child_id": 1, "agency_id": 1},
+    "api.returns.save_draft": {"version": 1},
+    "api.returns.submit": {"version": 1},
+    "api.returns.reopen": {"version": 1, "note": "Please add the dates."},
+    "api.moderation.decide": {"return_id": 1, "level": "G"},
+    "api.themes.create": {"name": "New theme"},
+    "api.themes.update": {},
+    "api.findings.create": {"kind": "good_practice", "statement": "Strategy minutes were shared."},
+    "api.findings.update": {},
+    "api.actions.create": {
         "audit_id": 1,
         "title": "New action",
         "owning_agency_id": 1,
@@ -55,16 +55,20 @@ SAMPLE_BODIES: dict[str, object] = {
         "due_on": "2027-01-31",
         "success_measure": "An audit of ten cases shows it.",
     },
-    "actions.update": {},
-    "actions.change_status": {"status": "agreed"},
-    "actions.add_note": {"note": "Training booked."},
-    "auth.sign_in": {"email": "nobody@example.org", "password": "not the password"},
-    "auth.second_factor": {"code": "000000"},
-    "auth.enrol": {"code": "000000"},
-    "auth.create_token": {"name": "script", "days": 1},
-    "users.create": {"email": "new@example.org", "display_name": "New", "roles": ["practitioner"]},
-    "users.update": {},
-    "users.reset_password": {"password": "a long enough new passphrase"},
+    "api.actions.update": {},
+    "api.actions.change_status": {"status": "agreed"},
+    "api.actions.add_note": {"note": "Training booked."},
+    "api.auth.sign_in": {"email": "nobody@example.org", "password": "not the password"},
+    "api.auth.second_factor": {"code": "000000"},
+    "api.auth.enrol": {"code": "000000"},
+    "api.auth.create_token": {"name": "script", "days": 1},
+    "api.users.create": {
+        "email": "new@example.org",
+        "display_name": "New",
+        "roles": ["practitioner"],
+    },
+    "api.users.update": {},
+    "api.users.reset_password": {"password": "a long enough new passphrase"},
 }
 
 # Only the route table is read: the engine never connects.
@@ -102,7 +106,7 @@ def _request(client, route, method, headers):
     if route.body_field is not None:
         assert route.name in SAMPLE_BODIES, f"add a sample body for {route.name}"
         kwargs["json"] = SAMPLE_BODIES[route.name]
-    elif route.name == "templates.import":
+    elif route.name == "api.templates.import":
         kwargs["content"] = "format: case-audit-template/1\nname: X\nkey_areas: []\n"
         kwargs["headers"]["Content-Type"] = "application/yaml"
     return client.request(method, path, **kwargs)

@@ -81,7 +81,9 @@ def _own_user(session: Session, actor: Actor) -> User:
 # --- signing in ------------------------------------------------------------------------
 
 
-@router.post("/auth/sign-in", name="auth.sign_in", response_model=SignInOut, tags=["signing in"])
+@router.post(
+    "/auth/sign-in", name="api.auth.sign_in", response_model=SignInOut, tags=["signing in"]
+)
 @transactional(keep_refusals=True)  # a refused attempt still counts
 def sign_in(
     session: SessionDep, request: Request, response: Response, body: SignInIn
@@ -114,7 +116,7 @@ def sign_in(
 
 @router.post(
     "/auth/second-factor",
-    name="auth.second_factor",
+    name="api.auth.second_factor",
     response_model=SignInOut,
     tags=["signing in"],
 )
@@ -143,7 +145,7 @@ def second_factor(
     )
 
 
-@router.post("/auth/enrol", name="auth.enrol", response_model=EnrolledOut, tags=["signing in"])
+@router.post("/auth/enrol", name="api.auth.enrol", response_model=EnrolledOut, tags=["signing in"])
 @transactional(keep_refusals=True)  # a refused attempt still counts
 def enrol(
     session: SessionDep, request: Request, response: Response, body: CodeIn
@@ -172,7 +174,7 @@ def enrol(
 
 @router.post(
     "/auth/sign-out",
-    name="auth.sign_out",
+    name="api.auth.sign_out",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["signing in"],
 )
@@ -187,7 +189,7 @@ def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
     return result
 
 
-@router.get("/auth/me", name="auth.me", tags=["signing in"])
+@router.get("/auth/me", name="api.auth.me", tags=["signing in"])
 @transactional
 def me(session: SessionDep, request: Request, actor: Actor) -> MeOut:
     """Who is signed in, with which roles and agency; for a browser session, the CSRF
@@ -206,7 +208,7 @@ def me(session: SessionDep, request: Request, actor: Actor) -> MeOut:
     )
 
 
-@router.get("/auth/sessions", name="auth.sessions", tags=["signing in"])
+@router.get("/auth/sessions", name="api.auth.sessions", tags=["signing in"])
 @transactional
 def list_sessions(session: SessionDep, request: Request, actor: Actor) -> list[SessionOut]:
     """Your own sessions that still work, newest first, with the current one marked."""
@@ -220,7 +222,7 @@ def list_sessions(session: SessionDep, request: Request, actor: Actor) -> list[S
 
 @router.delete(
     "/auth/sessions/{session_id}",
-    name="auth.end_session",
+    name="api.auth.end_session",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["signing in"],
 )
@@ -240,7 +242,7 @@ def end_session(
 # --- personal access tokens ----------------------------------------------------------------
 
 
-@router.get("/auth/tokens", name="auth.tokens", tags=["signing in"])
+@router.get("/auth/tokens", name="api.auth.tokens", tags=["signing in"])
 @transactional
 def list_tokens(session: SessionDep, actor: Actor) -> list[TokenOut]:
     """Your own API tokens, including revoked and expired ones (never the token itself)."""
@@ -250,7 +252,7 @@ def list_tokens(session: SessionDep, actor: Actor) -> list[TokenOut]:
 
 @router.post(
     "/auth/tokens",
-    name="auth.create_token",
+    name="api.auth.create_token",
     status_code=status.HTTP_201_CREATED,
     tags=["signing in"],
 )
@@ -280,7 +282,7 @@ def create_token(
 
 @router.delete(
     "/auth/tokens/{token_id}",
-    name="auth.revoke_token",
+    name="api.auth.revoke_token",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["signing in"],
 )
@@ -297,7 +299,7 @@ def revoke_token(session: SessionDep, actor: Actor, token_id: IdPath) -> Respons
 # --- managing users (the partnership business unit) -----------------------------------------
 
 
-@router.get("/users", name="users.list", tags=["users"])
+@router.get("/users", name="api.users.list", tags=["users"])
 @transactional
 def list_users(
     session: SessionDep,
@@ -312,7 +314,7 @@ def list_users(
     return Page[UserOut].build([UserOut.of(u) for u in items], total, params)
 
 
-@router.post("/users", name="users.create", status_code=status.HTTP_201_CREATED, tags=["users"])
+@router.post("/users", name="api.users.create", status_code=status.HTTP_201_CREATED, tags=["users"])
 @transactional
 def create_user(session: SessionDep, body: UserCreate) -> UserOut:
     """Add a person. Without a password they cannot sign in until one is set."""
@@ -327,13 +329,13 @@ def create_user(session: SessionDep, body: UserCreate) -> UserOut:
     return UserOut.of(user)
 
 
-@router.get("/users/{user_id}", name="users.get", tags=["users"])
+@router.get("/users/{user_id}", name="api.users.get", tags=["users"])
 @transactional
 def get_user(session: SessionDep, user_id: IdPath) -> UserOut:
     return UserOut.of(service.get_user(session, user_id=user_id))
 
 
-@router.patch("/users/{user_id}", name="users.update", tags=["users"])
+@router.patch("/users/{user_id}", name="api.users.update", tags=["users"])
 @transactional
 def update_user(session: SessionDep, user_id: IdPath, body: UserUpdate) -> UserOut:
     """Change name, roles, agency or active flag. A change to roles, agency or active
@@ -345,7 +347,7 @@ def update_user(session: SessionDep, user_id: IdPath, body: UserUpdate) -> UserO
     return UserOut.of(service.update_user(session, user=user, changes=changes))
 
 
-@router.post("/users/{user_id}/disable", name="users.disable", tags=["users"])
+@router.post("/users/{user_id}/disable", name="api.users.disable", tags=["users"])
 @transactional
 def disable_user(session: SessionDep, user_id: IdPath) -> UserOut:
     """Stop the person signing in; their sessions end and their tokens stop working."""
@@ -353,7 +355,7 @@ def disable_user(session: SessionDep, user_id: IdPath) -> UserOut:
     return UserOut.of(service.update_user(session, user=user, changes={"active": False}))
 
 
-@router.post("/users/{user_id}/password", name="users.reset_password", tags=["users"])
+@router.post("/users/{user_id}/password", name="api.users.reset_password", tags=["users"])
 @transactional
 def reset_password(session: SessionDep, user_id: IdPath, body: PasswordIn) -> UserOut:
     """Set a new password for the person; their sessions end."""
@@ -363,7 +365,7 @@ def reset_password(session: SessionDep, user_id: IdPath, body: PasswordIn) -> Us
 
 
 @router.post(
-    "/users/{user_id}/second-factor/reset", name="users.reset_second_factor", tags=["users"]
+    "/users/{user_id}/second-factor/reset", name="api.users.reset_second_factor", tags=["users"]
 )
 @transactional
 def reset_second_factor(session: SessionDep, user_id: IdPath) -> UserOut:

@@ -43,7 +43,7 @@ FilterDep = Annotated[TrackerFilter, Depends(tracker_filter)]
 # --- the tracker ----------------------------------------------------------------------
 
 
-@router.get("/actions", name="actions.list")
+@router.get("/actions", name="api.actions.list")
 @transactional
 def list_actions(
     session: SessionDep, actor: Actor, params: PageDep, filters: FilterDep, clock: ClockDep
@@ -54,7 +54,7 @@ def list_actions(
     return Page[ActionRowOut].build(rows, total, params)
 
 
-@router.get("/actions/counts", name="actions.counts")
+@router.get("/actions/counts", name="api.actions.counts")
 @transactional
 def count_actions(
     session: SessionDep, actor: Actor, filters: FilterDep, clock: ClockDep
@@ -72,7 +72,7 @@ def _download(content: bytes, media_type: str, name: str) -> Response:
     )
 
 
-@router.get("/actions/export.xlsx", name="actions.export_xlsx")
+@router.get("/actions/export.xlsx", name="api.actions.export_xlsx")
 @transactional
 def export_xlsx(session: SessionDep, actor: Actor, filters: FilterDep, clock: ClockDep) -> Response:
     """Exactly the filtered actions as an Excel workbook (no child is named)."""
@@ -84,7 +84,7 @@ def export_xlsx(session: SessionDep, actor: Actor, filters: FilterDep, clock: Cl
     )
 
 
-@router.get("/actions/export.csv", name="actions.export_csv")
+@router.get("/actions/export.csv", name="api.actions.export_csv")
 @transactional
 def export_csv(session: SessionDep, actor: Actor, filters: FilterDep, clock: ClockDep) -> Response:
     """Exactly the filtered actions as CSV (UTF-8 with a BOM, for Excel)."""
@@ -101,7 +101,7 @@ def _action_out(action, clock) -> ActionOut:
     return ActionOut.model_validate(service.view(action, clock), from_attributes=True)
 
 
-@router.post("/actions", name="actions.create", status_code=status.HTTP_201_CREATED)
+@router.post("/actions", name="api.actions.create", status_code=status.HTTP_201_CREATED)
 @transactional
 def create_action(
     session: SessionDep, actor: Actor, body: ActionCreate, clock: ClockDep
@@ -115,13 +115,13 @@ def create_action(
     return _action_out(action, clock)
 
 
-@router.get("/actions/{action_id}", name="actions.get")
+@router.get("/actions/{action_id}", name="api.actions.get")
 @transactional
 def get_action(session: SessionDep, actor: Actor, action_id: IdPath, clock: ClockDep) -> ActionOut:
     return _action_out(service.get_action(session, action_id=action_id, actor=actor), clock)
 
 
-@router.patch("/actions/{action_id}", name="actions.update")
+@router.patch("/actions/{action_id}", name="api.actions.update")
 @transactional
 def update_action(
     session: SessionDep, actor: Actor, action_id: IdPath, body: ActionPatch, clock: ClockDep
@@ -135,7 +135,7 @@ def update_action(
     return _action_out(action, clock)
 
 
-@router.post("/actions/{action_id}/status", name="actions.change_status")
+@router.post("/actions/{action_id}/status", name="api.actions.change_status")
 @transactional
 def change_status(
     session: SessionDep, actor: Actor, action_id: IdPath, body: StatusChangeIn, clock: ClockDep
@@ -155,7 +155,7 @@ def change_status(
     return _action_out(action, clock)
 
 
-@router.post("/actions/{action_id}/notes", name="actions.add_note")
+@router.post("/actions/{action_id}/notes", name="api.actions.add_note")
 @transactional
 def add_note(
     session: SessionDep, actor: Actor, action_id: IdPath, body: NoteIn, clock: ClockDep

@@ -31,7 +31,7 @@ KIND_LABELS = {
 }
 
 
-@router.get("/admin/agencies", name="pages.agencies")
+@router.get("/admin/agencies", name="agencies.list")
 @transactional
 def agencies(session: SessionDep, request: Request, added: str = "") -> Response:
     items, _total = service.list_agencies(session, params=PageParams(1, 200))
@@ -54,13 +54,13 @@ def _form_page(request, *, values, errors, status_code=200):
     )
 
 
-@router.get("/admin/agencies/new", name="pages.agency_new")
+@router.get("/admin/agencies/new", name="agencies.new")
 @transactional
 def new_agency(session: SessionDep, request: Request) -> Response:
     return _form_page(request, values={}, errors={})
 
 
-@router.post("/admin/agencies/new", name="pages.agency_create")
+@router.post("/admin/agencies/new", name="agencies.create")
 @transactional
 def create_agency(session: SessionDep, request: Request, form: FormData) -> Response:
     messages = {"name": "Enter the agency's name", "kind": "Choose what kind of agency it is"}
@@ -85,7 +85,7 @@ def create_agency(session: SessionDep, request: Request, form: FormData) -> Resp
     return RedirectResponse(f"/admin/agencies?added={body.name}", status_code=303)
 
 
-@router.post("/admin/agencies/{agency_id}/deactivate", name="pages.agency_deactivate")
+@router.post("/admin/agencies/{agency_id}/deactivate", name="agencies.deactivate")
 @transactional
 def deactivate(session: SessionDep, agency_id: IdPath) -> Response:
     agency = service.get_agency(session, agency_id=agency_id)

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["templates"])
 VersionOut = TemplateVersionOut.model_validate
 
 
-@router.get("/templates", name="templates.list")
+@router.get("/templates", name="api.templates.list")
 @transactional
 def list_templates(
     session: SessionDep,
@@ -38,7 +38,7 @@ def list_templates(
     return Page[TemplateFamilyOut].build(items, total, params)
 
 
-@router.post("/templates", name="templates.create", status_code=status.HTTP_201_CREATED)
+@router.post("/templates", name="api.templates.create", status_code=status.HTTP_201_CREATED)
 @transactional
 def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersionOut:
     """Start a new template: its version 1 is a draft with the content given."""
@@ -47,7 +47,7 @@ def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersi
 
 @router.post(
     "/templates/import",
-    name="templates.import",
+    name="api.templates.import",
     status_code=status.HTTP_201_CREATED,
     openapi_extra={
         "requestBody": {
@@ -66,13 +66,13 @@ def import_template(session: SessionDep, raw: RawBody) -> TemplateVersionOut:
     return VersionOut(files.import_text(session, text=text))
 
 
-@router.get("/templates/{template_id}", name="templates.get")
+@router.get("/templates/{template_id}", name="api.templates.get")
 @transactional
 def get_template(session: SessionDep, template_id: IdPath) -> TemplateFamilyOut:
     return _family_out(session, template_id)
 
 
-@router.get("/templates/{template_id}/versions", name="templates.versions")
+@router.get("/templates/{template_id}/versions", name="api.templates.versions")
 @transactional
 def list_versions(session: SessionDep, template_id: IdPath) -> TemplateFamilyOut:
     return _family_out(session, template_id)
@@ -82,13 +82,13 @@ def _family_out(session, template_id: IdPath) -> TemplateFamilyOut:
     return TemplateFamilyOut.model_validate(service.get_family(session, family_id=template_id))
 
 
-@router.get("/template-versions/{version_id}", name="template_versions.get")
+@router.get("/template-versions/{version_id}", name="api.template_versions.get")
 @transactional
 def get_version(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
     return VersionOut(service.get_version(session, version_id=version_id))
 
 
-@router.patch("/template-versions/{version_id}", name="template_versions.update")
+@router.patch("/template-versions/{version_id}", name="api.template_versions.update")
 @transactional
 def update_version(
     session: SessionDep, version_id: IdPath, body: VersionPatch
@@ -100,7 +100,7 @@ def update_version(
 
 @router.get(
     "/template-versions/{version_id}/export",
-    name="template_versions.export",
+    name="api.template_versions.export",
     response_class=Response,
     responses={200: {"content": {"application/yaml": {}}}},
 )
@@ -115,21 +115,21 @@ def export_version(session: SessionDep, version_id: IdPath) -> Response:
     )
 
 
-@router.put("/template-versions/{version_id}/scale", name="template_versions.scale")
+@router.put("/template-versions/{version_id}/scale", name="api.template_versions.scale")
 @transactional
 def set_scale(session: SessionDep, version_id: IdPath, body: ScaleIn) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.set_scale(session, version=version, scale=body))
 
 
-@router.post("/template-versions/{version_id}/publish", name="template_versions.publish")
+@router.post("/template-versions/{version_id}/publish", name="api.template_versions.publish")
 @transactional
 def publish(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(service.publish(session, version=version))
 
 
-@router.post("/template-versions/{version_id}/retire", name="template_versions.retire")
+@router.post("/template-versions/{version_id}/retire", name="api.template_versions.retire")
 @transactional
 def retire(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
@@ -138,7 +138,7 @@ def retire(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
 
 @router.post(
     "/template-versions/{version_id}/new-version",
-    name="template_versions.new_version",
+    name="api.template_versions.new_version",
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
@@ -150,7 +150,7 @@ def new_version(session: SessionDep, version_id: IdPath) -> TemplateVersionOut:
 
 @router.post(
     "/template-versions/{version_id}/key-areas",
-    name="key_areas.create",
+    name="api.key_areas.create",
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
@@ -163,7 +163,7 @@ def add_key_area(
     )
 
 
-@router.patch("/key-areas/{key_area_id}", name="key_areas.update")
+@router.patch("/key-areas/{key_area_id}", name="api.key_areas.update")
 @transactional
 def update_key_area(
     session: SessionDep, key_area_id: IdPath, body: KeyAreaPatch
@@ -175,7 +175,7 @@ def update_key_area(
     )
 
 
-@router.delete("/key-areas/{key_area_id}", name="key_areas.delete")
+@router.delete("/key-areas/{key_area_id}", name="api.key_areas.delete")
 @transactional
 def delete_key_area(session: SessionDep, key_area_id: IdPath) -> TemplateVersionOut:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
@@ -184,7 +184,7 @@ def delete_key_area(session: SessionDep, key_area_id: IdPath) -> TemplateVersion
 
 @router.post(
     "/key-areas/{key_area_id}/questions",
-    name="questions.create",
+    name="api.questions.create",
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
@@ -199,7 +199,7 @@ def add_question(
     )
 
 
-@router.patch("/questions/{question_id}", name="questions.update")
+@router.patch("/questions/{question_id}", name="api.questions.update")
 @transactional
 def update_question(
     session: SessionDep, question_id: IdPath, body: QuestionPatch
@@ -213,7 +213,7 @@ def update_question(
     )
 
 
-@router.delete("/questions/{question_id}", name="questions.delete")
+@router.delete("/questions/{question_id}", name="api.questions.delete")
 @transactional
 def delete_question(session: SessionDep, question_id: IdPath) -> TemplateVersionOut:
     version, key_area, question = service.get_question(session, question_id=question_id)

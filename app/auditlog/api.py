@@ -49,7 +49,7 @@ async def log_filter(  # async: building the filter needs no thread
 FilterDep = Annotated[service.LogFilter, Depends(log_filter)]
 
 
-@router.get("/audit-log", name="audit_log.list")
+@router.get("/audit-log", name="api.audit_log.list")
 @transactional
 def list_events(
     session: SessionDep, actor: Actor, params: PageDep, filters: FilterDep
@@ -72,7 +72,7 @@ def _log_reading(session, action: str, filters: service.LogFilter) -> None:
 
 @router.get(
     "/audit-log.csv",
-    name="audit_log.csv",
+    name="api.audit_log.csv",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )

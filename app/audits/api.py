@@ -42,7 +42,7 @@ def _child_out(child, rows: dict[int, list[dict]]) -> ChildOut:
     )
 
 
-@router.get("/audits", name="audits.list")
+@router.get("/audits", name="api.audits.list")
 @transactional
 def list_audits(
     session: SessionDep,
@@ -73,20 +73,20 @@ def list_audits(
     return Page[AuditOut].build(items, total, params)
 
 
-@router.post("/audits", name="audits.create", status_code=status.HTTP_201_CREATED)
+@router.post("/audits", name="api.audits.create", status_code=status.HTTP_201_CREATED)
 @transactional
 def create_audit(session: SessionDep, actor: Actor, body: AuditCreate) -> AuditOut:
     audit = service.create_audit(session, **body.model_dump())
     return _audit_out(session, actor, audit)
 
 
-@router.get("/audits/{audit_id}", name="audits.get")
+@router.get("/audits/{audit_id}", name="api.audits.get")
 @transactional
 def get_audit(session: SessionDep, actor: Actor, audit_id: IdPath) -> AuditOut:
     return _audit_out(session, actor, service.get_audit(session, actor=actor, audit_id=audit_id))
 
 
-@router.patch("/audits/{audit_id}", name="audits.update")
+@router.patch("/audits/{audit_id}", name="api.audits.update")
 @transactional
 def update_audit(session: SessionDep, actor: Actor, audit_id: IdPath, body: AuditPatch) -> AuditOut:
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
@@ -94,7 +94,7 @@ def update_audit(session: SessionDep, actor: Actor, audit_id: IdPath, body: Audi
     return _audit_out(session, actor, audit)
 
 
-@router.put("/audits/{audit_id}/agencies", name="audits.agencies")
+@router.put("/audits/{audit_id}/agencies", name="api.audits.agencies")
 @transactional
 def set_agencies(session: SessionDep, actor: Actor, audit_id: IdPath, body: AgencyIds) -> AuditOut:
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
@@ -102,14 +102,14 @@ def set_agencies(session: SessionDep, actor: Actor, audit_id: IdPath, body: Agen
     return _audit_out(session, actor, audit)
 
 
-@router.post("/audits/{audit_id}/open", name="audits.open")
+@router.post("/audits/{audit_id}/open", name="api.audits.open")
 @transactional
 def open_audit(session: SessionDep, actor: Actor, audit_id: IdPath) -> AuditOut:
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
     return _audit_out(session, actor, service.open_audit(session, audit=audit))
 
 
-@router.get("/audits/{audit_id}/progress", name="audits.progress")
+@router.get("/audits/{audit_id}/progress", name="api.audits.progress")
 @transactional
 def progress(session: SessionDep, actor: Actor, audit_id: IdPath) -> Progress:
     audit = service.get_audit(
@@ -118,7 +118,7 @@ def progress(session: SessionDep, actor: Actor, audit_id: IdPath) -> Progress:
     return Progress.model_validate(service.progress(session, actor=actor, audit=audit))
 
 
-@router.get("/audits/{audit_id}/children", name="children.list")
+@router.get("/audits/{audit_id}/children", name="api.children.list")
 @transactional
 def list_children(
     session: SessionDep, actor: Actor, audit_id: IdPath, params: PageDep
@@ -130,7 +130,7 @@ def list_children(
 
 
 @router.post(
-    "/audits/{audit_id}/children", name="children.create", status_code=status.HTTP_201_CREATED
+    "/audits/{audit_id}/children", name="api.children.create", status_code=status.HTTP_201_CREATED
 )
 @transactional
 def add_child(session: SessionDep, actor: Actor, audit_id: IdPath, body: ChildCreate) -> ChildOut:
@@ -139,7 +139,7 @@ def add_child(session: SessionDep, actor: Actor, audit_id: IdPath, body: ChildCr
     return _child_out(child, service.involvement_rows(session, actor=actor, child_ids=[child.id]))
 
 
-@router.patch("/children/{child_id}", name="children.update")
+@router.patch("/children/{child_id}", name="api.children.update")
 @transactional
 def update_child(session: SessionDep, actor: Actor, child_id: IdPath, body: ChildPatch) -> ChildOut:
     child = service.get_child(session, actor=actor, child_id=child_id)
@@ -150,7 +150,7 @@ def update_child(session: SessionDep, actor: Actor, child_id: IdPath, body: Chil
 
 
 @router.delete(
-    "/children/{child_id}", name="children.delete", status_code=status.HTTP_204_NO_CONTENT
+    "/children/{child_id}", name="api.children.delete", status_code=status.HTTP_204_NO_CONTENT
 )
 @transactional
 def remove_child(session: SessionDep, actor: Actor, child_id: IdPath) -> Response:
@@ -162,7 +162,7 @@ def remove_child(session: SessionDep, actor: Actor, child_id: IdPath) -> Respons
 
 @router.post(
     "/audits/{audit_id}/involvements",
-    name="involvements.create",
+    name="api.involvements.create",
     status_code=status.HTTP_201_CREATED,
 )
 @transactional
@@ -180,7 +180,7 @@ def add_involvement(
 
 @router.delete(
     "/involvements/{involvement_id}",
-    name="involvements.delete",
+    name="api.involvements.delete",
     status_code=status.HTTP_204_NO_CONTENT,
 )
 @transactional

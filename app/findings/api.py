@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["findings and learning actions"])
 # --- themes ---------------------------------------------------------------------------
 
 
-@router.get("/themes", name="themes.list")
+@router.get("/themes", name="api.themes.list")
 @transactional
 def list_themes(session: SessionDep, params: PageDep, active: bool | None = None) -> Page[ThemeOut]:
     items = findings.list_themes(session, active=active)
@@ -34,13 +34,13 @@ def list_themes(session: SessionDep, params: PageDep, active: bool | None = None
     return Page[ThemeOut].build(page, len(items), params)
 
 
-@router.post("/themes", name="themes.create", status_code=status.HTTP_201_CREATED)
+@router.post("/themes", name="api.themes.create", status_code=status.HTTP_201_CREATED)
 @transactional
 def create_theme(session: SessionDep, body: ThemeCreate) -> ThemeOut:
     return ThemeOut.model_validate(findings.create_theme(session, name=body.name))
 
 
-@router.patch("/themes/{theme_id}", name="themes.update")
+@router.patch("/themes/{theme_id}", name="api.themes.update")
 @transactional
 def update_theme(session: SessionDep, theme_id: IdPath, body: ThemePatch) -> ThemeOut:
     theme = findings.get_theme(session, theme_id=theme_id)
@@ -72,7 +72,7 @@ def _finding_dict(finding: Finding) -> dict:
     }
 
 
-@router.get("/audits/{audit_id}/findings", name="findings.list")
+@router.get("/audits/{audit_id}/findings", name="api.findings.list")
 @transactional
 def list_findings(
     session: SessionDep, actor: Actor, audit_id: IdPath, params: PageDep
@@ -89,7 +89,7 @@ def list_findings(
 
 
 @router.post(
-    "/audits/{audit_id}/findings", name="findings.create", status_code=status.HTTP_201_CREATED
+    "/audits/{audit_id}/findings", name="api.findings.create", status_code=status.HTTP_201_CREATED
 )
 @transactional
 def create_finding(
@@ -100,13 +100,13 @@ def create_finding(
     return _finding_out(session, finding)
 
 
-@router.get("/findings/{finding_id}", name="findings.get")
+@router.get("/findings/{finding_id}", name="api.findings.get")
 @transactional
 def get_finding(session: SessionDep, actor: Actor, finding_id: IdPath) -> FindingOut:
     return _finding_out(session, findings.get_finding(session, finding_id=finding_id, actor=actor))
 
 
-@router.patch("/findings/{finding_id}", name="findings.update")
+@router.patch("/findings/{finding_id}", name="api.findings.update")
 @transactional
 def update_finding(
     session: SessionDep, actor: Actor, finding_id: IdPath, body: FindingPatch

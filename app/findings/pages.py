@@ -107,7 +107,7 @@ def _findings_page(
     )
 
 
-@router.get("/audits/{audit_id}/findings", name="pages.findings")
+@router.get("/audits/{audit_id}/findings", name="findings.list")
 @transactional
 def findings_page(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, done: Done = ""
@@ -116,7 +116,7 @@ def findings_page(
     return _findings_page(session, request, actor, audit_id, notice=done)
 
 
-@router.post("/audits/{audit_id}/findings", name="pages.finding_create")
+@router.post("/audits/{audit_id}/findings", name="findings.create")
 @transactional
 def create_finding(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
@@ -137,7 +137,7 @@ def create_finding(
     )
 
 
-@router.get("/findings/{finding_id}/edit", name="pages.finding_edit")
+@router.get("/findings/{finding_id}/edit", name="findings.edit")
 @transactional
 def edit_finding(
     session: SessionDep, request: Request, actor: Actor, finding_id: IdPath
@@ -160,7 +160,7 @@ def edit_finding(
     )
 
 
-@router.post("/findings/{finding_id}/edit", name="pages.finding_save")
+@router.post("/findings/{finding_id}/edit", name="findings.save")
 @transactional
 def save_finding(
     session: SessionDep, request: Request, actor: Actor, finding_id: IdPath, form: FormLists
@@ -224,14 +224,14 @@ def _themes_page(
     )
 
 
-@router.get("/admin/themes", name="pages.themes")
+@router.get("/admin/themes", name="findings.themes")
 @transactional
 def themes_page(session: SessionDep, request: Request, done: Done = "") -> Response:
     """The themes findings may be tagged with; add one, or stop offering one."""
     return _themes_page(session, request, notice=done)
 
 
-@router.post("/admin/themes", name="pages.theme_create")
+@router.post("/admin/themes", name="findings.theme_create")
 @transactional
 def create_theme(session: SessionDep, request: Request, form: FormData) -> Response:
     body, errors = check(ThemeCreate, {"name": form.get("name", "")}, {"name": "Enter the theme"})
@@ -246,7 +246,7 @@ def create_theme(session: SessionDep, request: Request, form: FormData) -> Respo
     return RedirectResponse("/admin/themes?done=added", status_code=303)
 
 
-@router.post("/admin/themes/{theme_id}/deactivate", name="pages.theme_deactivate")
+@router.post("/admin/themes/{theme_id}/deactivate", name="findings.theme_deactivate")
 @transactional
 def deactivate_theme(session: SessionDep, theme_id: IdPath) -> Response:
     theme = findings.get_theme(session, theme_id=theme_id)
@@ -254,7 +254,7 @@ def deactivate_theme(session: SessionDep, theme_id: IdPath) -> Response:
     return RedirectResponse("/admin/themes?done=deactivated", status_code=303)
 
 
-@router.post("/admin/themes/{theme_id}/activate", name="pages.theme_activate")
+@router.post("/admin/themes/{theme_id}/activate", name="findings.theme_activate")
 @transactional
 def activate_theme(session: SessionDep, theme_id: IdPath) -> Response:
     theme = findings.get_theme(session, theme_id=theme_id)

@@ -66,7 +66,7 @@ def decision_out(d: ModeratedGrade) -> DecisionOut:
     )
 
 
-@router.get("/audits/{audit_id}/moderation", name="moderation.grid")
+@router.get("/audits/{audit_id}/moderation", name="api.moderation.grid")
 @transactional
 def grid(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     """Every child x agency x key-area cell: the agency's own grade and the moderated one.
@@ -75,7 +75,7 @@ def grid(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     return grid_out(service.grid(session, actor=actor, audit=audit))
 
 
-@router.post("/audits/{audit_id}/moderation/open", name="moderation.open")
+@router.post("/audits/{audit_id}/moderation/open", name="api.moderation.open")
 @transactional
 def open_moderation(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     """Open moderation: the audit is no longer blind to the participating agencies."""
@@ -84,7 +84,9 @@ def open_moderation(session: SessionDep, actor: Actor, audit_id: IdPath) -> Grid
     return grid_out(service.grid(session, actor=actor, audit=audit))
 
 
-@router.post("/audits/{audit_id}/moderation/decisions", name="moderation.decide", status_code=201)
+@router.post(
+    "/audits/{audit_id}/moderation/decisions", name="api.moderation.decide", status_code=201
+)
 @transactional
 def decide(session: SessionDep, actor: Actor, audit_id: IdPath, body: DecisionIn) -> DecisionOut:
     """Agree or change one cell's grade (a rationale is required to change it). A cell
@@ -108,7 +110,7 @@ def decide(session: SessionDep, actor: Actor, audit_id: IdPath, body: DecisionIn
     return decision_out(current)
 
 
-@router.get("/returns/{return_id}/moderation", name="moderation.return_decisions")
+@router.get("/returns/{return_id}/moderation", name="api.moderation.return_decisions")
 @transactional
 def return_decisions(session: SessionDep, actor: Actor, return_id: IdPath) -> list[DecisionOut]:
     """Every decision on the return's cells, newest first, superseded ones included."""
@@ -118,7 +120,7 @@ def return_decisions(session: SessionDep, actor: Actor, return_id: IdPath) -> li
     return [decision_out(d) for d in service.decisions_of(session, return_id=return_.id)]
 
 
-@router.post("/audits/{audit_id}/moderation/finish", name="moderation.finish")
+@router.post("/audits/{audit_id}/moderation/finish", name="api.moderation.finish")
 @transactional
 def finish(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     """Finish moderation when every child is moderated: the audit moves to learning."""
@@ -127,7 +129,7 @@ def finish(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     return grid_out(service.grid(session, actor=actor, audit=audit))
 
 
-@router.get("/moderation/analytics", name="moderation.analytics")
+@router.get("/moderation/analytics", name="api.moderation.analytics")
 @transactional
 def analytics_report(
     session: SessionDep,

@@ -70,7 +70,7 @@ def _workspace(
     )
 
 
-@router.get("/audits/{audit_id}/moderation", name="pages.moderation")
+@router.get("/audits/{audit_id}/moderation", name="moderation.workspace")
 @transactional
 def workspace(
     session: SessionDep,
@@ -85,7 +85,7 @@ def workspace(
     return _workspace(request, session, actor, audit, child=child, agency=agency, done=done)
 
 
-@router.post("/audits/{audit_id}/moderation/open", name="pages.moderation_open")
+@router.post("/audits/{audit_id}/moderation/open", name="moderation.open")
 @transactional
 def open_moderation(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
@@ -99,7 +99,7 @@ def open_moderation(session: SessionDep, request: Request, actor: Actor, audit_i
     return RedirectResponse(f"/audits/{audit_id}/moderation?done=opened", status_code=303)
 
 
-@router.post("/audits/{audit_id}/moderation/finish", name="pages.moderation_finish")
+@router.post("/audits/{audit_id}/moderation/finish", name="moderation.finish")
 @transactional
 def finish(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
@@ -185,7 +185,7 @@ def _cell_page(
 
 @router.get(
     "/audits/{audit_id}/moderation/returns/{return_id}/cells/{cell}",
-    name="pages.moderation_cell",
+    name="moderation.cell",
 )
 @transactional
 def cell_page(
@@ -202,7 +202,7 @@ def cell_page(
 
 @router.post(
     "/audits/{audit_id}/moderation/returns/{return_id}/cells/{cell}",
-    name="pages.moderation_decide",
+    name="moderation.decide",
 )
 @transactional
 def decide(
@@ -249,7 +249,7 @@ def decide(
 
 @router.post(
     "/audits/{audit_id}/moderation/returns/{return_id}/send-back",
-    name="pages.moderation_send_back",
+    name="moderation.send_back",
 )
 @transactional
 def send_back(
@@ -317,7 +317,7 @@ def _analytics_page(request, session, actor, *, filters, audit=None, errors=None
     )
 
 
-@router.get("/audits/{audit_id}/moderation/analytics", name="pages.audit_analytics")
+@router.get("/audits/{audit_id}/moderation/analytics", name="moderation.audit_analytics")
 @transactional
 def audit_analytics(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
@@ -325,7 +325,7 @@ def audit_analytics(session: SessionDep, request: Request, actor: Actor, audit_i
     return _analytics_page(request, session, actor, filters=filters, audit=audit)
 
 
-@router.get("/analytics", name="pages.analytics")
+@router.get("/analytics", name="moderation.analytics")
 @transactional
 def pooled_analytics(
     session: SessionDep,

@@ -25,7 +25,7 @@ def _out(session, return_id: int, actor: Actor) -> ReturnOut:
     return ReturnOut.model_validate(service.detail(session, return_id=return_id, actor=actor))
 
 
-@router.get("/audits/{audit_id}/returns", name="returns.list")
+@router.get("/audits/{audit_id}/returns", name="api.returns.list")
 @transactional
 def list_returns(
     session: SessionDep,
@@ -49,7 +49,7 @@ def list_returns(
     return Page[ReturnSummary].build(items, total, params)
 
 
-@router.get("/returns/{return_id}", name="returns.get")
+@router.get("/returns/{return_id}", name="api.returns.get")
 @transactional
 def get_return(session: SessionDep, actor: Actor, return_id: IdPath) -> ReturnOut:
     """One return with its answers, evidence and grades. Every read is logged."""
@@ -57,7 +57,9 @@ def get_return(session: SessionDep, actor: Actor, return_id: IdPath) -> ReturnOu
 
 
 @router.put(
-    "/returns/{return_id}/draft", name="returns.save_draft", responses={**CONFLICT, **INCOMPLETE}
+    "/returns/{return_id}/draft",
+    name="api.returns.save_draft",
+    responses={**CONFLICT, **INCOMPLETE},
 )
 @transactional
 def save_draft(session: SessionDep, actor: Actor, return_id: IdPath, body: DraftSave) -> ReturnOut:
@@ -78,7 +80,7 @@ def save_draft(session: SessionDep, actor: Actor, return_id: IdPath, body: Draft
 
 
 @router.post(
-    "/returns/{return_id}/submit", name="returns.submit", responses={**CONFLICT, **INCOMPLETE}
+    "/returns/{return_id}/submit", name="api.returns.submit", responses={**CONFLICT, **INCOMPLETE}
 )
 @transactional
 def submit(session: SessionDep, actor: Actor, return_id: IdPath, body: Submit) -> ReturnOut:
@@ -87,7 +89,7 @@ def submit(session: SessionDep, actor: Actor, return_id: IdPath, body: Submit) -
     return _out(session, return_id, actor)
 
 
-@router.post("/returns/{return_id}/reopen", name="returns.reopen", responses=CONFLICT)
+@router.post("/returns/{return_id}/reopen", name="api.returns.reopen", responses=CONFLICT)
 @transactional
 def reopen(session: SessionDep, actor: Actor, return_id: IdPath, body: Reopen) -> ReturnOut:
     """Send a submitted return back to its auditor for amendment."""

@@ -17,7 +17,7 @@ from app.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/my-work", name="pages.my_work")
+@router.get("/my-work", name="returns.my_work")
 @transactional
 def my_work(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The returns expected from my agency, overdue ones first."""
@@ -53,7 +53,7 @@ def _editable(found: dict, actor: Actor) -> bool:
     return found["status"] in EDITABLE_STATUSES and may_edit_return(actor, found["agency"]["id"])
 
 
-@router.get("/returns/{return_id}", name="pages.return")
+@router.get("/returns/{return_id}", name="returns.task_list")
 @transactional
 def task_list(session: SessionDep, request: Request, actor: Actor, return_id: IdPath) -> Response:
     """The return as a task list: one task per key area, then check and submit."""
@@ -109,7 +109,7 @@ def _key_area(version, key_area_id: int):
     raise NotFound(f"This return has no key area {key_area_id}.")
 
 
-@router.get("/returns/{return_id}/areas/{key_area_id}", name="pages.key_area")
+@router.get("/returns/{return_id}/areas/{key_area_id}", name="returns.key_area")
 @transactional
 def key_area_form(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath, key_area_id: IdPath
@@ -118,7 +118,7 @@ def key_area_form(
     return _area_page(request, actor, found, version, _key_area(version, key_area_id))
 
 
-@router.post("/returns/{return_id}/areas/{key_area_id}", name="pages.key_area_save")
+@router.post("/returns/{return_id}/areas/{key_area_id}", name="returns.key_area_save")
 @transactional
 def key_area_save(
     session: SessionDep,
@@ -205,7 +205,7 @@ def _autosave(session, return_, form, parsed) -> JSONResponse:
     return JSONResponse({"saved": True, "version": return_.version})
 
 
-@router.get("/returns/{return_id}/overall", name="pages.overall")
+@router.get("/returns/{return_id}/overall", name="returns.overall")
 @transactional
 def overall_form(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath
@@ -224,7 +224,7 @@ def overall_form(
     )
 
 
-@router.post("/returns/{return_id}/overall", name="pages.overall_save")
+@router.post("/returns/{return_id}/overall", name="returns.overall_save")
 @transactional
 def overall_save(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath, form: FormData
@@ -281,7 +281,7 @@ def _check_page(request, actor, found, version, *, errors=None, status_code=200)
     )
 
 
-@router.get("/returns/{return_id}/check", name="pages.check")
+@router.get("/returns/{return_id}/check", name="returns.check")
 @transactional
 def check_answers(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath
@@ -290,7 +290,7 @@ def check_answers(
     return _check_page(request, actor, found, version)
 
 
-@router.post("/returns/{return_id}/submit", name="pages.submit")
+@router.post("/returns/{return_id}/submit", name="returns.submit")
 @transactional
 def submit(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath, form: FormData
@@ -325,7 +325,7 @@ def submit(
     return RedirectResponse(f"/returns/{return_id}/submitted", status_code=303)
 
 
-@router.get("/returns/{return_id}/submitted", name="pages.submitted")
+@router.get("/returns/{return_id}/submitted", name="returns.submitted")
 @transactional
 def submitted(session: SessionDep, request: Request, actor: Actor, return_id: IdPath) -> Response:
     found, version = _load(session, actor, return_id, log_read=False)

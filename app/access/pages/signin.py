@@ -52,7 +52,7 @@ def _pending(session: Session, request: Request) -> WebSession | None:
     return live_session(session, token, settings_of(request)) if token else None
 
 
-@router.get("/", name="home")
+@router.get("/", name="access.home")
 @transactional
 def home(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The start page: sign in, or go to the work that is yours."""
@@ -65,13 +65,13 @@ def home(session: SessionDep, request: Request, actor: Actor) -> Response:
     return RedirectResponse("/library", status_code=303)
 
 
-@router.get("/sign-in", name="pages.sign_in")
+@router.get("/sign-in", name="access.sign_in")
 @transactional
 def sign_in_form(session: SessionDep, request: Request, next: str = "") -> Response:
     return _page(request, "access/sign_in.html", next_=safe_next(next), email="")
 
 
-@router.post("/sign-in", name="pages.sign_in_submit")
+@router.post("/sign-in", name="access.sign_in_submit")
 @transactional(keep_refusals=True)  # a refused attempt still counts
 def sign_in_submit(session: SessionDep, request: Request, form: FormData) -> Response:
     email = form.get("email", "").strip()
@@ -115,7 +115,7 @@ def sign_in_submit(session: SessionDep, request: Request, form: FormData) -> Res
     return response
 
 
-@router.get("/sign-in/code", name="pages.code")
+@router.get("/sign-in/code", name="access.code")
 @transactional
 def code_form(session: SessionDep, request: Request, next: str = "") -> Response:
     if _pending(session, request) is None:
@@ -123,7 +123,7 @@ def code_form(session: SessionDep, request: Request, next: str = "") -> Response
     return _page(request, "access/code.html", next_=safe_next(next))
 
 
-@router.post("/sign-in/code", name="pages.code_submit")
+@router.post("/sign-in/code", name="access.code_submit")
 @transactional(keep_refusals=True)  # a refused attempt still counts
 def code_submit(session: SessionDep, request: Request, form: FormData) -> Response:
     next_ = safe_next(form.get("next"))
@@ -160,7 +160,7 @@ def code_submit(session: SessionDep, request: Request, form: FormData) -> Respon
     return response
 
 
-@router.get("/sign-in/set-up", name="pages.set_up")
+@router.get("/sign-in/set-up", name="access.set_up")
 @transactional
 def set_up_form(session: SessionDep, request: Request, next: str = "") -> Response:
     web = _pending(session, request)
@@ -170,7 +170,7 @@ def set_up_form(session: SessionDep, request: Request, next: str = "") -> Respon
     return _page(request, "access/set_up.html", next_=safe_next(next), secret=user.totp_secret)
 
 
-@router.post("/sign-in/set-up", name="pages.set_up_submit")
+@router.post("/sign-in/set-up", name="access.set_up_submit")
 @transactional(keep_refusals=True)  # a refused attempt still counts
 def set_up_submit(session: SessionDep, request: Request, form: FormData) -> Response:
     next_ = safe_next(form.get("next"))
@@ -203,7 +203,7 @@ def set_up_submit(session: SessionDep, request: Request, form: FormData) -> Resp
     return response
 
 
-@router.post("/sign-out", name="pages.sign_out")
+@router.post("/sign-out", name="access.sign_out")
 @transactional
 def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
     if actor.via == "session":

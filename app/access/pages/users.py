@@ -57,7 +57,7 @@ def _path(request: Request, name: str, **params) -> str:
 
 def _done(request: Request, user: User, what: str) -> RedirectResponse:
     query = urlencode({"done": what, "user": user.id})
-    return RedirectResponse(f"{_path(request, 'pages.users')}?{query}", status_code=303)
+    return RedirectResponse(f"{_path(request, 'access.users')}?{query}", status_code=303)
 
 
 def _agency_names(session: Session) -> dict[int, str]:
@@ -152,7 +152,7 @@ def _in_page_order(errors: dict[str, str]) -> dict[str, str]:
 # --- the list ----------------------------------------------------------------------------
 
 
-@router.get("/admin/users", name="pages.users")
+@router.get("/admin/users", name="access.users")
 @transactional
 def users(
     session: SessionDep,
@@ -209,13 +209,13 @@ def _new_page(request, session, *, values, errors, status_code=200):
     )
 
 
-@router.get("/admin/users/new", name="pages.user_new")
+@router.get("/admin/users/new", name="access.user_new")
 @transactional
 def new_user(session: SessionDep, request: Request) -> Response:
     return _new_page(request, session, values=_values({}), errors={})
 
 
-@router.post("/admin/users/new", name="pages.user_create")
+@router.post("/admin/users/new", name="access.user_create")
 @transactional
 def create_user(session: SessionDep, request: Request, form: FormLists) -> Response:
     values = _values(form)
@@ -279,14 +279,14 @@ def _user_page(request, session, *, user, actor, values=None, errors=None, statu
     )
 
 
-@router.get("/admin/users/{user_id}", name="pages.user")
+@router.get("/admin/users/{user_id}", name="access.user")
 @transactional
 def user_page(session: SessionDep, request: Request, actor: Actor, user_id: IdPath) -> Response:
     user = service.get_user(session, user_id=user_id)
     return _user_page(request, session, user=user, actor=actor)
 
 
-@router.post("/admin/users/{user_id}", name="pages.user_update")
+@router.post("/admin/users/{user_id}", name="access.user_update")
 @transactional
 def update_user(
     session: SessionDep, request: Request, actor: Actor, user_id: IdPath, form: FormLists
@@ -329,7 +329,7 @@ def update_user(
     return _done(request, user, "changed")
 
 
-@router.post("/admin/users/{user_id}/disable", name="pages.user_disable")
+@router.post("/admin/users/{user_id}/disable", name="access.user_disable")
 @transactional
 def disable_user(session: SessionDep, request: Request, actor: Actor, user_id: IdPath) -> Response:
     user = service.get_user(session, user_id=user_id)
@@ -342,7 +342,7 @@ def disable_user(session: SessionDep, request: Request, actor: Actor, user_id: I
     return _done(request, user, "disabled")
 
 
-@router.post("/admin/users/{user_id}/reset-second-factor", name="pages.user_reset_second_factor")
+@router.post("/admin/users/{user_id}/reset-second-factor", name="access.user_reset_second_factor")
 @transactional
 def reset_second_factor(session: SessionDep, request: Request, user_id: IdPath) -> Response:
     user = service.get_user(session, user_id=user_id)

@@ -111,7 +111,7 @@ def _form_page(
     )
 
 
-@router.get("/audits/{audit_id}/actions/new", name="pages.action_new")
+@router.get("/audits/{audit_id}/actions/new", name="actions.new")
 @transactional
 def new_action(
     session: SessionDep,
@@ -138,7 +138,7 @@ def new_action(
     )
 
 
-@router.post("/audits/{audit_id}/actions/new", name="pages.action_create")
+@router.post("/audits/{audit_id}/actions/new", name="actions.create")
 @transactional
 def create_action(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
@@ -163,7 +163,7 @@ def create_action(
     return RedirectResponse(f"/actions/{action.id}?done=created", status_code=303)
 
 
-@router.get("/actions/{action_id}/edit", name="pages.action_edit")
+@router.get("/actions/{action_id}/edit", name="actions.edit")
 @transactional
 def edit_action(session: SessionDep, request: Request, actor: Actor, action_id: IdPath) -> Response:
     action = service.get_action(session, action_id=action_id, actor=actor)
@@ -192,7 +192,7 @@ def edit_action(session: SessionDep, request: Request, actor: Actor, action_id: 
     )
 
 
-@router.post("/actions/{action_id}/edit", name="pages.action_save")
+@router.post("/actions/{action_id}/edit", name="actions.save")
 @transactional
 def save_action(
     session: SessionDep, request: Request, actor: Actor, action_id: IdPath, form: FormLists

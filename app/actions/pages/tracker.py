@@ -93,7 +93,7 @@ def _filters(
     )
 
 
-@router.get("/actions", name="pages.actions")
+@router.get("/actions", name="actions.tracker")
 @transactional
 def tracker_page(
     session: SessionDep,
@@ -172,7 +172,7 @@ def _action_page(
     )
 
 
-@router.get("/actions/{action_id}", name="pages.action")
+@router.get("/actions/{action_id}", name="actions.view")
 @transactional
 def action_page(
     session: SessionDep,
@@ -193,7 +193,7 @@ STATUS_MESSAGES = {
 }
 
 
-@router.post("/actions/{action_id}/status", name="pages.action_status")
+@router.post("/actions/{action_id}/status", name="actions.change_status")
 @transactional
 def change_status(
     session: SessionDep,
@@ -240,7 +240,7 @@ def change_status(
     return RedirectResponse(f"/actions/{action_id}?done={body.status.value}", status_code=303)
 
 
-@router.post("/actions/{action_id}/notes", name="pages.action_note")
+@router.post("/actions/{action_id}/notes", name="actions.add_note")
 @transactional
 def add_note(
     session: SessionDep,

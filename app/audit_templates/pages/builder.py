@@ -94,7 +94,7 @@ def _version_url(version_id: int, flag: str = "") -> str:
 # --- the list and a new template ------------------------------------------------------
 
 
-@router.get("/admin/templates", name="pages.templates")
+@router.get("/admin/templates", name="audit_templates.list")
 @transactional
 def templates_list(session: SessionDep, request: Request) -> Response:
     families, _total = service.list_families(session, params=PageParams(1, 200))
@@ -110,7 +110,7 @@ def _new_page(request, values: dict, errors: dict, status_code: int = 200) -> Re
     )
 
 
-@router.get("/admin/templates/new", name="pages.template_new")
+@router.get("/admin/templates/new", name="audit_templates.new")
 @transactional
 def new_template(session: SessionDep, request: Request) -> Response:
     return _new_page(
@@ -118,7 +118,7 @@ def new_template(session: SessionDep, request: Request) -> Response:
     )
 
 
-@router.post("/admin/templates/new", name="pages.template_create")
+@router.post("/admin/templates/new", name="audit_templates.create")
 @transactional
 def create_template(session: SessionDep, request: Request, form: FormData) -> Response:
     scales = shipped_scales()
@@ -184,14 +184,14 @@ def _builder(
     )
 
 
-@router.get("/admin/template-versions/{version_id}", name="pages.template_version")
+@router.get("/admin/template-versions/{version_id}", name="audit_templates.version")
 @transactional
 def builder(session: SessionDep, request: Request, version_id: IdPath, done: str = "") -> Response:
     version = service.get_version(session, version_id=version_id)
     return _builder(request, version, done=done)
 
 
-@router.post("/admin/template-versions/{version_id}/publish", name="pages.template_publish")
+@router.post("/admin/template-versions/{version_id}/publish", name="audit_templates.publish")
 @transactional
 def publish(session: SessionDep, request: Request, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
@@ -206,7 +206,7 @@ def publish(session: SessionDep, request: Request, version_id: IdPath) -> Respon
     return RedirectResponse(_version_url(version.id, "published"), status_code=303)
 
 
-@router.post("/admin/template-versions/{version_id}/retire", name="pages.template_retire")
+@router.post("/admin/template-versions/{version_id}/retire", name="audit_templates.retire")
 @transactional
 def retire(session: SessionDep, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
@@ -214,7 +214,9 @@ def retire(session: SessionDep, version_id: IdPath) -> Response:
     return RedirectResponse(_version_url(version.id, "retired"), status_code=303)
 
 
-@router.post("/admin/template-versions/{version_id}/new-version", name="pages.template_new_version")
+@router.post(
+    "/admin/template-versions/{version_id}/new-version", name="audit_templates.new_version"
+)
 @transactional
 def new_version(session: SessionDep, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
@@ -234,7 +236,7 @@ def _details_page(request, version, values, errors, status_code=200) -> Response
     )
 
 
-@router.get("/admin/template-versions/{version_id}/details", name="pages.template_details")
+@router.get("/admin/template-versions/{version_id}/details", name="audit_templates.details")
 @transactional
 def details(session: SessionDep, request: Request, version_id: IdPath) -> Response:
     version = _draft_only(service.get_version(session, version_id=version_id))
@@ -247,7 +249,7 @@ def details(session: SessionDep, request: Request, version_id: IdPath) -> Respon
     return _details_page(request, version, values, {})
 
 
-@router.post("/admin/template-versions/{version_id}/details", name="pages.template_details_save")
+@router.post("/admin/template-versions/{version_id}/details", name="audit_templates.details_save")
 @transactional
 def save_details(
     session: SessionDep, request: Request, version_id: IdPath, form: FormData
@@ -285,7 +287,7 @@ def _scale_page(request, version, values, errors, rows: range, status_code=200) 
     )
 
 
-@router.get("/admin/template-versions/{version_id}/scale", name="pages.template_scale")
+@router.get("/admin/template-versions/{version_id}/scale", name="audit_templates.scale")
 @transactional
 def scale(session: SessionDep, request: Request, version_id: IdPath) -> Response:
     version = _draft_only(service.get_version(session, version_id=version_id))
@@ -302,7 +304,7 @@ def scale(session: SessionDep, request: Request, version_id: IdPath) -> Response
     return _scale_page(request, version, values, {}, _scale_rows(len(levels)))
 
 
-@router.post("/admin/template-versions/{version_id}/scale", name="pages.template_scale_save")
+@router.post("/admin/template-versions/{version_id}/scale", name="audit_templates.scale_save")
 @transactional
 def save_scale(
     session: SessionDep, request: Request, version_id: IdPath, form: FormData
@@ -380,7 +382,7 @@ def _position(form: dict, count: int) -> int | None:
 
 
 @router.get(
-    "/admin/template-versions/{version_id}/key-areas/new", name="pages.template_key_area_new"
+    "/admin/template-versions/{version_id}/key-areas/new", name="audit_templates.key_area_new"
 )
 @transactional
 def new_key_area(session: SessionDep, request: Request, version_id: IdPath) -> Response:
@@ -389,7 +391,7 @@ def new_key_area(session: SessionDep, request: Request, version_id: IdPath) -> R
 
 
 @router.post(
-    "/admin/template-versions/{version_id}/key-areas/new", name="pages.template_key_area_create"
+    "/admin/template-versions/{version_id}/key-areas/new", name="audit_templates.key_area_create"
 )
 @transactional
 def create_key_area(
@@ -409,7 +411,7 @@ def create_key_area(
     return RedirectResponse(f"/admin/key-areas/{added.id}/questions/new", status_code=303)
 
 
-@router.get("/admin/key-areas/{key_area_id}", name="pages.template_key_area_edit")
+@router.get("/admin/key-areas/{key_area_id}", name="audit_templates.key_area_edit")
 @transactional
 def edit_key_area(session: SessionDep, request: Request, key_area_id: IdPath) -> Response:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
@@ -423,7 +425,7 @@ def edit_key_area(session: SessionDep, request: Request, key_area_id: IdPath) ->
     return _key_area_page(request, version, key_area, values, {})
 
 
-@router.post("/admin/key-areas/{key_area_id}", name="pages.template_key_area_save")
+@router.post("/admin/key-areas/{key_area_id}", name="audit_templates.key_area_save")
 @transactional
 def save_key_area(
     session: SessionDep, request: Request, key_area_id: IdPath, form: FormData
@@ -451,7 +453,7 @@ def save_key_area(
     return RedirectResponse(_version_url(version.id, "key_area"), status_code=303)
 
 
-@router.post("/admin/key-areas/{key_area_id}/delete", name="pages.template_key_area_delete")
+@router.post("/admin/key-areas/{key_area_id}/delete", name="audit_templates.key_area_delete")
 @transactional
 def delete_key_area(session: SessionDep, key_area_id: IdPath) -> Response:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
@@ -501,7 +503,7 @@ def _question_in(form: dict) -> tuple[QuestionIn | None, dict]:
     return data, errors
 
 
-@router.get("/admin/key-areas/{key_area_id}/questions/new", name="pages.template_question_new")
+@router.get("/admin/key-areas/{key_area_id}/questions/new", name="audit_templates.question_new")
 @transactional
 def new_question(session: SessionDep, request: Request, key_area_id: IdPath) -> Response:
     version, key_area = service.get_key_area(session, key_area_id=key_area_id)
@@ -509,7 +511,7 @@ def new_question(session: SessionDep, request: Request, key_area_id: IdPath) -> 
     return _question_page(request, version, key_area, None, {"required": "yes"}, {})
 
 
-@router.post("/admin/key-areas/{key_area_id}/questions/new", name="pages.template_question_create")
+@router.post("/admin/key-areas/{key_area_id}/questions/new", name="audit_templates.question_create")
 @transactional
 def create_question(
     session: SessionDep, request: Request, key_area_id: IdPath, form: FormData
@@ -534,7 +536,7 @@ def create_question(
     return RedirectResponse(_version_url(version.id, "question"), status_code=303)
 
 
-@router.get("/admin/questions/{question_id}", name="pages.template_question_edit")
+@router.get("/admin/questions/{question_id}", name="audit_templates.question_edit")
 @transactional
 def edit_question(session: SessionDep, request: Request, question_id: IdPath) -> Response:
     version, key_area, question = service.get_question(session, question_id=question_id)
@@ -550,7 +552,7 @@ def edit_question(session: SessionDep, request: Request, question_id: IdPath) ->
     return _question_page(request, version, key_area, question, values, {})
 
 
-@router.post("/admin/questions/{question_id}", name="pages.template_question_save")
+@router.post("/admin/questions/{question_id}", name="audit_templates.question_save")
 @transactional
 def save_question(
     session: SessionDep, request: Request, question_id: IdPath, form: FormData
@@ -569,7 +571,7 @@ def save_question(
     return RedirectResponse(_version_url(version.id, "question"), status_code=303)
 
 
-@router.post("/admin/questions/{question_id}/delete", name="pages.template_question_delete")
+@router.post("/admin/questions/{question_id}/delete", name="audit_templates.question_delete")
 @transactional
 def delete_question(session: SessionDep, question_id: IdPath) -> Response:
     version, key_area, question = service.get_question(session, question_id=question_id)
@@ -580,7 +582,7 @@ def delete_question(session: SessionDep, question_id: IdPath) -> Response:
 # --- preview as an auditor -----------------------------------------------------------
 
 
-@router.get("/admin/template-versions/{version_id}/preview", name="pages.template_preview")
+@router.get("/admin/template-versions/{version_id}/preview", name="audit_templates.preview")
 @transactional
 def preview(session: SessionDep, request: Request, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
@@ -589,7 +591,7 @@ def preview(session: SessionDep, request: Request, version_id: IdPath) -> Respon
 
 @router.get(
     "/admin/template-versions/{version_id}/preview/{key_area_id}",
-    name="pages.template_preview_area",
+    name="audit_templates.preview_area",
 )
 @transactional
 def preview_area(

@@ -16,7 +16,7 @@ from app.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/audits", name="pages.audits")
+@router.get("/audits", name="audits.list")
 @transactional
 def audits(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The audits this person may see, newest first."""
@@ -34,7 +34,7 @@ def _may_see_moderation(actor: Actor, audit) -> bool:
     return True
 
 
-@router.get("/audits/{audit_id}", name="pages.audit")
+@router.get("/audits/{audit_id}", name="audits.overview")
 @transactional
 def overview(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath) -> Response:
     """Progress by agency and by child, with a link to each return for those who may read it."""

@@ -265,13 +265,13 @@ def _plan_page(
     )
 
 
-@router.get("/admin/audits/new", name="pages.audit_new")
+@router.get("/admin/audits/new", name="audits.new")
 @transactional
 def new_audit(session: SessionDep, request: Request, actor: Actor) -> Response:
     return _details_page(session, request, actor, audit_id=None, values={}, errors={})
 
 
-@router.post("/admin/audits/new", name="pages.audit_create")
+@router.post("/admin/audits/new", name="audits.create")
 @transactional
 def create_audit(session: SessionDep, request: Request, actor: Actor, form: FormData) -> Response:
     """Create a planned audit on a published template; then plan it."""
@@ -287,7 +287,7 @@ def create_audit(session: SessionDep, request: Request, actor: Actor, form: Form
     return _to_plan(audit.id, "created")
 
 
-@router.get("/admin/audits/{audit_id}", name="pages.audit_plan")
+@router.get("/admin/audits/{audit_id}", name="audits.plan")
 @transactional
 def plan(
     session: SessionDep,
@@ -308,7 +308,7 @@ def plan(
     return _plan_page(session, request, actor, audit_id, notice=done)
 
 
-@router.post("/admin/audits/{audit_id}", name="pages.audit_details")
+@router.post("/admin/audits/{audit_id}", name="audits.details_save")
 @transactional
 def update_details(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormData
@@ -329,7 +329,7 @@ def update_details(
     )
 
 
-@router.post("/admin/audits/{audit_id}/agencies", name="pages.audit_agencies")
+@router.post("/admin/audits/{audit_id}/agencies", name="audits.agencies_save")
 @transactional
 def set_agencies(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
@@ -354,7 +354,7 @@ def set_agencies(
     return _to_plan(audit_id, "agencies")
 
 
-@router.post("/admin/audits/{audit_id}/children", name="pages.child_add")
+@router.post("/admin/audits/{audit_id}/children", name="audits.child_add")
 @transactional
 def add_child(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
@@ -386,7 +386,7 @@ def add_child(
     return _to_plan(audit_id, "child")
 
 
-@router.post("/admin/children/{child_id}/remove", name="pages.child_remove")
+@router.post("/admin/children/{child_id}/remove", name="audits.child_remove")
 @transactional
 def remove_child(session: SessionDep, actor: Actor, child_id: IdPath) -> Response:
     """Remove a child, their involvements and their (unstarted) returns."""
@@ -396,7 +396,7 @@ def remove_child(session: SessionDep, actor: Actor, child_id: IdPath) -> Respons
     return _to_plan(audit.id, "child-removed")
 
 
-@router.post("/admin/audits/{audit_id}/involvements", name="pages.involvement_add")
+@router.post("/admin/audits/{audit_id}/involvements", name="audits.involvement_add")
 @transactional
 def add_involvement(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormData
@@ -422,7 +422,7 @@ def add_involvement(
     return _to_plan(audit_id, "involvement")
 
 
-@router.post("/admin/involvements/{involvement_id}/remove", name="pages.involvement_remove")
+@router.post("/admin/involvements/{involvement_id}/remove", name="audits.involvement_remove")
 @transactional
 def remove_involvement(session: SessionDep, actor: Actor, involvement_id: IdPath) -> Response:
     """Remove an involvement and its (unstarted) return."""
@@ -432,7 +432,7 @@ def remove_involvement(session: SessionDep, actor: Actor, involvement_id: IdPath
     return _to_plan(audit.id, "involvement-removed")
 
 
-@router.post("/admin/audits/{audit_id}/open", name="pages.audit_open")
+@router.post("/admin/audits/{audit_id}/open", name="audits.open")
 @transactional
 def open_audit(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath) -> Response:
     """Open the audit for returns; if it is not ready, say what is missing."""

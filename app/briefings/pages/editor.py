@@ -66,7 +66,7 @@ def _moderated_audits(session, actor: Actor) -> list:
     return found
 
 
-@router.get("/briefings", name="pages.briefings")
+@router.get("/briefings", name="briefings.list")
 @transactional
 def briefings(session: SessionDep, request: Request, actor: Actor) -> Response:
     return render(
@@ -88,7 +88,7 @@ def _new_page(request, audit, values, errors, status_code=200) -> Response:
     )
 
 
-@router.get("/audits/{audit_id}/briefings/new", name="pages.briefing_new")
+@router.get("/audits/{audit_id}/briefings/new", name="briefings.new")
 @transactional
 def new_briefing(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
@@ -101,7 +101,7 @@ def new_briefing(session: SessionDep, request: Request, actor: Actor, audit_id: 
     return _new_page(request, audit, values, {})
 
 
-@router.post("/audits/{audit_id}/briefings/new", name="pages.briefing_create")
+@router.post("/audits/{audit_id}/briefings/new", name="briefings.create")
 @transactional
 def create_briefing(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormData
@@ -178,7 +178,7 @@ def _editor(
     )
 
 
-@router.get("/briefings/versions/{version_id}", name="pages.briefing_version")
+@router.get("/briefings/versions/{version_id}", name="briefings.editor")
 @transactional
 def editor(
     session: SessionDep, request: Request, actor: Actor, version_id: IdPath, done: str = ""
@@ -187,7 +187,7 @@ def editor(
     return _editor(request, session, actor, version, done=done)
 
 
-@router.post("/briefings/versions/{version_id}", name="pages.briefing_save")
+@router.post("/briefings/versions/{version_id}", name="briefings.save")
 @transactional
 def save(session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData):
     version = service.get_version(session, version_id=version_id)
@@ -263,13 +263,13 @@ def _step(request, session, actor, version_id: int, step: str, form: dict) -> Re
     return _to_version(version_id, {"submit": "submitted", "approve": "approved"}[step])
 
 
-@router.post("/briefings/versions/{version_id}/submit", name="pages.briefing_submit")
+@router.post("/briefings/versions/{version_id}/submit", name="briefings.submit")
 @transactional
 def submit(session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData):
     return _step(request, session, actor, version_id, "submit", form)
 
 
-@router.post("/briefings/versions/{version_id}/approve", name="pages.briefing_approve")
+@router.post("/briefings/versions/{version_id}/approve", name="briefings.approve")
 @transactional
 def approve(
     session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData
@@ -277,7 +277,7 @@ def approve(
     return _step(request, session, actor, version_id, "approve", form)
 
 
-@router.post("/briefings/versions/{version_id}/send-back", name="pages.briefing_send_back")
+@router.post("/briefings/versions/{version_id}/send-back", name="briefings.send_back")
 @transactional
 def send_back(session: SessionDep, version_id: IdPath, form: FormData):
     version = service.get_version(session, version_id=version_id)
@@ -285,7 +285,7 @@ def send_back(session: SessionDep, version_id: IdPath, form: FormData):
     return _to_version(version_id, "sent_back")
 
 
-@router.post("/briefings/versions/{version_id}/publish", name="pages.briefing_publish")
+@router.post("/briefings/versions/{version_id}/publish", name="briefings.publish")
 @transactional
 def publish(
     session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData
@@ -317,7 +317,7 @@ def publish(
     return response
 
 
-@router.post("/briefings/versions/{version_id}/withdraw", name="pages.briefing_withdraw")
+@router.post("/briefings/versions/{version_id}/withdraw", name="briefings.withdraw")
 @transactional
 def withdraw(
     session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData
@@ -333,7 +333,7 @@ def withdraw(
     return _to_version(version_id, "withdrawn")
 
 
-@router.post("/briefings/versions/{version_id}/new-version", name="pages.briefing_new_version")
+@router.post("/briefings/versions/{version_id}/new-version", name="briefings.new_version")
 @transactional
 def new_version(session: SessionDep, version_id: IdPath):
     version = service.get_version(session, version_id=version_id)
@@ -341,7 +341,7 @@ def new_version(session: SessionDep, version_id: IdPath):
     return _to_version(draft.id, "new_version")
 
 
-@router.get("/briefings/versions/{version_id}/preview", name="pages.briefing_preview")
+@router.get("/briefings/versions/{version_id}/preview", name="briefings.preview")
 @transactional
 def preview(session: SessionDep, request: Request, version_id: IdPath) -> Response:
     """The document as it will print, as HTML in the browser (no PDF is made here)."""

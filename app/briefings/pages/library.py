@@ -30,7 +30,7 @@ def _date(text: str) -> date | None:
         return None
 
 
-@router.get("/library", name="pages.library")
+@router.get("/library", name="briefings.library")
 @transactional
 def library(
     session: SessionDep,
@@ -90,7 +90,7 @@ def library(
     )
 
 
-@router.get("/library/{briefing_id}", name="pages.library_entry")
+@router.get("/library/{briefing_id}", name="briefings.library_entry")
 @transactional
 def entry(session: SessionDep, request: Request, actor: Actor, briefing_id: IdPath) -> Response:
     briefing = service.library_entry(
@@ -109,7 +109,7 @@ def _filename(briefing: Briefing, version: BriefingVersion) -> str:
     return f"{slug}-v{version.number}.pdf"
 
 
-@router.get("/library/versions/{version_id}/download", name="pages.library_download")
+@router.get("/library/versions/{version_id}/download", name="briefings.download")
 @transactional
 def download(session: SessionDep, actor: Actor, version_id: IdPath) -> Response:
     """The stored PDF, byte for byte as published (its SHA-256 in the ETag)."""
