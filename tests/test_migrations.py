@@ -1,5 +1,7 @@
 """The schema comes only from the migrations, and they match the models both ways."""
 
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -35,6 +37,15 @@ class TestMigrations:
                 assert _diff(connection) == []
         finally:
             engine.dispose()
+
+    def test_the_files_sort_in_the_order_of_the_chain(self):
+        # Alembic's file names start with the date, hour and minute (alembic.ini), so a
+        # listing of migrations/versions reads as the history does.
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config())
+        chain = [Path(r.path).name for r in reversed(list(script.walk_revisions()))]
+        assert chain == sorted(chain)
 
     def test_a_model_change_without_a_migration_is_detected(self, engine):
         # Guards the guard: a column added to the models alone must show up as drift.

@@ -86,6 +86,10 @@ class WebSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(40))
     client_address: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+    # What the next page shows in its success banner ("The action has been saved"),
+    # kept here rather than in the address, where anyone could craft a link whose
+    # banner says anything. Cleared by the page that shows it.
+    flash: Mapped[str | None] = mapped_column(String(1000))
 
 
 class ApiToken(Base):
