@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from app.access.policy import SYSTEM, Actor
 
 
@@ -19,6 +21,9 @@ class RequestContext:
     actor: Actor
     request_id: str = ""
     client_address: str = ""
+    # The request's database session, for what a page reads and writes beside its
+    # endpoint's work (its flash message); None outside a request.
+    session: Session | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)

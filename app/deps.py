@@ -19,6 +19,7 @@ from app.access.rules import rule_for
 from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
 from app.db import get_session
+from app.forms import Posted
 from app.schemas_base import MAX_ID
 
 # scope="function": the session's exit runs when the endpoint returns, before the
@@ -44,6 +45,16 @@ async def _raw_body(request: Request) -> bytes:
 
 
 RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+async def _posted(request: Request) -> Posted:
+    # Pages check their own forms (to show them again with the GOV.UK error summary),
+    # so they take the fields as text; read on the event loop; files are not accepted.
+    form = await request.form()
+    return Posted((key, value) for key, value in form.multi_items() if isinstance(value, str))
+
+
+PostedForm = Annotated[Posted, Depends(_posted)]
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -140,9 +151,10 @@ def check_csrf(request: Request, given: str | None) -> None:
         )
 
 
-def request_context(request: Request, actor: Actor) -> RequestContext:
+def request_context(request: Request, actor: Actor, session: Session) -> RequestContext:
     return RequestContext(
         actor=actor,
+        session=session,
         request_id=request.scope.get("state", {}).get("request_id", ""),
         client_address=request.client.host if request.client else "",
     )
@@ -202,7 +214,7 @@ def _transactional(endpoint: Callable[P, T], *, keep_refusals: bool) -> Callable
                 and request.method not in SAFE_METHODS
             ):
                 check_csrf(request, csrf_given)
-            with bound(request_context(request, actor)):
+            with bound(request_context(request, actor, session)):
                 return endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
 
         return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)

@@ -1,31 +1,323 @@
-"""Page forms: validate submitted fields with the API's own schemas, and turn what is
-wrong into the GOV.UK error summary (a message per field, each linking to its field)."""
+"""Page forms, one way for every page.
+
+A page's form is a ``Form``: the Pydantic model the API validates the same change
+with, the page's fields in the order they appear (the error summary lists problems
+in that order), and the page's own words for what can be wrong, by field or by
+(field, Pydantic error type). ``Form.read`` turns what was posted into the model or
+raises ``FormInvalid`` with one message per field. GOV.UK date inputs (day, month and
+year boxes) are read by ``read_date``, the one date reader. ``Form.submitting`` runs
+the service call and turns its refusal (an ``AppError`` naming fields) into the
+page's words.
+
+A handler catches ``FormInvalid``, shows its page again with ``invalid.state`` (what
+was typed, the messages, the error summary) and answers 422, or 409 for a conflict;
+``app.deps.transactional`` then rolls the request back, so a refused form writes
+nothing. Templates draw fields with the macros in ``templates/_macros/form.html``,
+which read a ``FormState``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from enum import Enum
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from app.errors import AppError, FieldError, validation_fields
+from app.errors import AppError, Conflict, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
+# The page's words for what is wrong, looked up in this order: for a field left
+# blank, by field ("title": "Enter a title"), then by field and Pydantic error type;
+# for a field filled in, by field and error type (("title", "string_too_long")), then
+# by ("title", "invalid") for any other problem, then by field.
+Messages = Mapping[str | tuple[str, str], str]
+DATE_PARTS = ("day", "month", "year")
+
+
+# --- what was posted -----------------------------------------------------------------
+
+
+class Posted:
+    """A submitted form (or a GET form's query): every value of each field, in order."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._values: dict[str, list[str]] = {}
+        for key, value in items:
+            self._values.setdefault(key, []).append(value)
+
+    def one(self, name: str) -> str:
+        """The field's value ("" when it was not sent)."""
+        return (self._values.get(name) or [""])[0]
+
+    def all(self, name: str) -> list[str]:
+        """Every non-blank value of a repeated field (checkboxes), in order."""
+        return [v for v in self._values.get(name, []) if v != ""]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def names(self) -> list[str]:
+        return list(self._values)
+
+    def shown(self, lists: Iterable[str] = ()) -> dict[str, Any]:
+        """What to show in the fields again: one value per field, every value of the
+        repeated ones."""
+        repeated = set(lists)
+        return {k: (self.all(k) if k in repeated else self.one(k)) for k in self._values}
+
+
+def read_date(posted: Posted, name: str, label: str) -> tuple[date | None, str | None]:
+    """A date from a GOV.UK date input's three boxes (``<name>-day``, ``-month``,
+    ``-year``): (the date, None); (None, None) when all three are empty; or (None, what
+    to fix), worded as the GOV.UK pattern words it."""
+    parts = {p: posted.one(f"{name}-{p}").strip() for p in DATE_PARTS}
+    if not any(parts.values()):
+        return None, None
+    missing = [p for p, v in parts.items() if not v]
+    if missing:
+        return None, f"{label} must include a {' and a '.join(missing)}"
+    if not all(v.isascii() and v.isdigit() and len(v) <= 4 for v in parts.values()):
+        return None, f"{label} must be a real date"
+    if len(parts["year"]) != 4:
+        return None, f"{label} must include a year with 4 numbers"
+    try:
+        return date(int(parts["year"]), int(parts["month"]), int(parts["day"])), None
+    except ValueError:
+        return None, f"{label} must be a real date"
+
+
+def date_values(name: str, day: date | None) -> dict[str, str]:
+    """A date as the values of its three boxes, to fill a form from a saved record."""
+    if day is None:
+        return {}
+    return {f"{name}-{p}": str(getattr(day, p)) for p in DATE_PARTS}
+
+
+# --- what a page shows ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormState:
+    """A form as a page shows it: the values in its fields, and what is wrong. The
+    form macros read it, and base.html draws the error summary from ``summary``."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    # Where a message links to when it is not the field's own id: a date input's
+    # day box, or another page (a missing answer links to its key area).
+    anchors: Mapping[str, str] = field(default_factory=dict)
+    # Messages for the summary only, each with its own link (not tied to a field).
+    extra: tuple[dict[str, str], ...] = ()
+
+    def value(self, name: str, default: str = "") -> str:
+        value = self.values.get(name, default)
+        if isinstance(value, list):
+            return value[0] if value else default
+        return "" if value is None else str(value)
+
+    def chosen(self, name: str) -> list[str]:
+        value = self.values.get(name, [])
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+    def error(self, name: str) -> str | None:
+        return self.errors.get(name)
+
+    @property
+    def summary(self) -> list[dict[str, str]]:
+        links = [{"text": m, "href": self.anchors.get(f, f"#{f}")} for f, m in self.errors.items()]
+        return links + list(self.extra)
+
+
+class FormInvalid(InvalidInput):
+    """What is wrong with a form, field by field, in the page's words."""
+
+    def __init__(
+        self,
+        errors: Mapping[str, str],
+        *,
+        status_code: int = 422,
+        anchors: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(next(iter(errors.values()), "There is a problem"))
+        self.errors = dict(errors)
+        self.status_code = status_code
+        self.anchors = dict(anchors or {})
+        self.values = dict(values or {})
+
+    def state(self, values: Mapping[str, Any] | None = None) -> FormState:
+        """The page's form again: what was typed and what is wrong with it."""
+        shown = self.values if values is None else values
+        return FormState(values=shown, errors=self.errors, anchors=self.anchors)
+
+
+# --- a page's form -------------------------------------------------------------------
+
+
+def _takes_text(annotation: Any) -> bool:
+    """Whether a model field holds text, so a blank box means "" rather than None.
+    A blank choice, number, date or enum means "not given" (None)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _takes_text(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_takes_text(a) for a in typing.get_args(annotation) if a is not type(None))
+    return (
+        isinstance(annotation, type)
+        and issubclass(annotation, str)
+        and not (issubclass(annotation, Enum))
+    )
+
+
+def _message(messages: Messages, name: str, kind: str, fallback: str, *, blank: bool) -> str:
+    if blank:
+        found = messages.get(name) or messages.get((name, kind))
+    else:
+        found = messages.get((name, kind)) or messages.get((name, "invalid")) or messages.get(name)
+    if found:
+        return found
+    text = fallback.removeprefix("Value error, ")
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Form(Generic[M]):
+    """One page form: the model that checks it, its fields in page order, its words."""
+
+    model: type[M]
+    fields: tuple[str, ...]
+    messages: Messages = field(default_factory=dict)
+    # GOV.UK date inputs: field -> its label, which starts each message about it.
+    dates: Mapping[str, str] = field(default_factory=dict)
+    # Fields sent once per chosen item (checkboxes): read as lists.
+    lists: frozenset[str] = frozenset()
+    # A service's refusal in the page's words, by the page's field name.
+    refusals: Messages = field(default_factory=dict)
+    # Model or service field -> the page's field, where the page names it otherwise.
+    rename: Mapping[str, str] = field(default_factory=dict)
+    # Text fields where a blank box means "none" (None) rather than "" (an optional
+    # password, say). Blank choices, numbers and dates always mean None.
+    blank_is_none: frozenset[str] = frozenset()
+
+    @property
+    def anchors(self) -> dict[str, str]:
+        # A date input's message links to its day box.
+        return {name: f"#{name}-day" for name in self.dates}
+
+    def _page_field(self, name: str) -> str:
+        # "theme_ids[2]" and "evidence[0].went_well" are about "theme_ids", "evidence".
+        base = name.split("[")[0].split(".")[0]
+        return self.rename.get(base, base)
+
+    def _ordered(self, errors: Mapping[str, str]) -> dict[str, str]:
+        ordered = {f: errors[f] for f in self.fields if f in errors}
+        return ordered | {f: m for f, m in errors.items() if f not in ordered}
+
+    def invalid(self, errors: Mapping[str, str], *, status_code: int = 422, posted=None):
+        """A refusal worked out by the page itself, as the same exception."""
+        values = posted.shown(self.lists) if posted is not None else None
+        return FormInvalid(
+            self._ordered(errors), status_code=status_code, anchors=self.anchors, values=values
+        )
+
+    def read(self, posted: Posted, **extra: Any) -> M:
+        """The model built from the posted fields (and ``extra`` values the page
+        supplies itself, such as the audit an action belongs to), or FormInvalid."""
+        model_fields = self.model.model_fields
+        data: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name in self.fields:
+            target = next((k for k, v in self.rename.items() if v == name), name)
+            if name in self.dates:
+                day, problem = read_date(posted, name, self.dates[name])
+                if problem:
+                    errors[name] = problem
+                data[target] = day
+            elif name in self.lists:
+                data[target] = posted.all(name)
+            elif target in model_fields:
+                value = posted.one(name)
+                if value == "" and (
+                    name in self.blank_is_none or not _takes_text(model_fields[target].annotation)
+                ):
+                    value = None
+                data[target] = value
+        data.update(extra)
+        try:
+            built = self.model.model_validate(data)
+        except ValidationError as exc:
+            for problem in exc.errors():
+                loc = problem.get("loc") or ("form",)
+                name = self._page_field(str(loc[0]))
+                if name in errors:
+                    continue
+                given = data.get(str(loc[0]))
+                errors[name] = _message(
+                    self.messages,
+                    name,
+                    problem["type"],
+                    problem["msg"],
+                    blank=not (given.strip() if isinstance(given, str) else given),
+                )
+        if errors:
+            raise self.invalid(errors, posted=posted)
+        return built
+
+    def refused(self, exc: AppError, *, posted: Posted | None = None) -> FormInvalid:
+        """A service's refusal, field by field, in the page's words. A refusal that
+        names no field (the audit was closed meanwhile, say) is not about the form:
+        it is raised as it is, and shown as the error page it is."""
+        if not exc.fields:
+            raise exc
+        errors: dict[str, str] = {}
+        for problem in exc.fields:
+            name = self._page_field(problem.field)
+            if name not in errors:
+                errors[name] = _message(self.refusals, name, exc.code, problem.message, blank=False)
+        status = 409 if isinstance(exc, Conflict) else exc.status_code
+        return self.invalid(errors, status_code=status, posted=posted)
+
+    @contextmanager
+    def submitting(self, session: Session, posted: Posted | None = None) -> Iterator[None]:
+        """Run the service call; a refusal becomes FormInvalid in the page's words.
+
+        The call runs in a savepoint: whatever it wrote before refusing is undone and
+        everything loaded is read afresh, so the page shown again says how things
+        really stand (the request's rollback comes only after that page is drawn)."""
+        try:
+            with session.begin_nested():
+                yield
+        except FormInvalid:
+            raise
+        except AppError as exc:
+            session.expire_all()
+            raise self.refused(exc, posted=posted) from exc
+
+    def state(self, values: Mapping[str, Any] | None = None) -> FormState:
+        """The form to fill in: empty, or with ``values`` (see ``date_values``)."""
+        return FormState(values=dict(values or {}), anchors=self.anchors)
+
+
+# --- being replaced by Form (issue 10, in progress) ----------------------------------
+
+from app.errors import FieldError, validation_fields  # noqa: E402
 
 
 def errors_from(fields: list[FieldError], messages: dict[str, str]) -> dict[str, str]:
-    """Field -> message, the page's own wording where it has one; the first per field."""
     errors: dict[str, str] = {}
     for found in fields:
         errors.setdefault(found.field, messages.get(found.field, found.message))
     return errors
 
 
-def validate(model: type[M], data: dict, messages: dict[str, str]) -> tuple[M | None, dict]:
-    """The model built from ``data``, or None and the errors by field."""
+def validate(model, data: dict, messages: dict[str, str]):
     try:
         return model.model_validate(data), {}
     except ValidationError as exc:
@@ -33,7 +325,6 @@ def validate(model: type[M], data: dict, messages: dict[str, str]) -> tuple[M | 
 
 
 def summary(errors: dict[str, str], anchors: dict[str, str] | None = None) -> list[dict]:
-    """The error summary's list: each message links to its field (or to ``anchors[field]``)."""
     anchors = anchors or {}
     return [{"text": m, "href": f"#{anchors.get(f, f)}"} for f, m in errors.items()]
 
@@ -44,9 +335,6 @@ def form_context(values: dict, errors: dict[str, str], anchors: dict | None = No
 
 @contextmanager
 def attempt(session: Session) -> Iterator[None]:
-    """Run a service call in a savepoint. A page that shows a refusal still commits
-    (its response is a page, not an error), so whatever the call wrote before refusing
-    is undone here, and every object is read afresh for the page that says why."""
     try:
         with session.begin_nested():
             yield
@@ -55,20 +343,5 @@ def attempt(session: Session) -> Iterator[None]:
         raise
 
 
-def read_date(form: dict[str, str], name: str, label: str) -> tuple[date | None, str | None]:
-    """A date from a GOV.UK date input's three boxes: (the date, None); (None, None)
-    when all three are empty; or (None, what to fix)."""
-    parts = {p: form.get(f"{name}-{p}", "").strip() for p in ("day", "month", "year")}
-    if not any(parts.values()):
-        return None, None
-    missing = [p for p, v in parts.items() if not v]
-    if missing:
-        return None, f"{label} must include a {' and '.join(missing)}"
-    if not all(v.isascii() and v.isdigit() and len(v) <= 4 for v in parts.values()):
-        return None, f"{label} must be a real date"
-    if len(parts["year"]) != 4:
-        return None, f"{label} must have a year with 4 numbers"
-    try:
-        return date(int(parts["year"]), int(parts["month"]), int(parts["day"])), None
-    except ValueError:
-        return None, f"{label} must be a real date"
+def legacy_read_date(form: dict[str, str], name: str, label: str):
+    return read_date(Posted(form.items()), name, label)

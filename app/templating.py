@@ -1,10 +1,16 @@
 """The one Jinja2 environment for pages: our templates, then GOV.UK Frontend's
-macros (govuk-frontend-jinja), with the globals every page needs."""
+macros (govuk-frontend-jinja), with the filters and globals every page uses; how a
+page is rendered, linked to (by route name) and redirected to, and its flash message.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -16,13 +22,16 @@ from jinja2 import (
     PrefixLoader,
     select_autoescape,
 )
+from markupsafe import Markup
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.access.auth import session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
+from app.access.models import WebSession
 from app.access.policy import ANONYMOUS
+from app.clock import LONDON
 from app.config import PROJECT_ROOT
-from app.context import bound_actor
+from app.context import bound_actor, current
 from app.errors import SERVER_ERROR
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -46,15 +55,179 @@ environment = Environment(
 templates = Jinja2Templates(env=environment)
 
 
+# --- links and redirects, by route name ---------------------------------------------
+
+
+def url(
+    request: Request,
+    name: str,
+    /,
+    *,
+    query: Mapping[str, Any] | None = None,
+    anchor: str | None = None,
+    **params: Any,
+) -> str:
+    """The path of the route called ``name`` (``"actions.view"``), with its path
+    parameters, an optional query and an optional #anchor. Pages and templates link
+    only through this, so a route can move without a link breaking."""
+    path = str(request.app.url_path_for(name, **params))
+    if query:
+        chosen = {k: v for k, v in query.items() if v not in (None, "", False)}
+        if chosen:
+            path += "?" + urlencode(chosen, doseq=True, safe="/")
+    return path + (f"#{anchor}" if anchor else "")
+
+
+def redirect(request: Request, name: str, /, **kwargs: Any) -> RedirectResponse:
+    """See Other: after a change, the browser fetches the named page (POST, redirect,
+    GET), so reloading it never repeats the change."""
+    return RedirectResponse(url(request, name, **kwargs), status_code=303)
+
+
+# The request whose page is being drawn: macros imported without the page's context
+# (so that Jinja can cache them) still link and sign their forms for it.
+_rendering: ContextVar[Request] = ContextVar("rendering")
+
+
+def _url(name: str, /, **kwargs: Any) -> str:
+    return url(_rendering.get(), name, **kwargs)
+
+
+# --- flash messages ------------------------------------------------------------------
+
+
+def _web_session() -> WebSession | None:
+    context = current()
+    if context.session is None or context.actor.via != "session":
+        return None  # an API token or a script: there is no next page to show it on
+    return context.session.get(WebSession, context.actor.credential_id)
+
+
+def flash(message: str) -> None:
+    """Show ``message`` in a success banner on the next page this person sees. It is
+    kept with their web session on the server, never carried in the address, where
+    anyone could craft a link whose banner says anything."""
+    web = _web_session()
+    if web is not None:
+        web.flash = message[:1000]
+
+
+def _take_flash() -> str | None:
+    web = _web_session()
+    if web is None or not web.flash:
+        return None
+    message, web.flash = web.flash, None
+    return message
+
+
+# --- filters: how dates, times and numbers read ---------------------------------------
+
+
+def format_date(value: date | datetime | None, style: str = "long") -> str:
+    """5 December 2026 (``style="short"``: 5 Dec 2026). A timestamp is shown as the
+    day it was in England."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON).date()
+    return value.strftime("%-d %b %Y" if style == "short" else "%-d %B %Y")
+
+
+def format_time(value: datetime | None) -> str:
+    """2:30pm, in England's time (GMT or BST): timestamps are stored in UTC."""
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    return local.strftime("%-I:%M") + local.strftime("%p").lower()
+
+
+def format_datetime(value: datetime | None, style: str = "long") -> str:
+    """5 December 2026 at 2:30pm, in England's time."""
+    if value is None:
+        return ""
+    return f"{format_date(value, style)} at {format_time(value)}"
+
+
+def percentage(value: float | None) -> str:
+    """A proportion as a whole percentage (0.425 -> 43%); nothing known is a dash."""
+    return "–" if value is None else f"{round(value * 100)}%"
+
+
+def number(value: float | int | None, places: int = 2) -> str:
+    """A figure to ``places`` decimal places, with thousands separated; a dash if none."""
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{places}f}"
+
+
+def signed(value: float | None, places: int = 2) -> str:
+    """A difference with its sign always shown (+0.25, -0.50); a dash if none."""
+    return "–" if value is None else f"{value:+.{places}f}"
+
+
+def interval(bounds: tuple[float, float] | None, as_percentage: bool = False) -> str:
+    """A confidence interval, "12% to 45%" or "0.21 to 0.64"; a dash if none."""
+    if not bounds:
+        return "–"
+    show = percentage if as_percentage else number
+    return f"{show(bounds[0])} to {show(bounds[1])}"
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """ "1 day", "3 days" (or ``many`` when the plural is not just an s)."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+environment.filters.update(
+    date=format_date,
+    time=format_time,
+    datetime=format_datetime,
+    percentage=percentage,
+    number=number,
+    signed=signed,
+    interval=interval,
+    plural=plural,
+)
+
+
+# --- rendering -----------------------------------------------------------------------
+
+
 def csrf_token(request: Request) -> str:
     token = session_token_from(request)
     return csrf_token_for(token, request.app.state.settings.secret_key) if token else ""
 
 
+def _csrf_input() -> Markup:
+    """The hidden field every form that changes something carries."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        CSRF_FIELD, csrf_token(_rendering.get())
+    )
+
+
+def gov_items(items: list, chosen: list[str], key: str) -> list[dict]:
+    """(value, text) pairs or dicts as GOV.UK select, radio or checkbox items, the
+    chosen ones marked ``key`` ("selected" or "checked"); a hint may be plain text."""
+    out = []
+    for item in items:
+        entry = dict(item) if isinstance(item, Mapping) else {"value": item[0], "text": item[1]}
+        if isinstance(entry.get("hint"), str):
+            entry["hint"] = {"text": entry["hint"]}
+        entry[key] = str(entry["value"]) in chosen
+        out.append(entry)
+    return out
+
+
+environment.globals.update(url=_url, csrf_input=_csrf_input, gov_items=gov_items)
+
+
 def render(
     request: Request, name: str, context: dict | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
-    """A page: the template with the request, the signed-in person and the CSRF field."""
+    """A page: the template with the request, the signed-in person, and the flash
+    message waiting for them (taken only by a page that is not itself an error)."""
     values = {
         "request": request,
         # Outside a request's work (an error page, say) nobody is shown as signed in.
@@ -62,9 +235,15 @@ def render(
         "service_name": request.app.state.settings.partnership_name,
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request),
+        "flashed": _take_flash() if status_code < 400 else None,
+        "form": None,
         **(context or {}),
     }
-    return templates.TemplateResponse(request, name, values, status_code=status_code)
+    token = _rendering.set(request)
+    try:  # the template is drawn here, not when the response is sent
+        return templates.TemplateResponse(request, name, values, status_code=status_code)
+    finally:
+        _rendering.reset(token)
 
 
 PAGE_HEADINGS = {
@@ -83,7 +262,7 @@ def error_page(request: Request, status: int, body: dict, headers: dict | None) 
     """An error as a browser sees it: sign in first if that is what is missing, else
     a page in the service's design saying what went wrong (never the exception)."""
     if body.get("code") == "not_signed_in":
-        target = "/sign-in?next=" + quote(request.url.path, safe="/")
+        target = url(request, "access.sign_in") + "?next=" + quote(request.url.path, safe="/")
         return RedirectResponse(target, status_code=303)
     heading = PAGE_HEADINGS.get(status, "Sorry, there is a problem with the service")
     paragraphs = [body.get("detail") or SERVER_ERROR]

@@ -33,14 +33,16 @@ def _check_roles(session: Session, roles: set[Role], agency_id: int | None) -> N
     if roles & AGENCY_ROLES and agency_id is None:
         raise InvalidInput(
             "Auditors and agency leads belong to one agency.",
-            fields=[FieldError("agency_id", "Choose the agency this person audits or leads for")],
+            fields=[
+                FieldError("agency_id", "Choose the agency an auditor or agency lead works for")
+            ],
         )
     if agency_id is not None:
         agency = session.get(Agency, agency_id)
         if agency is None or not agency.active:
             raise InvalidInput(
                 "The agency cannot be used.",
-                fields=[FieldError("agency_id", f"There is no active agency with id {agency_id}")],
+                fields=[FieldError("agency_id", "Choose an agency that is still active")],
             )
 
 

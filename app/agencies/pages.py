@@ -1,18 +1,17 @@
-"""Admin pages for the partnership's agencies."""
+"""Admin pages for the partnership's agencies: the list, adding one, deactivating."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import Response
 
 from app.agencies import service
 from app.agencies.models import AgencyKind
 from app.agencies.schemas import AgencyCreate
-from app.deps import FormData, IdPath, SessionDep, transactional
-from app.errors import Conflict, validation_fields
+from app.deps import IdPath, PostedForm, SessionDep, transactional
+from app.forms import Form, FormInvalid, FormState
 from app.pagination import PageParams
-from app.templating import render
+from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,26 +29,31 @@ KIND_LABELS = {
     AgencyKind.OTHER: "Other",
 }
 
+AGENCY = Form(
+    AgencyCreate,
+    fields=("name", "kind"),
+    messages={
+        "name": "Enter the agency's name",
+        ("name", "string_too_long"): "Name must be 200 characters or fewer",
+        ("name", "value_error"): "Name must be on one line, without line breaks",
+        "kind": "Choose what kind of agency it is",
+    },
+    refusals={"name": "An agency with this name already exists"},
+)
+
 
 @router.get("/admin/agencies", name="agencies.list")
 @transactional
-def agencies(session: SessionDep, request: Request, added: str = "") -> Response:
+def agencies(session: SessionDep, request: Request) -> Response:
     items, _total = service.list_agencies(session, params=PageParams(1, 200))
-    return render(
-        request, "agencies/list.html", {"agencies": items, "kinds": KIND_LABELS, "added": added}
-    )
+    return render(request, "agencies/list.html", {"agencies": items, "kinds": KIND_LABELS})
 
 
-def _form_page(request, *, values, errors, status_code=200):
+def _form_page(request: Request, form: FormState, status_code: int = 200) -> Response:
     return render(
         request,
         "agencies/new.html",
-        {
-            "values": values,
-            "kinds": KIND_LABELS,
-            "errors_by_field": errors,
-            "errors": [{"text": m, "href": f"#{f}"} for f, m in errors.items()],
-        },
+        {"form": form, "kinds": list(KIND_LABELS.items())},
         status_code=status_code,
     )
 
@@ -57,37 +61,26 @@ def _form_page(request, *, values, errors, status_code=200):
 @router.get("/admin/agencies/new", name="agencies.new")
 @transactional
 def new_agency(session: SessionDep, request: Request) -> Response:
-    return _form_page(request, values={}, errors={})
+    return _form_page(request, AGENCY.state())
 
 
 @router.post("/admin/agencies/new", name="agencies.create")
 @transactional
-def create_agency(session: SessionDep, request: Request, form: FormData) -> Response:
-    messages = {"name": "Enter the agency's name", "kind": "Choose what kind of agency it is"}
+def create_agency(session: SessionDep, request: Request, posted: PostedForm) -> Response:
     try:
-        body = AgencyCreate.model_validate(
-            {"name": form.get("name", ""), "kind": form.get("kind") or None}
-        )
-    except ValidationError as exc:
-        errors = {
-            f.field: messages.get(f.field, f.message) for f in validation_fields(exc.errors())
-        }
-        return _form_page(request, values=form, errors=errors, status_code=422)
-    try:
-        service.create_agency(session, name=body.name, kind=body.kind)
-    except Conflict:
-        return _form_page(
-            request,
-            values=form,
-            errors={"name": "An agency with this name already exists"},
-            status_code=409,
-        )
-    return RedirectResponse(f"/admin/agencies?added={body.name}", status_code=303)
+        body = AGENCY.read(posted)
+        with AGENCY.submitting(session, posted):
+            service.create_agency(session, name=body.name, kind=body.kind)
+    except FormInvalid as invalid:
+        return _form_page(request, invalid.state(), invalid.status_code)
+    flash(f"{body.name} has been added.")
+    return redirect(request, "agencies.list")
 
 
 @router.post("/admin/agencies/{agency_id}/deactivate", name="agencies.deactivate")
 @transactional
-def deactivate(session: SessionDep, agency_id: IdPath) -> Response:
+def deactivate(session: SessionDep, request: Request, agency_id: IdPath) -> Response:
     agency = service.get_agency(session, agency_id=agency_id)
     service.update_agency(session, agency=agency, changes={"active": False})
-    return RedirectResponse("/admin/agencies", status_code=303)
+    flash(f"{agency.name} has been deactivated.")
+    return redirect(request, "agencies.list")

@@ -39,12 +39,28 @@ def test_add_an_agency_with_the_error_summary_on_the_way(admin, db):
     assert again.status_code == 409 and "already exists" in again.text
 
 
+def test_the_banner_is_kept_on_the_server_not_carried_in_the_address(admin, db):
+    token = CSRF.search(admin.get("/admin/agencies/new").text).group(1)
+    done = admin.post(
+        "/admin/agencies/new",
+        data={"csrf_token": token, "name": "Police & Crime Commissioner", "kind": "other"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/admin/agencies"
+    page = admin.get("/admin/agencies").text
+    assert "Police &amp; Crime Commissioner has been added." in page
+    # Shown once: the next page has no banner.
+    assert "has been added" not in admin.get("/admin/agencies").text
+    # A crafted address cannot make the page say anything.
+    assert "Anything" not in admin.get("/admin/agencies?added=Anything").text
+
+
 def test_deactivate_an_agency(admin, db):
     agency = make_agency(db, name="Closing agency")
     db.commit()
     token = CSRF.search(admin.get("/admin/agencies").text).group(1)
     r = admin.post(f"/admin/agencies/{agency.id}/deactivate", data={"csrf_token": token})
-    assert r.status_code == 200
+    assert r.status_code == 200 and "Closing agency has been deactivated." in r.text
     db.expire_all()
     assert not agency.active
 

@@ -17,32 +17,27 @@ from app.access.browser import (
 )
 from app.access.models import User, WebSession
 from app.access.policy import Actor, Permission, Role
-from app.deps import FormData, SessionDep, transactional
-from app.templating import render
+from app.deps import PostedForm, SessionDep, transactional
+from app.forms import FormState
+from app.templating import redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
 REFUSALS = (signin.SignInRefused, signin.CodeRefused, signin.TooManyAttempts)
 
 
-def safe_next(value: str | None) -> str:
+def safe_next(request: Request, value: str | None) -> str:
     """Where to go after signing in: only a path on this service, never another site."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/"
+    return url(request, "access.home")
 
 
-def _page(request, template, *, next_, errors=None, status_code=200, **context):
-    errors = errors or {}
+def _page(request, template, *, next_, values=None, errors=None, status_code=200, **context):
     return render(
         request,
         template,
-        {
-            "next": next_,
-            "errors": [{"text": text, "href": f"#{field}"} for field, text in errors.items()],
-            "errors_by_field": errors,
-            **context,
-        },
+        {"next": next_, "form": FormState(values=values or {}, errors=errors or {}), **context},
         status_code=status_code,
     )
 
@@ -57,26 +52,27 @@ def _pending(session: Session, request: Request) -> WebSession | None:
 def home(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The start page: sign in, or go to the work that is yours."""
     if actor.user_id is None:
-        return RedirectResponse("/sign-in", status_code=303)
+        return redirect(request, "access.sign_in")
     if Role.AUDITOR in actor.roles:
-        return RedirectResponse("/my-work", status_code=303)
+        return redirect(request, "returns.my_work")
     if actor.may(Permission.AUDIT_READ):
-        return RedirectResponse("/audits", status_code=303)
-    return RedirectResponse("/library", status_code=303)
+        return redirect(request, "audits.list")
+    return redirect(request, "briefings.library")
 
 
 @router.get("/sign-in", name="access.sign_in")
 @transactional
 def sign_in_form(session: SessionDep, request: Request, next: str = "") -> Response:
-    return _page(request, "access/sign_in.html", next_=safe_next(next), email="")
+    return _page(request, "access/sign_in.html", next_=safe_next(request, next))
 
 
 @router.post("/sign-in", name="access.sign_in_submit")
 @transactional(keep_refusals=True)  # a refused attempt still counts
-def sign_in_submit(session: SessionDep, request: Request, form: FormData) -> Response:
-    email = form.get("email", "").strip()
-    password = form.get("password", "")
-    next_ = safe_next(form.get("next"))
+def sign_in_submit(session: SessionDep, request: Request, posted: PostedForm) -> Response:
+    email = posted.one("email").strip()
+    password = posted.one("password")
+    next_ = safe_next(request, posted.one("next"))
+    shown = {"email": email}
     errors = {}
     if not email:
         errors["email"] = "Enter your email address"
@@ -84,7 +80,12 @@ def sign_in_submit(session: SessionDep, request: Request, form: FormData) -> Res
         errors["password"] = "Enter your password"
     if errors:
         return _page(
-            request, "access/sign_in.html", next_=next_, email=email, errors=errors, status_code=422
+            request,
+            "access/sign_in.html",
+            next_=next_,
+            values=shown,
+            errors=errors,
+            status_code=422,
         )
     try:
         web, plain, status = signin.sign_in(
@@ -101,14 +102,16 @@ def sign_in_submit(session: SessionDep, request: Request, form: FormData) -> Res
             request,
             "access/sign_in.html",
             next_=next_,
-            email=email,
+            values=shown,
             errors={"email": exc.message},
             status_code=exc.status_code,
         )
     target = {
         signin.SignInStatus.SIGNED_IN: next_,
-        signin.SignInStatus.SECOND_FACTOR_REQUIRED: f"/sign-in/code?next={next_}",
-        signin.SignInStatus.ENROL: f"/sign-in/set-up?next={next_}",
+        signin.SignInStatus.SECOND_FACTOR_REQUIRED: url(
+            request, "access.code", query={"next": next_}
+        ),
+        signin.SignInStatus.ENROL: url(request, "access.set_up", query={"next": next_}),
     }[status]
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, plain, web)
@@ -119,18 +122,18 @@ def sign_in_submit(session: SessionDep, request: Request, form: FormData) -> Res
 @transactional
 def code_form(session: SessionDep, request: Request, next: str = "") -> Response:
     if _pending(session, request) is None:
-        return RedirectResponse("/sign-in", status_code=303)
-    return _page(request, "access/code.html", next_=safe_next(next))
+        return redirect(request, "access.sign_in")
+    return _page(request, "access/code.html", next_=safe_next(request, next))
 
 
 @router.post("/sign-in/code", name="access.code_submit")
 @transactional(keep_refusals=True)  # a refused attempt still counts
-def code_submit(session: SessionDep, request: Request, form: FormData) -> Response:
-    next_ = safe_next(form.get("next"))
+def code_submit(session: SessionDep, request: Request, posted: PostedForm) -> Response:
+    next_ = safe_next(request, posted.one("next"))
     web = _pending(session, request)
     if web is None:
-        return RedirectResponse("/sign-in", status_code=303)
-    code = form.get("code", "").strip()
+        return redirect(request, "access.sign_in")
+    code = posted.one("code").strip()
     if not code:
         return _page(
             request,
@@ -166,19 +169,21 @@ def set_up_form(session: SessionDep, request: Request, next: str = "") -> Respon
     web = _pending(session, request)
     user = session.get(User, web.user_id) if web else None
     if user is None or user.totp_confirmed_at is not None or not user.totp_secret:
-        return RedirectResponse("/sign-in", status_code=303)
-    return _page(request, "access/set_up.html", next_=safe_next(next), secret=user.totp_secret)
+        return redirect(request, "access.sign_in")
+    return _page(
+        request, "access/set_up.html", next_=safe_next(request, next), secret=user.totp_secret
+    )
 
 
 @router.post("/sign-in/set-up", name="access.set_up_submit")
 @transactional(keep_refusals=True)  # a refused attempt still counts
-def set_up_submit(session: SessionDep, request: Request, form: FormData) -> Response:
-    next_ = safe_next(form.get("next"))
+def set_up_submit(session: SessionDep, request: Request, posted: PostedForm) -> Response:
+    next_ = safe_next(request, posted.one("next"))
     web = _pending(session, request)
     user = session.get(User, web.user_id) if web else None
     if user is None or not user.totp_secret:
-        return RedirectResponse("/sign-in", status_code=303)
-    code = form.get("code", "").strip()
+        return redirect(request, "access.sign_in")
+    code = posted.one("code").strip()
     try:
         if not code:
             raise signin.CodeRefused("Enter the code the app shows")
@@ -208,6 +213,6 @@ def set_up_submit(session: SessionDep, request: Request, form: FormData) -> Resp
 def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
     if actor.via == "session":
         signin.sign_out(session, web_session=session.get(WebSession, actor.credential_id))
-    response = RedirectResponse("/sign-in", status_code=303)
+    response = redirect(request, "access.sign_in")
     clear_session_cookie(response, request)
     return response

@@ -21,7 +21,8 @@ from app.deps import FormLists, IdPath, SessionDep, transactional
 from app.errors import InvalidInput, StateError
 from app.findings import service as findings
 from app.findings.models import KIND_LABELS
-from app.forms import attempt, form_context, read_date
+from app.forms import attempt, form_context
+from app.forms import legacy_read_date as read_date
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -28,7 +28,8 @@ from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
 from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
 from app.errors import AppError, Conflict, InvalidInput, StateError
-from app.forms import attempt, read_date, summary
+from app.forms import attempt, summary
+from app.forms import legacy_read_date as read_date
 from app.pagination import PageParams
 from app.templating import render
 
