@@ -82,11 +82,11 @@ def read_date(posted: Posted, name: str, label: str) -> tuple[date | None, str |
         return None, None
     missing = [p for p, v in parts.items() if not v]
     if missing:
-        return None, f"{label} must include a {' and a '.join(missing)}"
+        return None, f"{label} must include a {' and '.join(missing)}"
     if not all(v.isascii() and v.isdigit() and len(v) <= 4 for v in parts.values()):
         return None, f"{label} must be a real date"
     if len(parts["year"]) != 4:
-        return None, f"{label} must include a year with 4 numbers"
+        return None, f"{label} must have a year with 4 numbers"
     try:
         return date(int(parts["year"]), int(parts["month"]), int(parts["day"])), None
     except ValueError:
@@ -113,8 +113,9 @@ class FormState:
     # Where a message links to when it is not the field's own id: a date input's
     # day box, or another page (a missing answer links to its key area).
     anchors: Mapping[str, str] = field(default_factory=dict)
-    # Messages for the summary only, each with its own link (not tied to a field).
-    extra: tuple[dict[str, str], ...] = ()
+    # The error summary's own list, when it is not one message per field on this page
+    # (what opening an audit still needs links to the forms on other pages).
+    listed: tuple[dict[str, str], ...] | None = None
 
     def value(self, name: str, default: str = "") -> str:
         value = self.values.get(name, default)
@@ -131,8 +132,9 @@ class FormState:
 
     @property
     def summary(self) -> list[dict[str, str]]:
-        links = [{"text": m, "href": self.anchors.get(f, f"#{f}")} for f, m in self.errors.items()]
-        return links + list(self.extra)
+        if self.listed is not None:
+            return list(self.listed)
+        return [{"text": m, "href": self.anchors.get(f, f"#{f}")} for f, m in self.errors.items()]
 
 
 class FormInvalid(InvalidInput):
@@ -185,6 +187,20 @@ def _message(messages: Messages, name: str, kind: str, fallback: str, *, blank: 
         return found
     text = fallback.removeprefix("Value error, ")
     return text[:1].upper() + text[1:]
+
+
+@contextmanager
+def undone_if_refused(session: Session) -> Iterator[None]:
+    """Run a service call in a savepoint: if it refuses (an AppError), whatever it
+    wrote first is undone and everything loaded is read afresh, so the page shown
+    next says how things really stand. (The request's own rollback comes only after
+    that page is drawn.)"""
+    try:
+        with session.begin_nested():
+            yield
+    except AppError:
+        session.expire_all()
+        raise
 
 
 @dataclass(frozen=True)
@@ -286,18 +302,14 @@ class Form(Generic[M]):
 
     @contextmanager
     def submitting(self, session: Session, posted: Posted | None = None) -> Iterator[None]:
-        """Run the service call; a refusal becomes FormInvalid in the page's words.
-
-        The call runs in a savepoint: whatever it wrote before refusing is undone and
-        everything loaded is read afresh, so the page shown again says how things
-        really stand (the request's rollback comes only after that page is drawn)."""
+        """Run the service call (``undone_if_refused``); a refusal becomes FormInvalid
+        in the page's words."""
         try:
-            with session.begin_nested():
+            with undone_if_refused(session):
                 yield
         except FormInvalid:
             raise
         except AppError as exc:
-            session.expire_all()
             raise self.refused(exc, posted=posted) from exc
 
     def state(self, values: Mapping[str, Any] | None = None) -> FormState:

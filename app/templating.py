@@ -5,7 +5,7 @@ page is rendered, linked to (by route name) and redirected to, and its flash mes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
@@ -220,7 +220,12 @@ def gov_items(items: list, chosen: list[str], key: str) -> list[dict]:
     return out
 
 
-environment.globals.update(url=_url, csrf_input=_csrf_input, gov_items=gov_items)
+def options(objects: Iterable[Any], text: str = "name", value: str = "id") -> list[tuple]:
+    """Records as (value, text) choices for a select, radios or checkboxes."""
+    return [(getattr(o, value), getattr(o, text)) for o in objects]
+
+
+environment.globals.update(url=_url, csrf_input=_csrf_input, gov_items=gov_items, options=options)
 
 
 def render(

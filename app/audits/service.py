@@ -318,7 +318,12 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
             raise Conflict(
                 f"{name} is involved with {involved} child(ren) in this audit; "
                 "remove those involvements first.",
-                fields=[FieldError("agency_ids", f"{name} is still involved with children")],
+                fields=[
+                    FieldError(
+                        "agency_ids",
+                        f"{name} is still involved with children: remove those involvements first",
+                    )
+                ],
             )
     added = _active_agencies(session, agency_ids, "agency_ids", already=current)
     audit.agencies = sorted(
@@ -414,7 +419,12 @@ def _check_pseudonym_free(
     if session.scalar(stmt) is not None:
         raise Conflict(
             f"This audit already has a child called '{pseudonym}'.",
-            fields=[FieldError("pseudonym", "Each child in an audit needs a different pseudonym")],
+            fields=[
+                FieldError(
+                    "pseudonym",
+                    f"This audit already has a child called {pseudonym}: use another pseudonym",
+                )
+            ],
         )
 
 

@@ -2,21 +2,17 @@
 children and which agencies were involved with each, then opening it for returns.
 
 Each form posts to its own route, which calls one service function and redirects
-back to the planning page (303); bad input shows the page again with the GOV.UK
-error summary (422, or 409 for a duplicate). A refused service call runs inside a
-savepoint, so nothing it wrote before refusing is committed with the page.
+back to the planning page (303) with a flash message; bad input shows the page again
+with the GOV.UK error summary (422, or 409 for a duplicate) and writes nothing.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
@@ -26,42 +22,27 @@ from app.audit_templates.models import TemplateStatus
 from app.audits import service
 from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
-from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
-from app.errors import AppError, Conflict, InvalidInput, StateError
-from app.forms import attempt, summary
-from app.forms import legacy_read_date as read_date
+from app.deps import IdPath, PostedForm, SessionDep, transactional
+from app.errors import InvalidInput, StateError
+from app.forms import Form, FormInvalid, FormState, date_values, undone_if_refused
 from app.pagination import PageParams
-from app.templating import render
+from app.templating import flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
 EVERYTHING = PageParams(1, 200)
 Word = Annotated[str, Query(max_length=40)]
 
-# Fixed texts for the banner after a redirect: the query names one, never carries text.
-NOTICES = {
-    "created": "Audit created. Now choose the agencies taking part and add the children.",
-    "details": "The audit's details have been saved.",
-    "agencies": "The agencies taking part have been saved.",
-    "child": "The child has been added to the cohort.",
-    "child-removed": "The child has been removed from the cohort, with their involvements.",
-    "involvement": "The involvement has been added.",
-    "involvement-removed": "The involvement has been removed.",
-}
-
 DATES = {"returns_due_on": "Returns due date", "moderation_meeting_on": "Moderation meeting date"}
-DETAIL_FIELDS = ("title", "template_version_id", "theme", "description", "lead_subgroup_id")
-DETAIL_FIELDS += tuple(DATES)
-# Pydantic's findings in the page's words: by (field, error type), else by field.
 DETAIL_MESSAGES = {
     "title": "Enter a title for the audit",
     ("title", "string_too_long"): "Title must be 200 characters or fewer",
-    ("title", "value_error"): "Title must be on one line, without line breaks",
+    ("title", "invalid"): "Title must be on one line, without line breaks",
     "template_version_id": "Choose the template the audit will use",
-    "theme": "Theme must be on one line, without line breaks",
     ("theme", "string_too_long"): "Theme must be 200 characters or fewer",
-    "description": "Description must not contain control characters",
+    ("theme", "invalid"): "Theme must be on one line, without line breaks",
     ("description", "string_too_long"): "Description must be 20,000 characters or fewer",
+    ("description", "invalid"): "Description must not contain control characters",
     "lead_subgroup_id": "Choose a lead subgroup from the list",
 }
 DETAIL_REFUSALS = {
@@ -69,89 +50,53 @@ DETAIL_REFUSALS = {
     "lead_subgroup_id": "Choose a lead subgroup that is still active",
     "moderation_meeting_on": "The moderation meeting must be on or after the date returns are due",
 }
-CHILD_MESSAGES = {
-    ("pseudonym", "string_too_short"): "Enter the child's pseudonym, such as Child A",
-    "pseudonym": "Pseudonym must be Child, Young person, Baby, Unborn baby or Sibling, then "
-    "up to 3 letters or numbers, such as Child A",
-    "age_band": "Choose an age band from the list",
-    "context_tags": "Context tags must each be on one line",
-    ("context_tags", "too_long"): "Enter no more than 10 context tags",
-    ("context_tags", "string_too_long"): "Each context tag must be 30 characters or fewer",
-    "child_agency_ids": "Choose agencies from the list",
-}
-# The page's name for each service field: the child's agencies have their own boxes.
-CHILD_FIELDS = {"agency_ids": "child_agency_ids"}
-CHILD_REFUSALS = {"child_agency_ids": "Choose only agencies taking part in this audit"}
-INVOLVEMENT_MESSAGES = {"child_id": "Choose a child", "agency_id": "Choose an agency"}
-INVOLVEMENT_REFUSALS = {
-    "child_id": "Choose a child in this audit's cohort",
-    "agency_id": "Choose an agency taking part in this audit",
-}
-
-
-# --- reading forms ------------------------------------------------------------------
-
-
-def _messages(
-    exc: ValidationError, messages: dict, rename: dict[str, str] | None = None
-) -> dict[str, str]:
-    """Field -> the page's message for what the schema refused (the first per field)."""
-    errors: dict[str, str] = {}
-    for err in exc.errors():
-        loc = err.get("loc") or ("form",)
-        name = (rename or {}).get(str(loc[0]), str(loc[0]))
-        text = messages.get((name, err["type"])) or messages.get(name)
-        errors.setdefault(name, text or err["msg"].removeprefix("Value error, "))
-    return errors
-
-
-def _refusal(
-    exc: AppError, messages: dict[str, str], rename: dict[str, str] | None = None
-) -> dict[str, str]:
-    """Field -> message for a service's refusal. One without field errors (the audit
-    was opened meanwhile, say) is shown as the error page it is."""
-    if not exc.fields:
-        raise exc
-    errors: dict[str, str] = {}
-    for problem in exc.fields:
-        name = problem.field.split("[")[0]
-        name = (rename or {}).get(name, name)
-        errors.setdefault(name, messages.get(name, problem.message))
-    return errors
-
-
-def _read_date(form: dict[str, str], name: str) -> tuple[date | None, str | None]:
-    return read_date(form, name, DATES[name])
-
-
-def _read_details(form: dict[str, str], *, creating: bool) -> tuple[dict | None, dict[str, str]]:
-    """The details form as the service's keyword arguments, or None and the errors in
-    the order the fields appear."""
-    data: dict = {
-        "title": form.get("title", ""),
-        "theme": form.get("theme", ""),
-        "description": form.get("description", ""),
-        "lead_subgroup_id": form.get("lead_subgroup_id") or None,
-    }
-    if creating:
-        data["template_version_id"] = form.get("template_version_id") or None
-    errors: dict[str, str] = {}
-    for name in DATES:
-        data[name], problem = _read_date(form, name)
-        if problem:
-            errors[name] = problem
-    try:
-        body = (AuditCreate if creating else AuditPatch).model_validate(data)
-    except ValidationError as exc:
-        errors.update(_messages(exc, DETAIL_MESSAGES))
-    if errors:
-        return None, {f: errors[f] for f in DETAIL_FIELDS if f in errors}
-    return body.model_dump(), {}
-
-
-def _summary(errors: dict[str, str]) -> list[dict]:
-    # A date input's link goes to its first box.
-    return summary(errors, {f: f"{f}-day" for f in DATES})
+NEW_AUDIT = Form(
+    AuditCreate,
+    fields=("title", "template_version_id", "theme", "description", "lead_subgroup_id", *DATES),
+    dates=DATES,
+    messages=DETAIL_MESSAGES,
+    refusals=DETAIL_REFUSALS,
+)
+DETAILS = Form(
+    AuditPatch,
+    fields=("title", "theme", "description", "lead_subgroup_id", *DATES),
+    dates=DATES,
+    messages=DETAIL_MESSAGES,
+    refusals=DETAIL_REFUSALS,
+)
+AGENCIES = Form(
+    AgencyIds,
+    fields=("agency_ids",),
+    lists=frozenset({"agency_ids"}),
+    messages={"agency_ids": "Choose agencies from the list"},
+)
+CHILD = Form(
+    ChildCreate,
+    fields=("pseudonym", "age_band", "context_tags", "child_agency_ids"),
+    lists=frozenset({"child_agency_ids"}),
+    rename={"agency_ids": "child_agency_ids"},
+    messages={
+        "pseudonym": "Enter the child's pseudonym, such as Child A",
+        ("pseudonym", "invalid"): "Pseudonym must be Child, Young person, Baby, Unborn baby or "
+        "Sibling, then up to 3 letters or numbers, such as Child A",
+        "age_band": "Choose an age band from the list",
+        "context_tags": "Context tags must each be on one line",
+        ("context_tags", "too_long"): "Enter no more than 10 context tags",
+        ("context_tags", "string_too_long"): "Each context tag must be 30 characters or fewer",
+        "child_agency_ids": "Choose agencies from the list",
+    },
+    refusals={"child_agency_ids": "Choose only agencies taking part in this audit"},
+)
+INVOLVEMENT = Form(
+    InvolvementCreate,
+    fields=("child_id", "agency_id"),
+    messages={"child_id": "Choose a child", "agency_id": "Choose an agency"},
+    refusals={
+        "child_id": "Choose a child in this audit's cohort",
+        "agency_id": "Choose an agency taking part in this audit",
+        ("agency_id", "conflict"): "This agency is already involved with this child",
+    },
+)
 
 
 def _planned(session: Session, actor: Actor, audit_id: int) -> Audit:
@@ -164,8 +109,9 @@ def _planned(session: Session, actor: Actor, audit_id: int) -> Audit:
     return audit
 
 
-def _to_plan(audit_id: int, done: str) -> RedirectResponse:
-    return RedirectResponse(f"/admin/audits/{audit_id}?done={done}", status_code=303)
+def _to_plan(request: Request, audit_id: int, done: str) -> Response:
+    flash(done)
+    return redirect(request, "audits.plan", audit_id=audit_id)
 
 
 # --- pages --------------------------------------------------------------------------
@@ -177,8 +123,7 @@ def _details_page(
     actor: Actor,
     *,
     audit_id: int | None,
-    values: dict,
-    errors: dict[str, str],
+    form: FormState,
     status_code: int = 200,
 ) -> Response:
     """The details form: a new audit (with its template to choose), or a planned one's."""
@@ -189,7 +134,11 @@ def _details_page(
             session, params=EVERYTHING, status=TemplateStatus.PUBLISHED
         )
         versions = [
-            (family, version)
+            {
+                "value": version.id,
+                "text": f"{family.name} (version {version.number})",
+                "hint": version.theme or None,
+            }
             for family in families
             for version in family.versions
             if version.status == TemplateStatus.PUBLISHED
@@ -203,10 +152,8 @@ def _details_page(
         {
             "audit": audit,
             "versions": versions,
-            "subgroups": subgroups,
-            "values": values,
-            "errors_by_field": errors,
-            "errors": _summary(errors),
+            "subgroups": [(s.id, s.name) for s in subgroups],
+            "form": form,
         },
         status_code=status_code,
     )
@@ -220,8 +167,7 @@ def _current_details(audit: Audit) -> dict[str, str]:
         "lead_subgroup_id": str(audit.lead_subgroup_id or ""),
     }
     for name in DATES:
-        if day := getattr(audit, name):
-            values |= {f"{name}-{p}": str(getattr(day, p)) for p in ("day", "month", "year")}
+        values |= date_values(name, getattr(audit, name))
     return values
 
 
@@ -231,10 +177,7 @@ def _plan_page(
     actor: Actor,
     audit_id: int,
     *,
-    values: dict | None = None,
-    errors: dict[str, str] | None = None,
-    summary: list[dict] | None = None,
-    notice: str = "",
+    form: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
     """The planning page: details, agencies, cohort and opening; read-only once open."""
@@ -243,8 +186,21 @@ def _plan_page(
     active, _ = agencies.list_agencies(session, params=EVERYTHING, active=True)
     choices = {a.id: a for a in [*active, *audit.agencies]}
     involved = Counter(i.agency_id for c in children for i in c.involvements)
-    values = values or {}
-    errors = errors or {}
+    form = form or FormState(values={"agency_ids": [str(a.id) for a in audit.agencies]})
+    if "agency_ids" not in form.values:
+        # Another form on the page was refused: the agencies shown are the saved ones.
+        shown = {**form.values, "agency_ids": [str(a.id) for a in audit.agencies]}
+        form = FormState(values=shown, errors=form.errors, listed=form.listed)
+    agency_items = []
+    for agency in sorted(choices.values(), key=lambda a: a.name):
+        n = involved.get(agency.id, 0)
+        agency_items.append(
+            {
+                "value": agency.id,
+                "text": agency.name + ("" if agency.active else " (no longer active)"),
+                "hint": f"Involved with {n} {'child' if n == 1 else 'children'}" if n else None,
+            }
+        )
     return render(
         request,
         "audits/plan.html",
@@ -252,15 +208,11 @@ def _plan_page(
             "audit": audit,
             "editable": audit.status == AuditStatus.PLANNED,
             "children": children,
-            "agency_choices": sorted(choices.values(), key=lambda a: a.name),
-            "agencies_checked": values.get("agency_ids", [str(a.id) for a in audit.agencies]),
+            "agency_items": agency_items,
             "involved": involved,
             "returns_count": sum(involved.values()),
-            "age_bands": [band.value for band in AgeBand],
-            "values": values,
-            "errors_by_field": errors,
-            "errors": summary if summary is not None else _summary(errors),
-            "notice": NOTICES.get(notice, ""),
+            "age_bands": [(band.value, band.value) for band in AgeBand],
+            "form": form,
         },
         status_code=status_code,
     )
@@ -269,168 +221,159 @@ def _plan_page(
 @router.get("/admin/audits/new", name="audits.new")
 @transactional
 def new_audit(session: SessionDep, request: Request, actor: Actor) -> Response:
-    return _details_page(session, request, actor, audit_id=None, values={}, errors={})
+    return _details_page(session, request, actor, audit_id=None, form=NEW_AUDIT.state())
 
 
 @router.post("/admin/audits/new", name="audits.create")
 @transactional
-def create_audit(session: SessionDep, request: Request, actor: Actor, form: FormData) -> Response:
+def create_audit(
+    session: SessionDep, request: Request, actor: Actor, posted: PostedForm
+) -> Response:
     """Create a planned audit on a published template; then plan it."""
-    again = partial(_details_page, session, request, actor, audit_id=None, values=form)
-    body, errors = _read_details(form, creating=True)
-    if body is None:
-        return again(errors=errors, status_code=422)
     try:
-        with attempt(session):
-            audit = service.create_audit(session, **body)
-    except InvalidInput as exc:
-        return again(errors=_refusal(exc, DETAIL_REFUSALS), status_code=422)
-    return _to_plan(audit.id, "created")
+        body = NEW_AUDIT.read(posted)
+        with NEW_AUDIT.submitting(session, posted):
+            audit = service.create_audit(session, **body.model_dump())
+    except FormInvalid as invalid:
+        return _details_page(
+            session,
+            request,
+            actor,
+            audit_id=None,
+            form=invalid.state(),
+            status_code=invalid.status_code,
+        )
+    return _to_plan(
+        request,
+        audit.id,
+        "Audit created. Now choose the agencies taking part and add the children.",
+    )
 
 
 @router.get("/admin/audits/{audit_id}", name="audits.plan")
 @transactional
 def plan(
-    session: SessionDep,
-    request: Request,
-    actor: Actor,
-    audit_id: IdPath,
-    change: Word = "",
-    done: Word = "",
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, change: Word = ""
 ) -> Response:
     """The planning page, or (``?change=details``) the form to change the details."""
     if change == "details":
         audit = service.get_audit(session, audit_id=audit_id, actor=actor)
         if audit.status == AuditStatus.PLANNED:
-            values = _current_details(audit)
-            return _details_page(
-                session, request, actor, audit_id=audit_id, values=values, errors={}
-            )
-    return _plan_page(session, request, actor, audit_id, notice=done)
+            form = DETAILS.state(_current_details(audit))
+            return _details_page(session, request, actor, audit_id=audit_id, form=form)
+    return _plan_page(session, request, actor, audit_id)
 
 
 @router.post("/admin/audits/{audit_id}", name="audits.details_save")
 @transactional
 def update_details(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     audit = _planned(session, actor, audit_id)
-    changes, errors = _read_details(form, creating=False)
-    if changes is not None:
+    try:
+        changes = DETAILS.read(posted).model_dump()
         # Left blank, the theme is the template's, as when the audit was created.
         changes["theme"] = changes["theme"] or audit.template_version.theme
-        try:
-            with attempt(session):
-                service.update_audit(session, audit=audit, changes=changes)
-            return _to_plan(audit_id, "details")
-        except InvalidInput as exc:
-            errors = _refusal(exc, DETAIL_REFUSALS)
-    return _details_page(
-        session, request, actor, audit_id=audit_id, values=form, errors=errors, status_code=422
-    )
+        with DETAILS.submitting(session, posted):
+            service.update_audit(session, audit=audit, changes=changes)
+    except FormInvalid as invalid:
+        return _details_page(
+            session,
+            request,
+            actor,
+            audit_id=audit_id,
+            form=invalid.state(),
+            status_code=invalid.status_code,
+        )
+    return _to_plan(request, audit_id, "The audit's details have been saved.")
 
 
 @router.post("/admin/audits/{audit_id}/agencies", name="audits.agencies_save")
 @transactional
 def set_agencies(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     """Replace the agencies taking part; one still involved with a child stays."""
     audit = _planned(session, actor, audit_id)
-    chosen = form.get("agency_ids", [])
-    again = partial(_plan_page, session, request, actor, audit_id, values={"agency_ids": chosen})
     try:
-        body = AgencyIds.model_validate({"agency_ids": chosen})
-    except ValidationError:
-        return again(errors={"agency_ids": "Choose agencies from the list"}, status_code=422)
-    try:
-        with attempt(session):
+        body = AGENCIES.read(posted)
+        with AGENCIES.submitting(session, posted):
             service.set_agencies(session, audit=audit, agency_ids=body.agency_ids)
-    except (InvalidInput, Conflict) as exc:
-        refusals = {}
-        if isinstance(exc, Conflict) and exc.fields:
-            # "Police is still involved with children"
-            refusals["agency_ids"] = f"{exc.fields[0].message}: remove those involvements first"
-        return again(errors=_refusal(exc, refusals), status_code=422)
-    return _to_plan(audit_id, "agencies")
+    except FormInvalid as invalid:
+        return _plan_page(session, request, actor, audit_id, form=invalid.state(), status_code=422)
+    return _to_plan(request, audit_id, "The agencies taking part have been saved.")
 
 
 @router.post("/admin/audits/{audit_id}/children", name="audits.child_add")
 @transactional
 def add_child(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     """Add a child to the cohort, with the agencies involved with them if chosen."""
     audit = _planned(session, actor, audit_id)
-    values: dict = {key: items[0] for key, items in form.items()}
-    values["child_agency_ids"] = form.get("child_agency_ids", [])
-    again = partial(_plan_page, session, request, actor, audit_id, values=values)
-    tags = [t.strip() for t in values.get("context_tags", "").split(",") if t.strip()]
+    tags = [t.strip() for t in posted.one("context_tags").split(",") if t.strip()]
     try:
-        body = ChildCreate.model_validate(
-            {
-                "pseudonym": values.get("pseudonym", ""),
-                "age_band": values.get("age_band") or None,
-                "context_tags": tags,
-                "agency_ids": values["child_agency_ids"],
-            }
-        )
-    except ValidationError as exc:
-        return again(errors=_messages(exc, CHILD_MESSAGES, CHILD_FIELDS), status_code=422)
-    try:
-        with attempt(session):
+        body = CHILD.read(posted, context_tags=tags)
+        with CHILD.submitting(session, posted):
             service.add_child(session, audit=audit, **body.model_dump())
-    except (InvalidInput, Conflict) as exc:
-        taken = f"This audit already has a child called {body.pseudonym}: use another pseudonym"
-        errors = _refusal(exc, CHILD_REFUSALS | {"pseudonym": taken}, CHILD_FIELDS)
-        return again(errors=errors, status_code=exc.status_code)
-    return _to_plan(audit_id, "child")
+    except FormInvalid as invalid:
+        return _plan_page(
+            session,
+            request,
+            actor,
+            audit_id,
+            form=invalid.state(),
+            status_code=invalid.status_code,
+        )
+    return _to_plan(request, audit_id, "The child has been added to the cohort.")
 
 
 @router.post("/admin/children/{child_id}/remove", name="audits.child_remove")
 @transactional
-def remove_child(session: SessionDep, actor: Actor, child_id: IdPath) -> Response:
+def remove_child(session: SessionDep, request: Request, actor: Actor, child_id: IdPath) -> Response:
     """Remove a child, their involvements and their (unstarted) returns."""
     child = service.get_child(session, child_id=child_id, actor=actor)
     audit = _planned(session, actor, child.audit_id)
     service.remove_child(session, audit=audit, child=child)
-    return _to_plan(audit.id, "child-removed")
+    return _to_plan(
+        request, audit.id, "The child has been removed from the cohort, with their involvements."
+    )
 
 
 @router.post("/admin/audits/{audit_id}/involvements", name="audits.involvement_add")
 @transactional
 def add_involvement(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     """Record that an agency was involved with a child: that agency owes a return."""
     audit = _planned(session, actor, audit_id)
-    again = partial(_plan_page, session, request, actor, audit_id, values=form)
     try:
-        body = InvolvementCreate.model_validate(
-            {"child_id": form.get("child_id") or None, "agency_id": form.get("agency_id") or None}
-        )
-    except ValidationError as exc:
-        return again(errors=_messages(exc, INVOLVEMENT_MESSAGES), status_code=422)
-    try:
-        with attempt(session):
+        body = INVOLVEMENT.read(posted)
+        with INVOLVEMENT.submitting(session, posted):
             child = service.child_in_audit(session, audit=audit, child_id=body.child_id)
             service.add_involvement(session, audit=audit, child=child, agency_id=body.agency_id)
-    except (InvalidInput, Conflict) as exc:
-        refusals = dict(INVOLVEMENT_REFUSALS)
-        if isinstance(exc, Conflict):
-            refusals["agency_id"] = "This agency is already involved with this child"
-        return again(errors=_refusal(exc, refusals), status_code=exc.status_code)
-    return _to_plan(audit_id, "involvement")
+    except FormInvalid as invalid:
+        return _plan_page(
+            session,
+            request,
+            actor,
+            audit_id,
+            form=invalid.state(),
+            status_code=invalid.status_code,
+        )
+    return _to_plan(request, audit_id, "The involvement has been added.")
 
 
 @router.post("/admin/involvements/{involvement_id}/remove", name="audits.involvement_remove")
 @transactional
-def remove_involvement(session: SessionDep, actor: Actor, involvement_id: IdPath) -> Response:
+def remove_involvement(
+    session: SessionDep, request: Request, actor: Actor, involvement_id: IdPath
+) -> Response:
     """Remove an involvement and its (unstarted) return."""
     involvement = service.get_involvement(session, involvement_id=involvement_id)
     audit = _planned(session, actor, involvement.audit_id)
     service.remove_involvement(session, audit=audit, involvement=involvement)
-    return _to_plan(audit.id, "involvement-removed")
+    return _to_plan(request, audit.id, "The involvement has been removed.")
 
 
 @router.post("/admin/audits/{audit_id}/open", name="audits.open")
@@ -439,43 +382,44 @@ def open_audit(session: SessionDep, request: Request, actor: Actor, audit_id: Id
     """Open the audit for returns; if it is not ready, say what is missing."""
     audit = _planned(session, actor, audit_id)
     try:
-        with attempt(session):
+        with undone_if_refused(session):
             service.open_audit(session, audit=audit)
     except InvalidInput as exc:
-        errors, summary = _not_ready(session, actor, audit_id, exc)
-        return _plan_page(
-            session, request, actor, audit_id, errors=errors, summary=summary, status_code=422
-        )
-    return RedirectResponse(f"/audits/{audit_id}", status_code=303)
+        form = _not_ready(session, request, actor, audit_id, exc)
+        return _plan_page(session, request, actor, audit_id, form=form, status_code=422)
+    flash("The audit is open: its auditors can now start their returns.")
+    return redirect(request, "audits.overview", audit_id=audit_id)
 
 
 def _not_ready(
-    session: Session, actor: Actor, audit_id: int, exc: InvalidInput
-) -> tuple[dict[str, str], list[dict]]:
+    session: Session, request: Request, actor: Actor, audit_id: int, exc: InvalidInput
+) -> FormState:
     """What opening found missing: each item links to the form that fixes it."""
     audit = service.get_audit(session, audit_id=audit_id, actor=actor)
     names = {c.id: c.pseudonym for c in service.list_children(session, audit=audit)}
     errors: dict[str, str] = {}
-    summary: list[dict] = []
+    listed: list[dict[str, str]] = []
     for problem in exc.fields:
         if problem.field == "returns_due_on":
-            summary.append(
-                {
-                    "text": "Set the date returns are due",
-                    "href": f"/admin/audits/{audit_id}?change=details#returns_due_on-day",
-                }
+            href = url(
+                request,
+                "audits.plan",
+                audit_id=audit_id,
+                query={"change": "details"},
+                anchor="returns_due_on-day",
             )
+            listed.append({"text": "Set the date returns are due", "href": href})
         elif problem.field == "agency_ids":
             errors["agency_ids"] = "Choose the agencies taking part"
-            summary.append({"text": errors["agency_ids"], "href": "#agency_ids"})
+            listed.append({"text": errors["agency_ids"], "href": "#agency_ids"})
         elif problem.field == "children":
             errors["pseudonym"] = "Add the children in the cohort"
-            summary.append({"text": errors["pseudonym"], "href": "#pseudonym"})
+            listed.append({"text": errors["pseudonym"], "href": "#pseudonym"})
         else:  # children.<id>: a child no agency is involved with
             child_id = int(problem.field.removeprefix("children."))
             text = f"Add the agencies involved with {names.get(child_id, 'each child')}"
             errors.setdefault("child_id", text)
-            summary.append({"text": text, "href": "#child_id"})
-    if sum(1 for s in summary if s["href"] == "#child_id") > 1:
+            listed.append({"text": text, "href": "#child_id"})
+    if sum(1 for item in listed if item["href"] == "#child_id") > 1:
         errors["child_id"] = "Add the agencies involved with each child"
-    return errors, summary
+    return FormState(errors=errors, listed=tuple(listed))
