@@ -207,15 +207,23 @@ def _csrf_input() -> Markup:
     )
 
 
-def gov_items(items: list, chosen: list[str], key: str) -> list[dict]:
-    """(value, text) pairs or dicts as GOV.UK select, radio or checkbox items, the
-    chosen ones marked ``key`` ("selected" or "checked"); a hint may be plain text."""
+def gov_items(items: list, chosen: list[str], key: str, disabled: bool = False) -> list[dict]:
+    """(value, text) pairs, dicts, or plain strings (the value is the text) as GOV.UK
+    select, radio or checkbox items, the chosen ones marked ``key`` ("selected" or
+    "checked"); a hint may be plain text."""
     out = []
     for item in items:
-        entry = dict(item) if isinstance(item, Mapping) else {"value": item[0], "text": item[1]}
+        if isinstance(item, Mapping):
+            entry = dict(item)
+        elif isinstance(item, str):
+            entry = {"value": item, "text": item}
+        else:
+            entry = {"value": item[0], "text": item[1]}
         if isinstance(entry.get("hint"), str):
             entry["hint"] = {"text": entry["hint"]}
         entry[key] = str(entry["value"]) in chosen
+        if disabled:
+            entry["disabled"] = True
         out.append(entry)
     return out
 

@@ -1,21 +1,27 @@
-"""Turning a key-area page's form into the returns service's input, and the service's
-field errors back into the page's fields.
+"""A key area's page as a form: its fields, read into the returns service's input, and
+the service's field errors put back on the page's fields.
 
-Field names: ``q-<question id>`` (a date question: ``q-<id>-day``, ``-month``,
-``-year``), ``ev-<box>`` for the three evidence boxes, ``grade`` for the key area's
-grade and ``overall`` for the overall grade.
+The page's fields are the key area's own questions, so unlike other forms they are
+not fixed: ``q-<question id>`` (a date question has the GOV.UK date input's three
+boxes, read by ``app.forms.read_date``), ``ev-<box>`` for the three evidence boxes,
+``grade`` for the key area's grade, and ``overall`` for the overall grade.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from pydantic import ValidationError
 
 from app.audit_templates.models import AnswerType, KeyArea
+from app.forms import FormState, Posted, date_values, read_date
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
+from app.templating import format_date
 
 BOXES = ("went_well", "could_be_better", "impact_on_child")
+# What a date question's messages call it: its prompt is a question, not a label.
+DATE_LABEL = "The date"
 
 
 @dataclass
@@ -25,49 +31,51 @@ class KeyAreaForm:
     evidence: list[EvidenceIn] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # page field -> message
     field_of_answer: list[str] = field(default_factory=list)  # answers[i] -> page field
+    dates: set[str] = field(default_factory=set)  # the date questions' fields
+
+    def state(self, posted: Posted, errors: dict[str, str] | None = None) -> FormState:
+        """The page again, with what was typed and what is wrong (a date question's
+        message links to its day box)."""
+        return FormState(
+            values=posted.shown(),
+            errors=self.errors if errors is None else errors,
+            anchors={name: f"#{name}-day" for name in self.dates},
+        )
 
 
-def read_version(form: dict[str, str]) -> int:
+def read_version(posted: Posted) -> int:
     """The return version the page was showing. Anything unreadable counts as 0, which
     never matches, so the save is refused as stale rather than failing."""
-    value = form.get("version", "")
+    value = posted.one("version")
     return int(value) if value.isdigit() and len(value) < 10 else 0
 
 
-def _date(form: dict[str, str], name: str) -> tuple[str | None, str | None]:
-    """(ISO date or None, error or None) from the three GOV.UK date boxes."""
-    parts = [form.get(f"{name}-{p}", "").strip() for p in ("day", "month", "year")]
-    if not any(parts):
-        return None, None
-    if not all(parts) or not all(p.isdigit() for p in parts):
-        return None, "Enter a real date, with a day, month and year"
-    day, month, year = (int(p) for p in parts)
-    return f"{year:04d}-{month:02d}-{day:02d}", None
-
-
-def parse_key_area(form: dict[str, str], key_area: KeyArea, *, graded_scale: bool) -> KeyAreaForm:
+def parse_key_area(posted: Posted, key_area: KeyArea, *, graded_scale: bool) -> KeyAreaForm:
     parsed = KeyAreaForm()
     for question in key_area.questions:
         name = f"q-{question.id}"
+        value: str | None
         if question.answer_type == AnswerType.DATE:
-            value, error = _date(form, name)
-            if error:
-                parsed.errors[name] = error
+            parsed.dates.add(name)
+            day, problem = read_date(posted, name, DATE_LABEL)
+            if problem:
+                parsed.errors[name] = problem
                 continue
+            value = day.isoformat() if day else None
         else:
-            value = form.get(name, "")
-        parsed.answers.append(AnswerIn(question_id=question.id, value=value or None))
+            value = posted.one(name) or None
+        parsed.answers.append(AnswerIn(question_id=question.id, value=value))
         parsed.field_of_answer.append(name)
     try:
         parsed.evidence.append(
-            EvidenceIn(key_area_id=key_area.id, **{box: form.get(f"ev-{box}", "") for box in BOXES})
+            EvidenceIn(key_area_id=key_area.id, **{box: posted.one(f"ev-{box}") for box in BOXES})
         )
     except ValidationError as exc:
         for error in exc.errors():
             box = str(error["loc"][-1]) if error.get("loc") else "went_well"
             parsed.errors[f"ev-{box}"] = error["msg"].removeprefix("Value error, ").capitalize()
     if key_area.graded and graded_scale:
-        parsed.grades.append(GradeIn(key_area_id=key_area.id, level=form.get("grade") or None))
+        parsed.grades.append(GradeIn(key_area_id=key_area.id, level=posted.one("grade") or None))
     return parsed
 
 
@@ -82,3 +90,32 @@ def page_field(service_field: str, parsed: KeyAreaForm) -> str:
         box = service_field.rsplit(".", 1)[-1]
         return f"ev-{box}" if box in BOXES else "ev-went_well"
     return service_field
+
+
+def saved_values(found: dict, key_area: KeyArea) -> dict[str, str]:
+    """What is saved for the key area, as the values of its page's fields."""
+    answers = {a["question_id"]: a["value"] for a in found["answers"]}
+    values: dict[str, str] = {}
+    for question in key_area.questions:
+        saved = answers.get(question.id)
+        if saved and question.answer_type == AnswerType.DATE:
+            values |= date_values(f"q-{question.id}", date.fromisoformat(saved))
+        elif saved is not None:
+            values[f"q-{question.id}"] = saved
+    evidence = next((e for e in found["evidence"] if e["key_area_id"] == key_area.id), {})
+    values |= {f"ev-{box}": evidence.get(box, "") for box in BOXES}
+    grade = next((g["level"] for g in found["grades"] if g["key_area_id"] == key_area.id), None)
+    values["grade"] = grade or ""
+    return values
+
+
+def shown_answers(found: dict, key_area: KeyArea) -> dict[int, str]:
+    """The saved answers as a reader sees them (a date as 27 March 2024)."""
+    answers = {a["question_id"]: a["value"] for a in found["answers"]}
+    shown = {}
+    for question in key_area.questions:
+        saved = answers.get(question.id) or ""
+        if saved and question.answer_type == AnswerType.DATE:
+            saved = format_date(date.fromisoformat(saved))
+        shown[question.id] = saved
+    return shown

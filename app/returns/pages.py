@@ -1,18 +1,21 @@
-"""Pages for auditors' returns."""
+"""Pages for auditors' returns: My work, and completing a return (a task list, a page
+per key area that saves itself while the auditor types, the overall grade, check your
+answers, submit)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from app import clock
 from app.access.policy import Actor, may_edit_return
 from app.audit_templates import service as templates
-from app.deps import FormData, IdPath, SessionDep, transactional
+from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
+from app.forms import FormState
 from app.returns import forms, service
 from app.returns.models import EDITABLE_STATUSES
-from app.templating import render
+from app.templating import redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,24 +70,8 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
 
 
 def _area_page(
-    request,
-    actor,
-    found,
-    version,
-    key_area,
-    *,
-    values=None,
-    errors=None,
-    conflict=None,
-    status_code=200,
+    request, actor, found, version, key_area, *, form=None, conflict=None, status_code=200
 ):
-    answers = {a["question_id"]: a["value"] for a in found["answers"]}
-    evidence = next((e for e in found["evidence"] if e["key_area_id"] == key_area.id), {})
-    grade = next((g["level"] for g in found["grades"] if g["key_area_id"] == key_area.id), None)
-    current = {f"q-{q}": v for q, v in answers.items()}
-    current.update({f"ev-{box}": evidence.get(box, "") for box in forms.BOXES})
-    current["grade"] = grade or ""
-    errors = errors or {}
     return render(
         request,
         "returns/key_area.html",
@@ -92,9 +79,8 @@ def _area_page(
             "r": found,
             "version": version,
             "key_area": key_area,
-            "values": values if values is not None else current,
-            "errors_by_field": errors,
-            "errors": [{"text": m, "href": f"#{f}"} for f, m in errors.items()],
+            "form": form or FormState(values=forms.saved_values(found, key_area)),
+            "shown_answers": forms.shown_answers(found, key_area),
             "conflict": conflict,
             "editable": _editable(found, actor),
         },
@@ -126,7 +112,7 @@ def key_area_save(
     actor: Actor,
     return_id: IdPath,
     key_area_id: IdPath,
-    form: FormData,
+    posted: PostedForm,
 ) -> Response:
     """Save this key area as a draft; then the next key area (or the task list). With
     JavaScript, the page also saves itself while the auditor types (X-Autosave), and
@@ -134,22 +120,15 @@ def key_area_save(
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     found, version = _load(session, actor, return_id, log_read=False)
     key_area = _key_area(version, key_area_id)
-    parsed = forms.parse_key_area(form, key_area, graded_scale=version.scale is not None)
+    parsed = forms.parse_key_area(posted, key_area, graded_scale=version.scale is not None)
     if request.headers.get("x-autosave"):
-        return _autosave(session, return_, form, parsed)
+        return _autosave(session, return_, posted, parsed)
     if parsed.errors:
         return _area_page(
-            request,
-            actor,
-            found,
-            version,
-            key_area,
-            values=form,
-            errors=parsed.errors,
-            status_code=422,
+            request, actor, found, version, key_area, form=parsed.state(posted), status_code=422
         )
     try:
-        _save_area(session, return_, form, parsed)
+        _save_area(session, return_, posted, parsed)
     except service.VersionConflict as exc:
         # Nothing was saved: show what is saved now beside what this page sent.
         return _area_page(
@@ -158,43 +137,49 @@ def key_area_save(
             exc.extra["current"] | {"version": exc.extra["current_version"]},
             version,
             key_area,
-            values=form,
+            form=parsed.state(posted, {}),
             conflict=exc.message,
             status_code=409,
         )
     except InvalidInput as exc:
         errors = {forms.page_field(f.field, parsed): f.message for f in exc.fields}
         return _area_page(
-            request, actor, found, version, key_area, values=form, errors=errors, status_code=422
+            request,
+            actor,
+            found,
+            version,
+            key_area,
+            form=parsed.state(posted, errors),
+            status_code=422,
         )
     areas = [k.id for k in version.key_areas]
     position = areas.index(key_area.id)
     if position + 1 < len(areas):
-        target = f"/returns/{return_id}/areas/{areas[position + 1]}"
-    elif version.has_overall_grade:
-        target = f"/returns/{return_id}/overall"
-    else:
-        target = f"/returns/{return_id}/check"
-    return RedirectResponse(target, status_code=303)
+        return redirect(
+            request, "returns.key_area", return_id=return_id, key_area_id=areas[position + 1]
+        )
+    if version.has_overall_grade:
+        return redirect(request, "returns.overall", return_id=return_id)
+    return redirect(request, "returns.check", return_id=return_id)
 
 
-def _save_area(session, return_, form, parsed) -> None:
+def _save_area(session, return_, posted, parsed) -> None:
     """Save one key area's parsed form as a draft, against the version the page read."""
     service.save_draft(
         session,
         return_=return_,
-        read_version=forms.read_version(form),
+        read_version=forms.read_version(posted),
         answers=parsed.answers,
         grades=parsed.grades,
         evidence=parsed.evidence,
     )
 
 
-def _autosave(session, return_, form, parsed) -> JSONResponse:
+def _autosave(session, return_, posted, parsed) -> JSONResponse:
     if parsed.errors:
         return JSONResponse({"detail": "Not saved yet.", "errors": parsed.errors}, status_code=422)
     try:
-        _save_area(session, return_, form, parsed)
+        _save_area(session, return_, posted, parsed)
     except service.VersionConflict as exc:
         return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=409)
     except InvalidInput as exc:
@@ -205,40 +190,45 @@ def _autosave(session, return_, form, parsed) -> JSONResponse:
     return JSONResponse({"saved": True, "version": return_.version})
 
 
-@router.get("/returns/{return_id}/overall", name="returns.overall")
-@transactional
-def overall_form(
-    session: SessionDep, request: Request, actor: Actor, return_id: IdPath
-) -> Response:
-    found, version = _load(session, actor, return_id)
+def _overall_page(request, actor, found, version, *, form=None, status_code=200):
     return render(
         request,
         "returns/overall.html",
         {
             "r": found,
             "version": version,
-            "errors": [],
-            "errors_by_field": {},
+            "form": form or FormState(values={"overall": found["overall_grade"] or ""}),
+            "levels": [(level.code, level.label) for level in version.scale.levels],
             "editable": _editable(found, actor),
         },
+        status_code=status_code,
     )
+
+
+@router.get("/returns/{return_id}/overall", name="returns.overall")
+@transactional
+def overall_form(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath
+) -> Response:
+    found, version = _load(session, actor, return_id)
+    return _overall_page(request, actor, found, version)
 
 
 @router.post("/returns/{return_id}/overall", name="returns.overall_save")
 @transactional
 def overall_save(
-    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, posted: PostedForm
 ) -> Response:
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     try:
         service.save_draft(
             session,
             return_=return_,
-            read_version=forms.read_version(form),
+            read_version=forms.read_version(posted),
             answers=[],
             grades=[],
             evidence=[],
-            overall_grade=(True, form.get("overall") or None),
+            overall_grade=(True, posted.one("overall") or None),
         )
     except (service.VersionConflict, InvalidInput) as exc:
         found, version = _load(session, actor, return_id, log_read=False)
@@ -247,30 +237,19 @@ def overall_save(
             if isinstance(exc, service.VersionConflict)
             else "Choose an overall grade from the list"
         )
-        errors = {"overall": message}
-        return render(
-            request,
-            "returns/overall.html",
-            {
-                "r": found,
-                "version": version,
-                "errors": [{"text": message, "href": "#overall"}],
-                "errors_by_field": errors,
-                "editable": True,
-            },
-            status_code=exc.status_code,
-        )
-    return RedirectResponse(f"/returns/{return_id}/check", status_code=303)
+        form = FormState(values=posted.shown(), errors={"overall": message})
+        return _overall_page(request, actor, found, version, form=form, status_code=exc.status_code)
+    return redirect(request, "returns.check", return_id=return_id)
 
 
-def _check_page(request, actor, found, version, *, errors=None, status_code=200):
+def _check_page(request, actor, found, version, *, form=None, status_code=200):
     return render(
         request,
         "returns/check.html",
         {
             "r": found,
             "version": version,
-            "errors": errors or [],
+            "form": form,
             "editable": _editable(found, actor),
             "answers": {a["question_id"]: a["value"] for a in found["answers"]},
             "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
@@ -293,36 +272,43 @@ def check_answers(
 @router.post("/returns/{return_id}/submit", name="returns.submit")
 @transactional
 def submit(
-    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, posted: PostedForm
 ) -> Response:
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     try:
-        service.submit(session, return_=return_, read_version=forms.read_version(form))
+        service.submit(session, return_=return_, read_version=forms.read_version(posted))
     except service.ReturnIncomplete as exc:
         found, version = _load(session, actor, return_id, log_read=False)
         area_of = {q.id: k.id for k in version.key_areas for q in k.questions}
-        errors = []
+        listed = []
         for f in exc.fields:
             kind, _, ident = f.field.partition(":")
             if kind == "question":
-                href = f"/returns/{return_id}/areas/{area_of[int(ident)]}#q-{ident}"
+                href = url(
+                    request,
+                    "returns.key_area",
+                    return_id=return_id,
+                    key_area_id=area_of[int(ident)],
+                    anchor=f"q-{ident}",
+                )
             elif kind == "grade":
-                href = f"/returns/{return_id}/areas/{ident}#grade"
+                href = url(
+                    request,
+                    "returns.key_area",
+                    return_id=return_id,
+                    key_area_id=int(ident),
+                    anchor="grade",
+                )
             else:
-                href = f"/returns/{return_id}/overall#overall"
-            errors.append({"text": f.message, "href": href})
-        return _check_page(request, actor, found, version, errors=errors, status_code=422)
+                href = url(request, "returns.overall", return_id=return_id, anchor="overall")
+            listed.append({"text": f.message, "href": href})
+        form = FormState(listed=tuple(listed))
+        return _check_page(request, actor, found, version, form=form, status_code=422)
     except service.VersionConflict as exc:
         found, version = _load(session, actor, return_id, log_read=False)
-        return _check_page(
-            request,
-            actor,
-            found,
-            version,
-            errors=[{"text": exc.message, "href": "#answers"}],
-            status_code=409,
-        )
-    return RedirectResponse(f"/returns/{return_id}/submitted", status_code=303)
+        form = FormState(listed=({"text": exc.message, "href": "#answers"},))
+        return _check_page(request, actor, found, version, form=form, status_code=409)
+    return redirect(request, "returns.submitted", return_id=return_id)
 
 
 @router.get("/returns/{return_id}/submitted", name="returns.submitted")

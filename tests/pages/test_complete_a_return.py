@@ -110,8 +110,24 @@ def test_a_bad_date_is_shown_in_the_error_summary_and_nothing_is_saved(setting, 
         f"/returns/{return_id}/areas/{first.id}", data=_form(page, **_fill(first, date="31-ish"))
     )
     assert r.status_code == 422
-    assert f'href="#q-{when.id}"' in r.text and "Enter a real date" in r.text
+    # The one date reader's words, linking to the day box as GOV.UK's date input does.
+    assert f'href="#q-{when.id}-day"' in r.text and "The date must be a real date" in r.text
     assert "She said she felt listened to." in r.text  # what was typed is kept
+    assert db.get(Return, return_id).version == 1
+
+
+def test_a_date_that_does_not_exist_is_refused_in_the_page_s_words(setting, db):
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    when = first.questions[2]
+    february_31 = _fill(first, date="31") | {f"q-{when.id}-month": "2"}
+    no_year = _fill(first) | {f"q-{when.id}-year": ""}
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    r = browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(page, **february_31))
+    assert r.status_code == 422 and "The date must be a real date" in r.text
+    assert "YYYY-MM-DD" not in r.text
+    r = browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(page, **no_year))
+    assert r.status_code == 422 and "The date must include a year" in r.text
     assert db.get(Return, return_id).version == 1
 
 
