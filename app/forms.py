@@ -221,6 +221,10 @@ class Form(Generic[M]):
     # Text fields where a blank box means "none" (None) rather than "" (an optional
     # password, say). Blank choices, numbers and dates always mean None.
     blank_is_none: frozenset[str] = frozenset()
+    # The page field that shows what the model finds wrong with the form as a whole
+    # (a choice question needs two different options); its message is keyed
+    # (field, "whole").
+    whole: str = "form"
 
     @property
     def anchors(self) -> dict[str, str]:
@@ -270,18 +274,15 @@ class Form(Generic[M]):
             built = self.model.model_validate(data)
         except ValidationError as exc:
             for problem in exc.errors():
-                loc = problem.get("loc") or ("form",)
-                name = self._page_field(str(loc[0]))
-                if name in errors:
-                    continue
-                given = data.get(str(loc[0]))
-                errors[name] = _message(
-                    self.messages,
-                    name,
-                    problem["type"],
-                    problem["msg"],
-                    blank=not (given.strip() if isinstance(given, str) else given),
-                )
+                loc = problem.get("loc")
+                if not loc:  # a rule about the form as a whole
+                    name, kind, blank = self.whole, "whole", False
+                else:
+                    name, kind = self._page_field(str(loc[0])), problem["type"]
+                    given = data.get(str(loc[0]))
+                    blank = not (given.strip() if isinstance(given, str) else given)
+                if name not in errors:
+                    errors[name] = _message(self.messages, name, kind, problem["msg"], blank=blank)
         if errors:
             raise self.invalid(errors, posted=posted)
         return built

@@ -233,7 +233,14 @@ def options(objects: Iterable[Any], text: str = "name", value: str = "id") -> li
     return [(getattr(o, value), getattr(o, text)) for o in objects]
 
 
-environment.globals.update(url=_url, csrf_input=_csrf_input, gov_items=gov_items, options=options)
+def positions(count: int) -> list[tuple[int, str]]:
+    """The choices of a "Position" select: 1 of 3, 2 of 3, 3 of 3."""
+    return [(n, f"{n} of {count}") for n in range(1, count + 1)]
+
+
+environment.globals.update(
+    url=_url, csrf_input=_csrf_input, gov_items=gov_items, options=options, positions=positions
+)
 
 
 def render(
