@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,10 +28,20 @@ from app.access.auth import session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
 from app.access.models import WebSession
 from app.access.policy import ANONYMOUS
-from app.clock import LONDON
 from app.config import PROJECT_ROOT
 from app.context import bound_actor, current
 from app.errors import SERVER_ERROR
+from app.formatting import (
+    format_date,
+    format_datetime,
+    format_time,
+    interval,
+    number,
+    percentage,
+    plural,
+    signed,
+)
+from app.tables import Cell
 
 TEMPLATES = PROJECT_ROOT / "templates"
 # GOV.UK Frontend's compiled CSS, JS, fonts and images, installed by `npm ci`.
@@ -120,67 +129,14 @@ def _take_flash() -> str | None:
     return message
 
 
-# --- filters: how dates, times and numbers read ---------------------------------------
+def gov_cell(cell: Cell) -> dict:
+    """A table cell (app.tables) as GOV.UK's table macro takes it."""
+    return {"text": cell.text, "format": "numeric" if cell.numeric else None}
 
 
-def format_date(value: date | datetime | None, style: str = "long") -> str:
-    """5 December 2026 (``style="short"``: 5 Dec 2026). A timestamp is shown as the
-    day it was in England."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.astimezone(LONDON).date()
-    return value.strftime("%-d %b %Y" if style == "short" else "%-d %B %Y")
-
-
-def format_time(value: datetime | None) -> str:
-    """2:30pm, in England's time (GMT or BST): timestamps are stored in UTC."""
-    if value is None:
-        return ""
-    local = value.astimezone(LONDON)
-    return local.strftime("%-I:%M") + local.strftime("%p").lower()
-
-
-def format_datetime(value: datetime | None, style: str = "long") -> str:
-    """5 December 2026 at 2:30pm, in England's time."""
-    if value is None:
-        return ""
-    return f"{format_date(value, style)} at {format_time(value)}"
-
-
-def percentage(value: float | None) -> str:
-    """A proportion as a whole percentage (0.425 -> 43%); nothing known is a dash."""
-    return "–" if value is None else f"{round(value * 100)}%"
-
-
-def number(value: float | int | None, places: int = 2) -> str:
-    """A figure to ``places`` decimal places, with thousands separated; a dash if none."""
-    if value is None:
-        return "–"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.{places}f}"
-
-
-def signed(value: float | None, places: int = 2) -> str:
-    """A difference with its sign always shown (+0.25, -0.50); a dash if none."""
-    return "–" if value is None else f"{value:+.{places}f}"
-
-
-def interval(bounds: tuple[float, float] | None, as_percentage: bool = False) -> str:
-    """A confidence interval, "12% to 45%" or "0.21 to 0.64"; a dash if none."""
-    if not bounds:
-        return "–"
-    show = percentage if as_percentage else number
-    return f"{show(bounds[0])} to {show(bounds[1])}"
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """ "1 day", "3 days" (or ``many`` when the plural is not just an s)."""
-    return f"{count} {singular if count == 1 else (many or singular + 's')}"
-
-
+# How dates, times and numbers read: app/formatting.py, shared with the PDFs' tables.
 environment.filters.update(
+    gov_cell=gov_cell,
     date=format_date,
     time=format_time,
     datetime=format_datetime,

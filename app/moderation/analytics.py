@@ -27,9 +27,11 @@ from app.audit_templates.models import (
     TemplateVersion,
 )
 from app.audits.models import Audit
+from app.formatting import interval, number, percentage, signed
 from app.moderation import stats
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Return
+from app.tables import Cell, Table, cells
 
 OVERALL = "overall"
 
@@ -195,3 +197,51 @@ def choices(session: Session, *, actor: Actor) -> dict:
         "key_areas": areas,
         "audits": audits_,
     }
+
+
+def agreement_table(overall: dict, caption: str) -> Table:
+    """How far moderation agreed with the agencies' own grades, with 95% intervals: the
+    same table on the analytics page and in the subgroup report."""
+    shifts, n = overall["shifts"], overall["n"]
+
+    def share(label: str, found: dict) -> tuple[Cell, ...]:
+        return cells(
+            label, percentage(found["estimate"]), interval(found["ci"], as_percentage=True), n
+        )
+
+    def coefficient(label: str, found: dict) -> tuple[Cell, ...]:
+        return cells(label, number(found["estimate"]), interval(found["ci"]), n)
+
+    notes = (
+        (f"Kappa: {overall['weighted_kappa']['note']}",)
+        if overall["weighted_kappa"].get("note")
+        else ()
+    )
+    return Table(
+        caption=caption,
+        head=cells("Measure", "Value", "95% interval", "Grades"),
+        rows=(
+            share("Exact agreement with the agency's own grade", overall["agreement"]),
+            share("Grades changed", shifts["changed"]),
+            share("Lowered by the moderator", shifts["lowered"]),
+            share("Raised by the moderator", shifts["raised"]),
+            cells(
+                "Mean shift in levels (+ means own grades were higher)",
+                signed(shifts["mean_shift"]),
+                interval(shifts["mean_shift_ci"]),
+                n,
+            ),
+            coefficient("Weighted kappa (quadratic)", overall["weighted_kappa"]),
+            coefficient("Gwet's AC1", overall["ac1"]),
+        ),
+        notes=notes,
+    )
+
+
+def levels_table(levels: list[str], own: list[int], moderated: list[int], caption: str) -> Table:
+    """The agencies' own and the moderated grades, by level."""
+    return Table(
+        caption=caption,
+        head=cells("Grade", "Own", "Moderated"),
+        rows=tuple(cells(label, o, m) for label, o, m in zip(levels, own, moderated, strict=True)),
+    )

@@ -4,33 +4,54 @@ and opening and finishing moderation."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.deps import FilterId, FormData, IdPath, IdQuery, SessionDep, transactional
+from app.deps import FilterId, IdPath, IdQuery, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound, StateError
-from app.forms import attempt, errors_from, form_context
+from app.forms import Form, FormInvalid, FormState, Posted, read_date, undone_if_refused
 from app.moderation import analytics, service
+from app.moderation.schemas import DecisionIn
 from app.returns import service as returns
+from app.returns.forms import saved_values as area_values
+from app.returns.forms import shown_answers as area_answers
+from app.returns.schemas import Reopen
 from app.schemas_base import MAX_ID
-from app.templating import render
+from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 CellPath = Annotated[int, Path(ge=0, le=MAX_ID)]  # a key area's id, or 0: the overall grade
 
-DONE = {
-    "opened": "Moderation is open. Every participating agency can now see the whole picture.",
-    "decided": "The decision has been saved.",
-    "sent_back": "The return has been sent back to the agency for amendment.",
-    "finished": "Moderation is finished. The audit has moved to learning.",
-}
+DECISION = Form(
+    DecisionIn,
+    fields=("level", "rationale"),
+    messages={
+        "level": "Choose the moderated grade",
+        ("rationale", "string_too_long"): "The rationale must be 20,000 characters or fewer",
+        ("rationale", "invalid"): "The rationale must not contain control characters",
+    },
+)
+SEND_BACK = Form(
+    Reopen,
+    fields=("note", "version"),
+    messages={
+        "note": "Say what the agency needs to amend",
+        ("note", "string_too_long"): "The note must be 5,000 characters or fewer",
+        ("note", "invalid"): "The note must not contain control characters",
+    },
+)
+ANALYTICS_DATES = {"moderated_from": "The start date", "moderated_to": "The end date"}
+
+
+def _to_workspace(request: Request, audit_id: int, done: str, *, anchor: str | None = None):
+    flash(done)
+    return redirect(request, "moderation.workspace", audit_id=audit_id, anchor=anchor)
 
 
 def _workspace(
@@ -41,8 +62,7 @@ def _workspace(
     *,
     child: int | None = None,
     agency: int | None = None,
-    done: str = "",
-    errors: dict | None = None,
+    form: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
     found = service.grid(session, actor=actor, audit=audit)
@@ -50,7 +70,6 @@ def _workspace(
         raise NotFound("There is no such child in this audit.")
     if agency is not None and not any(a.id == agency for a in found.agencies):
         raise NotFound("That agency is not taking part in this audit.")
-    anchors = {f"child-{c.id}": f"child-{c.id}" for c in found.children}
     return render(
         request,
         "moderation/workspace.html",
@@ -63,8 +82,7 @@ def _workspace(
             if found.version.scale
             else {},
             "may_moderate": actor.may(Permission.MODERATE),
-            "done": DONE.get(done, ""),
-            **form_context({}, errors or {}, anchors),
+            "form": form,
         },
         status_code=status_code,
     )
@@ -79,10 +97,9 @@ def workspace(
     audit_id: IdPath,
     child: IdQuery = None,
     agency: IdQuery = None,
-    done: str = "",
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    return _workspace(request, session, actor, audit, child=child, agency=agency, done=done)
+    return _workspace(request, session, actor, audit, child=child, agency=agency)
 
 
 @router.post("/audits/{audit_id}/moderation/open", name="moderation.open")
@@ -90,13 +107,17 @@ def workspace(
 def open_moderation(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
     try:
-        with attempt(session):
+        with undone_if_refused(session):
             service.open_moderation(session, audit=audit)
     except InvalidInput as exc:
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-        errors = {"open": exc.fields[0].message if exc.fields else exc.message}
-        return _workspace(request, session, actor, audit, errors=errors, status_code=422)
-    return RedirectResponse(f"/audits/{audit_id}/moderation?done=opened", status_code=303)
+        form = FormState(errors={"open": exc.fields[0].message if exc.fields else exc.message})
+        return _workspace(request, session, actor, audit, form=form, status_code=422)
+    return _to_workspace(
+        request,
+        audit_id,
+        "Moderation is open. Every participating agency can now see the whole picture.",
+    )
 
 
 @router.post("/audits/{audit_id}/moderation/finish", name="moderation.finish")
@@ -104,13 +125,18 @@ def open_moderation(session: SessionDep, request: Request, actor: Actor, audit_i
 def finish(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
     try:
-        with attempt(session):
+        with undone_if_refused(session):
             service.finish(session, actor=actor, audit=audit)
     except InvalidInput as exc:
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-        errors = errors_from(exc.fields, {})
-        return _workspace(request, session, actor, audit, errors=errors, status_code=422)
-    return RedirectResponse(f"/audits/{audit_id}/moderation?done=finished", status_code=303)
+        errors: dict[str, str] = {}
+        for problem in exc.fields:
+            errors.setdefault(problem.field, problem.message)
+        form = FormState(errors=errors)
+        return _workspace(request, session, actor, audit, form=form, status_code=422)
+    return _to_workspace(
+        request, audit_id, "Moderation is finished. The audit has moved to learning."
+    )
 
 
 # --- one cell ------------------------------------------------------------------------
@@ -124,8 +150,7 @@ def _cell_page(
     return_id: int,
     cell: int,
     *,
-    values: dict | None = None,
-    errors: dict | None = None,
+    form: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
     found = service.grid(session, actor=actor, audit=audit)
@@ -139,25 +164,18 @@ def _cell_page(
     detail = returns.read(session, return_id=return_id, actor=actor)
     version = found.version
     key_area = next((k for k in version.key_areas if k.id == cell), None)
-    answers = {f"q-{a['question_id']}": a["value"] for a in detail["answers"]}
-    evidence = {}
-    for e in detail["evidence"]:
-        if key_area is not None and e["key_area_id"] == key_area.id:
-            evidence = {
-                f"ev-{box}": e.get(box, "")
-                for box in ("went_well", "could_be_better", "impact_on_child")
-            }
     grade_codes = {g["key_area_id"]: g["level"] for g in detail["grades"]}
     may_decide = (
         actor.may(Permission.MODERATE)
         and audit.status == AuditStatus.MODERATION
         and the_return.status in service.MODERATABLE
     )
-    if values is None:
+    if form is None:
         chosen = the_cell.moderated_level or the_cell.self_level
         values = {"level": chosen.code if chosen else "", "rationale": ""}
         if the_cell.decision is not None and the_cell.state != service.CellState.REGRADED:
             values["rationale"] = the_cell.decision.rationale
+        form = FormState(values=values)
     return render(
         request,
         "moderation/cell.html",
@@ -168,7 +186,8 @@ def _cell_page(
             "cell": the_cell,
             "key_area": key_area,
             "version": version,
-            "area_values": {**answers, **evidence, "grade": grade_codes.get(cell, "")},
+            "area_form": FormState(values=area_values(detail, key_area)) if key_area else None,
+            "shown_answers": area_answers(detail, key_area) if key_area else {},
             "grade_codes": grade_codes,
             "overall_code": detail.get("overall_grade"),
             "child": next(c for c in found.children if c.id == the_return.child_id),
@@ -177,7 +196,7 @@ def _cell_page(
             "may_decide": may_decide,
             "may_send_back": may_decide and actor.may(Permission.RETURN_REOPEN),
             "return_version": detail["version"],
-            **form_context(values, errors or {}),
+            "form": form,
         },
         status_code=status_code,
     )
@@ -212,24 +231,24 @@ def decide(
     audit_id: IdPath,
     return_id: IdPath,
     cell: CellPath,
-    form: FormData,
+    posted: PostedForm,
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
     return_ = service.get_return(session, audit=audit, return_id=return_id)
     try:
-        with attempt(session):
+        body = DECISION.read(posted, return_id=return_id, key_area_id=cell or None)
+        with DECISION.submitting(session, posted):
             service.decide(
                 session,
                 audit=audit,
                 return_=return_,
                 cell=cell,
-                level_code=form.get("level", ""),
-                rationale=form.get("rationale", ""),
+                level_code=body.level,
+                rationale=body.rationale,
                 actor=actor,
             )
-    except InvalidInput as exc:
+    except FormInvalid as invalid:
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-        errors = errors_from(exc.fields, {})
         return _cell_page(
             request,
             session,
@@ -237,13 +256,11 @@ def decide(
             audit,
             return_id,
             cell,
-            values=form,
-            errors=errors,
-            status_code=422,
+            form=invalid.state(),
+            status_code=invalid.status_code,
         )
-    child = return_.child_id
-    return RedirectResponse(
-        f"/audits/{audit_id}/moderation?done=decided#child-{child}", status_code=303
+    return _to_workspace(
+        request, audit_id, "The decision has been saved.", anchor=f"child-{return_.child_id}"
     )
 
 
@@ -258,22 +275,18 @@ def send_back(
     actor: Actor,
     audit_id: IdPath,
     return_id: IdPath,
-    form: FormData,
+    posted: PostedForm,
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
     return_ = returns.get_return(session, return_id=return_id, actor=actor)
     if return_.audit_id != audit.id:
         raise NotFound(f"There is no return {return_id} in this audit.")
-    cell = int(form["cell"]) if form.get("cell", "").isdigit() else service.OVERALL
-    note = form.get("note", "").strip()
-    problem = (
-        "Say what the agency needs to amend"
-        if not note
-        else "The note must be 5,000 characters or fewer"
-        if len(note) > 5000
-        else None
-    )
-    if problem:
+    cell = int(posted.one("cell")) if posted.one("cell").isdigit() else service.OVERALL
+    try:
+        body = SEND_BACK.read(posted)
+    except FormInvalid as invalid:
+        if "version" in invalid.errors:
+            raise StateError("This page is out of date: reload it and try again.") from None
         return _cell_page(
             request,
             session,
@@ -281,38 +294,40 @@ def send_back(
             audit,
             return_id,
             cell,
-            values={"note": note},
-            errors={"note": problem},
+            form=invalid.state(),
             status_code=422,
         )
-    try:
-        version = int(form.get("version", ""))
-    except ValueError:
-        raise StateError("This page is out of date: reload it and try again.") from None
-    returns.reopen(session, return_=return_, read_version=version, note=note)
-    return RedirectResponse(f"/audits/{audit_id}/moderation?done=sent_back", status_code=303)
+    returns.reopen(session, return_=return_, read_version=body.version, note=body.note)
+    return _to_workspace(
+        request, audit_id, "The return has been sent back to the agency for amendment."
+    )
 
 
 # --- what moderation shows -------------------------------------------------------------
 
 
-def _date_or_none(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _analytics_page(request, session, actor, *, filters, audit=None, errors=None):
+def _analytics_page(request, session, actor, *, filters, audit=None, form=None):
+    report = analytics.report(session, actor=actor, filters=filters)
+    for group in report["groups"]:
+        overall = group["overall"]
+        group["agreement_table"] = analytics.agreement_table(
+            overall, "Agreement between agencies' own grades and moderated grades"
+        )
+        group["levels_table"] = analytics.levels_table(
+            group["levels"],
+            overall["self_distribution"]["counts"],
+            overall["moderated_distribution"]["counts"],
+            "Grades by level",
+        )
     return render(
         request,
         "moderation/analytics.html",
         {
             "audit": audit,
             "filters": filters,
-            "report": analytics.report(session, actor=actor, filters=filters),
+            "report": report,
             "choices": None if audit else analytics.choices(session, actor=actor),
-            **form_context({}, errors or {}),
+            "form": form or FormState(),
         },
     )
 
@@ -334,17 +349,23 @@ def pooled_analytics(
     agency_id: FilterId = None,
     template_id: FilterId = None,
     key_area: Annotated[str, Query(max_length=200)] = "",
-    moderated_from: Annotated[str, Query(max_length=10)] = "",
-    moderated_to: Annotated[str, Query(max_length=10)] = "",
 ):
-    """Moderation across audits, with filters (a GET form, so a view can be bookmarked)."""
-    errors = {}
-    start, end = _date_or_none(moderated_from), _date_or_none(moderated_to)
-    if moderated_from and start is None:
-        errors["moderated_from"] = "Enter the start date as a real date, for example 2026-04-01"
-    if moderated_to and end is None:
-        errors["moderated_to"] = "Enter the end date as a real date, for example 2026-09-30"
+    """Moderation across audits, with filters (a GET form, so a view can be bookmarked);
+    the dates are GOV.UK date inputs."""
+    query = Posted(request.query_params.multi_items())
+    errors: dict[str, str] = {}
+    chosen = {}
+    for name, label in ANALYTICS_DATES.items():
+        chosen[name], problem = read_date(query, name, label)
+        if problem:
+            errors[name] = problem
+    start, end = chosen["moderated_from"], chosen["moderated_to"]
     if start and end and end < start:
         errors["moderated_to"] = "The end date must be on or after the start date"
     filters = analytics.Filters(None, agency_id, template_id, key_area or None, start, end)
-    return _analytics_page(request, session, actor, filters=filters, errors=errors)
+    form = FormState(
+        values=query.shown(),
+        errors=errors,
+        anchors={name: f"#{name}-day" for name in ANALYTICS_DATES},
+    )
+    return _analytics_page(request, session, actor, filters=filters, form=form)

@@ -15,9 +15,9 @@ from datetime import date
 from pydantic import ValidationError
 
 from app.audit_templates.models import AnswerType, KeyArea
+from app.formatting import format_date
 from app.forms import FormState, Posted, date_values, read_date
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
-from app.templating import format_date
 
 BOXES = ("went_well", "could_be_better", "impact_on_child")
 # What a date question's messages call it: its prompt is a question, not a label.

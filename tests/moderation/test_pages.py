@@ -79,6 +79,10 @@ def test_open_decide_send_back_and_finish_through_the_pages(moderator, db, audit
     version = re.search(r'name="version" value="(\d+)"', moderator.get(cell_url).text).group(1)
     empty = post(moderator, send, cell_url, version=version, note="", cell=str(area))
     assert empty.status_code == 422 and "Say what the agency needs to amend" in empty.text
+    # The page checks the note as the API does: no control characters.
+    nul = post(moderator, send, cell_url, version=version, note="Add\x00 dates", cell=str(area))
+    assert nul.status_code == 422 and "must not contain control characters" in nul.text
+    assert db.get(Return, first.id).status == ReturnStatus.SUBMITTED
     sent = post(moderator, send, cell_url, version=version, note="Add the visit dates.")
     assert sent.status_code == 303
     db.expire_all()
@@ -115,9 +119,21 @@ def audit_agency_ids(db, audit) -> list[int]:
     )
 
 
+DMY = ("day", "month", "year")
+
+
 def test_the_analytics_filters_left_blank_mean_any(moderator):
-    blank = "agency_id=&template_id=&key_area=&moderated_from=&moderated_to="
-    page = moderator.get(f"/analytics?{blank}")
+    dates = "&".join(f"moderated_{end}-{part}=" for end in ("from", "to") for part in DMY)
+    page = moderator.get(f"/analytics?agency_id=&template_id=&key_area=&{dates}")
     assert page.status_code == 200 and "What moderation shows" in page.text
-    bad = moderator.get("/analytics?moderated_from=31/02/2026")
-    assert bad.status_code == 200 and 'href="#moderated_from"' in bad.text
+    # The dates are GOV.UK date inputs, read by the one date reader.
+    bad = moderator.get(
+        "/analytics?moderated_from-day=31&moderated_from-month=2&moderated_from-year=2026"
+    )
+    assert bad.status_code == 200 and 'href="#moderated_from-day"' in bad.text
+    assert "The start date must be a real date" in bad.text
+    backwards = moderator.get(
+        "/analytics?moderated_from-day=1&moderated_from-month=6&moderated_from-year=2026"
+        "&moderated_to-day=1&moderated_to-month=5&moderated_to-year=2026"
+    )
+    assert "The end date must be on or after the start date" in backwards.text
