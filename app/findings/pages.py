@@ -2,62 +2,51 @@
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, Permission, child_scope
-from app.actions.forms import check, ordered, refusal
 from app.audit_templates.models import KeyArea
 from app.audits import service as audits
 from app.audits.models import Audit, Child
-from app.deps import FormData, FormLists, IdPath, SessionDep, transactional
-from app.errors import Conflict, InvalidInput
+from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.findings import service as findings
 from app.findings.models import KIND_LABELS
 from app.findings.schemas import FindingCreate, FindingPatch, ThemeCreate
-from app.forms import attempt, form_context
-from app.templating import render
+from app.forms import Form, FormInvalid, FormState
+from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-FINDING_FIELDS = ("kind", "statement", "theme_ids", "key_area_id", "agency_id", "child_id")
-FINDING_MESSAGES = {
-    "kind": "Choose whether this is good practice or an area for improvement",
-    "statement": "Enter the finding",
-    "theme_ids": "Choose themes from the list",
-    "key_area_id": "Choose a key area from the list",
-    "agency_id": "Choose an agency from the list",
-    "child_id": "Choose a child from the list",
-}
-FINDING_REFUSALS = {
-    "theme_ids": "Choose themes that are still in use",
-    "key_area_id": "Choose a key area of this audit's template",
-    "agency_id": "Choose an agency taking part in this audit",
-    "child_id": "Choose a child in this audit's cohort",
-}
-FINDING_NOTICES = {"added": "The finding has been added.", "saved": "The finding has been saved."}
-Done = Annotated[str, Query(max_length=40)]
-
-
-def _read_finding(form: dict[str, list[str]]) -> tuple[dict, dict | None, dict[str, str]]:
-    """(the values to show again, the service's fields or None, the errors)."""
-    values: dict = {key: items[0] for key, items in form.items()}
-    values["theme_ids"] = form.get("theme_ids", [])
-    data = {
-        "kind": values.get("kind") or None,
-        "statement": values.get("statement", ""),
-        "theme_ids": values["theme_ids"],
-        **{k: values.get(k) or None for k in ("key_area_id", "agency_id", "child_id")},
-    }
-    body, errors = check(FindingCreate, data, FINDING_MESSAGES)
-    if body is None:
-        return values, None, ordered(errors, FINDING_FIELDS)
-    return values, body.model_dump(), {}
+FINDING = Form(
+    FindingCreate,
+    fields=("kind", "statement", "theme_ids", "key_area_id", "agency_id", "child_id"),
+    lists=frozenset({"theme_ids"}),
+    messages={
+        "kind": "Choose whether this is good practice or an area for improvement",
+        "statement": "Enter the finding",
+        ("statement", "string_too_long"): "The finding must be 2,000 characters or fewer",
+        ("statement", "invalid"): "The finding must not contain control characters",
+        "theme_ids": "Choose themes from the list",
+        "key_area_id": "Choose a key area from the list",
+        "agency_id": "Choose an agency from the list",
+        "child_id": "Choose a child from the list",
+    },
+    refusals={
+        "theme_ids": "Choose themes that are still in use",
+        "key_area_id": "Choose a key area of this audit's template",
+        "agency_id": "Choose an agency taking part in this audit",
+        "child_id": "Choose a child in this audit's cohort",
+    },
+)
+THEME = Form(
+    ThemeCreate,
+    fields=("name",),
+    messages={"name": "Enter the theme"},
+    refusals={"name": "There is already a theme with this name"},
+)
 
 
 def _findings_page(
@@ -66,11 +55,9 @@ def _findings_page(
     actor: Actor,
     audit_id: int,
     *,
-    template: str = "actions/findings.html",
+    template: str = "findings/list.html",
     finding_id: int | None = None,
-    values: dict | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
+    form: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
@@ -96,12 +83,12 @@ def _findings_page(
             "themes": findings.list_themes(session),
             "key_areas": key_areas,
             "children": children,
-            "kinds": KIND_LABELS,
+            "kinds": list(KIND_LABELS.items()),
+            "kind_labels": KIND_LABELS,
             "may_manage": actor.may(Permission.FINDING_MANAGE),
             "may_act": actor.may(Permission.ACTION_MANAGE),
             "editable": audit.status in findings.FINDINGS_OPEN,
-            "notice": FINDING_NOTICES.get(notice, ""),
-            **form_context(values or {"theme_ids": []}, errors or {}),
+            "form": form or FINDING.state(),
         },
         status_code=status_code,
     )
@@ -110,31 +97,30 @@ def _findings_page(
 @router.get("/audits/{audit_id}/findings", name="findings.list")
 @transactional
 def findings_page(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, done: Done = ""
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath
 ) -> Response:
     """The audit's findings, and (for moderators) the form to add one."""
-    return _findings_page(session, request, actor, audit_id, notice=done)
+    return _findings_page(session, request, actor, audit_id)
 
 
 @router.post("/audits/{audit_id}/findings", name="findings.create")
 @transactional
 def create_finding(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     audit: Audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    values, data, errors = _read_finding(form)
-    again = partial(_findings_page, session, request, actor, audit_id, values=values)
-    if data is None:
-        return again(errors=errors, status_code=422)
     try:
-        with attempt(session):
-            finding = findings.create_finding(session, actor=actor, audit=audit, **data)
-    except InvalidInput as exc:
-        errors = ordered(refusal(exc, FINDING_REFUSALS), FINDING_FIELDS)
-        return again(errors=errors, status_code=422)
-    return RedirectResponse(
-        f"/audits/{audit_id}/findings?done=added#finding-{finding.id}", status_code=303
-    )
+        body = FINDING.read(posted)
+        with FINDING.submitting(session, posted):
+            finding = findings.create_finding(
+                session, actor=actor, audit=audit, **body.model_dump()
+            )
+    except FormInvalid as invalid:
+        return _findings_page(
+            session, request, actor, audit_id, form=invalid.state(), status_code=422
+        )
+    flash("The finding has been added.")
+    return redirect(request, "findings.list", audit_id=audit_id, anchor=f"finding-{finding.id}")
 
 
 @router.get("/findings/{finding_id}/edit", name="findings.edit")
@@ -154,109 +140,88 @@ def edit_finding(
         request,
         actor,
         finding.audit_id,
-        template="actions/finding_edit.html",
+        template="findings/edit.html",
         finding_id=finding.id,
-        values=values,
+        form=FINDING.state(values),
     )
 
 
 @router.post("/findings/{finding_id}/edit", name="findings.save")
 @transactional
 def save_finding(
-    session: SessionDep, request: Request, actor: Actor, finding_id: IdPath, form: FormLists
+    session: SessionDep, request: Request, actor: Actor, finding_id: IdPath, posted: PostedForm
 ) -> Response:
     finding = findings.get_finding(session, finding_id=finding_id, actor=actor)
     audit = audits.get_audit(session, audit_id=finding.audit_id, actor=actor)
-    values, data, errors = _read_finding(form)
-    again = partial(
-        _findings_page,
-        session,
-        request,
-        actor,
-        audit.id,
-        template="actions/finding_edit.html",
-        finding_id=finding_id,
-        values=values,
-    )
-    if data is None:
-        return again(errors=errors, status_code=422)
     try:
-        with attempt(session):
-            changes = FindingPatch.model_validate(data).model_dump()
+        body = FINDING.read(posted)
+        changes = FindingPatch.model_validate(body.model_dump()).model_dump()
+        with FINDING.submitting(session, posted):
             findings.update_finding(
                 session, actor=actor, audit=audit, finding=finding, changes=changes
             )
-    except InvalidInput as exc:
-        errors = ordered(refusal(exc, FINDING_REFUSALS), FINDING_FIELDS)
-        return again(errors=errors, status_code=422)
-    return RedirectResponse(
-        f"/audits/{audit.id}/findings?done=saved#finding-{finding_id}", status_code=303
-    )
+    except FormInvalid as invalid:
+        return _findings_page(
+            session,
+            request,
+            actor,
+            audit.id,
+            template="findings/edit.html",
+            finding_id=finding_id,
+            form=invalid.state(),
+            status_code=422,
+        )
+    flash("The finding has been saved.")
+    return redirect(request, "findings.list", audit_id=audit.id, anchor=f"finding-{finding_id}")
 
 
 # --- themes (admin) -------------------------------------------------------------------
 
-THEME_NOTICES = {
-    "added": "The theme has been added.",
-    "deactivated": "The theme has been deactivated: findings keep it, but it is no longer offered.",
-    "activated": "The theme is in use again.",
-}
-
 
 def _themes_page(
-    session: Session,
-    request: Request,
-    *,
-    values: dict | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status_code: int = 200,
+    session: Session, request: Request, *, form: FormState | None = None, status_code: int = 200
 ) -> Response:
     return render(
         request,
-        "actions/themes.html",
-        {
-            "themes": findings.list_themes(session),
-            "notice": THEME_NOTICES.get(notice, ""),
-            **form_context(values or {}, errors or {}),
-        },
+        "findings/themes.html",
+        {"themes": findings.list_themes(session), "form": form or THEME.state()},
         status_code=status_code,
     )
 
 
 @router.get("/admin/themes", name="findings.themes")
 @transactional
-def themes_page(session: SessionDep, request: Request, done: Done = "") -> Response:
+def themes_page(session: SessionDep, request: Request) -> Response:
     """The themes findings may be tagged with; add one, or stop offering one."""
-    return _themes_page(session, request, notice=done)
+    return _themes_page(session, request)
 
 
 @router.post("/admin/themes", name="findings.theme_create")
 @transactional
-def create_theme(session: SessionDep, request: Request, form: FormData) -> Response:
-    body, errors = check(ThemeCreate, {"name": form.get("name", "")}, {"name": "Enter the theme"})
-    again = partial(_themes_page, session, request, values=form)
-    if body is None:
-        return again(errors=errors, status_code=422)
+def create_theme(session: SessionDep, request: Request, posted: PostedForm) -> Response:
     try:
-        with attempt(session):
+        body = THEME.read(posted)
+        with THEME.submitting(session, posted):
             findings.create_theme(session, name=body.name)
-    except Conflict:
-        return again(errors={"name": "There is already a theme with this name"}, status_code=409)
-    return RedirectResponse("/admin/themes?done=added", status_code=303)
+    except FormInvalid as invalid:
+        return _themes_page(session, request, form=invalid.state(), status_code=invalid.status_code)
+    flash("The theme has been added.")
+    return redirect(request, "findings.themes")
 
 
 @router.post("/admin/themes/{theme_id}/deactivate", name="findings.theme_deactivate")
 @transactional
-def deactivate_theme(session: SessionDep, theme_id: IdPath) -> Response:
+def deactivate_theme(session: SessionDep, request: Request, theme_id: IdPath) -> Response:
     theme = findings.get_theme(session, theme_id=theme_id)
     findings.update_theme(session, theme=theme, changes={"active": False})
-    return RedirectResponse("/admin/themes?done=deactivated", status_code=303)
+    flash("The theme has been deactivated: findings keep it, but it is no longer offered.")
+    return redirect(request, "findings.themes")
 
 
 @router.post("/admin/themes/{theme_id}/activate", name="findings.theme_activate")
 @transactional
-def activate_theme(session: SessionDep, theme_id: IdPath) -> Response:
+def activate_theme(session: SessionDep, request: Request, theme_id: IdPath) -> Response:
     theme = findings.get_theme(session, theme_id=theme_id)
     findings.update_theme(session, theme=theme, changes={"active": True})
-    return RedirectResponse("/admin/themes?done=activated", status_code=303)
+    flash("The theme is in use again.")
+    return redirect(request, "findings.themes")

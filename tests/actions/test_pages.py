@@ -140,7 +140,7 @@ class TestAnActionsPage:
             data={"csrf_token": csrf, "status": "in_progress", "note": "Started", "version": 2},
             follow_redirects=False,
         )
-        assert r.status_code == 303 and r.headers["location"] == f"/actions/{aid}?done=in_progress"
+        assert r.status_code == 303 and r.headers["location"] == f"/actions/{aid}"
         assert "The action is now in progress." in moderator.get(r.headers["location"]).text
 
         r = moderator.post(
@@ -237,7 +237,8 @@ class TestProposeAndChangeAnAction:
             follow_redirects=False,
         )
         assert r.status_code == 303, r.text
-        aid = int(re.fullmatch(r"/actions/(\d+)\?done=created", r.headers["location"]).group(1))
+        aid = int(re.fullmatch(r"/actions/(\d+)", r.headers["location"]).group(1))
+        assert "The action has been proposed." in moderator.get(r.headers["location"]).text
         action = db.get(LearningAction, aid)
         assert action.status == ActionStatus.PROPOSED and action.owning_agency_id == first.id
 
@@ -256,7 +257,7 @@ class TestProposeAndChangeAnAction:
             },
             follow_redirects=False,
         )
-        assert r.status_code == 303 and r.headers["location"] == f"/actions/{aid}?done=saved"
+        assert r.status_code == 303 and r.headers["location"] == f"/actions/{aid}"
         db.expire_all()
         action = db.get(LearningAction, aid)
         assert action.title.endswith("front door staff") and action.version == 2

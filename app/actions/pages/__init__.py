@@ -3,8 +3,9 @@ to propose or change an action."""
 
 from fastapi import APIRouter
 
-from app.actions.pages import editing, tracker
+from app.actions.pages import action, editing, tracker
 
 router = APIRouter(include_in_schema=False)
 router.include_router(tracker.router)
+router.include_router(action.router)
 router.include_router(editing.router)

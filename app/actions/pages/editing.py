@@ -1,85 +1,58 @@
 """Pages to propose a learning action for an audit (directly, or from one of its
-findings) and to change one: the API's schemas validate the form, the service makes
-the change, and a refusal comes back with the GOV.UK error summary."""
+findings) and to change one: the API's schema checks the form, the service makes the
+change, and a refusal comes back with the GOV.UK error summary."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
 from app.actions import service
-from app.actions.forms import check, date_values, ordered, parse_id, refusal
 from app.actions.lifecycle import FINISHED, STATUS_LABELS
-from app.actions.schemas import ActionCreate, ActionPatch
+from app.actions.schemas import ActionCreate
 from app.audits import service as audits
-from app.deps import FormLists, IdPath, SessionDep, transactional
-from app.errors import InvalidInput, StateError
+from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
+from app.errors import StateError
 from app.findings import service as findings
 from app.findings.models import KIND_LABELS
-from app.forms import attempt, form_context
-from app.forms import legacy_read_date as read_date
-from app.templating import render
+from app.forms import Form, FormInvalid, FormState, date_values
+from app.schemas_base import MAX_ID
+from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-ACTION_FIELDS = (
-    "title",
-    "description",
-    "finding_ids",
-    "owning_agency_id",
-    "owner_name",
-    "owner_user_id",
-    "due_on",
-    "success_measure",
+ACTION = Form(
+    ActionCreate,
+    fields=(
+        "title",
+        "description",
+        "finding_ids",
+        "owning_agency_id",
+        "owner_name",
+        "owner_user_id",
+        "due_on",
+        "success_measure",
+    ),
+    lists=frozenset({"finding_ids"}),
+    dates={"due_on": "Due date"},
+    messages={
+        "title": "Enter a short title saying what will be done",
+        "description": "The description must not contain control characters",
+        "finding_ids": "Choose findings from the list",
+        "owning_agency_id": "Choose the agency that owns the action",
+        "owner_name": "Enter the name of the person who owns the action",
+        "owner_user_id": "Choose the owner's account from the list",
+        "due_on": "Enter the date the action is due",
+        "success_measure": "Enter how you will know the action has worked",
+    },
+    refusals={
+        "finding_ids": "Choose findings of this audit",
+        "owning_agency_id": "Choose an agency taking part in this audit",
+        "owner_user_id": "Choose the account of someone in the owning agency, or none",
+    },
 )
-ACTION_MESSAGES = {
-    "title": "Enter a short title saying what will be done",
-    "description": "The description must not contain control characters",
-    "finding_ids": "Choose findings from the list",
-    "owning_agency_id": "Choose the agency that owns the action",
-    "owner_name": "Enter the name of the person who owns the action",
-    "owner_user_id": "Choose the owner's account from the list",
-    "success_measure": "Enter how you will know the action has worked",
-}
-ACTION_REFUSALS = {
-    "finding_ids": "Choose findings of this audit",
-    "owning_agency_id": "Choose an agency taking part in this audit",
-    "owner_user_id": "Choose the account of someone in the owning agency, or none",
-}
-
-
-def _read_action(values: dict) -> tuple[dict | None, dict[str, str]]:
-    """The form as the service's fields, or None and the errors in page order."""
-    data = {
-        "title": values.get("title", ""),
-        "description": values.get("description", ""),
-        "finding_ids": values.get("finding_ids", []),
-        "owning_agency_id": values.get("owning_agency_id") or None,
-        "owner_name": values.get("owner_name", ""),
-        "owner_user_id": values.get("owner_user_id") or None,
-        "success_measure": values.get("success_measure", ""),
-    }
-    errors: dict[str, str] = {}
-    data["due_on"], problem = read_date(values, "due_on", "Due date")
-    if problem or data["due_on"] is None:
-        errors["due_on"] = problem or "Enter the date the action is due"
-    body, found = check(ActionPatch, data, ACTION_MESSAGES)
-    for name, message in found.items():
-        errors.setdefault(name, message)
-    if errors:
-        return None, ordered(errors, ACTION_FIELDS)
-    return body.model_dump(exclude={"version"}), {}
-
-
-def _values(form: dict[str, list[str]]) -> dict:
-    values: dict = {key: items[0] for key, items in form.items()}
-    values["finding_ids"] = form.get("finding_ids", [])
-    return values
 
 
 def _form_page(
@@ -89,27 +62,33 @@ def _form_page(
     *,
     audit_id: int,
     action_id: int | None,
-    values: dict,
-    errors: dict[str, str],
+    form: FormState,
     status_code: int = 200,
 ) -> Response:
     """The action form, read afresh (after a refusal, everything loaded was expired)."""
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    agency_ids = [a.id for a in audit.agencies]
+    names = {a.id: a.name for a in audit.agencies}
+    people = service.people(session, agency_ids=list(names))
     return render(
         request,
         "actions/form.html",
         {
             "audit": audit,
             "action_id": action_id,
-            "findings": findings.list_findings(session, actor=actor, audit=audit),
-            "agencies": audit.agencies,
-            "people": service.people(session, agency_ids=agency_ids),
-            **form_context(values, errors, {"due_on": "due_on-day"}),
-            "kind_labels": KIND_LABELS,
+            "findings": [
+                (f.id, f"{KIND_LABELS[f.kind]}: {_short(f.statement)}")
+                for f in findings.list_findings(session, actor=actor, audit=audit)
+            ],
+            "agencies": list(names.items()),
+            "people": [(p.id, f"{p.display_name} ({names.get(p.agency_id, '')})") for p in people],
+            "form": form,
         },
         status_code=status_code,
     )
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 @router.get("/audits/{audit_id}/actions/new", name="actions.new")
@@ -119,49 +98,47 @@ def new_action(
     request: Request,
     actor: Actor,
     audit_id: IdPath,
-    finding_id: Annotated[str, Query(max_length=20)] = "",
+    finding_id: FilterId = None,
 ) -> Response:
     """The form to propose an action; from a finding, it starts linked to it (and owned
     by the agency the finding is about, if any)."""
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
     values: dict = {}
     if finding_id:
-        finding = findings.get_finding(
-            session, finding_id=parse_id("finding", finding_id), actor=actor
-        )
+        finding = findings.get_finding(session, finding_id=finding_id, actor=actor)
         if finding.audit_id == audit.id:
             values = {
                 "finding_ids": [str(finding.id)],
                 "owning_agency_id": str(finding.agency_id or ""),
             }
     return _form_page(
-        session, request, actor, audit_id=audit.id, action_id=None, values=values, errors={}
+        session, request, actor, audit_id=audit.id, action_id=None, form=ACTION.state(values)
     )
 
 
 @router.post("/audits/{audit_id}/actions/new", name="actions.create")
 @transactional
 def create_action(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormLists
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    values = _values(form)
-    again = partial(
-        _form_page, session, request, actor, audit_id=audit.id, action_id=None, values=values
-    )
-    data, errors = _read_action(values)
-    if data is None:
-        return again(errors=errors, status_code=422)
-    body, errors = check(ActionCreate, {**data, "audit_id": audit.id}, ACTION_MESSAGES)
-    if body is None:
-        return again(errors=errors, status_code=422)
     try:
-        with attempt(session):
+        body = ACTION.read(posted, audit_id=audit.id)
+        with ACTION.submitting(session, posted):
             fields = body.model_dump(exclude={"audit_id"})
             action = service.create_action(session, actor=actor, audit=audit, **fields)
-    except InvalidInput as exc:
-        return again(errors=ordered(refusal(exc, ACTION_REFUSALS), ACTION_FIELDS), status_code=422)
-    return RedirectResponse(f"/actions/{action.id}?done=created", status_code=303)
+    except FormInvalid as invalid:
+        return _form_page(
+            session,
+            request,
+            actor,
+            audit_id=audit.id,
+            action_id=None,
+            form=invalid.state(),
+            status_code=422,
+        )
+    flash("The action has been proposed.")
+    return redirect(request, "actions.view", action_id=action.id)
 
 
 @router.get("/actions/{action_id}/edit", name="actions.edit")
@@ -188,36 +165,43 @@ def edit_action(session: SessionDep, request: Request, actor: Actor, action_id: 
         actor,
         audit_id=action.audit_id,
         action_id=action.id,
-        values=values,
-        errors={},
+        form=ACTION.state(values),
     )
+
+
+def _version(posted) -> int | None:
+    """The action version the page was showing; an unreadable one is refused as stale."""
+    value = posted.one("version")
+    if not value:
+        return None
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID:
+        return int(value)
+    raise StateError("This page is out of date: reload it and try again.")
 
 
 @router.post("/actions/{action_id}/edit", name="actions.save")
 @transactional
 def save_action(
-    session: SessionDep, request: Request, actor: Actor, action_id: IdPath, form: FormLists
+    session: SessionDep, request: Request, actor: Actor, action_id: IdPath, posted: PostedForm
 ) -> Response:
     action = service.get_action(session, action_id=action_id, actor=actor)
-    values = _values(form)
-    again = partial(
-        _form_page,
-        session,
-        request,
-        actor,
-        audit_id=action.audit_id,
-        action_id=action_id,
-        values=values,
-    )
-    data, errors = _read_action(values)
-    version = parse_id("version", values.get("version", ""))
-    if data is None:
-        return again(errors=errors, status_code=422)
+    version = _version(posted)
     try:
-        with attempt(session):
+        body = ACTION.read(posted, audit_id=action.audit_id)
+        changes = body.model_dump(exclude={"audit_id"})
+        with ACTION.submitting(session, posted):
             service.update_action(
-                session, actor=actor, action=action, changes=data, version=version
+                session, actor=actor, action=action, changes=changes, version=version
             )
-    except InvalidInput as exc:
-        return again(errors=ordered(refusal(exc, ACTION_REFUSALS), ACTION_FIELDS), status_code=422)
-    return RedirectResponse(f"/actions/{action_id}?done=saved", status_code=303)
+    except FormInvalid as invalid:
+        return _form_page(
+            session,
+            request,
+            actor,
+            audit_id=action.audit_id,
+            action_id=action_id,
+            form=invalid.state(),
+            status_code=422,
+        )
+    flash("The action has been saved.")
+    return redirect(request, "actions.view", action_id=action_id)
