@@ -57,29 +57,6 @@ async def _posted(request: Request) -> Posted:
 PostedForm = Annotated[Posted, Depends(_posted)]
 
 
-async def _form(request: Request) -> dict[str, str]:
-    # Pages validate their own forms (to re-render them with the GOV.UK error summary),
-    # so they take the fields as plain text; files are not accepted.
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormData = Annotated[dict[str, str], Depends(_form)]
-
-
-async def _form_lists(request: Request) -> dict[str, list[str]]:
-    # For forms with repeated fields (checkboxes): every value of each field, in order.
-    form = await request.form()
-    lists: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            lists.setdefault(key, []).append(value)
-    return lists
-
-
-FormLists = Annotated[dict[str, list[str]], Depends(_form_lists)]
-
-
 async def tracker_clock(request: Request) -> Clock:  # async: no I/O, no thread
     """Today, with the escalation threshold: what an action's standing is judged by."""
     settings = request.app.state.settings

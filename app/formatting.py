@@ -5,6 +5,7 @@ exports and the tables they share. Dates and times are shown as they are in Engl
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from app.clock import LONDON
 
@@ -35,8 +36,11 @@ def format_datetime(value: datetime | None, style: str = "long") -> str:
 
 
 def percentage(value: float | None) -> str:
-    """A proportion as a whole percentage (0.425 -> 43%); nothing known is a dash."""
-    return "–" if value is None else f"{round(value * 100)}%"
+    """A proportion as a whole percentage, halves rounded up (0.425 -> 43%, where
+    Python's round would give 42%); nothing known is a dash."""
+    if value is None:
+        return "–"
+    return f"{int(Decimal(str(value * 100)).quantize(Decimal(1), ROUND_HALF_UP))}%"
 
 
 def number(value: float | int | None, places: int = 2) -> str:

@@ -164,8 +164,9 @@ class FormInvalid(InvalidInput):
 
 
 def _takes_text(annotation: Any) -> bool:
-    """Whether a model field holds text, so a blank box means "" rather than None.
-    A blank choice, number, date or enum means "not given" (None)."""
+    """Whether a model field holds text, so a blank box means "" rather than "not
+    given". A blank choice, number, date, enum or tick box is not given: the model's
+    default if it has one, else None."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _takes_text(typing.get_args(annotation)[0])
@@ -218,8 +219,9 @@ class Form(Generic[M]):
     refusals: Messages = field(default_factory=dict)
     # Model or service field -> the page's field, where the page names it otherwise.
     rename: Mapping[str, str] = field(default_factory=dict)
-    # Text fields where a blank box means "none" (None) rather than "" (an optional
-    # password, say). Blank choices, numbers and dates always mean None.
+    # Fields where a blank box means None even though the model has a default: an
+    # optional password (None, not ""), or a yes/no the page insists is answered
+    # (None is refused, where the model would have defaulted to yes).
     blank_is_none: frozenset[str] = frozenset()
     # The page field that shows what the model finds wrong with the form as a whole
     # (a choice question needs two different options); its message is keyed
@@ -263,10 +265,13 @@ class Form(Generic[M]):
             elif name in self.lists:
                 data[target] = posted.all(name)
             elif target in model_fields:
-                value = posted.one(name)
-                if value == "" and (
-                    name in self.blank_is_none or not _takes_text(model_fields[target].annotation)
-                ):
+                value: str | None = posted.one(name)
+                model_field = model_fields[target]
+                if value == "" and name in self.blank_is_none:
+                    value = None
+                elif value == "" and not _takes_text(model_field.annotation):
+                    if not model_field.is_required():
+                        continue  # left blank: the model's default (an unticked box: False)
                     value = None
                 data[target] = value
         data.update(extra)
@@ -316,45 +321,3 @@ class Form(Generic[M]):
     def state(self, values: Mapping[str, Any] | None = None) -> FormState:
         """The form to fill in: empty, or with ``values`` (see ``date_values``)."""
         return FormState(values=dict(values or {}), anchors=self.anchors)
-
-
-# --- being replaced by Form (issue 10, in progress) ----------------------------------
-
-from app.errors import FieldError, validation_fields  # noqa: E402
-
-
-def errors_from(fields: list[FieldError], messages: dict[str, str]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for found in fields:
-        errors.setdefault(found.field, messages.get(found.field, found.message))
-    return errors
-
-
-def validate(model, data: dict, messages: dict[str, str]):
-    try:
-        return model.model_validate(data), {}
-    except ValidationError as exc:
-        return None, errors_from(validation_fields(exc.errors()), messages)
-
-
-def summary(errors: dict[str, str], anchors: dict[str, str] | None = None) -> list[dict]:
-    anchors = anchors or {}
-    return [{"text": m, "href": f"#{anchors.get(f, f)}"} for f, m in errors.items()]
-
-
-def form_context(values: dict, errors: dict[str, str], anchors: dict | None = None) -> dict:
-    return {"values": values, "errors_by_field": errors, "errors": summary(errors, anchors)}
-
-
-@contextmanager
-def attempt(session: Session) -> Iterator[None]:
-    try:
-        with session.begin_nested():
-            yield
-    except AppError:
-        session.expire_all()
-        raise
-
-
-def legacy_read_date(form: dict[str, str], name: str, label: str):
-    return read_date(Posted(form.items()), name, label)

@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from app.access.auth import session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
 from app.access.models import WebSession
-from app.access.policy import ANONYMOUS
+from app.access.policy import ANONYMOUS, Actor, Permission
 from app.config import PROJECT_ROOT
 from app.context import bound_actor, current
 from app.errors import SERVER_ERROR
@@ -199,18 +199,53 @@ environment.globals.update(
 )
 
 
+# The service navigation: (permission needed, label, route, the routes it is "current"
+# for, by name or by "<domain>." prefix). The library is for everyone signed in.
+NAVIGATION = (
+    ("return.edit", "My work", "returns.my_work", ("returns.",)),
+    ("reference.manage", "Agencies", "agencies.list", ("agencies.",)),
+    ("user.manage", "Users", "access.users", ("access.user",)),
+    ("template.manage", "Templates", "audit_templates.list", ("audit_templates.",)),
+    ("audit.read", "Audits", "audits.list", ("audits.", "moderation.", "findings.")),
+    ("action.read", "Actions", "actions.tracker", ("actions.",)),
+    ("audit.read", "Analytics", "moderation.analytics", ("moderation.analytics",)),
+    ("briefing.edit", "Briefings", "briefings.list", ("briefings.",)),
+    ("signed_in", "Library", "briefings.library", ("briefings.library", "briefings.download")),
+)
+
+
+def navigation(request: Request, actor: Actor) -> list[dict]:
+    """The service navigation's links for this person; the current one is the one whose
+    route names match the page's most closely (the library is under "briefings." too)."""
+    if actor.user_id is None:
+        return []
+    route = getattr(request.scope.get("route"), "name", "") or ""
+    shown = [entry for entry in NAVIGATION if actor.may(Permission(entry[0]))]
+
+    def closeness(entry: tuple) -> int:
+        return max((len(p) for p in entry[3] if route.startswith(p)), default=0)
+
+    current = max(shown, key=closeness, default=None)
+    if current is not None and closeness(current) == 0:
+        current = None
+    return [
+        {"href": url(request, name), "text": label, "active": entry is current}
+        for entry in shown
+        for _permission, label, name, _prefixes in [entry]
+    ]
+
+
 def render(
     request: Request, name: str, context: dict | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
     """A page: the template with the request, the signed-in person, and the flash
     message waiting for them (taken only by a page that is not itself an error)."""
+    actor = bound_actor() or ANONYMOUS  # outside a request's work, nobody is signed in
     values = {
         "request": request,
-        # Outside a request's work (an error page, say) nobody is shown as signed in.
-        "actor": bound_actor() or ANONYMOUS,
+        "actor": actor,
+        "navigation": navigation(request, actor),
         "service_name": request.app.state.settings.partnership_name,
-        "csrf_field": CSRF_FIELD,
-        "csrf_token": csrf_token(request),
         "flashed": _take_flash() if status_code < 400 else None,
         "form": None,
         **(context or {}),

@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 
 from app.config import PROJECT_ROOT, Settings, get_settings
+from app.formatting import format_date
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 LOGO = "asset:brand-logo"
@@ -73,6 +74,7 @@ def html_for(kind: str, context: dict) -> str:
         raise ValueError(f"Unknown kind {kind!r}: use one of {', '.join(KINDS)}.")
     from markupsafe import Markup
 
+    from app.moderation.analytics import agreement_table
     from app.templating import templates  # the pages' environment: charts and all
 
     doc = context["doc"]
@@ -81,10 +83,12 @@ def html_for(kind: str, context: dict) -> str:
         "partnership": doc["partnership_name"],
         "marking": doc["marking"],
         "running_title": RUNNING_TITLES[kind],
-        "dated_version": f"{dated:%-d %B %Y} · {doc['version_label']}",
+        "dated_version": f"{format_date(dated)} · {doc['version_label']}",
     }
     css = {key: Markup(css_string(value)) for key, value in css.items()}
-    return templates.env.get_template(KINDS[kind]).render({**context, "css": css})
+    # The agreement table is the analytics page's own, built by the same function.
+    tables = {"agreement_table": agreement_table}
+    return templates.env.get_template(KINDS[kind]).render({**context, **tables, "css": css})
 
 
 # --- the URL fetcher -----------------------------------------------------------------------

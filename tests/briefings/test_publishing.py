@@ -109,6 +109,13 @@ def post(client, page, path, **data):
     return client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
 
 
+def due_on(day: date) -> dict[str, str]:
+    """The publish form's GOV.UK date input for when the assurance answers are due."""
+    return {
+        f"assurance_due_on-{part}": str(getattr(day, part)) for part in ("day", "month", "year")
+    }
+
+
 def wait_until_published(factory, version_id, seconds=90):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -267,16 +274,19 @@ def test_a_public_briefing_is_read_without_signing_in(world):
     post(moderator, editor, f"{editor}/submit", confirm_small_counts="yes")
     post(moderator, editor, f"{editor}/approve")
     # Publishing can also ask each agency whether the learning landed.
-    past = post(
+    past = post(moderator, editor, f"{editor}/publish", assurance="yes", **due_on(date.today()))
+    assert past.status_code == 422 and "Choose a date in the future" in past.text
+    missing = post(moderator, editor, f"{editor}/publish", assurance="yes")
+    assert missing.status_code == 422 and "Enter the date the answers are due" in missing.text
+    due = (date.today() + timedelta(days=21)).isoformat()
+    published = post(
         moderator,
         editor,
         f"{editor}/publish",
         assurance="yes",
-        assurance_due_on=date.today().isoformat(),
+        **due_on(date.today() + timedelta(days=21)),
     )
-    assert past.status_code == 422 and "Choose a date in the future" in past.text
-    due = (date.today() + timedelta(days=21)).isoformat()
-    post(moderator, editor, f"{editor}/publish", assurance="yes", assurance_due_on=due)
+    assert published.status_code == 303, published.text
     wait_until_published(factory, version_id)
     with session_scope(factory) as session:
         briefing_id = session.get(BriefingVersion, version_id).briefing_id
@@ -322,6 +332,28 @@ def test_only_a_moderated_audit_gets_a_briefing(world):
     )
     assert refused.status_code == 422 and "finish moderation first" in refused.text
     assert as_(client, cookies, "practitioner").get("/briefings").status_code == 403
+
+
+def test_a_long_note_is_refused_not_cut(world):
+    """A note or reason past 2,000 characters is refused in the page's words (it used
+    to be cut short without a word), and one with control characters too."""
+    client, factory, audit_id, _agency_id, cookies = world
+    moderator = as_(client, cookies, "moderator")
+    new = f"/audits/{audit_id}/briefings/new"
+    created = post(
+        moderator, new, new, kind="briefing", title="Notes", marking="OFFICIAL", public="no"
+    )
+    editor = created.headers["location"]
+    post(moderator, editor, f"{editor}/submit", confirm_small_counts="yes")
+    long = post(moderator, editor, f"{editor}/send-back", note="x" * 2001)
+    assert long.status_code == 422 and "2,000 characters or fewer" in long.text
+    nul = post(moderator, editor, f"{editor}/send-back", note="Fix\x00 it")
+    assert nul.status_code == 422 and "must not contain control characters" in nul.text
+    version_id = int(editor.rsplit("/", 1)[1])
+    with session_scope(factory) as session:
+        assert session.get(BriefingVersion, version_id).status == VersionStatus.SUBMITTED
+    sent = post(moderator, editor, f"{editor}/send-back", note="x" * 2000)
+    assert sent.status_code == 303
 
 
 def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(world):

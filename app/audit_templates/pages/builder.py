@@ -45,11 +45,13 @@ DETAIL_MESSAGES = {
 NEW_TEMPLATE = Form(
     TemplateContent,
     fields=("name", "theme", "description", "method", "overall_grade", "scale"),
+    blank_is_none=frozenset({"overall_grade"}),
     messages=DETAIL_MESSAGES,
 )
 DETAILS = Form(
     VersionPatch,
     fields=("theme", "description", "method", "overall_grade"),
+    blank_is_none=frozenset({"overall_grade"}),
     messages=DETAIL_MESSAGES,
 )
 

@@ -19,6 +19,7 @@ router = APIRouter(include_in_schema=False)
 KEY_AREA = Form(
     KeyAreaIn,
     fields=("title", "description", "graded", "position"),
+    blank_is_none=frozenset({"graded"}),
     messages={
         "title": "Enter the key area's title, in 200 characters or fewer",
         "description": "The description is too long",
@@ -28,6 +29,7 @@ KEY_AREA = Form(
 QUESTION = Form(
     QuestionIn,
     fields=("prompt", "type", "required", "guidance", "options", "position"),
+    blank_is_none=frozenset({"required"}),
     whole="options",
     messages={
         "prompt": "Enter the question, in 2,000 characters or fewer",

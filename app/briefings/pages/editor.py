@@ -4,10 +4,8 @@ version) and an HTML preview of the document."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.background import BackgroundTask
 
 from app.access.policy import Actor, Permission
@@ -15,26 +13,16 @@ from app.audits import service as audits
 from app.audits.models import AuditStatus
 from app.briefings import service
 from app.briefings.models import BriefingKind, Marking, VersionStatus
-from app.deps import FormData, IdPath, SessionDep, transactional
+from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, sections_model
+from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import Conflict, InvalidInput
-from app.forms import attempt, errors_from, form_context
+from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused
 from app.middleware import PREVIEW_CSP
 from app.pagination import PageParams
-from app.templating import render
+from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-DONE = {
-    "created": "The briefing has been drafted from the audit. Check and edit each section.",
-    "saved": "Your changes have been saved.",
-    "submitted": "The briefing has been submitted for approval.",
-    "approved": "The briefing has been approved. It can now be published.",
-    "sent_back": "The briefing has been sent back to draft.",
-    "publishing": "The briefing is being published: its PDF is being made. Refresh this page "
-    "to see when it is ready.",
-    "withdrawn": "The briefing has been withdrawn.",
-    "new_version": "A new draft version has been started from the published one.",
-}
 KINDS = {
     BriefingKind.BRIEFING: "Learning briefing for practitioners (7 minute briefing)",
     BriefingKind.SUBGROUP_REPORT: "Report for a subgroup",
@@ -43,14 +31,67 @@ MARKINGS = {
     Marking.OFFICIAL: "OFFICIAL",
     Marking.OFFICIAL_SENSITIVE: "OFFICIAL-SENSITIVE",
 }
+NEW_BRIEFING = Form(
+    BriefingCreate,
+    fields=("kind", "title", "marking", "public"),
+    messages={
+        "kind": "Choose what kind of document it is",
+        "title": "Enter a title of up to 200 characters",
+        "marking": "Choose the protective marking",
+        "public": "Choose whether anyone may read it without signing in",
+    },
+)
+SEND_BACK = Form(
+    SendBack,
+    fields=("note",),
+    messages={
+        ("note", "string_too_long"): "Keep what needs changing to 2,000 characters or fewer",
+        ("note", "invalid"): "What needs changing must not contain control characters",
+    },
+)
+WITHDRAW = Form(
+    Withdraw,
+    fields=("reason",),
+    messages={
+        "reason": "Give the reason for withdrawing the briefing",
+        ("reason", "string_too_long"): "Keep the reason to 2,000 characters or fewer",
+        ("reason", "invalid"): "The reason must not contain control characters",
+    },
+)
+PUBLISH = Form(
+    Publish,
+    fields=("assurance", "assurance_due_on"),
+    lists=frozenset(),
+    dates={"assurance_due_on": "The date answers are due"},
+)
+
+
+def _editor_form(kind: BriefingKind) -> Form:
+    headings = service.section_headings(kind)
+    return Form(
+        sections_model(tuple(headings)),
+        fields=(*headings, "marking"),
+        messages={
+            **{
+                (key, "string_too_long"): "Keep each section under 20,000 characters"
+                for key in headings
+            },
+            **{
+                (key, "invalid"): "A section must not contain control characters"
+                for key in headings
+            },
+            "marking": "Choose the protective marking",
+        },
+    )
 
 
 def _settings(request: Request):
     return request.app.state.settings
 
 
-def _to_version(version_id: int, done: str) -> RedirectResponse:
-    return RedirectResponse(f"/briefings/versions/{version_id}?done={done}", status_code=303)
+def _to_version(request: Request, version_id: int, done: str) -> Response:
+    flash(done)
+    return redirect(request, "briefings.editor", version_id=version_id)
 
 
 # --- the editors' list and a new briefing ------------------------------------------------
@@ -79,11 +120,16 @@ def briefings(session: SessionDep, request: Request, actor: Actor) -> Response:
     )
 
 
-def _new_page(request, audit, values, errors, status_code=200) -> Response:
+def _new_page(request, audit, form: FormState, status_code=200) -> Response:
     return render(
         request,
         "briefings/new.html",
-        {"audit": audit, "kinds": KINDS, "markings": MARKINGS, **form_context(values, errors)},
+        {
+            "audit": audit,
+            "kinds": [(k.value, label) for k, label in KINDS.items()],
+            "markings": [(m.value, label) for m, label in MARKINGS.items()],
+            "form": form,
+        },
         status_code=status_code,
     )
 
@@ -98,38 +144,38 @@ def new_briefing(session: SessionDep, request: Request, actor: Actor, audit_id: 
         "marking": Marking.OFFICIAL.value,
         "public": "no",
     }
-    return _new_page(request, audit, values, {})
+    return _new_page(request, audit, NEW_BRIEFING.state(values))
 
 
 @router.post("/audits/{audit_id}/briefings/new", name="briefings.create")
 @transactional
 def create_briefing(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    errors = {}
-    title = form.get("title", "").strip()
-    if not title or len(title) > 200 or "\n" in title:
-        errors["title"] = "Enter a title of up to 200 characters"
-    if form.get("kind") not in {k.value for k in BriefingKind}:
-        errors["kind"] = "Choose what kind of document it is"
-    if form.get("marking") not in {m.value for m in Marking}:
-        errors["marking"] = "Choose the protective marking"
-    if form.get("public") not in ("yes", "no"):
-        errors["public"] = "Choose whether anyone may read it without signing in"
-    if audit.status not in (AuditStatus.LEARNING, AuditStatus.CLOSED):
-        errors["kind"] = "Briefings are drafted from a moderated audit: finish moderation first"
-    if errors:
-        return _new_page(request, audit, form, errors, 422)
-    version = service.create(
-        session,
-        audit=audit,
-        kind=BriefingKind(form["kind"]),
-        title=title,
-        marking=Marking(form["marking"]),
-        public=form["public"] == "yes",
+    try:
+        if audit.status not in (AuditStatus.LEARNING, AuditStatus.CLOSED):
+            raise NEW_BRIEFING.invalid(
+                {"kind": "Briefings are drafted from a moderated audit: finish moderation first"},
+                posted=posted,
+            )
+        body = NEW_BRIEFING.read(posted)
+        with NEW_BRIEFING.submitting(session, posted):
+            version = service.create(
+                session,
+                audit=audit,
+                kind=body.kind,
+                title=body.title,
+                marking=body.marking,
+                public=body.public,
+            )
+    except FormInvalid as invalid:
+        return _new_page(request, audit, invalid.state(), invalid.status_code)
+    return _to_version(
+        request,
+        version.id,
+        "The briefing has been drafted from the audit. Check and edit each section.",
     )
-    return _to_version(version.id, "created")
 
 
 # --- the editor ------------------------------------------------------------------------
@@ -141,16 +187,22 @@ def _editor(
     actor: Actor,
     version,
     *,
-    done="",
-    values=None,
-    errors=None,
+    form: FormState | None = None,
     status=200,
     problems=None,
     headline="",
+    needs_confirmation=False,
 ) -> Response:
     """The editor; ``problems`` (every one the check found) replace the error summary."""
     headings = service.section_headings(version.briefing.kind)
-    values = values if values is not None else {**version.sections, "marking": version.marking}
+    if form is None:
+        form = FormState(values={**version.sections, "marking": version.marking.value})
+    if problems:
+        form = FormState(
+            values=form.values,
+            errors=form.errors,
+            listed=tuple({"text": p, "href": "#check"} for p in problems),
+        )
     return render(
         request,
         "briefings/editor.html",
@@ -158,21 +210,13 @@ def _editor(
             "version": version,
             "briefing": version.briefing,
             "headings": headings,
-            "markings": MARKINGS,
+            "markings": [(m.value, label) for m, label in MARKINGS.items()],
             "editable": version.status == VersionStatus.DRAFT,
             "may_approve": actor.may(Permission.BRIEFING_APPROVE),
-            "done": DONE.get(done, ""),
             "newer": [v for v in version.briefing.versions if v.number > version.number],
-            **form_context(values, errors or {}, {"document": "check"}),
-            **(
-                {
-                    "errors": [{"text": p, "href": "#check"} for p in problems],
-                    "check_headline": headline,
-                    "needs_confirmation": "confirm_small_counts" in (errors or {}),
-                }
-                if problems
-                else {}
-            ),
+            "form": form,
+            "check_headline": headline,
+            "needs_confirmation": needs_confirmation,
         },
         status_code=status,
     )
@@ -180,55 +224,48 @@ def _editor(
 
 @router.get("/briefings/versions/{version_id}", name="briefings.editor")
 @transactional
-def editor(
-    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, done: str = ""
-) -> Response:
+def editor(session: SessionDep, request: Request, actor: Actor, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
-    return _editor(request, session, actor, version, done=done)
+    return _editor(request, session, actor, version)
 
 
 @router.post("/briefings/versions/{version_id}", name="briefings.save")
 @transactional
-def save(session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData):
+def save(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
+):
     version = service.get_version(session, version_id=version_id)
     headings = service.section_headings(version.briefing.kind)
-    sections = {k: form.get(k, "") for k in headings}
-    errors = {
-        k: "Keep each section under 20,000 characters"
-        for k, t in sections.items()
-        if len(t) > 20_000
-    }
-    if form.get("marking") not in {m.value for m in Marking}:
-        errors["marking"] = "Choose the protective marking"
-    lock_text = form.get("lock_version", "")
-    read_lock = int(lock_text) if lock_text.isdigit() and len(lock_text) < 10 else -1
-    if errors:
-        return _editor(request, session, actor, version, values=form, errors=errors, status=422)
+    form = _editor_form(version.briefing.kind)
+    lock = posted.one("lock_version")
+    # An unreadable lock version never matches, so the save is refused as stale.
+    read_lock = int(lock) if lock.isdigit() and len(lock) < 10 else -1
     try:
-        with attempt(session):
+        body = form.read(posted)
+        with undone_if_refused(session):
             service.save(
                 session,
                 version=version,
-                sections=sections,
-                marking=Marking(form["marking"]),
+                sections={key: getattr(body, key) for key in headings},
+                marking=body.marking,
                 read_lock=read_lock,
             )
-    except Conflict as exc:
+    except (FormInvalid, Conflict) as exc:
         version = service.get_version(session, version_id=version_id)
-        errors = {"document": exc.message}
-        return _editor(request, session, actor, version, values=form, errors=errors, status=409)
-    then = form.get("then", "")
-    if then == "submit":
-        return _step(request, session, actor, version_id, "submit", form)
-    return _to_version(version_id, "saved")
+        errors = exc.errors if isinstance(exc, FormInvalid) else {"document": exc.message}
+        state = FormState(values=posted.shown(), errors=errors)
+        return _editor(request, session, actor, version, form=state, status=exc.status_code)
+    if posted.one("then") == "submit":
+        return _step(request, session, actor, version_id, "submit", posted)
+    return _to_version(request, version_id, "Your changes have been saved.")
 
 
-def _step(request, session, actor, version_id: int, step: str, form: dict) -> Response:
+def _step(request, session, actor, version_id: int, step: str, posted: Posted) -> Response:
     version = service.get_version(session, version_id=version_id)
     settings = _settings(request)
-    confirm = form.get("confirm_small_counts") == "yes"
+    confirm = posted.one("confirm_small_counts") == "yes"
     try:
-        with attempt(session):
+        with undone_if_refused(session):
             if step == "submit":
                 service.submit(
                     session,
@@ -247,69 +284,88 @@ def _step(request, session, actor, version_id: int, step: str, form: dict) -> Re
                 )
     except InvalidInput as exc:
         version = service.get_version(session, version_id=version_id)
-        errors = errors_from(exc.fields, {})
-        # Every problem the check found, not only the first per field.
-        problems = [f.message for f in exc.fields]
+        errors: dict[str, str] = {}
+        for problem in exc.fields:
+            errors.setdefault(problem.field, problem.message)
         return _editor(
             request,
             session,
             actor,
             version,
-            errors=errors,
+            form=FormState(
+                values={**version.sections, "marking": version.marking.value}, errors=errors
+            ),
             status=422,
-            problems=problems,
+            # Every problem the check found, not only the first per field.
+            problems=[f.message for f in exc.fields],
             headline=exc.message,
+            needs_confirmation="confirm_small_counts" in errors,
         )
-    return _to_version(version_id, {"submit": "submitted", "approve": "approved"}[step])
+    done = {
+        "submit": "The briefing has been submitted for approval.",
+        "approve": "The briefing has been approved. It can now be published.",
+    }[step]
+    return _to_version(request, version_id, done)
 
 
 @router.post("/briefings/versions/{version_id}/submit", name="briefings.submit")
 @transactional
-def submit(session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData):
-    return _step(request, session, actor, version_id, "submit", form)
+def submit(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
+):
+    return _step(request, session, actor, version_id, "submit", posted)
 
 
 @router.post("/briefings/versions/{version_id}/approve", name="briefings.approve")
 @transactional
 def approve(
-    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
 ):
-    return _step(request, session, actor, version_id, "approve", form)
+    return _step(request, session, actor, version_id, "approve", posted)
 
 
 @router.post("/briefings/versions/{version_id}/send-back", name="briefings.send_back")
 @transactional
-def send_back(session: SessionDep, version_id: IdPath, form: FormData):
+def send_back(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
+):
     version = service.get_version(session, version_id=version_id)
-    service.send_back(session, version=version, note=form.get("note", "").strip()[:2000])
-    return _to_version(version_id, "sent_back")
+    try:
+        body = SEND_BACK.read(posted)
+    except FormInvalid as invalid:
+        return _editor(request, session, actor, version, form=invalid.state(), status=422)
+    service.send_back(session, version=version, note=body.note)
+    return _to_version(request, version_id, "The briefing has been sent back to draft.")
 
 
 @router.post("/briefings/versions/{version_id}/publish", name="briefings.publish")
 @transactional
 def publish(
-    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
 ):
     """Queue the render and return at once: the PDF is made in a worker process."""
     version = service.get_version(session, version_id=version_id)
-    due_on, errors = None, {}
-    if form.get("assurance") == "yes":
-        try:
-            due_on = date.fromisoformat(form.get("assurance_due_on", ""))
-        except ValueError:
-            errors["assurance_due_on"] = (
-                "Enter the date the answers are due, for example 2027-01-31"
+    try:
+        body = PUBLISH.read(posted)
+        if body.assurance and body.assurance_due_on is None:
+            raise PUBLISH.invalid(
+                {"assurance_due_on": "Enter the date the answers are due"}, posted=posted
             )
-    if not errors:
-        try:
-            with attempt(session):
-                service.publish(session, version=version, assurance_due_on=due_on)
-        except InvalidInput as exc:
-            errors = errors_from(exc.fields, {})
-    if errors:
+        with PUBLISH.submitting(session, posted):
+            service.publish(
+                session,
+                version=version,
+                assurance_due_on=body.assurance_due_on if body.assurance else None,
+            )
+    except FormInvalid as invalid:
         version = service.get_version(session, version_id=version_id)
-        return _editor(request, session, actor, version, values=form, errors=errors, status=422)
-    response = _to_version(version_id, "publishing")
+        return _editor(request, session, actor, version, form=invalid.state(), status=422)
+    response = _to_version(
+        request,
+        version_id,
+        "The briefing is being published: its PDF is being made. Refresh this page to see "
+        "when it is ready.",
+    )
     renders = getattr(request.app.state, "renders", None)
     if renders is not None:
         # Runs once the response is sent, so after this request has committed.
@@ -320,25 +376,27 @@ def publish(
 @router.post("/briefings/versions/{version_id}/withdraw", name="briefings.withdraw")
 @transactional
 def withdraw(
-    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, form: FormData
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
 ):
     version = service.get_version(session, version_id=version_id)
     try:
-        with attempt(session):
-            service.withdraw(session, version=version, reason=form.get("reason", "")[:2000])
-    except InvalidInput as exc:
+        body = WITHDRAW.read(posted)
+        with WITHDRAW.submitting(session, posted):
+            service.withdraw(session, version=version, reason=body.reason)
+    except FormInvalid as invalid:
         version = service.get_version(session, version_id=version_id)
-        errors = errors_from(exc.fields, {})
-        return _editor(request, session, actor, version, values=form, errors=errors, status=422)
-    return _to_version(version_id, "withdrawn")
+        return _editor(request, session, actor, version, form=invalid.state(), status=422)
+    return _to_version(request, version_id, "The briefing has been withdrawn.")
 
 
 @router.post("/briefings/versions/{version_id}/new-version", name="briefings.new_version")
 @transactional
-def new_version(session: SessionDep, version_id: IdPath):
+def new_version(session: SessionDep, request: Request, version_id: IdPath):
     version = service.get_version(session, version_id=version_id)
     draft = service.new_version(session, version=version)
-    return _to_version(draft.id, "new_version")
+    return _to_version(
+        request, draft.id, "A new draft version has been started from the published one."
+    )
 
 
 @router.get("/briefings/versions/{version_id}/preview", name="briefings.preview")

@@ -5,7 +5,6 @@ for people signed in) as evidence of how the learning was disseminated."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,17 +16,13 @@ from app.agencies.models import Subgroup
 from app.briefings import service
 from app.briefings.models import Briefing, BriefingVersion, VersionStatus
 from app.deps import FilterId, IdPath, SessionDep, transactional
-from app.forms import form_context
+from app.forms import FormState, Posted, read_date
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+LIBRARY_DATES = {"published_from": "The start date", "published_to": "The end date"}
 
 
 @router.get("/library", name="briefings.library")
@@ -40,16 +35,17 @@ def library(
     theme: Annotated[str, Query(max_length=200)] = "",
     subgroup_id: FilterId = None,
     audit_id: FilterId = None,
-    published_from: Annotated[str, Query(max_length=10)] = "",
-    published_to: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
+    """Published briefings, searched and filtered (a GET form, so a search can be
+    bookmarked); the dates are GOV.UK date inputs."""
     signed_in = actor.user_id is not None
-    errors = {}
-    start, end = _date(published_from), _date(published_to)
-    if published_from and start is None:
-        errors["published_from"] = "Enter the start date as a real date"
-    if published_to and end is None:
-        errors["published_to"] = "Enter the end date as a real date"
+    query = Posted(request.query_params.multi_items())
+    errors: dict[str, str] = {}
+    dates = {}
+    for name, label in LIBRARY_DATES.items():
+        dates[name], problem = read_date(query, name, label)
+        if problem:
+            errors[name] = problem
     found = service.library(
         session,
         signed_in=signed_in,
@@ -57,8 +53,8 @@ def library(
         theme=theme,
         subgroup_id=subgroup_id,
         audit_id=audit_id,
-        published_from=start,
-        published_to=end,
+        published_from=dates["published_from"],
+        published_to=dates["published_to"],
     )
     everything = service.library(session, signed_in=signed_in)
     audits = {b.audit.id: b.audit for b, _v in everything}
@@ -76,16 +72,12 @@ def library(
             "themes": sorted({a.theme for a in audits.values() if a.theme}),
             "subgroups": sorted(subgroups, key=lambda s: s.name),
             "audits": sorted(audits.values(), key=lambda a: a.title),
-            "filters": {
-                "q": q,
-                "theme": theme,
-                "subgroup_id": subgroup_id,
-                "audit_id": audit_id,
-                "published_from": published_from,
-                "published_to": published_to,
-            },
             "signed_in": signed_in,
-            **form_context({}, errors),
+            "form": FormState(
+                values=query.shown(),
+                errors=errors,
+                anchors={name: f"#{name}-day" for name in LIBRARY_DATES},
+            ),
         },
     )
 
