@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.access import service as access
 from app.access.models import Role
 from app.returns.models import Return
-from tests.access.helpers import PASSWORD, next_code
-from tests.factories import make_audit
+from tests.helpers.access import PASSWORD, next_code
+from tests.helpers.factories import make_audit
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 

@@ -18,8 +18,8 @@ from app.actions.models import ActionStatus, LearningAction
 from app.audits import service as audits
 from app.findings import service as findings
 from app.findings.models import Finding, Theme
-from tests.actions import TODAY
-from tests.factories import make_agency
+from tests.helpers.actions import TODAY
+from tests.helpers.factories import make_agency
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 SUMMARY = re.compile(r'class="govuk-error-summary".*?</ul>', re.S)

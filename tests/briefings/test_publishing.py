@@ -38,8 +38,8 @@ from app.migrate import alembic_config
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_audit
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_audit
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 LOCK = re.compile(r'name="lock_version" value="(\d+)"')

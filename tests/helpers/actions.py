@@ -1,5 +1,5 @@
-"""Tests of findings, themes and learning actions. Helpers shared by the modules live
-here; fixtures in conftest.py."""
+"""Helpers shared by the tests of findings, themes and learning actions
+(tests/findings, tests/actions); their fixtures are in tests/helpers/action_fixtures.py."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Tests of audit templates: creating (test_create.py), editing drafts
-(test_edit_draft.py, test_edit_questions.py), publishing and versioning
-(test_publish_and_versions.py), listing and lookups (test_list_and_lookup.py), and
-the YAML file format and shipped library (test_files.py). Shared helpers live here;
-fixtures in conftest.py."""
+"""Helpers for the tests of audit templates (tests/audit_templates): creating
+(test_create.py), editing drafts (test_edit_draft.py, test_edit_questions.py),
+publishing and versioning (test_publish_and_versions.py), listing and lookups
+(test_list_and_lookup.py), the YAML file format and shipped library (test_files.py),
+and the template builder's pages (test_builder_pages.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import copy
 
 from fastapi.testclient import TestClient
 
-from tests.factories import template_content
+from tests.helpers.factories import template_content
 
 API = "/api/v1"
 YAML = {"Content-Type": "application/yaml"}

@@ -1,8 +1,8 @@
-"""Tests of the audit log: one row per change in the core cycle (test_core_cycle.py)
-and in every other change of agencies, templates and cohorts (test_changes.py); no
-row from a failed request (test_failures.py); the hash chain and the database's
-refusal to alter it (test_chain.py); the API (test_api.py) and the command line
-(test_cli.py). Shared helpers live here; fixtures in conftest.py."""
+"""Helpers for the tests of the audit log (tests/auditlog): one row per change in the
+core cycle (test_core_cycle.py) and in every other change of agencies, templates and
+cohorts (test_changes.py); no row from a failed request (test_failures.py); the hash
+chain and the database's refusal to alter it (test_chain.py); the API (test_api.py).
+The command line's tests are in tests/audit_tools/commands/test_auditlog.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Tests of audits over HTTP: planning, the cohort, opening, listing and progress.
-Helpers shared by the modules live here; fixtures in conftest.py."""
+"""Helpers shared by the tests of audits over HTTP (tests/audits: planning, the cohort,
+opening, listing and progress); fixtures are in tests/audits/conftest.py."""
 
 from __future__ import annotations
 
