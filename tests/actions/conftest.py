@@ -7,6 +7,7 @@ from tests.helpers.action_fixtures import (  # noqa: F401 (fixtures)
     first,
     fixed_clock,
     fresh_reads,
+    moderator,
     person,
     qapp,
     second,

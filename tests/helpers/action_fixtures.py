@@ -97,3 +97,9 @@ def browser(anonymous_client, db, person, fresh_reads):
         return fresh_reads(anonymous_client)
 
     return as_role
+
+
+@pytest.fixture
+def moderator(browser):
+    """The pages, signed in as a new moderator."""
+    return browser(Role.MODERATOR)

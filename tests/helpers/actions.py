@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+
+from app.access.policy import SYSTEM
+from app.audits import service as audits
+from app.findings import service as findings
+from app.findings.models import Finding
 
 API = "/api/v1"
 # The fixed day the tests' clock reads: every due date below is relative to it.
 TODAY = date(2027, 3, 1)
 EXECUTIVE_AFTER = 28
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+SUMMARY = re.compile(r'class="govuk-error-summary".*?</ul>', re.S)
 
 
 def fields(response) -> set[str]:
@@ -43,3 +51,30 @@ def moved(client, action_id: int, status: str, headers: dict | None = None, **ex
     r = move(client, action_id, status, headers, **extra)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def token(client, path: str) -> str:
+    """The CSRF token of the form on the page at ``path``."""
+    return CSRF.search(client.get(path).text).group(1)
+
+
+def summary_links(html: str) -> list[str]:
+    """Where each message of the page's GOV.UK error summary links to."""
+    found = SUMMARY.search(html)
+    assert found, "no error summary"
+    return re.findall(r'<a href="([^"]+)"', found.group(0))
+
+
+def make_finding(db, audit, **about) -> Finding:
+    """An area for improvement recorded on ``audit`` (committed)."""
+    full = audits.get_audit(db, audit_id=audit.id, actor=SYSTEM)
+    made = findings.create_finding(
+        db,
+        actor=SYSTEM,
+        audit=full,
+        kind="area_for_improvement",
+        statement="Consent to share was not recorded.",
+        **about,
+    )
+    db.commit()
+    return made
