@@ -1,7 +1,7 @@
 """Test database set-up: built by the migrations, one rolled-back transaction per test.
 
 ``AUDIT_TEST_DB=postgresql`` runs the suite on a throwaway PostgreSQL cluster
-(``tests/pg_cluster.py``), or on ``AUDIT_TEST_DATABASE_URL`` if that is set;
+(``tests/helpers/pg_cluster.py``), or on ``AUDIT_TEST_DATABASE_URL`` if that is set;
 the default is a temporary SQLite file.
 """
 
@@ -38,7 +38,7 @@ def database_factory() -> Iterator:
     """Makes new empty databases on the backend under test; removes them at the end."""
     counter = itertools.count(1)
     if BACKEND == "postgresql":
-        from tests import pg_cluster
+        from tests.helpers import pg_cluster
 
         cluster = pg_cluster.start()
         try:

@@ -17,7 +17,7 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
 from app.migrate import alembic_config
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 
 def test_simultaneous_saves_of_one_version_let_exactly_one_win(database_factory):

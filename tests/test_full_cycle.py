@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.factories import template_content
+from tests.helpers.factories import template_content
 
 LIBRARY = Path(__file__).resolve().parent.parent / "app" / "audit_templates" / "library"
 

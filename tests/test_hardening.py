@@ -5,7 +5,7 @@ import yaml
 
 from app.agencies import service as agencies
 from app.audit_templates import service as templates
-from tests.factories import make_audit, make_template, template_content
+from tests.helpers.factories import make_audit, make_template, template_content
 
 API = "/api/v1"
 YAML = {"Content-Type": "application/yaml"}

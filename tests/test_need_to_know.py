@@ -18,8 +18,8 @@ from app.audits import service as audits
 from app.config import Settings
 from app.main import create_app
 from app.returns.models import Return
-from tests.factories import make_agency, make_template
-from tests.permissions import api_routes
+from tests.helpers.factories import make_agency, make_template
+from tests.helpers.permissions import api_routes
 from tests.test_permissions import SAMPLE_BODIES
 
 ROUTES = api_routes(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.formatting import format_date, format_datetime, interval, number, percentage, signed
 from app.main import create_app
-from tests.permissions import api_routes
+from tests.helpers.permissions import api_routes
 
 ROOT = Path(__file__).resolve().parents[1]
 # A quoted path that starts at the site's root: "/admin/...", '/returns/...'.

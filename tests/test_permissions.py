@@ -16,7 +16,7 @@ from app.access.policy import ROLE_PERMISSIONS, Permission
 from app.access.rules import ROUTE_RULES
 from app.config import Settings
 from app.main import create_app
-from tests.permissions import BUILT_IN, api_routes, people
+from tests.helpers.permissions import BUILT_IN, api_routes, people
 
 SAMPLE_BODIES: dict[str, object] = {
     "api.agencies.create": {"name": "New agency", "kind": "police"},

@@ -20,7 +20,7 @@ from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn
 from tests.conftest import BACKEND
-from tests.factories import make_audit, make_template
+from tests.helpers.factories import make_audit, make_template
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql", reason="SQLite runs writers one at a time (BEGIN IMMEDIATE)"

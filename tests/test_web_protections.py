@@ -17,7 +17,7 @@ from app.access.policy import Permission
 from app.access.rules import ROUTE_RULES
 from app.access.secrets import new_token
 from app.deps import SessionDep, transactional
-from tests.access.helpers import signed_in_cookie
+from tests.helpers.access import signed_in_cookie
 
 
 class TestSecurityHeaders:

@@ -14,8 +14,8 @@ from app.access import service as access
 from app.access.models import Role
 from app.clock import utcnow
 from app.config import Settings
-from tests.access.helpers import PASSWORD
-from tests.factories import make_agency
+from tests.helpers.access import PASSWORD
+from tests.helpers.factories import make_agency
 
 _seq = itertools.count(1)
 

@@ -10,8 +10,8 @@ import pyotp
 from app.access.demo import DEMO_TOTP_SECRET, DEMO_USERS, load_demo_users
 from app.access.models import Role
 from app.access.secrets import password_problem
-from tests.access.helpers import API
-from tests.factories import make_agency
+from tests.helpers.access import API
+from tests.helpers.factories import make_agency
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -10,8 +10,8 @@ from app.access.auth import SECURE_SESSION_COOKIE, SESSION_COOKIE
 from app.access.models import Role
 from app.audits.models import AuditStatus
 from app.returns.models import Return, ReturnStatus
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_audit
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_audit
 
 API = "/api/v1"
 

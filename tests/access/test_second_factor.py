@@ -14,7 +14,7 @@ from app.access.secrets import digest
 from app.access.signin import CODE_REFUSED, _recovery_digest
 from app.auditlog.models import AuditEvent
 from app.clock import utcnow
-from tests.access.helpers import (
+from tests.helpers.access import (
     API,
     cookie,
     next_code,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.access.models import Role, WebSession
 from app.auditlog.models import AuditEvent
 from app.clock import utcnow
-from tests.access.helpers import (
+from tests.helpers.access import (
     API,
     PASSWORD,
     cookie,

@@ -14,7 +14,7 @@ from app.access.secrets import digest
 from app.access.signin import SIGN_IN_REFUSED
 from app.auditlog.models import AuditEvent
 from app.clock import utcnow
-from tests.access.helpers import API, PASSWORD, cookie, next_code, sign_in, start_sign_in
+from tests.helpers.access import API, PASSWORD, cookie, next_code, sign_in, start_sign_in
 
 
 def _events(db, action: str) -> list[AuditEvent]:

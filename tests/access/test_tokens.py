@@ -11,7 +11,7 @@ from app.access.models import ApiToken, Role
 from app.access.secrets import digest
 from app.auditlog.models import AuditEvent
 from app.clock import utcnow
-from tests.access.helpers import API, bearer, csrf, sign_in
+from tests.helpers.access import API, bearer, csrf, sign_in
 
 
 def _create(client, token: str, **body):

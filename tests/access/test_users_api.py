@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.access.auth import TOKEN_PREFIX
 from app.access.models import Role, User
 from app.auditlog.models import AuditEvent
-from tests.access.helpers import API, PASSWORD, start_sign_in
+from tests.helpers.access import API, PASSWORD, start_sign_in
 
 SECRET_FIELDS = ("password_hash", "totp_secret", "token_hash", "code_hash", "$argon2")
 

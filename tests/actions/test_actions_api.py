@@ -12,8 +12,8 @@ from app.access.models import Role
 from app.actions.models import ActionStatusChange
 from app.auditlog.models import AuditEvent
 from app.audits.models import AuditStatus
-from tests.actions import API, TODAY, action_body, create_action, fields, move, moved
-from tests.factories import make_agency, make_audit
+from tests.helpers.actions import API, TODAY, action_body, create_action, fields, move, moved
+from tests.helpers.factories import make_agency, make_audit
 
 
 def history(db, action_id: int) -> list[ActionStatusChange]:

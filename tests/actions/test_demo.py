@@ -12,7 +12,7 @@ from app.actions.models import ActionStatus, ActionStatusChange
 from app.config import Settings
 from app.demo import load_demo
 from app.findings.models import Finding
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 TODAY = date(2027, 3, 1)
 N = Settings().escalate_to_executive_after_days

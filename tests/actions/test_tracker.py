@@ -16,8 +16,8 @@ from app.actions.export import HEADERS
 from app.agencies import service as agencies
 from app.audits import service as audits
 from app.findings.models import Theme
-from tests.actions import API, TODAY, create_action, moved
-from tests.factories import make_audit
+from tests.helpers.actions import API, TODAY, create_action, moved
+from tests.helpers.factories import make_audit
 
 
 def due(days: int) -> str:

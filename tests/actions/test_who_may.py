@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from app.access.models import Role
-from tests.actions import API, create_action, move, moved
-from tests.factories import make_agency
+from tests.helpers.actions import API, create_action, move, moved
+from tests.helpers.factories import make_agency
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audit_templates import create_draft
+from tests.helpers.audit_templates import create_draft
 
 
 @pytest.fixture

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audit_templates import API, create_draft, error_fields, new_content, positions, titles
+from tests.helpers.audit_templates import (
+    API,
+    create_draft,
+    error_fields,
+    new_content,
+    positions,
+    titles,
+)
 
 
 class TestCreateDraft:

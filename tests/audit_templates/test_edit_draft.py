@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audit_templates import (
+from tests.helpers.audit_templates import (
     API,
     RAG,
     create_draft,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audit_templates import API, error_fields, get_version, positions
+from tests.helpers.audit_templates import API, error_fields, get_version, positions
 
 
 class TestAddQuestion:

@@ -10,7 +10,7 @@ from app.audit_templates import files, service
 from app.audit_templates.models import AnswerType, TemplateStatus
 from app.audit_templates.schemas import FILE_FORMAT, TemplateContent
 from app.errors import InvalidInput
-from tests.audit_templates import (
+from tests.helpers.audit_templates import (
     API,
     comparable,
     create_draft,

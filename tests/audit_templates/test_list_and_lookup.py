@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audit_templates import API, RAG, create_draft, publish
+from tests.helpers.audit_templates import API, RAG, create_draft, publish
 
 
 class TestListTemplates:

@@ -10,7 +10,7 @@ from app.audit_templates import service
 from app.audit_templates.models import TemplateStatus, TemplateVersion
 from app.audit_templates.schemas import TemplateContent
 from app.errors import InvalidInput, StateError
-from tests.audit_templates import (
+from tests.helpers.audit_templates import (
     API,
     RAG,
     all_ids,
@@ -22,7 +22,7 @@ from tests.audit_templates import (
     publish,
     titles,
 )
-from tests.factories import make_template
+from tests.helpers.factories import make_template
 
 
 class TestPublish:

@@ -6,10 +6,8 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
-from app.config import get_settings
-from app.db import make_engine, make_sessionmaker
-from tests.auditlog import LogWatch
-from tests.factories import make_agency
+from tests.helpers.auditlog import LogWatch
+from tests.helpers.factories import make_agency
 
 
 @pytest.fixture
@@ -45,15 +43,3 @@ def people(db) -> dict[str, dict]:
         made[role.value] = {"id": user.id, "headers": {"Authorization": f"Bearer {plain}"}}
     db.flush()
     return made
-
-
-@pytest.fixture
-def cli_db(database_factory, monkeypatch):
-    """A new empty database of its own for the command line, as tests/test_cli.py does."""
-    url = database_factory()
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-    get_settings.cache_clear()

@@ -15,8 +15,8 @@ from app.access import service as access
 from app.access.models import Role
 from app.auditlog.models import AuditEvent
 from app.returns.models import Return
-from tests.auditlog import API
-from tests.factories import make_audit
+from tests.helpers.auditlog import API
+from tests.helpers.factories import make_audit
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.auditlog.models import AuditEvent
 from app.db import make_engine, make_sessionmaker, open_session
 from app.migrate import alembic_config
 from tests.conftest import BACKEND
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 postgresql_only = pytest.mark.skipif(
     BACKEND != "postgresql", reason="SQLite has no triggers refusing changes, and one writer"

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 
 from app.audit_templates import files
-from tests.audit_templates import RAG, create_draft, import_yaml
-from tests.auditlog import API
-from tests.factories import make_agency, make_template
+from tests.helpers.audit_templates import RAG, create_draft, import_yaml
+from tests.helpers.auditlog import API
+from tests.helpers.factories import make_agency, make_template
 
 
 def ok(response, status: int = 200) -> dict:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.returns.models import Return
-from tests.auditlog import API, when
-from tests.factories import make_audit, template_content
+from tests.helpers.auditlog import API, when
+from tests.helpers.factories import make_audit, template_content
 from tests.returns.test_api import complete_body
 
 

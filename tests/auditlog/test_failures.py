@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from app.audits import service as audits
 from app.audits.models import Child
 from app.errors import Conflict
-from tests.auditlog import API
-from tests.factories import make_agency, make_audit, make_template
+from tests.helpers.auditlog import API
+from tests.helpers.factories import make_agency, make_audit, make_template
 from tests.returns.test_api import complete_body
 
 

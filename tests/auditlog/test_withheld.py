@@ -9,7 +9,7 @@ from app.auditlog.service import WITHHELD
 from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn, EvidenceIn
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 API = "/api/v1"
 

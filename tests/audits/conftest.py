@@ -6,19 +6,21 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.audits import add_child, create_audit, open_audit
-from tests.factories import make_agency, make_template
+from tests.helpers.audits import add_child, create_audit, open_audit
+from tests.helpers.factories import make_agency, make_template
 
 
-@pytest.fixture(autouse=True)
-def fresh_reads(client, db):
-    """Expire the shared session before each request.
+@pytest.fixture
+def client(client, db):
+    """The API as the system, expiring the shared session before each request.
 
     In production every request has a new session; here the test and every request
     share one, so without this a request could be answered from objects an earlier
-    request (or a factory) left loaded instead of from the database.
+    request (or a factory) left loaded instead of from the database. (Not an autouse
+    fixture: the page tests here sign in for real and must not get the system's client.)
     """
     client.event_hooks["request"].append(lambda _request: db.expire_all())
+    return client
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audits import (
+from tests.helpers.audits import (
     API,
     NO_RETURNS,
     add_child,

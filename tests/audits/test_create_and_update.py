@@ -8,8 +8,16 @@ import pytest
 
 from app.agencies import service as agencies_service
 from app.audits.models import AuditStatus
-from tests.audits import API, NO_RETURNS, add_child, create_audit, fields, get_audit, set_status
-from tests.factories import make_template
+from tests.helpers.audits import (
+    API,
+    NO_RETURNS,
+    add_child,
+    create_audit,
+    fields,
+    get_audit,
+    set_status,
+)
+from tests.helpers.factories import make_template
 
 
 class TestCreateAudit:

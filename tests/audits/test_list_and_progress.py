@@ -6,7 +6,7 @@ import pytest
 
 from app.agencies import service as agencies_service
 from app.audits.models import AuditStatus
-from tests.audits import (
+from tests.helpers.audits import (
     API,
     NO_RETURNS,
     add_child,
@@ -21,7 +21,7 @@ from tests.audits import (
     start_draft,
     submit_complete,
 )
-from tests.factories import make_audit, make_template
+from tests.helpers.factories import make_audit, make_template
 
 
 class TestListAudits:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.audits.models import AuditStatus
-from tests.audits import (
+from tests.helpers.audits import (
     API,
     add_child,
     children,

@@ -38,8 +38,8 @@ from app.migrate import alembic_config
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_audit
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_audit
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 LOCK = re.compile(r'name="lock_version" value="(\d+)"')
@@ -72,12 +72,19 @@ def _moderated_audit(session):
 
 
 @pytest.fixture
-def world(database_factory):
+def database(database_factory):
+    """A migrated database and its session factory, with no server running."""
     url = database_factory()
     engine = make_engine(url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
-    factory = make_sessionmaker(engine)
+    yield url, make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def world(database):
+    url, factory = database
     with session_scope(factory) as session:
         audit_id, agency_id, moderator = _moderated_audit(session)
         practitioner = access.create_user(
@@ -94,7 +101,6 @@ def world(database_factory):
     app = create_app(Settings(database_url=url, environment="test", small_count_threshold=3))
     with TestClient(app) as client:  # the lifespan starts the background renderer
         yield client, factory, audit_id, agency_id, cookies
-    engine.dispose()
 
 
 def as_(client, cookies, who):
@@ -356,12 +362,16 @@ def test_a_long_note_is_refused_not_cut(world):
     assert sent.status_code == 303
 
 
-def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(world):
+def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(database):
+    """No server runs here: a running one's background renderer would race this test
+    for the requeued render."""
     from app.briefings import jobs
     from app.briefings import service as briefings
     from app.briefings.models import BriefingKind, Marking, RenderStatus
 
-    client, factory, audit_id, _agency_id, _cookies = world
+    _url, factory = database
+    with session_scope(factory) as session:
+        audit_id, _agency_id, _moderator = _moderated_audit(session)
     settings = Settings(database_url="sqlite://", small_count_threshold=3)
     with session_scope(factory) as session:
         audit = session.get(Audit, audit_id)

@@ -13,7 +13,7 @@ from app.auditlog.models import AuditEvent
 from app.audits.models import AuditStatus, audit_agency
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Grade, Return, ReturnStatus
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 API = "/api/v1"
 

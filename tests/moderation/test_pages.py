@@ -16,8 +16,8 @@ from app.audits import service as audits
 from app.audits.models import Audit, AuditStatus, audit_agency
 from app.moderation import service as moderation
 from app.returns.models import Return, ReturnStatus
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_audit
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_audit
 from tests.moderation.test_moderation import complete
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')

@@ -19,7 +19,7 @@ from app.config import Settings
 from app.reminders import service as reminders
 from app.reminders.models import ReminderSent
 from app.returns.models import Return, ReturnStatus
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 TODAY = date(2026, 11, 23)
 

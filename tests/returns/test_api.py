@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.audits.models import AuditStatus
 from app.returns.models import Answer, Return
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from app.access.models import Role
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.errors import FieldError, InvalidInput
 from app.returns.models import Return, ReturnStatus
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_agency, make_audit, make_template
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_agency, make_audit, make_template
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 ERROR_LINKS = re.compile(r'class="govuk-error-summary".*?</div>\s*</div>', re.S)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from app.access import service as access
 from app.access.models import Role
 from app.returns.models import Return
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_audit
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_audit
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.auditlog.models import AuditEvent
 from audit_tools.cli import app
 from audit_tools.commands import auditlog as auditlog_command
 from tests.conftest import BACKEND
-from tests.factories import make_audit
+from tests.helpers.factories import make_audit
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ from fastapi.routing import APIRoute
 
 from app.access import service as access
 from app.access.models import Role
-from tests.factories import make_agency
+from tests.helpers.factories import make_agency
 
 # FastAPI's own documentation routes: public by design, outside the rules table.
 BUILT_IN = {"openapi", "swagger_ui_html", "swagger_ui_redirect"}

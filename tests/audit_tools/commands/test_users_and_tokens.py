@@ -13,24 +13,17 @@ from app.access.models import ApiToken, User, WebSession
 from app.access.secrets import digest, verify_password
 from app.auditlog.models import AuditEvent
 from app.clock import utcnow
-from app.config import get_settings
-from app.db import make_engine, make_sessionmaker
 from audit_tools.cli import app
-from tests.access.helpers import PASSWORD
+from tests.helpers.access import PASSWORD
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def cli_db(database_factory, monkeypatch):
-    url = database_factory()
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    engine = make_engine(url)
+def cli_db(cli_db):
+    """The command line's new database, upgraded."""
     assert run("db", "upgrade").exit_code == 0
-    yield make_sessionmaker(engine)
-    engine.dispose()
-    get_settings.cache_clear()
+    return cli_db
 
 
 def run(*args: str, input: str | None = None):

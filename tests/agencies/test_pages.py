@@ -8,8 +8,8 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_agency
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_agency
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 

@@ -12,8 +12,8 @@ from app.access import service as access
 from app.access.models import Role
 from app.audit_templates import service as templates
 from app.returns.models import Return
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_audit
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_audit
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')

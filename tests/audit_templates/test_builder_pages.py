@@ -11,8 +11,8 @@ from app.access.models import Role
 from app.audit_templates import service as templates
 from app.audit_templates.models import AnswerType, TemplateStatus
 from app.auditlog.models import AuditEvent
-from tests.access.helpers import signed_in_cookie
-from tests.factories import make_template
+from tests.helpers.access import signed_in_cookie
+from tests.helpers.factories import make_template
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 

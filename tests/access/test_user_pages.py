@@ -13,8 +13,8 @@ from app.access.demo import load_demo_users
 from app.access.models import Role, User, WebSession
 from app.agencies import service as agency_service
 from app.agencies.models import AgencyKind
-from tests.access.helpers import PASSWORD, signed_in_cookie
-from tests.factories import make_agency
+from tests.helpers.access import PASSWORD, signed_in_cookie
+from tests.helpers.factories import make_agency
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 COOKIE = "case_audit_session"

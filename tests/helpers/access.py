@@ -75,3 +75,40 @@ def signed_in_cookie(db: Session, user: User) -> str:
     )
     db.commit()
     return token
+
+
+def enrolled_auditor(db: Session):
+    """An auditor with a password and an authenticator, in the first agency of a new
+    audit of two children and two agencies: (user, audit)."""
+    from app.access import service as access
+    from app.access.models import Role
+    from tests.helpers.factories import make_audit
+
+    audit = make_audit(db, children=2, agencies_count=2)
+    agency = audit.agencies[0]
+    user = access.create_user(
+        db,
+        email="auditor@example.org",
+        display_name="Auditor",
+        roles={Role.AUDITOR},
+        agency_id=agency.id,
+        password=PASSWORD,
+    )
+    user.totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    user.totp_confirmed_at = utcnow()
+    db.commit()
+    return user, audit
+
+
+def sign_in_with_the_form(browser, user: User) -> None:
+    """Sign in through the pages (password, then code), going on to My work."""
+    r = browser.post(
+        "/sign-in",
+        data={"email": user.email, "password": PASSWORD, "next": "/my-work"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/sign-in/code")
+    r = browser.post(
+        "/sign-in/code", data={"code": next_code(user), "next": "/my-work"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/my-work"

@@ -4,28 +4,15 @@ Every NHS-shaped number here is synthetic: 943 476 5919 is the example the NHS
 publishes in its own documentation, and the others are made up to pass or fail the
 Modulus 11 check; none belongs to anyone."""
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app.audit_templates.files import library_files
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker
 from app.models import Audit, Return, TemplateVersion
 from audit_tools.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_db(database_factory, monkeypatch):
-    url = database_factory()
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-    get_settings.cache_clear()
 
 
 def run(*args: str):

@@ -11,8 +11,8 @@ from app.audit_templates.models import KeyArea
 from app.auditlog.models import AuditEvent
 from app.audits import service as audits
 from app.findings.models import Theme
-from tests.actions import API, create_action, fields
-from tests.factories import make_agency, make_audit
+from tests.helpers.actions import API, create_action, fields
+from tests.helpers.factories import make_agency, make_audit
 
 
 def key_areas(db, audit) -> list[int]:

@@ -1,0 +1,14 @@
+"""Fixtures for the findings tests: shared with the learning actions tests."""
+
+from tests.helpers.action_fixtures import (  # noqa: F401 (fixtures)
+    api,
+    audit,
+    browser,
+    first,
+    fixed_clock,
+    fresh_reads,
+    moderator,
+    person,
+    qapp,
+    second,
+)

@@ -1,0 +1,65 @@
+"""Helpers for the tests of the audit log (tests/auditlog): one row per change in the
+core cycle (test_core_cycle.py) and in every other change of agencies, templates and
+cohorts (test_changes.py); no row from a failed request (test_failures.py); the hash
+chain and the database's refusal to alter it (test_chain.py); the API (test_api.py).
+The command line's tests are in tests/audit_tools/commands/test_auditlog.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auditlog.models import AuditEvent
+
+API = "/api/v1"
+
+
+class LogWatch:
+    """Counts the log's rows before and after each call: ``new()`` returns the rows
+    written since the last look (and checks the count grew by exactly that many)."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.count = self._count()
+        self.last_id = db.scalar(select(func.max(AuditEvent.id))) or 0
+
+    def start(self) -> None:
+        """Set-up done: commit it, as its own transaction would be, and count from here.
+
+        (A failed request rolls back everything since the last commit, and the test's
+        set-up shares the requests' session.)"""
+        self.db.commit()
+        self.new()
+
+    def _count(self) -> int:
+        return self.db.scalar(select(func.count(AuditEvent.id)))
+
+    def new(self) -> list[AuditEvent]:
+        rows = self.db.scalars(
+            select(AuditEvent).where(AuditEvent.id > self.last_id).order_by(AuditEvent.id)
+        ).all()
+        count = self._count()
+        assert count - self.count == len(rows)
+        self.count = count
+        if rows:
+            self.last_id = rows[-1].id
+        return list(rows)
+
+    def one(self, action: str, object_type: str, object_id: int) -> AuditEvent:
+        """The single row the last call wrote, checked to be ``action`` on the object."""
+        rows = self.new()
+        assert [(r.action, r.object_type, r.object_id) for r in rows] == [
+            (action, object_type, object_id)
+        ]
+        return rows[0]
+
+    def nothing(self) -> None:
+        rows = self.new()
+        assert rows == [], [r.action for r in rows]
+
+
+def when(value: str) -> datetime:
+    """An ISO 8601 timestamp from the API ("Z") or the log ("+00:00"), comparable."""
+    return datetime.fromisoformat(value)
