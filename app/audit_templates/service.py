@@ -208,39 +208,33 @@ def create_draft(
 
 def update_version(session: Session, *, version: TemplateVersion, changes: dict) -> TemplateVersion:
     _require_draft(session, version)
-    before = _version_log(version)
     mapping = {"overall_grade": "has_overall_grade"}
-    for key, value in changes.items():
-        setattr(version, mapping.get(key, key), value)
-    session.flush()
-    auditlog.record_changes(
+    with auditlog.changing(
         session,
+        version,
         action="template.update",
         object_type="template_version",
-        object_id=version.id,
-        before=before,
-        after=_version_log(version),
-    )
+        view=_version_log,
+    ):
+        for key, value in changes.items():
+            setattr(version, mapping.get(key, key), value)
     return version
 
 
 def set_scale(session: Session, *, version: TemplateVersion, scale: ScaleIn) -> TemplateVersion:
     """Replace the draft's grading scale."""
     _require_draft(session, version)
-    before = _scale_log(version.scale)
-    if version.scale is not None:
-        session.delete(version.scale)
-        session.flush()
-    version.scale = _build_scale(scale)
-    session.flush()
-    auditlog.record_changes(
+    with auditlog.changing(
         session,
+        version,
         action="template.set_scale",
         object_type="template_version",
-        object_id=version.id,
-        before={"scale": before},
-        after={"scale": _scale_log(version.scale)},
-    )
+        view=lambda v: {"scale": _scale_log(v.scale)},
+    ):
+        if version.scale is not None:
+            session.delete(version.scale)
+            session.flush()
+        version.scale = _build_scale(scale)
     return get_version(session, version_id=version.id)
 
 
@@ -307,21 +301,14 @@ def update_key_area(
             f"This template already has a key area called '{title}'.",
             fields=[FieldError("title", "A key area with this title already exists")],
         )
-    before = _key_area_log(key_area)
     position = changes.pop("position", None)
-    for key, value in changes.items():
-        setattr(key_area, key, value)
-    if position is not None:
-        _place(version.key_areas, key_area, position)
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="key_area.update",
-        object_type="key_area",
-        object_id=key_area.id,
-        before=before,
-        after=_key_area_log(key_area),
-    )
+    with auditlog.changing(
+        session, key_area, action="key_area.update", object_type="key_area", view=_key_area_log
+    ):
+        for key, value in changes.items():
+            setattr(key_area, key, value)
+        if position is not None:
+            _place(version.key_areas, key_area, position)
     return get_version(session, version_id=version.id)
 
 
@@ -329,18 +316,16 @@ def delete_key_area(
     session: Session, *, version: TemplateVersion, key_area: KeyArea
 ) -> TemplateVersion:
     _require_draft(session, version)
-    before = {**_key_area_log(key_area), "questions": [q.prompt for q in key_area.questions]}
-    version.key_areas.remove(key_area)
-    for i, each in enumerate(version.key_areas):
-        each.position = i
-    session.flush()
-    auditlog.record(
+    with auditlog.changing(
         session,
+        key_area,
         action="key_area.delete",
         object_type="key_area",
-        object_id=key_area.id,
-        before=before,
-    )
+        view=lambda k: {**_key_area_log(k), "questions": [q.prompt for q in k.questions]},
+    ):
+        version.key_areas.remove(key_area)
+        for i, each in enumerate(version.key_areas):
+            each.position = i
     return get_version(session, version_id=version.id)
 
 
@@ -390,7 +375,6 @@ def update_question(
     changes: dict,
 ) -> TemplateVersion:
     _require_draft(session, version)
-    before = _question_log(question)
     position = changes.pop("position", None)
     try:
         merged = _merge_question(question, changes)
@@ -398,22 +382,16 @@ def update_question(
         raise InvalidInput(
             "The question is not valid.", fields=validation_fields(exc.errors())
         ) from None
-    question.prompt = merged.prompt
-    question.answer_type = merged.type
-    question.required = merged.required
-    question.guidance = merged.guidance
-    question.options = list(merged.options)
-    if position is not None:
-        _place(key_area.questions, question, position)
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="question.update",
-        object_type="question",
-        object_id=question.id,
-        before=before,
-        after=_question_log(question),
-    )
+    with auditlog.changing(
+        session, question, action="question.update", object_type="question", view=_question_log
+    ):
+        question.prompt = merged.prompt
+        question.answer_type = merged.type
+        question.required = merged.required
+        question.guidance = merged.guidance
+        question.options = list(merged.options)
+        if position is not None:
+            _place(key_area.questions, question, position)
     return get_version(session, version_id=version.id)
 
 
@@ -435,18 +413,12 @@ def delete_question(
     session: Session, *, version: TemplateVersion, key_area: KeyArea, question: Question
 ) -> TemplateVersion:
     _require_draft(session, version)
-    before = _question_log(question)
-    key_area.questions.remove(question)
-    for i, each in enumerate(key_area.questions):
-        each.position = i
-    session.flush()
-    auditlog.record(
-        session,
-        action="question.delete",
-        object_type="question",
-        object_id=question.id,
-        before=before,
-    )
+    with auditlog.changing(
+        session, question, action="question.delete", object_type="question", view=_question_log
+    ):
+        key_area.questions.remove(question)
+        for i, each in enumerate(key_area.questions):
+            each.position = i
     return get_version(session, version_id=version.id)
 
 
@@ -476,18 +448,15 @@ def publish(session: Session, *, version: TemplateVersion) -> TemplateVersion:
     problems = publication_problems(version)
     if problems:
         raise InvalidInput(f"{version.label} is not ready to publish.", fields=problems)
-    before = _version_log(version)
-    version.status = TemplateStatus.PUBLISHED
-    version.published_at = utcnow()
-    session.flush()
-    auditlog.record_changes(
+    with auditlog.changing(
         session,
+        version,
         action="template.publish",
         object_type="template_version",
-        object_id=version.id,
-        before=before,
-        after=_version_log(version),
-    )
+        view=_version_log,
+    ):
+        version.status = TemplateStatus.PUBLISHED
+        version.published_at = utcnow()
     return version
 
 
@@ -497,18 +466,15 @@ def retire(session: Session, *, version: TemplateVersion) -> TemplateVersion:
         raise StateError(
             f"Only a published version can be retired; {version.label} is {version.status.value}."
         )
-    before = _version_log(version)
-    version.status = TemplateStatus.RETIRED
-    version.retired_at = utcnow()
-    session.flush()
-    auditlog.record_changes(
+    with auditlog.changing(
         session,
+        version,
         action="template.retire",
         object_type="template_version",
-        object_id=version.id,
-        before=before,
-        after=_version_log(version),
-    )
+        view=_version_log,
+    ):
+        version.status = TemplateStatus.RETIRED
+        version.retired_at = utcnow()
     return version
 
 

@@ -197,6 +197,10 @@ def _audit_log(audit: Audit) -> dict:
     }
 
 
+def _agencies_log(audit: Audit) -> dict:
+    return {"agency_ids": sorted(a.id for a in audit.agencies)}
+
+
 def _child_log(child: Child) -> dict:
     return {
         "audit_id": child.audit_id,
@@ -268,18 +272,11 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
         changes.get("returns_due_on", audit.returns_due_on),
         changes.get("moderation_meeting_on", audit.moderation_meeting_on),
     )
-    before = _audit_log(audit)
-    for key, value in changes.items():
-        setattr(audit, key, value)
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="audit.update",
-        object_type="audit",
-        object_id=audit.id,
-        before=before,
-        after=_audit_log(audit),
-    )
+    with auditlog.changing(
+        session, audit, action="audit.update", object_type="audit", view=_audit_log
+    ):
+        for key, value in changes.items():
+            setattr(audit, key, value)
     session.expire(audit, ["lead_subgroup"])
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
@@ -326,18 +323,12 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
                 ],
             )
     added = _active_agencies(session, agency_ids, "agency_ids", already=current)
-    audit.agencies = sorted(
-        [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
-    )
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="audit.set_agencies",
-        object_type="audit",
-        object_id=audit.id,
-        before={"agency_ids": sorted(current)},
-        after={"agency_ids": sorted(a.id for a in audit.agencies)},
-    )
+    with auditlog.changing(
+        session, audit, action="audit.set_agencies", object_type="audit", view=_agencies_log
+    ):
+        audit.agencies = sorted(
+            [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
+        )
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
@@ -477,18 +468,11 @@ def update_child(session: Session, *, audit: Audit, child: Child, changes: dict)
         _check_pseudonym_free(session, audit.id, changes["pseudonym"], child.id)
     if "context_tags" in changes:
         changes["context_tags"] = list(dict.fromkeys(changes["context_tags"]))
-    before = _child_log(child)
-    for key, value in changes.items():
-        setattr(child, key, value)
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="child.update",
-        object_type="child",
-        object_id=child.id,
-        before=before,
-        after=_child_log(child),
-    )
+    with auditlog.changing(
+        session, child, action="child.update", object_type="child", view=_child_log
+    ):
+        for key, value in changes.items():
+            setattr(child, key, value)
     return child
 
 
@@ -509,12 +493,14 @@ def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
     agency_ids = session.scalars(
         select(Involvement.agency_id).where(Involvement.child_id == child.id)
     ).all()
-    before = {**_child_log(child), "agency_ids": sorted(agency_ids)}
-    session.delete(child)
-    session.flush()
-    auditlog.record(
-        session, action="child.delete", object_type="child", object_id=child.id, before=before
-    )
+    with auditlog.changing(
+        session,
+        child,
+        action="child.delete",
+        object_type="child",
+        view=lambda c: {**_child_log(c), "agency_ids": sorted(agency_ids)},
+    ):
+        session.delete(child)
 
 
 def add_involvement(session: Session, *, audit: Audit, child: Child, agency_id: int) -> Involvement:
@@ -583,20 +569,14 @@ def remove_involvement(session: Session, *, audit: Audit, involvement: Involveme
             f"This agency's return has been {status.value.replace('_', ' ')}; "
             "the involvement cannot be removed."
         )
-    before = {
-        "audit_id": involvement.audit_id,
-        "child_id": involvement.child_id,
-        "agency_id": involvement.agency_id,
-    }
-    session.delete(involvement)
-    session.flush()
-    auditlog.record(
+    with auditlog.changing(
         session,
+        involvement,
         action="involvement.delete",
         object_type="involvement",
-        object_id=involvement.id,
-        before=before,
-    )
+        view=lambda i: {"audit_id": i.audit_id, "child_id": i.child_id, "agency_id": i.agency_id},
+    ):
+        session.delete(involvement)
 
 
 def open_audit(session: Session, *, audit: Audit) -> Audit:
@@ -619,18 +599,11 @@ def open_audit(session: Session, *, audit: Audit) -> Audit:
             )
     if problems:
         raise InvalidInput("The audit is not ready to open.", fields=problems)
-    before = _audit_log(audit)
-    audit.status = AuditStatus.OPEN
-    audit.opened_at = utcnow()
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="audit.open",
-        object_type="audit",
-        object_id=audit.id,
-        before=before,
-        after=_audit_log(audit),
-    )
+    with auditlog.changing(
+        session, audit, action="audit.open", object_type="audit", view=_audit_log
+    ):
+        audit.status = AuditStatus.OPEN
+        audit.opened_at = utcnow()
     return audit
 
 

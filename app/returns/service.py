@@ -11,6 +11,7 @@ pass and silently overwrite the other person's work.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, DecimalException
@@ -314,18 +315,17 @@ def snapshot(session: Session, *, return_id: int) -> dict:
     return flat
 
 
-def _log_change(session: Session, *, action: str, return_id: int, before: dict) -> None:
-    session.flush()  # the snapshot reads columns straight from the database
-    after = snapshot(session, return_id=return_id)
-    keys = sorted(set(before) | set(after))
-    changed = [k for k in keys if before.get(k) != after.get(k)]
-    auditlog.record(
+def _changing(
+    session: Session, return_: Return, action: str
+) -> AbstractContextManager[auditlog.Change]:
+    """Log the change a ``with`` block makes to the return. The snapshot reads columns
+    straight from the database, so the change is flushed before it is taken again."""
+    return auditlog.changing(
         session,
+        return_,
         action=action,
         object_type="return",
-        object_id=return_id,
-        before={k: before.get(k) for k in changed},
-        after={k: after.get(k) for k in changed},
+        view=lambda r: snapshot(session, return_id=r.id),
     )
 
 
@@ -406,7 +406,6 @@ def save_draft(
     if problems:
         raise InvalidInput("Some answers are not valid. Nothing was saved.", fields=problems)
 
-    before = snapshot(session, return_id=return_.id)
     now = utcnow()
     values: dict = {}
     if return_.status == ReturnStatus.NOT_STARTED:
@@ -416,28 +415,27 @@ def save_draft(
     given, code = overall_grade
     if given:
         values["overall_grade_id"] = tpl.levels[code].id if code else None
-    _bump_version(session, return_=return_, read_version=read_version, **values)
-
-    _put_values(
-        session,
-        model=Answer,
-        key="question_id",
-        column="value",
-        return_id=return_.id,
-        values=clean_answers,
-        now=now,
-    )
-    _put_values(
-        session,
-        model=Grade,
-        key="key_area_id",
-        column="level_id",
-        return_id=return_.id,
-        values={k: level.id if level else None for k, level in clean_grades.items()},
-        now=now,
-    )
-    _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
-    _log_change(session, action="return.save_draft", return_id=return_.id, before=before)
+    with _changing(session, return_, "return.save_draft"):
+        _bump_version(session, return_=return_, read_version=read_version, **values)
+        _put_values(
+            session,
+            model=Answer,
+            key="question_id",
+            column="value",
+            return_id=return_.id,
+            values=clean_answers,
+            now=now,
+        )
+        _put_values(
+            session,
+            model=Grade,
+            key="key_area_id",
+            column="level_id",
+            return_id=return_.id,
+            values={k: level.id if level else None for k, level in clean_grades.items()},
+            now=now,
+        )
+        _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
     return return_
 
 
@@ -539,16 +537,15 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
             f"The return cannot be submitted: {len(missing)} item(s) are missing.",
             fields=missing,
         )
-    before = snapshot(session, return_id=return_.id)
-    _bump_version(
-        session,
-        return_=return_,
-        read_version=read_version,
-        status=ReturnStatus.SUBMITTED,
-        submitted_at=utcnow(),
-        amendment_note=None,
-    )
-    _log_change(session, action="return.submit", return_id=return_.id, before=before)
+    with _changing(session, return_, "return.submit"):
+        _bump_version(
+            session,
+            return_=return_,
+            read_version=read_version,
+            status=ReturnStatus.SUBMITTED,
+            submitted_at=utcnow(),
+            amendment_note=None,
+        )
     if audit.status == AuditStatus.MODERATION:
         # Amended during moderation: cells whose grade did not change stay moderated.
         moderation.refresh_return(session, audit=audit, return_=return_)
@@ -570,16 +567,15 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
             f"Only a submitted return can be sent back; this one is "
             f"{return_.status.value.replace('_', ' ')}."
         )
-    before = snapshot(session, return_id=return_.id)
-    _bump_version(
-        session,
-        return_=return_,
-        read_version=read_version,
-        status=ReturnStatus.RETURNED,
-        returned_at=utcnow(),
-        amendment_note=note,
-    )
-    _log_change(session, action="return.reopen", return_id=return_.id, before=before)
+    with _changing(session, return_, "return.reopen"):
+        _bump_version(
+            session,
+            return_=return_,
+            read_version=read_version,
+            status=ReturnStatus.RETURNED,
+            returned_at=utcnow(),
+            amendment_note=note,
+        )
     return return_
 
 
