@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM
 from app.audit_templates import service as templates
+from app.audits import cohort
 from app.audits import service as audits
 from app.db import make_engine, make_sessionmaker, open_session
 from app.errors import Conflict, StateError
@@ -76,7 +77,7 @@ def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions)
 
     remover = sessions()
     remover_audit = audits.get_audit(remover, audit_id=audit.id, actor=SYSTEM)
-    involvement = audits.get_involvement(
+    involvement = cohort.get_involvement(
         remover, involvement_id=remover.get(Return, return_id).involvement_id
     )  # the planner has the cohort page open ...
     auditor = sessions()
@@ -92,4 +93,4 @@ def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions)
     )
     auditor.commit()  # ... while the auditor saves a first draft
     with pytest.raises(Conflict):
-        audits.remove_involvement(remover, audit=remover_audit, involvement=involvement)
+        cohort.remove_involvement(remover, audit=remover_audit, involvement=involvement)

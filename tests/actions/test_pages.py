@@ -15,6 +15,7 @@ from app.access.models import Role
 from app.access.policy import SYSTEM
 from app.actions import service
 from app.actions.models import ActionStatus, LearningAction
+from app.audits import cohort
 from app.audits import service as audits
 from app.findings import service as findings
 from app.findings.models import Finding, Theme
@@ -333,7 +334,7 @@ class TestTheFindingsPage:
         assert db.scalar(select(Finding.id)) is None
 
     def test_add_then_change_a_finding(self, moderator, db, audit):
-        child = audits.list_children(db, audit=audit)[0]
+        child = cohort.list_children(db, audit=audit)[0]
         recording = db.scalar(select(Theme.id).where(Theme.name == "Recording"))
         csrf = token(moderator, f"/audits/{audit.id}/findings")
         r = moderator.post(
