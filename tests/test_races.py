@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM
+from app.audit_templates import editing
 from app.audit_templates import service as templates
 from app.audits import cohort
 from app.audits import service as audits
@@ -53,14 +54,14 @@ def test_an_edit_read_before_publishing_cannot_land_in_the_published_version(ses
     setup.commit()
 
     editor = sessions()
-    version, key_area, question = templates.get_question(
+    version, key_area, question = editing.get_question(
         editor, question_id=draft.key_areas[0].questions[0].id
     )  # the editor has loaded the draft ...
     publisher = sessions()
     templates.publish(publisher, version=templates.get_version(publisher, version_id=draft.id))
     publisher.commit()  # ... and someone publishes it before the editor saves
     with pytest.raises(StateError):
-        templates.update_question(
+        editing.update_question(
             editor,
             version=version,
             key_area=key_area,
