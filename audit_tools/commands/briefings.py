@@ -123,6 +123,7 @@ def publish_check(
     refused), and small counts (warned). Exit 1 if anything would be refused."""
     from app.briefings import identify
     from app.briefings import service as briefings_service
+    from app.briefings import workflow as briefings_workflow
 
     settings = get_settings()
     path = Path(target)
@@ -132,18 +133,18 @@ def publish_check(
             if audit_id:
                 audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
                 known["pseudonyms"] = [c.pseudonym for c in _children(session, audit.id)]
-                known["names"] = briefings_service._names(session, audit)
+                known["names"] = briefings_workflow._names(session, audit)
             if path.suffix.lower() == ".pdf":
                 report = identify.check_pdf(path, **known)
             else:
                 text = path.read_text(encoding="utf-8", errors="replace")
                 if path.suffix.lower() in (".html", ".htm"):
-                    text = briefings_service._text_of(text)
+                    text = briefings_workflow._text_of(text)
                 report = identify.check([(path.name, text)], **known)
             what = str(path)
         elif target.isdigit():
             version = briefings_service.get_version(session, version_id=int(target))
-            report = briefings_service.check(session, version=version, settings=settings)
+            report = briefings_workflow.check(session, version=version, settings=settings)
             what = f"{version.briefing.title}, version {version.number}"
         else:
             fail(f"{target} is neither a file nor a briefing version's id.")

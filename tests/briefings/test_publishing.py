@@ -325,8 +325,8 @@ def test_only_a_moderated_audit_gets_a_briefing(world):
 
 
 def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(world):
-    from app.briefings import jobs
-    from app.briefings import service as briefings
+    from app.briefings import jobs, render_queue
+    from app.briefings import workflow as briefings
     from app.briefings.models import BriefingKind, Marking, RenderStatus
 
     client, factory, audit_id, _agency_id, _cookies = world
@@ -349,7 +349,7 @@ def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(world):
         briefings.publish(session, version=version)
         version_id = version.id
     with session_scope(factory) as session:
-        assert briefings.start_render(session, version_id=version_id)
+        assert render_queue.start_render(session, version_id=version_id)
     # The server stops mid-render: the claim stays, and nothing else takes it...
     assert jobs.process_pending(factory, settings) == 0
     with session_scope(factory) as session:

@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.briefings import service
+from app.briefings import service, workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
 from app.deps import FormData, IdPath, SessionDep, transactional
 from app.errors import Conflict, InvalidInput
@@ -58,7 +58,7 @@ def _to_version(version_id: int, done: str) -> RedirectResponse:
 
 def _moderated_audits(session, actor: Actor) -> list:
     found = []
-    for status in service.MODERATED:
+    for status in workflow.MODERATED:
         items, _ = audits.list_audits(
             session, actor=actor, params=PageParams(1, 200), status=status
         )
@@ -121,7 +121,7 @@ def create_briefing(
         errors["kind"] = "Briefings are drafted from a moderated audit: finish moderation first"
     if errors:
         return _new_page(request, audit, form, errors, 422)
-    version = service.create(
+    version = workflow.create(
         session,
         audit=audit,
         kind=BriefingKind(form["kind"]),
@@ -206,7 +206,7 @@ def save(session: SessionDep, request: Request, actor: Actor, version_id: IdPath
         return _editor(request, session, actor, version, values=form, errors=errors, status=422)
     try:
         with attempt(session):
-            service.save(
+            workflow.save(
                 session,
                 version=version,
                 sections=sections,
@@ -230,7 +230,7 @@ def _step(request, session, actor, version_id: int, step: str, form: dict) -> Re
     try:
         with attempt(session):
             if step == "submit":
-                service.submit(
+                workflow.submit(
                     session,
                     version=version,
                     actor=actor,
@@ -238,7 +238,7 @@ def _step(request, session, actor, version_id: int, step: str, form: dict) -> Re
                     confirm_small_counts=confirm,
                 )
             elif step == "approve":
-                service.approve(
+                workflow.approve(
                     session,
                     version=version,
                     actor=actor,
@@ -281,7 +281,7 @@ def approve(
 @transactional
 def send_back(session: SessionDep, version_id: IdPath, form: FormData):
     version = service.get_version(session, version_id=version_id)
-    service.send_back(session, version=version, note=form.get("note", "").strip()[:2000])
+    workflow.send_back(session, version=version, note=form.get("note", "").strip()[:2000])
     return _to_version(version_id, "sent_back")
 
 
@@ -303,7 +303,7 @@ def publish(
     if not errors:
         try:
             with attempt(session):
-                service.publish(session, version=version, assurance_due_on=due_on)
+                workflow.publish(session, version=version, assurance_due_on=due_on)
         except InvalidInput as exc:
             errors = errors_from(exc.fields, {})
     if errors:
@@ -325,7 +325,7 @@ def withdraw(
     version = service.get_version(session, version_id=version_id)
     try:
         with attempt(session):
-            service.withdraw(session, version=version, reason=form.get("reason", "")[:2000])
+            workflow.withdraw(session, version=version, reason=form.get("reason", "")[:2000])
     except InvalidInput as exc:
         version = service.get_version(session, version_id=version_id)
         errors = errors_from(exc.fields, {})
@@ -337,7 +337,7 @@ def withdraw(
 @transactional
 def new_version(session: SessionDep, version_id: IdPath):
     version = service.get_version(session, version_id=version_id)
-    draft = service.new_version(session, version=version)
+    draft = workflow.new_version(session, version=version)
     return _to_version(draft.id, "new_version")
 
 
