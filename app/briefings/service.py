@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import clock
 from app.auditlog import service as auditlog
-from app.briefings import content
+from app.briefings import content, drafting
 from app.briefings.models import Briefing, BriefingKind, BriefingVersion, VersionStatus
 from app.config import Settings
 from app.errors import NotFound, StateError
@@ -70,7 +70,7 @@ def require_status(session: Session, version: BriefingVersion, *allowed: Version
 
 def section_headings(kind: BriefingKind) -> dict[str, str]:
     if kind == BriefingKind.BRIEFING:
-        return {key: heading for key, heading in content.SECTIONS}
+        return {key: heading for key, heading in drafting.SECTIONS}
     return dict(SUBGROUP_SECTIONS)
 
 

@@ -19,7 +19,7 @@ from app.access.models import User
 from app.access.policy import Actor
 from app.actions.models import LearningAction
 from app.audits.models import Audit, AuditStatus, Child
-from app.briefings import content, identify
+from app.briefings import drafting, identify
 from app.briefings.models import (
     Briefing,
     BriefingKind,
@@ -64,7 +64,7 @@ def create(
             f"{audit.status.value}. Finish moderation first."
         )
     sections = (
-        content.draft_sections(session, audit=audit)
+        drafting.draft_sections(session, audit=audit)
         if kind == BriefingKind.BRIEFING
         else {key: "" for key in SUBGROUP_SECTIONS}
     )

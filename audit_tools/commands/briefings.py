@@ -12,7 +12,7 @@ import typer
 from app import clock
 from app.access.policy import SYSTEM
 from app.audits.service import get_audit
-from app.briefings import content
+from app.briefings import content, drafting, facts
 from app.briefings.render import RenderFailed, html_for, render_in_worker
 from app.config import get_settings
 from audit_tools.context import console, fail, unit_of_work
@@ -69,12 +69,12 @@ def render(
     today = clock.today()
     with unit_of_work() as session:
         audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
-        content.check_renderable(audit, kind.value)
+        facts.check_renderable(audit, kind.value)
         if kind == Kind.BRIEFING:
             context = content.briefing_context(
                 session,
                 audit=audit,
-                sections=content.draft_sections(session, audit=audit),
+                sections=drafting.draft_sections(session, audit=audit),
                 title=title or f"Learning briefing: {audit.title}",
                 marking=marking.value,
                 version_label=version_label,
