@@ -25,6 +25,7 @@ from app.audit_templates import files
 from app.audit_templates import service as templates
 from app.audit_templates.models import AnswerType, TemplateVersion
 from app.audits import service as audits
+from app.audits.cohort import add_child
 from app.audits.models import AgeBand, Audit
 from app.briefings.demo import publish_demo_briefing
 from app.moderation.demo import moderate
@@ -282,7 +283,7 @@ def build_audit(
         agency_ids=[a.id for a in agency_rows],
     )
     for pseudonym, age_band, tags, agency_indexes in cohort:
-        audits.add_child(
+        add_child(
             session,
             audit=audit,
             pseudonym=pseudonym,
@@ -375,7 +376,7 @@ def load_demo(
         agency_ids=[agency_rows[i].id for i in (0, 3, 4, 5)],
     )
     for letter in "ABCDE":
-        audits.add_child(session, audit=send, pseudonym=f"Child {letter}", context_tags=["SEND"])
+        add_child(session, audit=send, pseudonym=f"Child {letter}", context_tags=["SEND"])
     load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, today, progress)
     return audit
 

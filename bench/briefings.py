@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import clock  # noqa: E402
 from app.audits.models import Audit, AuditStatus  # noqa: E402
-from app.briefings import content, render  # noqa: E402
+from app.briefings import content, drafting, render  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from app.demo import load_demo  # noqa: E402
@@ -70,7 +70,7 @@ def documents(url: str) -> tuple[tuple[str, str], tuple[str, str], float]:
             context = content.briefing_context(
                 session,
                 audit=audit,
-                sections=content.draft_sections(session, audit=audit),
+                sections=drafting.draft_sections(session, audit=audit),
                 title=title,
                 marking="OFFICIAL",
                 version_label="Version 1",

@@ -14,6 +14,7 @@ from app.access import service as access
 from app.access.models import Role
 from app.access.policy import ROLE_PERMISSIONS
 from app.access.rules import ROUTE_RULES
+from app.audits import cohort
 from app.audits import service as audits
 from app.config import Settings
 from app.main import create_app
@@ -49,7 +50,7 @@ def world(db):
         returns_due_on=due,
         agency_ids=[home.id],
     )
-    child_x = audits.add_child(db, audit=x, pseudonym="Child A", agency_ids=[home.id])
+    child_x = cohort.add_child(db, audit=x, pseudonym="Child A", agency_ids=[home.id])
     y = audits.create_audit(
         db,
         template_version_id=version.id,
@@ -57,8 +58,8 @@ def world(db):
         returns_due_on=due,
         agency_ids=[home.id, other.id],
     )
-    audits.add_child(db, audit=y, pseudonym="Child B", agency_ids=[home.id, other.id])
-    child_c = audits.add_child(db, audit=y, pseudonym="Child C", agency_ids=[home.id])
+    cohort.add_child(db, audit=y, pseudonym="Child B", agency_ids=[home.id, other.id])
+    child_c = cohort.add_child(db, audit=y, pseudonym="Child C", agency_ids=[home.id])
     for audit in (x, y):
         audits.open_audit(db, audit=audit)
     a_return = db.scalar(

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM
+from app.audit_templates import editing
 from app.audit_templates import service as templates
+from app.audits import cohort
 from app.audits import service as audits
 from app.db import make_engine, make_sessionmaker, open_session
 from app.errors import Conflict, StateError
@@ -52,14 +54,14 @@ def test_an_edit_read_before_publishing_cannot_land_in_the_published_version(ses
     setup.commit()
 
     editor = sessions()
-    version, key_area, question = templates.get_question(
+    version, key_area, question = editing.get_question(
         editor, question_id=draft.key_areas[0].questions[0].id
     )  # the editor has loaded the draft ...
     publisher = sessions()
     templates.publish(publisher, version=templates.get_version(publisher, version_id=draft.id))
     publisher.commit()  # ... and someone publishes it before the editor saves
     with pytest.raises(StateError):
-        templates.update_question(
+        editing.update_question(
             editor,
             version=version,
             key_area=key_area,
@@ -76,7 +78,7 @@ def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions)
 
     remover = sessions()
     remover_audit = audits.get_audit(remover, audit_id=audit.id, actor=SYSTEM)
-    involvement = audits.get_involvement(
+    involvement = cohort.get_involvement(
         remover, involvement_id=remover.get(Return, return_id).involvement_id
     )  # the planner has the cohort page open ...
     auditor = sessions()
@@ -92,4 +94,4 @@ def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions)
     )
     auditor.commit()  # ... while the auditor saves a first draft
     with pytest.raises(Conflict):
-        audits.remove_involvement(remover, audit=remover_audit, involvement=involvement)
+        cohort.remove_involvement(remover, audit=remover_audit, involvement=involvement)

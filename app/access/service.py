@@ -125,28 +125,18 @@ def end_sessions(session: Session, *, user: User, reason: str) -> int:
 
 def update_user(session: Session, *, user: User, changes: dict) -> User:
     """Change roles, agency, name or active flag; access changes end their sessions."""
-    before = user_view(user)
     roles = set(changes.pop("roles", user.roles))
     agency_id = changes.get("agency_id", user.agency_id)
     _check_roles(session, roles, agency_id)
-    if roles != set(user.roles):
-        user.role_rows = [UserRole(role=r) for r in sorted(roles)]
-    for key, value in changes.items():
-        setattr(user, key, value)
-    session.flush()
-    after = user_view(user)
-    if any(before[k] != after[k] for k in ("roles", "agency_id", "active")):
+    with auditlog.changing(
+        session, user, action="user.update", object_type="user", view=user_view
+    ) as change:
+        if roles != set(user.roles):
+            user.role_rows = [UserRole(role=r) for r in sorted(roles)]
+        for key, value in changes.items():
+            setattr(user, key, value)
+    if any(change.before[k] != change.after[k] for k in ("roles", "agency_id", "active")):
         end_sessions(session, user=user, reason="access changed")
-    before_changed, after_changed = auditlog.changes(before, after)
-    if after_changed:
-        auditlog.record(
-            session,
-            action="user.update",
-            object_type="user",
-            object_id=user.id,
-            before=before_changed,
-            after=after_changed,
-        )
     return user
 
 

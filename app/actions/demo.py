@@ -19,6 +19,7 @@ from app.actions import service
 from app.actions.models import ActionStatus, LearningAction
 from app.agencies.models import Agency, AgencyKind
 from app.audit_templates.models import KeyArea
+from app.audits import cohort
 from app.audits import service as audits
 from app.audits.models import Audit
 from app.context import RequestContext, bound
@@ -115,7 +116,7 @@ def load_demo_actions(session: Session, audit: Audit, today: date) -> list[Learn
             select(KeyArea).where(KeyArea.template_version_id == audit.template_version_id)
         )
     }
-    children = [c.id for c in audits.list_children(session, audit=audit)]
+    children = [c.id for c in cohort.list_children(session, audit=audit)]
     themes = {t.name: t.id for t in findings.list_themes(session, active=True)}
     moderator = _actor(session, "moderator@example.org") or SYSTEM
     lead = _actor(session, "lead.socialcare@example.org")

@@ -260,23 +260,21 @@ def update_action(
         problems += _check_owner(session, agency_id, owner_user_id)
     if problems:
         raise InvalidInput("The action cannot be changed like this.", fields=problems)
-    before = _log(action)
-    for key, value in changes.items():
-        if key != "finding_ids":
-            setattr(action, key, value)
-    if findings is not None:
-        action.findings = findings
-    if _log(action) != before:  # saving a form unchanged is no change (nor a new version)
-        _touch(action)
-        session.flush()
-        auditlog.record_changes(
-            session,
-            action="learning_action.update",
-            object_type="learning_action",
-            object_id=action.id,
-            before=before,
-            after=_log(action),
-        )
+    with auditlog.changing(
+        session,
+        action,
+        action="learning_action.update",
+        object_type="learning_action",
+        view=_log,
+    ) as change:
+        for key, value in changes.items():
+            if key != "finding_ids":
+                setattr(action, key, value)
+        if findings is not None:
+            action.findings = findings
+        # Saving a form unchanged is no change, nor a new version.
+        if _log(action) != change.before:
+            _touch(action)
     session.expire(action, ["owning_agency", "findings"])
     return get_action(session, action_id=action.id, actor=actor)
 

@@ -76,18 +76,15 @@ def _update(session: Session, obj: Agency | Subgroup, changes: dict):
     ``active``); a request that changes nothing writes no log row."""
     if "name" in changes:
         _check_unique_name(session, type(obj), changes["name"], exclude_id=obj.id)
-    before = _view(obj)
-    for key, value in changes.items():
-        setattr(obj, key, value)
-    session.flush()
-    auditlog.record_changes(
+    with auditlog.changing(
         session,
+        obj,
         action=f"{obj.__tablename__}.update",
         object_type=obj.__tablename__,
-        object_id=obj.id,
-        before=before,
-        after=_view(obj),
-    )
+        view=_view,
+    ):
+        for key, value in changes.items():
+            setattr(obj, key, value)
     return obj
 
 

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.audit_templates import files, service
+from app.audit_templates import editing, files, service
 from app.audit_templates.models import TemplateStatus
 from app.audit_templates.schemas import (
     KeyAreaCreate,
@@ -119,7 +119,7 @@ def export_version(session: SessionDep, version_id: IdPath) -> Response:
 @transactional
 def set_scale(session: SessionDep, version_id: IdPath, body: ScaleIn) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
-    return VersionOut(service.set_scale(session, version=version, scale=body))
+    return VersionOut(editing.set_scale(session, version=version, scale=body))
 
 
 @router.post("/template-versions/{version_id}/publish", name="api.template_versions.publish")
@@ -159,7 +159,7 @@ def add_key_area(
 ) -> TemplateVersionOut:
     version = service.get_version(session, version_id=version_id)
     return VersionOut(
-        service.add_key_area(session, version=version, data=body, position=body.position)
+        editing.add_key_area(session, version=version, data=body, position=body.position)
     )
 
 
@@ -168,18 +168,18 @@ def add_key_area(
 def update_key_area(
     session: SessionDep, key_area_id: IdPath, body: KeyAreaPatch
 ) -> TemplateVersionOut:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
     changes = body.model_dump(exclude_unset=True)
     return VersionOut(
-        service.update_key_area(session, version=version, key_area=key_area, changes=changes)
+        editing.update_key_area(session, version=version, key_area=key_area, changes=changes)
     )
 
 
 @router.delete("/key-areas/{key_area_id}", name="api.key_areas.delete")
 @transactional
 def delete_key_area(session: SessionDep, key_area_id: IdPath) -> TemplateVersionOut:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
-    return VersionOut(service.delete_key_area(session, version=version, key_area=key_area))
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
+    return VersionOut(editing.delete_key_area(session, version=version, key_area=key_area))
 
 
 @router.post(
@@ -191,9 +191,9 @@ def delete_key_area(session: SessionDep, key_area_id: IdPath) -> TemplateVersion
 def add_question(
     session: SessionDep, key_area_id: IdPath, body: QuestionCreate
 ) -> TemplateVersionOut:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
     return VersionOut(
-        service.add_question(
+        editing.add_question(
             session, version=version, key_area=key_area, data=body, position=body.position
         )
     )
@@ -204,10 +204,10 @@ def add_question(
 def update_question(
     session: SessionDep, question_id: IdPath, body: QuestionPatch
 ) -> TemplateVersionOut:
-    version, key_area, question = service.get_question(session, question_id=question_id)
+    version, key_area, question = editing.get_question(session, question_id=question_id)
     changes = body.model_dump(exclude_unset=True)
     return VersionOut(
-        service.update_question(
+        editing.update_question(
             session, version=version, key_area=key_area, question=question, changes=changes
         )
     )
@@ -216,7 +216,7 @@ def update_question(
 @router.delete("/questions/{question_id}", name="api.questions.delete")
 @transactional
 def delete_question(session: SessionDep, question_id: IdPath) -> TemplateVersionOut:
-    version, key_area, question = service.get_question(session, question_id=question_id)
+    version, key_area, question = editing.get_question(session, question_id=question_id)
     return VersionOut(
-        service.delete_question(session, version=version, key_area=key_area, question=question)
+        editing.delete_question(session, version=version, key_area=key_area, question=question)
     )

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit_templates import service
+from app.audit_templates import parts, service
 from app.audit_templates.models import TemplateFamily, TemplateStatus, TemplateVersion
 from app.audit_templates.schemas import FILE_FORMAT, TemplateContent, TemplateFile
 from app.errors import Conflict, FieldError, InvalidInput, validation_fields
@@ -122,7 +122,7 @@ _Dumper.add_representer(str, _str_presenter)
 
 
 def export_text(version: TemplateVersion) -> str:
-    data = {"format": FILE_FORMAT, **service.content_of(version).model_dump(mode="json")}
+    data = {"format": FILE_FORMAT, **parts.content_of(version).model_dump(mode="json")}
     if data["scale"] is None:
         del data["scale"]
     for key_area in data["key_areas"]:

@@ -13,11 +13,12 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, inspect, select
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM, Actor, Permission
@@ -107,8 +108,10 @@ def record(
 
 
 def changes(before: dict, after: dict) -> tuple[dict, dict]:
-    """Only the keys whose values differ, for a compact before/after pair."""
+    """Only the keys whose values differ, for a compact before/after pair. A key on one
+    side only counts too: a return's cleared answer has no key after."""
     keys = [k for k in after if before.get(k) != after.get(k)]
+    keys += [k for k in before if k not in after and before[k] is not None]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
@@ -132,6 +135,57 @@ def record_changes(
         object_id=object_id,
         before=old,
         after=new,
+    )
+
+
+@dataclass
+class Change:
+    """What a ``changing`` block's object looked like before the block and after it
+    (``after`` stays None until the block ends, and if the block deleted the object)."""
+
+    before: dict
+    after: dict | None = None
+
+
+@contextmanager
+def changing(
+    session: Session,
+    obj: Any,
+    *,
+    action: str,
+    object_type: str,
+    view: Callable[[Any], dict],
+) -> Iterator[Change]:
+    """Log the change the ``with`` block makes to ``obj`` as one row, in the same
+    transaction.
+
+    ``view(obj)`` is what the log records of the object: taken before the block, and
+    again after it once flushed (so a view that reads the database sees the change).
+    The row holds only the keys that differ, and a block that changes nothing writes
+    none. If the block deleted ``obj``, the row's ``before`` is the whole first view.
+    A block that raises writes nothing.
+    """
+    object_id = obj.id  # before the block: a deleted object cannot be loaded again
+    change = Change(before=view(obj))
+    yield change
+    session.flush()
+    if inspect(obj).deleted:
+        record(
+            session,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            before=change.before,
+        )
+        return
+    change.after = view(obj)
+    record_changes(
+        session,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=change.before,
+        after=change.after,
     )
 
 

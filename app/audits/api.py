@@ -4,7 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.access.policy import Actor
-from app.audits import service
+from app.audits import cohort, service
+from app.audits import progress as returns_progress
 from app.audits.models import AuditStatus
 from app.audits.schemas import (
     AgencyIds,
@@ -115,7 +116,7 @@ def progress(session: SessionDep, actor: Actor, audit_id: IdPath) -> Progress:
     audit = service.get_audit(
         session, actor=actor, audit_id=audit_id, options=service.WITH_AGENCIES
     )
-    return Progress.model_validate(service.progress(session, actor=actor, audit=audit))
+    return Progress.model_validate(returns_progress.progress(session, actor=actor, audit=audit))
 
 
 @router.get("/audits/{audit_id}/children", name="api.children.list")
@@ -124,8 +125,8 @@ def list_children(
     session: SessionDep, actor: Actor, audit_id: IdPath, params: PageDep
 ) -> Page[ChildOut]:
     audit = service.get_audit(session, actor=actor, audit_id=audit_id, options=())
-    children, total = service.page_children(session, actor=actor, audit=audit, params=params)
-    rows = service.involvement_rows(session, actor=actor, child_ids=[c.id for c in children])
+    children, total = cohort.page_children(session, actor=actor, audit=audit, params=params)
+    rows = cohort.involvement_rows(session, actor=actor, child_ids=[c.id for c in children])
     return Page[ChildOut].build([_child_out(c, rows) for c in children], total, params)
 
 
@@ -135,18 +136,18 @@ def list_children(
 @transactional
 def add_child(session: SessionDep, actor: Actor, audit_id: IdPath, body: ChildCreate) -> ChildOut:
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
-    child = service.add_child(session, audit=audit, **body.model_dump())
-    return _child_out(child, service.involvement_rows(session, actor=actor, child_ids=[child.id]))
+    child = cohort.add_child(session, audit=audit, **body.model_dump())
+    return _child_out(child, cohort.involvement_rows(session, actor=actor, child_ids=[child.id]))
 
 
 @router.patch("/children/{child_id}", name="api.children.update")
 @transactional
 def update_child(session: SessionDep, actor: Actor, child_id: IdPath, body: ChildPatch) -> ChildOut:
-    child = service.get_child(session, actor=actor, child_id=child_id)
+    child = cohort.get_child(session, actor=actor, child_id=child_id)
     audit = service.get_audit(session, actor=actor, audit_id=child.audit_id)
     changes = body.model_dump(exclude_unset=True)
-    child = service.update_child(session, audit=audit, child=child, changes=changes)
-    return _child_out(child, service.involvement_rows(session, actor=actor, child_ids=[child.id]))
+    child = cohort.update_child(session, audit=audit, child=child, changes=changes)
+    return _child_out(child, cohort.involvement_rows(session, actor=actor, child_ids=[child.id]))
 
 
 @router.delete(
@@ -154,9 +155,9 @@ def update_child(session: SessionDep, actor: Actor, child_id: IdPath, body: Chil
 )
 @transactional
 def remove_child(session: SessionDep, actor: Actor, child_id: IdPath) -> Response:
-    child = service.get_child(session, actor=actor, child_id=child_id)
+    child = cohort.get_child(session, actor=actor, child_id=child_id)
     audit = service.get_audit(session, actor=actor, audit_id=child.audit_id)
-    service.remove_child(session, audit=audit, child=child)
+    cohort.remove_child(session, audit=audit, child=child)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -170,11 +171,11 @@ def add_involvement(
     session: SessionDep, actor: Actor, audit_id: IdPath, body: InvolvementCreate
 ) -> InvolvementOut:
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
-    child = service.child_in_audit(session, audit=audit, child_id=body.child_id)
-    involvement = service.add_involvement(
+    child = cohort.child_in_audit(session, audit=audit, child_id=body.child_id)
+    involvement = cohort.add_involvement(
         session, audit=audit, child=child, agency_id=body.agency_id
     )
-    rows = service.involvement_rows(session, actor=actor, child_ids=[child.id])[child.id]
+    rows = cohort.involvement_rows(session, actor=actor, child_ids=[child.id])[child.id]
     return InvolvementOut.model_validate(next(r for r in rows if r["id"] == involvement.id))
 
 
@@ -185,7 +186,7 @@ def add_involvement(
 )
 @transactional
 def remove_involvement(session: SessionDep, actor: Actor, involvement_id: IdPath) -> Response:
-    involvement = service.get_involvement(session, involvement_id=involvement_id)
+    involvement = cohort.get_involvement(session, involvement_id=involvement_id)
     audit = service.get_audit(session, actor=actor, audit_id=involvement.audit_id)
-    service.remove_involvement(session, audit=audit, involvement=involvement)
+    cohort.remove_involvement(session, audit=audit, involvement=involvement)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

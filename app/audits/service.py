@@ -1,7 +1,8 @@
-"""Audits: planning, the cohort, involvements, opening, and progress.
+"""Audits themselves: listing and finding them, planning one on a published template,
+changing its details and its participating agencies, and opening it for returns.
 
-A return is created for each involvement as soon as it is recorded, so "returns
-expected" is simply a count of returns, and progress never has to guess.
+The children and involvements are in ``cohort``, how far the returns have got in
+``progress``.
 """
 
 from __future__ import annotations
@@ -13,24 +14,16 @@ from datetime import date
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.access.policy import (
-    SYSTEM,
-    Actor,
-    audit_scope,
-    child_scope,
-    involvement_scope,
-    return_count_scope,
-)
+from app.access.policy import SYSTEM, Actor, audit_scope, child_scope, return_count_scope
 from app.agencies.models import Agency, Subgroup
 from app.audit_templates.models import TemplateStatus, TemplateVersion
 from app.auditlog import service as auditlog
+from app.audits.cohort import list_children, lock_audit, require_cohort_editable
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
-from app.pagination import PageParams, count_rows, page_of
-from app.returns.models import Return, ReturnStatus
-
-COHORT_EDITABLE = frozenset({AuditStatus.PLANNED, AuditStatus.OPEN})
+from app.pagination import PageParams, count_rows
+from app.returns.models import Return
 
 
 @dataclass
@@ -180,9 +173,6 @@ def _check_dates(returns_due_on: date | None, moderation_meeting_on: date | None
         )
 
 
-# --- what the audit log records --------------------------------------------------
-
-
 def _audit_log(audit: Audit) -> dict:
     return {
         "template_version_id": audit.template_version_id,
@@ -197,13 +187,8 @@ def _audit_log(audit: Audit) -> dict:
     }
 
 
-def _child_log(child: Child) -> dict:
-    return {
-        "audit_id": child.audit_id,
-        "pseudonym": child.pseudonym,
-        "age_band": child.age_band,
-        "context_tags": list(child.context_tags),
-    }
+def _agencies_log(audit: Audit) -> dict:
+    return {"agency_ids": sorted(a.id for a in audit.agencies)}
 
 
 def create_audit(
@@ -268,43 +253,18 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
         changes.get("returns_due_on", audit.returns_due_on),
         changes.get("moderation_meeting_on", audit.moderation_meeting_on),
     )
-    before = _audit_log(audit)
-    for key, value in changes.items():
-        setattr(audit, key, value)
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="audit.update",
-        object_type="audit",
-        object_id=audit.id,
-        before=before,
-        after=_audit_log(audit),
-    )
+    with auditlog.changing(
+        session, audit, action="audit.update", object_type="audit", view=_audit_log
+    ):
+        for key, value in changes.items():
+            setattr(audit, key, value)
     session.expire(audit, ["lead_subgroup"])
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
-def lock_audit(session: Session, audit: Audit) -> AuditStatus:
-    """Lock the audit's row and read its status as committed now.
-
-    Every change to an audit's agencies or cohort, and opening it, takes this lock
-    first (FOR UPDATE on PostgreSQL; SQLite's writers hold the database lock), so
-    "remove this agency" and "involve this agency" cannot both pass their checks.
-    """
-    return session.scalar(select(Audit.status).where(Audit.id == audit.id).with_for_update())
-
-
-def _require_cohort_editable(session: Session, audit: Audit) -> None:
-    status = lock_audit(session, audit)
-    if status not in COHORT_EDITABLE:
-        raise StateError(
-            f"The audit is in {status.value}: its agencies and cohort can no longer change."
-        )
-
-
 def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Audit:
     """Replace the participating agencies; one still involved with a child stays."""
-    _require_cohort_editable(session, audit)
+    require_cohort_editable(session, audit)
     current = {a.id for a in audit.agencies}
     keep = set(agency_ids)
     for agency_id in current - keep:
@@ -326,277 +286,13 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
                 ],
             )
     added = _active_agencies(session, agency_ids, "agency_ids", already=current)
-    audit.agencies = sorted(
-        [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
-    )
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="audit.set_agencies",
-        object_type="audit",
-        object_id=audit.id,
-        before={"agency_ids": sorted(current)},
-        after={"agency_ids": sorted(a.id for a in audit.agencies)},
-    )
+    with auditlog.changing(
+        session, audit, action="audit.set_agencies", object_type="audit", view=_agencies_log
+    ):
+        audit.agencies = sorted(
+            [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
+        )
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
-
-
-def list_children(session: Session, *, audit: Audit) -> list[Child]:
-    return list(
-        session.scalars(
-            select(Child)
-            .where(Child.audit_id == audit.id)
-            .order_by(Child.pseudonym)
-            .options(selectinload(Child.involvements).joinedload(Involvement.agency))
-        )
-    )
-
-
-def page_children(
-    session: Session, *, actor: Actor, audit: Audit, params: PageParams
-) -> tuple[list[Child], int]:
-    stmt = (
-        select(Child)
-        .where(Child.audit_id == audit.id, child_scope(actor))
-        .order_by(Child.pseudonym, Child.id)
-    )
-    return page_of(session, stmt, params)
-
-
-def involvement_rows(
-    session: Session, *, actor: Actor, child_ids: list[int]
-) -> dict[int, list[dict]]:
-    """Each child's involvements with the agency name and its return's id and status."""
-    rows = session.execute(
-        select(
-            Involvement.id, Involvement.child_id, Agency.id, Agency.name, Return.id, Return.status
-        )
-        .join(Agency, Agency.id == Involvement.agency_id)
-        .join(Return, Return.involvement_id == Involvement.id)
-        .where(Involvement.child_id.in_(child_ids), involvement_scope(actor))
-        .order_by(Agency.name)
-    )
-    out: dict[int, list[dict]] = defaultdict(list)
-    for inv_id, child_id, agency_id, agency_name, return_id, status in rows:
-        out[child_id].append(
-            {
-                "id": inv_id,
-                "agency_id": agency_id,
-                "agency_name": agency_name,
-                "return_id": return_id,
-                "return_status": status,
-            }
-        )
-    return out
-
-
-def child_in_audit(session: Session, *, audit: Audit, child_id: int) -> Child:
-    """The child named in a request body: unknown or elsewhere is bad input (422)."""
-    child = session.get(Child, child_id)
-    if child is None or child.audit_id != audit.id:
-        raise InvalidInput(
-            "The child is not in this audit.",
-            fields=[FieldError("child_id", f"Audit {audit.id} has no child with id {child_id}")],
-        )
-    return child
-
-
-def get_child(session: Session, *, child_id: int, actor: Actor) -> Child:
-    child = session.scalar(select(Child).where(Child.id == child_id, child_scope(actor)))
-    if child is None:
-        raise NotFound(f"There is no child with id {child_id}.")
-    return child
-
-
-def _check_pseudonym_free(
-    session: Session, audit_id: int, pseudonym: str, exclude: int | None
-) -> None:
-    stmt = select(Child.id).where(
-        Child.audit_id == audit_id, func.lower(Child.pseudonym) == pseudonym.lower()
-    )
-    if exclude is not None:
-        stmt = stmt.where(Child.id != exclude)
-    if session.scalar(stmt) is not None:
-        raise Conflict(
-            f"This audit already has a child called '{pseudonym}'.",
-            fields=[
-                FieldError(
-                    "pseudonym",
-                    f"This audit already has a child called {pseudonym}: use another pseudonym",
-                )
-            ],
-        )
-
-
-def add_child(
-    session: Session,
-    *,
-    audit: Audit,
-    pseudonym: str,
-    age_band=None,
-    context_tags: list[str] | None = None,
-    agency_ids: list[int] | None = None,
-) -> Child:
-    """Add a child to the cohort, with the agencies involved (a return is expected from each)."""
-    _require_cohort_editable(session, audit)
-    _check_pseudonym_free(session, audit.id, pseudonym, None)
-    taking_part = {a.id for a in audit.agencies}
-    outsiders = [
-        FieldError(f"agency_ids[{i}]", f"Agency {agency_id} is not taking part in this audit")
-        for i, agency_id in enumerate(agency_ids or [])
-        if agency_id not in taking_part
-    ]
-    if outsiders:
-        raise InvalidInput(
-            "Only participating agencies can be involved with a child.", fields=outsiders
-        )
-    child = Child(
-        audit_id=audit.id,
-        pseudonym=pseudonym,
-        age_band=age_band,
-        context_tags=list(dict.fromkeys(context_tags or [])),
-    )
-    session.add(child)
-    session.flush()
-    # One row for the child, then one per involvement (add_involvement logs each).
-    auditlog.record(
-        session,
-        action="child.create",
-        object_type="child",
-        object_id=child.id,
-        after=_child_log(child),
-    )
-    for agency_id in dict.fromkeys(agency_ids or []):
-        add_involvement(session, audit=audit, child=child, agency_id=agency_id)
-    return child
-
-
-def update_child(session: Session, *, audit: Audit, child: Child, changes: dict) -> Child:
-    _require_cohort_editable(session, audit)
-    if "pseudonym" in changes:
-        _check_pseudonym_free(session, audit.id, changes["pseudonym"], child.id)
-    if "context_tags" in changes:
-        changes["context_tags"] = list(dict.fromkeys(changes["context_tags"]))
-    before = _child_log(child)
-    for key, value in changes.items():
-        setattr(child, key, value)
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="child.update",
-        object_type="child",
-        object_id=child.id,
-        before=before,
-        after=_child_log(child),
-    )
-    return child
-
-
-def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
-    """Remove a child from the cohort, only while none of its returns has been started."""
-    _require_cohort_editable(session, audit)
-    # Lock the returns: an auditor saving one at this moment must either finish
-    # first (and this refuses) or wait until the child is gone.
-    statuses = session.scalars(
-        select(Return.status).where(Return.child_id == child.id).with_for_update()
-    ).all()
-    started = sum(1 for status in statuses if status != ReturnStatus.NOT_STARTED)
-    if started:
-        raise Conflict(
-            f"{child.pseudonym} has {started} return(s) already started; they cannot be deleted."
-        )
-    # One row: the child's involvements and unstarted returns go with it.
-    agency_ids = session.scalars(
-        select(Involvement.agency_id).where(Involvement.child_id == child.id)
-    ).all()
-    before = {**_child_log(child), "agency_ids": sorted(agency_ids)}
-    session.delete(child)
-    session.flush()
-    auditlog.record(
-        session, action="child.delete", object_type="child", object_id=child.id, before=before
-    )
-
-
-def add_involvement(session: Session, *, audit: Audit, child: Child, agency_id: int) -> Involvement:
-    _require_cohort_editable(session, audit)
-    if child.audit_id != audit.id:
-        raise InvalidInput(
-            "The child is not in this audit.",
-            fields=[FieldError("child_id", f"Child {child.id} is not in audit {audit.id}")],
-        )
-    if agency_id not in {a.id for a in audit.agencies}:
-        raise InvalidInput(
-            "Only participating agencies can be involved with a child.",
-            fields=[
-                FieldError("agency_id", f"Agency {agency_id} is not taking part in this audit")
-            ],
-        )
-    exists = session.scalar(
-        select(Involvement.id).where(
-            Involvement.child_id == child.id, Involvement.agency_id == agency_id
-        )
-    )
-    if exists is not None:
-        raise Conflict(
-            "That agency is already recorded as involved with this child.",
-            fields=[FieldError("agency_id", "Already involved with this child")],
-        )
-    involvement = Involvement(audit_id=audit.id, child_id=child.id, agency_id=agency_id)
-    session.add(involvement)
-    session.flush()
-    session.add(
-        Return(
-            audit_id=audit.id,
-            involvement_id=involvement.id,
-            child_id=child.id,
-            agency_id=agency_id,
-            status=ReturnStatus.NOT_STARTED,
-            version=1,
-        )
-    )
-    session.flush()
-    auditlog.record(
-        session,
-        action="involvement.create",
-        object_type="involvement",
-        object_id=involvement.id,
-        after={"audit_id": audit.id, "child_id": child.id, "agency_id": agency_id},
-    )
-    return involvement
-
-
-def get_involvement(session: Session, *, involvement_id: int) -> Involvement:
-    involvement = session.get(Involvement, involvement_id)
-    if involvement is None:
-        raise NotFound(f"There is no involvement with id {involvement_id}.")
-    return involvement
-
-
-def remove_involvement(session: Session, *, audit: Audit, involvement: Involvement) -> None:
-    """Remove an involvement and its return, only while that return is not started."""
-    _require_cohort_editable(session, audit)
-    status = session.scalar(  # locked, as in remove_child
-        select(Return.status).where(Return.involvement_id == involvement.id).with_for_update()
-    )
-    if status is not None and status != ReturnStatus.NOT_STARTED:
-        raise Conflict(
-            f"This agency's return has been {status.value.replace('_', ' ')}; "
-            "the involvement cannot be removed."
-        )
-    before = {
-        "audit_id": involvement.audit_id,
-        "child_id": involvement.child_id,
-        "agency_id": involvement.agency_id,
-    }
-    session.delete(involvement)
-    session.flush()
-    auditlog.record(
-        session,
-        action="involvement.delete",
-        object_type="involvement",
-        object_id=involvement.id,
-        before=before,
-    )
 
 
 def open_audit(session: Session, *, audit: Audit) -> Audit:
@@ -619,66 +315,9 @@ def open_audit(session: Session, *, audit: Audit) -> Audit:
             )
     if problems:
         raise InvalidInput("The audit is not ready to open.", fields=problems)
-    before = _audit_log(audit)
-    audit.status = AuditStatus.OPEN
-    audit.opened_at = utcnow()
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="audit.open",
-        object_type="audit",
-        object_id=audit.id,
-        before=before,
-        after=_audit_log(audit),
-    )
-    return audit
-
-
-def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
-    """Returns expected and how far each has got, by agency and by child: counting only
-    what the actor may count (an auditor sees their own agency's)."""
-    rows = session.execute(
-        select(Return.agency_id, Agency.name, Return.child_id, Child.pseudonym, Return.status)
-        .join(Agency, Agency.id == Return.agency_id)
-        .join(Child, Child.id == Return.child_id)
-        .where(Return.audit_id == audit.id, return_count_scope(actor))
-    ).all()
-    totals: dict[str, int] = defaultdict(int)
-    by_agency: dict[int, dict] = {}
-    by_child: dict[int, dict] = {}
-    for agency_id, agency_name, child_id, pseudonym, status in rows:
-        a = by_agency.setdefault(agency_id, {"agency_id": agency_id, "agency_name": agency_name})
-        c = by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
-        for bucket in (totals, a, c):
-            bucket[status.value] = bucket.get(status.value, 0) + 1
-            bucket["expected"] = bucket.get("expected", 0) + 1
-    # Agencies and children with nothing expected yet still show, with zeros.
-    for agency in audit.agencies:
-        if actor.partnership_wide or agency.id == actor.agency_id:
-            by_agency.setdefault(agency.id, {"agency_id": agency.id, "agency_name": agency.name})
-    for child_id, pseudonym in session.execute(
-        select(Child.id, Child.pseudonym).where(Child.audit_id == audit.id, child_scope(actor))
+    with auditlog.changing(
+        session, audit, action="audit.open", object_type="audit", view=_audit_log
     ):
-        by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
-    return {
-        "audit_id": audit.id,
-        "status": audit.status,
-        "returns_due_on": audit.returns_due_on,
-        "totals": dict(totals),
-        "by_agency": sorted(by_agency.values(), key=lambda r: r["agency_name"]),
-        "by_child": sorted(by_child.values(), key=lambda r: r["pseudonym"]),
-    }
-
-
-def return_matrix(session: Session, *, actor: Actor, audit: Audit) -> dict[int, dict[int, dict]]:
-    """child id -> agency id -> that return's id and status, for the overview grid,
-    counting only returns the actor may count."""
-    rows = session.execute(
-        select(Return.id, Return.child_id, Return.agency_id, Return.status).where(
-            Return.audit_id == audit.id, return_count_scope(actor)
-        )
-    )
-    matrix: dict[int, dict[int, dict]] = defaultdict(dict)
-    for return_id, child_id, agency_id, status in rows:
-        matrix[child_id][agency_id] = {"id": return_id, "status": status}
-    return matrix
+        audit.status = AuditStatus.OPEN
+        audit.opened_at = utcnow()
+    return audit

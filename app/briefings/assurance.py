@@ -15,6 +15,7 @@ from app.access.policy import SYSTEM
 from app.audit_templates import files
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateFamily, TemplateStatus, TemplateVersion
+from app.audits import cohort
 from app.audits import service as audits
 from app.audits.models import Audit
 from app.briefings.models import Briefing
@@ -58,7 +59,7 @@ def launch(session: Session, *, briefing: Briefing, due_on: date) -> Audit:
         returns_due_on=due_on,
         agency_ids=[a.id for a in source.agencies],
     )
-    audits.add_child(
+    cohort.add_child(
         session,
         audit=audit,
         pseudonym=f"Briefing {briefing.id}",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
 from app.audits.models import Audit
-from app.briefings import render, service
+from app.briefings import render, render_queue, service, workflow
 from app.briefings.models import BriefingKind, Marking
 from app.config import Settings, get_settings
 
@@ -26,7 +26,7 @@ def publish_demo_briefing(
 ) -> int:
     """Publish the drafted briefing (rendered in a worker process); returns its version id."""
     settings = settings or get_settings()
-    version = service.create(
+    version = workflow.create(
         session,
         audit=audit,
         kind=BriefingKind.BRIEFING,
@@ -34,17 +34,17 @@ def publish_demo_briefing(
         marking=Marking.OFFICIAL,
         public=True,
     )
-    service.submit(
+    workflow.submit(
         session, version=version, actor=moderator, settings=settings, confirm_small_counts=True
     )
-    service.approve(session, version=version, actor=moderator, settings=settings)
+    workflow.approve(session, version=version, actor=moderator, settings=settings)
     # And ask each agency how it shared the learning, answers due in three weeks.
-    service.publish(
+    workflow.publish(
         session, version=version, assurance_due_on=today + timedelta(days=21), today=today
     )
-    service.start_render(session, version_id=version.id)
+    render_queue.start_render(session, version_id=version.id)
     session.refresh(version, ["render_status"])
     context = service.document_context(session, version=version, settings=settings, dated=today)
     pdf = render.render_in_worker(render.html_for("briefing", context), TITLE)
-    service.finish_render(session, version_id=version.id, pdf=pdf, today=today)
+    render_queue.finish_render(session, version_id=version.id, pdf=pdf, today=today)
     return version.id

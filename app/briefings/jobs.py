@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.briefings import service
+from app.briefings import render_queue, service, workflow
 from app.briefings.models import BriefingVersion, RenderStatus, VersionStatus
 from app.config import Settings
 from app.db import session_scope
@@ -34,7 +34,7 @@ def _claim(factory: sessionmaker[Session]) -> int | None:
     """Mark the oldest queued version as rendering, so no other dispatcher takes it
     (after queueing again any whose renderer stopped long ago)."""
     with session_scope(factory) as session:
-        service.requeue_abandoned(session, older_than=ABANDONED_AFTER)
+        render_queue.requeue_abandoned(session, older_than=ABANDONED_AFTER)
         version_id = session.scalar(
             select(BriefingVersion.id)
             .where(BriefingVersion.render_status == RenderStatus.QUEUED)
@@ -43,7 +43,7 @@ def _claim(factory: sessionmaker[Session]) -> int | None:
         )
         if version_id is None:
             return None
-        return version_id if service.start_render(session, version_id=version_id) else None
+        return version_id if render_queue.start_render(session, version_id=version_id) else None
 
 
 def render_version(factory: sessionmaker[Session], settings: Settings, version_id: int, today):
@@ -58,7 +58,7 @@ def render_version(factory: sessionmaker[Session], settings: Settings, version_i
         title = version.briefing.title
         # The very HTML printed is checked again: figures, actions and answers drawn in
         # from the audit may have changed since approval.
-        report = service.check(
+        report = workflow.check(
             session, version=version, settings=settings, html=html, context=context
         )
         if report.refusals:
@@ -69,7 +69,7 @@ def render_version(factory: sessionmaker[Session], settings: Settings, version_i
             )
     pdf = render.pool(settings).submit(html, title).result(timeout=RENDER_TIMEOUT_SECONDS)
     with session_scope(factory) as session:
-        service.finish_render(session, version_id=version_id, pdf=pdf, today=today)
+        render_queue.finish_render(session, version_id=version_id, pdf=pdf, today=today)
 
 
 def process_pending(
@@ -84,7 +84,7 @@ def process_pending(
         except Exception as exc:  # a failed render is recorded, and can be retried
             log.exception("rendering briefing version %s failed", version_id)
             with session_scope(factory) as session:
-                service.fail_render(
+                render_queue.fail_render(
                     session, version_id=version_id, error=f"{exc.__class__.__name__}: {exc}"
                 )
     return done

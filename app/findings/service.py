@@ -74,18 +74,15 @@ def update_theme(session: Session, *, theme: Theme, changes: dict) -> Theme:
     no longer offered for new tags."""
     if "name" in changes:
         _check_theme_name(session, changes["name"], exclude=theme.id)
-    before = {"name": theme.name, "active": theme.active}
-    for key, value in changes.items():
-        setattr(theme, key, value)
-    session.flush()
-    auditlog.record_changes(
+    with auditlog.changing(
         session,
+        theme,
         action="theme.update",
         object_type="theme",
-        object_id=theme.id,
-        before=before,
-        after={"name": theme.name, "active": theme.active},
-    )
+        view=lambda t: {"name": t.name, "active": t.active},
+    ):
+        for key, value in changes.items():
+            setattr(theme, key, value)
     return theme
 
 
@@ -268,22 +265,15 @@ def update_finding(
         problems = theme_problems + problems
     if problems:
         raise InvalidInput("The finding cannot be changed like this.", fields=problems)
-    before = _log(finding)
-    for key in ("kind", "statement", "key_area_id", "agency_id", "child_id"):
-        if key in changes:
-            setattr(finding, key, changes[key])
-    if themes is not None:
-        finding.themes = themes
-    finding.updated_at = utcnow()
-    session.flush()
-    auditlog.record_changes(
-        session,
-        action="finding.update",
-        object_type="finding",
-        object_id=finding.id,
-        before=before,
-        after=_log(finding),
-    )
+    with auditlog.changing(
+        session, finding, action="finding.update", object_type="finding", view=_log
+    ):
+        for key in ("kind", "statement", "key_area_id", "agency_id", "child_id"):
+            if key in changes:
+                setattr(finding, key, changes[key])
+        if themes is not None:
+            finding.themes = themes
+        finding.updated_at = utcnow()
     session.expire(finding, ["key_area", "agency", "child"])
     return get_finding(session, finding_id=finding.id, actor=actor)
 

@@ -21,8 +21,8 @@ from app.agencies.models import Agency
 from app.audit_templates.models import GradeLevel, TemplateVersion
 from app.audit_templates.service import get_version
 from app.auditlog import service as auditlog
+from app.audits.cohort import lock_audit
 from app.audits.models import Audit, AuditStatus, Child
-from app.audits.service import lock_audit
 from app.clock import utcnow
 from app.errors import FieldError, InvalidInput, NotFound, StateError
 from app.moderation.models import ModeratedGrade

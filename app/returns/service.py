@@ -1,4 +1,6 @@
-"""Returns: saving drafts, submitting, and sending back for amendment.
+"""Returns: saving drafts, submitting, and sending back for amendment. What a request
+may say (answers of the right type, known key areas and grades) is checked in
+``validation``.
 
 Concurrency: every change to a return first runs
 ``UPDATE audit_return SET version = version + 1 ... WHERE id = :id AND version = :read``.
@@ -10,23 +12,20 @@ pass and silently overwrite the other person's work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from datetime import date
-from decimal import Decimal, DecimalException
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM, Actor, may_edit_return, return_scope
 from app.agencies.models import Agency
-from app.audit_templates import service as templates
-from app.audit_templates.models import AnswerType, GradeLevel, Question, TemplateVersion
+from app.audit_templates.models import GradeLevel
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
 from app.context import current as current_context
-from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
+from app.errors import AppError, InvalidInput, NotFound, StateError
 from app.moderation import service as moderation
 from app.pagination import PageParams
 from app.returns.models import (
@@ -38,10 +37,7 @@ from app.returns.models import (
     ReturnStatus,
 )
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
-from app.schemas_base import check_text
-
-YES_PARTLY_NO = ("yes", "partly", "no")
-MAX_TEXT = 20_000
+from app.returns.validation import check_inputs, missing_items, template_for
 
 
 class VersionConflict(AppError):
@@ -185,73 +181,6 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
     }
 
 
-@dataclass
-class _Template:
-    version: TemplateVersion
-    questions: dict[int, Question]
-    key_areas: dict[int, object]
-    levels: dict[str, GradeLevel]
-
-
-def _template_for(session: Session, audit_id: int) -> tuple[Audit, _Template]:
-    audit = session.get(Audit, audit_id)
-    version = templates.get_version(session, version_id=audit.template_version_id)
-    questions = {q.id: q for k in version.key_areas for q in k.questions}
-    key_areas = {k.id: k for k in version.key_areas}
-    levels = {lv.code: lv for lv in version.scale.levels} if version.scale else {}
-    return audit, _Template(version, questions, key_areas, levels)
-
-
-def normalise_answer(question: Question, value: str | int | float) -> str:
-    """The canonical text for an answer, or ValueError saying what is expected."""
-    text = str(value).strip()
-    check_text(text)  # raises ValueError naming the problem
-    match question.answer_type:
-        case AnswerType.FREE_TEXT:
-            if len(text) > MAX_TEXT:
-                raise ValueError(f"Must be {MAX_TEXT:,} characters or fewer")
-            return text
-        case AnswerType.YES_PARTLY_NO:
-            if text.lower() not in YES_PARTLY_NO:
-                raise ValueError("Must be yes, partly or no")
-            return text.lower()
-        case AnswerType.SINGLE_CHOICE:
-            for option in question.options:
-                if option.casefold() == text.casefold():
-                    return option
-            raise ValueError("Must be one of: " + "; ".join(question.options))
-        case AnswerType.DATE:
-            try:
-                return date.fromisoformat(text).isoformat()
-            except ValueError:
-                raise ValueError("Must be a real date, as YYYY-MM-DD") from None
-        case AnswerType.NUMBER:
-            return _number(text)
-    raise ValueError("Unknown answer type")
-
-
-MAX_DIGITS = 15  # what a spreadsheet keeps exactly
-
-
-def _number(text: str) -> str:
-    """Canonical text of a number answer: at most 15 significant digits and 6 decimal
-    places, so it survives a spreadsheet unchanged; trailing zeros dropped."""
-    too_big = f"Must be a number of at most {MAX_DIGITS} digits, with at most 6 decimal places"
-    try:
-        number = Decimal(text)
-        if not number.is_finite():
-            raise ValueError("Must be a number")
-        if number.adjusted() >= MAX_DIGITS or (number and number.adjusted() < -6):
-            raise ValueError(too_big)
-        number = number.normalize()
-    except (DecimalException, ArithmeticError):
-        raise ValueError("Must be a number") from None
-    sign, digits, exponent = number.as_tuple()
-    if len(digits) > MAX_DIGITS or -exponent > 6:
-        raise ValueError(too_big)
-    return "0" if number == 0 else format(number, "f")
-
-
 def _require_editable(audit: Audit, return_: Return) -> None:
     # A return sent back during moderation can still be amended; nothing else can.
     amending = audit.status == AuditStatus.MODERATION and return_.status == ReturnStatus.RETURNED
@@ -314,75 +243,18 @@ def snapshot(session: Session, *, return_id: int) -> dict:
     return flat
 
 
-def _log_change(session: Session, *, action: str, return_id: int, before: dict) -> None:
-    session.flush()  # the snapshot reads columns straight from the database
-    after = snapshot(session, return_id=return_id)
-    keys = sorted(set(before) | set(after))
-    changed = [k for k in keys if before.get(k) != after.get(k)]
-    auditlog.record(
+def _changing(
+    session: Session, return_: Return, action: str
+) -> AbstractContextManager[auditlog.Change]:
+    """Log the change a ``with`` block makes to the return. The snapshot reads columns
+    straight from the database, so the change is flushed before it is taken again."""
+    return auditlog.changing(
         session,
+        return_,
         action=action,
         object_type="return",
-        object_id=return_id,
-        before={k: before.get(k) for k in changed},
-        after={k: after.get(k) for k in changed},
+        view=lambda r: snapshot(session, return_id=r.id),
     )
-
-
-def _check_inputs(
-    tpl: _Template,
-    answers: Iterable[AnswerIn],
-    grades: Iterable[GradeIn],
-    evidence: Iterable[EvidenceIn],
-    overall: tuple[bool, str | None],
-) -> tuple[dict[int, str | None], dict[int, GradeLevel | None], list[FieldError]]:
-    problems: list[FieldError] = []
-    clean_answers: dict[int, str | None] = {}
-    for i, answer in enumerate(answers):
-        question = tpl.questions.get(answer.question_id)
-        if question is None:
-            problems.append(
-                FieldError(f"answers[{i}].question_id", "Not a question of this audit's template")
-            )
-            continue
-        if answer.value is None or str(answer.value).strip() == "":
-            clean_answers[question.id] = None
-            continue
-        try:
-            clean_answers[question.id] = normalise_answer(question, answer.value)
-        except ValueError as exc:
-            problems.append(FieldError(f"answers[{i}].value", str(exc)))
-    clean_grades: dict[int, GradeLevel | None] = {}
-    for i, grade in enumerate(grades):
-        key_area = tpl.key_areas.get(grade.key_area_id)
-        if key_area is None:
-            problems.append(
-                FieldError(f"grades[{i}].key_area_id", "Not a key area of this audit's template")
-            )
-        elif not key_area.graded:
-            problems.append(
-                FieldError(f"grades[{i}].key_area_id", f"'{key_area.title}' is not graded")
-            )
-        elif grade.level is None or grade.level == "":
-            clean_grades[key_area.id] = None
-        elif grade.level not in tpl.levels:
-            problems.append(
-                FieldError(f"grades[{i}].level", "Must be one of: " + ", ".join(tpl.levels))
-            )
-        else:
-            clean_grades[key_area.id] = tpl.levels[grade.level]
-    for i, item in enumerate(evidence):
-        if item.key_area_id not in tpl.key_areas:
-            problems.append(
-                FieldError(f"evidence[{i}].key_area_id", "Not a key area of this audit's template")
-            )
-    given, code = overall
-    if given and code:
-        if not tpl.version.has_overall_grade:
-            problems.append(FieldError("overall_grade", "This template has no overall grade"))
-        elif code not in tpl.levels:
-            problems.append(FieldError("overall_grade", "Must be one of: " + ", ".join(tpl.levels)))
-    return clean_answers, clean_grades, problems
 
 
 def save_draft(
@@ -398,15 +270,14 @@ def save_draft(
 ) -> Return:
     """Save part or all of a return as a draft. Only what is sent changes; a blank value
     clears it. Bad values give 422 naming each one; a stale ``read_version`` gives 409."""
-    audit, tpl = _template_for(session, return_.audit_id)
+    audit, tpl = template_for(session, return_.audit_id)
     _require_editable(audit, return_)
-    clean_answers, clean_grades, problems = _check_inputs(
+    clean_answers, clean_grades, problems = check_inputs(
         tpl, answers, grades, evidence, overall_grade
     )
     if problems:
         raise InvalidInput("Some answers are not valid. Nothing was saved.", fields=problems)
 
-    before = snapshot(session, return_id=return_.id)
     now = utcnow()
     values: dict = {}
     if return_.status == ReturnStatus.NOT_STARTED:
@@ -416,28 +287,27 @@ def save_draft(
     given, code = overall_grade
     if given:
         values["overall_grade_id"] = tpl.levels[code].id if code else None
-    _bump_version(session, return_=return_, read_version=read_version, **values)
-
-    _put_values(
-        session,
-        model=Answer,
-        key="question_id",
-        column="value",
-        return_id=return_.id,
-        values=clean_answers,
-        now=now,
-    )
-    _put_values(
-        session,
-        model=Grade,
-        key="key_area_id",
-        column="level_id",
-        return_id=return_.id,
-        values={k: level.id if level else None for k, level in clean_grades.items()},
-        now=now,
-    )
-    _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
-    _log_change(session, action="return.save_draft", return_id=return_.id, before=before)
+    with _changing(session, return_, "return.save_draft"):
+        _bump_version(session, return_=return_, read_version=read_version, **values)
+        _put_values(
+            session,
+            model=Answer,
+            key="question_id",
+            column="value",
+            return_id=return_.id,
+            values=clean_answers,
+            now=now,
+        )
+        _put_values(
+            session,
+            model=Grade,
+            key="key_area_id",
+            column="level_id",
+            return_id=return_.id,
+            values={k: level.id if level else None for k, level in clean_grades.items()},
+            now=now,
+        )
+        _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
     return return_
 
 
@@ -500,34 +370,10 @@ def _write_evidence(session: Session, *, return_id: int, evidence: list[Evidence
         row.updated_at = now
 
 
-def missing_items(session: Session, *, return_: Return, tpl: _Template) -> list[FieldError]:
-    """Every required question unanswered and every graded key area ungraded, in order."""
-    answered = set(
-        session.scalars(select(Answer.question_id).where(Answer.return_id == return_.id))
-    )
-    graded = set(session.scalars(select(Grade.key_area_id).where(Grade.return_id == return_.id)))
-    overall = session.scalar(select(Return.overall_grade_id).where(Return.id == return_.id))
-    missing: list[FieldError] = []
-    for key_area in tpl.version.key_areas:
-        for question in key_area.questions:
-            if question.required and question.id not in answered:
-                missing.append(
-                    FieldError(
-                        f"question:{question.id}",
-                        f"{key_area.title}: answer '{question.prompt}'",
-                    )
-                )
-        if key_area.graded and key_area.id not in graded:
-            missing.append(FieldError(f"grade:{key_area.id}", f"{key_area.title}: choose a grade"))
-    if tpl.version.has_overall_grade and overall is None:
-        missing.append(FieldError("overall_grade", "Choose an overall grade"))
-    return missing
-
-
 def submit(session: Session, *, return_: Return, read_version: int) -> Return:
     """Lock a return for moderation. Every required question must be answered and every
     graded key area graded; otherwise 422 lists each missing item."""
-    audit, tpl = _template_for(session, return_.audit_id)
+    audit, tpl = template_for(session, return_.audit_id)
     _require_editable(audit, return_)
     if return_.version != read_version:
         # Checked again atomically by the UPDATE below; a stale client hears of the
@@ -539,16 +385,15 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
             f"The return cannot be submitted: {len(missing)} item(s) are missing.",
             fields=missing,
         )
-    before = snapshot(session, return_id=return_.id)
-    _bump_version(
-        session,
-        return_=return_,
-        read_version=read_version,
-        status=ReturnStatus.SUBMITTED,
-        submitted_at=utcnow(),
-        amendment_note=None,
-    )
-    _log_change(session, action="return.submit", return_id=return_.id, before=before)
+    with _changing(session, return_, "return.submit"):
+        _bump_version(
+            session,
+            return_=return_,
+            read_version=read_version,
+            status=ReturnStatus.SUBMITTED,
+            submitted_at=utcnow(),
+            amendment_note=None,
+        )
     if audit.status == AuditStatus.MODERATION:
         # Amended during moderation: cells whose grade did not change stay moderated.
         moderation.refresh_return(session, audit=audit, return_=return_)
@@ -570,16 +415,15 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
             f"Only a submitted return can be sent back; this one is "
             f"{return_.status.value.replace('_', ' ')}."
         )
-    before = snapshot(session, return_id=return_.id)
-    _bump_version(
-        session,
-        return_=return_,
-        read_version=read_version,
-        status=ReturnStatus.RETURNED,
-        returned_at=utcnow(),
-        amendment_note=note,
-    )
-    _log_change(session, action="return.reopen", return_id=return_.id, before=before)
+    with _changing(session, return_, "return.reopen"):
+        _bump_version(
+            session,
+            return_=return_,
+            read_version=read_version,
+            status=ReturnStatus.RETURNED,
+            returned_at=utcnow(),
+            amendment_note=note,
+        )
     return return_
 
 

@@ -12,7 +12,7 @@ import typer
 from app import clock
 from app.access.policy import SYSTEM
 from app.audits.service import get_audit
-from app.briefings import content
+from app.briefings import content, drafting, facts
 from app.briefings.render import RenderFailed, html_for, render_in_worker
 from app.config import get_settings
 from audit_tools.context import console, fail, unit_of_work
@@ -69,12 +69,12 @@ def render(
     today = clock.today()
     with unit_of_work() as session:
         audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
-        content.check_renderable(audit, kind.value)
+        facts.check_renderable(audit, kind.value)
         if kind == Kind.BRIEFING:
             context = content.briefing_context(
                 session,
                 audit=audit,
-                sections=content.draft_sections(session, audit=audit),
+                sections=drafting.draft_sections(session, audit=audit),
                 title=title or f"Learning briefing: {audit.title}",
                 marking=marking.value,
                 version_label=version_label,
@@ -123,6 +123,7 @@ def publish_check(
     refused), and small counts (warned). Exit 1 if anything would be refused."""
     from app.briefings import identify
     from app.briefings import service as briefings_service
+    from app.briefings import workflow as briefings_workflow
 
     settings = get_settings()
     path = Path(target)
@@ -132,18 +133,18 @@ def publish_check(
             if audit_id:
                 audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
                 known["pseudonyms"] = [c.pseudonym for c in _children(session, audit.id)]
-                known["names"] = briefings_service._names(session, audit)
+                known["names"] = briefings_workflow._names(session, audit)
             if path.suffix.lower() == ".pdf":
                 report = identify.check_pdf(path, **known)
             else:
                 text = path.read_text(encoding="utf-8", errors="replace")
                 if path.suffix.lower() in (".html", ".htm"):
-                    text = briefings_service._text_of(text)
+                    text = briefings_workflow._text_of(text)
                 report = identify.check([(path.name, text)], **known)
             what = str(path)
         elif target.isdigit():
             version = briefings_service.get_version(session, version_id=int(target))
-            report = briefings_service.check(session, version=version, settings=settings)
+            report = briefings_workflow.check(session, version=version, settings=settings)
             what = f"{version.briefing.title}, version {version.number}"
         else:
             fail(f"{target} is neither a file nor a briefing version's id.")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.actions.export import HEADERS
 from app.agencies import service as agencies
+from app.audits import cohort
 from app.audits import service as audits
 from app.findings.models import Theme
 from tests.helpers.actions import API, TODAY, create_action, moved
@@ -37,7 +38,7 @@ def actions(api, db, audit, first, second, themes) -> dict[str, int]:
     other = audits.update_audit(db, audit=other, changes={"lead_subgroup_id": get_safe.id})
     other_agency = other.agencies[0].id
     db.commit()
-    child_a = audits.list_children(db, audit=audit)[0]
+    child_a = cohort.list_children(db, audit=audit)[0]
 
     def finding(theme: str, **about) -> int:
         r = api.post(
@@ -212,7 +213,7 @@ class TestExports:
         assert rows[1][HEADERS.index("Overdue (days)")] == "40"
 
     def test_no_export_names_a_child(self, api, db, audit, actions):
-        pseudonyms = [c.pseudonym for c in audits.list_children(db, audit=audit)]
+        pseudonyms = [c.pseudonym for c in cohort.list_children(db, audit=audit)]
         xlsx = load_workbook(io.BytesIO(api.get(f"{API}/actions/export.xlsx").content)).active
         cells = [str(v) for row in xlsx.iter_rows(values_only=True) for v in row if v]
         text = api.get(f"{API}/actions/export.csv").content.decode("utf-8-sig")

@@ -8,6 +8,7 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
+from app.audit_templates import editing
 from app.audit_templates import service as templates
 from app.audit_templates.models import AnswerType, TemplateStatus
 from app.auditlog.models import AuditEvent
@@ -230,7 +231,7 @@ def test_move_rename_and_delete_key_areas_and_questions(admin, db):
     )
     count = len(first.questions)
     assert post(admin, f"/admin/questions/{question.id}/delete").status_code == 303
-    assert len(templates.get_key_area(db, key_area_id=first.id)[1].questions) == count - 1
+    assert len(editing.get_key_area(db, key_area_id=first.id)[1].questions) == count - 1
     assert post(admin, f"/admin/key-areas/{first.id}/delete").status_code == 303
     assert [k.id for k in templates.get_version(db, version_id=version.id).key_areas] == [second.id]
 

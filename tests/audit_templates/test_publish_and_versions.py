@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.audit_templates import service
+from app.audit_templates import editing, parts, service
 from app.audit_templates.models import TemplateStatus, TemplateVersion
 from app.audit_templates.schemas import TemplateContent
 from app.errors import InvalidInput, StateError
@@ -165,7 +165,7 @@ class TestPublishedIsFrozen:
         with pytest.raises(StateError):
             service.update_version(db, version=version, changes={"theme": "Changed"})
         with pytest.raises(StateError):
-            service.delete_key_area(db, version=version, key_area=version.key_areas[0])
+            editing.delete_key_area(db, version=version, key_area=version.key_areas[0])
         db.expire_all()
         fresh = service.get_version(db, version_id=version.id)
         assert fresh.theme == "Testing" and len(fresh.key_areas) == 2
@@ -322,7 +322,7 @@ class TestServicePublicationProblems:
         assert v1.status == TemplateStatus.PUBLISHED and v1.published_at is not None
         v2 = service.start_new_version(db, version=v1)
         assert (v2.number, v2.status, v2.family_id) == (2, TemplateStatus.DRAFT, v1.family_id)
-        assert service.content_of(v2) == service.content_of(v1)
+        assert parts.content_of(v2) == parts.content_of(v1)
         numbers = db.scalars(
             select(TemplateVersion.number)
             .where(TemplateVersion.family_id == v1.family_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.audits import cohort
 from app.audits import service as audits
 from app.audits.models import Child
 from app.errors import Conflict
@@ -79,7 +80,7 @@ class TestFailedRequestsLeaveNoRow:
             raise Conflict("Simulated failure after the child was logged.")
 
         monkeypatch.setattr(audits.auditlog, "record", record_then_remember)
-        monkeypatch.setattr(audits, "add_involvement", refuse)
+        monkeypatch.setattr(cohort, "add_involvement", refuse)
         r = api.post(
             f"{API}/audits/{audit.id}/children",
             json={"pseudonym": "Child A", "agency_ids": [police.id]},

@@ -392,7 +392,7 @@ class TestRefusals:
         def refuse(*_args, **_kwargs):  # after the child's row has been written
             raise InvalidInput("No.", fields=[FieldError("agency_ids[0]", "Refused")])
 
-        monkeypatch.setattr("app.audits.service.add_involvement", refuse)
+        monkeypatch.setattr("app.audits.cohort.add_involvement", refuse)
         r = admin.post(
             f"{plan}/children",
             data={"csrf_token": token, "pseudonym": "Child A", "child_agency_ids": police.id},

@@ -365,8 +365,8 @@ def test_a_long_note_is_refused_not_cut(world):
 def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(database):
     """No server runs here: a running one's background renderer would race this test
     for the requeued render."""
-    from app.briefings import jobs
-    from app.briefings import service as briefings
+    from app.briefings import jobs, render_queue
+    from app.briefings import workflow as briefings
     from app.briefings.models import BriefingKind, Marking, RenderStatus
 
     _url, factory = database
@@ -391,7 +391,7 @@ def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(database):
         briefings.publish(session, version=version)
         version_id = version.id
     with session_scope(factory) as session:
-        assert briefings.start_render(session, version_id=version_id)
+        assert render_queue.start_render(session, version_id=version_id)
     # The server stops mid-render: the claim stays, and nothing else takes it...
     assert jobs.process_pending(factory, settings) == 0
     with session_scope(factory) as session:

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from app.access.policy import SYSTEM
 from app.audit_templates.models import GradeLevel
 from app.audits.models import Audit, AuditStatus, Child, audit_agency
-from app.briefings import content, render
+from app.briefings import content, drafting, facts, render
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.demo import load_demo
@@ -69,7 +69,7 @@ def briefing(demo):
         context = content.briefing_context(
             session,
             audit=audit,
-            sections=content.draft_sections(session, audit=audit),
+            sections=drafting.draft_sections(session, audit=audit),
             title="GET SAFE: child protection procedures in exploitation cases",
             marking="OFFICIAL",
             version_label="Version 1",
@@ -126,7 +126,7 @@ def screenshot(pdf: bytes, name: str) -> Path:
 class TestBriefingContent:
     def test_all_seven_sections_are_there_in_order(self, briefing):
         text = words(text_of(briefing[1]))
-        positions = [text.find(section.heading) for section in content.SECTIONS]
+        positions = [text.find(section.heading) for section in drafting.SECTIONS]
         assert all(p >= 0 for p in positions), positions
         assert positions == sorted(positions)
 
@@ -219,7 +219,7 @@ class TestBriefingContent:
                 theme_ids=[],
                 child_id=child.id,
             )
-            drafted = content.draft_sections(session, audit=audit)
+            drafted = drafting.draft_sections(session, audit=audit)
             session.rollback()
         improvement = drafted["improvement"]
         assert pseudonym not in improvement
@@ -229,7 +229,7 @@ class TestBriefingContent:
         )
 
     def test_pseudonyms_are_replaced_and_prose_is_left_alone(self):
-        drafted = content.without_children(
+        drafted = facts.without_children(
             "child A was seen. Young person 3's plan named Sibling B2 and Unborn baby C. "
             "The child a day later went to Baby 1's nursery.",
             ["Child A", "Young person 3"],

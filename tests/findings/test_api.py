@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.access.models import Role
 from app.audit_templates.models import KeyArea
 from app.auditlog.models import AuditEvent
-from app.audits import service as audits
+from app.audits import cohort
 from app.findings.models import Theme
 from tests.helpers.actions import API, create_action, fields
 from tests.helpers.factories import make_agency, make_audit
@@ -41,7 +41,7 @@ def post(api, audit, **body):
 
 class TestRecordAFinding:
     def test_about_a_key_area_an_agency_and_a_child(self, api, db, audit, first):
-        child_id = audits.list_children(db, audit=audit)[0].id
+        child_id = cohort.list_children(db, audit=audit)[0].id
         voice, recording = theme_id(db, "Voice of the child"), theme_id(db, "Recording")
         r = post(
             api,
@@ -74,7 +74,7 @@ class TestRecordAFinding:
             audit,
             key_area_id=key_areas(db, other)[0],
             agency_id=outsider.id,
-            child_id=audits.list_children(db, audit=other)[0].id,
+            child_id=cohort.list_children(db, audit=other)[0].id,
         )
         assert r.status_code == 422
         assert fields(r) == {"key_area_id", "agency_id", "child_id"}
@@ -121,7 +121,7 @@ class TestChangeAFinding:
 
     def test_a_child_of_another_audit_is_refused(self, api, db, audit, other):
         made = post(api, audit).json()
-        child_id = audits.list_children(db, audit=other)[0].id
+        child_id = cohort.list_children(db, audit=other)[0].id
         r = api.patch(f"{API}/findings/{made['id']}", json={"child_id": child_id})
         assert r.status_code == 422 and fields(r) == {"child_id"}
 
@@ -146,7 +146,7 @@ class TestWhoSeesFindings:
         self, anonymous_client, db, audit, first, second, person
     ):
         # Child C: only the second agency was involved.
-        child = audits.add_child(db, audit=audit, pseudonym="Child C", agency_ids=[second.id])
+        child = cohort.add_child(db, audit=audit, pseudonym="Child C", agency_ids=[second.id])
         db.commit()
         _moderator, moderator = person(Role.MODERATOR)
         _auditor, auditor = person(Role.AUDITOR, first.id)

@@ -12,6 +12,7 @@ from app.agencies.models import Agency, AgencyKind
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schemas import TemplateContent
+from app.audits import cohort
 from app.audits import service as audits
 from app.audits.models import Audit
 
@@ -84,7 +85,7 @@ def make_audit(
         agency_ids=[a.id for a in agency_rows],
     )
     for i in range(children):
-        audits.add_child(
+        cohort.add_child(
             session,
             audit=audit,
             pseudonym=f"Child {chr(65 + i)}",

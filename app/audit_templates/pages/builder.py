@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.audit_templates import files, service
+from app.audit_templates import editing, files, service
 from app.audit_templates.models import AnswerType, TemplateStatus, TemplateVersion
 from app.audit_templates.schemas import ScaleIn, TemplateContent, VersionPatch
 from app.deps import IdPath, PostedForm, SessionDep, transactional
@@ -348,5 +348,5 @@ def save_scale(
     if parsed is None:
         form = FormState(values=posted.shown(), errors=errors)
         return _scale_page(request, version, form, _scale_rows(max(rows, default=0)), 422)
-    service.set_scale(session, version=version, scale=parsed)
+    editing.set_scale(session, version=version, scale=parsed)
     return to_version(request, version.id, "The grading scale has been saved.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.audit_templates import service
+from app.audit_templates import editing, service
 from app.audit_templates.models import AnswerType
 from app.audit_templates.pages.builder import ANSWER_TYPES, draft_only, to_version
 from app.audit_templates.schemas import KeyAreaIn, QuestionIn
@@ -84,7 +84,7 @@ def create_key_area(
     try:
         data = KEY_AREA.read(posted)
         with KEY_AREA.submitting(session, posted):
-            version = service.add_key_area(session, version=version, data=data, position=None)
+            version = editing.add_key_area(session, version=version, data=data, position=None)
     except FormInvalid as invalid:
         version = service.get_version(session, version_id=version_id)
         return _key_area_page(request, version, None, invalid.state(), invalid.status_code)
@@ -96,7 +96,7 @@ def create_key_area(
 @router.get("/admin/key-areas/{key_area_id}", name="audit_templates.key_area_edit")
 @transactional
 def edit_key_area(session: SessionDep, request: Request, key_area_id: IdPath) -> Response:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
     draft_only(version)
     values = {
         "title": key_area.title,
@@ -112,7 +112,7 @@ def edit_key_area(session: SessionDep, request: Request, key_area_id: IdPath) ->
 def save_key_area(
     session: SessionDep, request: Request, key_area_id: IdPath, posted: PostedForm
 ) -> Response:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
     try:
         data = KEY_AREA.read(posted)
         changes = data.model_dump(include={"title", "description", "graded"})
@@ -120,9 +120,9 @@ def save_key_area(
         if position is not None:
             changes["position"] = position
         with KEY_AREA.submitting(session, posted):
-            service.update_key_area(session, version=version, key_area=key_area, changes=changes)
+            editing.update_key_area(session, version=version, key_area=key_area, changes=changes)
     except FormInvalid as invalid:
-        version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+        version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
         return _key_area_page(request, version, key_area, invalid.state(), invalid.status_code)
     return to_version(request, version.id, "The key area has been saved.")
 
@@ -130,8 +130,8 @@ def save_key_area(
 @router.post("/admin/key-areas/{key_area_id}/delete", name="audit_templates.key_area_delete")
 @transactional
 def delete_key_area(session: SessionDep, request: Request, key_area_id: IdPath) -> Response:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
-    service.delete_key_area(session, version=version, key_area=key_area)
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
+    editing.delete_key_area(session, version=version, key_area=key_area)
     return to_version(request, version.id, "The key area has been deleted.")
 
 
@@ -166,7 +166,7 @@ def _read_question(posted: Posted) -> QuestionIn:
 @router.get("/admin/key-areas/{key_area_id}/questions/new", name="audit_templates.question_new")
 @transactional
 def new_question(session: SessionDep, request: Request, key_area_id: IdPath) -> Response:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
     draft_only(version)
     return _question_page(request, version, key_area, None, QUESTION.state({"required": "yes"}))
 
@@ -176,15 +176,15 @@ def new_question(session: SessionDep, request: Request, key_area_id: IdPath) -> 
 def create_question(
     session: SessionDep, request: Request, key_area_id: IdPath, posted: PostedForm
 ) -> Response:
-    version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+    version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
     try:
         data = _read_question(posted)
         with QUESTION.submitting(session, posted):
-            service.add_question(
+            editing.add_question(
                 session, version=version, key_area=key_area, data=data, position=None
             )
     except FormInvalid as invalid:
-        version, key_area = service.get_key_area(session, key_area_id=key_area_id)
+        version, key_area = editing.get_key_area(session, key_area_id=key_area_id)
         return _question_page(
             request, version, key_area, None, invalid.state(), invalid.status_code
         )
@@ -197,7 +197,7 @@ def create_question(
 @router.get("/admin/questions/{question_id}", name="audit_templates.question_edit")
 @transactional
 def edit_question(session: SessionDep, request: Request, question_id: IdPath) -> Response:
-    version, key_area, question = service.get_question(session, question_id=question_id)
+    version, key_area, question = editing.get_question(session, question_id=question_id)
     draft_only(version)
     values = {
         "prompt": question.prompt,
@@ -215,18 +215,18 @@ def edit_question(session: SessionDep, request: Request, question_id: IdPath) ->
 def save_question(
     session: SessionDep, request: Request, question_id: IdPath, posted: PostedForm
 ) -> Response:
-    version, key_area, question = service.get_question(session, question_id=question_id)
+    version, key_area, question = editing.get_question(session, question_id=question_id)
     try:
         changes = _read_question(posted).model_dump()
         position = _position(posted, len(key_area.questions))
         if position is not None:
             changes["position"] = position
         with QUESTION.submitting(session, posted):
-            service.update_question(
+            editing.update_question(
                 session, version=version, key_area=key_area, question=question, changes=changes
             )
     except FormInvalid as invalid:
-        version, key_area, question = service.get_question(session, question_id=question_id)
+        version, key_area, question = editing.get_question(session, question_id=question_id)
         return _question_page(
             request, version, key_area, question, invalid.state(), invalid.status_code
         )
@@ -236,6 +236,6 @@ def save_question(
 @router.post("/admin/questions/{question_id}/delete", name="audit_templates.question_delete")
 @transactional
 def delete_question(session: SessionDep, request: Request, question_id: IdPath) -> Response:
-    version, key_area, question = service.get_question(session, question_id=question_id)
-    service.delete_question(session, version=version, key_area=key_area, question=question)
+    version, key_area, question = editing.get_question(session, question_id=question_id)
+    editing.delete_question(session, version=version, key_area=key_area, question=question)
     return to_version(request, version.id, "The question has been deleted.")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.access.policy import Actor, Permission
+from app.audits import progress as returns_progress
 from app.audits import service
 from app.deps import IdPath, SessionDep, transactional
 from app.errors import NotFound
@@ -39,8 +40,8 @@ def _may_see_moderation(actor: Actor, audit) -> bool:
 def overview(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath) -> Response:
     """Progress by agency and by child, with a link to each return for those who may read it."""
     audit = service.get_audit(session, audit_id=audit_id, actor=actor)
-    progress = service.progress(session, actor=actor, audit=audit)
-    matrix = service.return_matrix(session, actor=actor, audit=audit)
+    progress = returns_progress.progress(session, actor=actor, audit=audit)
+    matrix = returns_progress.return_matrix(session, actor=actor, audit=audit)
     return render(
         request,
         "audits/overview.html",

@@ -19,7 +19,7 @@ from app.access.policy import Actor
 from app.agencies import service as agencies
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateStatus
-from app.audits import service
+from app.audits import cohort, service
 from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
 from app.deps import IdPath, PostedForm, SessionDep, transactional
@@ -182,7 +182,7 @@ def _plan_page(
 ) -> Response:
     """The planning page: details, agencies, cohort and opening; read-only once open."""
     audit = service.get_audit(session, audit_id=audit_id, actor=actor)
-    children = service.list_children(session, audit=audit)
+    children = cohort.list_children(session, audit=audit)
     active, _ = agencies.list_agencies(session, params=EVERYTHING, active=True)
     choices = {a.id: a for a in [*active, *audit.agencies]}
     involved = Counter(i.agency_id for c in children for i in c.involvements)
@@ -315,7 +315,7 @@ def add_child(
     try:
         body = CHILD.read(posted, context_tags=tags)
         with CHILD.submitting(session, posted):
-            service.add_child(session, audit=audit, **body.model_dump())
+            cohort.add_child(session, audit=audit, **body.model_dump())
     except FormInvalid as invalid:
         return _plan_page(
             session,
@@ -332,9 +332,9 @@ def add_child(
 @transactional
 def remove_child(session: SessionDep, request: Request, actor: Actor, child_id: IdPath) -> Response:
     """Remove a child, their involvements and their (unstarted) returns."""
-    child = service.get_child(session, child_id=child_id, actor=actor)
+    child = cohort.get_child(session, child_id=child_id, actor=actor)
     audit = _planned(session, actor, child.audit_id)
-    service.remove_child(session, audit=audit, child=child)
+    cohort.remove_child(session, audit=audit, child=child)
     return _to_plan(
         request, audit.id, "The child has been removed from the cohort, with their involvements."
     )
@@ -350,8 +350,8 @@ def add_involvement(
     try:
         body = INVOLVEMENT.read(posted)
         with INVOLVEMENT.submitting(session, posted):
-            child = service.child_in_audit(session, audit=audit, child_id=body.child_id)
-            service.add_involvement(session, audit=audit, child=child, agency_id=body.agency_id)
+            child = cohort.child_in_audit(session, audit=audit, child_id=body.child_id)
+            cohort.add_involvement(session, audit=audit, child=child, agency_id=body.agency_id)
     except FormInvalid as invalid:
         return _plan_page(
             session,
@@ -370,9 +370,9 @@ def remove_involvement(
     session: SessionDep, request: Request, actor: Actor, involvement_id: IdPath
 ) -> Response:
     """Remove an involvement and its (unstarted) return."""
-    involvement = service.get_involvement(session, involvement_id=involvement_id)
+    involvement = cohort.get_involvement(session, involvement_id=involvement_id)
     audit = _planned(session, actor, involvement.audit_id)
-    service.remove_involvement(session, audit=audit, involvement=involvement)
+    cohort.remove_involvement(session, audit=audit, involvement=involvement)
     return _to_plan(request, audit.id, "The involvement has been removed.")
 
 
@@ -396,7 +396,7 @@ def _not_ready(
 ) -> FormState:
     """What opening found missing: each item links to the form that fixes it."""
     audit = service.get_audit(session, audit_id=audit_id, actor=actor)
-    names = {c.id: c.pseudonym for c in service.list_children(session, audit=audit)}
+    names = {c.id: c.pseudonym for c in cohort.list_children(session, audit=audit)}
     errors: dict[str, str] = {}
     listed: list[dict[str, str]] = []
     for problem in exc.fields:

@@ -11,7 +11,7 @@ from starlette.background import BackgroundTask
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.briefings import service
+from app.briefings import service, workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
 from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, sections_model
 from app.deps import IdPath, PostedForm, SessionDep, transactional
@@ -99,7 +99,7 @@ def _to_version(request: Request, version_id: int, done: str) -> Response:
 
 def _moderated_audits(session, actor: Actor) -> list:
     found = []
-    for status in service.MODERATED:
+    for status in workflow.MODERATED:
         items, _ = audits.list_audits(
             session, actor=actor, params=PageParams(1, 200), status=status
         )
@@ -161,7 +161,7 @@ def create_briefing(
             )
         body = NEW_BRIEFING.read(posted)
         with NEW_BRIEFING.submitting(session, posted):
-            version = service.create(
+            version = workflow.create(
                 session,
                 audit=audit,
                 kind=body.kind,
@@ -243,7 +243,7 @@ def save(
     try:
         body = form.read(posted)
         with undone_if_refused(session):
-            service.save(
+            workflow.save(
                 session,
                 version=version,
                 sections={key: getattr(body, key) for key in headings},
@@ -267,7 +267,7 @@ def _step(request, session, actor, version_id: int, step: str, posted: Posted) -
     try:
         with undone_if_refused(session):
             if step == "submit":
-                service.submit(
+                workflow.submit(
                     session,
                     version=version,
                     actor=actor,
@@ -275,7 +275,7 @@ def _step(request, session, actor, version_id: int, step: str, posted: Posted) -
                     confirm_small_counts=confirm,
                 )
             elif step == "approve":
-                service.approve(
+                workflow.approve(
                     session,
                     version=version,
                     actor=actor,
@@ -334,7 +334,7 @@ def send_back(
         body = SEND_BACK.read(posted)
     except FormInvalid as invalid:
         return _editor(request, session, actor, version, form=invalid.state(), status=422)
-    service.send_back(session, version=version, note=body.note)
+    workflow.send_back(session, version=version, note=body.note)
     return _to_version(request, version_id, "The briefing has been sent back to draft.")
 
 
@@ -352,7 +352,7 @@ def publish(
                 {"assurance_due_on": "Enter the date the answers are due"}, posted=posted
             )
         with PUBLISH.submitting(session, posted):
-            service.publish(
+            workflow.publish(
                 session,
                 version=version,
                 assurance_due_on=body.assurance_due_on if body.assurance else None,
@@ -382,7 +382,7 @@ def withdraw(
     try:
         body = WITHDRAW.read(posted)
         with WITHDRAW.submitting(session, posted):
-            service.withdraw(session, version=version, reason=body.reason)
+            workflow.withdraw(session, version=version, reason=body.reason)
     except FormInvalid as invalid:
         version = service.get_version(session, version_id=version_id)
         return _editor(request, session, actor, version, form=invalid.state(), status=422)
@@ -393,7 +393,7 @@ def withdraw(
 @transactional
 def new_version(session: SessionDep, request: Request, version_id: IdPath):
     version = service.get_version(session, version_id=version_id)
-    draft = service.new_version(session, version=version)
+    draft = workflow.new_version(session, version=version)
     return _to_version(
         request, draft.id, "A new draft version has been started from the published one."
     )

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.access.policy import Actor
 from app.agencies.models import Subgroup
-from app.briefings import service
+from app.briefings import library as briefing_library
 from app.briefings.models import Briefing, BriefingVersion, VersionStatus
 from app.deps import FilterId, IdPath, SessionDep, transactional
 from app.forms import FormState, Posted, read_date
@@ -46,7 +46,7 @@ def library(
         dates[name], problem = read_date(query, name, label)
         if problem:
             errors[name] = problem
-    found = service.library(
+    found = briefing_library.library(
         session,
         signed_in=signed_in,
         q=q.strip(),
@@ -56,7 +56,7 @@ def library(
         published_from=dates["published_from"],
         published_to=dates["published_to"],
     )
-    everything = service.library(session, signed_in=signed_in)
+    everything = briefing_library.library(session, signed_in=signed_in)
     audits = {b.audit.id: b.audit for b, _v in everything}
     subgroup_ids = {a.lead_subgroup_id for a in audits.values() if a.lead_subgroup_id}
     subgroups = (
@@ -85,7 +85,7 @@ def library(
 @router.get("/library/{briefing_id}", name="briefings.library_entry")
 @transactional
 def entry(session: SessionDep, request: Request, actor: Actor, briefing_id: IdPath) -> Response:
-    briefing = service.library_entry(
+    briefing = briefing_library.library_entry(
         session, briefing_id=briefing_id, signed_in=actor.user_id is not None
     )
     shown = [
@@ -105,7 +105,7 @@ def _filename(briefing: Briefing, version: BriefingVersion) -> str:
 @transactional
 def download(session: SessionDep, actor: Actor, version_id: IdPath) -> Response:
     """The stored PDF, byte for byte as published (its SHA-256 in the ETag)."""
-    version, document = service.download(session, version_id=version_id, actor=actor)
+    version, document = briefing_library.download(session, version_id=version_id, actor=actor)
     return Response(
         document.pdf,
         media_type="application/pdf",

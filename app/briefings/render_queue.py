@@ -1,0 +1,93 @@
+"""The render queue: publishing queues an approved version (``service.publish``); the
+dispatcher (``jobs``) claims it, and the PDF made in a worker process is stored here,
+which publishes the version, or the failure is recorded so it can be tried again.
+
+A claim is an UPDATE from queued to rendering, so two processes never take the same
+version; a claim older than any render (a server stopped mid-render) is queued again.
+A published PDF is never re-rendered: downloads serve the stored bytes, whose SHA-256
+was taken when they were made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.briefings import assurance
+from app.briefings.models import BriefingDocument, BriefingVersion, RenderStatus, VersionStatus
+from app.briefings.service import get_version, lock, log_step, require_status
+from app.clock import utcnow
+from app.errors import StateError
+
+
+def start_render(session: Session, *, version_id: int) -> bool:
+    """Claim a queued version for rendering; False if someone else claimed it first."""
+    claimed = session.execute(
+        update(BriefingVersion)
+        .where(
+            BriefingVersion.id == version_id,
+            BriefingVersion.render_status == RenderStatus.QUEUED,
+        )
+        .values(render_status=RenderStatus.RENDERING, render_claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
+def requeue_abandoned(session: Session, *, older_than: timedelta) -> int:
+    """Queue again every version whose render was claimed longer ago than any render
+    takes: the process rendering it stopped (a restart, a crash). Returns how many."""
+    stale = session.execute(
+        update(BriefingVersion)
+        .where(
+            BriefingVersion.render_status == RenderStatus.RENDERING,
+            BriefingVersion.render_claimed_at < utcnow() - older_than,
+        )
+        .values(render_status=RenderStatus.QUEUED)
+        .execution_options(synchronize_session=False)
+    )
+    return stale.rowcount
+
+
+def finish_render(
+    session: Session, *, version_id: int, pdf: bytes, today: date
+) -> BriefingDocument:
+    """Store the PDF and publish the version; an earlier published version of the same
+    briefing is superseded (and stays downloadable)."""
+    version = get_version(session, version_id=version_id)
+    require_status(session, version, VersionStatus.APPROVED)
+    if version.render_status != RenderStatus.RENDERING:
+        raise StateError(f"{version.label} is not being rendered; nothing was published.")
+    digest = hashlib.sha256(pdf).hexdigest()
+    document = BriefingDocument(version_id=version.id, pdf=pdf, sha256=digest, size=len(pdf))
+    session.add(document)
+    now = utcnow()
+    for earlier in version.briefing.versions:
+        if earlier.status == VersionStatus.PUBLISHED and earlier.superseded_at is None:
+            earlier.superseded_at = now
+            log_step(session, "briefing.supersede", earlier, by_version=version.number)
+    version.status = VersionStatus.PUBLISHED
+    version.published_at = now
+    version.published_on = today
+    version.render_status = RenderStatus.DONE
+    session.flush()
+    log_step(session, "briefing.publish", version, sha256=digest, bytes=len(pdf))
+    briefing = version.briefing
+    if version.assurance_due_on is not None and briefing.assurance_audit_id is None:
+        launched = assurance.launch(session, briefing=briefing, due_on=version.assurance_due_on)
+        log_step(session, "briefing.assurance_launched", version, audit_id=launched.id)
+    return document
+
+
+def fail_render(session: Session, *, version_id: int, error: str) -> None:
+    version = get_version(session, version_id=version_id)
+    lock(session, version)
+    if version.render_status != RenderStatus.RENDERING:
+        return  # someone else finished it: a published version is never marked failed
+    version.render_status = RenderStatus.FAILED
+    version.render_error = error[:2000]
+    session.flush()
+    log_step(session, "briefing.render_failed", version, error=error[:500])
