@@ -100,7 +100,7 @@ def users(
     items, total = service.list_users(session, params=params)
     return render(
         request,
-        "users/list.html",
+        "access/users/list.html",
         {
             "users": items,
             "total": total,
@@ -119,7 +119,7 @@ def _new_page(request: Request, session: Session, form: FormState, status_code: 
     chosen = form.value("agency_id")
     return render(
         request,
-        "users/new.html",
+        "access/users/new.html",
         {
             "form": form,
             "roles": _role_items(),
@@ -178,7 +178,7 @@ def _user_page(request, session, *, user, actor, form=None, status_code=200):
         )
     return render(
         request,
-        "users/user.html",
+        "access/users/user.html",
         {
             "user": user,
             "own_account": actor.user_id == user.id,
