@@ -15,6 +15,7 @@ import random
 import re
 import time
 from datetime import date, timedelta
+from html import unescape
 
 import pytest
 from alembic import command
@@ -182,6 +183,13 @@ def test_a_briefing_from_draft_to_the_library(world):
         moderator, editor, editor, **form, marking="OFFICIAL", lock_version=lock, then="submit"
     )
     assert unconfirmed.status_code == 422 and "confirm_small_counts" in unconfirmed.text
+    # The refused submission undid its save, and the page shows what was typed under
+    # the lock it was typed against, so saving it from there is not refused as stale.
+    assert LOCK.search(unconfirmed.text).group(1) == lock
+    typed = form["improvement"].split("\n")[0]
+    assert typed and typed in unescape(unconfirmed.text)
+    again = post(moderator, editor, editor, **form, marking="OFFICIAL", lock_version=lock)
+    assert again.status_code == 303, again.text
     confirmed = post(
         moderator, editor, f"/briefings/versions/{version_id}/submit", confirm_small_counts="yes"
     )

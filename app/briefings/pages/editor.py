@@ -192,6 +192,7 @@ def _editor(
     problems=None,
     headline="",
     needs_confirmation=False,
+    lock_version: int | None = None,
 ) -> Response:
     """The editor; ``problems`` (every one the check found) replace the error summary."""
     headings = service.section_headings(version.briefing.kind)
@@ -217,6 +218,7 @@ def _editor(
             "form": form,
             "check_headline": headline,
             "needs_confirmation": needs_confirmation,
+            "lock_version": version.lock_version if lock_version is None else lock_version,
         },
         status_code=status,
     )
@@ -256,11 +258,24 @@ def save(
         state = FormState(values=posted.shown(), errors=errors)
         return _editor(request, session, actor, version, form=state, status=exc.status_code)
     if posted.one("then") == "submit":
-        return _step(request, session, actor, version_id, "submit", posted)
+        # A refused submission undoes the save too (the response is a refusal), so the
+        # page shows what was typed with the lock it was typed against.
+        return _step(request, session, actor, version_id, "submit", posted, typed=read_lock)
     return _to_version(request, version_id, "Your changes have been saved.")
 
 
-def _step(request, session, actor, version_id: int, step: str, posted: Posted) -> Response:
+def _step(
+    request,
+    session,
+    actor,
+    version_id: int,
+    step: str,
+    posted: Posted,
+    *,
+    typed: int | None = None,
+) -> Response:
+    """Submit or approve. ``typed`` is the lock a "Save and submit" was typed against:
+    if the step is refused, the page shows the typed sections again under that lock."""
     version = service.get_version(session, version_id=version_id)
     settings = _settings(request)
     confirm = posted.one("confirm_small_counts") == "yes"
@@ -293,8 +308,12 @@ def _step(request, session, actor, version_id: int, step: str, posted: Posted) -
             actor,
             version,
             form=FormState(
-                values={**version.sections, "marking": version.marking.value}, errors=errors
+                values=posted.shown()
+                if typed is not None
+                else {**version.sections, "marking": version.marking.value},
+                errors=errors,
             ),
+            lock_version=typed,
             status=422,
             # Every problem the check found, not only the first per field.
             problems=[f.message for f in exc.fields],
