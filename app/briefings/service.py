@@ -8,7 +8,7 @@ The steps themselves are in ``workflow``, the rendering of a published version i
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -126,7 +126,3 @@ def latest_versions(session: Session) -> list[BriefingVersion]:
             .order_by(BriefingVersion.id.desc())
         )
     )
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
