@@ -25,6 +25,7 @@ from app.access.secrets import digest, hash_password, new_token, password_proble
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.clock import utcnow
+from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.pagination import PageParams, page_of
 
@@ -101,10 +102,7 @@ def create_user(
 
 
 def get_user(session: Session, *, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"There is no user with id {user_id}.")
-    return user
+    return get_or_404(session, User, user_id, what="user")
 
 
 def find_user(session: Session, *, email: str) -> User:

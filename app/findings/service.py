@@ -19,6 +19,7 @@ from app.audit_templates.models import KeyArea
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
+from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.findings.models import Finding, FindingKind, Theme
 
@@ -36,10 +37,7 @@ def list_themes(session: Session, *, active: bool | None = None) -> list[Theme]:
 
 
 def get_theme(session: Session, *, theme_id: int) -> Theme:
-    theme = session.get(Theme, theme_id)
-    if theme is None:
-        raise NotFound(f"There is no theme with id {theme_id}.")
-    return theme
+    return get_or_404(session, Theme, theme_id, what="theme")
 
 
 def _check_theme_name(session: Session, name: str, exclude: int | None = None) -> None:
