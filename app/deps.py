@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app import clock as calendar
 from app.access.auth import authenticate, session_token_from
 from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid
-from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, require
+from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, Via, require
 from app.access.rules import rule_for
 from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
@@ -187,7 +187,7 @@ def _transactional(endpoint: Callable[P, T], *, keep_refusals: bool) -> Callable
             # Public routes (signing in) act on no one's authority, so need no token.
             if (
                 rule != Permission.PUBLIC
-                and actor.via == "session"
+                and actor.via == Via.SESSION
                 and request.method not in SAFE_METHODS
             ):
                 check_csrf(request, csrf_given)

@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from app.access.auth import session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
 from app.access.models import WebSession
-from app.access.policy import ANONYMOUS, Actor, Permission
+from app.access.policy import ANONYMOUS, Actor, Permission, Via
 from app.config import PROJECT_ROOT
 from app.context import bound_actor, current
 from app.errors import SERVER_ERROR
@@ -107,7 +107,7 @@ def _url(name: str, /, **kwargs: Any) -> str:
 
 def _web_session() -> WebSession | None:
     context = current()
-    if context.session is None or context.actor.via != "session":
+    if context.session is None or context.actor.via != Via.SESSION:
         return None  # an API token or a script: there is no next page to show it on
     return context.session.get(WebSession, context.actor.credential_id)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from starlette.requests import HTTPConnection
 
 from app.access.models import ApiToken, User, UserRole, WebSession
-from app.access.policy import ANONYMOUS, Actor
+from app.access.policy import ANONYMOUS, Actor, Via
 from app.access.secrets import digest
 from app.clock import utcnow
 from app.config import Settings
@@ -39,7 +39,7 @@ def session_token_from(connection: HTTPConnection) -> str | None:
     return connection.cookies.get(session_cookie_name(connection.url.scheme == "https"))
 
 
-def actor_for(user: User, *, via: str, credential_id: int | None) -> Actor:
+def actor_for(user: User, *, via: Via, credential_id: int | None) -> Actor:
     return Actor(
         user_id=user.id,
         label=user.email,
@@ -65,7 +65,7 @@ def authenticate(session: Session, connection: HTTPConnection, settings: Setting
         if web is not None and (web.second_factor_at or not settings.require_second_factor):
             user = session.get(User, web.user_id)
             _touch(session, web)
-            return actor_for(user, via="session", credential_id=web.id)
+            return actor_for(user, via=Via.SESSION, credential_id=web.id)
     return ANONYMOUS
 
 
@@ -101,7 +101,7 @@ def _token_actor(session: Session, token: str) -> Actor | None:
         label=row.email,
         roles=roles,
         agency_id=row.agency_id,
-        via="token",
+        via=Via.TOKEN,
         credential_id=row.id,
     )
 

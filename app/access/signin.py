@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.access.auth import actor_for, end_session
 from app.access.models import RecoveryCode, SignInThrottle, User, WebSession
+from app.access.policy import Via
 from app.access.secrets import digest, hash_password, needs_rehash, new_token, verify_password
 from app.auditlog import service as auditlog
 from app.clock import utcnow
@@ -481,7 +482,7 @@ def end_own_session(
 def _acting_as(user: User, web_session: WebSession) -> Iterator[None]:
     """Log a successful step as the person who took it, not as "anonymous"."""
     context = current()
-    actor = actor_for(user, via="session", credential_id=web_session.id)
+    actor = actor_for(user, via=Via.SESSION, credential_id=web_session.id)
     with bound(
         RequestContext(
             actor=actor, request_id=context.request_id, client_address=context.client_address

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.models import User
-from app.access.policy import SYSTEM, Actor
+from app.access.policy import SYSTEM, Actor, Via
 from app.actions import service
 from app.actions.models import ActionStatus, LearningAction
 from app.agencies.models import Agency, AgencyKind
@@ -101,7 +101,7 @@ def _actor(session: Session, email: str) -> Actor | None:
     if user is None:
         return None
     return Actor(
-        user_id=user.id, label=user.email, roles=user.roles, agency_id=user.agency_id, via="cli"
+        user_id=user.id, label=user.email, roles=user.roles, agency_id=user.agency_id, via=Via.CLI
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.access.policy import REVEALED, Actor
+from app.access.policy import REVEALED, Actor, Via
 from app.agencies.models import Agency
 from app.audit_templates.models import GradeLevel, TemplateVersion
 from app.audit_templates.service import get_version
@@ -116,7 +116,7 @@ def check_visible(actor: Actor, audit: Audit) -> None:
     when the moderated figures and the briefing carry the learning)."""
     if audit.status == AuditStatus.PLANNED:
         raise NotFound("This audit has not opened yet, so there is nothing to moderate.")
-    if actor.partnership_wide or actor.via == "system":
+    if actor.partnership_wide or actor.via == Via.SYSTEM:
         return
     if audit.status != REVEALED:
         raise NotFound("The moderation grid is open to agencies only while in moderation.")

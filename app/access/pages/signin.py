@@ -16,7 +16,7 @@ from app.access.browser import (
     settings_of,
 )
 from app.access.models import User, WebSession
-from app.access.policy import Actor, Permission, Role
+from app.access.policy import Actor, Permission, Role, Via
 from app.deps import PostedForm, SessionDep, transactional
 from app.forms import FormState
 from app.templating import redirect, render, url
@@ -211,7 +211,7 @@ def set_up_submit(session: SessionDep, request: Request, posted: PostedForm) -> 
 @router.post("/sign-out", name="access.sign_out")
 @transactional
 def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
-    if actor.via == "session":
+    if actor.via == Via.SESSION:
         signin.sign_out(session, web_session=session.get(WebSession, actor.credential_id))
     response = redirect(request, "access.sign_in")
     clear_session_cookie(response, request)
