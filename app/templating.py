@@ -269,7 +269,9 @@ PAGE_HEADINGS = {
 }
 
 
-def error_page(request: Request, status: int, body: dict, headers: dict | None) -> Response:
+def error_page(
+    request: Request, status: int, body: dict, headers: Mapping[str, str] | None
+) -> Response:
     """An error as a browser sees it: sign in first if that is what is missing, else
     a page in the service's design saying what went wrong (never the exception)."""
     if body.get("code") == "not_signed_in":
