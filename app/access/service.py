@@ -25,7 +25,7 @@ from app.access.secrets import digest, hash_password, new_token, password_proble
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.clock import utcnow
-from app.db import get_or_404
+from app.db import get_or_404, rows_matched
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.pagination import PageParams, page_of
 
@@ -118,7 +118,7 @@ def end_sessions(session: Session, *, user: User, reason: str) -> int:
         .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
         .values(ended_at=utcnow(), end_reason=reason)
     )
-    return result.rowcount or 0
+    return rows_matched(result) or 0
 
 
 def update_user(session: Session, *, user: User, changes: dict) -> User:
@@ -146,7 +146,7 @@ def revoke_tokens(session: Session, *, user: User) -> int:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return result.rowcount or 0
+    return rows_matched(result) or 0
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:
