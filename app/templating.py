@@ -24,10 +24,10 @@ from jinja2 import (
 from markupsafe import Markup
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app.access.auth import session_token_from
+from app.access.auth import current_web_session, session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
 from app.access.models import WebSession
-from app.access.policy import ANONYMOUS, Actor, Permission, Via
+from app.access.policy import ANONYMOUS, Actor, Permission
 from app.config import PROJECT_ROOT
 from app.context import bound_actor, current
 from app.errors import SERVER_ERROR
@@ -107,9 +107,10 @@ def _url(name: str, /, **kwargs: Any) -> str:
 
 def _web_session() -> WebSession | None:
     context = current()
-    if context.session is None or context.actor.via != Via.SESSION:
-        return None  # an API token or a script: there is no next page to show it on
-    return context.session.get(WebSession, context.actor.credential_id)
+    if context.session is None:
+        return None
+    # None for an API token or a script: there is no next page to show it on.
+    return current_web_session(context.session, context.actor)
 
 
 def flash(message: str) -> None:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.access import service, signin
-from app.access.auth import session_token_from
+from app.access.auth import current_web_session, session_token_from
 from app.access.browser import (
     clear_session_cookie as _clear_session_cookie,
 )
@@ -31,7 +31,7 @@ from app.access.browser import (
     settings_of as _settings,
 )
 from app.access.csrf import csrf_token_for
-from app.access.models import Role, User, WebSession
+from app.access.models import Role, User
 from app.access.policy import Actor, Forbidden, Via
 from app.access.schemas import (
     AgencyRef,
@@ -52,6 +52,7 @@ from app.access.schemas import (
 )
 from app.access.signin import SignInStatus
 from app.agencies.models import Agency
+from app.db import get_or_404
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import Page, PageDep
@@ -107,9 +108,10 @@ def sign_in(
     if state == SignInStatus.SIGNED_IN:
         out.csrf_token = csrf_token_for(plain, settings.secret_key)
     elif state == SignInStatus.ENROL:
-        user = session.get(User, web.user_id)
+        user = get_or_404(session, User, web.user_id, what="user")
         out.enrolment = Enrolment(
-            secret=user.totp_secret, otpauth_uri=signin.provisioning_uri(user, settings)
+            secret=signin.enrolment_secret(user),
+            otpauth_uri=signin.provisioning_uri(user, settings),
         )
     return out
 
@@ -181,9 +183,10 @@ def enrol(
 @transactional
 def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
     """End this browser's session."""
-    if actor.via != Via.SESSION:
+    web = current_web_session(session, actor)
+    if web is None:
         raise StateError("This request used an API token: revoke the token to stop it working.")
-    signin.sign_out(session, web_session=session.get(WebSession, actor.credential_id))
+    signin.sign_out(session, web_session=web)
     result = Response(status_code=status.HTTP_204_NO_CONTENT)
     _clear_session_cookie(result, request)
     return result

@@ -19,6 +19,7 @@ from app.access.policy import ANONYMOUS, Actor, Via
 from app.access.secrets import digest
 from app.clock import utcnow
 from app.config import Settings
+from app.db import get_or_404
 
 SESSION_COOKIE = "case_audit_session"
 SECURE_SESSION_COOKIE = "__Host-case_audit_session"
@@ -63,7 +64,7 @@ def authenticate(session: Session, connection: HTTPConnection, settings: Setting
     if token:
         web = live_session(session, token, settings)
         if web is not None and (web.second_factor_at or not settings.require_second_factor):
-            user = session.get(User, web.user_id)
+            user = get_or_404(session, User, web.user_id, what="user")
             _touch(session, web)
             return actor_for(user, via=Via.SESSION, credential_id=web.id)
     return ANONYMOUS
@@ -104,6 +105,13 @@ def _token_actor(session: Session, token: str) -> Actor | None:
         via=Via.TOKEN,
         credential_id=row.id,
     )
+
+
+def current_web_session(session: Session, actor: Actor) -> WebSession | None:
+    """The web session the actor signed in with; None for a token, a script or nobody."""
+    if actor.via != Via.SESSION or actor.credential_id is None:
+        return None
+    return session.get(WebSession, actor.credential_id)
 
 
 def live_session(session: Session, token: str, settings: Settings) -> WebSession | None:

@@ -133,7 +133,10 @@ def update_user(session: Session, *, user: User, changes: dict) -> User:
             user.role_rows = [UserRole(role=r) for r in sorted(roles)]
         for key, value in changes.items():
             setattr(user, key, value)
-    if any(change.before[k] != change.after[k] for k in ("roles", "agency_id", "active")):
+    after = change.after  # set when the block ended (None only had it deleted the user)
+    if after is not None and any(
+        change.before[k] != after[k] for k in ("roles", "agency_id", "active")
+    ):
         end_sessions(session, user=user, reason="access changed")
     return user
 
