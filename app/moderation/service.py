@@ -291,7 +291,7 @@ def decide(
             "return can be moderated."
         )
     self_level_id = _cell_of(session, version, return_, cell)
-    levels = {lv.code: lv for lv in version.scale.levels}
+    levels = {lv.code: lv for lv in version.grade_levels}
     level = levels.get(level_code)
     if level is None:
         raise InvalidInput(
@@ -304,7 +304,7 @@ def decide(
             "Say why the grade is changed.",
             fields=[FieldError("rationale", "Give the reason for changing the agency's own grade")],
         )
-    by_id = {lv.id: lv for lv in version.scale.levels}
+    by_id = {lv.id: lv for lv in version.grade_levels}
     self_level = by_id.get(self_level_id) if self_level_id else None
     now = utcnow()
     current = session.scalar(
@@ -364,7 +364,7 @@ def refresh_return(
     if return_.status not in MODERATABLE:
         return
     version = version or get_version(session, version_id=audit.template_version_id)
-    own = dict(
+    own: dict[int, int | None] = dict(
         session.execute(
             select(Grade.key_area_id, Grade.level_id).where(Grade.return_id == return_.id)
         ).all()
