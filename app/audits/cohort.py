@@ -33,7 +33,7 @@ def lock_audit(session: Session, audit: Audit) -> AuditStatus:
     first (FOR UPDATE on PostgreSQL; SQLite's writers hold the database lock), so
     "remove this agency" and "involve this agency" cannot both pass their checks.
     """
-    return session.scalar(select(Audit.status).where(Audit.id == audit.id).with_for_update())
+    return session.scalars(select(Audit.status).where(Audit.id == audit.id).with_for_update()).one()
 
 
 def require_cohort_editable(session: Session, audit: Audit) -> None:

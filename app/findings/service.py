@@ -9,6 +9,7 @@ may see that child (``child_scope``), like the child's returns.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -175,7 +176,7 @@ def _check_about(
 
 
 def _themes(
-    session: Session, theme_ids: list[int], *, keep: set[int] = frozenset()
+    session: Session, theme_ids: list[int], *, keep: Collection[int] = frozenset()
 ) -> tuple[list[Theme], list[FieldError]]:
     """The themes for ``theme_ids``: each must exist and be active (a deactivated one
     already on the finding, in ``keep``, may stay)."""
