@@ -13,12 +13,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import Request
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, Enum, MetaData, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
+
+from app.errors import NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -65,6 +68,27 @@ def str_enum(enum: type[StrEnum], name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+M = TypeVar("M", bound=Base)
+
+
+def get_or_404(session: Session, model: type[M], ident: int, *, what: str) -> M:
+    """The ``model`` row with primary key ``ident``, or NotFound: "There is no {what}
+    with id {ident}." Services return what they look up, never an Optional to check."""
+    found = session.get(model, ident)
+    if found is None:
+        raise NotFound(f"There is no {what} with id {ident}.")
+    return found
+
+
+def rows_matched(result: Result) -> int:
+    """How many rows an UPDATE or DELETE run by ``Session.execute`` matched. The session
+    types what it returns as a plain Result; for those statements it is a CursorResult,
+    which has the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no row count: not an UPDATE or DELETE")
+    return result.rowcount
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

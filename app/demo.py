@@ -56,9 +56,12 @@ SUBGROUPS = [
     ("Executive", "The three statutory safeguarding partners."),
 ]
 
+# A child of a demo cohort: pseudonym, age band, tags, the agencies involved (by index).
+CohortChild = tuple[str, AgeBand, list[str], list[int]]
+
 # The audit of 7 children across 5 agencies described in the partnership's annual
 # report; who was involved with whom is invented.
-COHORT = [
+COHORT: list[CohortChild] = [
     ("Child A", AgeBand.AGE_1_4, ["CP plan"], [0, 1, 2, 3]),
     ("Child B", AgeBand.AGE_10_13, ["SEND", "CP plan"], [0, 1, 3, 4]),
     ("Child C", AgeBand.UNDER_1, ["CP plan"], [0, 1, 2, 3]),
@@ -264,7 +267,7 @@ def build_audit(
     title: str,
     subgroup: Subgroup,
     agency_rows: list[Agency],
-    cohort: list[tuple],
+    cohort: list[CohortChild],
     rng: random.Random,
     states: list[ReturnStatus] | None = None,
     today: date,
@@ -383,7 +386,7 @@ def load_demo(
 
 # Two audits further on: a GET SAFE deep dive whose moderation is finished (it is in
 # *learning*), and a Front Door audit being moderated now.
-EXPLOITATION_COHORT = [
+EXPLOITATION_COHORT: list[CohortChild] = [
     ("Young person 1", AgeBand.AGE_14_15, ["exploitation", "missing"], [0, 1, 2]),
     ("Young person 2", AgeBand.AGE_16_17, ["exploitation"], [0, 1, 2, 3]),
     ("Young person 3", AgeBand.AGE_14_15, ["exploitation", "CIN"], [0, 1, 3]),
@@ -391,7 +394,7 @@ EXPLOITATION_COHORT = [
     ("Young person 5", AgeBand.AGE_10_13, ["exploitation", "missing"], [0, 1, 2, 3]),
     ("Young person 6", AgeBand.AGE_14_15, ["exploitation"], [0, 1, 3]),
 ]
-FRONT_DOOR_COHORT = [
+FRONT_DOOR_COHORT: list[CohortChild] = [
     ("Child A", AgeBand.AGE_5_9, ["school referral"], [0, 1, 2]),
     ("Child B", AgeBand.AGE_10_13, ["school referral"], [0, 2]),
     ("Child C", AgeBand.AGE_5_9, ["school referral", "SEND"], [0, 1, 2]),
@@ -434,7 +437,7 @@ def load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, tod
 
 
 def demo_moderator(session: Session) -> Actor:
-    user = session.scalar(select(User).where(User.email == "moderator@example.org"))
+    user = session.scalars(select(User).where(User.email == "moderator@example.org")).one()
     return Actor(user_id=user.id, label=user.display_name, roles=frozenset({Role.MODERATOR}))
 
 
@@ -454,15 +457,17 @@ def load_large(
     today = today or clock.today()
     rng = random.Random(7)
     agency_rows = list(session.scalars(select(Agency).order_by(Agency.id)))[:6]
-    subgroup = session.scalars(select(Subgroup).order_by(Subgroup.id)).first()
-    version = session.scalar(
+    # The demo's first subgroup and published template (load the demo first).
+    subgroup = session.scalars(select(Subgroup).order_by(Subgroup.id).limit(1)).one()
+    version = session.scalars(
         select(TemplateVersion)
         .where(TemplateVersion.status == "published")
         .order_by(TemplateVersion.id)
-    )
+        .limit(1)
+    ).one()
     made = []
     for n in range(audits_count):
-        cohort = [
+        cohort: list[CohortChild] = [
             (
                 f"Child {chr(65 + i % 26)}{i // 26 or ''}".strip(),
                 rng.choice(list(AgeBand)),

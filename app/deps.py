@@ -2,9 +2,9 @@
 one transaction, one trip to the thread pool."""
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial, wraps
-from typing import Annotated, ParamSpec, TypeVar, overload
+from typing import Annotated, Any, TypeVar, overload
 
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BeforeValidator, Field
@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app import clock as calendar
 from app.access.auth import authenticate, session_token_from
 from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid
-from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, require
+from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, Via, require
 from app.access.rules import rule_for
 from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
@@ -67,8 +67,10 @@ async def tracker_clock(request: Request) -> Clock:  # async: no I/O, no thread
 
 ClockDep = Annotated[Clock, Depends(tracker_clock)]
 
-P = ParamSpec("P")
 T = TypeVar("T")
+# What FastAPI is given for an endpoint: a coroutine function it calls with keyword
+# arguments, whose signature (``__signature__``) is the endpoint's, adjusted.
+Endpoint = Callable[..., Awaitable[T]]
 
 
 def refused(result: object) -> bool:
@@ -138,9 +140,9 @@ def request_context(request: Request, actor: Actor, session: Session) -> Request
 
 
 @overload
-def transactional(endpoint: Callable[P, T], /) -> Callable[P, T]: ...
+def transactional(endpoint: Callable[..., T], /) -> Endpoint[T]: ...
 @overload
-def transactional(*, keep_refusals: bool) -> Callable[[Callable[P, T]], Callable[P, T]]: ...
+def transactional(*, keep_refusals: bool) -> Callable[[Callable[..., T]], Endpoint[T]]: ...
 
 
 def transactional(endpoint=None, /, *, keep_refusals: bool = False):
@@ -159,7 +161,7 @@ def transactional(endpoint=None, /, *, keep_refusals: bool = False):
     return _transactional(endpoint, keep_refusals=keep_refusals)
 
 
-def _transactional(endpoint: Callable[P, T], *, keep_refusals: bool) -> Callable[P, T]:
+def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoint[T]:
     signature = inspect.signature(endpoint)
     wants_actor = "actor" in signature.parameters
     wants_request = "request" in signature.parameters
@@ -170,13 +172,13 @@ def _transactional(endpoint: Callable[P, T], *, keep_refusals: bool) -> Callable
         )
 
     @wraps(endpoint)
-    async def run(**kwargs):
+    async def run(**kwargs: Any) -> T:
         request: Request = kwargs["request"] if wants_request else kwargs.pop("request")
         session: Session = kwargs["session"]
         rule = rule_for(request)
         csrf_given = await _csrf_token_sent(request)
 
-        def work():
+        def work() -> T:
             actor = authenticate(session, request, request.app.state.settings)
             try:
                 require(actor, rule)
@@ -187,7 +189,7 @@ def _transactional(endpoint: Callable[P, T], *, keep_refusals: bool) -> Callable
             # Public routes (signing in) act on no one's authority, so need no token.
             if (
                 rule != Permission.PUBLIC
-                and actor.via == "session"
+                and actor.via == Via.SESSION
                 and request.method not in SAFE_METHODS
             ):
                 check_csrf(request, csrf_given)
@@ -196,5 +198,6 @@ def _transactional(endpoint: Callable[P, T], *, keep_refusals: bool) -> Callable
 
         return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)
 
-    run.__signature__ = signature.replace(parameters=parameters)
+    # inspect.signature, and so FastAPI, reads __signature__; typeshed does not declare it.
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return run

@@ -9,7 +9,7 @@ nothing of the app's: anything may raise these errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
@@ -93,7 +93,7 @@ SERVER_ERROR = "Something went wrong on our side. Nothing was saved."
 
 # How a browser is shown an error: a page in the service's design (app.templating).
 # Passed in, so this module imports nothing of the app's and anything may raise.
-PageResponder = Callable[[Request, int, dict, dict | None], Response]
+PageResponder = Callable[[Request, int, dict, Mapping[str, str] | None], Response]
 
 
 def wants_page(request: Request) -> bool:
@@ -103,7 +103,9 @@ def wants_page(request: Request) -> bool:
 
 
 def install_error_handlers(app: FastAPI, *, page: PageResponder) -> None:
-    def respond(request: Request, status: int, body: dict, headers: dict | None = None):
+    def respond(
+        request: Request, status: int, body: dict, headers: Mapping[str, str] | None = None
+    ) -> Response:
         if wants_page(request):
             return page(request, status, body, headers)
         return JSONResponse(body, status_code=status, headers=headers)

@@ -278,16 +278,16 @@ class Form(Generic[M]):
         try:
             built = self.model.model_validate(data)
         except ValidationError as exc:
-            for problem in exc.errors():
-                loc = problem.get("loc")
+            for error in exc.errors():
+                loc = error.get("loc")
                 if not loc:  # a rule about the form as a whole
                     name, kind, blank = self.whole, "whole", False
                 else:
-                    name, kind = self._page_field(str(loc[0])), problem["type"]
+                    name, kind = self._page_field(str(loc[0])), error["type"]
                     given = data.get(str(loc[0]))
                     blank = not (given.strip() if isinstance(given, str) else given)
                 if name not in errors:
-                    errors[name] = _message(self.messages, name, kind, problem["msg"], blank=blank)
+                    errors[name] = _message(self.messages, name, kind, error["msg"], blank=blank)
         if errors:
             raise self.invalid(errors, posted=posted)
         return built

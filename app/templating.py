@@ -24,7 +24,7 @@ from jinja2 import (
 from markupsafe import Markup
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app.access.auth import session_token_from
+from app.access.auth import current_web_session, session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
 from app.access.models import WebSession
 from app.access.policy import ANONYMOUS, Actor, Permission
@@ -107,9 +107,10 @@ def _url(name: str, /, **kwargs: Any) -> str:
 
 def _web_session() -> WebSession | None:
     context = current()
-    if context.session is None or context.actor.via != "session":
-        return None  # an API token or a script: there is no next page to show it on
-    return context.session.get(WebSession, context.actor.credential_id)
+    if context.session is None:
+        return None
+    # None for an API token or a script: there is no next page to show it on.
+    return current_web_session(context.session, context.actor)
 
 
 def flash(message: str) -> None:
@@ -269,7 +270,9 @@ PAGE_HEADINGS = {
 }
 
 
-def error_page(request: Request, status: int, body: dict, headers: dict | None) -> Response:
+def error_page(
+    request: Request, status: int, body: dict, headers: Mapping[str, str] | None
+) -> Response:
     """An error as a browser sees it: sign in first if that is what is missing, else
     a page in the service's design saying what went wrong (never the exception)."""
     if body.get("code") == "not_signed_in":

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.access.models import Role
-from app.access.policy import Actor
+from app.access.policy import Actor, Via
 from app.context import RequestContext, bound
 
 
@@ -18,7 +18,7 @@ def cli_actor() -> Actor:
         name = getpass.getuser()
     except (OSError, KeyError):  # no login name (some containers)
         name = "unknown"
-    return Actor(user_id=None, label=f"cli:{name}", roles=frozenset(Role), via="cli")
+    return Actor(user_id=None, label=f"cli:{name}", roles=frozenset(Role), via=Via.CLI)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.access import service, signin
-from app.access.auth import session_token_from
+from app.access.auth import current_web_session, session_token_from
 from app.access.browser import (
     clear_session_cookie as _clear_session_cookie,
 )
@@ -31,8 +31,8 @@ from app.access.browser import (
     settings_of as _settings,
 )
 from app.access.csrf import csrf_token_for
-from app.access.models import Role, User, WebSession
-from app.access.policy import Actor, Forbidden
+from app.access.models import Role, User
+from app.access.policy import Actor, Forbidden, Via
 from app.access.schemas import (
     AgencyRef,
     CodeIn,
@@ -52,6 +52,7 @@ from app.access.schemas import (
 )
 from app.access.signin import SignInStatus
 from app.agencies.models import Agency
+from app.db import get_or_404
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import Page, PageDep
@@ -107,9 +108,10 @@ def sign_in(
     if state == SignInStatus.SIGNED_IN:
         out.csrf_token = csrf_token_for(plain, settings.secret_key)
     elif state == SignInStatus.ENROL:
-        user = session.get(User, web.user_id)
+        user = get_or_404(session, User, web.user_id, what="user")
         out.enrolment = Enrolment(
-            secret=user.totp_secret, otpauth_uri=signin.provisioning_uri(user, settings)
+            secret=signin.enrolment_secret(user),
+            otpauth_uri=signin.provisioning_uri(user, settings),
         )
     return out
 
@@ -181,9 +183,10 @@ def enrol(
 @transactional
 def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
     """End this browser's session."""
-    if actor.via != "session":
+    web = current_web_session(session, actor)
+    if web is None:
         raise StateError("This request used an API token: revoke the token to stop it working.")
-    signin.sign_out(session, web_session=session.get(WebSession, actor.credential_id))
+    signin.sign_out(session, web_session=web)
     result = Response(status_code=status.HTTP_204_NO_CONTENT)
     _clear_session_cookie(result, request)
     return result
@@ -196,7 +199,7 @@ def me(session: SessionDep, request: Request, actor: Actor) -> MeOut:
     token its state-changing requests must carry."""
     user = _own_user(session, actor)
     agency = session.get(Agency, user.agency_id) if user.agency_id else None
-    token = session_token_from(request) if actor.via == "session" else None
+    token = session_token_from(request) if actor.via == Via.SESSION else None
     return MeOut(
         id=user.id,
         email=user.email,
@@ -214,7 +217,7 @@ def list_sessions(session: SessionDep, request: Request, actor: Actor) -> list[S
     """Your own sessions that still work, newest first, with the current one marked."""
     user = _own_user(session, actor)
     rows = signin.list_sessions(session, user=user, settings=_settings(request))
-    current = actor.credential_id if actor.via == "session" else None
+    current = actor.credential_id if actor.via == Via.SESSION else None
     return [
         SessionOut.model_validate(r).model_copy(update={"current": r.id == current}) for r in rows
     ]
@@ -234,7 +237,7 @@ def end_session(
     user = _own_user(session, actor)
     signin.end_own_session(session, user=user, session_id=session_id, settings=_settings(request))
     result = Response(status_code=status.HTTP_204_NO_CONTENT)
-    if actor.via == "session" and actor.credential_id == session_id:
+    if actor.via == Via.SESSION and actor.credential_id == session_id:
         _clear_session_cookie(result, request)
     return result
 
@@ -262,7 +265,7 @@ def create_token(
 ) -> TokenCreated:
     """A new API token acting with your rights, sent as ``Authorization: Bearer ...``.
     The token is in this response only: it is stored hashed and cannot be shown again."""
-    if actor.via == "token":
+    if actor.via == Via.TOKEN:
         # A leaked token must not be able to mint others that outlive its revocation.
         raise BrowserSessionRequired(
             "API tokens are created by signing in, not with another token."

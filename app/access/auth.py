@@ -15,10 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from starlette.requests import HTTPConnection
 
 from app.access.models import ApiToken, User, UserRole, WebSession
-from app.access.policy import ANONYMOUS, Actor
+from app.access.policy import ANONYMOUS, Actor, Via
 from app.access.secrets import digest
 from app.clock import utcnow
 from app.config import Settings
+from app.db import get_or_404
 
 SESSION_COOKIE = "case_audit_session"
 SECURE_SESSION_COOKIE = "__Host-case_audit_session"
@@ -39,7 +40,7 @@ def session_token_from(connection: HTTPConnection) -> str | None:
     return connection.cookies.get(session_cookie_name(connection.url.scheme == "https"))
 
 
-def actor_for(user: User, *, via: str, credential_id: int | None) -> Actor:
+def actor_for(user: User, *, via: Via, credential_id: int | None) -> Actor:
     return Actor(
         user_id=user.id,
         label=user.email,
@@ -63,9 +64,9 @@ def authenticate(session: Session, connection: HTTPConnection, settings: Setting
     if token:
         web = live_session(session, token, settings)
         if web is not None and (web.second_factor_at or not settings.require_second_factor):
-            user = session.get(User, web.user_id)
+            user = get_or_404(session, User, web.user_id, what="user")
             _touch(session, web)
-            return actor_for(user, via="session", credential_id=web.id)
+            return actor_for(user, via=Via.SESSION, credential_id=web.id)
     return ANONYMOUS
 
 
@@ -101,9 +102,16 @@ def _token_actor(session: Session, token: str) -> Actor | None:
         label=row.email,
         roles=roles,
         agency_id=row.agency_id,
-        via="token",
+        via=Via.TOKEN,
         credential_id=row.id,
     )
+
+
+def current_web_session(session: Session, actor: Actor) -> WebSession | None:
+    """The web session the actor signed in with; None for a token, a script or nobody."""
+    if actor.via != Via.SESSION or actor.credential_id is None:
+        return None
+    return session.get(WebSession, actor.credential_id)
 
 
 def live_session(session: Session, token: str, settings: Settings) -> WebSession | None:

@@ -22,4 +22,6 @@ def csrf_token_for(session_token: str, secret_key: str) -> str:
 
 
 def csrf_valid(session_token: str, secret_key: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(csrf_token_for(session_token, secret_key), given)
+    if not given:
+        return False
+    return hmac.compare_digest(csrf_token_for(session_token, secret_key), given)

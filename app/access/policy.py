@@ -45,6 +45,18 @@ class Permission(StrEnum):
 
 
 P = Permission
+
+
+class Via(StrEnum):
+    """How the actor came to be asking; stored and shown as the plain value."""
+
+    SESSION = "session"  # a browser's web session
+    TOKEN = "token"  # a personal API token
+    CLI = "cli"  # audit-tools on the server (and the demo data it loads)
+    SYSTEM = "system"  # the service itself, reading what its documents are drawn from
+    ANONYMOUS = "anonymous"  # nobody signed in
+
+
 _READ = {P.SIGNED_IN, P.REFERENCE_READ, P.TEMPLATE_READ, P.AUDIT_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -80,7 +92,7 @@ class Actor:
     label: str
     roles: frozenset[Role] = frozenset()
     agency_id: int | None = None
-    via: str = "session"  # session | token | cli | system
+    via: Via = Via.SESSION
     credential_id: int | None = None  # the web session's or token's id
     permissions: frozenset[Permission] = field(init=False)
 
@@ -98,8 +110,8 @@ class Actor:
         return bool(self.roles & PARTNERSHIP_WIDE)
 
 
-ANONYMOUS = Actor(user_id=None, label="anonymous", via="anonymous")
-SYSTEM = Actor(user_id=None, label="system", roles=frozenset(Role), via="system")
+ANONYMOUS = Actor(user_id=None, label="anonymous", via=Via.ANONYMOUS)
+SYSTEM = Actor(user_id=None, label="system", roles=frozenset(Role), via=Via.SYSTEM)
 
 
 class NotSignedIn(AppError):
@@ -115,7 +127,7 @@ class Forbidden(AppError):
 def require(actor: Actor, permission: Permission) -> None:
     if actor.may(permission):
         return
-    if actor.user_id is None and actor.via == "anonymous":
+    if actor.user_id is None and actor.via == Via.ANONYMOUS:
         raise NotSignedIn("Sign in to use this service.")
     raise Forbidden("Your role does not allow this.")
 
@@ -128,7 +140,7 @@ def return_scope(actor: Actor) -> ColumnElement[bool]:
     agency's for auditors and agency leads, none for anyone else."""
     if not actor.may(P.RETURN_READ):
         return false()
-    if actor.roles & {Role.MODERATOR, Role.SCRUTINEER} or actor.via == "system":
+    if actor.roles & {Role.MODERATOR, Role.SCRUTINEER} or actor.via == Via.SYSTEM:
         return true()
     if actor.agency_id is None:
         return false()
@@ -191,7 +203,7 @@ def return_count_scope(actor: Actor) -> ColumnElement[bool]:
 def audit_scope(actor: Actor) -> ColumnElement[bool]:
     if not actor.may(P.AUDIT_READ):
         return false()
-    if actor.partnership_wide or actor.via == "system":
+    if actor.partnership_wide or actor.via == Via.SYSTEM:
         return true()
     if actor.agency_id is not None:
         return (
@@ -207,7 +219,7 @@ def child_scope(actor: Actor) -> ColumnElement[bool]:
     was involved with."""
     if not actor.may(P.AUDIT_READ):
         return false()
-    if actor.partnership_wide or actor.via == "system":
+    if actor.partnership_wide or actor.via == Via.SYSTEM:
         return true()
     if actor.agency_id is not None:
         return (
@@ -219,7 +231,7 @@ def child_scope(actor: Actor) -> ColumnElement[bool]:
 
 
 def involvement_scope(actor: Actor) -> ColumnElement[bool]:
-    if actor.partnership_wide or actor.via == "system":
+    if actor.partnership_wide or actor.via == Via.SYSTEM:
         return true()
     if actor.agency_id is not None:
         return Involvement.agency_id == actor.agency_id
@@ -234,7 +246,7 @@ def may_edit_return(actor: Actor, agency_id: int) -> bool:
         and Role.AUDITOR in actor.roles
         and actor.agency_id is not None
         and agency_id == actor.agency_id
-    ) or actor.via == "system"
+    ) or actor.via == Via.SYSTEM
 
 
 def may_update_action(actor: Actor, agency_id: int) -> bool:
@@ -243,6 +255,6 @@ def may_update_action(actor: Actor, agency_id: int) -> bool:
     is the action's owning agency."""
     if not actor.may(P.ACTION_UPDATE):
         return False
-    if actor.may(P.ACTION_MANAGE) or actor.via == "system":
+    if actor.may(P.ACTION_MANAGE) or actor.via == Via.SYSTEM:
         return True
     return actor.agency_id is not None and agency_id == actor.agency_id

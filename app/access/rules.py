@@ -225,7 +225,7 @@ ROUTE_RULES: dict[str, P] = {
 def rule_for(request: Request) -> P:
     route = request.scope.get("route")
     name = getattr(route, "name", None)
-    rule = ROUTE_RULES.get(name)
+    rule = ROUTE_RULES.get(name) if isinstance(name, str) else None
     if rule is None:
         # Fail closed: a route nobody wrote a rule for is refused to everyone.
         log.error("route %r has no access rule", name)

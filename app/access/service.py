@@ -25,6 +25,7 @@ from app.access.secrets import digest, hash_password, new_token, password_proble
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.clock import utcnow
+from app.db import get_or_404, rows_matched
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.pagination import PageParams, page_of
 
@@ -101,10 +102,7 @@ def create_user(
 
 
 def get_user(session: Session, *, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"There is no user with id {user_id}.")
-    return user
+    return get_or_404(session, User, user_id, what="user")
 
 
 def find_user(session: Session, *, email: str) -> User:
@@ -120,7 +118,7 @@ def end_sessions(session: Session, *, user: User, reason: str) -> int:
         .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
         .values(ended_at=utcnow(), end_reason=reason)
     )
-    return result.rowcount or 0
+    return rows_matched(result) or 0
 
 
 def update_user(session: Session, *, user: User, changes: dict) -> User:
@@ -135,7 +133,10 @@ def update_user(session: Session, *, user: User, changes: dict) -> User:
             user.role_rows = [UserRole(role=r) for r in sorted(roles)]
         for key, value in changes.items():
             setattr(user, key, value)
-    if any(change.before[k] != change.after[k] for k in ("roles", "agency_id", "active")):
+    after = change.after  # set when the block ended (None only had it deleted the user)
+    if after is not None and any(
+        change.before[k] != after[k] for k in ("roles", "agency_id", "active")
+    ):
         end_sessions(session, user=user, reason="access changed")
     return user
 
@@ -148,7 +149,7 @@ def revoke_tokens(session: Session, *, user: User) -> int:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return result.rowcount or 0
+    return rows_matched(result) or 0
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.access.auth import actor_for, end_session
 from app.access.models import RecoveryCode, SignInThrottle, User, WebSession
+from app.access.policy import Via
 from app.access.secrets import digest, hash_password, needs_rehash, new_token, verify_password
 from app.auditlog import service as auditlog
 from app.clock import utcnow
@@ -108,7 +109,9 @@ def sign_in(
     # account takes as long to refuse as a wrong password.
     password_ok = verify_password(user.password_hash if user else None, password)
     reason = _refusal_reason(user, password_ok)
-    if reason:
+    # No account and no password are reasons too; named again, so past this point
+    # the account and its password hash are known to be there.
+    if reason or user is None or user.password_hash is None:
         _count_failure(
             session,
             account=account,
@@ -158,7 +161,8 @@ def sign_in(
     return web, plain, status
 
 
-def _refusal_reason(user: User | None, password_ok: bool) -> str | None:
+def _refusal_reason(user: User | None, password_ok: bool) -> str:
+    """Why the sign-in is refused, or "" if it is not."""
     if user is None:
         return "unknown account"
     if user.password_hash is None:
@@ -167,15 +171,22 @@ def _refusal_reason(user: User | None, password_ok: bool) -> str | None:
         return "wrong password"
     if not user.active:
         return "account disabled"
-    return None
+    return ""
 
 
 # --- the second factor -------------------------------------------------------------
 
 
+def enrolment_secret(user: User) -> str:
+    """The new secret of someone setting up an authenticator app (signing in stored it)."""
+    if not user.totp_secret:
+        raise StateError("No authenticator app is being set up for this account.")
+    return user.totp_secret
+
+
 def provisioning_uri(user: User, settings: Settings) -> str:
     """The otpauth:// address an authenticator app reads (usually from a QR code)."""
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(
+    return pyotp.TOTP(enrolment_secret(user)).provisioning_uri(
         name=user.email, issuer_name=settings.partnership_name
     )
 
@@ -262,12 +273,12 @@ def _pending_user(session: Session, web_session: WebSession) -> User:
     if web_session.second_factor_at is not None:
         raise StateError("This session has already finished signing in.")
     # Locked, so two requests with the same code cannot both be accepted.
-    return session.scalar(
+    return session.scalars(
         select(User)
         .where(User.id == web_session.user_id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).one()
 
 
 def _totp_step(user: User, code: str, now: datetime | None = None) -> int | None:
@@ -336,10 +347,8 @@ def _complete(web_session: WebSession) -> str:
 # --- throttling --------------------------------------------------------------------
 
 
-def _throttle_row(
-    session: Session, *, account: str, client_address: str, create: bool
-) -> SignInThrottle | None:
-    query = (
+def _throttle_row(session: Session, *, account: str, client_address: str) -> SignInThrottle | None:
+    return session.scalar(
         select(SignInThrottle)
         .where(
             SignInThrottle.account == account[:320],
@@ -347,27 +356,37 @@ def _throttle_row(
         )
         .with_for_update()
     )
-    row = session.scalar(query)
-    if row is None and create:
-        try:
-            with session.begin_nested():
-                row = SignInThrottle(
-                    account=account[:320],
-                    client_address=client_address[:64],
-                    failures=0,
-                    window_started_at=utcnow(),
-                )
-                session.add(row)
-        except IntegrityError:
-            # Another process's first failure for this pair got in first.
-            row = session.scalar(query)
+
+
+def _throttle_row_to_count(
+    session: Session, *, account: str, client_address: str
+) -> SignInThrottle:
+    """The pair's row, created at its first failure."""
+    row = _throttle_row(session, account=account, client_address=client_address)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = SignInThrottle(
+                account=account[:320],
+                client_address=client_address[:64],
+                failures=0,
+                window_started_at=utcnow(),
+            )
+            session.add(row)
+    except IntegrityError:
+        # Another process's first failure for this pair got in first: count on its row.
+        found = _throttle_row(session, account=account, client_address=client_address)
+        if found is None:
+            raise
+        return found
     return row
 
 
 def _refuse_if_locked(
     session: Session, *, account: str, client_address: str, user: User | None
 ) -> None:
-    row = _throttle_row(session, account=account, client_address=client_address, create=False)
+    row = _throttle_row(session, account=account, client_address=client_address)
     now = utcnow()
     if row is None or row.locked_until is None or row.locked_until <= now:
         return
@@ -391,7 +410,7 @@ def _count_failure(
     settings: Settings,
 ) -> None:
     """One more failure in the window; the one that reaches the limit locks the pair."""
-    row = _throttle_row(session, account=account, client_address=client_address, create=True)
+    row = _throttle_row_to_count(session, account=account, client_address=client_address)
     now = utcnow()
     window = timedelta(minutes=settings.sign_in_lockout_minutes)
     if row.window_started_at + window <= now or (row.locked_until and row.locked_until <= now):
@@ -481,7 +500,7 @@ def end_own_session(
 def _acting_as(user: User, web_session: WebSession) -> Iterator[None]:
     """Log a successful step as the person who took it, not as "anonymous"."""
     context = current()
-    actor = actor_for(user, via="session", credential_id=web_session.id)
+    actor = actor_for(user, via=Via.SESSION, credential_id=web_session.id)
     with bound(
         RequestContext(
             actor=actor, request_id=context.request_id, client_address=context.client_address

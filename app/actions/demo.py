@@ -9,12 +9,13 @@ the demo agency lead when those accounts exist, so the history reads as it would
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.models import User
-from app.access.policy import SYSTEM, Actor
+from app.access.policy import SYSTEM, Actor, Via
 from app.actions import service
 from app.actions.models import ActionStatus, LearningAction
 from app.agencies.models import Agency, AgencyKind
@@ -27,6 +28,16 @@ from app.findings import service as findings
 from app.findings.models import FindingKind
 
 S = ActionStatus
+
+
+class _Step(TypedDict, total=False):
+    """What a demo step passes to ``service.change_status`` besides the status."""
+
+    note: str
+    evidence: str
+    reason: str
+
+
 AFI, GOOD = FindingKind.AREA_FOR_IMPROVEMENT, FindingKind.GOOD_PRACTICE
 
 # (kind, statement, themes, key area title, agency kind, about the n-th child or None)
@@ -101,7 +112,7 @@ def _actor(session: Session, email: str) -> Actor | None:
     if user is None:
         return None
     return Actor(
-        user_id=user.id, label=user.email, roles=user.roles, agency_id=user.agency_id, via="cli"
+        user_id=user.id, label=user.email, roles=user.roles, agency_id=user.agency_id, via=Via.CLI
     )
 
 
@@ -147,7 +158,7 @@ def load_demo_actions(session: Session, audit: Audit, today: date) -> list[Learn
     schools = _agency(agencies, AgencyKind.EDUCATION, 4)
 
     # (title, success measure, owning agency, owner, due in days, findings, the path)
-    plans = [
+    plans: list[tuple[str, str, Agency, str, int, list[int], list[tuple[ActionStatus, _Step]]]] = [
         (
             "Add a 'voice of the child' section to the strategy discussion minutes template",
             "A dip sample of 10 strategy minutes in the next quarter shows the child's views "

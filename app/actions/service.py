@@ -72,7 +72,9 @@ def view(action: LearningAction, clock: Clock) -> dict:
         ],
         "rag": standing.rag,
         "overdue_days": standing.overdue_days,
-        "escalated_to": lifecycle.escalated_to(standing.escalation, subgroup and subgroup.name),
+        "escalated_to": lifecycle.escalated_to(
+            standing.escalation, subgroup.name if subgroup else None
+        ),
         "allowed_next": lifecycle.allowed_next(action.status),
         "history": action.history,
         "standing": standing,
@@ -243,9 +245,9 @@ def update_action(
         raise StateError(
             f"This action is {STATUS_LABELS[action.status].lower()}: it can no longer change."
         )
-    audit = session.scalar(
+    audit = session.scalars(
         select(Audit).where(Audit.id == action.audit_id).options(selectinload(Audit.agencies))
-    )
+    ).one()
     agency_id = changes.get("owning_agency_id", action.owning_agency_id)
     owner_user_id = changes.get("owner_user_id", action.owner_user_id)
     problems: list[FieldError] = []

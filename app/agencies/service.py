@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.auditlog import service as auditlog
-from app.errors import Conflict, FieldError, NotFound
+from app.db import get_or_404
+from app.errors import Conflict, FieldError
 from app.pagination import PageParams, page_of
 
 
@@ -31,10 +32,7 @@ def list_agencies(
 
 
 def get_agency(session: Session, *, agency_id: int) -> Agency:
-    agency = session.get(Agency, agency_id)
-    if agency is None:
-        raise NotFound(f"There is no agency with id {agency_id}.")
-    return agency
+    return get_or_404(session, Agency, agency_id, what="agency")
 
 
 def _check_unique_name(session: Session, model, name: str, exclude_id: int | None = None) -> None:
@@ -103,10 +101,7 @@ def list_subgroups(
 
 
 def get_subgroup(session: Session, *, subgroup_id: int) -> Subgroup:
-    subgroup = session.get(Subgroup, subgroup_id)
-    if subgroup is None:
-        raise NotFound(f"There is no subgroup with id {subgroup_id}.")
-    return subgroup
+    return get_or_404(session, Subgroup, subgroup_id, what="subgroup")
 
 
 def create_subgroup(session: Session, *, name: str, description: str = "") -> Subgroup:

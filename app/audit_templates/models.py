@@ -84,6 +84,11 @@ class TemplateVersion(Base):
     def label(self) -> str:
         return f"{self.family.name} (version {self.number})"
 
+    @property
+    def grade_levels(self) -> list[GradeLevel]:
+        """The scale's levels, best first; none if the template has no scale."""
+        return self.scale.levels if self.scale else []
+
 
 class GradingScale(Base):
     __tablename__ = "grading_scale"

@@ -9,7 +9,7 @@ parts build and log them the same way.
 from __future__ import annotations
 
 from app.audit_templates.models import GradeLevel, GradingScale, KeyArea, Question, TemplateVersion
-from app.audit_templates.schemas import KeyAreaIn, QuestionIn, ScaleIn, TemplateContent
+from app.audit_templates.schemas import KeyAreaIn, LevelIn, QuestionIn, ScaleIn, TemplateContent
 
 
 def build_key_area(data: KeyAreaIn, position: int) -> KeyArea:
@@ -55,7 +55,7 @@ def content_of(version: TemplateVersion) -> TemplateContent:
         scale=ScaleIn(
             name=version.scale.name,
             levels=[
-                {"code": lv.code, "label": lv.label, "description": lv.description}
+                LevelIn(code=lv.code, label=lv.label, description=lv.description)
                 for lv in version.scale.levels
             ],
         )

@@ -32,6 +32,7 @@ from app.audit_templates.parts import (
 from app.audit_templates.schemas import TemplateContent
 from app.auditlog import service as auditlog
 from app.clock import utcnow
+from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import PageParams, page_of
 
@@ -92,9 +93,9 @@ def require_draft(session: Session, version: TemplateVersion) -> None:
     writers already hold the database lock): an edit and a publish of the same draft
     then run one after the other, so an edit can never land in a published version.
     """
-    status = session.scalar(
+    status = session.scalars(
         select(TemplateVersion.status).where(TemplateVersion.id == version.id).with_for_update()
-    )
+    ).one()
     if status != TemplateStatus.DRAFT:
         raise StateError(
             f"{version.label} is {status.value} and cannot be changed. "
@@ -217,7 +218,7 @@ def start_new_version(session: Session, *, version: TemplateVersion) -> Template
             f"{version.name} already has a draft (version {existing.number}); edit that one.",
             template_version_id=existing.id,
         )
-    family = session.get(TemplateFamily, version.family_id)
+    family = get_or_404(session, TemplateFamily, version.family_id, what="template")
     return create_next_version(
         session,
         family=family,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from sqlalchemy import ColumnElement, Select, func, inspect, select
 from sqlalchemy.orm import Session
@@ -48,7 +48,22 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def content_hash(prev_hash: str, event: AuditEvent) -> str:
+class Hashed(Protocol):
+    """What a row's hash covers: an AuditEvent, or a row of its chain columns."""
+
+    at: datetime
+    user_id: int | None
+    user_label: str
+    action: str
+    object_type: str
+    object_id: int | None
+    before: dict | None
+    after: dict | None
+    request_id: str
+    client_address: str
+
+
+def content_hash(prev_hash: str, event: Hashed) -> str:
     payload = {
         "prev": prev_hash,
         "at": event.at.isoformat(),

@@ -18,6 +18,7 @@ from app.access.policy import Actor, child_scope, involvement_scope
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child, Involvement
+from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import PageParams, page_of
 from app.returns.models import Return, ReturnStatus
@@ -32,7 +33,7 @@ def lock_audit(session: Session, audit: Audit) -> AuditStatus:
     first (FOR UPDATE on PostgreSQL; SQLite's writers hold the database lock), so
     "remove this agency" and "involve this agency" cannot both pass their checks.
     """
-    return session.scalar(select(Audit.status).where(Audit.id == audit.id).with_for_update())
+    return session.scalars(select(Audit.status).where(Audit.id == audit.id).with_for_update()).one()
 
 
 def require_cohort_editable(session: Session, audit: Audit) -> None:
@@ -273,10 +274,7 @@ def add_involvement(session: Session, *, audit: Audit, child: Child, agency_id: 
 
 
 def get_involvement(session: Session, *, involvement_id: int) -> Involvement:
-    involvement = session.get(Involvement, involvement_id)
-    if involvement is None:
-        raise NotFound(f"There is no involvement with id {involvement_id}.")
-    return involvement
+    return get_or_404(session, Involvement, involvement_id, what="involvement")
 
 
 def remove_involvement(session: Session, *, audit: Audit, involvement: Involvement) -> None:

@@ -8,6 +8,7 @@ The children and involvements are in ``cohort``, how far the returns have got in
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -126,7 +127,11 @@ def view(session: Session, *, actor: Actor, audit: Audit) -> AuditView:
 
 
 def _active_agencies(
-    session: Session, agency_ids: list[int], field_name: str, *, already: set[int] = frozenset()
+    session: Session,
+    agency_ids: list[int],
+    field_name: str,
+    *,
+    already: Collection[int] = frozenset(),
 ) -> list[Agency]:
     """The agencies for ``agency_ids`` (in the caller's list, errors indexed by position
     in it), sorted by name; those in ``already`` are taking part and not checked again."""

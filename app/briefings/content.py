@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -205,7 +206,9 @@ def subgroup_report_context(
     if not audits:
         raise StateError("A subgroup report needs at least one audit.")
     clock = Clock(today, settings.escalate_to_executive_after_days)
-    parts, actions, counts = [], [], []
+    parts: list[dict[str, Any]] = []
+    actions: list[tracker.ActionRow] = []
+    counts: list[tuple[str, str, int]] = []
     for audit in audits:
         f = facts(session, audit=audit)
         check_renderable(f.audit, "subgroup-report")
@@ -251,7 +254,7 @@ def subgroup_report_context(
     rag_rows = [
         {"rag": key.value, "label": label, "count": rag[key]} for key, label in RAG_LABELS.items()
     ]
-    counts += [("Action tracker: RAG", r["label"], r["count"]) for r in rag_rows]
+    counts += [("Action tracker: RAG", label, rag[key]) for key, label in RAG_LABELS.items()]
     overdue = sorted((r for r in actions if r.standing.overdue), key=lambda r: -r.overdue_days)
     name = subgroup_name or parts[0]["audit"]["subgroup"] or "Subgroup"
     title = f"Report to {name}: " + (
@@ -266,6 +269,7 @@ def subgroup_report_context(
             .where(Briefing.assurance_audit_id.is_not(None))
             .order_by(Briefing.id)
         )
+        if audit_id is not None  # as selected; for the type checker
     ]
     return {
         "assurance": assured,

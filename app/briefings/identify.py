@@ -250,6 +250,7 @@ _SMALL_GROUP = re.compile(
 _FULL_STOP = re.compile(r"[.!?][\"'’”)\]]*(?=\s)")
 # ...but not after these, nor after a single capital ("J. Smith") or a pseudonym code.
 _ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "st", "no", "e.g", "i.e", "cf", "vs", "prof"})
+_WORD_BEFORE = re.compile(r"[\w.]*$")  # the word a full stop ends (always matches)
 # A blank line, a line ending in ":", or a line break before a bullet also ends one.
 _LINE_BREAK = re.compile(r"\n[^\S\n]*\n|(?<=:)[^\S\n]*\n|\n(?=[^\S\n]*(?:[-–•*▪◦·]|\d{1,2}[.)])\s)")
 
@@ -497,7 +498,8 @@ def _name_patterns(names: Sequence[str]) -> list[re.Pattern[str]]:
 def _sentences(text: str, no_stop_after: set[int]) -> list[tuple[int, int]]:
     cuts = {m.end() for m in _LINE_BREAK.finditer(text)}
     for m in _FULL_STOP.finditer(text):
-        word = re.search(r"[\w.]*$", text[max(0, m.start() - 12) : m.start()]).group()
+        before = _WORD_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
+        word = before.group() if before else ""
         single_capital = len(word) == 1 and word.isupper()
         if m.start() in no_stop_after or single_capital or word.lower() in _ABBREVIATIONS:
             continue
@@ -527,7 +529,7 @@ def _excerpt(text: str, spans: list[tuple[int, int]], lo: int, hi: int) -> str:
             windows[-1] = (windows[-1][0], max(windows[-1][1], w1), [*windows[-1][2], (s, e)])
         else:
             windows.append((w0, w1, [(s, e)]))
-    pieces = []
+    pieces: list[str] = []
     for w0, w1, inner in windows:
         if (
             w0 > lo

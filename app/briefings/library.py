@@ -73,10 +73,14 @@ def library_entry(session: Session, *, briefing_id: int, signed_in: bool) -> Bri
         .where(Briefing.id == briefing_id)
         .options(selectinload(Briefing.versions), selectinload(Briefing.audit))
     )
-    visible = briefing is not None and any(
-        v.status in (VersionStatus.PUBLISHED, VersionStatus.WITHDRAWN) for v in briefing.versions
-    )
-    if not visible or (not signed_in and not briefing.public):
+    if (
+        briefing is None
+        or not any(
+            v.status in (VersionStatus.PUBLISHED, VersionStatus.WITHDRAWN)
+            for v in briefing.versions
+        )
+        or (not signed_in and not briefing.public)
+    ):
         raise NotFound(f"There is no published briefing with id {briefing_id}.")
     return briefing
 
@@ -98,9 +102,9 @@ def download(
         or (not signed_in and not version.briefing.public)
     ):
         raise NotFound(f"There is no published briefing version with id {version_id}.")
-    document = session.scalar(
+    document = session.scalars(  # publishing stored it
         select(BriefingDocument).where(BriefingDocument.version_id == version.id)
-    )
+    ).one()
     session.add(
         BriefingDownload(
             briefing_id=version.briefing_id,

@@ -20,6 +20,7 @@ from app.briefings import assurance
 from app.briefings.models import BriefingDocument, BriefingVersion, RenderStatus, VersionStatus
 from app.briefings.service import get_version, lock, log_step, require_status
 from app.clock import utcnow
+from app.db import rows_matched
 from app.errors import StateError
 
 
@@ -34,7 +35,7 @@ def start_render(session: Session, *, version_id: int) -> bool:
         .values(render_status=RenderStatus.RENDERING, render_claimed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return claimed.rowcount == 1
+    return rows_matched(claimed) == 1
 
 
 def requeue_abandoned(session: Session, *, older_than: timedelta) -> int:
@@ -49,7 +50,7 @@ def requeue_abandoned(session: Session, *, older_than: timedelta) -> int:
         .values(render_status=RenderStatus.QUEUED)
         .execution_options(synchronize_session=False)
     )
-    return stale.rowcount
+    return rows_matched(stale)
 
 
 def finish_render(

@@ -38,6 +38,7 @@ from app.briefings.service import (
 )
 from app.clock import utcnow
 from app.config import Settings
+from app.db import rows_matched
 from app.errors import Conflict, FieldError, InvalidInput, StateError
 from app.returns.models import Return
 
@@ -109,7 +110,7 @@ def save(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_matched(result) != 1:
         raise Conflict(
             "Someone else saved this briefing while you had it open. Nothing was saved: "
             "reload it to see their changes, then make yours again."

@@ -9,6 +9,7 @@ may see that child (``child_scope``), like the child's returns.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -19,6 +20,7 @@ from app.audit_templates.models import KeyArea
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
+from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.findings.models import Finding, FindingKind, Theme
 
@@ -36,10 +38,7 @@ def list_themes(session: Session, *, active: bool | None = None) -> list[Theme]:
 
 
 def get_theme(session: Session, *, theme_id: int) -> Theme:
-    theme = session.get(Theme, theme_id)
-    if theme is None:
-        raise NotFound(f"There is no theme with id {theme_id}.")
-    return theme
+    return get_or_404(session, Theme, theme_id, what="theme")
 
 
 def _check_theme_name(session: Session, name: str, exclude: int | None = None) -> None:
@@ -177,7 +176,7 @@ def _check_about(
 
 
 def _themes(
-    session: Session, theme_ids: list[int], *, keep: set[int] = frozenset()
+    session: Session, theme_ids: list[int], *, keep: Collection[int] = frozenset()
 ) -> tuple[list[Theme], list[FieldError]]:
     """The themes for ``theme_ids``: each must exist and be active (a deactivated one
     already on the finding, in ``keep``, may stay)."""

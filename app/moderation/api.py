@@ -12,7 +12,15 @@ from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.moderation import analytics, service
 from app.moderation.models import ModeratedGrade
-from app.moderation.schemas import DecisionIn, DecisionOut, GridOut
+from app.moderation.schemas import (
+    AgencyOut,
+    AreaOut,
+    CellOut,
+    ChildOut,
+    DecisionIn,
+    DecisionOut,
+    GridOut,
+)
 from app.returns import service as returns
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
@@ -20,32 +28,32 @@ router = APIRouter(prefix="/api/v1", tags=["moderation"])
 
 def grid_out(found: service.Grid) -> GridOut:
     children = [
-        {"id": c.id, "pseudonym": c.pseudonym, "moderated": found.child_done(c.id)}
+        ChildOut(id=c.id, pseudonym=c.pseudonym, moderated=found.child_done(c.id))
         for c in found.children
     ]
     cells = [
-        {
-            "child_id": cell.child_id,
-            "agency_id": cell.agency_id,
-            "return_id": cell.return_id,
-            "return_status": cell.return_status,
-            "key_area_id": cell.cell or None,
-            "self_grade": cell.self_level.code if cell.self_level else None,
-            "moderated_grade": cell.moderated_level.code if cell.moderated_level else None,
-            "state": cell.state,
-            "rationale": cell.decision.rationale if cell.decision else None,
-            "decided_by": cell.decision.decided_by_label if cell.decision else None,
-            "decided_at": cell.decision.decided_at if cell.decision else None,
-        }
+        CellOut(
+            child_id=cell.child_id,
+            agency_id=cell.agency_id,
+            return_id=cell.return_id,
+            return_status=cell.return_status,
+            key_area_id=cell.cell or None,
+            self_grade=cell.self_level.code if cell.self_level else None,
+            moderated_grade=cell.moderated_level.code if cell.moderated_level else None,
+            state=cell.state,
+            rationale=cell.decision.rationale if cell.decision else None,
+            decided_by=cell.decision.decided_by_label if cell.decision else None,
+            decided_at=cell.decision.decided_at if cell.decision else None,
+        )
         for cell in found.cells.values()
     ]
     return GridOut(
         audit_id=found.audit.id,
         status=found.audit.status,
-        scale=[lv.code for lv in found.version.scale.levels] if found.version.scale else [],
-        areas=[{"key_area_id": cell or None, "title": title} for cell, title in found.areas],
+        scale=[lv.code for lv in found.version.grade_levels],
+        areas=[AreaOut(key_area_id=cell or None, title=title) for cell, title in found.areas],
         children=children,
-        agencies=[{"id": a.id, "name": a.name} for a in found.agencies],
+        agencies=[AgencyOut(id=a.id, name=a.name) for a in found.agencies],
         cells=cells,
         counts=found.counts,
     )

@@ -38,7 +38,7 @@ def moderate(
     """Open moderation and decide ``share`` of the cells; finish if asked (and done)."""
     service.open_moderation(session, audit=audit)
     found = service.grid(session, actor=moderator, audit=audit)
-    levels = found.version.scale.levels
+    levels = found.version.grade_levels
     cells = sorted(found.cells.values(), key=lambda c: (c.child_id, c.agency_id, c.cell))
     for cell in cells[: round(len(cells) * share)]:
         own = cell.self_level.position if cell.self_level else 1

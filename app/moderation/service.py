@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.access.policy import REVEALED, Actor
+from app.access.policy import REVEALED, Actor, Via
 from app.agencies.models import Agency
 from app.audit_templates.models import GradeLevel, TemplateVersion
 from app.audit_templates.service import get_version
@@ -116,7 +116,7 @@ def check_visible(actor: Actor, audit: Audit) -> None:
     when the moderated figures and the briefing carry the learning)."""
     if audit.status == AuditStatus.PLANNED:
         raise NotFound("This audit has not opened yet, so there is nothing to moderate.")
-    if actor.partnership_wide or actor.via == "system":
+    if actor.partnership_wide or actor.via == Via.SYSTEM:
         return
     if audit.status != REVEALED:
         raise NotFound("The moderation grid is open to agencies only while in moderation.")
@@ -291,7 +291,7 @@ def decide(
             "return can be moderated."
         )
     self_level_id = _cell_of(session, version, return_, cell)
-    levels = {lv.code: lv for lv in version.scale.levels}
+    levels = {lv.code: lv for lv in version.grade_levels}
     level = levels.get(level_code)
     if level is None:
         raise InvalidInput(
@@ -304,7 +304,7 @@ def decide(
             "Say why the grade is changed.",
             fields=[FieldError("rationale", "Give the reason for changing the agency's own grade")],
         )
-    by_id = {lv.id: lv for lv in version.scale.levels}
+    by_id = {lv.id: lv for lv in version.grade_levels}
     self_level = by_id.get(self_level_id) if self_level_id else None
     now = utcnow()
     current = session.scalar(
@@ -364,7 +364,7 @@ def refresh_return(
     if return_.status not in MODERATABLE:
         return
     version = version or get_version(session, version_id=audit.template_version_id)
-    own = dict(
+    own: dict[int, int | None] = dict(
         session.execute(
             select(Grade.key_area_id, Grade.level_id).where(Grade.return_id == return_.id)
         ).all()

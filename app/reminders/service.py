@@ -100,7 +100,8 @@ def _people(session: Session, role: Role) -> dict[int, list[User]]:
         .where(UserRole.role == role, User.active, User.agency_id.is_not(None))
         .order_by(User.id)
     ):
-        found[user.agency_id].append(user)
+        if user.agency_id is not None:  # always, as selected: for the type checker
+            found[user.agency_id].append(user)
     return found
 
 
@@ -128,6 +129,8 @@ def digests(session: Session, *, today: date, base_url: str) -> list[Digest]:
         .order_by(Audit.returns_due_on, Return.id)
     ).all()
     for return_id, agency_id, audit_title, due_on, pseudonym in due_returns:
+        if due_on is None:  # never: the query compared it with a date
+            continue
         item = Item(
             "return",
             return_id,

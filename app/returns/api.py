@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -12,13 +12,16 @@ from app.returns.schemas import DraftSave, Reopen, ReturnOut, ReturnSummary, Sub
 
 router = APIRouter(prefix="/api/v1", tags=["returns"])
 
-CONFLICT = {
+# OpenAPI descriptions of the refusals, in the shape FastAPI's `responses` takes.
+CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {
         "description": "Stale version: someone else saved first. The body has "
         "`current_version` and the `current` return."
     }
 }
-INCOMPLETE = {422: {"description": "Invalid values, or (on submit) the list of missing items."}}
+INCOMPLETE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid values, or (on submit) the list of missing items."}
+}
 
 
 def _out(session, return_id: int, actor: Actor) -> ReturnOut:

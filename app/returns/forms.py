@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -102,7 +103,9 @@ def saved_values(found: dict, key_area: KeyArea) -> dict[str, str]:
             values |= date_values(f"q-{question.id}", date.fromisoformat(saved))
         elif saved is not None:
             values[f"q-{question.id}"] = saved
-    evidence = next((e for e in found["evidence"] if e["key_area_id"] == key_area.id), {})
+    evidence: dict[str, Any] = next(
+        (e for e in found["evidence"] if e["key_area_id"] == key_area.id), {}
+    )
     values |= {f"ev-{box}": evidence.get(box, "") for box in BOXES}
     grade = next((g["level"] for g in found["grades"] if g["key_area_id"] == key_area.id), None)
     values["grade"] = grade or ""

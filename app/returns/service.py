@@ -25,6 +25,7 @@ from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
 from app.context import current as current_context
+from app.db import get_or_404, rows_matched
 from app.errors import AppError, InvalidInput, NotFound, StateError
 from app.moderation import service as moderation
 from app.pagination import PageParams
@@ -204,7 +205,7 @@ def _bump_version(session: Session, *, return_: Return, read_version: int, **val
         .values(version=new_version, updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_matched(result) != 1:
         _raise_conflict(session, return_=return_, read_version=read_version)
     session.expire(return_)
     return new_version
@@ -402,7 +403,7 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
 
 def reopen(session: Session, *, return_: Return, read_version: int, note: str) -> Return:
     """Send a submitted return back to its auditor for amendment, with a note saying why."""
-    audit = session.get(Audit, return_.audit_id)
+    audit = get_or_404(session, Audit, return_.audit_id, what="audit")
     if audit.status not in (AuditStatus.OPEN, AuditStatus.MODERATION):
         raise StateError(
             f"The audit is {audit.status.value}; its returns can no longer be reopened."

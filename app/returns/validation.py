@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit_templates import service as templates
-from app.audit_templates.models import AnswerType, GradeLevel, Question, TemplateVersion
+from app.audit_templates.models import AnswerType, GradeLevel, KeyArea, Question, TemplateVersion
 from app.audits.models import Audit
+from app.db import get_or_404
 from app.errors import FieldError
 from app.returns.models import Answer, Grade, Return
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
@@ -33,13 +34,13 @@ class AuditTemplate:
 
     version: TemplateVersion
     questions: dict[int, Question]
-    key_areas: dict[int, object]
+    key_areas: dict[int, KeyArea]
     levels: dict[str, GradeLevel]
 
 
 def template_for(session: Session, audit_id: int) -> tuple[Audit, AuditTemplate]:
     """The audit and its template, loaded once for checking a whole request."""
-    audit = session.get(Audit, audit_id)
+    audit = get_or_404(session, Audit, audit_id, what="audit")
     version = templates.get_version(session, version_id=audit.template_version_id)
     questions = {q.id: q for k in version.key_areas for q in k.questions}
     key_areas = {k.id: k for k in version.key_areas}
@@ -91,8 +92,8 @@ def _number(text: str) -> str:
         number = number.normalize()
     except (DecimalException, ArithmeticError):
         raise ValueError("Must be a number") from None
-    sign, digits, exponent = number.as_tuple()
-    if len(digits) > MAX_DIGITS or -exponent > 6:
+    sign, digits, exponent = number.as_tuple()  # finite: the exponent is an int
+    if len(digits) > MAX_DIGITS or (isinstance(exponent, int) and -exponent > 6):
         raise ValueError(too_big)
     return "0" if number == 0 else format(number, "f")
 

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.access import signin
-from app.access.auth import live_session, session_token_from
+from app.access.auth import current_web_session, live_session, session_token_from
 from app.access.browser import (
     clear_session_cookie,
     client_address,
@@ -181,7 +181,7 @@ def set_up_submit(session: SessionDep, request: Request, posted: PostedForm) -> 
     next_ = safe_next(request, posted.one("next"))
     web = _pending(session, request)
     user = session.get(User, web.user_id) if web else None
-    if user is None or not user.totp_secret:
+    if web is None or user is None or not user.totp_secret:
         return redirect(request, "access.sign_in")
     code = posted.one("code").strip()
     try:
@@ -211,8 +211,9 @@ def set_up_submit(session: SessionDep, request: Request, posted: PostedForm) -> 
 @router.post("/sign-out", name="access.sign_out")
 @transactional
 def sign_out(session: SessionDep, request: Request, actor: Actor) -> Response:
-    if actor.via == "session":
-        signin.sign_out(session, web_session=session.get(WebSession, actor.credential_id))
+    web = current_web_session(session, actor)
+    if web is not None:
+        signin.sign_out(session, web_session=web)
     response = redirect(request, "access.sign_in")
     clear_session_cookie(response, request)
     return response

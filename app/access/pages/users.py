@@ -16,7 +16,7 @@ from app.access.schemas import UserCreate, UserUpdate
 from app.access.secrets import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.agencies import service as agencies
 from app.deps import IdPath, PostedForm, SessionDep, transactional
-from app.forms import Form, FormInvalid, FormState
+from app.forms import Form, FormInvalid, FormState, Messages
 from app.pagination import MAX_PER_PAGE, PageParams
 from app.templating import flash, redirect, render
 
@@ -38,7 +38,7 @@ ROLE_HINTS = {
     Role.PRACTITIONER: "Reads published learning briefings",
     Role.SCRUTINEER: "Read-only view of audits, grades, actions and trends",
 }
-ACCOUNT_MESSAGES = {
+ACCOUNT_MESSAGES: Messages = {
     "display_name": "Enter the person's name",
     ("display_name", "string_too_long"): "Name must be 200 characters or fewer",
     ("display_name", "invalid"): "Name must be one line of text, without line breaks",
@@ -207,7 +207,7 @@ def update_user(
     user = service.get_user(session, user_id=user_id)
     try:
         body = ACCOUNT.read(posted)  # "No agency" (blank) removes it
-        roles = set(body.roles)
+        roles = set(body.roles or ())  # the form always posts a list, perhaps empty
         if actor.user_id == user.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
             # Nobody else may be left to give it back.
             raise ACCOUNT.invalid(

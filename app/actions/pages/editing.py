@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from app.access.models import User
 from app.access.policy import Actor
 from app.actions import service
 from app.actions.lifecycle import FINISHED, STATUS_LABELS
@@ -80,11 +81,15 @@ def _form_page(
                 for f in findings.list_findings(session, actor=actor, audit=audit)
             ],
             "agencies": list(names.items()),
-            "people": [(p.id, f"{p.display_name} ({names.get(p.agency_id, '')})") for p in people],
+            "people": [(p.id, f"{p.display_name} ({_agency_name(names, p)})") for p in people],
             "form": form,
         },
         status_code=status_code,
     )
+
+
+def _agency_name(names: dict[int, str], person: User) -> str:
+    return names.get(person.agency_id, "") if person.agency_id is not None else ""
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -19,7 +19,7 @@ from app.audit_templates.models import AnswerType, TemplateStatus, TemplateVersi
 from app.audit_templates.schemas import ScaleIn, TemplateContent, VersionPatch
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, StateError
-from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused
+from app.forms import Form, FormInvalid, FormState, Messages, Posted, undone_if_refused
 from app.pagination import PageParams
 from app.templating import flash, redirect, render
 
@@ -35,7 +35,7 @@ ANSWER_TYPES = {
 MAX_LEVELS = 10
 OWN_SCALE = "own"
 
-DETAIL_MESSAGES = {
+DETAIL_MESSAGES: Messages = {
     "name": "Enter the template's name, in 200 characters or fewer",
     "theme": "Enter the theme in 200 characters or fewer",
     "method": "Enter the method in 100 characters or fewer",

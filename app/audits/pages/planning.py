@@ -24,7 +24,7 @@ from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, StateError
-from app.forms import Form, FormInvalid, FormState, date_values, undone_if_refused
+from app.forms import Form, FormInvalid, FormState, Messages, date_values, undone_if_refused
 from app.pagination import PageParams
 from app.templating import flash, redirect, render, url
 
@@ -34,7 +34,7 @@ EVERYTHING = PageParams(1, 200)
 Word = Annotated[str, Query(max_length=40)]
 
 DATES = {"returns_due_on": "Returns due date", "moderation_meeting_on": "Moderation meeting date"}
-DETAIL_MESSAGES = {
+DETAIL_MESSAGES: Messages = {
     "title": "Enter a title for the audit",
     ("title", "string_too_long"): "Title must be 200 characters or fewer",
     ("title", "invalid"): "Title must be on one line, without line breaks",
@@ -45,7 +45,7 @@ DETAIL_MESSAGES = {
     ("description", "invalid"): "Description must not contain control characters",
     "lead_subgroup_id": "Choose a lead subgroup from the list",
 }
-DETAIL_REFUSALS = {
+DETAIL_REFUSALS: Messages = {
     "template_version_id": "Choose a published template",
     "lead_subgroup_id": "Choose a lead subgroup that is still active",
     "moderation_meeting_on": "The moderation meeting must be on or after the date returns are due",
