@@ -19,7 +19,7 @@ from app.audits import cohort
 from app.audits import service as audits
 from app.audits.models import Audit
 from app.briefings.models import Briefing
-from app.returns import service as returns
+from app.returns import reading
 from app.returns.models import Return, ReturnStatus
 
 SLUG = "learning-assurance-questionnaire"
@@ -82,7 +82,7 @@ def summary(session: Session, *, audit_id: int) -> dict:
     for return_id, status in session.execute(
         select(Return.id, Return.status).where(Return.audit_id == audit_id).order_by(Return.id)
     ):
-        detail = returns.detail(session, return_id=return_id, actor=SYSTEM)
+        detail = reading.detail(session, return_id=return_id, actor=SYSTEM)
         answers = {a["question_id"]: a["value"] for a in detail["answers"]}
         quoted = [(q.prompt, answers.get(q.id, "")) for q in quoted_questions]
         rows.append(

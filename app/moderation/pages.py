@@ -17,6 +17,7 @@ from app.errors import InvalidInput, NotFound, StateError
 from app.forms import Form, FormInvalid, FormState, Posted, read_date, undone_if_refused
 from app.moderation import analytics, service
 from app.moderation.schemas import DecisionIn
+from app.returns import reading
 from app.returns import service as returns
 from app.returns.forms import saved_values as area_values
 from app.returns.forms import shown_answers as area_answers
@@ -161,7 +162,7 @@ def _cell_page(
     if the_cell is None:
         raise NotFound("There is no such grade to moderate in this return.")
     # The evidence: the return as the actor may read it (the read is logged).
-    detail = returns.read(session, return_id=return_id, actor=actor)
+    detail = reading.read(session, return_id=return_id, actor=actor)
     version = found.version
     key_area = next((k for k in version.key_areas if k.id == cell), None)
     grade_codes = {g["key_area_id"]: g["level"] for g in detail["grades"]}

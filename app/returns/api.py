@@ -6,7 +6,7 @@ from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
-from app.returns import service
+from app.returns import reading, service
 from app.returns.models import ReturnStatus
 from app.returns.schemas import DraftSave, Reopen, ReturnOut, ReturnSummary, Submit
 
@@ -25,7 +25,7 @@ INCOMPLETE: dict[int | str, dict[str, Any]] = {
 
 
 def _out(session, return_id: int, actor: Actor) -> ReturnOut:
-    return ReturnOut.model_validate(service.detail(session, return_id=return_id, actor=actor))
+    return ReturnOut.model_validate(reading.detail(session, return_id=return_id, actor=actor))
 
 
 @router.get("/audits/{audit_id}/returns", name="api.returns.list")
@@ -40,7 +40,7 @@ def list_returns(
     status: Annotated[ReturnStatus | None, Query()] = None,
 ) -> Page[ReturnSummary]:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor, options=())
-    items, total = service.list_returns(
+    items, total = reading.list_returns(
         session,
         actor=actor,
         audit=audit,
@@ -56,7 +56,7 @@ def list_returns(
 @transactional
 def get_return(session: SessionDep, actor: Actor, return_id: IdPath) -> ReturnOut:
     """One return with its answers, evidence and grades. Every read is logged."""
-    return ReturnOut.model_validate(service.read(session, return_id=return_id, actor=actor))
+    return ReturnOut.model_validate(reading.read(session, return_id=return_id, actor=actor))
 
 
 @router.put(

@@ -13,7 +13,7 @@ from app.audit_templates import service as templates
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
-from app.returns import forms, service
+from app.returns import forms, reading, service
 from app.returns.models import EDITABLE_STATUSES
 from app.templating import redirect, render, url
 
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 def my_work(session: SessionDep, request: Request, actor: Actor) -> Response:
     """The returns expected from my agency, overdue ones first."""
     today = clock.today()
-    work = service.my_work(session, actor=actor, today=today)
+    work = reading.my_work(session, actor=actor, today=today)
     return render(request, "returns/my_work.html", {"work": work, "today": today})
 
 
@@ -34,7 +34,7 @@ def my_work(session: SessionDep, request: Request, actor: Actor) -> Response:
 
 def _load(session, actor, return_id: int, *, log_read: bool = True):
     """The return (as the actor may see it) and its template version."""
-    found = (service.read if log_read else service.detail)(
+    found = (reading.read if log_read else reading.detail)(
         session, return_id=return_id, actor=actor
     )
     version = templates.get_version(session, version_id=found["template_version_id"])

@@ -1,6 +1,6 @@
 """Returns: saving drafts, submitting, and sending back for amendment. What a request
 may say (answers of the right type, known key areas and grades) is checked in
-``validation``.
+``validation``; reading returns (lists, one return, My work) is in ``reading``.
 
 Concurrency: every change to a return first runs
 ``UPDATE audit_return SET version = version + 1 ... WHERE id = :id AND version = :read``.
@@ -13,22 +13,18 @@ pass and silently overwrite the other person's work.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import date
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM, Actor, may_edit_return, return_scope
-from app.agencies.models import Agency
-from app.audit_templates.models import GradeLevel
 from app.auditlog import service as auditlog
-from app.audits.models import Audit, AuditStatus, Child
+from app.audits.models import Audit, AuditStatus
 from app.clock import utcnow
 from app.context import current as current_context
 from app.db import get_or_404, rows_matched
 from app.errors import AppError, InvalidInput, NotFound, StateError
 from app.moderation import service as moderation
-from app.pagination import PageParams
 from app.returns.models import (
     EDITABLE_STATUSES,
     Answer,
@@ -37,6 +33,7 @@ from app.returns.models import (
     Return,
     ReturnStatus,
 )
+from app.returns.reading import detail
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
 from app.returns.validation import check_inputs, missing_items, template_for
 
@@ -57,129 +54,6 @@ def get_return(session: Session, *, return_id: int, actor: Actor, to_edit: bool 
     if return_ is None or (to_edit and not may_edit_return(actor, return_.agency_id)):
         raise NotFound(f"There is no return with id {return_id}.")
     return return_
-
-
-_SUMMARY: Select = (
-    select(
-        Return.id,
-        Return.audit_id,
-        Return.status,
-        Return.version,
-        Return.auditor_name,
-        Return.updated_at,
-        Return.submitted_at,
-        Child.id.label("child_id"),
-        Child.pseudonym,
-        Agency.id.label("agency_id"),
-        Agency.name.label("agency_name"),
-    )
-    .join(Child, Child.id == Return.child_id)
-    .join(Agency, Agency.id == Return.agency_id)
-)  # built once: constructing a statement costs more than running this one
-
-
-def _summary(row) -> dict:
-    return {
-        "id": row.id,
-        "audit_id": row.audit_id,
-        "status": row.status,
-        "version": row.version,
-        "auditor_name": row.auditor_name,
-        "updated_at": row.updated_at,
-        "submitted_at": row.submitted_at,
-        "child": {"id": row.child_id, "pseudonym": row.pseudonym},
-        "agency": {"id": row.agency_id, "name": row.agency_name},
-    }
-
-
-def list_returns(
-    session: Session,
-    *,
-    actor: Actor,
-    audit: Audit,
-    params: PageParams,
-    agency_id: int | None = None,
-    child_id: int | None = None,
-    status: ReturnStatus | None = None,
-) -> tuple[list[dict], int]:
-    conditions = [Return.audit_id == audit.id, return_scope(actor)]
-    if agency_id is not None:
-        conditions.append(Return.agency_id == agency_id)
-    if child_id is not None:
-        conditions.append(Return.child_id == child_id)
-    if status is not None:
-        conditions.append(Return.status == status)
-    total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
-    rows = session.execute(
-        _SUMMARY.where(*conditions)
-        .order_by(Child.pseudonym, Agency.name)
-        .limit(params.per_page)
-        .offset(params.offset)
-    )
-    return [_summary(row) for row in rows], total
-
-
-def read(session: Session, *, return_id: int, actor: Actor) -> dict:
-    """A person reads a return: the read is logged, like every change."""
-    found = detail(session, return_id=return_id, actor=actor)
-    auditlog.record(session, action="return.read", object_type="return", object_id=return_id)
-    return found
-
-
-def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
-    """One return with its answers, grades and evidence, read in four plain queries;
-    404 if the actor may not see it."""
-    row = session.execute(
-        _SUMMARY.add_columns(
-            Return.amendment_note,
-            Return.created_at,
-            Return.started_at,
-            Return.returned_at,
-            Audit.template_version_id,
-            GradeLevel.code.label("overall_code"),
-        )
-        .join(Audit, Audit.id == Return.audit_id)
-        .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
-        .where(Return.id == return_id, return_scope(actor))
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"There is no return with id {return_id}.")
-    answers = session.execute(
-        select(Answer.question_id, Answer.value)
-        .where(Answer.return_id == return_id)
-        .order_by(Answer.question_id)
-    )
-    grades = session.execute(
-        select(Grade.key_area_id, GradeLevel.code)
-        .join(GradeLevel, GradeLevel.id == Grade.level_id)
-        .where(Grade.return_id == return_id)
-        .order_by(Grade.key_area_id)
-    )
-    evidence = session.execute(
-        select(
-            KeyAreaEvidence.key_area_id,
-            KeyAreaEvidence.went_well,
-            KeyAreaEvidence.could_be_better,
-            KeyAreaEvidence.impact_on_child,
-        )
-        .where(KeyAreaEvidence.return_id == return_id)
-        .order_by(KeyAreaEvidence.key_area_id)
-    )
-    return {
-        **_summary(row),
-        "template_version_id": row.template_version_id,
-        "amendment_note": row.amendment_note,
-        "created_at": row.created_at,
-        "started_at": row.started_at,
-        "returned_at": row.returned_at,
-        "overall_grade": row.overall_code,
-        "answers": [{"question_id": q, "value": v} for q, v in answers],
-        "grades": [{"key_area_id": k, "level": c} for k, c in grades],
-        "evidence": [
-            {"key_area_id": k, "went_well": w, "could_be_better": c, "impact_on_child": i}
-            for k, w, c, i in evidence
-        ],
-    }
 
 
 def _require_editable(audit: Audit, return_: Return) -> None:
@@ -426,47 +300,3 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
             amendment_note=note,
         )
     return return_
-
-
-def my_work(session: Session, *, actor: Actor, today: date) -> list[dict]:
-    """The returns the actor's agency is expected to complete, overdue first, then by
-    due date: what an auditor opens the service to see."""
-    rows = session.execute(
-        select(
-            Return.id,
-            Return.status,
-            Return.updated_at,
-            Child.pseudonym,
-            Audit.id.label("audit_id"),
-            Audit.title,
-            Audit.returns_due_on,
-        )
-        .join(Child, Child.id == Return.child_id)
-        .join(Audit, Audit.id == Return.audit_id)
-        .where(return_scope(actor), Audit.status.in_([AuditStatus.OPEN, AuditStatus.MODERATION]))
-    ).all()
-    done = {ReturnStatus.SUBMITTED, ReturnStatus.MODERATED}
-    work = [
-        {
-            "id": r.id,
-            "status": r.status,
-            "pseudonym": r.pseudonym,
-            "audit_id": r.audit_id,
-            "audit_title": r.title,
-            "due_on": r.returns_due_on,
-            "overdue": r.returns_due_on is not None
-            and r.returns_due_on < today
-            and r.status not in done,
-        }
-        for r in rows
-    ]
-    return sorted(
-        work,
-        key=lambda w: (
-            not w["overdue"],
-            w["status"] in done,
-            w["due_on"] or date.max,
-            w["audit_title"],
-            w["pseudonym"],
-        ),
-    )

@@ -1,0 +1,185 @@
+"""Reading returns: a page of returns, one return with its answers, grades and
+evidence (a person's read is logged), and My work. Hot paths select plain columns,
+not ORM objects."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.access.policy import Actor, return_scope
+from app.agencies.models import Agency
+from app.audit_templates.models import GradeLevel
+from app.auditlog import service as auditlog
+from app.audits.models import Audit, AuditStatus, Child
+from app.errors import NotFound
+from app.pagination import PageParams
+from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
+
+_SUMMARY: Select = (
+    select(
+        Return.id,
+        Return.audit_id,
+        Return.status,
+        Return.version,
+        Return.auditor_name,
+        Return.updated_at,
+        Return.submitted_at,
+        Child.id.label("child_id"),
+        Child.pseudonym,
+        Agency.id.label("agency_id"),
+        Agency.name.label("agency_name"),
+    )
+    .join(Child, Child.id == Return.child_id)
+    .join(Agency, Agency.id == Return.agency_id)
+)  # built once: constructing a statement costs more than running this one
+
+
+def _summary(row) -> dict:
+    return {
+        "id": row.id,
+        "audit_id": row.audit_id,
+        "status": row.status,
+        "version": row.version,
+        "auditor_name": row.auditor_name,
+        "updated_at": row.updated_at,
+        "submitted_at": row.submitted_at,
+        "child": {"id": row.child_id, "pseudonym": row.pseudonym},
+        "agency": {"id": row.agency_id, "name": row.agency_name},
+    }
+
+
+def list_returns(
+    session: Session,
+    *,
+    actor: Actor,
+    audit: Audit,
+    params: PageParams,
+    agency_id: int | None = None,
+    child_id: int | None = None,
+    status: ReturnStatus | None = None,
+) -> tuple[list[dict], int]:
+    conditions = [Return.audit_id == audit.id, return_scope(actor)]
+    if agency_id is not None:
+        conditions.append(Return.agency_id == agency_id)
+    if child_id is not None:
+        conditions.append(Return.child_id == child_id)
+    if status is not None:
+        conditions.append(Return.status == status)
+    total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
+    rows = session.execute(
+        _SUMMARY.where(*conditions)
+        .order_by(Child.pseudonym, Agency.name)
+        .limit(params.per_page)
+        .offset(params.offset)
+    )
+    return [_summary(row) for row in rows], total
+
+
+def read(session: Session, *, return_id: int, actor: Actor) -> dict:
+    """A person reads a return: the read is logged, like every change."""
+    found = detail(session, return_id=return_id, actor=actor)
+    auditlog.record(session, action="return.read", object_type="return", object_id=return_id)
+    return found
+
+
+def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
+    """One return with its answers, grades and evidence, read in four plain queries;
+    404 if the actor may not see it."""
+    row = session.execute(
+        _SUMMARY.add_columns(
+            Return.amendment_note,
+            Return.created_at,
+            Return.started_at,
+            Return.returned_at,
+            Audit.template_version_id,
+            GradeLevel.code.label("overall_code"),
+        )
+        .join(Audit, Audit.id == Return.audit_id)
+        .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
+        .where(Return.id == return_id, return_scope(actor))
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no return with id {return_id}.")
+    answers = session.execute(
+        select(Answer.question_id, Answer.value)
+        .where(Answer.return_id == return_id)
+        .order_by(Answer.question_id)
+    )
+    grades = session.execute(
+        select(Grade.key_area_id, GradeLevel.code)
+        .join(GradeLevel, GradeLevel.id == Grade.level_id)
+        .where(Grade.return_id == return_id)
+        .order_by(Grade.key_area_id)
+    )
+    evidence = session.execute(
+        select(
+            KeyAreaEvidence.key_area_id,
+            KeyAreaEvidence.went_well,
+            KeyAreaEvidence.could_be_better,
+            KeyAreaEvidence.impact_on_child,
+        )
+        .where(KeyAreaEvidence.return_id == return_id)
+        .order_by(KeyAreaEvidence.key_area_id)
+    )
+    return {
+        **_summary(row),
+        "template_version_id": row.template_version_id,
+        "amendment_note": row.amendment_note,
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "returned_at": row.returned_at,
+        "overall_grade": row.overall_code,
+        "answers": [{"question_id": q, "value": v} for q, v in answers],
+        "grades": [{"key_area_id": k, "level": c} for k, c in grades],
+        "evidence": [
+            {"key_area_id": k, "went_well": w, "could_be_better": c, "impact_on_child": i}
+            for k, w, c, i in evidence
+        ],
+    }
+
+
+def my_work(session: Session, *, actor: Actor, today: date) -> list[dict]:
+    """The returns the actor's agency is expected to complete, overdue first, then by
+    due date: what an auditor opens the service to see."""
+    rows = session.execute(
+        select(
+            Return.id,
+            Return.status,
+            Return.updated_at,
+            Child.pseudonym,
+            Audit.id.label("audit_id"),
+            Audit.title,
+            Audit.returns_due_on,
+        )
+        .join(Child, Child.id == Return.child_id)
+        .join(Audit, Audit.id == Return.audit_id)
+        .where(return_scope(actor), Audit.status.in_([AuditStatus.OPEN, AuditStatus.MODERATION]))
+    ).all()
+    done = {ReturnStatus.SUBMITTED, ReturnStatus.MODERATED}
+    work = [
+        {
+            "id": r.id,
+            "status": r.status,
+            "pseudonym": r.pseudonym,
+            "audit_id": r.audit_id,
+            "audit_title": r.title,
+            "due_on": r.returns_due_on,
+            "overdue": r.returns_due_on is not None
+            and r.returns_due_on < today
+            and r.status not in done,
+        }
+        for r in rows
+    ]
+    return sorted(
+        work,
+        key=lambda w: (
+            not w["overdue"],
+            w["status"] in done,
+            w["due_on"] or date.max,
+            w["audit_title"],
+            w["pseudonym"],
+        ),
+    )
