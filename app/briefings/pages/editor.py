@@ -192,6 +192,7 @@ def _editor(
     problems=None,
     headline="",
     needs_confirmation=False,
+    lock_version: int | None = None,
 ) -> Response:
     """The editor; ``problems`` (every one the check found) replace the error summary."""
     headings = service.section_headings(version.briefing.kind)
@@ -217,6 +218,7 @@ def _editor(
             "form": form,
             "check_headline": headline,
             "needs_confirmation": needs_confirmation,
+            "lock_version": version.lock_version if lock_version is None else lock_version,
         },
         status_code=status,
     )
@@ -256,11 +258,15 @@ def save(
         state = FormState(values=posted.shown(), errors=errors)
         return _editor(request, session, actor, version, form=state, status=exc.status_code)
     if posted.one("then") == "submit":
-        return _step(request, session, actor, version_id, "submit", posted)
+        # A refused submit rolls the request back, this save too: the page drawn then
+        # must carry the lock version that stands, or its next save is refused as stale.
+        return _step(request, session, actor, version_id, "submit", posted, read_lock=read_lock)
     return _to_version(request, version_id, "Your changes have been saved.")
 
 
-def _step(request, session, actor, version_id: int, step: str, posted: Posted) -> Response:
+def _step(
+    request, session, actor, version_id: int, step: str, posted: Posted, read_lock=None
+) -> Response:
     version = service.get_version(session, version_id=version_id)
     settings = _settings(request)
     confirm = posted.one("confirm_small_counts") == "yes"
@@ -300,6 +306,7 @@ def _step(request, session, actor, version_id: int, step: str, posted: Posted) -
             problems=[f.message for f in exc.fields],
             headline=exc.message,
             needs_confirmation="confirm_small_counts" in errors,
+            lock_version=read_lock,
         )
     done = {
         "submit": "The briefing has been submitted for approval.",
