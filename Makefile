@@ -58,7 +58,7 @@ test-clock-ahead: install
 # a pinned date; the tests themselves save theirs to a temporary folder.
 SCREENSHOT_DATE := 2026-11-23
 screenshots: install system-deps
-	AUDIT_TEST_DB=sqlite $(BIN)/pytest -p no:xdist -q tests/browser \
+	AUDIT_TEST_DB=sqlite $(BIN)/pytest -n 0 -q tests/browser \
 		tests/briefings/test_render.py::TestAccessiblePdf::test_page_one_screenshots \
 		--clock-at=$(SCREENSHOT_DATE) --screenshots=docs/screenshots
 
