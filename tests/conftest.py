@@ -2,35 +2,140 @@
 
 ``AUDIT_TEST_DB=postgresql`` runs the suite on a throwaway PostgreSQL cluster
 (``tests/helpers/pg_cluster.py``), or on ``AUDIT_TEST_DATABASE_URL`` if that is set;
-the default is a temporary SQLite file.
+the default is a temporary SQLite file. Under pytest-xdist each worker is a session of
+its own: its own SQLite folder, or its own cluster, so workers never share a database.
+
+Also here, for every test: cheap password hashing; ``--clock-ahead=DAYS`` and
+``--clock-at=YYYY-MM-DD``, which move the clock (time-machine) for each test and for
+the browser tests' live server; and ``--screenshots=DIR``, where the tests that take
+the README's screenshots save them (by default a temporary folder: the tests never
+write to the checkout).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app import migrate
 from app.access.policy import SYSTEM
 from app.config import Settings
-from app.db import get_session, make_engine
+from app.db import get_session
 from app.main import create_app
-from app.migrate import alembic_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("AUDIT_TEST_DB", "sqlite")
 
 
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("case-audit")
+    group.addoption(
+        "--clock-ahead",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="run each test with the clock this many days ahead (proves no test needs today)",
+    )
+    group.addoption(
+        "--clock-at",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="run each test with the clock at noon UTC on this day (the screenshots' date)",
+    )
+    group.addoption(
+        "--screenshots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="save the README's screenshots here (make screenshots: docs/screenshots)",
+    )
+
+
+def pytest_configure(config) -> None:
+    # One offset for the whole run, so every test and the live server read one clock.
+    offset = timedelta(days=config.getoption("clock_ahead"))
+    if config.getoption("clock_at") is not None:
+        noon = datetime.combine(config.getoption("clock_at"), time(12), tzinfo=UTC)
+        offset = noon - datetime.now(UTC)
+    config.stash[CLOCK_OFFSET] = offset
+    config.addinivalue_line(
+        "markers", "date_sensitive: reads the clock or the calendar (set from the source)"
+    )
+
+
+CLOCK_OFFSET = pytest.StashKey[timedelta]()
+
+
+def clock_offset(config) -> timedelta:
+    """How far the tests' clock is moved from the real one (zero unless asked)."""
+    return config.stash[CLOCK_OFFSET]
+
+
+# A test module is date-sensitive when it asks for the real date or time (or loads the
+# demo, which is dated by today), and the modules of the date rules themselves (due
+# dates, RAG and escalation, reminders), which pin their own day: `make test` runs
+# these again a year ahead (--clock-ahead=365 -m date_sensitive). The browser tests
+# are left out: Chromium keeps the real clock.
+DATE_WORDS = re.compile(r"date\.today\(|utcnow\(|datetime\.now\(|load_demo\((db|session)\)")
+DATE_RULES = {"test_tracker.py", "test_lifecycle.py", "test_reminders.py"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    sensitive: dict[Path, bool] = {}
+    for item in items:
+        path = item.path
+        if path not in sensitive:
+            sensitive[path] = "browser" not in path.parts and (
+                path.name in DATE_RULES or bool(DATE_WORDS.search(path.read_text(encoding="utf-8")))
+            )
+        if sensitive[path]:
+            item.add_marker(pytest.mark.date_sensitive)
+
+
 def pytest_report_header(config) -> str:
-    return f"database: {BACKEND}"
+    moved = clock_offset(config)
+    return f"database: {BACKEND}" + (f"; clock moved by {moved}" if moved else "")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    offset = clock_offset(item.config)
+    if not offset:
+        return (yield)
+    import time_machine
+
+    with time_machine.travel(datetime.now(UTC) + offset, tick=True):
+        return (yield)
+
+
+@pytest.fixture(autouse=True)
+def quick_hashing(monkeypatch):
+    """Cheap argon2 parameters: no rule under test depends on the cost, and the suite
+    creates and signs in many people. (Unknown accounts are still checked against the
+    real-cost dummy hash.)"""
+    monkeypatch.setattr(
+        "app.access.secrets._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
+@pytest.fixture(scope="session")
+def screenshots(request, tmp_path_factory) -> Path:
+    """Where the screenshot-taking tests save their pictures."""
+    folder = request.config.getoption("screenshots") or tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -57,12 +162,26 @@ def database_url(database_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
-    yield engine
-    engine.dispose()
+def migrated_engine(database_factory) -> Iterator[Callable[..., Engine]]:
+    """The one way the tests get a migrated database: ``migrated_engine()`` makes a new
+    one (``migrated_engine(url)`` migrates that one) and returns an engine on it,
+    disposed of at the end of the session. (tests/test_migrations.py alone runs the
+    migrations itself, to test them.)"""
+    engines: list[Engine] = []
+
+    def make(url: str | None = None) -> Engine:
+        engines.append(migrate.migrated_engine(url or database_factory()))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str, migrated_engine) -> Engine:
+    """The session's shared database, in which each test's transaction is rolled back."""
+    return migrated_engine(database_url)
 
 
 @pytest.fixture

@@ -8,23 +8,19 @@ what is tested.
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-from alembic import command
 from fastapi.testclient import TestClient
 
 from app.access import service as access
 from app.access.models import Role
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker, session_scope
+from app.db import make_sessionmaker, session_scope
 from app.main import create_app
-from app.migrate import alembic_config
 from tests.helpers.factories import make_audit
 
 
-def test_simultaneous_saves_of_one_version_let_exactly_one_win(database_factory):
-    url = database_factory()
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+def test_simultaneous_saves_of_one_version_let_exactly_one_win(migrated_engine):
+    engine = migrated_engine()
+    url = engine.url.render_as_string(hide_password=False)
     with session_scope(make_sessionmaker(engine)) as session:
         audit = make_audit(session, children=1, agencies_count=1)
         audit_id, version_id = audit.id, audit.template_version_id

@@ -6,7 +6,6 @@ writers begin IMMEDIATE and run one at a time (tests/test_concurrency.py shows i
 """
 
 import pytest
-from alembic import command
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,9 +14,8 @@ from app.audit_templates import editing
 from app.audit_templates import service as templates
 from app.audits import cohort
 from app.audits import service as audits
-from app.db import make_engine, make_sessionmaker, open_session
+from app.db import make_sessionmaker, open_session
 from app.errors import Conflict, StateError
-from app.migrate import alembic_config
 from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn
@@ -30,10 +28,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def sessions(database_factory):
-    engine = make_engine(database_factory())
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+def sessions(migrated_engine):
+    engine = migrated_engine()
     factory = make_sessionmaker(engine)
     opened: list[Session] = []
 

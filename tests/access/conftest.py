@@ -1,4 +1,5 @@
-"""Fixtures for the access tests: real people, signing in for real."""
+"""Fixtures for the access tests: real people, signing in for real. (Their cheap
+password hashing is tests/conftest.py's, as for every test.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections.abc import Iterator
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from app.access import service as access
@@ -18,16 +18,6 @@ from tests.helpers.access import PASSWORD
 from tests.helpers.factories import make_agency
 
 _seq = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch):
-    """Cheap argon2 parameters: the rules under test do not depend on the cost, and
-    the suite creates and signs in many people. (Unknown accounts are still checked
-    against the real-cost dummy hash.)"""
-    monkeypatch.setattr(
-        "app.access.secrets._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @pytest.fixture

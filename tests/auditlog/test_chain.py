@@ -6,14 +6,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.auditlog import service as auditlog
 from app.auditlog.models import AuditEvent
-from app.db import make_engine, make_sessionmaker, open_session
-from app.migrate import alembic_config
+from app.db import make_sessionmaker, open_session
 from tests.conftest import BACKEND
 from tests.helpers.factories import make_audit
 
@@ -130,13 +128,11 @@ class TestTheDatabaseRefusesChanges:
 
 
 @postgresql_only
-def test_simultaneous_writers_keep_one_chain(database_factory):
+def test_simultaneous_writers_keep_one_chain(migrated_engine):
     """Two transactions logging at once: the second waits for the first to commit and
     chains onto its row. (Locking the newest row FOR UPDATE did not do this: the
     waiter woke holding the row it first found, and the chain forked.)"""
-    engine = make_engine(database_factory())
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+    engine = migrated_engine()
     factory = make_sessionmaker(engine)
     try:
         with open_session(factory, write=True) as setup:

@@ -18,7 +18,6 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -32,10 +31,9 @@ from app.audits.models import Audit, AuditStatus
 from app.briefings import content
 from app.briefings.models import Briefing, BriefingDownload, BriefingVersion, VersionStatus
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker, session_scope
+from app.db import make_sessionmaker, session_scope
 from app.demo import fill_return
 from app.main import create_app
-from app.migrate import alembic_config
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return
@@ -73,14 +71,10 @@ def _moderated_audit(session):
 
 
 @pytest.fixture
-def database(database_factory):
-    """A migrated database and its session factory, with no server running."""
-    url = database_factory()
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
-    yield url, make_sessionmaker(engine)
-    engine.dispose()
+def database(migrated_engine):
+    """A new migrated database and its session factory, with no server running."""
+    engine = migrated_engine()
+    return engine.url.render_as_string(hide_password=False), make_sessionmaker(engine)
 
 
 @pytest.fixture

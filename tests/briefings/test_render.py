@@ -1,7 +1,8 @@
 """Rendering the demo's learning briefing and subgroup report to accessible PDFs: the
 seven sections and figures that match the database, PDF/UA tagging, the marking and
 page numbers on every page, no child's pseudonym, the asset-only URL fetcher, the
-command line and the worker pool. Page 1 of each is saved to docs/screenshots/."""
+command line and the worker pool. Page 1 of each is saved as a screenshot (to a
+temporary folder; `make screenshots` saves them to docs/screenshots/)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from typer.testing import CliRunner
@@ -24,16 +24,15 @@ from app.audit_templates.models import GradeLevel
 from app.audits.models import Audit, AuditStatus, Child, audit_agency
 from app.briefings import content, drafting, facts, render
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker, session_scope
+from app.db import make_sessionmaker, session_scope
 from app.demo import load_demo
 from app.findings import service as findings
 from app.findings.models import FindingKind
-from app.migrate import alembic_config
 from app.moderation.models import ModeratedGrade
 from audit_tools.commands.briefings import app as briefings_cli
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# One worker takes the module, so the demo is loaded and drawn once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_render")
 DATED = date(2026, 11, 23)
 SETTINGS = Settings()
 # A 1x1 PNG: the partnership's logo in the tests.
@@ -44,20 +43,17 @@ PNG = bytes.fromhex(
 
 
 @pytest.fixture(scope="module")
-def demo(database_factory):
+def demo(migrated_engine):
     """The demo loaded into a database of its own: (url, session factory, deep dive id)."""
-    url = database_factory()
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+    engine = migrated_engine()
+    url = engine.url.render_as_string(hide_password=False)
     factory = make_sessionmaker(engine)
     with session_scope(factory) as session:
         # The demo is dated by the same day the documents are: an action's days
         # overdue must not depend on the calendar.
         load_demo(session, today=DATED)
         audit_id = session.scalar(select(Audit.id).where(Audit.status == AuditStatus.LEARNING))
-    yield url, factory, audit_id
-    engine.dispose()
+    return url, factory, audit_id
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +109,8 @@ def page_count(pdf: bytes) -> int:
         return len(document.pages)
 
 
-def screenshot(pdf: bytes, name: str) -> Path:
-    out = SCREENSHOTS / name
+def screenshot(pdf: bytes, folder: Path, name: str) -> Path:
+    out = folder / name
     subprocess.run(
         ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", "-", str(out)],
         input=pdf,
@@ -304,9 +300,9 @@ class TestAccessiblePdf:
             assert "23 November 2026" in text
             assert marking in lines[0] or marking in lines[1]
 
-    def test_page_one_screenshots(self, briefing, report):
+    def test_page_one_screenshots(self, briefing, report, screenshots):
         for pdf, name in ((briefing[1], "briefing-page-1"), (report[1], "subgroup-report-page-1")):
-            png = screenshot(pdf, name)
+            png = screenshot(pdf, screenshots, name)
             assert png.read_bytes()[:8] == bytes.fromhex("89504e470d0a1a0a")
 
 

@@ -1,8 +1,12 @@
 """Browser tests: Debian's Chromium driven by Playwright against a live server.
 
 The server runs in a subprocess on 127.0.0.1 with its own database (migrated, with
-the demo loaded), exactly as `make run` would. Browsers cannot be downloaded here,
-so Playwright is pointed at /usr/bin/chromium (installed by .ci/system-deps).
+the demo loaded), as `make run` would; one server and one browser per session, that
+is per pytest-xdist worker. Under ``--clock-ahead``/``--clock-at`` the server's clock
+is moved by the same offset as the tests' (tests/helpers/clocked.py). Screenshots go
+to the ``screenshots`` folder (a temporary one unless ``--screenshots DIR``). Browsers
+cannot be downloaded here, so Playwright is pointed at /usr/bin/chromium (installed
+by .ci/system-deps).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TOTP_SECRET = "WESTSHIREDEMO234WESTSHIREDEMO234"
 DEMO = {
@@ -43,12 +46,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, database_factory):
+def live_server(request, tmp_path_factory, migrated_engine):
     """The service on 127.0.0.1 with the demo partnership, for the whole session."""
-    url = database_factory()
+    from tests.conftest import clock_offset
+
+    url = migrated_engine().url.render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "AUDIT_ENVIRONMENT": "test"}
-    cli = [sys.executable, "-m", "audit_tools.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
+    offset = clock_offset(request.config).total_seconds()
+    cli = [sys.executable, "-m", "tests.helpers.clocked", str(offset)]
     subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
     port = _free_port()
     log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
@@ -161,11 +166,34 @@ def page_as(chromium, signed_in_state):
 
 
 def axe_violations(page) -> list[dict]:
-    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now."""
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now.
+    (Only violations are asked for: axe then skips gathering the passes, which are
+    most of its work and were thrown away.)"""
     page.add_script_tag(path=str(AXE))
     return page.evaluate(
         """async () => (await axe.run(document, {runOnly: {type: "tag", values:
-            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]}})).violations
+            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]},
+            resultTypes: ["violations"]})).violations
             .map(v => ({id: v.id, impact: v.impact, help: v.help,
                         nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}))"""
     )
+
+
+@pytest.fixture
+def shot(screenshots):
+    """``shot(page, name)``: a full-page screenshot, screenshots/NAME.png (for the README)."""
+
+    def take(page, name: str) -> None:
+        page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+    return take
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist (--dist loadgroup) a browser test file's tests stay on one
+    worker, in order, against that worker's live server: some follow on from the one
+    before. The walk over every page changes nothing, so its roles are spread out."""
+    for item in items:
+        module = item.module.__name__
+        if module.startswith("tests.browser.") and not module.endswith("test_every_page"):
+            item.add_marker(pytest.mark.xdist_group(module))

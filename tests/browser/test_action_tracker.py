@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -44,7 +44,7 @@ def propose(page, *, title: str, agency: str, due: date) -> str:
     return page.url
 
 
-def test_a_moderator_records_findings_and_follows_the_actions(page_as, live_server):
+def test_a_moderator_records_findings_and_follows_the_actions(page_as, live_server, shot):
     page = page_as("moderator", for_axe=True)
     page.goto(f"{live_server}/audits")
     page.get_by_role("link", name=DEMO_AUDIT).click()
@@ -112,8 +112,7 @@ def test_a_moderator_records_findings_and_follows_the_actions(page_as, live_serv
     xlsx = page.get_by_role("link", name=re.compile("as a spreadsheet"))
     assert f"audit_id={audit_id}" in xlsx.get_attribute("href")
     check(page, "tracker filtered by audit")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "action-tracker.png"), full_page=True)
+    shot(page, "action-tracker")
 
     page.get_by_label("Overdue only").check()
     page.get_by_role("button", name="Apply filters").click()

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("live_server")
 AGENCIES = ("Westshire GP practices", "Westshire Women's Aid")
 
 
-def test_an_admin_plans_an_audit(page_as, live_server):
+def test_an_admin_plans_an_audit(page_as, live_server, shot):
     page = page_as("admin", for_axe=True)
     page.goto(f"{live_server}/audits")
     page.get_by_role("link", name="Plan a new audit").click()
@@ -67,8 +67,7 @@ def test_an_admin_plans_an_audit(page_as, live_server):
     expect(cohort.get_by_role("button", name=f"Remove {AGENCIES[1]} from Child B")).to_be_visible()
     expect(page.get_by_text("Opening the audit asks for 2 returns")).to_be_visible()
     assert axe_violations(page) == []
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "audit-planning.png"), full_page=True)
+    shot(page, "audit-planning")
 
     # A mistake on the planning page also meets the error summary, still accessible.
     page.get_by_label("Pseudonym").fill("Jane Smith")

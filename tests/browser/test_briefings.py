@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 DEEP_DIVE = "GET SAFE deep dive: child protection procedures in exploitation cases"
@@ -19,11 +19,6 @@ DEEP_DIVE = "GET SAFE deep dive: child protection procedures in exploitation cas
 
 def check(page, what: str) -> None:
     assert axe_violations(page) == [], what
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_a_moderator_drafts_checks_approves_and_publishes_a_briefing(page_as, live_server):
@@ -66,7 +61,7 @@ def test_a_moderator_drafts_checks_approves_and_publishes_a_briefing(page_as, li
     check(page, "published briefing")
 
 
-def test_the_library_for_a_practitioner_and_for_anyone(page_as, live_server):
+def test_the_library_for_a_practitioner_and_for_anyone(page_as, live_server, shot):
     page = page_as("practitioner", for_axe=True)
     page.goto(live_server)
     assert page.url.endswith("/library")

@@ -9,16 +9,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
 ANSWER = "Recorded on the day; the child's words are in the case notes."
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def first_not_started(page, base: str) -> str:
@@ -66,7 +61,7 @@ def keyboard_walk(page, *, stop_at: str) -> None:
     raise AssertionError(f"never reached the {stop_at!r} button")
 
 
-def test_an_auditor_completes_and_submits_a_return_with_the_keyboard(page_as, live_server):
+def test_an_auditor_completes_and_submits_a_return_with_the_keyboard(page_as, live_server, shot):
     page = page_as("auditor")
     href = first_not_started(page, live_server)
     page.goto(f"{live_server}{href}")
@@ -151,7 +146,7 @@ def test_an_auditor_of_another_agency_cannot_reach_that_return(page_as, live_ser
 
 
 @pytest.mark.parametrize("who", ["moderator", "admin", "scrutineer", "agency_lead"])
-def test_the_audit_overview_has_no_axe_violations(page_as, live_server, who):
+def test_the_audit_overview_has_no_axe_violations(page_as, live_server, who, shot):
     page = page_as(who, for_axe=True)
     page.goto(f"{live_server}/audits")
     assert axe_violations(page) == []

@@ -9,18 +9,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
 
 def check(page, what: str) -> None:
     assert axe_violations(page) == [], what
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def moderation_url(page, base: str, title: str) -> str:
@@ -30,7 +25,7 @@ def moderation_url(page, base: str, title: str) -> str:
     return page.url.split("?")[0]
 
 
-def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_server):
+def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_server, shot):
     page = page_as("moderator", for_axe=True)
     grid = moderation_url(page, live_server, "Front Door referrals from schools: monthly audit")
     expect(page.get_by_text("children moderated")).to_be_visible()

@@ -5,17 +5,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
 
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def test_an_auditor_signs_in_with_the_keyboard_and_sees_their_work(page_as, live_server):
+def test_an_auditor_signs_in_with_the_keyboard_and_sees_their_work(page_as, live_server, shot):
     page = page_as("auditor")  # signed in with the keyboard (conftest.sign_in)
     page.goto(f"{live_server}/")
     assert page.url.endswith("/my-work")
@@ -25,7 +20,7 @@ def test_an_auditor_signs_in_with_the_keyboard_and_sees_their_work(page_as, live
     shot(page, "my-work")
 
 
-def test_sign_in_errors_use_the_error_summary(page, live_server):
+def test_sign_in_errors_use_the_error_summary(page, live_server, shot):
     page.goto(f"{live_server}/sign-in")
     shot(page, "sign-in")
     page.get_by_role("button", name="Continue").click()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -16,7 +16,7 @@ def check(page, what: str) -> None:
     assert axe_violations(page) == [], what
 
 
-def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server):
+def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server, shot):
     page = page_as("admin", for_axe=True)
     page.goto(f"{live_server}/admin/templates")
     check(page, "template list")
@@ -69,8 +69,7 @@ def test_an_admin_builds_previews_and_publishes_a_template(page_as, live_server)
     page.goto(builder)
     expect(page.get_by_text("Was a neglect screening tool used?")).to_be_visible()
     check(page, "builder")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "template-builder.png"), full_page=True)
+    shot(page, "template-builder")
 
     for link in ("/details", "/scale"):
         page.goto(builder + link)
