@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -70,9 +69,6 @@ def pytest_configure(config) -> None:
         noon = datetime.combine(config.getoption("clock_at"), time(12), tzinfo=UTC)
         offset = noon - datetime.now(UTC)
     config.stash[CLOCK_OFFSET] = offset
-    config.addinivalue_line(
-        "markers", "date_sensitive: reads the clock or the calendar (set from the source)"
-    )
 
 
 CLOCK_OFFSET = pytest.StashKey[timedelta]()
@@ -81,27 +77,6 @@ CLOCK_OFFSET = pytest.StashKey[timedelta]()
 def clock_offset(config) -> timedelta:
     """How far the tests' clock is moved from the real one (zero unless asked)."""
     return config.stash[CLOCK_OFFSET]
-
-
-# A test module is date-sensitive when it asks for the real date or time (or loads the
-# demo, which is dated by today), and the modules of the date rules themselves (due
-# dates, RAG and escalation, reminders), which pin their own day: `make test` runs
-# these again a year ahead (--clock-ahead=365 -m date_sensitive). The browser tests
-# are left out: Chromium keeps the real clock.
-DATE_WORDS = re.compile(r"date\.today\(|utcnow\(|datetime\.now\(|load_demo\((db|session)\)")
-DATE_RULES = {"test_tracker.py", "test_lifecycle.py", "test_reminders.py"}
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    sensitive: dict[Path, bool] = {}
-    for item in items:
-        path = item.path
-        if path not in sensitive:
-            sensitive[path] = "browser" not in path.parts and (
-                path.name in DATE_RULES or bool(DATE_WORDS.search(path.read_text(encoding="utf-8")))
-            )
-        if sensitive[path]:
-            item.add_marker(pytest.mark.date_sensitive)
 
 
 def pytest_report_header(config) -> str:
