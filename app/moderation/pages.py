@@ -19,8 +19,8 @@ from app.moderation import analytics, service
 from app.moderation.schemas import DecisionIn
 from app.returns import reading
 from app.returns import service as returns
-from app.returns.forms import saved_values as area_values
-from app.returns.forms import shown_answers as area_answers
+from app.returns.key_area_fields import saved_values as area_values
+from app.returns.key_area_fields import shown_answers as area_answers
 from app.returns.schemas import Reopen
 from app.schemas_base import MAX_ID
 from app.templating import flash, redirect, render

@@ -13,7 +13,7 @@ from app.audit_templates import service as templates
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
-from app.returns import forms, reading, service
+from app.returns import key_area_fields, reading, service
 from app.returns.models import EDITABLE_STATUSES
 from app.templating import redirect, render, url
 
@@ -79,8 +79,8 @@ def _area_page(
             "r": found,
             "version": version,
             "key_area": key_area,
-            "form": form or FormState(values=forms.saved_values(found, key_area)),
-            "shown_answers": forms.shown_answers(found, key_area),
+            "form": form or FormState(values=key_area_fields.saved_values(found, key_area)),
+            "shown_answers": key_area_fields.shown_answers(found, key_area),
             "conflict": conflict,
             "editable": _editable(found, actor),
         },
@@ -120,7 +120,9 @@ def key_area_save(
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     found, version = _load(session, actor, return_id, log_read=False)
     key_area = _key_area(version, key_area_id)
-    parsed = forms.parse_key_area(posted, key_area, graded_scale=version.scale is not None)
+    parsed = key_area_fields.parse_key_area(
+        posted, key_area, graded_scale=version.scale is not None
+    )
     if request.headers.get("x-autosave"):
         return _autosave(session, return_, posted, parsed)
     if parsed.errors:
@@ -142,7 +144,7 @@ def key_area_save(
             status_code=409,
         )
     except InvalidInput as exc:
-        errors = {forms.page_field(f.field, parsed): f.message for f in exc.fields}
+        errors = {key_area_fields.page_field(f.field, parsed): f.message for f in exc.fields}
         return _area_page(
             request,
             actor,
@@ -168,7 +170,7 @@ def _save_area(session, return_, posted, parsed) -> None:
     service.save_draft(
         session,
         return_=return_,
-        read_version=forms.read_version(posted),
+        read_version=key_area_fields.read_version(posted),
         answers=parsed.answers,
         grades=parsed.grades,
         evidence=parsed.evidence,
@@ -183,7 +185,7 @@ def _autosave(session, return_, posted, parsed) -> JSONResponse:
     except service.VersionConflict as exc:
         return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=409)
     except InvalidInput as exc:
-        errors = {forms.page_field(f.field, parsed): f.message for f in exc.fields}
+        errors = {key_area_fields.page_field(f.field, parsed): f.message for f in exc.fields}
         return JSONResponse({"detail": exc.message, "errors": errors}, status_code=422)
     session.flush()
     session.refresh(return_)
@@ -224,7 +226,7 @@ def overall_save(
         service.save_draft(
             session,
             return_=return_,
-            read_version=forms.read_version(posted),
+            read_version=key_area_fields.read_version(posted),
             answers=[],
             grades=[],
             evidence=[],
@@ -276,7 +278,7 @@ def submit(
 ) -> Response:
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     try:
-        service.submit(session, return_=return_, read_version=forms.read_version(posted))
+        service.submit(session, return_=return_, read_version=key_area_fields.read_version(posted))
     except service.ReturnIncomplete as exc:
         found, version = _load(session, actor, return_id, log_read=False)
         area_of = {q.id: k.id for k in version.key_areas for q in k.questions}
