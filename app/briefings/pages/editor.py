@@ -192,7 +192,6 @@ def _editor(
     problems=None,
     headline="",
     needs_confirmation=False,
-    lock_version: int | None = None,
 ) -> Response:
     """The editor; ``problems`` (every one the check found) replace the error summary."""
     headings = service.section_headings(version.briefing.kind)
@@ -218,7 +217,6 @@ def _editor(
             "form": form,
             "check_headline": headline,
             "needs_confirmation": needs_confirmation,
-            "lock_version": version.lock_version if lock_version is None else lock_version,
         },
         status_code=status,
     )
@@ -242,8 +240,11 @@ def save(
     lock = posted.one("lock_version")
     # An unreadable lock version never matches, so the save is refused as stale.
     read_lock = int(lock) if lock.isdigit() and len(lock) < 10 else -1
+    submitting = posted.one("then") == "submit"
     try:
         body = form.read(posted)
+        # "Save and submit" is one change: if the submission is refused, the save is
+        # undone with it, and the page shows what was typed.
         with undone_if_refused(session):
             workflow.save(
                 session,
@@ -252,79 +253,74 @@ def save(
                 marking=body.marking,
                 read_lock=read_lock,
             )
+            if submitting:
+                _take_step(request, session, actor, version, "submit", posted)
     except (FormInvalid, Conflict) as exc:
         version = service.get_version(session, version_id=version_id)
         errors = exc.errors if isinstance(exc, FormInvalid) else {"document": exc.message}
         state = FormState(values=posted.shown(), errors=errors)
         return _editor(request, session, actor, version, form=state, status=exc.status_code)
-    if posted.one("then") == "submit":
-        # A refused submission undoes the save too (the response is a refusal), so the
-        # page shows what was typed with the lock it was typed against.
-        return _step(request, session, actor, version_id, "submit", posted, typed=read_lock)
+    except InvalidInput as exc:
+        return _step_refused(request, session, actor, version_id, exc, typed=posted)
+    if submitting:
+        return _to_version(request, version_id, STEP_DONE["submit"])
     return _to_version(request, version_id, "Your changes have been saved.")
 
 
-def _step(
-    request,
-    session,
-    actor,
-    version_id: int,
-    step: str,
-    posted: Posted,
-    *,
-    typed: int | None = None,
+STEP_DONE = {
+    "submit": "The briefing has been submitted for approval.",
+    "approve": "The briefing has been approved. It can now be published.",
+}
+
+
+def _take_step(request, session, actor, version, step: str, posted: Posted) -> None:
+    """Submit or approve: the identification check runs again either way."""
+    take = workflow.submit if step == "submit" else workflow.approve
+    take(
+        session,
+        version=version,
+        actor=actor,
+        settings=_settings(request),
+        confirm_small_counts=posted.one("confirm_small_counts") == "yes",
+    )
+
+
+def _step_refused(
+    request, session, actor, version_id: int, exc: InvalidInput, *, typed: Posted | None = None
 ) -> Response:
-    """Submit or approve. ``typed`` is the lock a "Save and submit" was typed against:
-    if the step is refused, the page shows the typed sections again under that lock."""
+    """The editor with every problem the check found; with what was ``typed`` when the
+    refused step came with a save (which was undone)."""
     version = service.get_version(session, version_id=version_id)
-    settings = _settings(request)
-    confirm = posted.one("confirm_small_counts") == "yes"
+    errors: dict[str, str] = {}
+    for problem in exc.fields:
+        errors.setdefault(problem.field, problem.message)
+    values = (
+        typed.shown()
+        if typed is not None
+        else {**version.sections, "marking": version.marking.value}
+    )
+    return _editor(
+        request,
+        session,
+        actor,
+        version,
+        form=FormState(values=values, errors=errors),
+        status=422,
+        # Every problem the check found, not only the first per field.
+        problems=[f.message for f in exc.fields],
+        headline=exc.message,
+        needs_confirmation="confirm_small_counts" in errors,
+    )
+
+
+def _step(request, session, actor, version_id: int, step: str, posted: Posted) -> Response:
+    version = service.get_version(session, version_id=version_id)
     try:
         with undone_if_refused(session):
-            if step == "submit":
-                workflow.submit(
-                    session,
-                    version=version,
-                    actor=actor,
-                    settings=settings,
-                    confirm_small_counts=confirm,
-                )
-            elif step == "approve":
-                workflow.approve(
-                    session,
-                    version=version,
-                    actor=actor,
-                    settings=settings,
-                    confirm_small_counts=confirm,
-                )
+            _take_step(request, session, actor, version, step, posted)
     except InvalidInput as exc:
-        version = service.get_version(session, version_id=version_id)
-        errors: dict[str, str] = {}
-        for problem in exc.fields:
-            errors.setdefault(problem.field, problem.message)
-        return _editor(
-            request,
-            session,
-            actor,
-            version,
-            form=FormState(
-                values=posted.shown()
-                if typed is not None
-                else {**version.sections, "marking": version.marking.value},
-                errors=errors,
-            ),
-            lock_version=typed,
-            status=422,
-            # Every problem the check found, not only the first per field.
-            problems=[f.message for f in exc.fields],
-            headline=exc.message,
-            needs_confirmation="confirm_small_counts" in errors,
-        )
-    done = {
-        "submit": "The briefing has been submitted for approval.",
-        "approve": "The briefing has been approved. It can now be published.",
-    }[step]
-    return _to_version(request, version_id, done)
+        return _step_refused(request, session, actor, version_id, exc)
+    return _to_version(request, version_id, STEP_DONE[step])
 
 
 @router.post("/briefings/versions/{version_id}/submit", name="briefings.submit")
