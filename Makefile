@@ -6,6 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
+# Python keeps the bytecode it compiles, under .venv (never in the checkout), even where
+# the environment asks it not to (PYTHONDONTWRITEBYTECODE): the test run starts dozens
+# of Python processes (pytest-xdist workers, the live server, the PDF renderers), and
+# without it each compiled the project and re-wrote the tests' asserts again.
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+
 .PHONY: run test install system-deps lint test-sqlite test-postgresql test-browser-sqlite screenshots bench clean
 
 run: install ## Install, migrate, load the demo partnership and serve on http://127.0.0.1:8000/

@@ -4,6 +4,8 @@
 (``tests/helpers/pg_cluster.py``), or on ``AUDIT_TEST_DATABASE_URL`` if that is set;
 the default is a temporary SQLite file. Under pytest-xdist each worker is a session of
 its own: its own SQLite folder, or its own cluster, so workers never share a database.
+Tests that need the whole demo partnership get a copy of one loaded once per worker
+(``demo_database``).
 
 Also here, for every test: cheap password hashing; ``--clock-ahead=DAYS`` and
 ``--clock-at=YYYY-MM-DD``, which move the clock (time-machine) for each test and for
@@ -14,12 +16,11 @@ write to the checkout).
 
 from __future__ import annotations
 
-import itertools
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from argon2 import PasswordHasher
@@ -30,8 +31,10 @@ from sqlalchemy.orm import Session
 from app import migrate
 from app.access.policy import SYSTEM
 from app.config import Settings
-from app.db import get_session
+from app.db import get_session, make_sessionmaker, session_scope
+from app.demo import load_demo
 from app.main import create_app
+from tests.helpers.databases import Databases, for_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("AUDIT_TEST_DB", "sqlite")
@@ -95,14 +98,15 @@ def pytest_runtest_protocol(item, nextitem):
         return (yield)
 
 
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 @pytest.fixture(autouse=True)
 def quick_hashing(monkeypatch):
     """Cheap argon2 parameters: no rule under test depends on the cost, and the suite
     creates and signs in many people. (Unknown accounts are still checked against the
     real-cost dummy hash.)"""
-    monkeypatch.setattr(
-        "app.access.secrets._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+    monkeypatch.setattr("app.access.secrets._hasher", CHEAP_HASHER)
 
 
 @pytest.fixture(scope="session")
@@ -114,21 +118,14 @@ def screenshots(request, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_factory() -> Iterator:
-    """Makes new empty databases on the backend under test; removes them at the end."""
-    counter = itertools.count(1)
-    if BACKEND == "postgresql":
-        from tests.helpers import pg_cluster
-
-        cluster = pg_cluster.start()
-        try:
-            yield lambda: cluster.create_database(f"case_audit_test_{next(counter)}")
-        finally:
-            cluster.stop()
-    else:
-        folder = tempfile.TemporaryDirectory(prefix="case-audit-test-")
-        yield lambda: f"sqlite:///{folder.name}/test_{next(counter)}.db"
-        folder.cleanup()
+def database_factory() -> Iterator[Databases]:
+    """Makes new empty databases on the backend under test (``database_factory()``) and
+    copies of one (``database_factory.copy(url)``); removes them at the end."""
+    databases = for_backend(BACKEND)
+    try:
+        yield databases
+    finally:
+        databases.close()
 
 
 @pytest.fixture(scope="session")
@@ -151,6 +148,33 @@ def migrated_engine(database_factory) -> Iterator[Callable[..., Engine]]:
     yield make
     for engine in engines:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_database(database_factory: Databases) -> Callable[[], str]:
+    """``demo_database()``: the URL of a new database holding the demo partnership, for
+    tests that read or drive the whole demo. The demo is loaded once per session (per
+    worker), on the session's clock, and each call copies it: loading takes seconds,
+    copying a fraction of one. (tests/audit_tools/test_cli.py still loads it through
+    ``audit-tools demo``, which is what it tests.)"""
+    loaded: list[str] = []
+
+    def copy() -> str:
+        if not loaded:
+            url = database_factory()
+            engine = migrate.migrated_engine(url)
+            try:
+                with (
+                    mock.patch("app.access.secrets._hasher", CHEAP_HASHER),
+                    session_scope(make_sessionmaker(engine)) as session,
+                ):
+                    load_demo(session)
+            finally:
+                engine.dispose()  # a PostgreSQL template must have no connections
+            loaded.append(url)
+        return database_factory.copy(loaded[0])
+
+    return copy
 
 
 @pytest.fixture(scope="session")

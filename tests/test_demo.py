@@ -1,20 +1,16 @@
 """The demo partnership, seen through the API as the acceptance describes.
 
-The demo takes seconds to load and these tests only read it, so it is loaded once for
-the module, in a transaction of the shared database that is rolled back at the end;
-each test's ``db`` is a savepoint inside it.
+The tests read a copy of the demo (tests/conftest.py ``demo_database``); each test's
+``db`` is a savepoint rolled back at its end.
 """
 
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from app.demo import load_demo
-
-# One worker takes the module, so the demo is loaded once (pytest-xdist --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_demo")
+from app.db import make_engine
 
 
 def _session(connection: Connection) -> Session:
@@ -27,18 +23,18 @@ def _session(connection: Connection) -> Session:
 
 
 @pytest.fixture(scope="module")
-def demo(engine: Engine) -> Iterator[Connection]:
-    """A connection whose transaction holds the demo partnership."""
+def demo(demo_database) -> Iterator[Connection]:
+    """A connection to a copy of the demo partnership, in a transaction rolled back at
+    the end."""
+    engine = make_engine(demo_database())
     connection = engine.connect()
     transaction = connection.begin()
-    with _session(connection) as session:
-        load_demo(session)
-        session.commit()
     try:
         yield connection
     finally:
         transaction.rollback()
         connection.close()
+        engine.dispose()
 
 
 @pytest.fixture

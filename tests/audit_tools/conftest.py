@@ -11,7 +11,17 @@ from app.db import make_engine, make_sessionmaker
 @pytest.fixture
 def cli_db(database_factory, monkeypatch):
     """A new empty database of its own for the command line: a session factory on it."""
-    url = database_factory()
+    yield from _on(database_factory(), monkeypatch)
+
+
+@pytest.fixture
+def cli_demo_db(demo_database, monkeypatch):
+    """A copy of the demo partnership of its own for the command line (loading the demo
+    through the command line is tested once, in test_cli.py): a session factory on it."""
+    yield from _on(demo_database(), monkeypatch)
+
+
+def _on(url: str, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     engine = make_engine(url)

@@ -94,11 +94,9 @@ class TestCliErrors:
 
 
 class TestReminders:
-    def test_a_dry_run_prints_the_digests_and_a_real_run_needs_a_server(self, cli_db):
+    def test_a_dry_run_prints_the_digests_and_a_real_run_needs_a_server(self, cli_demo_db):
         from datetime import date, timedelta
 
-        assert run("db", "upgrade").exit_code == 0
-        assert run("demo").exit_code == 0
         # Five days on, the demo's open audit is due within the week.
         day = (date.today() + timedelta(days=5)).isoformat()
         dry = run("reminders", "send", "--dry-run", "--today", day)
@@ -114,13 +112,11 @@ class TestReminders:
 
 class TestBriefingsPublishCheck:
     def test_the_demo_briefing_passes_and_a_file_with_an_nhs_number_is_refused(
-        self, cli_db, tmp_path
+        self, cli_demo_db, tmp_path
     ):
         from app.briefings.models import BriefingVersion
 
-        assert run("db", "upgrade").exit_code == 0
-        assert run("demo").exit_code == 0
-        with cli_db() as session:
+        with cli_demo_db() as session:
             version_id = session.scalar(select(BriefingVersion.id))
             audit_id = session.scalar(select(Audit.id).where(Audit.status == "learning"))
         clean = run("briefings", "publish-check", str(version_id))
@@ -143,12 +139,10 @@ class TestBriefingsPublishCheck:
 
 
 class TestPeriodReport:
-    def test_a_report_over_every_audit_moderated_in_a_period(self, cli_db, tmp_path):
+    def test_a_report_over_every_audit_moderated_in_a_period(self, cli_demo_db, tmp_path):
         import subprocess
         from datetime import date, timedelta
 
-        assert run("db", "upgrade").exit_code == 0
-        assert run("demo").exit_code == 0
         out = tmp_path / "period.pdf"
         start = (date.today() - timedelta(days=7)).isoformat()
         end = date.today().isoformat()

@@ -19,21 +19,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from typer.testing import CliRunner
 
+from app import clock
 from app.access.policy import SYSTEM
 from app.audit_templates.models import GradeLevel
 from app.audits.models import Audit, AuditStatus, Child, audit_agency
 from app.briefings import content, drafting, facts, render
 from app.config import Settings, get_settings
 from app.db import make_sessionmaker, session_scope
-from app.demo import load_demo
 from app.findings import service as findings
 from app.findings.models import FindingKind
 from app.moderation.models import ModeratedGrade
 from audit_tools.commands.briefings import app as briefings_cli
 
-# One worker takes the module, so the demo is loaded and drawn once (--dist loadgroup).
+# One worker takes the module, so the documents are drawn once (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_render")
-DATED = date(2026, 11, 23)
 SETTINGS = Settings()
 # A 1x1 PNG: the partnership's logo in the tests.
 PNG = bytes.fromhex(
@@ -43,21 +42,24 @@ PNG = bytes.fromhex(
 
 
 @pytest.fixture(scope="module")
-def demo(migrated_engine):
-    """The demo loaded into a database of its own: (url, session factory, deep dive id)."""
-    engine = migrated_engine()
-    url = engine.url.render_as_string(hide_password=False)
-    factory = make_sessionmaker(engine)
+def demo(demo_database, migrated_engine):
+    """A copy of the demo partnership: (url, session factory, deep dive id)."""
+    url = demo_database()
+    factory = make_sessionmaker(migrated_engine(url))
     with session_scope(factory) as session:
-        # The demo is dated by the same day the documents are: an action's days
-        # overdue must not depend on the calendar.
-        load_demo(session, today=DATED)
         audit_id = session.scalar(select(Audit.id).where(Audit.status == AuditStatus.LEARNING))
     return url, factory, audit_id
 
 
 @pytest.fixture(scope="module")
-def briefing(demo):
+def dated(demo) -> date:
+    """The documents' date: the demo's own day (it is loaded on the tests' clock), so an
+    action's days overdue do not depend on the calendar."""
+    return clock.today()
+
+
+@pytest.fixture(scope="module")
+def briefing(demo, dated):
     """The drafted briefing of the deep dive: (html, pdf bytes)."""
     _url, factory, audit_id = demo
     with factory() as session:
@@ -69,7 +71,7 @@ def briefing(demo):
             title="GET SAFE: child protection procedures in exploitation cases",
             marking="OFFICIAL",
             version_label="Version 1",
-            dated=DATED,
+            dated=dated,
             settings=SETTINGS,
         )
     html = render.html_for("briefing", context)
@@ -77,7 +79,7 @@ def briefing(demo):
 
 
 @pytest.fixture(scope="module")
-def report(demo):
+def report(demo, dated):
     _url, factory, audit_id = demo
     with factory() as session:
         context = content.subgroup_report_context(
@@ -86,8 +88,8 @@ def report(demo):
             subgroup_name="QAPP",
             marking="OFFICIAL-SENSITIVE",
             version_label="Version 2",
-            dated=DATED,
-            today=DATED,
+            dated=dated,
+            today=dated,
             settings=SETTINGS,
         )
     html = render.html_for("subgroup-report", context)
@@ -287,7 +289,7 @@ class TestAccessiblePdf:
         "which, marking", [("briefing", "OFFICIAL"), ("report", "OFFICIAL-SENSITIVE")]
     )
     def test_every_page_shows_the_marking_page_number_date_and_version(
-        self, which, marking, request
+        self, which, marking, request, dated
     ):
         pdf = request.getfixturevalue(which)[1]
         pages = page_count(pdf)
@@ -297,7 +299,7 @@ class TestAccessiblePdf:
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             assert len(re.findall(rf"\b{marking}\b(?!-)", text)) == 2, (n, text[:200])
             assert f"Page {n} of {pages}" in text
-            assert "23 November 2026" in text
+            assert f"{dated.day} {dated:%B %Y}" in text
             assert marking in lines[0] or marking in lines[1]
 
     def test_page_one_screenshots(self, briefing, report, screenshots):
@@ -320,7 +322,7 @@ class TestSubgroupReport:
         # The demo's action due 35 days ago is escalated to the Executive as well.
         assert "GET SAFE and Executive" in text
 
-    def test_a_period_of_audits(self, demo):
+    def test_a_period_of_audits(self, demo, dated):
         _url, factory, _id = demo
         with factory() as session:
             audits = list(
@@ -336,8 +338,8 @@ class TestSubgroupReport:
                 subgroup_name="QAPP",
                 marking="OFFICIAL",
                 version_label="Quarter 3",
-                dated=DATED,
-                today=DATED,
+                dated=dated,
+                today=dated,
                 settings=SETTINGS,
             )
             titles = [a.title for a in audits]
@@ -348,7 +350,7 @@ class TestSubgroupReport:
         assert all(title in text for title in titles)
         assert "Moderation is still in progress" in text
 
-    def test_counts_list_every_count_shown(self, demo):
+    def test_counts_list_every_count_shown(self, demo, dated):
         _url, factory, audit_id = demo
         with factory() as session:
             context = content.subgroup_report_context(
@@ -357,8 +359,8 @@ class TestSubgroupReport:
                 subgroup_name=None,
                 marking="OFFICIAL",
                 version_label="v1",
-                dated=DATED,
-                today=DATED,
+                dated=dated,
+                today=dated,
                 settings=SETTINGS,
             )
         counts = context["counts"]
@@ -367,7 +369,7 @@ class TestSubgroupReport:
         assert {"Children", "Agencies", "Overdue"} <= labels
         assert context["doc"]["title"].startswith("Report to GET SAFE: ")
 
-    def test_an_audit_not_yet_moderated_has_no_briefing(self, demo):
+    def test_an_audit_not_yet_moderated_has_no_briefing(self, demo, dated):
         _url, factory, _audit_id = demo
         with factory() as session:
             audit = session.scalar(select(Audit).where(Audit.status == AuditStatus.OPEN))
@@ -379,7 +381,7 @@ class TestSubgroupReport:
                     title="t",
                     marking="OFFICIAL",
                     version_label="v",
-                    dated=DATED,
+                    dated=dated,
                     settings=SETTINGS,
                 )
 

@@ -1,8 +1,8 @@
 """Browser tests: Debian's Chromium driven by Playwright against a live server.
 
-The server runs in a subprocess on 127.0.0.1 with its own database (migrated, with
-the demo loaded), as `make run` would; one server and one browser per session, that
-is per pytest-xdist worker. Under ``--clock-ahead``/``--clock-at`` the server's clock
+The server runs in a subprocess on 127.0.0.1 with its own database (a copy of the
+demo partnership: tests/conftest.py ``demo_database``), as `make run` would; one
+server and one browser per session, that is per pytest-xdist worker. Under ``--clock-ahead``/``--clock-at`` the server's clock
 is moved by the same offset as the tests' (tests/helpers/clocked.py). Screenshots go
 to the ``screenshots`` folder (a temporary one unless ``--screenshots DIR``). Browsers
 cannot be downloaded here, so Playwright is pointed at /usr/bin/chromium (installed
@@ -46,15 +46,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(request, tmp_path_factory, migrated_engine):
+def live_server(request, tmp_path_factory, demo_database):
     """The service on 127.0.0.1 with the demo partnership, for the whole session."""
     from tests.conftest import clock_offset
 
-    url = migrated_engine().url.render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url, "AUDIT_ENVIRONMENT": "test"}
+    env = {**os.environ, "DATABASE_URL": demo_database(), "AUDIT_ENVIRONMENT": "test"}
     offset = clock_offset(request.config).total_seconds()
     cli = [sys.executable, "-m", "tests.helpers.clocked", str(offset)]
-    subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
     port = _free_port()
     log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
     server = subprocess.Popen(
