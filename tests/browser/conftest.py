@@ -190,8 +190,8 @@ def shot(screenshots):
 def pytest_collection_modifyitems(config, items) -> None:
     """Under pytest-xdist (--dist loadgroup) a browser test file's tests stay on one
     worker, in order, against that worker's live server: some follow on from the one
-    before. The walk over every page changes nothing, so its roles are spread out."""
+    before, and the walk over every page skips pages drawn as one already checked."""
     for item in items:
         module = item.module.__name__
-        if module.startswith("tests.browser.") and not module.endswith("test_every_page"):
+        if module.startswith("tests.browser."):
             item.add_marker(pytest.mark.xdist_group(module))

@@ -1,6 +1,7 @@
 """In a real browser: an auditor completes and submits a return with the keyboard
 only (JavaScript on), meets the error summary on the way, and another auditor
-completes one with JavaScript off. Screenshots and an axe check of each page."""
+completes one with JavaScript off. Screenshots for the README; axe checks these pages,
+as each role that reaches them, in the every-page walk."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-
-from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -48,7 +47,7 @@ def keyboard_walk(page, *, stop_at: str) -> None:
             if element["type"] == "radio":
                 page.keyboard.press("Space")  # the first option of the group
             elif element["tag"] == "TEXTAREA":
-                page.keyboard.type(ANSWER)
+                page.keyboard.insert_text(ANSWER)  # as typed, without a key event each
             elif name.endswith("-day"):
                 page.keyboard.type("27")
             elif name.endswith("-month"):
@@ -121,19 +120,6 @@ def test_a_return_can_be_completed_without_javascript(chromium, signed_in_state,
         context.close()
 
 
-def test_the_return_pages_have_no_axe_violations(page_as, live_server):
-    page = page_as("auditor", for_axe=True)
-    page.goto(f"{live_server}/my-work")
-    href = page.locator("tbody a").first.get_attribute("href")
-    for path in (href, f"{href}/check", f"{href}/overall"):
-        page.goto(f"{live_server}{path}")
-        assert axe_violations(page) == [], path
-    page.goto(f"{live_server}{href}")
-    area = page.locator("a[href*='/areas/']").first.get_attribute("href")
-    page.goto(f"{live_server}{area}")
-    assert axe_violations(page) == [], area
-
-
 def test_an_auditor_of_another_agency_cannot_reach_that_return(page_as, live_server):
     theirs = page_as("auditor")
     theirs.goto(f"{live_server}/my-work")
@@ -145,17 +131,13 @@ def test_an_auditor_of_another_agency_cannot_reach_that_return(page_as, live_ser
     expect(other.get_by_role("heading", name="Page not found")).to_be_visible()
 
 
-@pytest.mark.parametrize("who", ["moderator", "admin", "scrutineer", "agency_lead"])
-def test_the_audit_overview_has_no_axe_violations(page_as, live_server, who, shot):
-    page = page_as(who, for_axe=True)
+def test_a_moderator_opens_the_audit_overview_from_the_list(page_as, live_server, shot):
+    page = page_as("moderator")
     page.goto(f"{live_server}/audits")
-    assert axe_violations(page) == []
     page.get_by_role("link", name=re.compile("Identification of need and risk")).click()
     page.wait_for_load_state()
     expect(page.get_by_role("heading", level=2, name="By child")).to_be_visible()
-    if who == "moderator":
-        shot(page, "audit-overview")
-    assert axe_violations(page) == []
+    shot(page, "audit-overview")
 
 
 def test_typing_saves_the_draft_without_pressing_save(page_as, live_server):
@@ -175,10 +157,3 @@ def test_typing_saves_the_draft_without_pressing_save(page_as, live_server):
     assert page.get_by_label("What could have been better").input_value() == (
         "Saved while typing, never submitted."
     )
-
-
-@pytest.mark.parametrize("path", ["/admin/agencies", "/admin/agencies/new"])
-def test_the_admin_agency_pages_have_no_axe_violations(page_as, live_server, path):
-    page = page_as("admin", for_axe=True)
-    page.goto(f"{live_server}{path}")
-    assert axe_violations(page) == []
