@@ -25,10 +25,12 @@ test: install system-deps lint test-sqlite test-postgresql ## Install and run ev
 
 install: $(STAMP) node_modules/.installed-stamp
 
+# uv installs the same packages from PyPI as pip would, in seconds instead of half a
+# minute (it fetches and installs in parallel); pip only installs uv.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 # GOV.UK Frontend's compiled CSS, JS and assets (served by the app) and axe-core.

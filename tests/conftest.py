@@ -35,6 +35,7 @@ from app.db import get_session, make_sessionmaker, session_scope
 from app.demo import load_demo
 from app.main import create_app
 from tests.helpers.databases import Databases, for_backend
+from tests.helpers.sessions import rolled_back, savepoint_session
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("AUDIT_TEST_DB", "sqlite")
@@ -186,20 +187,12 @@ def engine(database_url: str, migrated_engine) -> Engine:
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
     """A session whose commits are savepoints inside a transaction rolled back after the test."""
-    connection = engine.connect()
-    transaction = connection.begin()
-    session = Session(
-        bind=connection,
-        join_transaction_mode="create_savepoint",
-        expire_on_commit=False,
-        autoflush=False,
-    )
-    try:
-        yield session
-    finally:
-        session.close()
-        transaction.rollback()
-        connection.close()
+    with rolled_back(engine) as connection:
+        session = savepoint_session(connection)
+        try:
+            yield session
+        finally:
+            session.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,15 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
-
-
-def _session(connection: Connection) -> Session:
-    return Session(
-        bind=connection,
-        join_transaction_mode="create_savepoint",
-        expire_on_commit=False,
-        autoflush=False,
-    )
+from tests.helpers.sessions import rolled_back, rolled_back_session
 
 
 @pytest.fixture(scope="module")
@@ -27,26 +19,18 @@ def demo(demo_database) -> Iterator[Connection]:
     """A connection to a copy of the demo partnership, in a transaction rolled back at
     the end."""
     engine = make_engine(demo_database())
-    connection = engine.connect()
-    transaction = connection.begin()
     try:
-        yield connection
+        with rolled_back(engine) as connection:
+            yield connection
     finally:
-        transaction.rollback()
-        connection.close()
         engine.dispose()
 
 
 @pytest.fixture
 def db(demo: Connection) -> Iterator[Session]:
     """The demo, each test's changes rolled back."""
-    savepoint = demo.begin_nested()
-    session = _session(demo)
-    try:
+    with rolled_back_session(demo) as session:
         yield session
-    finally:
-        session.close()
-        savepoint.rollback()
 
 
 def test_demo_audit_has_7_children_5_agencies_and_mixed_returns(client, db):

@@ -8,6 +8,8 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from app.formatting import format_date, format_datetime, interval, number, percentage, signed
 from app.main import create_app
 from tests.helpers.permissions import api_routes
@@ -35,6 +37,24 @@ class TestNamedRoutes:
         for route in _routes():
             if route.path.startswith("/api/"):
                 assert route.name.startswith("api."), route.name
+
+    def test_a_link_by_name_is_the_path_starlette_finds(self):
+        # url() remembers which route holds a name; the paths must not change.
+        from starlette.requests import Request
+        from starlette.routing import NoMatchFound
+
+        from app.templating import url
+
+        app = create_app()
+        request = Request({"type": "http", "app": app})
+        for route in _routes():
+            params = {name: 7 for name in route.param_convertors}
+            for _ in range(2):  # found, then remembered
+                assert url(request, route.name, **params) == app.url_path_for(route.name, **params)
+        assert url(request, "static", path="service.css") == "/static/service.css"
+        assert url(request, "returns.task_list", return_id=3, anchor="x") == "/returns/3#x"
+        with pytest.raises(NoMatchFound):
+            url(request, "returns.task_list", no_such_parameter=1)
 
 
 class TestNoLiteralPaths:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from app.access.policy import ROLE_PERMISSIONS, Permission
 from app.access.rules import ROUTE_RULES
 from app.config import Settings
 from app.main import create_app
 from tests.helpers.permissions import BUILT_IN, api_routes, people
+from tests.helpers.sessions import rolled_back, rolled_back_session
 
 SAMPLE_BODIES: dict[str, object] = {
     "api.agencies.create": {"name": "New agency", "kind": "police"},
@@ -125,15 +129,31 @@ def _refused(response, route) -> str | None:
     return None
 
 
+@pytest.fixture(scope="module")
+def everyone(engine) -> Iterator[tuple[Connection, dict[str, tuple[set, dict]]]]:
+    """One person per role, made once for the module in a transaction rolled back at
+    the end: the connection, and each role's (roles, request headers)."""
+    with rolled_back(engine) as connection, rolled_back_session(connection) as session:
+        made = {
+            role: (set(person["user"].roles), person["headers"])
+            for role, person in people(session).items()
+        }
+        yield connection, made
+
+
+@pytest.fixture
+def db(everyone) -> Iterator[Session]:
+    """Each request's writes rolled back after the test; the people kept."""
+    with rolled_back_session(everyone[0]) as session:
+        yield session
+
+
 @pytest.mark.parametrize(("route", "method"), CASES, ids=[f"{m} {r.path}" for r, m in CASES])
-def test_each_role_gets_exactly_what_the_rule_allows(anonymous_client, db, route, method):
+def test_each_role_gets_exactly_what_the_rule_allows(anonymous_client, everyone, route, method):
     rule = ROUTE_RULES[route.name]
-    everyone = people(db)
-    for role, person in everyone.items():
-        response = _request(anonymous_client, route, method, person["headers"])
-        allowed = rule == Permission.PUBLIC or any(
-            rule in ROLE_PERMISSIONS[r] for r in person["user"].roles
-        )
+    for role, (roles, headers) in everyone[1].items():
+        response = _request(anonymous_client, route, method, headers)
+        allowed = rule == Permission.PUBLIC or any(rule in ROLE_PERMISSIONS[r] for r in roles)
         if allowed:
             assert _refused(response, route) is None, (role, response.text)
             assert response.status_code < 500, (role, response.text)

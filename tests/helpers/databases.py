@@ -68,7 +68,9 @@ class PostgresDatabases:
         return self._cluster.create_database(self._name())
 
     def copy(self, url: str) -> str:
-        return self._cluster.create_database(self._name(), template=url.rsplit("/", 1)[1])
+        from sqlalchemy.engine import make_url
+
+        return self._cluster.create_database(self._name(), template=make_url(url).database)
 
     def close(self) -> None:
         self._cluster.stop()
