@@ -12,6 +12,7 @@ by .ci/system-deps).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -163,18 +165,58 @@ def page_as(chromium, signed_in_state):
         context.close()
 
 
+def page_kind(link: str) -> str:
+    """A page's kind: its path with ids blanked, and which query parameters it has
+    but not their values (/actions?status=open and ?status=overdue are one kind)."""
+    url = urlsplit(link)
+    names = sorted({name for name, _ in parse_qsl(url.query, keep_blank_values=True)})
+    return re.sub(r"/\d+", "/{id}", url.path) + ("?" + "&".join(names) if names else "")
+
+
+# How a page is drawn: each kind of element in it (tag, classes, which attributes it
+# has but not their values, and whether it has no text at all), and any id used twice
+# or referred to but missing. Two pages of one kind drawn the same way differ only in
+# their data (which child, how many rows), which is not what axe checks.
+DRAWN = r"""() => {
+    const kinds = new Set(), ids = new Map(), problems = [];
+    for (const e of document.querySelectorAll("body *")) {
+        const attributes = [...e.attributes].map(a => a.name).filter(n => n !== "class");
+        kinds.add([e.tagName, [...e.classList].sort().join("."), attributes.sort().join(","),
+                   e.textContent.trim() ? "" : "empty"].join("|"));
+        if (e.id) ids.set(e.id, (ids.get(e.id) || 0) + 1);
+    }
+    for (const [id, n] of ids) if (n > 1) problems.push("twice:" + id);
+    for (const name of ["for", "headers", "aria-labelledby", "aria-describedby", "aria-controls"])
+        for (const e of document.querySelectorAll("[" + name + "]"))
+            for (const id of e.getAttribute(name).split(/\s+/))
+                if (id && !ids.has(id)) problems.push("missing:" + name + ":" + id);
+    return [...kinds].sort().join("\n") + "\n" + problems.sort().join("\n");
+}"""
+# (kind of page, how it was drawn) of each page on which axe found nothing, in this
+# worker: a page drawn the same way again is not checked again.
+_passed: set[tuple[str, str]] = set()
+
+
 def axe_violations(page) -> list[dict]:
-    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now.
-    (Only violations are asked for: axe then skips gathering the passes, which are
-    most of its work and were thrown away.)"""
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now, or
+    none at once if a page of the same kind drawn the same way has already passed
+    (``DRAWN``): what varies is data, and a page drawn differently (a button, banner
+    or error summary more) is checked. (Only violations are asked for: axe then skips
+    gathering the passes, which are most of its work and were thrown away.)"""
+    drawn = (page_kind(page.url), page.evaluate(DRAWN))
+    if drawn in _passed:
+        return []
     page.add_script_tag(path=str(AXE))
-    return page.evaluate(
+    violations = page.evaluate(
         """async () => (await axe.run(document, {runOnly: {type: "tag", values:
             ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]},
             resultTypes: ["violations"]})).violations
             .map(v => ({id: v.id, impact: v.impact, help: v.help,
                         nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}))"""
     )
+    if not violations:
+        _passed.add(drawn)
+    return violations
 
 
 @pytest.fixture
@@ -190,7 +232,7 @@ def shot(screenshots):
 def pytest_collection_modifyitems(config, items) -> None:
     """Under pytest-xdist (--dist loadgroup) a browser test file's tests stay on one
     worker, in order, against that worker's live server: some follow on from the one
-    before, and the walk over every page skips pages drawn as one already checked."""
+    before."""
     for item in items:
         module = item.module.__name__
         if module.startswith("tests.browser."):
