@@ -25,7 +25,7 @@ def library_files() -> list[Path]:
     return sorted(LIBRARY.glob("*.yaml"))
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.CSafeLoader):
     """Safe loading that refuses a key given twice: YAML would silently keep the last,
     and a second ``questions:`` would throw away the first list of questions."""
 
