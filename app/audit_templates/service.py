@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from app.audit_templates.models import (
     GradingScale,
@@ -76,7 +77,13 @@ def get_family(session: Session, *, family_id: int) -> TemplateFamily:
 
 def get_version(session: Session, *, version_id: int, fresh: bool = False) -> TemplateVersion:
     """The version with its key areas, questions and scale; ``fresh`` re-reads rows this
-    session already holds (after taking a lock, say)."""
+    session already holds (after taking a lock, say). A version that is not a draft
+    never changes, so one this session has already read whole is not read again (the
+    query would find the same rows and keep the objects as they are)."""
+    if not fresh:
+        held = session.identity_map.get(identity_key(TemplateVersion, version_id))
+        if isinstance(held, TemplateVersion) and _read_whole(held):
+            return held
     stmt = select(TemplateVersion).where(TemplateVersion.id == version_id).options(*FULL_VERSION)
     if fresh:
         stmt = stmt.execution_options(populate_existing=True)
@@ -84,6 +91,17 @@ def get_version(session: Session, *, version_id: int, fresh: bool = False) -> Te
     if version is None:
         raise NotFound(f"There is no template version with id {version_id}.")
     return version
+
+
+def _read_whole(version: TemplateVersion) -> bool:
+    state = inspect(version)
+    if state.expired or {"status", "family", "key_areas", "scale"} & state.unloaded:
+        return False
+    if version.status == TemplateStatus.DRAFT:
+        return False
+    if version.scale is not None and "levels" in inspect(version.scale).unloaded:
+        return False
+    return all("questions" not in inspect(area).unloaded for area in version.key_areas)
 
 
 def require_draft(session: Session, version: TemplateVersion) -> None:
