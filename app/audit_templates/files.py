@@ -57,8 +57,10 @@ def parse(text: str) -> TemplateFile:
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         elif isinstance(exc, yaml.reader.ReaderError):
-            # An unprintable character (often pasted from a word processor).
-            where = f" at line {text.count(chr(10), 0, exc.position) + 1}"
+            # An unprintable character (often pasted from a word processor); libyaml
+            # gives its place in bytes of UTF-8.
+            line = text.encode()[: exc.position].count(b"\n") + 1
+            where = f" at line {line}"
         else:
             where = ""
         problem = getattr(exc, "problem", None) or getattr(exc, "reason", None)

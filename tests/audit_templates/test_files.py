@@ -233,6 +233,11 @@ class TestImportErrors:
         r = import_yaml(client, f"format: {FILE_FORMAT}\nname: Pasted\x0bname\nkey_areas: []\n")
         assert r.status_code == 422, r.text
         assert "line 2" in r.json()["detail"]
+        # Letters beyond ASCII before it do not move the line.
+        text = f"format: {FILE_FORMAT}\n" + "# Café, Ysgol Gymraeg, Łódź\n" * 20 + "name: a\x0bb\n"
+        r = import_yaml(client, text)
+        assert r.status_code == 422, r.text
+        assert "line 22" in r.json()["detail"], r.json()["detail"]
 
     @pytest.mark.parametrize(
         "text",
