@@ -10,20 +10,15 @@ import pytest
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from app.db import make_engine
-from tests.helpers.sessions import rolled_back, rolled_back_session
+from tests.helpers.sessions import engine_on, rolled_back, rolled_back_session
 
 
 @pytest.fixture(scope="module")
 def demo(demo_database) -> Iterator[Connection]:
     """A connection to a copy of the demo partnership, in a transaction rolled back at
     the end."""
-    engine = make_engine(demo_database())
-    try:
-        with rolled_back(engine) as connection:
-            yield connection
-    finally:
-        engine.dispose()
+    with engine_on(demo_database()) as engine, rolled_back(engine) as connection:
+        yield connection
 
 
 @pytest.fixture

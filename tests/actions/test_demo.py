@@ -14,10 +14,10 @@ from app.actions.demo import load_demo_actions
 from app.actions.lifecycle import Rag, assess
 from app.actions.models import ActionStatus, ActionStatusChange
 from app.config import Settings
-from app.db import make_engine
 from app.findings.models import Finding
 from app.models import Audit
 from tests.helpers.factories import make_audit
+from tests.helpers.sessions import engine_on
 
 TODAY = date(2027, 3, 1)
 N = Settings().escalate_to_executive_after_days
@@ -26,12 +26,8 @@ N = Settings().escalate_to_executive_after_days
 @pytest.fixture
 def demo(demo_database) -> Iterator[Session]:
     """A session on a copy of the demo partnership."""
-    engine = make_engine(demo_database())
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+    with engine_on(demo_database()) as engine, Session(engine) as session:
+        yield session
 
 
 def test_the_demo_has_actions_in_every_part_of_the_lifecycle(demo):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_sessionmaker
+from tests.helpers.sessions import engine_on
 
 
 @pytest.fixture
@@ -24,7 +25,6 @@ def cli_demo_db(demo_database, monkeypatch):
 def _on(url: str, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    with engine_on(url) as engine:
+        yield make_sessionmaker(engine)
     get_settings.cache_clear()

@@ -30,6 +30,7 @@ from app.findings import service as findings
 from app.findings.models import FindingKind
 from app.moderation.models import ModeratedGrade
 from audit_tools.commands.briefings import app as briefings_cli
+from tests.helpers.sessions import engine_on
 
 # One worker takes the module, so the documents are drawn once (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_render")
@@ -42,13 +43,14 @@ PNG = bytes.fromhex(
 
 
 @pytest.fixture(scope="module")
-def demo(demo_database, migrated_engine):
+def demo(demo_database):
     """A copy of the demo partnership: (url, session factory, deep dive id)."""
     url = demo_database()
-    factory = make_sessionmaker(migrated_engine(url))
-    with session_scope(factory) as session:
-        audit_id = session.scalar(select(Audit.id).where(Audit.status == AuditStatus.LEARNING))
-    return url, factory, audit_id
+    with engine_on(url) as engine:
+        factory = make_sessionmaker(engine)
+        with session_scope(factory) as session:
+            audit_id = session.scalar(select(Audit.id).where(Audit.status == AuditStatus.LEARNING))
+        yield url, factory, audit_id
 
 
 @pytest.fixture(scope="module")

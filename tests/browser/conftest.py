@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.helpers.drawing import Drawing
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -194,37 +196,18 @@ def page_kind(link: str) -> str:
     return re.sub(r"/\d+", "/{id}", url.path) + ("?" + "&".join(names) if names else "")
 
 
-# How a page is drawn: each kind of element in it (tag, classes, which attributes it
-# has but not their values, and whether it has no text at all), and any id used twice
-# or referred to but missing. Two pages of one kind drawn the same way differ only in
-# their data (which child, how many rows), which is not what axe checks.
-DRAWN = r"""() => {
-    const kinds = new Set(), ids = new Map(), problems = [];
-    for (const e of document.querySelectorAll("body *")) {
-        const attributes = [...e.attributes].map(a => a.name).filter(n => n !== "class");
-        kinds.add([e.tagName, [...e.classList].sort().join("."), attributes.sort().join(","),
-                   e.textContent.trim() ? "" : "empty"].join("|"));
-        if (e.id) ids.set(e.id, (ids.get(e.id) || 0) + 1);
-    }
-    for (const [id, n] of ids) if (n > 1) problems.push("twice:" + id);
-    for (const name of ["for", "headers", "aria-labelledby", "aria-describedby", "aria-controls"])
-        for (const e of document.querySelectorAll("[" + name + "]"))
-            for (const id of e.getAttribute(name).split(/\s+/))
-                if (id && !ids.has(id)) problems.push("missing:" + name + ":" + id);
-    return [...kinds].sort().join("\n") + "\n" + problems.sort().join("\n");
-}"""
 # (kind of page, how it was drawn) of each page on which axe found nothing, in this
 # worker: a page drawn the same way again is not checked again.
-_passed: set[tuple[str, str]] = set()
+_passed: set[tuple[str, frozenset[str]]] = set()
 
 
 def axe_violations(page) -> list[dict]:
     """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now, or
     none at once if a page of the same kind drawn the same way has already passed
-    (``DRAWN``): what varies is data, and a page drawn differently (a button, banner
-    or error summary more) is checked. (Only violations are asked for: axe then skips
-    gathering the passes, which are most of its work and were thrown away.)"""
-    drawn = (page_kind(page.url), page.evaluate(DRAWN))
+    (tests/helpers/drawing.py): what varies is data, and a page drawn differently (a
+    button, banner or error summary more) is checked. (Only violations are asked for:
+    axe then skips gathering the passes, which are most of its work.)"""
+    drawn = (page_kind(page.url), Drawing(page.content()).signature)
     if drawn in _passed:
         return []
     page.add_script_tag(path=str(AXE))

@@ -14,13 +14,13 @@ links are followed (GET), so the walk changes nothing.
 from __future__ import annotations
 
 from collections import Counter, deque
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 
 from tests.browser.conftest import DEMO, axe_violations, page_kind
+from tests.helpers.drawing import Drawing
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -55,81 +55,8 @@ REACHES = {
 }
 
 
-VOID = {
-    "area",
-    "base",
-    "br",
-    "col",
-    "embed",
-    "hr",
-    "img",
-    "input",
-    "link",
-    "meta",
-    "source",
-    "track",
-    "wbr",
-}
-REFERENCES = ("for", "headers", "aria-labelledby", "aria-describedby", "aria-controls")
 # (kind of page, how its HTML is drawn) of the pages that passed axe.
 _walked: set[tuple[str, frozenset[str]]] = set()
-
-
-class Drawing(HTMLParser):
-    """How a page's HTML is drawn (as conftest.DRAWN reads it from the browser's page)
-    and the links in it."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.kinds: set[str] = set()
-        self.hrefs: list[str] = []
-        self._open: list[list] = []  # [tag, kind, has text]
-        self._ids: Counter[str] = Counter()
-        self._refs: list[tuple[str, str]] = []
-        self._in_body = False
-        self.feed(html)
-        self.close()
-        while self._open:
-            self._end()
-        problems = {f"twice:{i}" for i, n in self._ids.items() if n > 1}
-        problems |= {f"missing:{a}:{i}" for a, i in self._refs if i not in self._ids}
-        self.signature = frozenset(self.kinds | problems)
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "a" and attributes.get("href"):
-            self.hrefs.append(attributes["href"])
-        if tag == "body":
-            self._in_body = True
-            return
-        if not self._in_body:
-            return
-        if attributes.get("id"):
-            self._ids[attributes["id"]] += 1
-        for name in REFERENCES:
-            self._refs += [(name, i) for i in (attributes.get(name) or "").split()]
-        classes = ".".join(sorted((attributes.get("class") or "").split()))
-        names = ",".join(sorted(n for n in attributes if n != "class"))
-        kind = f"{tag}|{classes}|{names}"
-        if tag in VOID:
-            self.kinds.add(kind + "|empty")
-        else:
-            self._open.append([tag, kind, False])
-
-    def handle_endtag(self, tag):
-        if any(entry[0] == tag for entry in self._open):
-            while self._end() != tag:
-                pass
-
-    def handle_data(self, data):
-        if data.strip():
-            for entry in self._open:
-                entry[2] = True
-
-    def _end(self) -> str:
-        tag, kind, has_text = self._open.pop()
-        self.kinds.add(kind + ("" if has_text else "|empty"))
-        return tag
 
 
 def links(page_url: str, hrefs: list[str], base: str) -> list[str]:

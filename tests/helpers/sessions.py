@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from app.db import make_engine
+
 
 def savepoint_session(connection: Connection) -> Session:
     """A session on ``connection`` whose commits are savepoints."""
@@ -18,6 +20,17 @@ def savepoint_session(connection: Connection) -> Session:
         expire_on_commit=False,
         autoflush=False,
     )
+
+
+@contextmanager
+def engine_on(url: str) -> Iterator[Engine]:
+    """An engine on the database at ``url`` (already migrated: a copy of the demo,
+    say), disposed of at the end."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager
