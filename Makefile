@@ -39,7 +39,7 @@ node_modules/.installed-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-system-deps: ## Debian packages the tests need (PostgreSQL, Chromium, WeasyPrint's libraries, poppler)
+system-deps: ## Debian packages the tests need (PostgreSQL, Chromium's headless shell, WeasyPrint's libraries, poppler)
 	bash .ci/system-deps
 
 lint: install
@@ -54,7 +54,9 @@ lint: install
 # - SQLite: everything but the browser tests, with the clock a year ahead (any date);
 # - PostgreSQL, the real deployment: everything, on today's clock.
 TEST_WORKERS ?= auto
-PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+# --dist loadfile: a test file's tests stay on one worker, in order (a browser journey
+# follows on from the test before; a module-scoped fixture is built once).
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-sqlite: install
 	AUDIT_TEST_DB=sqlite $(PYTEST) --ignore=tests/browser --clock-ahead=365

@@ -32,8 +32,6 @@ from app.moderation.models import ModeratedGrade
 from audit_tools.commands.briefings import app as briefings_cli
 from tests.helpers.sessions import engine_on
 
-# One worker takes the module, so the documents are drawn once (--dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_render")
 SETTINGS = Settings()
 # A 1x1 PNG: the partnership's logo in the tests.
 PNG = bytes.fromhex(

@@ -231,13 +231,3 @@ def shot(screenshots):
         page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
 
     return take
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """Under pytest-xdist (--dist loadgroup) a browser test file's tests stay on one
-    worker, in order, against that worker's live server: some follow on from the one
-    before."""
-    for item in items:
-        module = item.module.__name__
-        if module.startswith("tests.browser."):
-            item.add_marker(pytest.mark.xdist_group(module))
