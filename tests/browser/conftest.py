@@ -202,28 +202,28 @@ def page_kind(link: str) -> str:
 # (kind of page, how it was drawn) of each page on which axe found nothing, in this
 # worker: a page drawn the same way again is not checked again.
 _passed: set[tuple[str, frozenset[str]]] = set()
+# The styling (ancestry) of each text element whose colour contrast passed, in this
+# worker (tests/browser/axe_run.js).
+_contrast_passed: set[str] = set()
+AXE_RUN = (Path(__file__).parent / "axe_run.js").read_text()
 
 
 def axe_violations(page) -> list[dict]:
     """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now, or
     none at once if a page of the same kind drawn the same way has already passed
     (tests/helpers/drawing.py): what varies is data, and a page drawn differently (a
-    button, banner or error summary more) is checked. (Only violations are asked for:
-    axe then skips gathering the passes, which are most of its work.)"""
+    button, banner or error summary more) is checked. Colour contrast, most of axe's
+    work, is checked on each text element styled in a way not yet checked
+    (tests/browser/axe_run.js)."""
     drawn = (page_kind(page.url), Drawing(page.content()).signature)
     if drawn in _passed:
         return []
     page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: "tag", values:
-            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]},
-            resultTypes: ["violations"]})).violations
-            .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}))"""
-    )
-    if not violations:
+    found = page.evaluate(AXE_RUN, sorted(_contrast_passed))
+    if not found["violations"]:
         _passed.add(drawn)
-    return violations
+        _contrast_passed.update(found["styles"])
+    return found["violations"]
 
 
 @pytest.fixture
