@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from tests.browser.conftest import DEMO, axe_violations, page_kind
+from tests.browser.conftest import AXE, DEMO, axe_violations, page_kind
 from tests.helpers.drawing import Drawing
 
 pytestmark = pytest.mark.usefixtures("live_server")
@@ -76,6 +76,9 @@ def test_every_page_a_role_can_reach_has_no_axe_violations(
     page_as, signed_in_state, live_server, who
 ):
     page = page_as(who, for_axe=True)
+    # Every page loaded here is checked: axe goes into each as it opens (a quarter of the
+    # CPU of sending it to each page afterwards).
+    page.context.add_init_script(path=str(AXE))
     cookies = {c["name"]: c["value"] for c in signed_in_state(who)["cookies"]}
     with httpx.Client(base_url=live_server, cookies=cookies, follow_redirects=True) as http:
         queue, seen, shapes = deque(["/"]), {"/"}, Counter()
