@@ -105,8 +105,8 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture(autouse=True)
 def quick_hashing(monkeypatch):
     """Cheap argon2 parameters: no rule under test depends on the cost, and the suite
-    creates and signs in many people. (Unknown accounts are still checked against the
-    real-cost dummy hash.)"""
+    creates and signs in many people. (Unknown accounts are checked against a dummy
+    hash made by the same hasher: tests/access/test_sign_in.py.)"""
     monkeypatch.setattr("app.access.secrets._hasher", CHEAP_HASHER)
 
 

@@ -22,9 +22,15 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
 _hasher = PasswordHasher()
-# Verifying against this when the account does not exist costs the same time as a
-# real check, so the response time does not reveal whether an account exists.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@lru_cache(maxsize=2)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verifying against this when the account does not exist costs the same time as a
+    real check, so the response time does not reveal whether an account exists. Made
+    at the first sign-in, not when the module is imported: every process that imports
+    it (workers, the renderers, the command line) would otherwise pay for a hash."""
+    return hasher.hash("not a real password, only for timing")
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +58,8 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not there is a hash to check against."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        checked = password_hash or _dummy_hash(_hasher)
+        return _hasher.verify(checked, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -263,3 +263,24 @@ class TestCookie:
         assert r.status_code == 200, r.text
         assert r.headers["set-cookie"].startswith("__Host-case_audit_session=")
         assert browser.get(f"{API}/auth/me").status_code == 200
+
+
+class TestUnknownAccounts:
+    def test_the_password_is_checked_against_a_hash_of_the_same_cost(self, monkeypatch):
+        """No account, no hash: the password is still checked, at the hasher's cost."""
+        from argon2 import PasswordHasher, extract_parameters
+
+        from app.access import secrets
+
+        checked: list[str] = []
+
+        class Watched(PasswordHasher):
+            def verify(self, hash, password):
+                checked.append(hash)
+                return super().verify(hash, password)
+
+        hasher = Watched(time_cost=2, memory_cost=2048, parallelism=1)
+        monkeypatch.setattr(secrets, "_hasher", hasher)
+        assert secrets.verify_password(None, "any password at all") is False
+        assert len(checked) == 1
+        assert extract_parameters(checked[0]) == extract_parameters(hasher.hash("x"))
