@@ -127,6 +127,7 @@ ROUTE_RULES: dict[str, P] = {
     "api.involvements.delete": P.AUDIT_MANAGE,
     # returns
     "api.returns.list": P.RETURN_READ,
+    "api.returns.my_work": P.RETURN_EDIT,
     "api.returns.get": P.RETURN_READ,
     "api.returns.save_draft": P.RETURN_EDIT,
     "api.returns.submit": P.RETURN_EDIT,

@@ -2,13 +2,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from app import clock
 from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
-from app.returns import reading, service
+from app.returns import reading, service, work
 from app.returns.models import ReturnStatus
-from app.returns.schemas import DraftSave, Reopen, ReturnOut, ReturnSummary, Submit
+from app.returns.schemas import (
+    DraftSave,
+    MyWorkOut,
+    Reopen,
+    ReturnOut,
+    ReturnSummary,
+    Submit,
+    WorkCounts,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["returns"])
 
@@ -50,6 +59,16 @@ def list_returns(
         status=status,
     )
     return Page[ReturnSummary].build(items, total, params)
+
+
+@router.get("/me/work", name="api.returns.my_work")
+@transactional
+def my_work(session: SessionDep, actor: Actor) -> MyWorkOut:
+    """What My work shows: my own agency's returns in open audits and in moderation,
+    grouped by audit, to do (overdue first) and done, with each return's progress."""
+    mine = work.my_work(session, actor=actor, today=clock.today())
+    counts = WorkCounts(to_do=mine.to_do_count, overdue=mine.overdue_count, done=mine.done_count)
+    return MyWorkOut.model_validate({**vars(mine), "counts": counts})
 
 
 @router.get("/returns/{return_id}", name="api.returns.get")

@@ -13,7 +13,7 @@ from app.audit_templates import service as templates
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
-from app.returns import key_area_fields, reading, service
+from app.returns import key_area_fields, reading, service, work
 from app.returns.models import EDITABLE_STATUSES
 from app.templating import redirect, render, url
 
@@ -23,10 +23,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/my-work", name="returns.my_work")
 @transactional
 def my_work(session: SessionDep, request: Request, actor: Actor) -> Response:
-    """The returns expected from my agency, overdue ones first."""
+    """My agency's returns in current audits: to do (overdue first) and done."""
     today = clock.today()
-    work = reading.my_work(session, actor=actor, today=today)
-    return render(request, "returns/my_work.html", {"work": work, "today": today})
+    mine = work.my_work(session, actor=actor, today=today)
+    return render(request, "returns/my_work.html", {"work": mine, "today": today})
 
 
 # --- completing a return ------------------------------------------------------------
@@ -44,11 +44,7 @@ def _load(session, actor, return_id: int, *, log_read: bool = True):
 def _area_state(found: dict, key_area) -> str:
     answered = {a["question_id"] for a in found["answers"]}
     graded = {g["key_area_id"] for g in found["grades"]}
-    required = [q.id for q in key_area.questions if q.required]
-    touched = answered & {q.id for q in key_area.questions} or key_area.id in graded
-    if all(q in answered for q in required) and (not key_area.graded or key_area.id in graded):
-        return "Completed"
-    return "In progress" if touched else "Not yet started"
+    return work.area_state(key_area, answered, graded)
 
 
 def _editable(found: dict, actor: Actor) -> bool:

@@ -1,10 +1,8 @@
 """Reading returns: a page of returns, one return with its answers, grades and
-evidence (a person's read is logged), and My work. Hot paths select plain columns,
+evidence (a person's read is logged). Hot paths select plain columns,
 not ORM objects."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -13,7 +11,7 @@ from app.access.policy import Actor, return_scope
 from app.agencies.models import Agency
 from app.audit_templates.models import GradeLevel
 from app.auditlog import service as auditlog
-from app.audits.models import Audit, AuditStatus, Child
+from app.audits.models import Audit, Child
 from app.errors import NotFound
 from app.pagination import PageParams
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
@@ -139,47 +137,3 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
             for k, w, c, i in evidence
         ],
     }
-
-
-def my_work(session: Session, *, actor: Actor, today: date) -> list[dict]:
-    """The returns the actor's agency is expected to complete, overdue first, then by
-    due date: what an auditor opens the service to see."""
-    rows = session.execute(
-        select(
-            Return.id,
-            Return.status,
-            Return.updated_at,
-            Child.pseudonym,
-            Audit.id.label("audit_id"),
-            Audit.title,
-            Audit.returns_due_on,
-        )
-        .join(Child, Child.id == Return.child_id)
-        .join(Audit, Audit.id == Return.audit_id)
-        .where(return_scope(actor), Audit.status.in_([AuditStatus.OPEN, AuditStatus.MODERATION]))
-    ).all()
-    done = {ReturnStatus.SUBMITTED, ReturnStatus.MODERATED}
-    work = [
-        {
-            "id": r.id,
-            "status": r.status,
-            "pseudonym": r.pseudonym,
-            "audit_id": r.audit_id,
-            "audit_title": r.title,
-            "due_on": r.returns_due_on,
-            "overdue": r.returns_due_on is not None
-            and r.returns_due_on < today
-            and r.status not in done,
-        }
-        for r in rows
-    ]
-    return sorted(
-        work,
-        key=lambda w: (
-            not w["overdue"],
-            w["status"] in done,
-            w["due_on"] or date.max,
-            w["audit_title"],
-            w["pseudonym"],
-        ),
-    )

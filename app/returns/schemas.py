@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -102,3 +102,39 @@ class ReturnOut(ReturnSummary):
     grades: list[GradeOut]
     overall_grade: str | None
     evidence: list[EvidenceOut]
+
+
+class WorkReturnOut(ResponseModel):
+    id: int
+    child: str
+    status: ReturnStatus
+    key_areas_done: int
+    key_areas_total: int
+    updated_at: datetime | None
+
+
+class WorkAuditOut(ResponseModel):
+    id: int
+    title: str
+    due_on: date | None
+    overdue: bool
+    questionnaire: bool = Field(
+        description="A learning assurance questionnaire (launched by a published briefing)"
+    )
+    returns: list[WorkReturnOut]
+
+
+class WorkCounts(ResponseModel):
+    to_do: int
+    overdue: int
+    done: int
+
+
+class MyWorkOut(ResponseModel):
+    """My work: the signed-in auditor's own agency's returns in current audits, grouped
+    by audit; to do (overdue first, then by due date) and done."""
+
+    agency: str | None
+    to_do: list[WorkAuditOut]
+    done: list[WorkAuditOut]
+    counts: WorkCounts
