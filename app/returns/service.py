@@ -17,13 +17,17 @@ from contextlib import AbstractContextManager
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.access.models import User
 from app.access.policy import SYSTEM, Actor, may_edit_return, return_scope
+from app.agencies.models import Agency
 from app.auditlog import service as auditlog
+from app.auditlog.models import AuditEvent
 from app.audits.models import Audit, AuditStatus
 from app.clock import utcnow
 from app.context import current as current_context
 from app.db import get_or_404, rows_matched
 from app.errors import AppError, InvalidInput, NotFound, StateError
+from app.formatting import format_time
 from app.moderation import service as moderation
 from app.returns.models import (
     EDITABLE_STATUSES,
@@ -87,16 +91,62 @@ def _bump_version(session: Session, *, return_: Return, read_version: int, **val
 
 def _raise_conflict(session: Session, *, return_: Return, read_version: int):
     current = session.scalar(select(Return.version).where(Return.id == return_.id))
+    saved_by = last_saved_by(session, return_id=return_.id)
+    actor = current_context().actor
+    if saved_by is None:
+        who = "someone else"
+    elif saved_by["user_id"] is not None and saved_by["user_id"] == actor.user_id:
+        who = f"you, in another tab or window, at {format_time(saved_by['at'])}"
+    else:
+        named = ", ".join(part for part in (saved_by["name"], saved_by["agency"]) if part)
+        who = f"{named}, at {format_time(saved_by['at'])}"
     raise VersionConflict(
-        f"This return was changed by someone else (it is now at version {current}; "
-        f"you were editing version {read_version}). Nothing was saved: reload it to see "
-        "their changes, then make yours again.",
+        f"This return was saved by {who}, after you opened it (it is now at version "
+        f"{current}; you were editing version {read_version}). Nothing was saved: reload "
+        "it to see their changes, then make yours again.",
         current_version=current,
         your_version=read_version,
+        saved_by=saved_by
+        and {
+            "name": saved_by["name"],
+            "agency": saved_by["agency"],
+            "at": saved_by["at"].isoformat(),
+        },
         current=ReturnOut.model_validate(
-            detail(session, return_id=return_.id, actor=current_context().actor)
+            detail(session, return_id=return_.id, actor=actor)
         ).model_dump(mode="json"),
     )
+
+
+def last_saved_by(session: Session, *, return_id: int) -> dict | None:
+    """Who last changed the return, and when, from the audit log: their name and
+    agency (a person is named by name, not by e-mail address), or None if nobody has."""
+    row = session.execute(
+        select(
+            AuditEvent.user_id, AuditEvent.user_label, AuditEvent.at, User.display_name, Agency.name
+        )
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .outerjoin(Agency, Agency.id == User.agency_id)
+        .where(
+            AuditEvent.object_type == "return",
+            AuditEvent.object_id == return_id,
+            AuditEvent.action.in_(CHANGES),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "user_id": row.user_id,
+        "name": row.display_name or row.user_label,
+        "agency": row.name,
+        "at": row.at,
+    }
+
+
+# The audit log's actions that change a return's version.
+CHANGES = ("return.save_draft", "return.submit", "return.reopen")
 
 
 def snapshot(session: Session, *, return_id: int) -> dict:

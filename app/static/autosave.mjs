@@ -2,7 +2,11 @@
 // lost if the browser is closed. The page works without this: "Save and continue"
 // posts the same form. A save that another tab or person got in before is never
 // forced through: the message asks the auditor to reload instead.
-const DELAY_MS = 1500;
+//
+// One tab never conflicts with itself: saves run one after another, each sending the
+// version the one before it returned, and "Save and continue" waits for a save in
+// flight, then posts with the version that save returned.
+const DEFAULT_DELAY_MS = 1500;
 
 for (const form of document.querySelectorAll("form[data-autosave]")) {
   const status = document.getElementById("autosave-status");
@@ -11,12 +15,19 @@ for (const form of document.querySelectorAll("form[data-autosave]")) {
   let timer = null;
   let dirty = false;
   let stopped = false;
+  let submitting = false;
+  let saving = Promise.resolve(); // the last save asked for, done or in flight
+  let pending = 0; // saves asked for and not yet finished
 
   const say = (text) => { if (status) status.textContent = text; };
+  // data-autosave="MS" sets how long after the last key press the draft is saved.
+  const delay = () => Number(form.dataset.autosave) || DEFAULT_DELAY_MS;
 
-  const save = async (keepalive = false) => {
+  const send = async (keepalive) => {
     if (!dirty || stopped) return;
     dirty = false;
+    // Read now, not when the save was asked for: the save before may have moved
+    // the version on.
     const body = new URLSearchParams(new FormData(form));
     try {
       const response = await fetch(form.action, {
@@ -40,16 +51,33 @@ for (const form of document.querySelectorAll("form[data-autosave]")) {
     }
   };
 
+  const save = (keepalive = false) => {
+    pending += 1;
+    saving = saving.then(() => send(keepalive)).finally(() => { pending -= 1; });
+    return saving;
+  };
+
   const changed = () => {
     dirty = true;
     clearTimeout(timer);
-    timer = setTimeout(save, DELAY_MS);
+    timer = setTimeout(save, delay());
   };
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
   // Leaving or hiding the page saves what is pending, even as the tab closes.
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden") save(true);
+    if (document.visibilityState === "hidden" && !submitting) save(true);
   });
-  form.addEventListener("submit", () => { stopped = true; clearTimeout(timer); });
+  form.addEventListener("submit", (event) => {
+    clearTimeout(timer);
+    stopped = true; // the form itself now carries everything typed
+    if (submitting || pending === 0) return;
+    // A save is in flight: post once it has answered, with the version it returned.
+    event.preventDefault();
+    const button = event.submitter;
+    saving.then(() => setTimeout(() => {
+      submitting = true;
+      form.requestSubmit(button);
+    }));
+  });
 }

@@ -10,7 +10,10 @@ from sqlalchemy import select
 
 from app.access import service as access
 from app.access.models import Role
+from app.agencies.models import Agency
 from app.audit_templates import service as templates
+from app.auditlog.models import AuditEvent
+from app.formatting import format_time
 from app.returns.models import Return
 from tests.helpers.access import signed_in_cookie
 from tests.helpers.factories import make_audit
@@ -141,7 +144,10 @@ def test_a_stale_tab_is_told_and_shown_both_versions(setting):
     stale[f"q-{first.questions[1].id}"] = "Typed in the older tab."
     r = browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(old_tab, **stale))
     assert r.status_code == 409
-    assert "Someone else saved this return" in r.text
+    assert "This return was saved elsewhere while you had it open" in r.text
+    # The same person in another tab is not blamed on "someone else".
+    assert "saved by you, in another tab or window, at " in r.text
+    assert "someone else" not in r.text.lower()
     assert "Typed in the older tab." in r.text  # this tab's words are kept ...
     assert (
         "Saved version:</strong> She said she felt listened to." in r.text
@@ -168,7 +174,37 @@ def test_autosave_saves_a_draft_and_answers_with_the_new_version(setting):
         data=fields,
         headers={"X-Autosave": "1", "X-CSRF-Token": fields["csrf_token"]},
     )
-    assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
+    assert stale.status_code == 409 and "in another tab or window" in stale.json()["detail"]
+
+
+def test_a_conflict_names_who_saved_and_when(setting, db):
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    colleague = access.create_user(
+        db,
+        email="sam.patel@example.org",
+        display_name="Sam Patel",
+        roles={Role.AUDITOR},
+        agency_id=db.get(Return, return_id).agency_id,
+    )
+    db.commit()
+    mine = browser.cookies.get("case_audit_session")
+    browser.cookies.set("case_audit_session", signed_in_cookie(db, colleague))
+    theirs = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    saved = browser.post(
+        f"/returns/{return_id}/areas/{first.id}",
+        data=_form(theirs, **_fill(first)),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    browser.cookies.set("case_audit_session", mine)
+    r = browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(page, **_fill(first)))
+    at = db.scalar(select(AuditEvent.at).where(AuditEvent.action == "return.save_draft"))
+    agency = db.get(Agency, db.get(Return, return_id).agency_id).name
+    assert r.status_code == 409
+    assert f"This return was saved by Sam Patel, {agency}, at {format_time(at)}" in r.text
+    assert "sam.patel@example.org" not in r.text
 
 
 @pytest.mark.parametrize("path", ["areas", "overall", "submit"])

@@ -1,0 +1,64 @@
+"""Autosave and Save and continue in one tab never conflict with each other; two tabs
+editing one return still do, and the page says who saved (app/static/autosave.mjs)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.usefixtures("live_server")
+
+CONFLICT = "This return was saved elsewhere while you had it open"
+
+
+def an_area_to_edit(page, live_server) -> str:
+    """The first key area of one of the social care auditor's returns still to do."""
+    page.goto(f"{live_server}/my-work")
+    row = page.locator("tr", has_text=re.compile("In progress|Sent back|Not started")).first
+    page.goto(live_server + (row.get_by_role("link").get_attribute("href") or ""))
+    return live_server + (page.locator("a[href*='/areas/']").first.get_attribute("href") or "")
+
+
+def test_save_and_continue_during_an_autosave_never_conflicts(page_as, live_server):
+    page = page_as("other_auditor")
+    area = an_area_to_edit(page, live_server)
+    rng = random.Random(2026)
+    for attempt in range(50):
+        page.goto(area)
+        # Save 20 ms after typing stops (the page says 1.5 s), so that pressing the
+        # button 0 to 120 ms later lands before, during and after the save.
+        page.locator("form[data-autosave]").evaluate("form => form.dataset.autosave = '20'")
+        page.get_by_label("What could have been better").fill(f"Typed on attempt {attempt}.")
+        page.wait_for_timeout(rng.randint(0, 120))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save and continue").click()
+        assert page.url != area, (attempt, page.locator("main").inner_text())
+        expect(page.get_by_text(CONFLICT)).to_have_count(0)
+    page.goto(area)
+    expect(page.get_by_label("What could have been better")).to_have_value("Typed on attempt 49.")
+
+
+def test_two_tabs_on_one_return_still_conflict_and_say_who_saved(page_as, live_server):
+    first = page_as("other_auditor")
+    area = an_area_to_edit(first, live_server)
+    second = first.context.new_page()
+    second.goto(area)
+    first.goto(area)
+    second.get_by_label("What could have been better").fill("Saved in the second tab.")
+    with second.expect_navigation():
+        second.get_by_role("button", name="Save and continue").click()
+    first.get_by_label("What could have been better").fill("Typed in the first tab.")
+    with first.expect_navigation():
+        first.get_by_role("button", name="Save and continue").click()
+    expect(first.get_by_text(CONFLICT)).to_be_visible()
+    expect(
+        first.get_by_text(re.compile("saved by you, in another tab or window, at"))
+    ).to_be_visible()
+    # The first tab's words are still in its form; the saved ones are shown beside them.
+    expect(first.get_by_label("What could have been better")).to_have_value(
+        "Typed in the first tab."
+    )
+    expect(first.get_by_text("Saved version: Saved in the second tab.")).to_be_visible()
