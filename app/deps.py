@@ -10,8 +10,10 @@ from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from app import clock as calendar
+from app.access import kept
 from app.access.auth import authenticate, session_token_from
 from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid
 from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, Via, require
@@ -120,6 +122,16 @@ async def _csrf_token_sent(request: Request) -> str | None:
     return None
 
 
+async def _page_form(request: Request) -> FormData | None:
+    """A page's posted form (not the API's), read here for the same reason."""
+    content_type = request.headers.get("content-type", "")
+    if request.method != "POST" or request.url.path.startswith("/api/"):
+        return None
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return None
+    return await request.form()
+
+
 def check_csrf(request: Request, given: str | None) -> None:
     """A change made with the session cookie must carry the session's CSRF token."""
     token = session_token_from(request)
@@ -177,13 +189,18 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
         session: Session = kwargs["session"]
         rule = rule_for(request)
         csrf_given = await _csrf_token_sent(request)
+        form = await _page_form(request)
 
         def work() -> T:
-            actor = authenticate(session, request, request.app.state.settings)
+            settings = request.app.state.settings
+            actor = authenticate(session, request, settings)
             try:
                 require(actor, rule)
             except NotSignedIn:
-                # Keep what authenticating found (a session ended for sitting idle).
+                # Keep what authenticating found (a session ended for sitting idle),
+                # and a form posted after it ended, for its author (app/access/kept.py).
+                if form is not None:
+                    kept.keep(session, request, form, settings.secret_key)
                 session.commit()
                 raise
             # Public routes (signing in) act on no one's authority, so need no token.
@@ -194,7 +211,12 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
             ):
                 check_csrf(request, csrf_given)
             with bound(request_context(request, actor, session)):
-                return endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
+                result = endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
+            kept_id = form.get(kept.KEPT_FIELD) if form is not None else None
+            succeeded = not isinstance(result, Response) or result.status_code < 400
+            if isinstance(kept_id, str) and actor.user_id is not None and succeeded:
+                kept.saved(session, user_id=actor.user_id, kept_id=kept_id)
+            return result
 
         return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)
 

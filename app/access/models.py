@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency
@@ -90,6 +90,21 @@ class WebSession(Base):
     # kept here rather than in the address, where anyone could craft a link whose
     # banner says anything. Cleared by the page that shows it.
     flash: Mapped[str | None] = mapped_column(String(1000))
+
+
+class KeptPost(Base):
+    """A form posted after its web session had ended (sitting idle, or at its absolute
+    lifetime): what the person typed is kept for them, not lost, and offered back to
+    them alone once they sign in again (app/access/kept.py). Removed when offered, or
+    after ``kept_post_hours``."""
+
+    __tablename__ = "kept_post"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[list] = mapped_column(JSON)  # [[name, value], ...] as posted, in order
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ApiToken(Base):

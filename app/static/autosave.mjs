@@ -34,6 +34,13 @@ for (const form of document.querySelectorAll("form[data-autosave]")) {
         method: "POST", body, keepalive, credentials: "same-origin",
         headers: { "X-Autosave": "1", "X-CSRF-Token": csrf ? csrf.value : "" },
       });
+      if (response.redirected && new URL(response.url).pathname.startsWith("/sign-in")) {
+        // Signed out (the session timed out): the service has kept what was sent for
+        // this person (app/access/kept.py); "Save and continue" keeps the rest.
+        stopped = true;
+        say("You have been signed out. What you typed has been kept: select Save and continue, then sign in again to save it.");
+        return;
+      }
       const result = await response.json();
       if (response.ok) {
         version.value = result.version;

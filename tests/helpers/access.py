@@ -77,7 +77,7 @@ def signed_in_cookie(db: Session, user: User) -> str:
     return token
 
 
-def enrolled_auditor(db: Session):
+def enrolled_auditor(db: Session, *, email: str = "auditor@example.org"):
     """An auditor with a password and an authenticator, in the first agency of a new
     audit of two children and two agencies: (user, audit)."""
     from app.access import service as access
@@ -88,7 +88,7 @@ def enrolled_auditor(db: Session):
     agency = audit.agencies[0]
     user = access.create_user(
         db,
-        email="auditor@example.org",
+        email=email,
         display_name="Auditor",
         roles={Role.AUDITOR},
         agency_id=agency.id,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app.access import signin
+from app.access import kept, signin
 from app.access.auth import current_web_session, live_session, session_token_from
 from app.access.browser import (
     clear_session_cookie,
@@ -63,7 +63,16 @@ def home(session: SessionDep, request: Request, actor: Actor) -> Response:
 @router.get("/sign-in", name="access.sign_in")
 @transactional
 def sign_in_form(session: SessionDep, request: Request, next: str = "") -> Response:
-    return _page(request, "access/sign_in.html", next_=safe_next(request, next))
+    """Sign in; after a timeout, the page says why and whether work was kept."""
+    ended = kept.ended_session(session, request)
+    return _page(
+        request,
+        "access/sign_in.html",
+        next_=safe_next(request, next),
+        timed_out=ended.end_reason if ended else None,
+        kept_count=len(kept.waiting(session, user_id=ended.user_id)) if ended else 0,
+        idle_minutes=settings_of(request).session_idle_minutes,
+    )
 
 
 @router.post("/sign-in", name="access.sign_in_submit")
@@ -158,9 +167,23 @@ def code_submit(session: SessionDep, request: Request, posted: PostedForm) -> Re
             errors={"code": exc.message},
             status_code=exc.status_code,
         )
+    if kept.waiting(session, user_id=web.user_id):
+        next_ = url(request, "access.kept")
     response = RedirectResponse(next_, status_code=303)
     set_session_cookie(response, request, plain, web)
     return response
+
+
+@router.get("/kept", name="access.kept")
+@transactional
+def kept_work(session: SessionDep, request: Request, actor: Actor) -> Response:
+    """What the person typed before their session timed out, ready to be saved: each
+    kept form is posted back to where it was going (with JavaScript, at once)."""
+    assert actor.user_id is not None  # the rule asks for a signed-in person
+    waiting = kept.waiting(session, user_id=actor.user_id)
+    if not waiting:
+        return redirect(request, "access.home")
+    return render(request, "access/kept.html", {"kept": waiting, "field": kept.KEPT_FIELD})
 
 
 @router.get("/sign-in/set-up", name="access.set_up")

@@ -1,0 +1,81 @@
+"""Nothing typed is lost at the session timeout.
+
+A form posted after its web session has ended (it sat idle, or reached its absolute
+lifetime) cannot be saved: nobody is signed in. When the post carries that session's
+cookie and its CSRF token (so it came from that person's own page, not from another
+site), what it holds is kept for that person, server-side, for ``KEEP_FOR``. The
+sign-in page says why they were signed out and that their work was kept; after they
+sign in again, the Kept work page posts it back to where it was going, as them
+(``kept_post`` in the form, removed once that post succeeds). Nobody else can read it:
+only its author's own signed-in pages show it. Only the newest post to a page is kept:
+each carries the whole form.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from app.access.auth import session_token_from
+from app.access.csrf import CSRF_FIELD, csrf_valid
+from app.access.models import KeptPost, WebSession
+from app.access.secrets import digest
+from app.clock import utcnow
+
+KEEP_FOR = timedelta(hours=24)
+# Why a session ended, when the person was still working: these posts are kept.
+TIMED_OUT = ("idle", "expired")
+KEPT_FIELD = "kept_post"
+
+
+def ended_session(session: Session, request: Request) -> WebSession | None:
+    """The web session the request's cookie names, if it ended by timing out."""
+    token = session_token_from(request)
+    if not token:
+        return None
+    web = session.scalar(select(WebSession).where(WebSession.token_hash == digest(token)))
+    if web is None or web.ended_at is None or web.end_reason not in TIMED_OUT:
+        return None
+    return web
+
+
+def keep(session: Session, request: Request, form: FormData, secret_key: str) -> bool:
+    """Keep a form posted to a page after its session timed out; True if it was kept."""
+    token = session_token_from(request)
+    web = ended_session(session, request)
+    if token is None or web is None or web.second_factor_at is None:
+        return False
+    given = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
+    if not isinstance(given, str) or not csrf_valid(token, secret_key, given):
+        return False
+    if utcnow() - web.ended_at > KEEP_FOR:  # type: ignore[operator]
+        return False
+    fields = [
+        [name, value]
+        for name, value in form.multi_items()
+        if isinstance(value, str) and name not in (CSRF_FIELD, KEPT_FIELD)
+    ]
+    path = request.url.path
+    session.execute(delete(KeptPost).where(KeptPost.user_id == web.user_id, KeptPost.path == path))
+    session.add(KeptPost(user_id=web.user_id, path=path, fields=fields))
+    return True
+
+
+def waiting(session: Session, *, user_id: int) -> list[KeptPost]:
+    """The person's kept posts still to be saved, oldest first (older ones removed)."""
+    session.execute(delete(KeptPost).where(KeptPost.created_at < utcnow() - KEEP_FOR))
+    return list(
+        session.scalars(select(KeptPost).where(KeptPost.user_id == user_id).order_by(KeptPost.id))
+    )
+
+
+def saved(session: Session, *, user_id: int, kept_id: str) -> None:
+    """A kept post has been posted again and saved: it is no longer kept."""
+    if kept_id.isdigit():
+        session.execute(
+            delete(KeptPost).where(KeptPost.id == int(kept_id), KeptPost.user_id == user_id)
+        )

@@ -1,0 +1,125 @@
+"""Nothing typed is lost at the session timeout (app/access/kept.py): a form posted
+after the session sat idle is kept for its author, the sign-in page says so, and after
+signing in again it is posted back and saved; nobody else sees it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.access.models import KeptPost, WebSession
+from app.audit_templates import service as templates
+from app.clock import utcnow
+from app.returns.models import KeyAreaEvidence, Return
+from tests.helpers.access import PASSWORD, enrolled_auditor, next_code, sign_in_with_the_form
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+TYPED = "She waited nine days for a visit; the notes say why & what changed."
+
+
+@pytest.fixture
+def browser(anonymous_client, db):
+    anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
+    return anonymous_client
+
+
+@pytest.fixture
+def working(browser, db):
+    """An auditor signed in, with a key area of one of their returns open."""
+    user, audit = enrolled_auditor(db)
+    sign_in_with_the_form(browser, user)
+    return_id = db.scalar(
+        select(Return.id).where(Return.audit_id == audit.id, Return.agency_id == user.agency_id)
+    )
+    key_area = templates.get_version(db, version_id=audit.template_version_id).key_areas[0]
+    path = f"/returns/{return_id}/areas/{key_area.id}"
+    page = browser.get(path).text
+    form = {
+        "csrf_token": CSRF.search(page).group(1),
+        "version": VERSION.search(page).group(1),
+        "ev-could_be_better": TYPED,
+    }
+    return user, return_id, key_area, path, form
+
+
+def sit_idle(db, settings_minutes: int = 15) -> None:
+    for web in db.scalars(select(WebSession)):
+        web.last_seen_at = utcnow() - timedelta(minutes=settings_minutes, seconds=1)
+    db.commit()
+
+
+def sign_in_again(browser, user) -> str:
+    """Password, then code; where the service sends them afterwards."""
+    browser.post("/sign-in", data={"email": user.email, "password": PASSWORD, "next": "/x"})
+    r = browser.post(
+        "/sign-in/code", data={"code": next_code(user), "next": "/my-work"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    return r.headers["location"]
+
+
+def evidence(db, return_id: int, key_area_id: int) -> str | None:
+    return db.scalar(
+        select(KeyAreaEvidence.could_be_better).where(
+            KeyAreaEvidence.return_id == return_id, KeyAreaEvidence.key_area_id == key_area_id
+        )
+    )
+
+
+def test_a_form_posted_after_the_timeout_is_kept_and_saved_after_signing_in(browser, db, working):
+    user, return_id, key_area, path, form = working
+    sit_idle(db)
+    posted = browser.post(path, data=form, follow_redirects=False)
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/sign-in")
+    assert evidence(db, return_id, key_area.id) is None  # nothing saved yet ...
+    (kept,) = db.scalars(select(KeptPost)).all()  # ... but kept, for its author
+    assert kept.user_id == user.id and kept.path == path
+    assert ["ev-could_be_better", TYPED] in kept.fields
+    assert all(name != "csrf_token" for name, _ in kept.fields)
+
+    page = browser.get(posted.headers["location"]).text
+    assert "You were signed out because you had not done anything for 15 minutes" in page
+    assert "What you were saving when you were signed out has been kept" in page
+
+    assert sign_in_again(browser, user) == "/kept"
+    page = browser.get("/kept").text
+    assert f'action="{path}"' in page and "Save what you typed" in page
+    replay = dict(HIDDEN.findall(page))
+    assert replay["ev-could_be_better"] == TYPED.replace("&", "&amp;")
+    replay["ev-could_be_better"] = TYPED  # as the browser sends it
+    saved = browser.post(path, data=replay, follow_redirects=False)
+    assert saved.status_code == 303 and "/sign-in" not in saved.headers["location"]
+    assert evidence(db, return_id, key_area.id) == TYPED
+    assert db.scalars(select(KeptPost)).all() == []
+    assert browser.get("/kept", follow_redirects=False).status_code == 303  # nothing waiting
+
+
+def test_a_post_without_the_sessions_own_token_is_not_kept(browser, db, working):
+    _user, _return_id, _key_area, path, form = working
+    sit_idle(db)
+    browser.post(path, data=form | {"csrf_token": "0" * 64}, follow_redirects=False)
+    browser.post(path, data={k: v for k, v in form.items() if k != "csrf_token"})
+    assert db.scalars(select(KeptPost)).all() == []
+    page = browser.get("/sign-in").text
+    assert "You were signed out because" in page and "has been kept" not in page
+
+
+def test_only_its_author_sees_it_and_it_is_kept_for_a_day(browser, db, working):
+    user, _return_id, _key_area, path, form = working
+    sit_idle(db)
+    browser.post(path, data=form, follow_redirects=False)
+    colleague, _audit = enrolled_auditor(db, email="colleague@example.org")
+    browser.cookies.clear()
+    sign_in_with_the_form(browser, colleague)
+    assert browser.get("/kept", follow_redirects=False).status_code == 303
+    (kept,) = db.scalars(select(KeptPost)).all()
+    kept.created_at = utcnow() - timedelta(hours=24, seconds=1)
+    db.commit()
+    browser.cookies.clear()
+    assert sign_in_again(browser, user) == "/my-work"  # too old: gone
+    assert db.scalars(select(KeptPost)).all() == []
