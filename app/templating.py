@@ -276,6 +276,7 @@ def render(
         "actor": actor,
         "navigation": navigation(request, actor),
         "service_name": request.app.state.settings.partnership_name,
+        "idle_seconds": request.app.state.settings.session_idle_minutes * 60,
         "flashed": _take_flash() if status_code < 400 else None,
         "form": None,
         **(context or {}),

@@ -23,6 +23,8 @@ ROUTE_RULES: dict[str, P] = {
     "access.set_up_submit": P.PUBLIC,
     "access.sign_out": P.SIGNED_IN,
     "access.kept": P.SIGNED_IN,
+    "access.stay": P.SIGNED_IN,
+    "access.stay_submit": P.SIGNED_IN,
     "returns.my_work": P.RETURN_EDIT,
     "agencies.list": P.REFERENCE_MANAGE,
     "agencies.new": P.REFERENCE_MANAGE,

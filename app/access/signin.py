@@ -440,6 +440,12 @@ def _clear_failures(session: Session, *, account: str, client_address: str) -> N
 # --- signing out and one's own sessions ----------------------------------------------
 
 
+def stay_signed_in(session: Session, *, web_session: WebSession) -> None:
+    """Start the idle time again now (the session's absolute lifetime still holds)."""
+    web_session.last_seen_at = utcnow()
+    session.flush()
+
+
 def sign_out(session: Session, *, web_session: WebSession) -> None:
     """End the session now; its token no longer works."""
     end_session(web_session, "signed out")

@@ -123,3 +123,30 @@ def test_only_its_author_sees_it_and_it_is_kept_for_a_day(browser, db, working):
     browser.cookies.clear()
     assert sign_in_again(browser, user) == "/my-work"  # too old: gone
     assert db.scalars(select(KeptPost)).all() == []
+
+
+def test_stay_signed_in_starts_the_idle_time_again(browser, db, working):
+    _user, _return_id, _key_area, path, form = working
+    web = db.scalars(select(WebSession)).one()
+    web.last_seen_at = utcnow() - timedelta(minutes=14)
+    db.commit()
+    page = browser.get("/signed-in").text  # the warning as a plain page
+    assert "you are signed out after 15 minutes without doing anything" in page
+    stayed = browser.post("/signed-in", data={"csrf_token": form["csrf_token"]})
+    assert stayed.status_code == 200 and "You are still signed in." in stayed.text
+    assert utcnow() - web.last_seen_at < timedelta(seconds=5)
+    by_script = browser.post("/signed-in", headers={"X-CSRF-Token": form["csrf_token"]})
+    assert by_script.json() == {"idle_seconds": 900}
+    web.last_seen_at = utcnow() - timedelta(minutes=16)
+    db.commit()
+    late = browser.post(
+        "/signed-in", data={"csrf_token": form["csrf_token"]}, follow_redirects=False
+    )
+    assert late.status_code == 303 and late.headers["location"].startswith("/sign-in")
+
+
+def test_every_signed_in_page_carries_the_timeout_warning(browser, working):
+    page = browser.get("/my-work").text
+    assert 'id="timeout-warning" role="alertdialog"' in page and 'data-idle-seconds="900"' in page
+    browser.cookies.clear()
+    assert 'id="timeout-warning"' not in browser.get("/sign-in").text

@@ -70,11 +70,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(request, tmp_path_factory, demo_database):
+def live_database(demo_database) -> str:
+    """The live server's database (a copy of the demo), for tests that must change what
+    no page can, such as a session's last activity."""
+    return demo_database()
+
+
+@pytest.fixture(scope="session")
+def live_server(request, tmp_path_factory, live_database):
     """The service on 127.0.0.1 with the demo partnership, for the whole session."""
     from tests.conftest import clock_offset
 
-    env = {**os.environ, "DATABASE_URL": demo_database(), "AUDIT_ENVIRONMENT": "test"}
+    env = {**os.environ, "DATABASE_URL": live_database, "AUDIT_ENVIRONMENT": "test"}
     offset = clock_offset(request.config).total_seconds()
     cli = [sys.executable, "-m", "tests.helpers.clocked", str(offset)]
     port = _free_port()

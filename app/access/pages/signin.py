@@ -3,8 +3,10 @@ code (or, the first time, setting up the authenticator app)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.access import kept, signin
@@ -19,7 +21,7 @@ from app.access.models import User, WebSession
 from app.access.policy import Actor, Permission, Role
 from app.deps import PostedForm, SessionDep, transactional
 from app.forms import FormState
-from app.templating import redirect, render, url
+from app.templating import flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -229,6 +231,31 @@ def set_up_submit(session: SessionDep, request: Request, posted: PostedForm) -> 
     response = _page(request, "access/recovery_codes.html", next_=next_, codes=codes)
     set_session_cookie(response, request, plain, web)
     return response
+
+
+@router.get("/signed-in", name="access.stay")
+@transactional
+def stay_page(session: SessionDep, request: Request, actor: Actor) -> Response:
+    """The timeout warning as a plain page, for a browser without JavaScript: when the
+    session will end if nothing is done, and a button to stay signed in."""
+    web = current_web_session(session, actor)
+    idle = settings_of(request).session_idle_minutes
+    ends_at = web.last_seen_at + timedelta(minutes=idle) if web is not None else None
+    return render(request, "access/stay.html", {"ends_at": ends_at, "idle_minutes": idle})
+
+
+@router.post("/signed-in", name="access.stay_submit")
+@transactional
+def stay_signed_in(session: SessionDep, request: Request, actor: Actor) -> Response:
+    """Stay signed in: the idle time starts again now (the timeout warning's button,
+    and what typing in a return does while the person works)."""
+    web = current_web_session(session, actor)
+    if web is not None:
+        signin.stay_signed_in(session, web_session=web)
+    if request.headers.get("x-csrf-token"):  # the warning's script
+        return JSONResponse({"idle_seconds": settings_of(request).session_idle_minutes * 60})
+    flash("You are still signed in.")
+    return redirect(request, "access.stay")
 
 
 @router.post("/sign-out", name="access.sign_out")

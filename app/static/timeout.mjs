@@ -1,0 +1,66 @@
+// The timeout warning (GOV.UK's timeout-warning pattern, WCAG 2.2.1): two minutes
+// before the session would end for sitting idle, a modal dialog says so and offers
+// "Stay signed in". Typing anywhere keeps the session alive (at most one call a
+// minute), so someone writing a long answer is never signed out mid-sentence. If
+// nobody answers, the page is left as it is: what is saved afterwards is kept for
+// the person until they sign in again (app/access/kept.py).
+const dialog = document.getElementById("timeout-warning");
+
+if (dialog && typeof dialog.showModal === "function") {
+  const idle = Number(dialog.dataset.idleSeconds) * 1000;
+  const warn = Number(dialog.dataset.warnSeconds) * 1000;
+  const form = dialog.querySelector("form");
+  const csrf = form.querySelector("input[name=csrf_token]");
+  const countdown = dialog.querySelector("[data-countdown]");
+  const heading = dialog.querySelector("h2");
+  let lastActive = Date.now();
+  let lastPing = Date.now();
+  let ticker = null;
+
+  const minutes = (ms) => {
+    const whole = Math.max(0, Math.ceil(ms / 60000));
+    return whole === 1 ? "1 minute" : `${whole} minutes`;
+  };
+
+  const stay = async () => {
+    const response = await fetch(form.action, {
+      method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf ? csrf.value : "" },
+    });
+    if (!response.ok || response.redirected) throw new Error("signed out");
+    lastActive = lastPing = Date.now();
+  };
+
+  const check = () => {
+    const left = lastActive + idle - Date.now();
+    if (left <= 0) {
+      clearInterval(ticker);
+      heading.textContent = "You have been signed out";
+      countdown.closest("p").textContent =
+        "Anything you save now is kept for you: you will be asked to sign in again.";
+      form.querySelector("button").hidden = true;
+    } else if (left <= warn && !dialog.open) {
+      countdown.textContent = minutes(left);
+      dialog.showModal();
+      heading.focus();
+    } else if (dialog.open) {
+      countdown.textContent = minutes(left);
+    }
+  };
+  ticker = setInterval(check, 1000);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await stay();
+      dialog.close();
+    } catch (error) {
+      form.submit(); // the plain page says what happened
+    }
+  });
+  // Typing in the page is activity: keep the session alive (the server's idle time
+  // starts again with each call; this page's count with it).
+  document.addEventListener("input", () => {
+    if (Date.now() - lastPing > 60000) stay().catch(() => {});
+  });
+}

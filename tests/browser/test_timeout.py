@@ -1,0 +1,88 @@
+"""The session timeout loses nothing: the warning before it (with the page's clock
+moved, not slept), "Stay signed in", and a key area saved after the session ended,
+kept and saved once the auditor signs in again."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
+
+from tests.browser.conftest import DEMO, TOTP_SECRET, axe_violations
+from tests.browser.test_autosave import an_area_to_edit
+
+pytestmark = pytest.mark.usefixtures("live_server")
+
+TYPED = 'Seen on day 9, not day 2: "no car" & <no cover>\nSecond line, £40 taxi — Zoë.'
+
+
+def sit_idle(live_database: str, minutes: int) -> None:
+    """Move every open session's last activity back, as if nobody had done anything."""
+    engine = create_engine(live_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE web_session SET last_seen_at = :at WHERE ended_at IS NULL"),
+                {"at": datetime.now(UTC) - timedelta(minutes=minutes)},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_the_warning_comes_two_minutes_before_and_stay_signed_in_keeps_the_session(
+    page_as, live_server, shot
+):
+    page = page_as("other_auditor", for_axe=True)
+    page.clock.install()
+    page.goto(f"{live_server}/my-work")
+    dialog = page.get_by_role("alertdialog", name="You are about to be signed out")
+    page.clock.run_for("12:50")
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("00:15")  # 13 minutes in: two minutes left
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("we will sign you out in 2 minutes")
+    expect(page.get_by_role("heading", name="You are about to be signed out")).to_be_focused()
+    assert axe_violations(page) == []
+    shot(page, "timeout-warning")
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("12:50")  # the idle time started again when they chose to stay
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("00:15")
+    expect(dialog).to_be_visible()
+
+
+def test_a_key_area_saved_after_the_timeout_is_kept_and_saved_after_signing_in(
+    page_as, live_server, live_database
+):
+    page = page_as("other_auditor", for_axe=True)
+    area = an_area_to_edit(page, live_server)
+    page.goto(area)
+    # No autosave during this test: what is typed reaches the server only on Save.
+    page.locator("form[data-autosave]").evaluate("form => form.dataset.autosave = '3600000'")
+    page.get_by_label("What could have been better").fill(TYPED)
+    sit_idle(live_database, minutes=16)
+    page.get_by_role("button", name="Save and continue").click()
+    page.wait_for_url(re.compile(r"/sign-in"))
+    expect(
+        page.get_by_text("You were signed out because you had not done anything")
+    ).to_be_visible()
+    expect(page.get_by_text("has been kept")).to_be_visible()
+    assert axe_violations(page) == []
+    email, password = DEMO["other_auditor"]
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Continue").click()
+    # The next time step's code: this person's code for this one may be used already.
+    page.get_by_label("Security code").fill(pyotp.TOTP(TOTP_SECRET).at(time.time() + 30))
+    page.get_by_role("button", name="Sign in").click()
+    # Kept work posts the form back at once, then the service goes on as Save would.
+    page.wait_for_url(lambda url: "/kept" not in url and "/sign-in" not in url)
+    page.goto(area)
+    saved = page.get_by_label("What could have been better").input_value()
+    assert saved.replace("\r\n", "\n") == TYPED
