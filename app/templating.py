@@ -44,6 +44,7 @@ from app.formatting import (
     plural,
     signed,
 )
+from app.returns.wording import answer_text
 from app.tables import Cell
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -225,7 +226,12 @@ def positions(count: int) -> list[tuple[int, str]]:
 
 
 environment.globals.update(
-    url=_url, csrf_input=_csrf_input, gov_items=gov_items, options=options, positions=positions
+    url=_url,
+    csrf_input=_csrf_input,
+    gov_items=gov_items,
+    options=options,
+    positions=positions,
+    answer_text=answer_text,
 )
 
 

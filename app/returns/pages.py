@@ -15,7 +15,7 @@ from app.errors import InvalidInput, NotFound
 from app.forms import FormState
 from app.returns import key_area_fields, reading, service, work
 from app.returns.models import EDITABLE_STATUSES
-from app.templating import redirect, render, url
+from app.templating import flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,13 +61,43 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
     return render(
         request,
         "returns/task_list.html",
-        {"r": found, "version": version, "areas": areas, "editable": _editable(found, actor)},
+        {
+            "r": found,
+            "version": version,
+            "areas": areas,
+            "editable": _editable(found, actor),
+            "unfinished": _unfinished(request, found, version),
+            "sections": len(areas) + (1 if version.has_overall_grade else 0),
+        },
     )
+
+
+def _unfinished(request, found: dict, version) -> list[dict]:
+    """The sections of the return not yet completed, each linked: what stands between
+    the auditor and Check your answers."""
+    left = [
+        {
+            "text": k.title,
+            "href": url(request, "returns.key_area", return_id=found["id"], key_area_id=k.id),
+        }
+        for k in version.key_areas
+        if _area_state(found, k) != "Completed"
+    ]
+    if version.has_overall_grade and not found["overall_grade"]:
+        left.append(
+            {
+                "text": "Overall grade",
+                "href": url(request, "returns.overall", return_id=found["id"]),
+            }
+        )
+    return left
 
 
 def _area_page(
     request, actor, found, version, key_area, *, form=None, conflict=None, status_code=200
 ):
+    # Reached from Check your answers ("Change"): saving goes back there.
+    back = request.query_params.get("back")
     return render(
         request,
         "returns/key_area.html",
@@ -78,6 +108,7 @@ def _area_page(
             "form": form or FormState(values=key_area_fields.saved_values(found, key_area)),
             "shown_answers": key_area_fields.shown_answers(found, key_area),
             "conflict": conflict,
+            "back": back,
             "editable": _editable(found, actor),
         },
         status_code=status_code,
@@ -150,6 +181,11 @@ def key_area_save(
             form=parsed.state(posted, errors),
             status_code=422,
         )
+    if posted.one("then") == "later":
+        flash("Your answers have been saved. You can come back to this return at any time.")
+        return redirect(request, "returns.task_list", return_id=return_id)
+    if request.query_params.get("back") == "check":
+        return redirect(request, "returns.check", return_id=return_id)
     areas = [k.id for k in version.key_areas]
     position = areas.index(key_area.id)
     if position + 1 < len(areas):
@@ -253,6 +289,7 @@ def _check_page(request, actor, found, version, *, form=None, status_code=200):
             "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
             "evidence": {e["key_area_id"]: e for e in found["evidence"]},
             "labels": {lv.code: lv.label for lv in version.scale.levels} if version.scale else {},
+            "unfinished": _unfinished(request, found, version),
         },
         status_code=status_code,
     )

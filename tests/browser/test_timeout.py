@@ -11,24 +11,44 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
+from app.access.auth import SESSION_COOKIE
+from app.access.models import User
+from app.access.secrets import digest
 from tests.browser.conftest import DEMO, TOTP_SECRET, axe_violations
 from tests.browser.test_autosave import an_area_to_edit
+from tests.helpers.access import signed_in_cookie
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
 TYPED = 'Seen on day 9, not day 2: "no car" & <no cover>\nSecond line, £40 taxi — Zoë.'
 
 
-def sit_idle(live_database: str, minutes: int) -> None:
-    """Move every open session's last activity back, as if nobody had done anything."""
+def own_session(chromium, live_server: str, live_database: str, who: str):
+    """A browser signed in as ``who`` with a session of its own (made in the database,
+    as tests/helpers/access.py does), so timing it out ends no other test's session."""
+    engine = create_engine(live_database)
+    try:
+        with Session(engine) as db:
+            user = db.scalar(select(User).where(User.email == DEMO[who][0]))
+            token = signed_in_cookie(db, user)
+    finally:
+        engine.dispose()
+    context = chromium.new_context(bypass_csp=True)  # for axe
+    context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": live_server}])
+    return context, token
+
+
+def sit_idle(live_database: str, token: str, minutes: int) -> None:
+    """Move the session's last activity back, as if its person had done nothing."""
     engine = create_engine(live_database)
     try:
         with engine.begin() as connection:
             connection.execute(
-                text("UPDATE web_session SET last_seen_at = :at WHERE ended_at IS NULL"),
-                {"at": datetime.now(UTC) - timedelta(minutes=minutes)},
+                text("UPDATE web_session SET last_seen_at = :at WHERE token_hash = :hash"),
+                {"at": datetime.now(UTC) - timedelta(minutes=minutes), "hash": digest(token)},
             )
     finally:
         engine.dispose()
@@ -58,15 +78,16 @@ def test_the_warning_comes_two_minutes_before_and_stay_signed_in_keeps_the_sessi
 
 
 def test_a_key_area_saved_after_the_timeout_is_kept_and_saved_after_signing_in(
-    page_as, live_server, live_database
+    chromium, live_server, live_database
 ):
-    page = page_as("other_auditor", for_axe=True)
+    context, token = own_session(chromium, live_server, live_database, "other_auditor")
+    page = context.new_page()
     area = an_area_to_edit(page, live_server)
     page.goto(area)
     # No autosave during this test: what is typed reaches the server only on Save.
     page.locator("form[data-autosave]").evaluate("form => form.dataset.autosave = '3600000'")
     page.get_by_label("What could have been better").fill(TYPED)
-    sit_idle(live_database, minutes=16)
+    sit_idle(live_database, token, minutes=16)
     page.get_by_role("button", name="Save and continue").click()
     page.wait_for_url(re.compile(r"/sign-in"))
     expect(
@@ -85,4 +106,5 @@ def test_a_key_area_saved_after_the_timeout_is_kept_and_saved_after_signing_in(
     page.wait_for_url(lambda url: "/kept" not in url and "/sign-in" not in url)
     page.goto(area)
     saved = page.get_by_label("What could have been better").input_value()
+    context.close()
     assert saved.replace("\r\n", "\n") == TYPED

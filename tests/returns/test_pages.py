@@ -81,9 +81,18 @@ def test_task_list_then_each_key_area_then_check_and_submit(setting):
     )
     assert "Completed" in browser.get(f"/returns/{return_id}").text
 
-    # Submitting now lists what is missing, each linking to its place.
+    # Unfinished: the task list says so, and Check your answers lists what is left as
+    # links rather than offering a submit that would fail with an error per question.
+    tasks = browser.get(f"/returns/{return_id}").text
+    assert "You have completed 1 of 3 sections." in tasks and "Cannot start yet" in tasks
+    assert f'href="/returns/{return_id}/check"' not in tasks
     check = browser.get(f"/returns/{return_id}/check").text
-    refused = browser.post(f"/returns/{return_id}/submit", data=_form(check))
+    assert "Finish these sections before you submit" in check and "Submit return" not in check
+    assert f'<a class="govuk-link" href="/returns/{return_id}/areas/{second.id}">' in check
+    assert f'<a class="govuk-link" href="/returns/{return_id}/overall">Overall grade</a>' in check
+    # A submit posted anyway lists what is missing, each linking to its place.
+    page = browser.get(f"/returns/{return_id}/areas/{second.id}").text
+    refused = browser.post(f"/returns/{return_id}/submit", data=_form(page))
     assert refused.status_code == 422 and "There is a problem" in refused.text
     assert f'href="/returns/{return_id}/areas/{second.id}#grade"' in refused.text
     assert f'href="/returns/{return_id}/overall#overall"' in refused.text
@@ -98,10 +107,33 @@ def test_task_list_then_each_key_area_then_check_and_submit(setting):
 
     check = browser.get(f"/returns/{return_id}/check").text
     assert "She said she felt listened to." in check and "Good" in check
+    assert "Partly" in check and "27 March 2024" in check  # as the template words them
+    assert "partly" not in check and "2024-03-27" not in check
     done = browser.post(f"/returns/{return_id}/submit", data=_form(check))
     assert done.status_code == 200 and "Return submitted" in done.text
     locked = browser.get(f"/returns/{return_id}").text
     assert "can no longer be changed" in locked
+
+
+def test_change_returns_to_check_answers_and_save_and_come_back_later(setting):
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    assert "key area 1 of 2" in page and "Save and come back later" in page
+    later = browser.post(
+        f"/returns/{return_id}/areas/{first.id}",
+        data=_form(page, **_fill(first), then="later"),
+        follow_redirects=False,
+    )
+    assert later.status_code == 303 and later.headers["location"] == f"/returns/{return_id}"
+    assert "Your answers have been saved" in browser.get(f"/returns/{return_id}").text
+    check = browser.get(f"/returns/{return_id}/check").text
+    change = f"/returns/{return_id}/areas/{first.id}?back=check"
+    assert f'href="{change}#q-{first.questions[0].id}"' in check
+    page = browser.get(change).text
+    assert f'action="{change}"' in page
+    changed = browser.post(change, data=_form(page, **_fill(first)), follow_redirects=False)
+    assert changed.headers["location"] == f"/returns/{return_id}/check"
 
 
 def test_a_bad_date_is_shown_in_the_error_summary_and_nothing_is_saved(setting, db):
@@ -210,7 +242,7 @@ def test_a_conflict_names_who_saved_and_when(setting, db):
 @pytest.mark.parametrize("path", ["areas", "overall", "submit"])
 def test_an_unreadable_version_is_refused_as_stale_not_a_server_error(setting, path):
     browser, return_id, version = setting
-    page = browser.get(f"/returns/{return_id}/check").text
+    page = browser.get(f"/returns/{return_id}/areas/{version.key_areas[0].id}").text
     target = f"areas/{version.key_areas[0].id}" if path == "areas" else path
     fields = _form(page) | {"version": "not-a-number"}
     r = browser.post(f"/returns/{return_id}/{target}", data=fields)
