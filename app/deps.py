@@ -200,7 +200,7 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
                 # Keep what authenticating found (a session ended for sitting idle),
                 # and a form posted after it ended, for its author (app/access/kept.py).
                 if form is not None:
-                    kept.keep(session, request, form, settings.secret_key)
+                    kept.keep(session, request, form, settings)
                 session.commit()
                 raise
             # Public routes (signing in) act on no one's authority, so need no token.

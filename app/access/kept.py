@@ -13,7 +13,7 @@ each carries the whole form.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -22,14 +22,20 @@ from starlette.requests import Request
 
 from app.access.auth import session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_valid
-from app.access.models import KeptPost, WebSession
+from app.access.models import KeptPost, User, WebSession
 from app.access.secrets import digest
 from app.clock import utcnow
+from app.config import Settings
 
 KEEP_FOR = timedelta(hours=24)
 # Why a session ended, when the person was still working: these posts are kept.
 TIMED_OUT = ("idle", "expired")
 KEPT_FIELD = "kept_post"
+# The forms where people write at length, whose posts are kept. Nothing else is: an
+# action (sign out, publish, disable a user) is never carried out later on someone's
+# behalf, and nothing that holds a password is stored.
+KEEPABLE = frozenset({"returns.key_area_save", "returns.overall_save"})
+NEVER_KEPT = ("password",)
 
 
 def ended_session(session: Session, request: Request) -> WebSession | None:
@@ -43,21 +49,34 @@ def ended_session(session: Session, request: Request) -> WebSession | None:
     return web
 
 
-def keep(session: Session, request: Request, form: FormData, secret_key: str) -> bool:
+def timed_out_at(web: WebSession, settings: Settings) -> datetime:
+    """When the session really ended: its idle time or its lifetime ran out (it is
+    marked ended only when next used, which may be days later)."""
+    return min(web.expires_at, web.last_seen_at + timedelta(minutes=settings.session_idle_minutes))
+
+
+def keep(session: Session, request: Request, form: FormData, settings: Settings) -> bool:
     """Keep a form posted to a page after its session timed out; True if it was kept."""
+    route = getattr(request.scope.get("route"), "name", None)
     token = session_token_from(request)
     web = ended_session(session, request)
-    if token is None or web is None or web.second_factor_at is None:
+    if route not in KEEPABLE or token is None or web is None:
         return False
+    if web.second_factor_at is None and settings.require_second_factor:
+        return False  # never fully signed in
     given = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
-    if not isinstance(given, str) or not csrf_valid(token, secret_key, given):
+    if not isinstance(given, str) or not csrf_valid(token, settings.secret_key, given):
         return False
-    if utcnow() - web.ended_at > KEEP_FOR:  # type: ignore[operator]
+    if utcnow() - timed_out_at(web, settings) > KEEP_FOR:
+        return False
+    if not session.scalar(select(User.active).where(User.id == web.user_id)):
         return False
     fields = [
         [name, value]
         for name, value in form.multi_items()
-        if isinstance(value, str) and name not in (CSRF_FIELD, KEPT_FIELD)
+        if isinstance(value, str)
+        and name not in (CSRF_FIELD, KEPT_FIELD)
+        and not any(word in name.lower() for word in NEVER_KEPT)
     ]
     path = request.url.path
     session.execute(delete(KeptPost).where(KeptPost.user_id == web.user_id, KeptPost.path == path))
@@ -71,6 +90,12 @@ def waiting(session: Session, *, user_id: int) -> list[KeptPost]:
     return list(
         session.scalars(select(KeptPost).where(KeptPost.user_id == user_id).order_by(KeptPost.id))
     )
+
+
+def forget(session: Session, *, user_id: int) -> None:
+    """Drop everything kept for the person: they signed out, or their access changed
+    (password, authenticator, roles, disabled), so nothing of theirs is posted later."""
+    session.execute(delete(KeptPost).where(KeptPost.user_id == user_id))
 
 
 def saved(session: Session, *, user_id: int, kept_id: str) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from app.access import kept
 from app.access.auth import TOKEN_PREFIX
 from app.access.models import (
     AGENCY_ROLES,
@@ -113,6 +114,8 @@ def find_user(session: Session, *, email: str) -> User:
 
 
 def end_sessions(session: Session, *, user: User, reason: str) -> int:
+    # What was kept from a timed-out session is not posted after an access change.
+    kept.forget(session, user_id=user.id)
     result = session.execute(
         update(WebSession)
         .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))

@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.access import kept
 from app.access.auth import actor_for, end_session
 from app.access.models import RecoveryCode, SignInThrottle, User, WebSession
 from app.access.policy import Via
@@ -447,8 +448,10 @@ def stay_signed_in(session: Session, *, web_session: WebSession) -> None:
 
 
 def sign_out(session: Session, *, web_session: WebSession) -> None:
-    """End the session now; its token no longer works."""
+    """End the session now; its token no longer works (and nothing kept from an
+    earlier timeout is posted later: app/access/kept.py)."""
     end_session(web_session, "signed out")
+    kept.forget(session, user_id=web_session.user_id)
     auditlog.record(
         session,
         action="auth.sign_out",

@@ -27,7 +27,7 @@ from app.clock import utcnow
 from app.context import current as current_context
 from app.db import get_or_404, rows_matched
 from app.errors import AppError, InvalidInput, NotFound, StateError
-from app.formatting import format_time
+from app.formatting import format_date, format_datetime, format_time
 from app.moderation import service as moderation
 from app.returns.models import (
     EDITABLE_STATUSES,
@@ -95,15 +95,17 @@ def _raise_conflict(session: Session, *, return_: Return, read_version: int):
     actor = current_context().actor
     if saved_by is None:
         who = "someone else"
-    elif saved_by["user_id"] is not None and saved_by["user_id"] == actor.user_id:
-        who = f"you, in another tab or window, at {format_time(saved_by['at'])}"
     else:
-        named = ", ".join(part for part in (saved_by["name"], saved_by["agency"]) if part)
-        who = f"{named}, at {format_time(saved_by['at'])}"
+        at = saved_by["at"]
+        when = format_time(at) if format_date(at) == format_date(utcnow()) else format_datetime(at)
+        if saved_by["user_id"] is not None and saved_by["user_id"] == actor.user_id:
+            who = f"you, in another tab or window, at {when}"
+        else:
+            named = ", ".join(part for part in (saved_by["name"], saved_by["agency"]) if part)
+            who = f"{named}, at {when}"
     raise VersionConflict(
-        f"This return was saved by {who}, after you opened it (it is now at version "
-        f"{current}; you were editing version {read_version}). Nothing was saved: reload "
-        "it to see their changes, then make yours again.",
+        f"This return was saved by {who}, after you opened it. Nothing you sent was saved: "
+        "reload it to see their changes, then make yours again.",
         current_version=current,
         your_version=read_version,
         saved_by=saved_by

@@ -75,12 +75,16 @@ for (const form of document.querySelectorAll("form[data-autosave]")) {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden" && !submitting) save(true);
   });
+  let waiting = false; // a post held back until the save in flight has answered
   form.addEventListener("submit", (event) => {
     clearTimeout(timer);
     stopped = true; // the form itself now carries everything typed
-    if (submitting || pending === 0) return;
+    if (submitting) return;
+    if (waiting) { event.preventDefault(); return; } // a second press while we wait
+    if (pending === 0) { submitting = true; return; }
     // A save is in flight: post once it has answered, with the version it returned.
     event.preventDefault();
+    waiting = true;
     const button = event.submitter;
     saving.then(() => setTimeout(() => {
       submitting = true;

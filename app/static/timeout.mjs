@@ -16,6 +16,8 @@ if (dialog && typeof dialog.showModal === "function") {
   let lastActive = Date.now();
   let lastPing = Date.now();
   let ticker = null;
+  let ended = false;
+  const say = (element, words) => { if (element.textContent !== words) element.textContent = words; };
 
   const minutes = (ms) => {
     const whole = Math.max(0, Math.ceil(ms / 60000));
@@ -34,23 +36,34 @@ if (dialog && typeof dialog.showModal === "function") {
   const check = () => {
     const left = lastActive + idle - Date.now();
     if (left <= 0) {
+      // Signed out: the page stays as it is, so nothing on it is lost; what is saved
+      // from it now is kept until its person signs in again.
       clearInterval(ticker);
-      heading.textContent = "You have been signed out";
-      countdown.closest("p").textContent =
-        "Anything you save now is kept for you: you will be asked to sign in again.";
-      form.querySelector("button").hidden = true;
+      ended = true;
+      say(heading, "You have been signed out");
+      say(countdown.closest("p"),
+        "Anything you save from this page now is kept for you for 24 hours, and saved when you sign in again.");
+      say(form.querySelector("button"), "Close and carry on");
+      if (!dialog.open) dialog.showModal();
+      heading.focus();
     } else if (left <= warn && !dialog.open) {
-      countdown.textContent = minutes(left);
+      say(countdown, minutes(left));
       dialog.showModal();
       heading.focus();
     } else if (dialog.open) {
-      countdown.textContent = minutes(left);
+      say(countdown, minutes(left));
     }
   };
   ticker = setInterval(check, 1000);
 
+  // Escape means "Stay signed in", not "leave the dialog to come back a second later".
+  dialog.addEventListener("cancel", (event) => {
+    event.preventDefault();
+    form.requestSubmit();
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (ended) { dialog.close(); return; }
     try {
       await stay();
       dialog.close();

@@ -130,10 +130,10 @@ def test_stay_signed_in_starts_the_idle_time_again(browser, db, working):
     web = db.scalars(select(WebSession)).one()
     web.last_seen_at = utcnow() - timedelta(minutes=14)
     db.commit()
-    page = browser.get("/signed-in").text  # the warning as a plain page
-    assert "you are signed out after 15 minutes without doing anything" in page
     stayed = browser.post("/signed-in", data={"csrf_token": form["csrf_token"]})
     assert stayed.status_code == 200 and "You are still signed in." in stayed.text
+    # The warning as a plain page, for a browser without JavaScript.
+    assert "you are signed out after 15 minutes without doing anything" in stayed.text
     assert utcnow() - web.last_seen_at < timedelta(seconds=5)
     by_script = browser.post("/signed-in", headers={"X-CSRF-Token": form["csrf_token"]})
     assert by_script.json() == {"idle_seconds": 900}
@@ -150,3 +150,30 @@ def test_every_signed_in_page_carries_the_timeout_warning(browser, working):
     assert 'id="timeout-warning" role="alertdialog"' in page and 'data-idle-seconds="900"' in page
     browser.cookies.clear()
     assert 'id="timeout-warning"' not in browser.get("/sign-in").text
+
+
+def test_only_the_forms_people_write_in_are_kept_and_only_for_a_day(browser, db, working):
+    user, _return_id, _key_area, path, form = working
+    sit_idle(db)
+    # Signing out (an action, not writing) is never carried out later.
+    browser.post("/sign-out", data={"csrf_token": form["csrf_token"]}, follow_redirects=False)
+    assert db.scalars(select(KeptPost)).all() == []
+    # A session that timed out more than a day ago, though only now found ended.
+    for web in db.scalars(select(WebSession)):
+        web.ended_at, web.end_reason = None, None
+        web.last_seen_at = utcnow() - timedelta(hours=24, minutes=16)
+    db.commit()
+    browser.post(path, data=form, follow_redirects=False)
+    assert db.scalars(select(KeptPost)).all() == []
+
+
+def test_nothing_kept_is_posted_after_signing_out_or_an_access_change(browser, db, working):
+    from app.access import service as access
+
+    user, _return_id, _key_area, path, form = working
+    sit_idle(db)
+    browser.post(path, data=form, follow_redirects=False)
+    assert len(db.scalars(select(KeptPost)).all()) == 1
+    access.end_sessions(db, user=user, reason="password changed")
+    db.commit()
+    assert db.scalars(select(KeptPost)).all() == []

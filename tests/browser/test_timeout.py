@@ -75,6 +75,17 @@ def test_the_warning_comes_two_minutes_before_and_stay_signed_in_keeps_the_sessi
     expect(dialog).to_be_hidden()
     page.clock.run_for("00:15")
     expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")  # Escape stays signed in too
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("12:50")
+    expect(dialog).to_be_hidden()
+    # Nobody answers: signed out, and the page is left as it was, to carry on from.
+    page.clock.run_for("02:20")
+    expect(page.get_by_role("heading", name="You have been signed out")).to_be_visible()
+    signed_out = page.get_by_role("alertdialog", name="You have been signed out")
+    signed_out.get_by_role("button", name="Close and carry on").click()
+    expect(signed_out).to_be_hidden()
+    expect(page.get_by_role("heading", name="My work")).to_be_visible()
 
 
 def test_a_key_area_saved_after_the_timeout_is_kept_and_saved_after_signing_in(

@@ -117,6 +117,8 @@ def sign_in_submit(session: SessionDep, request: Request, posted: PostedForm) ->
             errors={"email": exc.message},
             status_code=exc.status_code,
         )
+    if status == signin.SignInStatus.SIGNED_IN and kept.waiting(session, user_id=web.user_id):
+        next_ = url(request, "access.kept")  # no second factor asked for: kept work next
     target = {
         signin.SignInStatus.SIGNED_IN: next_,
         signin.SignInStatus.SECOND_FACTOR_REQUIRED: url(
