@@ -212,10 +212,9 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
                 check_csrf(request, csrf_given)
             with bound(request_context(request, actor, session)):
                 result = endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
-            kept_id = form.get(kept.KEPT_FIELD) if form is not None else None
             succeeded = not isinstance(result, Response) or result.status_code < 400
-            if isinstance(kept_id, str) and actor.user_id is not None and succeeded:
-                kept.saved(session, user_id=actor.user_id, kept_id=kept_id)
+            if form is not None and actor.user_id is not None and succeeded:
+                kept.saved(session, request, user_id=actor.user_id)
             return result
 
         return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)

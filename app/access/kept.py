@@ -5,8 +5,8 @@ lifetime) cannot be saved: nobody is signed in. When the post carries that sessi
 cookie and its CSRF token (so it came from that person's own page, not from another
 site), what it holds is kept for that person, server-side, for ``KEEP_FOR``. The
 sign-in page says why they were signed out and that their work was kept; after they
-sign in again, the Kept work page posts it back to where it was going, as them
-(``kept_post`` in the form, removed once that post succeeds). Nobody else can read it:
+sign in again, the Kept work page posts it back to where it was going, as them; it is
+removed once that page is saved, by the kept post or by the person's own later work. Nobody else can read it:
 only its author's own signed-in pages show it. Only the newest post to a page is kept:
 each carries the whole form.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -30,7 +30,6 @@ from app.config import Settings
 KEEP_FOR = timedelta(hours=24)
 # Why a session ended, when the person was still working: these posts are kept.
 TIMED_OUT = ("idle", "expired")
-KEPT_FIELD = "kept_post"
 # The forms where people write at length, whose posts are kept. Nothing else is: an
 # action (sign out, publish, disable a user) is never carried out later on someone's
 # behalf, and nothing that holds a password is stored.
@@ -75,13 +74,23 @@ def keep(session: Session, request: Request, form: FormData, settings: Settings)
         [name, value]
         for name, value in form.multi_items()
         if isinstance(value, str)
-        and name not in (CSRF_FIELD, KEPT_FIELD)
+        and name != CSRF_FIELD
         and not any(word in name.lower() for word in NEVER_KEPT)
     ]
-    path = request.url.path
-    session.execute(delete(KeptPost).where(KeptPost.user_id == web.user_id, KeptPost.path == path))
+    # Where it was going, with its query ("?back=check" returns to Check your answers).
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    _drop(session, user_id=web.user_id, path=request.url.path)
     session.add(KeptPost(user_id=web.user_id, path=path, fields=fields))
     return True
+
+
+def _drop(session: Session, *, user_id: int, path: str) -> None:
+    session.execute(
+        delete(KeptPost).where(
+            KeptPost.user_id == user_id,
+            or_(KeptPost.path == path, KeptPost.path.startswith(path + "?", autoescape=True)),
+        )
+    )
 
 
 def waiting(session: Session, *, user_id: int) -> list[KeptPost]:
@@ -98,9 +107,9 @@ def forget(session: Session, *, user_id: int) -> None:
     session.execute(delete(KeptPost).where(KeptPost.user_id == user_id))
 
 
-def saved(session: Session, *, user_id: int, kept_id: str) -> None:
-    """A kept post has been posted again and saved: it is no longer kept."""
-    if kept_id.isdigit():
-        session.execute(
-            delete(KeptPost).where(KeptPost.id == int(kept_id), KeptPost.user_id == user_id)
-        )
+def saved(session: Session, request: Request, *, user_id: int) -> None:
+    """The person has saved the page a kept post was for (the kept post itself, posted
+    back, or their own later work): what was kept for it is no longer needed, and must
+    not come back later over what they saved."""
+    if getattr(request.scope.get("route"), "name", None) in KEEPABLE:
+        _drop(session, user_id=user_id, path=request.url.path)

@@ -177,3 +177,20 @@ def test_nothing_kept_is_posted_after_signing_out_or_an_access_change(browser, d
     access.end_sessions(db, user=user, reason="password changed")
     db.commit()
     assert db.scalars(select(KeptPost)).all() == []
+
+
+def test_saving_the_page_yourself_clears_what_was_kept_for_it(browser, db, working):
+    user, return_id, key_area, path, form = working
+    sit_idle(db)
+    browser.post(path, data=form, follow_redirects=False)
+    assert sign_in_again(browser, user) == "/kept"
+    # Rather than save what was kept, they write the key area again and save it.
+    page = browser.get(path).text
+    fresh = {
+        "csrf_token": CSRF.search(page).group(1),
+        "version": VERSION.search(page).group(1),
+        "ev-could_be_better": "Written again after signing in.",
+    }
+    assert browser.post(path, data=fresh, follow_redirects=False).status_code == 303
+    assert db.scalars(select(KeptPost)).all() == []  # it will not come back over this
+    assert evidence(db, return_id, key_area.id) == "Written again after signing in."

@@ -187,7 +187,7 @@ def kept_work(session: SessionDep, request: Request, actor: Actor) -> Response:
     waiting = kept.waiting(session, user_id=actor.user_id)
     if not waiting:
         return redirect(request, "access.home")
-    return render(request, "access/kept.html", {"kept": waiting, "field": kept.KEPT_FIELD})
+    return render(request, "access/kept.html", {"kept": waiting})
 
 
 @router.get("/sign-in/set-up", name="access.set_up")
