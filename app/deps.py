@@ -194,6 +194,9 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
         def work() -> T:
             settings = request.app.state.settings
             actor = authenticate(session, request, settings)
+            # An error page drawn after this (403, 404) still shows who is signed in,
+            # their navigation and Sign out (app/templating.py render).
+            request.state.actor = actor
             try:
                 require(actor, rule)
             except NotSignedIn:

@@ -276,7 +276,8 @@ def render(
 ) -> HTMLResponse:
     """A page: the template with the request, the signed-in person, and the flash
     message waiting for them (taken only by a page that is not itself an error)."""
-    actor = bound_actor() or ANONYMOUS  # outside a request's work, nobody is signed in
+    # Outside a request's work (an error page), whoever its work found, else nobody.
+    actor = bound_actor() or getattr(request.state, "actor", None) or ANONYMOUS
     values = {
         "request": request,
         "actor": actor,

@@ -48,6 +48,7 @@ def actor_for(user: User, *, via: Via, credential_id: int | None) -> Actor:
         agency_id=user.agency_id,
         via=via,
         credential_id=credential_id,
+        name=user.display_name,
     )
 
 

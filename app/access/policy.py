@@ -94,6 +94,7 @@ class Actor:
     agency_id: int | None = None
     via: Via = Via.SESSION
     credential_id: int | None = None  # the web session's or token's id
+    name: str = ""  # how pages name the person (their display name, not their e-mail)
     permissions: frozenset[Permission] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -53,7 +53,8 @@ class TestSignIn:
         user, _audit = auditor
         sign_in_with_the_form(browser, user)
         page = browser.get("/my-work")
-        assert page.status_code == 200 and "Signed in as auditor@example.org" in page.text
+        assert page.status_code == 200 and "Signed in as Auditor" in page.text
+        assert "auditor@example.org" not in page.text  # named by name, not by e-mail
         token = CSRF.search(page.text).group(1)
         r = browser.post("/sign-out", data={"csrf_token": token}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/sign-in"

@@ -97,6 +97,9 @@ class TestMyWork:
         page = browser.get("/my-work")
         assert page.status_code == 403
         assert "You do not have access to this page" in page.text
+        # No dead end: the error page keeps who is signed in, the navigation and Sign out.
+        assert "Signed in as M" in page.text and ">Sign out</button>" in page.text
+        assert 'href="/audits"' in page.text
 
 
 @pytest.fixture
