@@ -60,3 +60,36 @@ class TestMigrations:
             assert any(d[0] == "add_column" and d[3].name == "not_migrated" for d in diff)
         finally:
             table._columns.remove(extra)
+
+
+def test_submitted_returns_get_their_first_version_when_versions_arrive(demo_database):
+    """Data carried forward: the return_submission migration gives every submitted or
+    moderated return of an existing database its first version, as it holds it now."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from app.access.policy import SYSTEM
+    from app.returns.models import Return, ReturnStatus, ReturnSubmission
+    from app.returns.reading import detail
+    from app.returns.versions import content_of
+
+    engine = make_engine(demo_database())
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "f5696472f3b7")  # before versions
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        with Session(engine) as session:
+            done = session.scalars(
+                select(Return.id).where(
+                    Return.status.in_([ReturnStatus.SUBMITTED, ReturnStatus.MODERATED])
+                )
+            ).all()
+            kept = session.scalars(select(ReturnSubmission)).all()
+            assert len(done) > 10 and sorted(k.return_id for k in kept) == sorted(done)
+            for row in kept:
+                assert row.number == 1
+                found = detail(session, return_id=row.return_id, actor=SYSTEM)
+                assert row.content == content_of(found)
+    finally:
+        engine.dispose()

@@ -132,6 +132,8 @@ ROUTE_RULES: dict[str, P] = {
     "api.returns.list": P.RETURN_READ,
     "api.returns.my_work": P.RETURN_EDIT,
     "api.returns.get": P.RETURN_READ,
+    "api.returns.versions": P.RETURN_READ,
+    "returns.versions": P.RETURN_READ,
     "api.returns.save_draft": P.RETURN_EDIT,
     "api.returns.submit": P.RETURN_EDIT,
     "api.returns.reopen": P.RETURN_REOPEN,

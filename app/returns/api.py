@@ -7,7 +7,7 @@ from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
-from app.returns import reading, service, work
+from app.returns import reading, service, versions, work
 from app.returns.models import ReturnStatus
 from app.returns.schemas import (
     DraftSave,
@@ -15,6 +15,7 @@ from app.returns.schemas import (
     Reopen,
     ReturnOut,
     ReturnSummary,
+    ReturnVersionOut,
     Submit,
     WorkCounts,
 )
@@ -69,6 +70,18 @@ def my_work(session: SessionDep, actor: Actor) -> MyWorkOut:
     mine = work.my_work(session, actor=actor, today=clock.today())
     counts = WorkCounts(to_do=mine.to_do_count, overdue=mine.overdue_count, done=mine.done_count)
     return MyWorkOut.model_validate({**vars(mine), "counts": counts})
+
+
+@router.get("/returns/{return_id}/versions", name="api.returns.versions")
+@transactional
+def return_versions(session: SessionDep, actor: Actor, return_id: IdPath) -> list[ReturnVersionOut]:
+    """Each submission of the return as it was submitted, oldest first, with what changed
+    since the one before. A submitted return is never changed in place: a resubmission
+    after being sent back is a new version beside the old one."""
+    return [
+        ReturnVersionOut.model_validate(v)
+        for v in versions.list_versions(session, return_id=return_id, actor=actor)
+    ]
 
 
 @router.get("/returns/{return_id}", name="api.returns.get")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency
@@ -104,3 +104,22 @@ class KeyAreaEvidence(Base):
     could_be_better: Mapped[str] = mapped_column(Text, default="")
     impact_on_child: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReturnSubmission(Base):
+    """A submitted return as it was submitted: never changed, so what an agency said is
+    readable as it said it, and a resubmission (after being sent back) is a new one
+    beside it rather than an overwrite. ``content`` holds the answers, grades, evidence,
+    overall grade and auditor's name (app/returns/versions.py)."""
+
+    __tablename__ = "return_submission"
+    __table_args__ = (UniqueConstraint("return_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_return.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)  # 1 for the first submission
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_by: Mapped[str] = mapped_column(String(200), default="")  # a name
+    content: Mapped[dict] = mapped_column(JSON)

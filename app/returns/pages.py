@@ -13,7 +13,7 @@ from app.audit_templates import service as templates
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
-from app.returns import key_area_fields, reading, service, work
+from app.returns import key_area_fields, reading, service, versions, wording, work
 from app.returns.models import EDITABLE_STATUSES
 from app.templating import flash, redirect, render, url
 
@@ -351,3 +351,60 @@ def submit(
 def submitted(session: SessionDep, request: Request, actor: Actor, return_id: IdPath) -> Response:
     found, version = _load(session, actor, return_id, log_read=False)
     return render(request, "returns/submitted.html", {"r": found, "version": version})
+
+
+BOX_LABELS = {
+    "went_well": "What went well",
+    "could_be_better": "What could have been better",
+    "impact_on_child": "The impact on the child",
+}
+
+
+@router.get("/returns/{return_id}/versions", name="returns.versions")
+@transactional
+def versions_page(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath
+) -> Response:
+    """Each submission of the return as it was submitted, newest first, with what
+    changed since the one before, in the template's words."""
+    found, version = _load(session, actor, return_id, log_read=False)
+    questions = {str(q.id): q for k in version.key_areas for q in k.questions}
+    areas = {str(k.id): k.title for k in version.key_areas}
+    levels = {lv.code: lv.label for lv in version.scale.levels} if version.scale else {}
+
+    def label(field: str) -> str:
+        kind, _, rest = field.partition(":")
+        if kind == "answer" and rest in questions:
+            return questions[rest].prompt
+        if kind == "grade":
+            return f"Grade for {areas.get(rest, 'a key area')}"
+        if kind == "evidence":
+            area, _, box = rest.partition(":")
+            return f"{areas.get(area, 'A key area')}: {BOX_LABELS.get(box, box)}"
+        return {"overall_grade": "Overall grade", "auditor_name": "Auditor"}.get(field, field)
+
+    def shown(field: str, value: str | None) -> str:
+        if not value:
+            return "Not answered"
+        kind, _, rest = field.partition(":")
+        if kind == "answer" and rest in questions:
+            return wording.answer_text(questions[rest], value)
+        if kind == "grade" or field == "overall_grade":
+            return levels.get(value, value)
+        return value
+
+    submitted = versions.list_versions(session, return_id=return_id, actor=actor)
+    for item in submitted:
+        item["rows"] = [
+            {
+                "label": label(c["field"]),
+                "before": shown(c["field"], c["before"]),
+                "after": shown(c["field"], c["after"]),
+            }
+            for c in item["changes"]
+        ]
+    return render(
+        request,
+        "returns/versions.html",
+        {"r": found, "version": version, "submitted": list(reversed(submitted))},
+    )

@@ -138,3 +138,23 @@ class MyWorkOut(ResponseModel):
     to_do: list[WorkAuditOut]
     done: list[WorkAuditOut]
     counts: WorkCounts
+
+
+class FieldChange(ResponseModel):
+    field: str = Field(
+        description="answer:QUESTION_ID, grade:KEY_AREA_ID, evidence:KEY_AREA_ID:BOX, "
+        "overall_grade or auditor_name"
+    )
+    before: str | None
+    after: str | None
+
+
+class ReturnVersionOut(ResponseModel):
+    """One submission of a return, as it was submitted, and what changed since the
+    submission before it (empty for the first)."""
+
+    number: int
+    submitted_at: datetime
+    submitted_by: str
+    content: dict
+    changes: list[FieldChange]

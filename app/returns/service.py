@@ -29,6 +29,7 @@ from app.db import get_or_404, rows_matched
 from app.errors import AppError, InvalidInput, NotFound, StateError
 from app.formatting import format_date, format_datetime, format_time
 from app.moderation import service as moderation
+from app.returns import versions
 from app.returns.models import (
     EDITABLE_STATUSES,
     Answer,
@@ -321,6 +322,9 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
             submitted_at=utcnow(),
             amendment_note=None,
         )
+    # Never changed in place: each submission is kept as a version of its own.
+    actor = current_context().actor
+    versions.record(session, return_=return_, submitted_by=actor.name or actor.label)
     if audit.status == AuditStatus.MODERATION:
         # Amended during moderation: cells whose grade did not change stay moderated.
         moderation.refresh_return(session, audit=audit, return_=return_)
