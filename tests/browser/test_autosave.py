@@ -26,18 +26,23 @@ def test_save_and_continue_during_an_autosave_never_conflicts(page_as, live_serv
     page = page_as("other_auditor")
     area = an_area_to_edit(page, live_server)
     rng = random.Random(2026)
+    page.goto(area)
     for attempt in range(50):
-        page.goto(area)
+        form = page.locator("form[data-autosave]")
+        if not form.count():  # past the last key area: start again at the first
+            page.goto(area, wait_until="domcontentloaded")
+        here = page.url
         # Save 20 ms after typing stops (the page says 1.5 s), so that pressing the
         # button 0 to 120 ms later lands before, during and after the save.
-        page.locator("form[data-autosave]").evaluate("form => form.dataset.autosave = '20'")
+        form.evaluate("form => form.dataset.autosave = '20'")
         page.get_by_label("What could have been better").fill(f"Typed on attempt {attempt}.")
         page.wait_for_timeout(rng.randint(0, 120))
-        with page.expect_navigation():
+        with page.expect_navigation(wait_until="domcontentloaded"):
             page.get_by_role("button", name="Save and continue").click()
-        assert page.url != area, (attempt, page.locator("main").inner_text())
-        expect(page.get_by_text(CONFLICT)).to_have_count(0)
-    page.goto(area)
+        # Saved, it goes on to the next page; a conflict would answer on this one.
+        assert page.url != here, (attempt, page.locator("main").inner_text())
+    # The last press saved what was typed last.
+    page.goto(here)
     expect(page.get_by_label("What could have been better")).to_have_value("Typed on attempt 49.")
 
 
