@@ -225,6 +225,9 @@ def _autosave(session, return_, posted, parsed) -> JSONResponse:
 
 
 def _overall_page(request, actor, found, version, *, form=None, status_code=200):
+    labels = {level.code: level.label for level in version.scale.levels}
+    grades = {g["key_area_id"]: g["level"] for g in found["grades"]}
+    editable = _editable(found, actor)
     return render(
         request,
         "returns/overall.html",
@@ -232,8 +235,23 @@ def _overall_page(request, actor, found, version, *, form=None, status_code=200)
             "r": found,
             "version": version,
             "form": form or FormState(values={"overall": found["overall_grade"] or ""}),
-            "levels": [(level.code, level.label) for level in version.scale.levels],
-            "editable": _editable(found, actor),
+            # What each grade means, for whoever is choosing one (a reader sees the
+            # choice made, greyed out: its hints would be too faint to read).
+            "levels": [
+                {
+                    "value": level.code,
+                    "text": level.label,
+                    "hint": (level.description or None) if editable else None,
+                }
+                for level in version.scale.levels
+            ],
+            # The key-area grades already given, to weigh the overall grade against.
+            "given": [
+                (k.title, labels.get(grades.get(k.id, ""), "Not graded yet"))
+                for k in version.key_areas
+                if k.graded
+            ],
+            "editable": editable,
         },
         status_code=status_code,
     )

@@ -264,3 +264,39 @@ def test_someone_who_may_only_read_a_draft_sees_answers_not_a_form(setting, db):
     assert "She said she felt listened to." in read and "Partly" in read
     assert "Save and continue" not in read and "<textarea" not in read
     assert "Good" in read  # the grade's label, not its code
+
+
+def test_the_overall_grade_page_shows_the_key_area_grades_and_what_each_grade_means(
+    anonymous_client, db
+):
+    from app.audit_templates.schemas import TemplateContent
+    from tests.helpers.factories import template_content
+
+    content = template_content()
+    for level in content["scale"]["levels"]:
+        level["description"] = f"What {level['label']} means in practice."
+    version = templates.create_draft(db, content=TemplateContent.model_validate(content))
+    templates.publish(db, version=version)
+    audit = make_audit(db, children=1, agencies_count=1, version=version)
+    auditor = access.create_user(
+        db,
+        email="a@example.org",
+        display_name="A",
+        roles={Role.AUDITOR},
+        agency_id=audit.agencies[0].id,
+    )
+    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, auditor))
+    anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
+    return_id = db.scalar(select(Return.id).where(Return.audit_id == audit.id))
+    version = templates.get_version(db, version_id=audit.template_version_id)
+    db.commit()
+    browser = anonymous_client
+    first, second = version.key_areas
+    page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
+    browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(page, **_fill(first)))
+    overall = browser.get(f"/returns/{return_id}/overall").text
+    given = overall[overall.index("grades for each key area") : overall.index("<fieldset")]
+    assert first.title in given and "Good" in given  # graded
+    assert second.title in given and "Not graded yet" in given
+    for label in ("Outstanding", "Good", "Inadequate"):
+        assert f"What {label} means in practice." in overall
