@@ -66,22 +66,23 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
             "version": version,
             "areas": areas,
             "editable": _editable(found, actor),
-            "unfinished": _unfinished(request, found, version),
+            "unfinished": _unfinished(request, found, version, areas),
             "sections": len(areas) + (1 if version.has_overall_grade else 0),
         },
     )
 
 
-def _unfinished(request, found: dict, version) -> list[dict]:
+def _unfinished(request, found: dict, version, areas=None) -> list[dict]:
     """The sections of the return not yet completed, each linked: what stands between
-    the auditor and Check your answers."""
+    the auditor and Check your answers. (``areas``: each key area's state, if known.)"""
+    areas = areas or [(k, _area_state(found, k)) for k in version.key_areas]
     left = [
         {
             "text": k.title,
             "href": url(request, "returns.key_area", return_id=found["id"], key_area_id=k.id),
         }
-        for k in version.key_areas
-        if _area_state(found, k) != "Completed"
+        for k, state in areas
+        if state != "Completed"
     ]
     if version.has_overall_grade and not found["overall_grade"]:
         left.append(

@@ -20,7 +20,7 @@ from app.briefings.models import Briefing, BriefingKind
 from app.moderation import service as moderation
 from app.returns.models import Return
 from tests.helpers.access import PASSWORD, enrolled_auditor, next_code, sign_in_with_the_form
-from tests.moderation.test_moderation import complete
+from tests.moderation.test_moderation import submit_all
 
 API = "/api/v1"
 RETURN_LINK = re.compile(r'href="/returns/(\d+)"')
@@ -108,9 +108,7 @@ def in_moderation(client, db, auditor, monkeypatch):
     agency may now read every return of it (the reveal)."""
     user, audit = auditor
     template = client.get(f"{API}/template-versions/{audit.template_version_id}").json()
-    for r in client.get(f"{API}/audits/{audit.id}/returns").json()["items"]:
-        assert client.put(f"{API}/returns/{r['id']}/draft", json=complete(template, 1)).is_success
-        assert client.post(f"{API}/returns/{r['id']}/submit", json={"version": 2}).is_success
+    submit_all(client, audit, template)
     monkeypatch.undo()  # the API as the system, for the set-up only
     moderation.open_moderation(db, audit=audits.get_audit(db, audit_id=audit.id, actor=SYSTEM))
     db.commit()

@@ -22,9 +22,10 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 
 
-@pytest.fixture
-def setting(anonymous_client, db):
-    audit = make_audit(db, children=1, agencies_count=1)
+def _signed_in_to_a_return(anonymous_client, db, version=None):
+    """An auditor signed in, with the one return of a new one-child, one-agency audit
+    (of ``version``, or a new template): (browser, return id, template version)."""
+    audit = make_audit(db, children=1, agencies_count=1, version=version)
     auditor = access.create_user(
         db,
         email="auditor@example.org",
@@ -39,6 +40,11 @@ def setting(anonymous_client, db):
     version = templates.get_version(db, version_id=audit.template_version_id)
     db.commit()
     return anonymous_client, return_.id, version
+
+
+@pytest.fixture
+def setting(anonymous_client, db):
+    return _signed_in_to_a_return(anonymous_client, db)
 
 
 def _form(page: str, **fields) -> dict:
@@ -277,20 +283,7 @@ def test_the_overall_grade_page_shows_the_key_area_grades_and_what_each_grade_me
         level["description"] = f"What {level['label']} means in practice."
     version = templates.create_draft(db, content=TemplateContent.model_validate(content))
     templates.publish(db, version=version)
-    audit = make_audit(db, children=1, agencies_count=1, version=version)
-    auditor = access.create_user(
-        db,
-        email="a@example.org",
-        display_name="A",
-        roles={Role.AUDITOR},
-        agency_id=audit.agencies[0].id,
-    )
-    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, auditor))
-    anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
-    return_id = db.scalar(select(Return.id).where(Return.audit_id == audit.id))
-    version = templates.get_version(db, version_id=audit.template_version_id)
-    db.commit()
-    browser = anonymous_client
+    browser, return_id, version = _signed_in_to_a_return(anonymous_client, db, version)
     first, second = version.key_areas
     page = browser.get(f"/returns/{return_id}/areas/{first.id}").text
     browser.post(f"/returns/{return_id}/areas/{first.id}", data=_form(page, **_fill(first)))
