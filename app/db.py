@@ -8,8 +8,8 @@ rule violation half way through a change leaves nothing behind. Services only
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -153,11 +153,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """FastAPI dependency: the request's session. Nothing here commits: the request's
-    one transaction is ended by ``app.deps.transactional``, which commits or rolls back
-    in the same thread trip as the endpoint. Async, because creating a session does
-    no I/O."""
+@asynccontextmanager
+async def new_request_session(request: Request) -> AsyncIterator[Session]:
+    """A request's own session, closed at the end of the request. Nothing here commits:
+    the request's one transaction is ended by ``app.deps.transactional``, which commits
+    or rolls back in the same thread trip as the endpoint. Async, because creating a
+    session does no I/O."""
     # Every request may write, even a GET: reading a return is logged, and signing in
     # with a session or token records when it was last used.
     session = open_session(request.app.state.sessionmaker, write=True)
@@ -167,6 +168,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         if session.in_transaction():  # only if an endpoint was not @transactional
             await run_in_threadpool(session.rollback)
         session.close()
+
+
+# Where each request's session comes from (``app.state.request_session``).
+RequestSession = Callable[[Request], AbstractAsyncContextManager[Session]]
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: the request's session, from ``app.state.request_session``
+    (``new_request_session``; the tests lend each request their own session there).
+    Not FastAPI's ``dependency_overrides``: while any override is set, FastAPI reads
+    every dependency's signature again on every request (fastapi 0.165,
+    ``solve_dependencies``): a third or more of a test request's time."""
+    provide: RequestSession = request.app.state.request_session
+    async with provide(request) as session:
+        yield session
 
 
 @contextmanager

@@ -17,7 +17,8 @@ write to the checkout).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from unittest import mock
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 from app import migrate
 from app.access.policy import SYSTEM
 from app.config import Settings
-from app.db import get_session, make_sessionmaker, session_scope
+from app.db import make_sessionmaker, new_request_session, session_scope
 from app.demo import load_demo
 from app.main import create_app
 from tests.helpers.databases import Databases, for_backend
@@ -219,12 +220,15 @@ def anonymous_client(app, db: Session) -> Iterator[TestClient]:
 
 
 def _client(app, db: Session) -> Iterator[TestClient]:
-    def _session() -> Iterator[Session]:
-        # app.deps.transactional commits or rolls back; on the test's session those
-        # are its savepoints.
+    @asynccontextmanager
+    async def lend(_request) -> AsyncIterator[Session]:
+        # Each request gets the test's own session, not closed after it:
+        # app.deps.transactional commits or rolls back, here its savepoints.
         yield db
 
-    app.dependency_overrides[get_session] = _session
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
-    app.dependency_overrides.clear()
+    app.state.request_session = lend
+    try:
+        with TestClient(app, raise_server_exceptions=False) as test_client:
+            yield test_client
+    finally:
+        app.state.request_session = new_request_session

@@ -8,21 +8,19 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
-from app.actions.lifecycle import Clock
 from app.agencies import service as agencies
 from app.audits import service as audits
-from app.deps import tracker_clock as clock
 from tests.helpers.access import signed_in_cookie
 from tests.helpers.actions import EXECUTIVE_AFTER, TODAY
 from tests.helpers.factories import make_audit
 
 
 @pytest.fixture(autouse=True)
-def fixed_clock(app):
-    """Every request reads TODAY, whatever the real date."""
-    app.dependency_overrides[clock] = lambda: Clock(TODAY, EXECUTIVE_AFTER)
-    yield
-    app.dependency_overrides.pop(clock, None)
+def fixed_clock(app, monkeypatch):
+    """Every request reads TODAY, whatever the real date (the service's one calendar,
+    app/clock.py, pinned; the escalation threshold is the settings' own)."""
+    assert app.state.settings.escalate_to_executive_after_days == EXECUTIVE_AFTER
+    monkeypatch.setattr("app.clock.today", lambda: TODAY)
 
 
 @pytest.fixture
