@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from app import templating
 from app.access import api as access_api
 from app.access import pages as access_pages
 from app.actions import api as actions_api
@@ -25,7 +26,7 @@ from app.audits import api as audits_api
 from app.audits import pages as audits_pages
 from app.briefings import pages as briefings_pages
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_sessionmaker, new_request_session
 from app.errors import install_error_handlers
 from app.findings import api as findings_api
 from app.findings import pages as findings_pages
@@ -36,17 +37,28 @@ from app.returns import api as returns_api
 from app.returns import pages as returns_pages
 from app.templating import GOVUK_DIST, STATIC, error_page
 
+_frozen = False
+
+
+def _freeze_what_was_built() -> None:
+    """Everything built at start-up (routes, schemas, mappers) lives for ever: freezing
+    it keeps the garbage collector from rescanning it on every full collection, which
+    bench/api.py showed as ~100 ms stalls at p95. Once per process: an app started
+    again in the same process (each test's client) would only pay for a full
+    collection again."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+
 
 def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The default pool is 40 threads; see Settings.db_threads for why fewer.
         to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
-        # Everything built at start-up (routes, schemas, mappers) lives for ever:
-        # freezing it keeps the garbage collector from rescanning it on every full
-        # collection, which bench/api.py showed as ~100 ms stalls at p95.
-        gc.collect()
-        gc.freeze()
+        _freeze_what_was_built()
         # Published briefings are rendered in the background, in worker processes.
         from app.briefings.jobs import Dispatcher, shutdown_render_pool
 
@@ -74,8 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    # Templates are read again when their files change only while developing; a
+    # deployment's never change, and checking costs a file system call per template.
+    templating.environment.auto_reload = settings.environment == "dev"
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.request_session = new_request_session
     install_error_handlers(app, page=error_page)
     app.add_middleware(ProtectionMiddleware, max_body_bytes=settings.max_request_bytes)
     for module in (
