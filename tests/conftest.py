@@ -152,6 +152,12 @@ def migrated_engine(database_factory) -> Iterator[Callable[..., Engine]]:
         engine.dispose()
 
 
+def _render_here(html: str, title: str, timeout: float = 120) -> bytes:
+    from app.briefings import render
+
+    return render.render_pdf(html, title=title)
+
+
 @pytest.fixture(scope="session")
 def demo_database(database_factory: Databases) -> Callable[[], str]:
     """``demo_database()``: the URL of a new database holding the demo partnership, for
@@ -168,6 +174,10 @@ def demo_database(database_factory: Databases) -> Callable[[], str]:
             try:
                 with (
                     mock.patch("app.access.secrets._hasher", CHEAP_HASHER),
+                    # The demo briefing's PDF is rendered here rather than in a new
+                    # interpreter (the same render_pdf; the command line's worker is
+                    # tested in tests/briefings/test_render.py).
+                    mock.patch("app.briefings.render.render_in_worker", _render_here),
                     session_scope(make_sessionmaker(engine)) as session,
                 ):
                     load_demo(session)
