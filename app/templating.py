@@ -271,6 +271,22 @@ def navigation(request: Request, actor: Actor) -> list[dict]:
     ]
 
 
+def here(request: Request) -> str:
+    """This page's path and query: what a link hands on as ``from`` (``came_from``)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def came_from(request: Request, default: str) -> str:
+    """Where the person came from, for a back link: the ``from`` a link handed on (a
+    path in this service; anything else, another site included, is ignored), else
+    ``default``. (The service sends no Referer, so the link says.)"""
+    there = request.query_params.get("from", "")
+    if there.startswith("/") and not there.startswith("//") and "\\" not in there:
+        return there
+    return default
+
+
 def render(
     request: Request, name: str, context: dict | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
@@ -280,6 +296,7 @@ def render(
     actor = bound_actor() or getattr(request.state, "actor", None) or ANONYMOUS
     values = {
         "request": request,
+        "here": here(request),
         "actor": actor,
         "navigation": navigation(request, actor),
         "service_name": request.app.state.settings.partnership_name,

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 
 from app import clock
-from app.access.policy import Actor, may_edit_return
+from app.access.models import Role, User
+from app.access.policy import MODERATED_STATUSES, Actor, may_edit_return
 from app.audit_templates import service as templates
+from app.audits.models import Audit, AuditStatus
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
+from app.moderation import service as moderation
 from app.returns import key_area_fields, reading, service, versions, wording, work
 from app.returns.models import EDITABLE_STATUSES
-from app.templating import flash, redirect, render, url
+from app.templating import came_from, flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,6 +61,8 @@ def _editable(found: dict, actor: Actor) -> bool:
 def task_list(session: SessionDep, request: Request, actor: Actor, return_id: IdPath) -> Response:
     """The return as a task list: one task per key area, then check and submit."""
     found, version = _load(session, actor, return_id)
+    if not _editable(found, actor):
+        return _read_page(session, request, actor, found, version)
     areas = [(k, _area_state(found, k)) for k in version.key_areas]
     return render(
         request,
@@ -68,6 +74,54 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
             "editable": _editable(found, actor),
             "unfinished": _unfinished(request, found, version, areas),
             "sections": len(areas) + (1 if version.has_overall_grade else 0),
+        },
+    )
+
+
+def _read_page(session, request, actor: Actor, found: dict, version) -> Response:
+    """The whole return on one page, for whoever may read it but not change it: every
+    answer and box of evidence, the agency's own grades and, once moderation has
+    started, each moderated grade with its reason beside it; then its versions."""
+    status = session.scalar(select(Audit.status).where(Audit.id == found["audit_id"]))
+    moderated = {}
+    if status in MODERATED_STATUSES:
+        moderated = {
+            d.cell: d
+            for d in moderation.decisions_of(session, return_id=found["id"])
+            if d.superseded_at is None
+        }
+    # Moderators by name, not by the e-mail the decision was logged under.
+    ids = {d.decided_by_id for d in moderated.values() if d.decided_by_id}
+    deciders = {
+        user_id: name
+        for user_id, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(ids))
+        )
+    }
+    own_work = Role.AUDITOR in actor.roles and actor.agency_id == found["agency"]["id"]
+    default = (
+        url(request, "returns.my_work")
+        if own_work
+        else url(request, "audits.overview", audit_id=found["audit_id"])
+    )
+    return render(
+        request,
+        "returns/read.html",
+        {
+            "r": found,
+            "version": version,
+            "answers": {a["question_id"]: a["value"] for a in found["answers"]},
+            "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
+            "evidence": {e["key_area_id"]: e for e in found["evidence"]},
+            "boxes": BOX_LABELS,
+            "labels": {lv.code: lv.label for lv in version.scale.levels} if version.scale else {},
+            "moderated": moderated,
+            "deciders": deciders,
+            "overall_cell": moderation.OVERALL,
+            "in_moderation": status == AuditStatus.MODERATION,
+            "submitted": versions.list_versions(session, return_id=found["id"], actor=actor),
+            "own_work": own_work,
+            "back": came_from(request, default),
         },
     )
 
@@ -425,5 +479,10 @@ def versions_page(
     return render(
         request,
         "returns/versions.html",
-        {"r": found, "version": version, "submitted": list(reversed(submitted))},
+        {
+            "r": found,
+            "version": version,
+            "submitted": list(reversed(submitted)),
+            "back": came_from(request, url(request, "returns.task_list", return_id=return_id)),
+        },
     )

@@ -38,7 +38,8 @@ def test_moderators_see_every_agency_and_a_link_to_each_return(anonymous_client,
     for agency in audit.agencies:
         assert agency.name in page
     for return_id in db.scalars(select(Return.id).where(Return.audit_id == audit.id)):
-        assert f'href="/returns/{return_id}"' in page
+        # Each return's page leads back here.
+        assert f'href="/returns/{return_id}?from=/audits/{audit.id}"' in page
     assert "0 of 4 submitted" in page
 
 

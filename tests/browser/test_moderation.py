@@ -1,8 +1,8 @@
 """In a real browser: a moderator works through the grid of the demo's Front Door
 audit (in moderation), meets the error summary when changing a grade without a
 rationale, and sees what moderation shows; a police auditor sees the revealed grid
-read-only. axe finds nothing on any of these pages; the grid and the analytics are
-photographed for the README."""
+read-only. axe finds nothing on any of these pages; the grid, the analytics and the
+read-only return are photographed for the README."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_serve
     cell = page.locator("td", has_text="To moderate").first.locator("a").first
     cell.click()
     expect(page.get_by_role("heading", name="Decision")).to_be_visible()
+    cell_page = page.url
     check(page, "cell")
     own = page.get_by_label("(the agency's own grade)", exact=False).input_value()
     other = next(c for c in ["O", "G", "RI", "I"] if c != own)
@@ -47,6 +48,18 @@ def test_a_moderator_moderates_a_cell_and_sees_the_analytics(page_as, live_serve
     page.get_by_label("Rationale").fill("The record shows no visit within the timescale.")
     page.get_by_role("button", name="Save decision").click()
     expect(page.get_by_text("The decision has been saved.")).to_be_visible()
+
+    # The whole return, read-only, with the decision and its reason beside the
+    # agency's grade; Back returns to the cell.
+    page.goto(cell_page)
+    page.get_by_role("link", name="Read the whole return from").click()
+    expect(page.get_by_text("The record shows no visit within the timescale.")).to_be_visible()
+    expect(page.get_by_role("button", name="Print this return")).to_be_visible()
+    check(page, "the read-only return")
+    shot(page, "read-only-return")
+    page.get_by_role("link", name="Back").click()
+    assert page.url == cell_page
+    page.goto(grid)
 
     page.get_by_role("link", name="Westshire Police").first.click()
     assert "every child" in page.get_by_role("heading", level=2).first.inner_text()

@@ -42,7 +42,13 @@ def test_a_resubmitted_return_keeps_its_earlier_version_readable_and_diffable(cl
     assert "Version 1" in page and "Version 2" in page
     assert "What changed since version 1" in page
     assert yes_no["prompt"] in page and ">Yes<" in page and ">Partly<" in page
-    assert f'href="/returns/{rid}/versions"' in client.get(f"/returns/{rid}").text
+    # The return's page lists its versions and links to what changed, and back.
+    read = client.get(f"/returns/{rid}").text
+    assert "Version 2, submitted by" in read and "Version 1, submitted by" in read
+    assert f'href="/returns/{rid}/versions?from=/returns/{rid}"' in read
+    assert (
+        f'href="/returns/{rid}"' in client.get(f"/returns/{rid}/versions?from=/returns/{rid}").text
+    )
 
 
 def test_a_return_never_submitted_has_no_versions(client, db):
