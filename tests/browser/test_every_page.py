@@ -9,10 +9,15 @@ same kind drawn the same way has passed already (the HTML's elements, classes,
 attribute names and empty elements, and no id used twice or missing: what differs is
 data, which is not what axe checks; a button, banner or panel more is checked). Only
 links are followed (GET), so the walk changes nothing.
+
+Every page reached must also offer a way on and a way back, so no one is stranded: the
+service navigation, and, on any page that is not itself one of its destinations, a
+back link or breadcrumbs.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, deque
 from urllib.parse import urljoin, urlsplit
 
@@ -49,15 +54,33 @@ REACHES = {
         "/admin/users/new",
         "/admin/users/{id}",
     },
-    "moderator": {"/audits", "/audits/{id}"},
-    "scrutineer": {"/audits", "/audits/{id}"},
-    "agency_lead": {"/audits", "/audits/{id}"},
+    # Those who read returns but do not write them reach the read-only return.
+    "moderator": {"/audits", "/audits/{id}", "/returns/{id}?from"},
+    "scrutineer": {"/audits", "/audits/{id}", "/returns/{id}?from"},
+    "agency_lead": {"/audits", "/audits/{id}", "/returns/{id}?from"},
     "practitioner": {"/library"},
 }
 
 
 # (kind of page, how its HTML is drawn) of the pages that passed axe.
 _walked: set[tuple[str, frozenset[str]]] = set()
+
+
+NAV_LINK = re.compile(r'class="govuk-service-navigation__link" href="([^"?#]*)')
+WAY_BACK = ('class="govuk-back-link"', 'class="govuk-breadcrumbs"')
+
+
+def stranded(path: str, html: str) -> str | None:
+    """Why a page leaves its reader stranded, or None: it has no service navigation,
+    or it is not one of the navigation's destinations and has no way back."""
+    if re.fullmatch(r"/briefings/versions/\d+/preview", urlsplit(path).path):
+        return None  # the briefing itself as it will print: a document, not a page
+    destinations = set(NAV_LINK.findall(html))
+    if not destinations:
+        return "no service navigation"
+    if urlsplit(path).path in destinations | {"/"} or any(w in html for w in WAY_BACK):
+        return None
+    return "no back link or breadcrumbs"
 
 
 def links(page_url: str, hrefs: list[str], base: str) -> list[str]:
@@ -83,12 +106,14 @@ def test_every_page_a_role_can_reach_has_no_axe_violations(
     cookies = {c["name"]: c["value"] for c in signed_in_state(who)["cookies"]}
     with httpx.Client(base_url=live_server, cookies=cookies, follow_redirects=True) as http:
         queue, seen, shapes = deque(["/"]), {"/"}, Counter()
-        reached, failures = [], {}
+        reached, failures, lost = [], {}, {}
         while queue and len(reached) < MAX_PAGES:
             path = queue.popleft()
             response = http.get(path)
             assert response.status_code < 500, (path, response.status_code)
             reached.append(path)
+            if (why := stranded(str(response.url.raw_path, "ascii"), response.text)) is not None:
+                lost[path] = why
             drawing = Drawing(response.text)
             drawn = (page_kind(path), drawing.signature)
             if drawn not in _walked:
@@ -104,6 +129,7 @@ def test_every_page_a_role_can_reach_has_no_axe_violations(
                     shapes[page_kind(link)] += 1
                     queue.append(link)
     assert failures == {}
+    assert lost == {}, "pages with no way back"
     # The walk really went somewhere: each role reaches its own pages.
     assert REACHES[who] <= {page_kind(path) for path in reached}, reached
 

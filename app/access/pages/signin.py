@@ -21,7 +21,7 @@ from app.access.models import User, WebSession
 from app.access.policy import Actor, Permission, Role
 from app.deps import PostedForm, SessionDep, transactional
 from app.forms import FormState
-from app.templating import flash, redirect, render, url
+from app.templating import came_from, flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -243,7 +243,16 @@ def stay_page(session: SessionDep, request: Request, actor: Actor) -> Response:
     web = current_web_session(session, actor)
     idle = settings_of(request).session_idle_minutes
     ends_at = web.last_seen_at + timedelta(minutes=idle) if web is not None else None
-    return render(request, "access/stay.html", {"ends_at": ends_at, "idle_minutes": idle})
+    return render(
+        request,
+        "access/stay.html",
+        {
+            "ends_at": ends_at,
+            "idle_minutes": idle,
+            # Back to the page the warning was on (its link says which).
+            "back": came_from(request, url(request, "access.home")),
+        },
+    )
 
 
 @router.post("/signed-in", name="access.stay_submit")
@@ -257,7 +266,7 @@ def stay_signed_in(session: SessionDep, request: Request, actor: Actor) -> Respo
     if request.headers.get("x-csrf-token"):  # the warning's script
         return JSONResponse({"idle_seconds": settings_of(request).session_idle_minutes * 60})
     flash("You are still signed in.")
-    return redirect(request, "access.stay")
+    return redirect(request, "access.stay", query={"from": came_from(request, "")})
 
 
 @router.post("/sign-out", name="access.sign_out")
