@@ -66,6 +66,10 @@ class Posted:
     def names(self) -> list[str]:
         return list(self._values)
 
+    def items(self) -> list[tuple[str, str]]:
+        """Every (field, value) pair, blanks included, in order."""
+        return [(k, v) for k, values in self._values.items() for v in values]
+
     def shown(self, lists: Iterable[str] = ()) -> dict[str, Any]:
         """What to show in the fields again: one value per field, every value of the
         repeated ones."""

@@ -112,6 +112,50 @@ def saved_values(found: dict, key_area: KeyArea) -> dict[str, str]:
     return values
 
 
+# --- a conflict, resolved field by field ----------------------------------------------
+# When someone else saved the return while this page was open, the page is shown again
+# with, under each field whose words differ from what is saved, a choice of which to
+# keep (``keep-<field>``: "mine" or "theirs"); saving then takes the saved words for
+# each "theirs".
+
+
+def fields_of(key_area: KeyArea) -> list[str]:
+    """The page's fields, one per thing to keep or not: each question, each box of
+    evidence, the grade (a date question's three boxes are one field)."""
+    return [f"q-{q.id}" for q in key_area.questions] + [f"ev-{b}" for b in BOXES] + ["grade"]
+
+
+def _part_of(name: str, field_name: str) -> bool:
+    return name == field_name or name.startswith(f"{field_name}-")
+
+
+def differing(posted: Posted, saved: dict[str, str], key_area: KeyArea) -> list[str]:
+    """The page's fields where what this page sent differs from what is saved now."""
+    out = []
+    for name in fields_of(key_area):
+        mine = {k: v.strip() for k, v in posted.items() if _part_of(k, name) and v.strip()}
+        theirs = {k: v.strip() for k, v in saved.items() if _part_of(k, name) and v.strip()}
+        if mine != theirs:
+            out.append(name)
+    return out
+
+
+def merged(posted: Posted, saved: dict[str, str]) -> Posted:
+    """The page's form with each field whose ``keep-<field>`` is "theirs" replaced by
+    what is saved now (``saved_values``); the choices themselves dropped."""
+    theirs = [
+        name.removeprefix("keep-")
+        for name in posted.names()
+        if name.startswith("keep-") and posted.one(name) == "theirs"
+    ]
+
+    def taken(name: str) -> bool:
+        return any(_part_of(name, field_name) for field_name in theirs)
+
+    kept = [(k, v) for k, v in posted.items() if not k.startswith("keep-") and not taken(k)]
+    return Posted(kept + [(k, v) for k, v in saved.items() if taken(k)])
+
+
 def shown_answers(found: dict, key_area: KeyArea) -> dict[int, str]:
     """The saved answers as a reader sees them (a date as 27 March 2024)."""
     answers = {a["question_id"]: a["value"] for a in found["answers"]}

@@ -149,7 +149,16 @@ def _unfinished(request, found: dict, version, areas=None) -> list[dict]:
 
 
 def _area_page(
-    request, actor, found, version, key_area, *, form=None, conflict=None, status_code=200
+    request,
+    actor,
+    found,
+    version,
+    key_area,
+    *,
+    form=None,
+    conflict=None,
+    differs=(),
+    status_code=200,
 ):
     # Reached from Check your answers ("Change"): saving goes back there.
     back = request.query_params.get("back")
@@ -163,6 +172,7 @@ def _area_page(
             "form": form or FormState(values=key_area_fields.saved_values(found, key_area)),
             "shown_answers": key_area_fields.shown_answers(found, key_area),
             "conflict": conflict,
+            "differs": differs,
             "back": back,
             "editable": _editable(found, actor),
         },
@@ -202,6 +212,9 @@ def key_area_save(
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     found, version = _load(session, actor, return_id, log_read=False)
     key_area = _key_area(version, key_area_id)
+    if any(name.startswith("keep-") for name in posted.names()):
+        # A conflict resolved field by field: the saved words where chosen.
+        posted = key_area_fields.merged(posted, key_area_fields.saved_values(found, key_area))
     parsed = key_area_fields.parse_key_area(
         posted, key_area, graded_scale=version.scale is not None
     )
@@ -214,15 +227,19 @@ def key_area_save(
     try:
         _save_area(session, return_, posted, parsed)
     except service.VersionConflict as exc:
-        # Nothing was saved: show what is saved now beside what this page sent.
+        # Nothing was saved: show what is saved now beside what this page sent, and
+        # where they differ, ask which to keep.
+        current = exc.extra["current"] | {"version": exc.extra["current_version"]}
+        saved = key_area_fields.saved_values(current, key_area)
         return _area_page(
             request,
             actor,
-            exc.extra["current"] | {"version": exc.extra["current_version"]},
+            current,
             version,
             key_area,
             form=parsed.state(posted, {}),
             conflict=exc.message,
+            differs=key_area_fields.differing(posted, saved, key_area),
             status_code=409,
         )
     except InvalidInput as exc:

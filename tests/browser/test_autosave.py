@@ -1,5 +1,6 @@
 """Autosave and Save and continue in one tab never conflict with each other; two tabs
-editing one return still do, and the page says who saved (app/static/autosave.mjs)."""
+editing one return still do: the page says who saved, and asks field by field which
+words to keep (app/static/autosave.mjs)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -47,7 +50,7 @@ def test_save_and_continue_during_an_autosave_never_conflicts(page_as, live_serv
 
 
 def test_two_tabs_on_one_return_still_conflict_and_say_who_saved(page_as, live_server):
-    first = page_as("other_auditor")
+    first = page_as("other_auditor", for_axe=True)
     area = an_area_to_edit(first, live_server)
     second = first.context.new_page()
     second.goto(area)
@@ -67,3 +70,14 @@ def test_two_tabs_on_one_return_still_conflict_and_say_who_saved(page_as, live_s
         "Typed in the first tab."
     )
     expect(first.get_by_text("Saved version: Saved in the second tab.")).to_be_visible()
+    # Field by field: the saved words for this box, chosen; then saved.
+    assert axe_violations(first) == []
+    first.get_by_role("group", name="Which to keep for What could have been better").get_by_label(
+        "The saved version"
+    ).check()
+    with first.expect_navigation():
+        first.get_by_role("button", name="Save and continue").click()
+    first.goto(area)
+    expect(first.get_by_label("What could have been better")).to_have_value(
+        "Saved in the second tab."
+    )

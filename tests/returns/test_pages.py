@@ -187,9 +187,11 @@ def test_a_stale_tab_is_told_and_shown_both_versions(setting):
     assert "saved by you, in another tab or window, at " in r.text
     assert "someone else" not in r.text.lower()
     assert "Typed in the older tab." in r.text  # this tab's words are kept ...
+    # ... beside the saved ones.
     assert (
-        "Saved version:</strong> She said she felt listened to." in r.text
-    )  # ... beside the saved ones
+        'Saved version:</strong> <span class="app-pre-line">She said she felt listened to.'
+        in r.text
+    )
     saved = browser.get(f"/returns/{return_id}/check").text
     assert "Typed in the older tab." not in saved
 
@@ -243,6 +245,35 @@ def test_a_conflict_names_who_saved_and_when(setting, db):
     assert r.status_code == 409
     assert f"This return was saved by Sam Patel, {agency}, at {format_time(at)}" in r.text
     assert "sam.patel@example.org" not in r.text
+
+
+def test_a_conflict_is_resolved_field_by_field(setting, db):
+    """Someone else saved the key area while this page was open: the page asks, for
+    each field whose words differ, which to keep; saving takes the saved words where
+    chosen and this page's everywhere else."""
+    browser, return_id, version = setting
+    first = version.key_areas[0]
+    yes_no, free_text, when = first.questions
+    area = f"/returns/{return_id}/areas/{first.id}"
+    page = browser.get(area).text
+    theirs = _fill(first) | {f"q-{free_text.id}": "Their account.", "ev-went_well": "Theirs."}
+    assert browser.post(area, data=_form(page, **theirs), follow_redirects=False).status_code == 303
+    mine = _fill(first) | {f"q-{free_text.id}": "My account.", "ev-went_well": "Mine."}
+    conflict = browser.post(area, data=_form(page, **mine))
+    assert conflict.status_code == 409
+    # A choice only where the words differ; the same words say so.
+    asked = set(re.findall(r'name="keep-([^"]+)" type="radio" value="theirs"', conflict.text))
+    assert asked == {f"q-{free_text.id}", "ev-went_well"}
+    # The yes/no and date answers, two empty boxes and the grade are the same.
+    assert conflict.text.count("Saved version: the same as yours.") == 5
+    assert "Keep the saved version of everything and discard your changes" in conflict.text
+    # Theirs for the account, mine for what went well (the default).
+    choices = {f"keep-q-{free_text.id}": "theirs", "keep-ev-went_well": "mine"}
+    saved = browser.post(area, data=_form(conflict.text, **mine, **choices), follow_redirects=False)
+    assert saved.status_code == 303
+    again = browser.get(area).text
+    assert "Their account." in again and "My account." not in again
+    assert ">Mine.</textarea>" in again and "Theirs." not in again
 
 
 @pytest.mark.parametrize("path", ["areas", "overall", "submit"])
