@@ -57,6 +57,9 @@ class TemplateVersion(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     method: Mapped[str] = mapped_column(String(100), default="")
     has_overall_grade: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Each key area's three boxes of evidence (what went well, what could have been
+    # better, the impact on the child); a questionnaire leaves them out.
+    has_evidence_boxes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -52,6 +52,7 @@ def content_of(version: TemplateVersion) -> TemplateContent:
         description=version.description,
         method=version.method,
         overall_grade=version.has_overall_grade,
+        evidence_boxes=version.has_evidence_boxes,
         scale=ScaleIn(
             name=version.scale.name,
             levels=[
@@ -89,6 +90,7 @@ def version_log(version: TemplateVersion) -> dict:
         "description": version.description,
         "method": version.method,
         "overall_grade": version.has_overall_grade,
+        "evidence_boxes": version.has_evidence_boxes,
         "published_at": version.published_at,
         "retired_at": version.retired_at,
     }

@@ -122,6 +122,7 @@ class TemplateContent(RequestModel):
     description: LongText = ""
     method: Method = ""
     overall_grade: bool = True
+    evidence_boxes: bool = True
     scale: ScaleIn | None = None
     key_areas: list[KeyAreaIn] = Field(default_factory=list, max_length=30)
 
@@ -144,8 +145,9 @@ class VersionPatch(RequestModel):
     description: LongText | None = None
     method: Method | None = None
     overall_grade: bool | None = None
+    evidence_boxes: bool | None = None
 
-    _not_null = reject_null("theme", "description", "method", "overall_grade")
+    _not_null = reject_null("theme", "description", "method", "overall_grade", "evidence_boxes")
 
 
 class LevelOut(ResponseModel):
@@ -200,6 +202,7 @@ class TemplateVersionOut(ResponseModel):
     description: str
     method: str
     overall_grade: bool = Field(validation_alias="has_overall_grade")
+    evidence_boxes: bool = Field(validation_alias="has_evidence_boxes")
     created_at: datetime
     published_at: datetime | None
     retired_at: datetime | None

@@ -152,7 +152,7 @@ def create_draft(
 
 def update_version(session: Session, *, version: TemplateVersion, changes: dict) -> TemplateVersion:
     require_draft(session, version)
-    mapping = {"overall_grade": "has_overall_grade"}
+    mapping = {"overall_grade": "has_overall_grade", "evidence_boxes": "has_evidence_boxes"}
     with auditlog.changing(
         session,
         version,
@@ -267,6 +267,7 @@ def create_next_version(
         description=content.description,
         method=content.method,
         has_overall_grade=content.overall_grade,
+        has_evidence_boxes=content.evidence_boxes,
         key_areas=[build_key_area(k, i) for i, k in enumerate(content.key_areas)],
         scale=build_scale(content.scale) if content.scale else None,
     )

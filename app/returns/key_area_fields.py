@@ -51,7 +51,9 @@ def read_version(posted: Posted) -> int:
     return int(value) if value.isdigit() and len(value) < 10 else 0
 
 
-def parse_key_area(posted: Posted, key_area: KeyArea, *, graded_scale: bool) -> KeyAreaForm:
+def parse_key_area(
+    posted: Posted, key_area: KeyArea, *, graded_scale: bool, evidence_boxes: bool = True
+) -> KeyAreaForm:
     parsed = KeyAreaForm()
     for question in key_area.questions:
         name = f"q-{question.id}"
@@ -68,9 +70,9 @@ def parse_key_area(posted: Posted, key_area: KeyArea, *, graded_scale: bool) -> 
         parsed.answers.append(AnswerIn(question_id=question.id, value=value))
         parsed.field_of_answer.append(name)
     try:
-        parsed.evidence.append(
-            EvidenceIn(key_area_id=key_area.id, **{box: posted.one(f"ev-{box}") for box in BOXES})
-        )
+        if evidence_boxes:  # else the page has none, and nothing saved is cleared
+            boxes = {box: posted.one(f"ev-{box}") for box in BOXES}
+            parsed.evidence.append(EvidenceIn(key_area_id=key_area.id, **boxes))
     except ValidationError as exc:
         for error in exc.errors():
             box = str(error["loc"][-1]) if error.get("loc") else "went_well"

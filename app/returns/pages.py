@@ -216,7 +216,10 @@ def key_area_save(
         # A conflict resolved field by field: the saved words where chosen.
         posted = key_area_fields.merged(posted, key_area_fields.saved_values(found, key_area))
     parsed = key_area_fields.parse_key_area(
-        posted, key_area, graded_scale=version.scale is not None
+        posted,
+        key_area,
+        graded_scale=version.scale is not None,
+        evidence_boxes=version.has_evidence_boxes,
     )
     if request.headers.get("x-autosave"):
         return _autosave(session, return_, posted, parsed)

@@ -43,7 +43,7 @@ def test_build_preview_and_publish_a_template(admin, db):
     # Create: the error summary first, then a draft with a shipped scale.
     missing = post(admin, "/admin/templates/new")
     assert missing.status_code == 422
-    for field in ("name", "overall_grade", "scale"):
+    for field in ("name", "overall_grade", "evidence_boxes", "scale"):
         assert f'href="#{field}"' in missing.text
     created = post(
         admin,
@@ -51,6 +51,7 @@ def test_build_preview_and_publish_a_template(admin, db):
         name="Neglect: early help",
         theme="Neglect",
         overall_grade="yes",
+        evidence_boxes="yes",
         scale="Ofsted four-point scale",
     )
     assert created.status_code == 303
@@ -240,20 +241,32 @@ def test_change_details(admin, db):
     version = make_template(db, published=False)
     db.commit()
     page = f"/admin/template-versions/{version.id}/details"
-    bad = post(admin, page, theme="x" * 201, overall_grade="yes")
+    bad = post(admin, page, theme="x" * 201, overall_grade="yes", evidence_boxes="yes")
     assert bad.status_code == 422 and 'href="#theme"' in bad.text
-    assert (
-        post(admin, page, theme="Neglect", method="Dip sample", overall_grade="no").status_code
-        == 303
+    changed = post(
+        admin, page, theme="Neglect", method="Dip sample", overall_grade="no", evidence_boxes="no"
     )
+    assert changed.status_code == 303
     saved = templates.get_version(db, version_id=version.id)
-    assert (saved.theme, saved.method, saved.has_overall_grade) == ("Neglect", "Dip sample", False)
+    assert (saved.theme, saved.method, saved.has_overall_grade, saved.has_evidence_boxes) == (
+        "Neglect",
+        "Dip sample",
+        False,
+        False,
+    )
 
 
 def test_a_name_in_use_is_refused_on_its_field(admin, db):
     version = make_template(db)
     db.commit()
-    clash = post(admin, "/admin/templates/new", name=version.name, overall_grade="yes", scale="own")
+    clash = post(
+        admin,
+        "/admin/templates/new",
+        name=version.name,
+        overall_grade="yes",
+        evidence_boxes="yes",
+        scale="own",
+    )
     assert clash.status_code == 409
     assert 'href="#name"' in clash.text and "already exists" in clash.text
 

@@ -16,7 +16,7 @@ from app.auditlog.models import AuditEvent
 from app.formatting import format_time
 from app.returns.models import Return
 from tests.helpers.access import signed_in_cookie
-from tests.helpers.factories import make_audit
+from tests.helpers.factories import make_audit, make_template
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
@@ -274,6 +274,23 @@ def test_a_conflict_is_resolved_field_by_field(setting, db):
     again = browser.get(area).text
     assert "Their account." in again and "My account." not in again
     assert ">Mine.</textarea>" in again and "Theirs." not in again
+
+
+def test_a_template_without_evidence_boxes_asks_only_its_questions(anonymous_client, db):
+    """A questionnaire leaves out the three boxes of evidence: no boxes on its pages,
+    and saving a key area neither asks for nor clears them."""
+    version = make_template(db)
+    version.has_evidence_boxes = False
+    db.commit()
+    browser, return_id, version = _signed_in_to_a_return(anonymous_client, db, version)
+    first = version.key_areas[0]
+    area = f"/returns/{return_id}/areas/{first.id}"
+    page = browser.get(area).text
+    assert "What went well" not in page and ">Evidence</h2>" not in page
+    answers = {k: v for k, v in _fill(first).items() if not k.startswith("ev-")}
+    saved = browser.post(area, data=_form(page, **answers), follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    assert "What went well" not in browser.get(f"/returns/{return_id}/check").text
 
 
 @pytest.mark.parametrize("path", ["areas", "overall", "submit"])

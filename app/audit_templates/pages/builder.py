@@ -41,17 +41,18 @@ DETAIL_MESSAGES: Messages = {
     "method": "Enter the method in 100 characters or fewer",
     "description": "The description is too long",
     "overall_grade": "Choose whether auditors give an overall grade",
+    "evidence_boxes": "Choose whether each key area has the three boxes of evidence",
 }
 NEW_TEMPLATE = Form(
     TemplateContent,
-    fields=("name", "theme", "description", "method", "overall_grade", "scale"),
-    blank_is_none=frozenset({"overall_grade"}),
+    fields=("name", "theme", "description", "method", "overall_grade", "evidence_boxes", "scale"),
+    blank_is_none=frozenset({"overall_grade", "evidence_boxes"}),
     messages=DETAIL_MESSAGES,
 )
 DETAILS = Form(
     VersionPatch,
-    fields=("theme", "description", "method", "overall_grade"),
-    blank_is_none=frozenset({"overall_grade"}),
+    fields=("theme", "description", "method", "overall_grade", "evidence_boxes"),
+    blank_is_none=frozenset({"overall_grade", "evidence_boxes"}),
     messages=DETAIL_MESSAGES,
 )
 
@@ -109,7 +110,11 @@ def _new_page(request: Request, form: FormState, status_code: int = 200) -> Resp
 @router.get("/admin/templates/new", name="audit_templates.new")
 @transactional
 def new_template(session: SessionDep, request: Request) -> Response:
-    chosen = {"overall_grade": "yes", "scale": next(iter(shipped_scales()), "")}
+    chosen = {
+        "overall_grade": "yes",
+        "evidence_boxes": "yes",
+        "scale": next(iter(shipped_scales()), ""),
+    }
     return _new_page(request, NEW_TEMPLATE.state(chosen))
 
 
@@ -240,6 +245,7 @@ def details(session: SessionDep, request: Request, version_id: IdPath) -> Respon
         "description": version.description,
         "method": version.method,
         "overall_grade": "yes" if version.has_overall_grade else "no",
+        "evidence_boxes": "yes" if version.has_evidence_boxes else "no",
     }
     return _details_page(request, version, DETAILS.state(values))
 
