@@ -46,6 +46,7 @@ SAMPLE_BODIES: dict[str, object] = {
     "api.returns.save_draft": {"version": 1},
     "api.returns.submit": {"version": 1},
     "api.returns.reopen": {"version": 1, "note": "Please add the dates."},
+    "api.returns.assign": {"auditor_id": None},
     "api.moderation.decide": {"return_id": 1, "level": "G"},
     "api.themes.create": {"name": "New theme"},
     "api.themes.update": {},

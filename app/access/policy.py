@@ -33,6 +33,7 @@ class Permission(StrEnum):
     RETURN_READ = "return.read"
     RETURN_EDIT = "return.edit"  # save drafts and submit: an auditor, own agency only
     RETURN_REOPEN = "return.reopen"
+    RETURN_ASSIGN = "return.assign"  # an agency lead gives its returns to its auditors
     USER_MANAGE = "user.manage"
     AUDIT_LOG_READ = "audit_log.read"
     MODERATE = "moderate"  # open moderation, decide grades, send returns back, finish
@@ -74,7 +75,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE}
         | {P.BRIEFING_EDIT, P.BRIEFING_APPROVE}
     ),
-    Role.AGENCY_LEAD: frozenset(_READ | {P.RETURN_READ, P.ACTION_READ, P.ACTION_UPDATE}),
+    Role.AGENCY_LEAD: frozenset(
+        _READ | {P.RETURN_READ, P.RETURN_ASSIGN, P.ACTION_READ, P.ACTION_UPDATE}
+    ),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
     Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),
 }

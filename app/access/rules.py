@@ -137,6 +137,9 @@ ROUTE_RULES: dict[str, P] = {
     "api.returns.save_draft": P.RETURN_EDIT,
     "api.returns.submit": P.RETURN_EDIT,
     "api.returns.reopen": P.RETURN_REOPEN,
+    "api.returns.assign": P.RETURN_ASSIGN,
+    "returns.assign": P.RETURN_ASSIGN,
+    "returns.assign_save": P.RETURN_ASSIGN,
     # the audit log: admins and scrutineers
     "api.audit_log.list": P.AUDIT_LOG_READ,
     "api.audit_log.csv": P.AUDIT_LOG_READ,

@@ -7,9 +7,11 @@ from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
-from app.returns import reading, service, versions, work
+from app.returns import assignment, reading, service, versions, work
 from app.returns.models import ReturnStatus
 from app.returns.schemas import (
+    AssignmentIn,
+    AssignmentOut,
     DraftSave,
     MyWorkOut,
     Reopen,
@@ -70,6 +72,20 @@ def my_work(session: SessionDep, actor: Actor) -> MyWorkOut:
     mine = work.my_work(session, actor=actor, today=clock.today())
     counts = WorkCounts(to_do=mine.to_do_count, overdue=mine.overdue_count, done=mine.done_count)
     return MyWorkOut.model_validate({**vars(mine), "counts": counts})
+
+
+@router.put("/returns/{return_id}/assignment", name="api.returns.assign")
+@transactional
+def assign_return(
+    session: SessionDep, actor: Actor, return_id: IdPath, body: AssignmentIn
+) -> AssignmentOut:
+    """An agency lead gives one of the agency's returns to one of its auditors (null:
+    to no one in particular); it comes first on that auditor's My work. Every auditor
+    of the agency may still edit it."""
+    found = assignment.assign(session, actor=actor, return_id=return_id, auditor_id=body.auditor_id)
+    return AssignmentOut(
+        return_id=found.id, assigned_to_id=found.assigned_to_id, assigned_at=found.assigned_at
+    )
 
 
 @router.get("/returns/{return_id}/versions", name="api.returns.versions")

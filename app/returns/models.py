@@ -44,6 +44,11 @@ class Return(Base):
         str_enum(ReturnStatus, "return_status"), default=ReturnStatus.NOT_STARTED, index=True
     )
     auditor_name: Mapped[str | None] = mapped_column(String(200))
+    # The auditor of the agency its lead gave it to (first on their My work), if any.
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), index=True
+    )
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overall_grade_id: Mapped[int | None] = mapped_column(ForeignKey("grade_level.id"))
     amendment_note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)

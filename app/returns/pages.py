@@ -12,12 +12,13 @@ from app import clock
 from app.access.models import Role, User
 from app.access.policy import MODERATED_STATUSES, Actor, may_edit_return
 from app.audit_templates import service as templates
+from app.audits import service as audits
 from app.audits.models import Audit, AuditStatus
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
 from app.moderation import service as moderation
-from app.returns import key_area_fields, reading, service, versions, wording, work
+from app.returns import assignment, key_area_fields, reading, service, versions, wording, work
 from app.returns.models import EDITABLE_STATUSES
 from app.templating import came_from, flash, redirect, render, url
 
@@ -506,3 +507,58 @@ def versions_page(
             "back": came_from(request, url(request, "returns.task_list", return_id=return_id)),
         },
     )
+
+
+# --- an agency lead assigns the agency's returns -------------------------------------
+
+
+@router.get("/audits/{audit_id}/assign", name="returns.assign")
+@transactional
+def assign_page(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath) -> Response:
+    """The lead's agency's returns in the audit, each with whom it is assigned to."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    return _assign_page(session, request, actor, audit)
+
+
+def _assign_page(session, request, actor, audit, *, form=None, status_code=200) -> Response:
+    listed = assignment.assignable(session, actor=actor, audit=audit)
+    people = assignment.auditors(session, agency_id=actor.agency_id)
+    values = {f"assign-{r.id}": str(r.assigned_to_id or "") for r in listed}
+    return render(
+        request,
+        "returns/assign.html",
+        {
+            "audit": audit,
+            "listed": listed,
+            "people": people,
+            "form": form or FormState(values=values),
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/audits/{audit_id}/assign", name="returns.assign_save")
+@transactional
+def assign_save(
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
+) -> Response:
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    errors = {}
+    for item in assignment.assignable(session, actor=actor, audit=audit):
+        name = f"assign-{item.id}"
+        if not item.editable or name not in posted:
+            continue
+        chosen = posted.one(name)
+        auditor_id = int(chosen) if chosen.isdigit() and len(chosen) < 10 else None
+        if chosen and auditor_id is None:
+            errors[name] = f"Choose who {item.child}'s return is for"
+            continue
+        try:
+            assignment.assign(session, actor=actor, return_id=item.id, auditor_id=auditor_id)
+        except InvalidInput:
+            errors[name] = f"Choose one of your agency's auditors for {item.child}'s return"
+    if errors:
+        form = FormState(values=posted.shown(), errors=errors)
+        return _assign_page(session, request, actor, audit, form=form, status_code=422)
+    flash("The returns have been assigned.")
+    return redirect(request, "audits.overview", audit_id=audit_id)

@@ -111,6 +111,10 @@ class WorkReturnOut(ResponseModel):
     key_areas_done: int
     key_areas_total: int
     updated_at: datetime | None
+    assigned_to: str | None = Field(
+        description="The auditor the agency's lead gave it to, by name (none: no one)"
+    )
+    mine: bool = Field(description="Assigned to the signed-in auditor (listed first)")
 
 
 class WorkAuditOut(ResponseModel):
@@ -138,6 +142,18 @@ class MyWorkOut(ResponseModel):
     to_do: list[WorkAuditOut]
     done: list[WorkAuditOut]
     counts: WorkCounts
+
+
+class AssignmentIn(RequestModel):
+    """Give the return to one of its agency's auditors (null: to no one in particular)."""
+
+    auditor_id: Id | None
+
+
+class AssignmentOut(ResponseModel):
+    return_id: int
+    assigned_to_id: int | None
+    assigned_at: datetime | None
 
 
 class FieldChange(ResponseModel):

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access.models import User
 from app.access.policy import Actor, return_scope
 from app.agencies.models import Agency
 from app.audit_templates import service as templates
@@ -48,6 +49,9 @@ class WorkReturn:
     key_areas_done: int
     key_areas_total: int
     updated_at: datetime | None
+    # Whom the agency's lead gave it to (None: no one in particular); mine: to me.
+    assigned_to: str | None = None
+    mine: bool = False
 
 
 @dataclass
@@ -90,6 +94,8 @@ def my_work(session: Session, *, actor: Actor, today: date) -> MyWork:
             Return.id,
             Return.status,
             Return.updated_at,
+            Return.assigned_to_id,
+            User.display_name.label("assigned_to"),
             Child.pseudonym,
             Audit.id.label("audit_id"),
             Audit.title,
@@ -99,6 +105,7 @@ def my_work(session: Session, *, actor: Actor, today: date) -> MyWork:
         )
         .join(Child, Child.id == Return.child_id)
         .join(Audit, Audit.id == Return.audit_id)
+        .outerjoin(User, User.id == Return.assigned_to_id)
         .where(
             Return.agency_id == actor.agency_id,
             return_scope(actor),
@@ -127,10 +134,12 @@ def my_work(session: Session, *, actor: Actor, today: date) -> MyWork:
                 key_areas_done=finished,
                 key_areas_total=total,
                 updated_at=row.updated_at,
+                assigned_to=row.assigned_to,
+                mine=row.assigned_to_id is not None and row.assigned_to_id == actor.user_id,
             )
         )
-    for group in groups.values():
-        group.returns.sort(key=lambda r: r.child)
+    for group in groups.values():  # those assigned to me first
+        group.returns.sort(key=lambda r: (not r.mine, r.child))
 
     def order(group: WorkAudit):
         return (not group.overdue, group.due_on or date.max, group.title)
