@@ -47,6 +47,7 @@ SAMPLE_BODIES: dict[str, object] = {
     "api.returns.submit": {"version": 1},
     "api.returns.reopen": {"version": 1, "note": "Please add the dates."},
     "api.returns.assign": {"auditor_id": None},
+    "api.returns.sign_off": {"version": 1},
     "api.moderation.decide": {"return_id": 1, "level": "G"},
     "api.themes.create": {"name": "New theme"},
     "api.themes.update": {},

@@ -83,6 +83,7 @@ def _token_actor(session: Session, token: str) -> Actor | None:
             ApiToken.last_used_at,
             User.id.label("user_id"),
             User.email,
+            User.display_name,
             User.agency_id,
         )
         .join(User, User.id == ApiToken.user_id)
@@ -101,6 +102,7 @@ def _token_actor(session: Session, token: str) -> Actor | None:
     return Actor(
         user_id=row.user_id,
         label=row.email,
+        name=row.display_name,
         roles=roles,
         agency_id=row.agency_id,
         via=Via.TOKEN,

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     RETURN_EDIT = "return.edit"  # save drafts and submit: an auditor, own agency only
     RETURN_REOPEN = "return.reopen"
     RETURN_ASSIGN = "return.assign"  # an agency lead gives its returns to its auditors
+    RETURN_SIGN_OFF = "return.sign_off"  # an agency lead signs off its returns (if asked)
     USER_MANAGE = "user.manage"
     AUDIT_LOG_READ = "audit_log.read"
     MODERATE = "moderate"  # open moderation, decide grades, send returns back, finish
@@ -76,7 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.BRIEFING_EDIT, P.BRIEFING_APPROVE}
     ),
     Role.AGENCY_LEAD: frozenset(
-        _READ | {P.RETURN_READ, P.RETURN_ASSIGN, P.ACTION_READ, P.ACTION_UPDATE}
+        _READ | {P.RETURN_READ, P.RETURN_ASSIGN, P.RETURN_SIGN_OFF, P.ACTION_READ, P.ACTION_UPDATE}
     ),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
     Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),

@@ -140,6 +140,8 @@ ROUTE_RULES: dict[str, P] = {
     "api.returns.assign": P.RETURN_ASSIGN,
     "returns.assign": P.RETURN_ASSIGN,
     "returns.assign_save": P.RETURN_ASSIGN,
+    "returns.sign_off": P.RETURN_SIGN_OFF,
+    "api.returns.sign_off": P.RETURN_SIGN_OFF,
     # the audit log: admins and scrutineers
     "api.audit_log.list": P.AUDIT_LOG_READ,
     "api.audit_log.csv": P.AUDIT_LOG_READ,

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency, Subgroup
@@ -58,6 +69,8 @@ class Audit(Base):
     )
     returns_due_on: Mapped[date | None] = mapped_column(Date)
     moderation_meeting_on: Mapped[date | None] = mapped_column(Date)
+    # Each return is signed off by its agency's lead before it reaches the partnership.
+    lead_sign_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     moderation_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -52,6 +52,7 @@ class AuditCreate(RequestModel):
     lead_subgroup_id: Id | None = None
     returns_due_on: date | None = None
     moderation_meeting_on: date | None = None
+    lead_sign_off: bool = False
     agency_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
@@ -62,8 +63,9 @@ class AuditPatch(RequestModel):
     lead_subgroup_id: Id | None = None
     returns_due_on: date | None = None
     moderation_meeting_on: date | None = None
+    lead_sign_off: bool | None = None
 
-    _not_null = reject_null("title", "theme", "description")
+    _not_null = reject_null("title", "theme", "description", "lead_sign_off")
 
 
 class AgencyIds(RequestModel):
@@ -135,6 +137,9 @@ class AuditOut(ResponseModel):
     lead_subgroup: NamedRef | None
     returns_due_on: date | None
     moderation_meeting_on: date | None
+    lead_sign_off: bool = Field(
+        description="Each return is signed off by its agency's lead before it is submitted"
+    )
     created_at: datetime
     opened_at: datetime | None
     agencies: list[AgencyRef]

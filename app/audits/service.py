@@ -188,6 +188,7 @@ def _audit_log(audit: Audit) -> dict:
         "status": audit.status,
         "returns_due_on": audit.returns_due_on,
         "moderation_meeting_on": audit.moderation_meeting_on,
+        "lead_sign_off": audit.lead_sign_off,
         "opened_at": audit.opened_at,
     }
 
@@ -206,6 +207,7 @@ def create_audit(
     lead_subgroup_id: int | None = None,
     returns_due_on: date | None = None,
     moderation_meeting_on: date | None = None,
+    lead_sign_off: bool = False,
     agency_ids: list[int] | None = None,
 ) -> Audit:
     """Plan an audit on a published template version, which it keeps for ever."""
@@ -232,6 +234,7 @@ def create_audit(
         status=AuditStatus.PLANNED,
         returns_due_on=returns_due_on,
         moderation_meeting_on=moderation_meeting_on,
+        lead_sign_off=lead_sign_off,
         agencies=agencies,
     )
     session.add(audit)

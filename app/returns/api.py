@@ -7,7 +7,7 @@ from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
-from app.returns import assignment, reading, service, versions, work
+from app.returns import assignment, reading, service, signoff, versions, work
 from app.returns.models import ReturnStatus
 from app.returns.schemas import (
     AssignmentIn,
@@ -72,6 +72,18 @@ def my_work(session: SessionDep, actor: Actor) -> MyWorkOut:
     mine = work.my_work(session, actor=actor, today=clock.today())
     counts = WorkCounts(to_do=mine.to_do_count, overdue=mine.overdue_count, done=mine.done_count)
     return MyWorkOut.model_validate({**vars(mine), "counts": counts})
+
+
+@router.post("/returns/{return_id}/sign-off", name="api.returns.sign_off")
+@transactional
+def sign_off_return(
+    session: SessionDep, actor: Actor, return_id: IdPath, body: Submit
+) -> ReturnOut:
+    """In an audit whose leads sign off returns: the agency's lead signs off the return
+    its auditor sent (``version``: as the lead read it), which submits it. 409 if it
+    was not sent, or changed since."""
+    signoff.sign_off(session, actor=actor, return_id=return_id, read_version=body.version)
+    return _out(session, return_id, actor)
 
 
 @router.put("/returns/{return_id}/assignment", name="api.returns.assign")

@@ -49,6 +49,10 @@ class Return(Base):
         ForeignKey("app_user.id", ondelete="SET NULL"), index=True
     )
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Sent to the agency's lead for sign-off (an audit with lead_sign_off), at which
+    # version: any change after that withdraws it.
+    sign_off_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sign_off_version: Mapped[int | None] = mapped_column(Integer)
     overall_grade_id: Mapped[int | None] = mapped_column(ForeignKey("grade_level.id"))
     amendment_note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -18,7 +18,16 @@ from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
 from app.moderation import service as moderation
-from app.returns import assignment, key_area_fields, reading, service, versions, wording, work
+from app.returns import (
+    assignment,
+    key_area_fields,
+    reading,
+    service,
+    signoff,
+    versions,
+    wording,
+    work,
+)
 from app.returns.models import EDITABLE_STATUSES
 from app.templating import came_from, flash, redirect, render, url
 
@@ -122,6 +131,8 @@ def _read_page(session, request, actor: Actor, found: dict, version) -> Response
             "in_moderation": status == AuditStatus.MODERATION,
             "submitted": versions.list_versions(session, return_id=found["id"], actor=actor),
             "own_work": own_work,
+            "may_sign_off": found["awaiting_sign_off"]
+            and signoff.may_sign_off(actor, found["agency"]["id"]),
             "back": came_from(request, default),
         },
     )
@@ -438,6 +449,18 @@ def submit(
         form = FormState(listed=({"text": exc.message, "href": "#answers"},))
         return _check_page(request, actor, found, version, form=form, status_code=409)
     return redirect(request, "returns.submitted", return_id=return_id)
+
+
+@router.post("/returns/{return_id}/sign-off", name="returns.sign_off")
+@transactional
+def sign_off(
+    session: SessionDep, request: Request, actor: Actor, return_id: IdPath, posted: PostedForm
+) -> Response:
+    """The agency's lead signs off the return as read, which submits it."""
+    read_version = key_area_fields.read_version(posted)
+    signoff.sign_off(session, actor=actor, return_id=return_id, read_version=read_version)
+    flash("You have signed off the return. It has been submitted to the partnership.")
+    return redirect(request, "returns.task_list", return_id=return_id)
 
 
 @router.get("/returns/{return_id}/submitted", name="returns.submitted")

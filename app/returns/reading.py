@@ -93,6 +93,9 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
             Return.started_at,
             Return.returned_at,
             Audit.template_version_id,
+            Audit.lead_sign_off,
+            Return.sign_off_requested_at,
+            Return.sign_off_version,
             GradeLevel.code.label("overall_code"),
         )
         .join(Audit, Audit.id == Return.audit_id)
@@ -125,6 +128,11 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
     return {
         **_summary(row),
         "template_version_id": row.template_version_id,
+        "lead_sign_off": row.lead_sign_off,
+        # Waiting for the lead's sign-off of this very version (a change withdraws it).
+        "awaiting_sign_off": row.sign_off_requested_at is not None
+        and row.sign_off_version == row.version,
+        "sign_off_requested_at": row.sign_off_requested_at,
         "amendment_note": row.amendment_note,
         "created_at": row.created_at,
         "started_at": row.started_at,

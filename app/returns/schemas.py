@@ -102,6 +102,10 @@ class ReturnOut(ReturnSummary):
     grades: list[GradeOut]
     overall_grade: str | None
     evidence: list[EvidenceOut]
+    awaiting_sign_off: bool = Field(
+        description="Sent to the agency's lead for sign-off, unchanged since (an audit "
+        "whose leads sign off returns: the lead's sign-off submits it)"
+    )
 
 
 class WorkReturnOut(ResponseModel):

@@ -207,7 +207,8 @@ def save_draft(
         raise InvalidInput("Some answers are not valid. Nothing was saved.", fields=problems)
 
     now = utcnow()
-    values: dict = {}
+    # A change withdraws a request for the lead's sign-off: it was for what was sent.
+    values: dict = {"sign_off_requested_at": None, "sign_off_version": None}
     if return_.status == ReturnStatus.NOT_STARTED:
         values.update(status=ReturnStatus.DRAFT, started_at=now)
     if auditor_name:
@@ -298,9 +299,13 @@ def _write_evidence(session: Session, *, return_id: int, evidence: list[Evidence
         row.updated_at = now
 
 
-def submit(session: Session, *, return_: Return, read_version: int) -> Return:
+def submit(
+    session: Session, *, return_: Return, read_version: int, signed_off: bool = False
+) -> Return:
     """Lock a return for moderation. Every required question must be answered and every
-    graded key area graded; otherwise 422 lists each missing item."""
+    graded key area graded; otherwise 422 lists each missing item. In an audit whose
+    agency leads sign off returns, an auditor's submission instead sends it to the lead
+    (``signoff.sign_off`` then submits it, ``signed_off``)."""
     audit, tpl = template_for(session, return_.audit_id)
     _require_editable(audit, return_)
     if return_.version != read_version:
@@ -313,6 +318,19 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
             f"The return cannot be submitted: {len(missing)} item(s) are missing.",
             fields=missing,
         )
+    if audit.lead_sign_off and not signed_off:
+        sender = current_context().actor
+        named = {} if return_.auditor_name else {"auditor_name": sender.name or sender.label}
+        with _changing(session, return_, "return.sign_off_request"):
+            _bump_version(
+                session,
+                return_=return_,
+                read_version=read_version,
+                sign_off_requested_at=utcnow(),
+                sign_off_version=read_version + 1,
+                **named,
+            )
+        return return_
     with _changing(session, return_, "return.submit"):
         _bump_version(
             session,
@@ -321,6 +339,8 @@ def submit(session: Session, *, return_: Return, read_version: int) -> Return:
             status=ReturnStatus.SUBMITTED,
             submitted_at=utcnow(),
             amendment_note=None,
+            sign_off_requested_at=None,
+            sign_off_version=None,
         )
     # Never changed in place: each submission is kept as a version of its own.
     actor = current_context().actor

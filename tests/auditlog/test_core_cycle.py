@@ -74,6 +74,7 @@ class TestCoreCycle:
             "description": "",
             "status": "planned",
             "returns_due_on": due,
+            "lead_sign_off": False,
             "agency_ids": sorted([police["id"], school["id"]]),
         }
 

@@ -195,6 +195,22 @@ class TestChangeTheDetails:
         assert (audit.title, audit.theme) == ("Renamed audit", "Neglect")
         assert audit.returns_due_on == DUE + timedelta(days=1)
 
+    def test_the_lead_sign_off_is_chosen_with_the_details(self, admin, db, token, version):
+        audit_id = create(admin, token, version)
+        form = admin.get(f"/admin/audits/{audit_id}?change=details").text
+        assert "Must each agency&#39;s lead sign off its returns" in form
+        assert 'name="lead_sign_off" type="radio" value="no" checked' in form
+        ok = admin.post(
+            f"/admin/audits/{audit_id}",
+            data={"csrf_token": token, "title": "Neglect audit", "lead_sign_off": "yes"}
+            | date_fields("returns_due_on", DUE),
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303
+        db.expire_all()
+        assert db.get(Audit, audit_id).lead_sign_off is True
+        assert admin.get(f"/api/v1/audits/{audit_id}").json()["lead_sign_off"] is True
+
 
 class TestTheWholeJourney:
     def test_plan_then_open(self, admin, db, token, version, police, school):

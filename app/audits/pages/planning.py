@@ -52,14 +52,22 @@ DETAIL_REFUSALS: Messages = {
 }
 NEW_AUDIT = Form(
     AuditCreate,
-    fields=("title", "template_version_id", "theme", "description", "lead_subgroup_id", *DATES),
+    fields=(
+        "title",
+        "template_version_id",
+        "theme",
+        "description",
+        "lead_subgroup_id",
+        *DATES,
+        "lead_sign_off",
+    ),
     dates=DATES,
     messages=DETAIL_MESSAGES,
     refusals=DETAIL_REFUSALS,
 )
 DETAILS = Form(
     AuditPatch,
-    fields=("title", "theme", "description", "lead_subgroup_id", *DATES),
+    fields=("title", "theme", "description", "lead_subgroup_id", *DATES, "lead_sign_off"),
     dates=DATES,
     messages=DETAIL_MESSAGES,
     refusals=DETAIL_REFUSALS,
@@ -165,6 +173,7 @@ def _current_details(audit: Audit) -> dict[str, str]:
         "theme": audit.theme,
         "description": audit.description,
         "lead_subgroup_id": str(audit.lead_subgroup_id or ""),
+        "lead_sign_off": "yes" if audit.lead_sign_off else "no",
     }
     for name in DATES:
         values |= date_values(name, getattr(audit, name))
@@ -272,6 +281,8 @@ def update_details(
     audit = _planned(session, actor, audit_id)
     try:
         changes = DETAILS.read(posted).model_dump()
+        if changes["lead_sign_off"] is None:  # not asked: unchanged
+            del changes["lead_sign_off"]
         # Left blank, the theme is the template's, as when the audit was created.
         changes["theme"] = changes["theme"] or audit.template_version.theme
         with DETAILS.submitting(session, posted):

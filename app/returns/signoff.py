@@ -1,0 +1,39 @@
+"""An agency lead's sign-off: in an audit that asks for it (``Audit.lead_sign_off``), an
+auditor's submission sends the return to the agency's lead (``service.submit``), and
+the lead's sign-off submits it to the partnership. Any change to the return after it
+was sent withdraws the request: the lead signs off what they read."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.access.models import Role
+from app.access.policy import Actor, Via, return_scope
+from app.errors import NotFound, StateError
+from app.returns import service
+from app.returns.models import Return
+
+
+def may_sign_off(actor: Actor, agency_id: int) -> bool:
+    """The agency's own lead signs off its returns."""
+    return actor.via == Via.SYSTEM or (
+        Role.AGENCY_LEAD in actor.roles and actor.agency_id == agency_id
+    )
+
+
+def sign_off(session: Session, *, actor: Actor, return_id: int, read_version: int) -> Return:
+    """Sign off the return as read (``read_version``) and submit it to the partnership."""
+    return_ = session.scalar(select(Return).where(Return.id == return_id, return_scope(actor)))
+    if return_ is None or not may_sign_off(actor, return_.agency_id):
+        raise NotFound(f"There is no return with id {return_id}.")
+    if return_.sign_off_requested_at is None:
+        raise StateError("This return has not been sent to you for sign-off.")
+    if return_.sign_off_version != return_.version or read_version != return_.version:
+        raise StateError(
+            "The return has changed since it was sent for sign-off. Read it again: its "
+            "auditor will need to send it again."
+            if return_.sign_off_version != return_.version
+            else "The return has changed since you opened it. Read it again before signing off."
+        )
+    return service.submit(session, return_=return_, read_version=read_version, signed_off=True)
