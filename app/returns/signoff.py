@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.access.models import Role
 from app.access.policy import Actor, Via, return_scope
+from app.audits.models import Child
 from app.errors import NotFound, StateError
 from app.returns import service
 from app.returns.models import Return
@@ -20,6 +21,28 @@ def may_sign_off(actor: Actor, agency_id: int) -> bool:
     return actor.via == Via.SYSTEM or (
         Role.AGENCY_LEAD in actor.roles and actor.agency_id == agency_id
     )
+
+
+def waiting(session: Session, *, actor: Actor, audit_id: int) -> list[tuple[int, str]]:
+    """The lead's agency's returns in the audit sent for sign-off and unchanged since:
+    (return id, child), by child."""
+    if Role.AGENCY_LEAD not in actor.roles or actor.agency_id is None:
+        return []
+    return [
+        (row.id, row.pseudonym)
+        for row in session.execute(
+            select(Return.id, Child.pseudonym)
+            .join(Child, Child.id == Return.child_id)
+            .where(
+                Return.audit_id == audit_id,
+                Return.agency_id == actor.agency_id,
+                Return.sign_off_requested_at.is_not(None),
+                Return.sign_off_version == Return.version,
+                return_scope(actor),
+            )
+            .order_by(Child.pseudonym)
+        )
+    ]
 
 
 def sign_off(session: Session, *, actor: Actor, return_id: int, read_version: int) -> Return:

@@ -81,8 +81,12 @@ def test_the_auditors_submission_waits_for_the_leads_sign_off(anonymous_client, 
     return_id, _template, out = sent
     # Not submitted yet: sent to the lead.
     assert out["status"] == "draft" and out["awaiting_sign_off"] is True
-    # The lead reads it, with a button to sign it off.
+    # The audit's page tells the lead; the lead reads it, with a button to sign it off.
     client.cookies.clear()
+    audit_id = db.get(Return, return_id).audit_id
+    overview = client.get(f"/audits/{audit_id}", headers=people["lead"]).text
+    assert "1 return is waiting for your sign-off" in overview
+    assert f"/returns/{return_id}?from=/audits/{audit_id}" in overview
     page = client.get(f"/returns/{return_id}", headers=people["lead"]).text
     assert "Sam Patel sent this return for sign-off" in page
     assert "Sign off and submit to the partnership" in page

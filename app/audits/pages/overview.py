@@ -12,6 +12,7 @@ from app.deps import IdPath, SessionDep, transactional
 from app.errors import NotFound
 from app.moderation import service as moderation
 from app.pagination import PageParams
+from app.returns import signoff
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,5 +55,6 @@ def overview(session: SessionDep, request: Request, actor: Actor, audit_id: IdPa
             ],
             "may_read_returns": actor.may(Permission.RETURN_READ),
             "may_see_moderation": _may_see_moderation(actor, audit),
+            "to_sign_off": signoff.waiting(session, actor=actor, audit_id=audit.id),
         },
     )
