@@ -4,9 +4,10 @@ one transaction, one trip to the thread pool."""
 import inspect
 from collections.abc import Awaitable, Callable
 from functools import partial, wraps
-from typing import Annotated, Any, TypeVar, overload
+from typing import Annotated, Any, TypeVar, cast, overload
 
 from fastapi import Depends, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -218,6 +219,10 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
             succeeded = not isinstance(result, Response) or result.status_code < 400
             if form is not None and actor.user_id is not None and succeeded:
                 kept.saved(session, request, user_id=actor.user_id)
+                if kept.still_waiting(session, request, form, user_id=actor.user_id):
+                    # A page's form, so the endpoint's result was a response too.
+                    to_kept = request.app.url_path_for("access.kept")
+                    return cast(T, RedirectResponse(to_kept, status_code=303))
             return result
 
         return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)

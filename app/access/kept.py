@@ -101,6 +101,16 @@ def waiting(session: Session, *, user_id: int) -> list[KeptPost]:
     )
 
 
+# A kept form posted back from the Kept work page while others wait says so (its
+# ``then``); once saved, the person goes back there for the next, not on in the return.
+BACK_TO_KEPT = "kept"
+
+
+def still_waiting(session: Session, request: Request, form: FormData, *, user_id: int) -> bool:
+    """Whether a form just saved came from the Kept work page and more kept work waits."""
+    return form.get("then") == BACK_TO_KEPT and bool(waiting(session, user_id=user_id))
+
+
 def forget(session: Session, *, user_id: int) -> None:
     """Drop everything kept for the person: they signed out, or their access changed
     (password, authenticator, roles, disabled), so nothing of theirs is posted later."""

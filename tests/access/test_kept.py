@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from app.access.models import KeptPost, WebSession
+from app.agencies.models import Agency
 from app.audit_templates import service as templates
+from app.audits.models import Audit
 from app.clock import utcnow
 from app.returns.models import KeyAreaEvidence, Return
 from tests.helpers.access import PASSWORD, enrolled_auditor, next_code, sign_in_with_the_form
@@ -194,3 +196,42 @@ def test_saving_the_page_yourself_clears_what_was_kept_for_it(browser, db, worki
     assert browser.post(path, data=fresh, follow_redirects=False).status_code == 303
     assert db.scalars(select(KeptPost)).all() == []  # it will not come back over this
     assert evidence(db, return_id, key_area.id) == "Written again after signing in."
+
+
+def test_several_kept_pages_are_named_and_saved_one_after_another(browser, db, working):
+    user, return_id, key_area, path, form = working
+    audit = db.get(Audit, db.get(Return, return_id).audit_id)
+    second = templates.get_version(db, version_id=audit.template_version_id).key_areas[1]
+    other_path = f"/returns/{return_id}/areas/{second.id}"
+    sit_idle(db)
+    browser.post(path, data=form, follow_redirects=False)
+    browser.post(other_path, data=form, follow_redirects=False)
+    assert len(db.scalars(select(KeptPost)).all()) == 2
+    assert sign_in_again(browser, user) == "/kept"
+    page = browser.get("/kept").text
+    # Each named by the page it was for; each comes back here once saved.
+    agency = db.get(Agency, db.get(Return, return_id).agency_id).name
+    assert f"Child A, {agency}: {key_area.title}" in page
+    assert f": {second.title}" in page and "2 pages" in page
+    forms = {
+        action: dict(HIDDEN.findall(body))
+        for action, body in re.findall(
+            r'<form method="post" action="([^"]+)"(.*?)</form>', page, re.S
+        )
+        if action.startswith("/returns/")
+    }
+    assert forms[path]["then"] == "kept" and forms[other_path]["then"] == "kept"
+    for fields in forms.values():
+        fields["ev-could_be_better"] = TYPED
+    first = browser.post(path, data=forms[path], follow_redirects=False)
+    assert first.headers["location"] == "/kept"  # the other still waits
+    # Both were typed on the same version of the return, so the second is told the
+    # first was saved meanwhile (by the auditor), with its words still in the form.
+    stale = browser.post(other_path, data=forms[other_path], follow_redirects=False)
+    assert stale.status_code == 409 and "in another tab or window" in stale.text
+    assert TYPED.replace("&", "&amp;") in stale.text
+    again = forms[other_path] | {"version": VERSION.search(stale.text).group(1)}
+    last = browser.post(other_path, data=again, follow_redirects=False)
+    assert last.status_code == 303 and last.headers["location"] != "/kept"
+    assert evidence(db, return_id, key_area.id) == TYPED
+    assert evidence(db, return_id, second.id) == TYPED

@@ -3,6 +3,7 @@ code (or, the first time, setting up the authenticator app)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -19,8 +20,12 @@ from app.access.browser import (
 )
 from app.access.models import User, WebSession
 from app.access.policy import Actor, Permission, Role
+from app.agencies.models import Agency
+from app.audit_templates.models import KeyArea
+from app.audits.models import Child
 from app.deps import PostedForm, SessionDep, transactional
 from app.forms import FormState
+from app.returns.models import Return
 from app.templating import came_from, flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
@@ -187,7 +192,31 @@ def kept_work(session: SessionDep, request: Request, actor: Actor) -> Response:
     waiting = kept.waiting(session, user_id=actor.user_id)
     if not waiting:
         return redirect(request, "access.home")
-    return render(request, "access/kept.html", {"kept": waiting})
+    return render(
+        request,
+        "access/kept.html",
+        {
+            "kept": waiting,
+            "what": {post.id: _what_was_kept(session, post.path) for post in waiting},
+            "back_to_kept": kept.BACK_TO_KEPT,
+        },
+    )
+
+
+KEPT_PAGE = re.compile(r"/returns/(\d+)/(?:areas/(\d+)|overall)")
+
+
+def _what_was_kept(session: Session, path: str) -> str:
+    """Which page a kept form was for, in words: "Child A, Westshire Police: Referral"."""
+    found = KEPT_PAGE.fullmatch(path.split("?", 1)[0])
+    return_ = session.get(Return, int(found[1])) if found else None
+    if found is None or return_ is None:
+        return "A form"
+    child = session.get(Child, return_.child_id)
+    agency = session.get(Agency, return_.agency_id)
+    area = session.get(KeyArea, int(found[2])) if found[2] else None
+    page = area.title if area is not None else "Overall grade"
+    return f"{child.pseudonym if child else 'A child'}, {agency.name if agency else ''}: {page}"
 
 
 @router.get("/sign-in/set-up", name="access.set_up")
