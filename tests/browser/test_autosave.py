@@ -8,6 +8,7 @@ import random
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
@@ -40,8 +41,12 @@ def test_save_and_continue_during_an_autosave_never_conflicts(page_as, live_serv
         form.evaluate("form => form.dataset.autosave = '20'")
         page.get_by_label("What could have been better").fill(f"Typed on attempt {attempt}.")
         page.wait_for_timeout(rng.randint(0, 120))
-        with page.expect_navigation(wait_until="domcontentloaded"):
-            page.get_by_role("button", name="Save and continue").click()
+        try:
+            with page.expect_navigation(wait_until="domcontentloaded"):
+                page.get_by_role("button", name="Save and continue").click()
+        except PlaywrightTimeout:  # say what the page was doing, for whoever reads this
+            status = page.locator("#autosave-status").inner_text(timeout=1000)
+            pytest.fail(f"press {attempt} went nowhere from {page.url}; autosave: {status!r}")
         # Saved, it goes on to the next page; a conflict would answer on this one.
         assert page.url != here, (attempt, page.locator("main").inner_text())
     # The last press saved what was typed last.
