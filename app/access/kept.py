@@ -13,6 +13,7 @@ each carries the whole form.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
@@ -99,6 +100,18 @@ def waiting(session: Session, *, user_id: int) -> list[KeptPost]:
     return list(
         session.scalars(select(KeptPost).where(KeptPost.user_id == user_id).order_by(KeptPost.id))
     )
+
+
+# The paths of the KEEPABLE routes: a return's key area, or its overall grade.
+_RETURN_PAGE = re.compile(r"/returns/(\d+)/(?:areas/(\d+)|overall)")
+
+
+def return_page(path: str) -> tuple[int, int | None] | None:
+    """The return, and key area (None: the overall grade), a kept post was for."""
+    found = _RETURN_PAGE.fullmatch(path.split("?", 1)[0])
+    if found is None:
+        return None
+    return int(found[1]), int(found[2]) if found[2] else None
 
 
 # A kept form posted back from the Kept work page while others wait says so (its

@@ -3,7 +3,6 @@ code (or, the first time, setting up the authenticator app)."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -203,18 +202,15 @@ def kept_work(session: SessionDep, request: Request, actor: Actor) -> Response:
     )
 
 
-KEPT_PAGE = re.compile(r"/returns/(\d+)/(?:areas/(\d+)|overall)")
-
-
 def _what_was_kept(session: Session, path: str) -> str:
     """Which page a kept form was for, in words: "Child A, Westshire Police: Referral"."""
-    found = KEPT_PAGE.fullmatch(path.split("?", 1)[0])
-    return_ = session.get(Return, int(found[1])) if found else None
+    found = kept.return_page(path)
+    return_ = session.get(Return, found[0]) if found else None
     if found is None or return_ is None:
         return "A form"
     child = session.get(Child, return_.child_id)
     agency = session.get(Agency, return_.agency_id)
-    area = session.get(KeyArea, int(found[2])) if found[2] else None
+    area = session.get(KeyArea, found[1]) if found[1] else None
     page = area.title if area is not None else "Overall grade"
     return f"{child.pseudonym if child else 'A child'}, {agency.name if agency else ''}: {page}"
 
