@@ -31,6 +31,7 @@ from app.access.auth import current_web_session, session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
 from app.access.models import WebSession
 from app.access.policy import ANONYMOUS, Actor, Permission
+from app.clock import utcnow
 from app.config import PROJECT_ROOT
 from app.context import bound_actor, current
 from app.errors import SERVER_ERROR
@@ -271,6 +272,17 @@ def navigation(request: Request, actor: Actor) -> list[dict]:
     ]
 
 
+def _idle_seconds_left(request: Request) -> int:
+    """How long until the session ends if nothing more is done: the timeout warning
+    (app/static/timeout.mjs) counts down from this. The service notes activity at most
+    once a minute, so this can be up to a minute less than the whole idle time."""
+    idle = request.app.state.settings.session_idle_minutes * 60
+    seen = getattr(request.state, "session_seen_at", None)
+    if seen is None:
+        return idle
+    return max(0, idle - int((utcnow() - seen).total_seconds()))
+
+
 def here(request: Request) -> str:
     """This page's path and query: what a link hands on as ``from`` (``came_from``)."""
     query = request.url.query
@@ -300,7 +312,7 @@ def render(
         "actor": actor,
         "navigation": navigation(request, actor),
         "service_name": request.app.state.settings.partnership_name,
-        "idle_seconds": request.app.state.settings.session_idle_minutes * 60,
+        "idle_seconds": _idle_seconds_left(request),
         "flashed": _take_flash() if status_code < 400 else None,
         "form": None,
         **(context or {}),

@@ -67,6 +67,9 @@ def authenticate(session: Session, connection: HTTPConnection, settings: Setting
         if web is not None and (web.second_factor_at or not settings.require_second_factor):
             user = get_or_404(session, User, web.user_id, what="user")
             _touch(session, web)
+            # When the idle time last started again, as the service counts it (touched
+            # at most once a minute): what the timeout warning counts from.
+            connection.state.session_seen_at = web.last_seen_at
             return actor_for(user, via=Via.SESSION, credential_id=web.id)
     return ANONYMOUS
 
