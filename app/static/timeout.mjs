@@ -7,7 +7,10 @@
 const dialog = document.getElementById("timeout-warning");
 
 if (dialog && typeof dialog.showModal === "function") {
-  const idle = Number(dialog.dataset.idleSeconds) * 1000;
+  // How long from lastActive until the service ends the session: on this page, what
+  // was left when it was drawn (the service notes activity at most once a minute);
+  // after "Stay signed in", the whole idle time, as the service answers.
+  let idle = Number(dialog.dataset.idleSeconds) * 1000;
   const warn = Number(dialog.dataset.warnSeconds) * 1000;
   const form = dialog.querySelector("form");
   const csrf = form.querySelector("input[name=csrf_token]");
@@ -30,6 +33,8 @@ if (dialog && typeof dialog.showModal === "function") {
       headers: { "X-CSRF-Token": csrf ? csrf.value : "" },
     });
     if (!response.ok || response.redirected) throw new Error("signed out");
+    const answer = await response.json();
+    if (answer.idle_seconds) idle = answer.idle_seconds * 1000;
     lastActive = lastPing = Date.now();
   };
 
