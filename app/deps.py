@@ -219,7 +219,7 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
             succeeded = not isinstance(result, Response) or result.status_code < 400
             if form is not None and actor.user_id is not None and succeeded:
                 kept.saved(session, request, user_id=actor.user_id)
-                if kept.still_waiting(session, request, form, user_id=actor.user_id):
+                if kept.still_waiting(session, form, user_id=actor.user_id):
                     # A page's form, so the endpoint's result was a response too.
                     to_kept = request.app.url_path_for("access.kept")
                     return cast(T, RedirectResponse(to_kept, status_code=303))

@@ -289,14 +289,19 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def local_path(value: str | None, default: str) -> str:
+    """``value`` if it is a path in this service, else ``default``: never another site
+    (``//host``, a scheme, a backslash), for anything a request names as where to go."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
 def came_from(request: Request, default: str) -> str:
     """Where the person came from, for a back link: the ``from`` a link handed on (a
-    path in this service; anything else, another site included, is ignored), else
-    ``default``. (The service sends no Referer, so the link says.)"""
-    there = request.query_params.get("from", "")
-    if there.startswith("/") and not there.startswith("//") and "\\" not in there:
-        return there
-    return default
+    path in this service), else ``default``. (The service sends no Referer, so the
+    link says.)"""
+    return local_path(request.query_params.get("from"), default)
 
 
 def render(

@@ -119,7 +119,7 @@ def return_page(path: str) -> tuple[int, int | None] | None:
 BACK_TO_KEPT = "kept"
 
 
-def still_waiting(session: Session, request: Request, form: FormData, *, user_id: int) -> bool:
+def still_waiting(session: Session, form: FormData, *, user_id: int) -> bool:
     """Whether a form just saved came from the Kept work page and more kept work waits."""
     return form.get("then") == BACK_TO_KEPT and bool(waiting(session, user_id=user_id))
 

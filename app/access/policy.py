@@ -254,6 +254,16 @@ def may_edit_return(actor: Actor, agency_id: int) -> bool:
     ) or actor.via == Via.SYSTEM
 
 
+def may_lead_agency(actor: Actor, agency_id: int) -> bool:
+    """The agency's own lead: who assigns its returns to its auditors and, where an audit
+    asks, signs them off; ``agency_id`` is the return's agency."""
+    return (
+        Role.AGENCY_LEAD in actor.roles
+        and actor.agency_id is not None
+        and agency_id == actor.agency_id
+    ) or actor.via == Via.SYSTEM
+
+
 def may_update_action(actor: Actor, agency_id: int) -> bool:
     """Progress and evidence on a learning action: moderators and admins (who manage
     actions) on any action, an agency lead only on their own agency's; ``agency_id``

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.models import Role, User, UserRole
-from app.access.policy import Actor, Via, return_scope
+from app.access.policy import Actor, may_lead_agency, return_scope
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, Child
 from app.clock import utcnow
@@ -34,7 +34,7 @@ class Assignable:
 
 def _agency_of(actor: Actor) -> int:
     """The agency whose returns the actor assigns: an agency lead's own."""
-    if Role.AGENCY_LEAD not in actor.roles or actor.agency_id is None:
+    if actor.agency_id is None or not may_lead_agency(actor, actor.agency_id):
         raise NotFound("Only an agency's lead assigns its returns.")
     return actor.agency_id
 
@@ -74,33 +74,29 @@ def assignable(session: Session, *, actor: Actor, audit: Audit) -> list[Assignab
 
 def assign(session: Session, *, actor: Actor, return_id: int, auditor_id: int | None) -> Return:
     """Give the return to the auditor (None: to no one in particular). Logged."""
-    agency_id = actor.agency_id if actor.via == Via.SYSTEM else _agency_of(actor)
     return_ = session.scalar(select(Return).where(Return.id == return_id, return_scope(actor)))
-    if return_ is None or (agency_id is not None and return_.agency_id != agency_id):
+    if return_ is None or not may_lead_agency(actor, return_.agency_id):
         raise NotFound(f"There is no return with id {return_id}.")
     if return_.status not in EDITABLE_STATUSES:
         raise StateError(
             "This return has been submitted, so there is nothing left to assign.",
         )
-    if auditor_id is not None:
-        names = {u.id: u.display_name for u in auditors(session, agency_id=return_.agency_id)}
-        if auditor_id not in names:
-            raise InvalidInput(
-                "Choose one of the agency's auditors.",
-                fields=[FieldError("auditor_id", "Choose one of the agency's auditors")],
-            )
     if return_.assigned_to_id == auditor_id:
-        return return_
-    before = {"assigned_to_id": return_.assigned_to_id}
-    return_.assigned_to_id = auditor_id
-    return_.assigned_at = utcnow() if auditor_id is not None else None
-    session.flush()
-    auditlog.record(
+        return return_  # as it was: nothing to check or log
+    if auditor_id is not None and auditor_id not in {
+        u.id for u in auditors(session, agency_id=return_.agency_id)
+    }:
+        raise InvalidInput(
+            "Choose one of the agency's auditors.",
+            fields=[FieldError("auditor_id", "Choose one of the agency's auditors")],
+        )
+    with auditlog.changing(
         session,
+        return_,
         action="return.assign",
         object_type="return",
-        object_id=return_.id,
-        before=before,
-        after={"assigned_to_id": auditor_id},
-    )
+        view=lambda r: {"assigned_to_id": r.assigned_to_id},
+    ):
+        return_.assigned_to_id = auditor_id
+        return_.assigned_at = utcnow() if auditor_id is not None else None
     return return_

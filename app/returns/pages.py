@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from app import clock
 from app.access.models import Role, User
-from app.access.policy import MODERATED_STATUSES, Actor, may_edit_return
+from app.access.policy import MODERATED_STATUSES, Actor, may_edit_return, may_lead_agency
 from app.audit_templates import service as templates
 from app.audits import service as audits
-from app.audits.models import Audit, AuditStatus
+from app.audits.models import AuditStatus
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
@@ -92,7 +92,7 @@ def _read_page(session, request, actor: Actor, found: dict, version) -> Response
     """The whole return on one page, for whoever may read it but not change it: every
     answer and box of evidence, the agency's own grades and, once moderation has
     started, each moderated grade with its reason beside it; then its versions."""
-    status = session.scalar(select(Audit.status).where(Audit.id == found["audit_id"]))
+    status = found["audit_status"]
     moderated = {}
     if status in MODERATED_STATUSES:
         moderated = {
@@ -129,10 +129,10 @@ def _read_page(session, request, actor: Actor, found: dict, version) -> Response
             "deciders": deciders,
             "overall_cell": moderation.OVERALL,
             "in_moderation": status == AuditStatus.MODERATION,
-            "submitted": versions.list_versions(session, return_id=found["id"], actor=actor),
+            "submitted": versions.submitted(session, return_id=found["id"]),
             "own_work": own_work,
             "may_sign_off": found["awaiting_sign_off"]
-            and signoff.may_sign_off(actor, found["agency"]["id"]),
+            and may_lead_agency(actor, found["agency"]["id"]),
             "back": came_from(request, default),
         },
     )
@@ -510,7 +510,7 @@ def versions_page(
             return levels.get(value, value)
         return value
 
-    submitted = versions.list_versions(session, return_id=return_id, actor=actor)
+    submitted = versions.submitted(session, return_id=return_id)  # read above, by _load
     for item in submitted:
         item["rows"] = [
             {

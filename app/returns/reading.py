@@ -94,6 +94,7 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
             Return.returned_at,
             Audit.template_version_id,
             Audit.lead_sign_off,
+            Audit.status.label("audit_status"),
             Return.sign_off_requested_at,
             Return.sign_off_version,
             GradeLevel.code.label("overall_code"),
@@ -129,6 +130,7 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
         **_summary(row),
         "template_version_id": row.template_version_id,
         "lead_sign_off": row.lead_sign_off,
+        "audit_status": row.audit_status,
         # Waiting for the lead's sign-off of this very version (a change withdraws it).
         "awaiting_sign_off": row.sign_off_requested_at is not None
         and row.sign_off_version == row.version,

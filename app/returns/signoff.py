@@ -8,25 +8,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.access.models import Role
-from app.access.policy import Actor, Via, return_scope
+from app.access.policy import Actor, may_lead_agency, return_scope
 from app.audits.models import Child
 from app.errors import NotFound, StateError
 from app.returns import service
 from app.returns.models import Return
 
 
-def may_sign_off(actor: Actor, agency_id: int) -> bool:
-    """The agency's own lead signs off its returns."""
-    return actor.via == Via.SYSTEM or (
-        Role.AGENCY_LEAD in actor.roles and actor.agency_id == agency_id
-    )
-
-
 def waiting(session: Session, *, actor: Actor, audit_id: int) -> list[tuple[int, str]]:
     """The lead's agency's returns in the audit sent for sign-off and unchanged since:
     (return id, child), by child."""
-    if Role.AGENCY_LEAD not in actor.roles or actor.agency_id is None:
+    if actor.agency_id is None or not may_lead_agency(actor, actor.agency_id):
         return []
     return [
         (row.id, row.pseudonym)
@@ -48,7 +40,7 @@ def waiting(session: Session, *, actor: Actor, audit_id: int) -> list[tuple[int,
 def sign_off(session: Session, *, actor: Actor, return_id: int, read_version: int) -> Return:
     """Sign off the return as read (``read_version``) and submit it to the partnership."""
     return_ = session.scalar(select(Return).where(Return.id == return_id, return_scope(actor)))
-    if return_ is None or not may_sign_off(actor, return_.agency_id):
+    if return_ is None or not may_lead_agency(actor, return_.agency_id):
         raise NotFound(f"There is no return with id {return_id}.")
     if return_.sign_off_requested_at is None:
         raise StateError("This return has not been sent to you for sign-off.")

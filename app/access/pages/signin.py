@@ -25,7 +25,7 @@ from app.audits.models import Child
 from app.deps import PostedForm, SessionDep, transactional
 from app.forms import FormState
 from app.returns.models import Return
-from app.templating import came_from, flash, redirect, render, url
+from app.templating import came_from, flash, local_path, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,9 +34,7 @@ REFUSALS = (signin.SignInRefused, signin.CodeRefused, signin.TooManyAttempts)
 
 def safe_next(request: Request, value: str | None) -> str:
     """Where to go after signing in: only a path on this service, never another site."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return url(request, "access.home")
+    return local_path(value, url(request, "access.home"))
 
 
 def _page(request, template, *, next_, values=None, errors=None, status_code=200, **context):
