@@ -56,7 +56,9 @@ lint: install
 # (its own SQLite folder, its own PostgreSQL cluster) and its own live server and
 # browser for tests/browser. How it is split, and why (docs/architecture.md):
 # - SQLite: everything but the browser tests, with the clock a year ahead (any date);
-# - PostgreSQL, the real deployment: everything, on today's clock.
+# - PostgreSQL, the real deployment: everything that uses a database or the browser,
+#   on today's clock (a test that uses neither gives the same answer on any database,
+#   so it runs once, on SQLite).
 TEST_WORKERS ?= auto
 # --dist loadfile: a test file's tests stay on one worker, in order (a browser journey
 # follows on from the test before; a module-scoped fixture is built once).
@@ -66,7 +68,7 @@ test-sqlite: install
 	AUDIT_TEST_DB=sqlite $(PYTEST) --ignore=tests/browser --clock-ahead=365
 
 test-postgresql: install system-deps
-	AUDIT_TEST_DB=postgresql $(PYTEST)
+	AUDIT_TEST_DB=postgresql $(PYTEST) --database-tests-only
 
 # By hand: the browser tests on SQLite too.
 test-browser-sqlite: install system-deps

@@ -25,7 +25,6 @@ from unittest import mock
 
 import pytest
 from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -35,6 +34,7 @@ from app.config import Settings
 from app.db import make_sessionmaker, new_request_session, session_scope
 from app.demo import load_demo
 from app.main import create_app
+from tests.helpers.app_client import AppClient
 from tests.helpers.databases import Databases, for_backend
 from tests.helpers.sessions import rolled_back, savepoint_session
 
@@ -65,6 +65,12 @@ def pytest_addoption(parser) -> None:
         metavar="DIR",
         help="save the README's screenshots here (make screenshots: docs/screenshots)",
     )
+    group.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="leave out the tests that use neither a database nor the browser (they give "
+        "the same answer on any database: make test runs them once, on SQLite)",
+    )
 
 
 def pytest_configure(config) -> None:
@@ -82,6 +88,19 @@ CLOCK_OFFSET = pytest.StashKey[timedelta]()
 def clock_offset(config) -> timedelta:
     """How far the tests' clock is moved from the real one (zero unless asked)."""
     return config.stash[CLOCK_OFFSET]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not config.getoption("database_tests_only"):
+        return
+    kept, left_out = [], []
+    for item in items:
+        uses_database = "database_factory" in getattr(item, "fixturenames", ())
+        in_browser = item.path.is_relative_to(ROOT / "tests" / "browser")
+        (kept if uses_database or in_browser else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 def pytest_report_header(config) -> str:
@@ -215,7 +234,7 @@ def app(database_url: str):
 
 
 @pytest.fixture
-def client(app, db: Session, monkeypatch) -> Iterator[TestClient]:
+def client(app, db: Session, monkeypatch) -> Iterator[AppClient]:
     """The API as the system itself (every permission, every object): for tests of the
     domain rules. Tests of who may do what use ``tests/access`` fixtures, which sign
     in for real."""
@@ -224,12 +243,12 @@ def client(app, db: Session, monkeypatch) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def anonymous_client(app, db: Session) -> Iterator[TestClient]:
+def anonymous_client(app, db: Session) -> Iterator[AppClient]:
     """The API with real authentication: pass credentials per request."""
     yield from _client(app, db)
 
 
-def _client(app, db: Session) -> Iterator[TestClient]:
+def _client(app, db: Session) -> Iterator[AppClient]:
     @asynccontextmanager
     async def lend(_request) -> AsyncIterator[Session]:
         # Each request gets the test's own session, not closed after it:
@@ -238,7 +257,7 @@ def _client(app, db: Session) -> Iterator[TestClient]:
 
     app.state.request_session = lend
     try:
-        with TestClient(app, raise_server_exceptions=False) as test_client:
+        with AppClient(app, raise_server_exceptions=False) as test_client:
             yield test_client
     finally:
         app.state.request_session = new_request_session

@@ -1,9 +1,8 @@
 """Errors reach users as clear JSON: never a stack trace, never SQL."""
 
-from fastapi.testclient import TestClient
-
 from app.config import Settings
 from app.main import create_app
+from tests.helpers.app_client import AppClient
 
 
 class TestErrors:
@@ -41,7 +40,7 @@ class TestHealth:
 
     def test_reports_unreachable_database_as_503(self):
         app = create_app(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
-        with TestClient(app) as client:
+        with AppClient(app) as client:
             r = client.get("/api/health")
         assert r.status_code == 503 and r.json()["database"] == "unreachable"
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import pytest
 from fastapi import Form
-from fastapi.testclient import TestClient
 
 from app.access import service as access
 from app.access.auth import SESSION_COOKIE
@@ -18,6 +17,7 @@ from app.access.rules import ROUTE_RULES
 from app.access.secrets import new_token
 from app.deps import SessionDep, transactional
 from tests.helpers.access import signed_in_cookie
+from tests.helpers.app_client import AppClient
 
 
 class TestSecurityHeaders:
@@ -33,7 +33,7 @@ class TestSecurityHeaders:
             assert "strict-transport-security" not in headers  # plain http
 
     def test_hsts_over_https(self, app, db):
-        with TestClient(app, base_url="https://testserver") as client:
+        with AppClient(app, base_url="https://testserver") as client:
             assert "max-age=" in client.get("/api/health").headers["strict-transport-security"]
 
 

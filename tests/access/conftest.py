@@ -8,20 +8,20 @@ from collections.abc import Iterator
 
 import pyotp
 import pytest
-from fastapi.testclient import TestClient
 
 from app.access import service as access
 from app.access.models import Role
 from app.clock import utcnow
 from app.config import Settings
 from tests.helpers.access import PASSWORD
+from tests.helpers.app_client import AppClient
 from tests.helpers.factories import make_agency
 
 _seq = itertools.count(1)
 
 
 @pytest.fixture
-def web(anonymous_client, db) -> TestClient:
+def web(anonymous_client, db) -> AppClient:
     """A browser: keeps its cookies, sees the database as a new request would."""
     anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
     return anonymous_client
@@ -32,17 +32,22 @@ def other_browser(app, anonymous_client, db) -> Iterator:
     """More browsers on the same app (and test transaction), from a given address and
     scheme: ``other_browser(address="203.0.113.7", https=True)``."""
 
-    def make(*, address: str = "testclient", https: bool = False) -> TestClient:
-        client = TestClient(
+    made: list[AppClient] = []
+
+    def make(*, address: str = "testclient", https: bool = False) -> AppClient:
+        client = AppClient(
             app,
             client=(address, 50000),
             base_url="https://testserver" if https else "http://testserver",
             raise_server_exceptions=False,
         )
         client.event_hooks["request"].append(lambda _request: db.expire_all())
+        made.append(client)
         return client
 
     yield make
+    for client in made:
+        client.close()
 
 
 @pytest.fixture

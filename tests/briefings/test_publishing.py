@@ -18,7 +18,6 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.access import service as access
@@ -38,6 +37,7 @@ from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return
 from tests.helpers.access import signed_in_cookie
+from tests.helpers.app_client import AppClient
 from tests.helpers.factories import make_audit
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -94,7 +94,7 @@ def world(database):
             "practitioner": signed_in_cookie(session, practitioner),
         }
     app = create_app(Settings(database_url=url, environment="test", small_count_threshold=3))
-    with TestClient(app) as client:  # the lifespan starts the background renderer
+    with AppClient(app) as client:  # the lifespan starts the background renderer
         yield client, factory, audit_id, agency_id, cookies
 
 

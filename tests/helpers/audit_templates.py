@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import copy
 
-from fastapi.testclient import TestClient
-
+from tests.helpers.app_client import AppClient
 from tests.helpers.factories import template_content
 
 API = "/api/v1"
@@ -21,7 +20,7 @@ def new_content(**kwargs) -> dict:
     return copy.deepcopy(template_content(**kwargs))
 
 
-def create_draft(client: TestClient, content: dict | None = None, **kwargs) -> dict:
+def create_draft(client: AppClient, content: dict | None = None, **kwargs) -> dict:
     r = client.post(
         f"{API}/templates", json=content if content is not None else new_content(**kwargs)
     )
@@ -29,19 +28,19 @@ def create_draft(client: TestClient, content: dict | None = None, **kwargs) -> d
     return r.json()
 
 
-def get_version(client: TestClient, version_id: int) -> dict:
+def get_version(client: AppClient, version_id: int) -> dict:
     r = client.get(f"{API}/template-versions/{version_id}")
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def publish(client: TestClient, version_id: int) -> dict:
+def publish(client: AppClient, version_id: int) -> dict:
     r = client.post(f"{API}/template-versions/{version_id}/publish")
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def import_yaml(client: TestClient, text: str | bytes):
+def import_yaml(client: AppClient, text: str | bytes):
     return client.post(f"{API}/templates/import", content=text, headers=YAML)
 
 
