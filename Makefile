@@ -64,8 +64,10 @@ lint: install
 #   so it runs once, on SQLite).
 TEST_WORKERS ?= auto
 # --dist loadfile: a test file's tests stay on one worker, in order (a browser journey
-# follows on from the test before; a module-scoped fixture is built once).
-PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+# follows on from the test before; a module-scoped fixture is built once). Files are
+# handed out longest first, in the order tests/conftest.py puts them
+# (--no-loadscope-reorder: not pytest-xdist's own, by number of tests).
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-sqlite: install
 	AUDIT_TEST_DB=sqlite $(PYTEST) --ignore=tests/browser --clock-ahead=365

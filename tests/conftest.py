@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from app import migrate
 from app.access.policy import SYSTEM
 from app.config import Settings
-from app.db import make_sessionmaker, new_request_session, session_scope
+from app.db import make_engine, make_sessionmaker, new_request_session, session_scope
 from app.demo import load_demo
 from app.main import create_app
 from tests.helpers.app_client import AppClient
@@ -91,16 +91,54 @@ def clock_offset(config) -> timedelta:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    if not config.getoption("database_tests_only"):
-        return
-    kept, left_out = [], []
+    browser = ROOT / "tests" / "browser"
+    if config.getoption("database_tests_only"):
+        kept, left_out = [], []
+        for item in items:
+            uses_database = "database_factory" in getattr(item, "fixturenames", ())
+            (kept if uses_database or item.path.is_relative_to(browser) else left_out).append(item)
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = kept
+    # pytest-xdist (--dist loadfile --no-loadscope-reorder: the Makefile) hands out whole
+    # files in this order, each to the next free worker. The longest go first, so that
+    # the run ends on short ones with both workers busy to the end: the browser files
+    # (in their own order), then the files that build databases of their own (the
+    # demo's copies, the command line's), then the rest by how many tests they hold.
+    # Each file's tests keep their order.
+    tests_in: dict[Path, int] = {}
+    builds: set[Path] = set()
     for item in items:
-        uses_database = "database_factory" in getattr(item, "fixturenames", ())
-        in_browser = item.path.is_relative_to(ROOT / "tests" / "browser")
-        (kept if uses_database or in_browser else left_out).append(item)
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = kept
+        tests_in[item.path] = tests_in.get(item.path, 0) + 1
+        if _builds_a_database(item):
+            builds.add(item.path)
+    order = {path: n for n, path in enumerate(tests_in)}
+
+    def longest_first(item) -> tuple[int, int, int]:
+        if item.path.is_relative_to(browser):
+            return (0, 0, order[item.path])
+        return (1 if item.path in builds else 2, -tests_in[item.path], order[item.path])
+
+    items.sort(key=longest_first)
+
+
+# Fixtures that make a database (seconds, where a test's own transaction takes
+# milliseconds): a test builds one if it, or a fixture of its own module, asks for one
+# of these, or it uses a copy of the demo or the command line's database.
+MAKES_DATABASES = {"database_factory", "migrated_database", "migrated_engine", "demo_database"}
+
+
+def _builds_a_database(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    if {"demo_database", "cli_db", "cli_migrated_db"} & set(info.names_closure):
+        return True
+    module = item.nodeid.split("::")[0]
+    own = [d for defs in info.name2fixturedefs.values() for d in defs if d.baseid == module]
+    return any(
+        MAKES_DATABASES & set(names) for names in (info.argnames, *(d.argnames for d in own))
+    )
 
 
 def pytest_report_header(config) -> str:
@@ -150,20 +188,38 @@ def database_factory() -> Iterator[Databases]:
 
 
 @pytest.fixture(scope="session")
-def database_url(database_factory) -> str:
-    return os.environ.get("AUDIT_TEST_DATABASE_URL") or database_factory()
+def database_url(migrated_database) -> str:
+    return os.environ.get("AUDIT_TEST_DATABASE_URL") or migrated_database()
 
 
 @pytest.fixture(scope="session")
-def migrated_engine(database_factory) -> Iterator[Callable[..., Engine]]:
+def migrated_database(database_factory: Databases) -> Callable[[], str]:
+    """``migrated_database()``: the URL of a new database at the newest migration. The
+    migrations run once per session (per worker) and each call copies that database:
+    migrating takes most of a second on PostgreSQL, copying a tenth of one."""
+    migrated: list[str] = []
+
+    def copy() -> str:
+        if not migrated:
+            url = database_factory()
+            # A PostgreSQL template must have no connections: the engine goes at once.
+            migrate.migrated_engine(url).dispose()
+            migrated.append(url)
+        return database_factory.copy(migrated[0])
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(migrated_database) -> Iterator[Callable[..., Engine]]:
     """The one way the tests get a migrated database: ``migrated_engine()`` makes a new
-    one (``migrated_engine(url)`` migrates that one) and returns an engine on it,
-    disposed of at the end of the session. (tests/test_migrations.py alone runs the
-    migrations itself, to test them.)"""
+    one (a copy of the session's migrated database) and ``migrated_engine(url)``
+    migrates that one; either returns an engine on it, disposed of at the end of the
+    session. (tests/test_migrations.py alone runs the migrations itself, to test them.)"""
     engines: list[Engine] = []
 
     def make(url: str | None = None) -> Engine:
-        engines.append(migrate.migrated_engine(url or database_factory()))
+        engines.append(migrate.migrated_engine(url) if url else make_engine(migrated_database()))
         return engines[-1]
 
     yield make
@@ -178,7 +234,7 @@ def _render_here(html: str, title: str, timeout: float = 120) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def demo_database(database_factory: Databases) -> Callable[[], str]:
+def demo_database(database_factory: Databases, migrated_database) -> Callable[[], str]:
     """``demo_database()``: the URL of a new database holding the demo partnership, for
     tests that read or drive the whole demo. The demo is loaded once per session (per
     worker), on the session's clock, and each call copies it: loading takes seconds,
@@ -188,8 +244,8 @@ def demo_database(database_factory: Databases) -> Callable[[], str]:
 
     def copy() -> str:
         if not loaded:
-            url = database_factory()
-            engine = migrate.migrated_engine(url)
+            url = migrated_database()
+            engine = make_engine(url)
             try:
                 with (
                     mock.patch("app.access.secrets._hasher", CHEAP_HASHER),

@@ -16,6 +16,13 @@ def cli_db(database_factory, monkeypatch):
 
 
 @pytest.fixture
+def cli_migrated_db(migrated_database, monkeypatch):
+    """A new database of its own at the newest migration, for the commands that need one
+    (``audit-tools db upgrade`` itself is tested in test_cli.py): a session factory."""
+    yield from _on(migrated_database(), monkeypatch)
+
+
+@pytest.fixture
 def cli_demo_db(demo_database, monkeypatch):
     """A copy of the demo partnership of its own for the command line (loading the demo
     through the command line is tested once, in test_cli.py): a session factory on it."""

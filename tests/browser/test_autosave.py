@@ -29,9 +29,9 @@ def test_save_and_continue_during_an_autosave_never_conflicts(page_as, live_serv
     page = page_as("other_auditor")
     area = an_area_to_edit(page, live_server)
     page.goto(area)
-    # Pressing 0 to 120 ms after typing stops, 5 ms apart: before, during and after the
+    # Pressing 0 to 120 ms after typing stops, 10 ms apart: before, during and after the
     # save (which starts at 20 ms and takes some tens of ms).
-    waits = range(0, 125, 5)
+    waits = range(0, 130, 10)
     for attempt, wait in enumerate(waits):
         form = page.locator("form[data-autosave]")
         if not form.count():  # past the last key area: start again at the first

@@ -25,10 +25,9 @@ def run(*args: str):
 
 
 @pytest.fixture
-def logged(cli_db) -> list[int]:
-    """An upgraded database holding a whole audit's set-up, committed; the log's ids."""
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    with cli_db() as session:
+def logged(cli_migrated_db) -> list[int]:
+    """A migrated database holding a whole audit's set-up, committed; the log's ids."""
+    with cli_migrated_db() as session:
         make_audit(session, children=2, agencies_count=2)
         session.commit()
         return list(session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
@@ -55,8 +54,8 @@ class TestVerifyCommand:
         assert result.exit_code == 0, result.output
         assert f"{len(logged)} rows, chain intact" in result.output
 
-    def test_a_broken_chain_names_the_row_and_exits_1(self, cli_db, logged):
-        alter(cli_db, logged[4])
+    def test_a_broken_chain_names_the_row_and_exits_1(self, cli_migrated_db, logged):
+        alter(cli_migrated_db, logged[4])
         result = run("verify")
         assert result.exit_code == 1
         assert f"broken at row {logged[4]}" in result.output
@@ -67,8 +66,7 @@ class TestVerifyCommand:
         result = run("verify")
         assert result.exit_code == 0 and "chain intact" in result.output
 
-    def test_an_empty_log(self, cli_db):
-        runner.invoke(app, ["db", "upgrade"])
+    def test_an_empty_log(self, cli_migrated_db):
         result = run("verify")
         assert result.exit_code == 0 and "0 rows, chain intact" in result.output
 

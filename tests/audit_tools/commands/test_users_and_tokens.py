@@ -20,10 +20,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_db(cli_db):
-    """The command line's new database, upgraded."""
-    assert run("db", "upgrade").exit_code == 0
-    return cli_db
+def cli_db(cli_migrated_db):
+    """The command line's new database, at the newest migration."""
+    return cli_migrated_db
 
 
 def run(*args: str, input: str | None = None):
