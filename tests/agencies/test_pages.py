@@ -8,7 +8,7 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.factories import make_agency
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -17,7 +17,7 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 @pytest.fixture
 def admin(anonymous_client, db):
     user = access.create_user(db, email="a@example.org", display_name="A", roles={Role.ADMIN})
-    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(anonymous_client, db, user)
     return anonymous_client
 
 
@@ -67,5 +67,5 @@ def test_deactivate_an_agency(admin, db):
 
 def test_only_admins(anonymous_client, db):
     user = access.create_user(db, email="m@example.org", display_name="M", roles={Role.MODERATOR})
-    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(anonymous_client, db, user)
     assert anonymous_client.get("/admin/agencies").status_code == 403

@@ -12,7 +12,7 @@ from app.audit_templates import editing
 from app.audit_templates import service as templates
 from app.audit_templates.models import AnswerType, TemplateStatus
 from app.auditlog.models import AuditEvent
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.factories import make_template
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -21,7 +21,7 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 @pytest.fixture
 def admin(anonymous_client, db):
     user = access.create_user(db, email="a@example.org", display_name="A", roles={Role.ADMIN})
-    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(anonymous_client, db, user)
     anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
     db.commit()
     return anonymous_client
@@ -279,5 +279,5 @@ def test_unknown_ids_are_not_found_and_others_are_refused(admin, anonymous_clien
     assert admin.get(f"/admin/template-versions/{version.id}/preview/999999").status_code == 404
     user = access.create_user(db, email="m@example.org", display_name="M", roles={Role.MODERATOR})
     db.commit()
-    admin.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(admin, db, user)
     assert admin.get("/admin/templates").status_code == 403

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.access import service as access
 from app.access.models import Role
 from app.returns.models import Return
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.factories import make_audit
 
 
@@ -26,7 +26,7 @@ def as_role(client, db, role: Role, agency_id=None):
         roles={role},
         agency_id=agency_id,
     )
-    client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(client, db, user)
     return client
 
 

@@ -13,7 +13,7 @@ from app.access.models import Role
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.errors import FieldError, InvalidInput
 from app.returns.models import Return, ReturnStatus
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.factories import make_agency, make_audit, make_template
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -23,7 +23,7 @@ ERROR_LINKS = re.compile(r'class="govuk-error-summary".*?</div>\s*</div>', re.S)
 @pytest.fixture
 def admin(anonymous_client, db):
     user = access.create_user(db, email="a@example.org", display_name="A", roles={Role.ADMIN})
-    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(anonymous_client, db, user)
     # Each request reads afresh, as in production, not from what the test holds.
     anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
     return anonymous_client
@@ -441,7 +441,7 @@ def sign_in_as(client, db, role: Role):
     user = access.create_user(
         db, email=f"{role.value}@example.org", display_name=role.value, roles={role}
     )
-    client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(client, db, user)
     return client
 
 

@@ -77,6 +77,11 @@ def signed_in_cookie(db: Session, user: User) -> str:
     return token
 
 
+def browse_as(client, db: Session, user: User) -> None:
+    """Make ``client`` a browser signed in as ``user`` (``signed_in_cookie``)."""
+    client.cookies.set(SESSION_COOKIE, signed_in_cookie(db, user))
+
+
 def enrolled_auditor(db: Session, *, email: str = "auditor@example.org"):
     """An auditor with a password and an authenticator, in the first agency of a new
     audit of two children and two agencies: (user, audit)."""

@@ -10,7 +10,7 @@ from app.access import service as access
 from app.access.models import Role
 from app.agencies import service as agencies
 from app.audits import service as audits
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.actions import EXECUTIVE_AFTER, TODAY
 from tests.helpers.factories import make_audit
 
@@ -91,7 +91,7 @@ def browser(anonymous_client, db, person, fresh_reads):
 
     def as_role(role: Role, agency_id: int | None = None):
         user, _headers = person(role, agency_id)
-        anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+        browse_as(anonymous_client, db, user)
         return fresh_reads(anonymous_client)
 
     return as_role

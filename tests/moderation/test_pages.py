@@ -16,7 +16,7 @@ from app.audits import service as audits
 from app.audits.models import Audit, AuditStatus, audit_agency
 from app.moderation import service as moderation
 from app.returns.models import Return, ReturnStatus
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.factories import make_audit
 from tests.moderation.test_moderation import complete
 
@@ -39,7 +39,7 @@ def audit(client, db, monkeypatch):
 @pytest.fixture
 def moderator(anonymous_client, db):
     user = access.create_user(db, email="m@example.org", display_name="M", roles={Role.MODERATOR})
-    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(anonymous_client, db, user)
     anonymous_client.event_hooks["request"].append(lambda _request: db.expire_all())
     db.commit()
     return anonymous_client
@@ -103,7 +103,7 @@ def test_agencies_see_the_grid_only_once_moderation_is_open(anonymous_client, db
         db, email="a@example.org", display_name="A", roles={Role.AUDITOR}, agency_id=police
     )
     db.commit()
-    anonymous_client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(anonymous_client, db, user)
     blind = anonymous_client.get(f"/audits/{audit.id}/moderation")
     assert blind.status_code == 404
     moderation.open_moderation(db, audit=audits.get_audit(db, audit_id=audit.id, actor=SYSTEM))

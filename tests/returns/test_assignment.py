@@ -12,7 +12,7 @@ from app.access import service as access
 from app.access.models import Role
 from app.auditlog.models import AuditEvent
 from app.returns.models import Return, ReturnStatus
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.factories import make_audit
 
 API = "/api/v1"
@@ -49,7 +49,7 @@ def team(db, audit):
 
 
 def as_(client, db, user):
-    client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(client, db, user)
     return client
 
 

@@ -15,7 +15,7 @@ from app.audit_templates import service as templates
 from app.auditlog.models import AuditEvent
 from app.formatting import format_time
 from app.returns.models import Return
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as, signed_in_cookie
 from tests.helpers.factories import make_audit, make_template
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -230,7 +230,7 @@ def test_a_conflict_names_who_saved_and_when(setting, db):
     )
     db.commit()
     mine = browser.cookies.get("case_audit_session")
-    browser.cookies.set("case_audit_session", signed_in_cookie(db, colleague))
+    browse_as(browser, db, colleague)
     theirs = browser.get(f"/returns/{return_id}/areas/{first.id}").text
     saved = browser.post(
         f"/returns/{return_id}/areas/{first.id}",
@@ -313,7 +313,7 @@ def test_someone_who_may_only_read_a_draft_sees_answers_not_a_form(setting, db):
         db, email="mod@example.org", display_name="Moderator", roles={Role.MODERATOR}
     )
     db.commit()
-    browser.cookies.set("case_audit_session", signed_in_cookie(db, moderator))
+    browse_as(browser, db, moderator)
     read = browser.get(f"/returns/{return_id}/areas/{first.id}").text
     assert "She said she felt listened to." in read and "Partly" in read
     assert "Save and continue" not in read and "<textarea" not in read

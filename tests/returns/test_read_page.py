@@ -13,7 +13,7 @@ from app.access import service as access
 from app.access.models import Role
 from app.auditlog.models import AuditEvent
 from app.returns.models import Return
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import browse_as
 from tests.helpers.factories import make_audit
 from tests.moderation.test_moderation import decide, submit_all
 
@@ -50,7 +50,7 @@ def sign_in(client, db, role: Role, agency_id: int | None = None) -> None:
         roles={role},
         agency_id=agency_id,
     )
-    client.cookies.set("case_audit_session", signed_in_cookie(db, user))
+    browse_as(client, db, user)
 
 
 @pytest.mark.parametrize("role", [Role.MODERATOR, Role.SCRUTINEER])
