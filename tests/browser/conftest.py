@@ -221,7 +221,9 @@ def axe_violations(page) -> list[dict]:
     (tests/helpers/drawing.py): what varies is data, and a page drawn differently (a
     button, banner or error summary more) is checked. Colour contrast, most of axe's
     work, is checked on each text element styled in a way not yet checked
-    (tests/browser/axe_run.js)."""
+    (tests/browser/axe_run.js). A page a click has just opened is read once its
+    document has loaded, not while it is arriving."""
+    page.wait_for_load_state("domcontentloaded")
     drawn = (page_kind(page.url), Drawing(page.content()).signature)
     if drawn in _passed:
         return []

@@ -88,6 +88,8 @@ def test_a_police_auditor_sees_the_revealed_grid_read_only(page_as, live_server)
     expect(page.get_by_text("Westshire schools and colleges").first).to_be_visible()
     assert page.get_by_role("button", name="Finish moderation").count() == 0
     check(page, "revealed grid")
-    page.locator(".app-grade-cell").first.click()
+    # On the cell's own page (not the grid while it is still leaving): no decision to save.
+    with page.expect_navigation():
+        page.locator(".app-grade-cell").first.click()
     assert page.get_by_role("button", name="Save decision").count() == 0
     check(page, "a revealed cell")
