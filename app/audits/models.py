@@ -75,6 +75,10 @@ class Audit(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     moderation_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     learning_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Closed when its learning is done (its actions closed, or with a recorded reason);
+    # reopening puts it back in learning and clears these (both are in the audit log).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     template_version: Mapped[TemplateVersion] = relationship(lazy="raise")
     lead_subgroup: Mapped[Subgroup | None] = relationship(lazy="raise")

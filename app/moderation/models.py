@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.audit_templates.models import GradeLevel
@@ -54,3 +54,21 @@ class ModeratedGrade(Base):
 
     level: Mapped[GradeLevel] = relationship(foreign_keys=[level_id], lazy="raise")
     self_level: Mapped[GradeLevel | None] = relationship(foreign_keys=[self_level_id], lazy="raise")
+
+
+class ChildMeetingNote(Base):
+    """What the moderation meeting said about one child: the discussion, the learning
+    points it raised (the start of the audit's findings) and who was there. One per
+    child, changed in place; every change is in the audit log."""
+
+    __tablename__ = "child_meeting_note"
+    __table_args__ = (UniqueConstraint("child_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id", ondelete="CASCADE"))
+    discussion: Mapped[str] = mapped_column(Text, default="")
+    learning_points: Mapped[str] = mapped_column(Text, default="")
+    attendees: Mapped[str] = mapped_column(Text, default="")
+    updated_by_label: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

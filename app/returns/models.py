@@ -61,6 +61,11 @@ class Return(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Left out of moderation (the chair decided not to wait for it), with the reason;
+    # reversible: including it again clears these. Reports show it as "not received".
+    excluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    excluded_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    excluded_by_label: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     child: Mapped[Child] = relationship(lazy="raise")
     agency: Mapped[Agency] = relationship(lazy="raise")
