@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from app.access.models import Role
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.errors import AppError
-from app.returns.models import Return, ReturnStatus
+from app.returns.models import EDITABLE_STATUSES, Return
 
 
 class Permission(StrEnum):
@@ -154,8 +154,9 @@ def return_scope(actor: Actor) -> ColumnElement[bool]:
     if Role.AGENCY_LEAD in actor.roles:
         # Leads own their agency's learning from the audit, whatever its stage.
         return or_(own, revealed)
-    # An auditor works on returns while the audit is open (or amends one sent back
-    # during moderation); before and after, they are not theirs to read.
+    # An auditor works on returns while the audit is open (or, in moderation, on one
+    # not in yet: late, or sent back for amendment, and not left out); before and
+    # after, they are not theirs to read.
     audit = aliased(Audit)  # the outer query may join Audit itself
     workable = (
         select(audit.id)
@@ -163,15 +164,19 @@ def return_scope(actor: Actor) -> ColumnElement[bool]:
             audit.id == Return.audit_id,
             or_(
                 audit.status == AuditStatus.OPEN,
-                and_(
-                    audit.status == AuditStatus.MODERATION, Return.status == ReturnStatus.RETURNED
-                ),
+                and_(audit.status == AuditStatus.MODERATION, still_to_come()),
             ),
         )
         .correlate(Return)
         .exists()
     )
     return or_(and_(own, workable), revealed)
+
+
+def still_to_come() -> ColumnElement[bool]:
+    """A return an auditor may still work on during moderation: not submitted (late,
+    or sent back for amendment) and not left out of moderation by the chair."""
+    return and_(Return.status.in_(EDITABLE_STATUSES), Return.excluded_at.is_(None))
 
 
 # Once the chair opens moderation, the audit is no longer blind: for the moderation

@@ -129,6 +129,8 @@ def _audit_view(f: Facts) -> dict:
         "agencies": [ag.name for ag in f.agencies],
         "key_areas": f.key_areas,
         "moderation_meeting_on": a.moderation_meeting_on,
+        "returns_expected": sum(f.returns.values()),
+        "not_received": [{"agency": agency, "reason": why} for agency, why in f.not_received],
     }
 
 
@@ -221,6 +223,7 @@ def subgroup_report_context(
             {
                 "label": ag.name,
                 "returns": f.returns.get(ag.name, 0),
+                "not_received": sum(1 for agency, _why in f.not_received if agency == ag.name),
                 **by_agency.get(
                     ag.name, {"n": 0, "moderated": [0] * len(f.levels), "lowered": 0, "raised": 0}
                 ),

@@ -72,6 +72,9 @@ class Facts:
     grades: list[GradePair]  # key-area cells moderated against the agency's own grade
     findings: list[Finding]
     returns: Counter  # agency name -> returns expected of it
+    # Returns left out of moderation: (agency name, the chair's reason), by agency.
+    # Never the child: a report says only that a return was not received, and why.
+    not_received: list[tuple[str, str]]
 
     @property
     def pseudonyms(self) -> list[str]:
@@ -122,6 +125,11 @@ def facts(session: Session, *, audit: Audit) -> Facts:
         grades=grades,
         findings=findings_service.list_findings(session, actor=SYSTEM, audit=audit),
         returns=Counter(names[r.agency_id] for r in grid.returns.values()),
+        not_received=sorted(
+            (names[r.agency_id], r.excluded_reason)
+            for r in grid.returns.values()
+            if r.excluded_at is not None
+        ),
     )
 
 

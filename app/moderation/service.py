@@ -38,6 +38,7 @@ class CellState:
     AGREED = "agreed"
     CHANGED = "changed"
     REGRADED = "self-grade changed"  # the agency changed its grade after the decision
+    LEFT_OUT = "not received"  # the chair left the return out of moderation, with a reason
 
 
 @dataclass
@@ -50,9 +51,12 @@ class Cell:
     self_level: GradeLevel | None
     decision: ModeratedGrade | None
     moderated_level: GradeLevel | None = None
+    left_out: bool = False
 
     @property
     def state(self) -> str:
+        if self.left_out:
+            return CellState.LEFT_OUT
         if self.return_status not in MODERATABLE:
             return CellState.NOT_SUBMITTED
         if self.decision is None:
@@ -65,7 +69,9 @@ class Cell:
 
     @property
     def done(self) -> bool:
-        return self.state in (CellState.AGREED, CellState.CHANGED)
+        """Nothing more to do: decided against the grade the agency gives now, or the
+        return was left out of moderation."""
+        return self.state in (CellState.AGREED, CellState.CHANGED, CellState.LEFT_OUT)
 
 
 @dataclass
@@ -104,6 +110,26 @@ class Grid:
         totals["children"] = len(self.children)
         totals["children_moderated"] = sum(self.child_done(c.id) for c in self.children)
         return dict(totals)
+
+
+def still_to_do(found: Grid, child_id: int) -> list[str]:
+    """What stands between the child and being moderated, a line per agency: a return
+    not in (wait for it, or leave it out with a reason) or grades still to decide."""
+    names = {a.id: a.name for a in found.agencies}
+    lines = []
+    for agency_id in names:
+        cells = [found.cell(child_id, agency_id, cell) for cell, _title in found.areas]
+        mine = [c for c in cells if c is not None and not c.done]
+        if not mine:
+            continue
+        if mine[0].return_status not in MODERATABLE:
+            lines.append(
+                f"{names[agency_id]}'s return is not in yet: wait for it, or leave it out "
+                "of moderation with a reason"
+            )
+        else:
+            lines.append(f"{names[agency_id]} has {len(mine)} grade(s) still to moderate")
+    return lines
 
 
 # --- who may see it ------------------------------------------------------------------
@@ -178,6 +204,7 @@ def grid(session: Session, *, actor: Actor, audit: Audit) -> Grid:
                 self_level=levels.get(level_id) if level_id else None,
                 decision=(decision := decisions.get((r.id, cell))),
                 moderated_level=levels[decision.level_id] if decision else None,
+                left_out=r.excluded_at is not None,
             )
     return found
 
@@ -408,8 +435,9 @@ def finish(session: Session, *, actor: Actor, audit: Audit) -> Audit:
         raise InvalidInput(
             f"{len(waiting)} of {len(found.children)} children are not moderated yet.",
             fields=[
-                FieldError(f"child-{c.id}", f"{c.pseudonym} still has grades to moderate")
+                FieldError(f"child-{c.id}", f"{c.pseudonym}: {what}")
                 for c in waiting
+                for what in still_to_do(found, c.id)
             ],
         )
     audit.status = AuditStatus.LEARNING

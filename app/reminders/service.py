@@ -21,7 +21,7 @@ from app.actions.models import ActionStatus, LearningAction
 from app.audits.models import Audit, AuditStatus, Child
 from app.config import Settings
 from app.reminders.models import ReminderSent
-from app.returns.models import EDITABLE_STATUSES, Return, ReturnStatus
+from app.returns.models import EDITABLE_STATUSES, Return
 
 RETURNS_WITHIN_DAYS = 7
 ACTIONS_WITHIN_DAYS = 14
@@ -123,8 +123,8 @@ def digests(session: Session, *, today: date, base_url: str) -> list[Digest]:
         .where(
             Return.status.in_(EDITABLE_STATUSES),
             Audit.returns_due_on <= today + timedelta(days=RETURNS_WITHIN_DAYS),
-            (Audit.status == AuditStatus.OPEN)
-            | ((Audit.status == AuditStatus.MODERATION) & (Return.status == ReturnStatus.RETURNED)),
+            Return.excluded_at.is_(None),
+            Audit.status.in_((AuditStatus.OPEN, AuditStatus.MODERATION)),
         )
         .order_by(Audit.returns_due_on, Return.id)
     ).all()

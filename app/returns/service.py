@@ -62,11 +62,17 @@ def get_return(session: Session, *, return_id: int, actor: Actor, to_edit: bool 
 
 
 def _require_editable(audit: Audit, return_: Return) -> None:
-    # A return sent back during moderation can still be amended; nothing else can.
-    amending = audit.status == AuditStatus.MODERATION and return_.status == ReturnStatus.RETURNED
-    if audit.status != AuditStatus.OPEN and not amending:
+    # During moderation a return not yet in (a late one the chair waits for, or one sent
+    # back for amendment) can still be worked on and submitted; nothing else can.
+    if audit.status not in (AuditStatus.OPEN, AuditStatus.MODERATION):
         raise StateError(
             f"The audit is {audit.status.value}; returns can only be edited while it is open."
+        )
+    if return_.excluded_at is not None:
+        raise StateError(
+            "This return was left out of moderation"
+            + (f" ({return_.excluded_reason})" if return_.excluded_reason else "")
+            + ". Ask the chair to include it again before changing it."
         )
     if return_.status not in EDITABLE_STATUSES:
         raise StateError(

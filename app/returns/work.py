@@ -110,6 +110,7 @@ def my_work(session: Session, *, actor: Actor, today: date) -> MyWork:
             Return.agency_id == actor.agency_id,
             return_scope(actor),
             Audit.status.in_(CURRENT),
+            Return.excluded_at.is_(None),  # left out of moderation: no one's work now
         )
     ).all()
     progress = _progress(session, rows)

@@ -29,6 +29,7 @@ from app.db import make_sessionmaker, session_scope
 from app.findings import service as findings
 from app.findings.models import FindingKind
 from app.moderation.models import ModeratedGrade
+from app.returns.models import Return
 from audit_tools.commands.briefings import app as briefings_cli
 from tests.helpers.sessions import engine_on
 
@@ -173,6 +174,9 @@ class TestBriefingContent:
 
             moderated = counts(ModeratedGrade.level_id)
             own = counts(ModeratedGrade.self_level_id)
+            expected = session.scalar(
+                select(func.count()).select_from(Return).where(Return.audit_id == audit_id)
+            )
         assert children == 6 and agencies == 4
         assert f"multi-agency response to {children} children" in text
         assert f"Each of the {agencies} agencies audited its own involvement" in text
@@ -184,8 +188,12 @@ class TestBriefingContent:
             assert re.search(rf"{re.escape(lv.label)}\s+{o}\s+{m}\b", layout), lv.label
             if m:
                 assert f"{m} {lv.label}" in text  # and the sentence under Grade patterns
-        # The at-a-glance row: children, agencies, key areas, grades moderated.
-        assert re.search(rf"\b{children}\s+{agencies}\s+6\s+{total}\s+\d+%", layout)
+        # The at-a-glance row: children, agencies, returns received of those expected
+        # (the demo's were all received), key areas, grades moderated.
+        assert re.search(
+            rf"\b{children}\s+{agencies}\s+{expected} of {expected}\s+6\s+{total}\s+\d+%",
+            layout,
+        )
 
     def test_about_four_pages(self, briefing):
         assert 3 <= page_count(briefing[1]) <= 4

@@ -410,5 +410,10 @@ class TestReopen:
             f"/api/v1/returns/{return_id}/reopen", json={"version": 3, "note": "Check grade"}
         )
         assert save(client, return_id, {"version": 4, "overall_grade": "RI"}).status_code == 200
+        # Another return not in yet (late) can still be worked on during moderation...
         other = client.get(f"/api/v1/audits/{audit.id}/returns").json()["items"][1]["id"]
-        assert save(client, other, {"version": 1}).status_code == 409
+        assert save(client, other, {"version": 1}).status_code == 200
+        # ...but a submitted one stays locked (unless a moderator sends it back).
+        save(client, return_id, complete_body(template, 5))
+        assert client.post(f"/api/v1/returns/{return_id}/submit", json={"version": 6}).is_success
+        assert save(client, return_id, {"version": 7}).status_code == 409
