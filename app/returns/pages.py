@@ -29,6 +29,7 @@ from app.returns import (
     work,
 )
 from app.returns.models import EDITABLE_STATUSES
+from app.returns.wording import BOX_LABELS
 from app.templating import came_from, flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
@@ -470,11 +471,6 @@ def submitted(session: SessionDep, request: Request, actor: Actor, return_id: Id
     return render(request, "returns/submitted.html", {"r": found, "version": version})
 
 
-BOX_LABELS = {
-    "went_well": "What went well",
-    "could_be_better": "What could have been better",
-    "impact_on_child": "The impact on the child",
-}
 
 
 @router.get("/returns/{return_id}/versions", name="returns.versions")

@@ -9,6 +9,12 @@ from app.audit_templates.models import AnswerType, Question
 from app.formatting import format_date
 
 YES_PARTLY_NO = {"yes": "Yes", "partly": "Partly", "no": "No"}
+# The three evidence boxes of a key area, as a page heads them.
+BOX_LABELS = {
+    "went_well": "What went well",
+    "could_be_better": "What could have been better",
+    "impact_on_child": "The impact on the child",
+}
 
 
 def answer_text(question: Question, value: str | None) -> str:

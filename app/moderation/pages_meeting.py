@@ -1,0 +1,194 @@
+"""The moderation meeting's pages: one child (or one agency) at a time with every
+return side by side and a decision on each grade; agreeing every remaining grade
+after a confirmation that lists them; the printable meeting pack."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.access.policy import Actor, Permission
+from app.audits import service as audits
+from app.audits.models import AuditStatus
+from app.deps import IdPath, IdQuery, PostedForm, SessionDep, transactional
+from app.forms import FormState, undone_if_refused
+from app.moderation import meeting as meetings
+from app.moderation.meeting import NOTE_FIELDS, field_name
+from app.returns.wording import BOX_LABELS, answer_text
+from app.templating import flash, redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _where(meeting: meetings.Meeting) -> dict[str, int]:
+    if meeting.child is not None:
+        return {"child": meeting.child.id}
+    return {"agency": meeting.agency.id} if meeting.agency is not None else {}
+
+
+def _values(meeting: meetings.Meeting) -> dict[str, str]:
+    """The page's fields as saved: a decision shows as chosen (it is the moderator's own
+    choice); a cell not decided, or whose own grade changed since, shows nothing."""
+    values: dict[str, str] = {}
+    for col in meeting.columns:
+        for cell in col.cells.values():
+            d = cell.decision
+            values[field_name("s", cell.return_id, cell.cell)] = str(d.id if d else 0)
+            if d is not None and cell.state != meetings.CellState.REGRADED:
+                assert cell.moderated_level is not None
+                values[field_name("g", cell.return_id, cell.cell)] = cell.moderated_level.code
+                values[field_name("r", cell.return_id, cell.cell)] = d.rationale
+    if meeting.note is not None:
+        values.update({name: getattr(meeting.note, name) for name in NOTE_FIELDS})
+    return values
+
+
+def _page(
+    request: Request,
+    actor: Actor,
+    audit,
+    meeting: meetings.Meeting,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+    template: str = "moderation/meeting.html",
+) -> Response:
+    may_decide = actor.may(Permission.MODERATE) and audit.status == AuditStatus.MODERATION
+    return render(
+        request,
+        template,
+        {
+            "audit": audit,
+            "m": meeting,
+            "where": _where(meeting),
+            "may_decide": may_decide,
+            "form": form or FormState(values=_values(meeting)),
+            "field_name": field_name,
+            "answer_text": answer_text,
+            "boxes": BOX_LABELS,
+            "note_fields": NOTE_FIELDS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/audits/{audit_id}/moderation/meeting", name="moderation.meeting")
+@transactional
+def meeting_page(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    audit_id: IdPath,
+    child: IdQuery = None,
+    agency: IdQuery = None,
+) -> Response:
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    return _page(request, actor, audit, found)
+
+
+@router.post("/audits/{audit_id}/moderation/meeting", name="moderation.meeting_save")
+@transactional
+def meeting_save(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    audit_id: IdPath,
+    posted: PostedForm,
+    child: IdQuery = None,
+    agency: IdQuery = None,
+) -> Response:
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    values = {name: posted.one(name) for name in posted.names()}
+    choices = meetings.choices_from(found, values)
+    notes = {name: values.get(name, "") for name in NOTE_FIELDS} if found.child else None
+    errors = meetings.problems(found, choices, notes or {})
+    if not errors:
+        with undone_if_refused(session):
+            saved = meetings.save(
+                session, actor=actor, audit=audit, meeting_=found, choices=choices, notes=notes
+            )
+        subject = found.child.pseudonym if found.child else found.agency.name if found.agency else ""
+        done = f"{saved} decision{'' if saved == 1 else 's'} saved for {subject}."
+        if posted.one("then") == "next":
+            after = meetings.meeting(
+                session, actor=actor, audit=audit, child_id=child, agency_id=agency
+            )
+            next_id = after.next_id()
+            if next_id is None:
+                flash(f"{done} Every grade is moderated: you can finish moderation.")
+                return redirect(request, "moderation.workspace", audit_id=audit.id)
+            flash(done)
+            key = "child" if found.child else "agency"
+            return redirect(request, "moderation.meeting", audit_id=audit.id, query={key: next_id})
+        flash(done)
+        return redirect(request, "moderation.meeting", audit_id=audit.id, query=_where(found))
+    # Refused: nothing saved; the page again with what was chosen and every problem.
+    shown = dict(values)
+    for col in found.columns:  # the decisions as they stand now, for the next save
+        for cell in col.cells.values():
+            shown[field_name("s", cell.return_id, cell.cell)] = str(
+                cell.decision.id if cell.decision else 0
+            )
+    conflict = any("someone else saved" in message for message in errors.values())
+    return _page(
+        request,
+        actor,
+        audit,
+        found,
+        form=FormState(values=shown, errors=errors),
+        status_code=409 if conflict else 422,
+    )
+
+
+@router.get("/audits/{audit_id}/moderation/meeting/agree", name="moderation.agree_all")
+@transactional
+def agree_all(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    audit_id: IdPath,
+    child: IdQuery = None,
+    agency: IdQuery = None,
+) -> Response:
+    """Check before agreeing: every grade that will be agreed, listed."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    return _page(request, actor, audit, found, template="moderation/agree_all.html")
+
+
+@router.post("/audits/{audit_id}/moderation/meeting/agree", name="moderation.agree_all_save")
+@transactional
+def agree_all_save(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    audit_id: IdPath,
+    child: IdQuery = None,
+    agency: IdQuery = None,
+) -> Response:
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    with undone_if_refused(session):
+        agreed = meetings.agree_remaining(session, actor=actor, audit=audit, meeting_=found)
+    subject = found.child.pseudonym if found.child else found.agency.name if found.agency else ""
+    flash(f"{agreed} grade{'' if agreed == 1 else 's'} agreed for {subject}.")
+    return redirect(request, "moderation.meeting", audit_id=audit.id, query=_where(found))
+
+
+@router.get("/audits/{audit_id}/moderation/meeting/pack", name="moderation.meeting_pack")
+@transactional
+def meeting_pack(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    audit_id: IdPath,
+    child: IdQuery = None,
+    agency: IdQuery = None,
+) -> Response:
+    """The meeting pack for one child (or agency), for chairs who work from paper: the
+    same content without the forms, laid out for printing."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    return _page(request, actor, audit, found, template="moderation/meeting_pack.html")
