@@ -1,0 +1,92 @@
+"""Opening moderation with returns not in, through the pages: each one must be waited
+for or left out (with a reason) before moderation opens; leaving out and including
+again from the workspace, each with a reason."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.audits.models import Audit, AuditStatus
+from app.returns.models import Return, ReturnStatus
+from tests.helpers.factories import make_audit
+from tests.moderation.test_moderation import complete
+from tests.moderation.test_pages import CSRF, moderator  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def audit(client, db, monkeypatch):
+    """An open audit with two of its four returns submitted."""
+    audit = make_audit(db, children=2, agencies_count=2)
+    template = client.get(f"/api/v1/template-versions/{audit.template_version_id}").json()
+    for r in client.get(f"/api/v1/audits/{audit.id}/returns").json()["items"][:2]:
+        client.put(f"/api/v1/returns/{r['id']}/draft", json=complete(template, 1))
+        client.post(f"/api/v1/returns/{r['id']}/submit", json={"version": 2})
+    monkeypatch.undo()
+    db.commit()
+    return db.get(Audit, audit.id)
+
+
+def test_each_return_not_in_is_waited_for_or_left_out(moderator, db, audit):  # noqa: F811
+    base = f"/audits/{audit.id}/moderation"
+    late = db.scalars(
+        select(Return).where(Return.audit_id == audit.id, Return.status != ReturnStatus.SUBMITTED)
+    ).all()
+    page = moderator.get(f"{base}/open")
+    assert page.status_code == 200 and "2 returns are not in yet" in page.text
+    token = CSRF.search(page.text).group(1)
+    first, second = late
+    refused = moderator.post(
+        f"{base}/open",
+        data={"csrf_token": token, f"late-{first.id}": "leave"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422
+    assert f'href="#reason-{first.id}"' in refused.text  # a reason is needed to leave out
+    assert f'href="#late-{second.id}"' in refused.text  # and a choice for each
+    db.expire_all()
+    assert db.get(Audit, audit.id).status == AuditStatus.OPEN
+
+    opened = moderator.post(
+        f"{base}/open",
+        data={
+            "csrf_token": token,
+            f"late-{first.id}": "leave",
+            f"reason-{first.id}": "Records not available",
+            f"late-{second.id}": "wait",
+        },
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303
+    db.expire_all()
+    assert db.get(Audit, audit.id).status == AuditStatus.MODERATION
+    assert db.get(Return, first.id).excluded_reason == "Records not available"
+    workspace = moderator.get(base).text
+    assert "1 return is still to come" in workspace
+    assert "Records not available" in workspace and "Include it again" in workspace
+    assert "waiting for it" in workspace and "Leave it out" in workspace
+
+    # Include the first again, then leave out the second, each with a reason.
+    include = f"{base}/returns/{first.id}/include"
+    empty = moderator.post(
+        include,
+        data={"csrf_token": CSRF.search(moderator.get(include).text).group(1), "reason": ""},
+        follow_redirects=False,
+    )
+    assert empty.status_code == 422 and "Give the reason" in empty.text
+    back = moderator.post(
+        include,
+        data={"csrf_token": CSRF.search(moderator.get(include).text).group(1), "reason": "Sent"},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303
+    leave = f"{base}/returns/{second.id}/leave-out"
+    left = moderator.post(
+        leave,
+        data={"csrf_token": CSRF.search(moderator.get(leave).text).group(1), "reason": "Late"},
+        follow_redirects=False,
+    )
+    assert left.status_code == 303
+    db.expire_all()
+    assert db.get(Return, first.id).excluded_at is None
+    assert db.get(Return, second.id).excluded_reason == "Late"
