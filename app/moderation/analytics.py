@@ -4,20 +4,26 @@ mean shift, agreement, weighted kappa and Gwet's AC1, each with n and a 95% inte
 overall and by agency and key area.
 
 Pairs are the current decisions on cells that had a self-grade. The overall grade is
-left out unless asked for by itself, so no cell is counted twice. Pairs on different
-scales are never pooled: each scale is its own group.
+left out of the figures unless asked for by itself, so no cell is counted twice; it
+has its own row, last, in the key areas' breakdown, which follows the template's
+order. Pairs on different scales are never pooled: each scale is its own group.
+
+Small counts: a viewer outside the partnership-wide roles sees a row (an agency, a key
+area, or the whole set) of fewer than ``threshold`` grades only when every grade in it
+is their own agency's; otherwise the row says "fewer than N" and nothing else.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.access.policy import MODERATED_STATUSES, Actor, audit_scope
+from app.access.policy import MODERATED_STATUSES, Actor, Via, audit_scope
 from app.agencies.models import Agency
 from app.audit_templates.models import (
     GradeLevel,
@@ -28,12 +34,13 @@ from app.audit_templates.models import (
 )
 from app.audits.models import Audit
 from app.formatting import interval, number, percentage, signed
-from app.moderation import stats
+from app.moderation import reading, stats
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Return
 from app.tables import Cell, Table, cells
 
 OVERALL = "overall"
+OVERALL_TITLE = "Overall grade"
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Filters:
     key_area: str | None = None  # a key area's title (across versions), or "overall"
     moderated_from: date | None = None  # by the day moderation opened
     moderated_to: date | None = None
+    weights: str = stats.WEIGHTS[0]  # for the weighted kappa and AC2: quadratic or linear
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ class Pair:
     moderated: int
     scale: str
     labels: tuple[str, ...]
+    agency_id: int = 0
+    position: int | None = None  # the key area's place in its template; None: overall
 
 
 def _day_start(day: date) -> datetime:
@@ -73,6 +83,8 @@ def pairs(session: Session, *, actor: Actor, filters: Filters) -> list[Pair]:
             moderated.position,
             GradingScale.id,
             GradingScale.name,
+            Agency.id,
+            KeyArea.position,
         )
         .select_from(ModeratedGrade)
         .join(own, own.id == ModeratedGrade.self_level_id)
@@ -112,8 +124,18 @@ def pairs(session: Session, *, actor: Actor, filters: Filters) -> list[Pair]:
     rows = session.execute(stmt).all()
     labels = _scale_labels(session, {row[5] for row in rows})
     return [
-        Pair(audit_id, agency, area or "Overall grade", o, m, scale, labels[scale_id])
-        for audit_id, agency, area, o, m, scale_id, scale in rows
+        Pair(
+            audit_id,
+            agency,
+            area or OVERALL_TITLE,
+            o,
+            m,
+            scale,
+            labels[scale_id],
+            agency_id,
+            position,
+        )
+        for audit_id, agency, area, o, m, scale_id, scale, agency_id, position in rows
     ]
 
 
@@ -129,33 +151,83 @@ def _scale_labels(session: Session, scale_ids: set[int]) -> dict[int, tuple[str,
     return {k: tuple(v) for k, v in found.items()}
 
 
-def _breakdown(group: list[Pair], key, k: int) -> list[dict]:
-    by: dict[str, list[tuple[int, int]]] = defaultdict(list)
+class Viewer:
+    """Who is looking, for the small-count rule."""
+
+    def __init__(self, actor: Actor, threshold: int) -> None:
+        self.actor, self.threshold = actor, threshold
+
+    def may_see(self, found: list[Pair]) -> bool:
+        wide = self.actor.partnership_wide or self.actor.via == Via.SYSTEM
+        if wide or len(found) >= self.threshold:
+            return True
+        own = self.actor.agency_id
+        return own is not None and all(p.agency_id == own for p in found)
+
+    def figures(self, label: str, found: list[Pair], k: int, weights: str) -> dict:
+        """A row's figures (every coefficient with its reading), or "fewer than N"."""
+        if not self.may_see(found):
+            shown_as = f"fewer than {self.threshold}"
+            return {"label": label, "suppressed": True, "n": None, "shown_as": shown_as}
+        summary = stats.summary([(p.own, p.moderated) for p in found], k, weights)
+        return {"label": label, "suppressed": False, **reading.annotate(summary)}
+
+
+def _area_order(p: Pair) -> tuple:
+    return (p.position is None, p.position or 0, p.key_area)
+
+
+def _breakdown(
+    group: list[Pair], key: Callable[[Pair], str], order, viewer: Viewer, k: int, weights: str
+) -> list[dict]:
+    by: dict[str, list[Pair]] = defaultdict(list)
     for p in group:
-        by[key(p)].append((p.own, p.moderated))
-    return [{"label": label, **stats.summary(found, k)} for label, found in sorted(by.items())]
+        by[key(p)].append(p)
+    ranked = sorted(by.items(), key=lambda item: min(order(p) for p in item[1]))
+    return [viewer.figures(label, found, k, weights) for label, found in ranked]
 
 
-def report(session: Session, *, actor: Actor, filters: Filters) -> dict:
-    """Every figure, per scale: the whole set, then by agency and by key area."""
+def report(session: Session, *, actor: Actor, filters: Filters, threshold: int = 5) -> dict:
+    """Every figure, per scale: the whole set, then by agency (by name) and by key area
+    (in the template's order, the overall grade last); headline sentences first, and
+    rows of fewer than ``threshold`` (settings.small_count_threshold) grades suppressed
+    for viewers outside them (see the module's note)."""
     found = pairs(session, actor=actor, filters=filters)
+    overall_grades: dict[tuple[str, tuple[str, ...]], list[Pair]] = defaultdict(list)
+    if not filters.key_area:
+        for p in pairs(session, actor=actor, filters=replace(filters, key_area=OVERALL)):
+            overall_grades[(p.scale, p.labels)].append(p)
     groups: dict[tuple[str, tuple[str, ...]], list[Pair]] = defaultdict(list)
     for p in found:
         groups[(p.scale, p.labels)].append(p)
+    viewer, weights = Viewer(actor, threshold), filters.weights
     out = []
     for (scale, labels), group in sorted(groups.items(), key=lambda g: -len(g[1])):
         k = len(labels)
+        by_key_area = _breakdown(group, lambda p: p.key_area, _area_order, viewer, k, weights)
+        if overall_grades[(scale, labels)]:
+            row = viewer.figures(OVERALL_TITLE, overall_grades[(scale, labels)], k, weights)
+            by_key_area.append({**row, "overall": True})
         out.append(
             {
                 "scale": scale,
                 "levels": list(labels),
                 "audits": len({p.audit_id for p in group}),
-                "overall": stats.summary([(p.own, p.moderated) for p in group], k),
-                "by_agency": _breakdown(group, lambda p: p.agency, k),
-                "by_key_area": _breakdown(group, lambda p: p.key_area, k),
+                "overall": viewer.figures("All grades", group, k, weights),
+                "by_agency": _breakdown(
+                    group, lambda p: p.agency, lambda p: p.agency, viewer, k, weights
+                ),
+                "by_key_area": by_key_area,
             }
         )
-    return {"pairs": len(found), "groups": out}
+    return {
+        "pairs": len(found),
+        "weights": weights,
+        "threshold": threshold,
+        "headlines": reading.headlines(out, threshold=threshold),
+        "explanation": reading.EXPLANATION,
+        "groups": out,
+    }
 
 
 def choices(session: Session, *, actor: Actor) -> dict:
@@ -185,8 +257,8 @@ def choices(session: Session, *, actor: Actor) -> dict:
         select(KeyArea.title)
         .join(Audit, Audit.template_version_id == KeyArea.template_version_id)
         .where(Audit.id.in_(visible), KeyArea.graded)
-        .distinct()
-        .order_by(KeyArea.title)
+        .group_by(KeyArea.title)
+        .order_by(func.min(KeyArea.position), KeyArea.title)
     ).all()
     audits_ = session.execute(
         select(Audit.id, Audit.title).where(Audit.id.in_(visible)).order_by(Audit.title)
@@ -199,18 +271,25 @@ def choices(session: Session, *, actor: Actor) -> dict:
     }
 
 
-def agreement_table(overall: dict, caption: str) -> Table:
+def agreement_table(overall: dict, caption: str, *, readings: bool = False) -> Table:
     """How far moderation agreed with the agencies' own grades, with 95% intervals: the
-    same table on the analytics page and in the subgroup report."""
+    same table on the analytics page and in the subgroup report (``readings``: a last
+    column with the Landis and Koch reading of each coefficient)."""
     shifts, n = overall["shifts"], overall["n"]
+    last = ("",) if readings else ()
 
     def share(label: str, found: dict) -> tuple[Cell, ...]:
         return cells(
-            label, percentage(found["estimate"]), interval(found["ci"], as_percentage=True), n
+            label,
+            percentage(found["estimate"]),
+            interval(found["ci"], as_percentage=True),
+            n,
+            *last,
         )
 
     def coefficient(label: str, found: dict) -> tuple[Cell, ...]:
-        return cells(label, number(found["estimate"]), interval(found["ci"]), n)
+        said = (f"{found['band']} agreement" if found.get("band") else "–",) if readings else ()
+        return cells(label, number(found["estimate"]), interval(found["ci"]), n, *said)
 
     notes = (
         (f"Kappa: {overall['weighted_kappa']['note']}",)
@@ -219,7 +298,9 @@ def agreement_table(overall: dict, caption: str) -> Table:
     )
     return Table(
         caption=caption,
-        head=cells("Measure", "Value", "95% interval", "Grades"),
+        head=cells(
+            "Measure", "Value", "95% interval", "Grades", *(("Reading",) if readings else ())
+        ),
         rows=(
             share("Exact agreement with the agency's own grade", overall["agreement"]),
             share("Grades changed", shifts["changed"]),
@@ -230,8 +311,12 @@ def agreement_table(overall: dict, caption: str) -> Table:
                 signed(shifts["mean_shift"]),
                 interval(shifts["mean_shift_ci"]),
                 n,
+                *last,
             ),
-            coefficient("Weighted kappa (quadratic)", overall["weighted_kappa"]),
+            coefficient(
+                f"Weighted kappa ({overall['weighted_kappa']['weights']})",
+                overall["weighted_kappa"],
+            ),
             coefficient("Gwet's AC1", overall["ac1"]),
         ),
         notes=notes,
@@ -244,4 +329,54 @@ def levels_table(levels: list[str], own: list[int], moderated: list[int], captio
         caption=caption,
         head=cells("Grade", "Own", "Moderated"),
         rows=tuple(cells(label, o, m) for label, o, m in zip(levels, own, moderated, strict=True)),
+    )
+
+
+def _with_reading(coefficient: dict) -> str:
+    shown = number(coefficient["estimate"])
+    if coefficient["estimate"] is None:
+        return shown
+    return f"{shown} ({interval(coefficient['ci'])}): {coefficient['band']}"
+
+
+def breakdown_table(rows: list[dict], title: str, heading: str, weights: str) -> Table:
+    """One row per agency or key area; a suppressed row says only "fewer than N"."""
+    body = []
+    for b in rows:
+        if b["suppressed"]:
+            body.append(cells(b["label"], b["shown_as"], *("–",) * 6))
+            continue
+        shifts = b["shifts"]
+        body.append(
+            cells(
+                b["label"],
+                b["n"],
+                f"{percentage(b['agreement']['estimate'])} "
+                f"({interval(b['agreement']['ci'], as_percentage=True)})",
+                percentage(shifts["lowered"]["estimate"]),
+                percentage(shifts["raised"]["estimate"]),
+                signed(shifts["mean_shift"]),
+                _with_reading(b["weighted_kappa"]),
+                _with_reading(b["ac1"]),
+            )
+        )
+    suppressed = sorted({b["shown_as"] for b in rows if b["suppressed"]})
+    return Table(
+        caption=f"{title}: agreement and shifts",
+        head=cells(
+            heading,
+            "Grades",
+            "Agreement (95% interval)",
+            "Lowered",
+            "Raised",
+            "Mean shift",
+            f"Weighted kappa, {weights} (95% interval): reading",
+            "AC1 (95% interval): reading",
+        ),
+        rows=tuple(body),
+        notes=tuple(
+            f"Rows marked {said} are not shown: they hold another agency's grades, and so "
+            "few that people could be recognised."
+            for said in suppressed
+        ),
     )

@@ -345,10 +345,16 @@ def _jsonable(value, digits: int = 4):
     return value
 
 
-def summary(pairs: Sequence[Pair], k: int) -> dict:
+WEIGHTS = ("quadratic", "linear")  # the weights a reader may choose; the first is the default
+
+
+def summary(pairs: Sequence[Pair], k: int, weights: str = WEIGHTS[0]) -> dict:
     """Every statistic for one set of pairs, as plain JSON values (floats to 4 places,
-    intervals as [low, high], None where a figure cannot be given)."""
+    intervals as [low, high], None where a figure cannot be given); ``weights``
+    ("quadratic" or "linear") for the weighted kappa and AC2."""
     _check(pairs, k)
+    if weights not in WEIGHTS:
+        raise ValueError(f"unknown weights: {weights}")
     return {
         "n": len(pairs),
         "k": k,
@@ -356,9 +362,9 @@ def summary(pairs: Sequence[Pair], k: int) -> dict:
         "shifts": _jsonable(shifts(pairs)),
         "self_distribution": _jsonable(distribution([own for own, _ in pairs], k)),
         "moderated_distribution": _jsonable(distribution([mod for _, mod in pairs], k)),
-        "weighted_kappa": _jsonable(weighted_kappa(pairs, k, "quadratic")),
+        "weighted_kappa": _jsonable(weighted_kappa(pairs, k, weights)),
         "kappa": _jsonable(weighted_kappa(pairs, k, "unweighted")),
         "ac1": _jsonable(gwet_ac1(pairs, k)),
-        "ac2": _jsonable(gwet_ac2(pairs, k, "quadratic")),
+        "ac2": _jsonable(gwet_ac2(pairs, k, weights)),
         "confidence": CONFIDENCE,
     }
