@@ -61,7 +61,7 @@ def world(db):
     cohort.add_child(db, audit=y, pseudonym="Child B", agency_ids=[home.id, other.id])
     child_c = cohort.add_child(db, audit=y, pseudonym="Child C", agency_ids=[home.id])
     for audit in (x, y):
-        audits.open_audit(db, audit=audit)
+        audits.open_audit(db, audit=audit, confirm=True)
     a_return = db.scalar(
         select(Return).where(Return.audit_id == y.id, Return.agency_id == home.id).limit(1)
     )
@@ -117,6 +117,8 @@ BLIND = {
     "api.moderation.return_decisions",
     "moderation.workspace",
     "moderation.cell",
+    "moderation.meeting",
+    "moderation.meeting_pack",
 }
 
 

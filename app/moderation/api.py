@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from app.access.policy import Actor
 from app.audits import service as audits
-from app.deps import IdPath, IdQuery, SessionDep, transactional
-from app.moderation import analytics, service
+from app.deps import ClockDep, IdPath, IdQuery, SessionDep, transactional
+from app.moderation import analytics, export, late, service
 from app.moderation.models import ModeratedGrade
 from app.moderation.schemas import (
     AgencyOut,
@@ -19,7 +20,9 @@ from app.moderation.schemas import (
     ChildOut,
     DecisionIn,
     DecisionOut,
+    ExclusionOut,
     GridOut,
+    ReasonIn,
 )
 from app.returns import service as returns
 
@@ -137,24 +140,99 @@ def finish(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     return grid_out(service.grid(session, actor=actor, audit=audit))
 
 
-@router.get("/moderation/analytics", name="api.moderation.analytics")
+def _exclusion_out(return_) -> ExclusionOut:
+    return ExclusionOut(
+        return_id=return_.id,
+        status=return_.status,
+        excluded=return_.excluded_at is not None,
+        excluded_at=return_.excluded_at,
+        reason=return_.excluded_reason,
+    )
+
+
+@router.post("/returns/{return_id}/exclude", name="api.moderation.exclude")
 @transactional
-def analytics_report(
-    session: SessionDep,
-    actor: Actor,
+def exclude(session: SessionDep, actor: Actor, return_id: IdPath, body: ReasonIn) -> ExclusionOut:
+    """Leave a return that is not in out of moderation, with the reason: moderation can
+    then finish without it, and reports show it as not received."""
+    return_ = returns.get_return(session, return_id=return_id, actor=actor)
+    audit = audits.get_audit(session, audit_id=return_.audit_id, actor=actor)
+    return _exclusion_out(
+        late.exclude(session, audit=audit, return_id=return_.id, reason=body.reason, actor=actor)
+    )
+
+
+@router.post("/returns/{return_id}/include", name="api.moderation.include")
+@transactional
+def include(session: SessionDep, actor: Actor, return_id: IdPath, body: ReasonIn) -> ExclusionOut:
+    """Take a return left out back into moderation, with the reason."""
+    return_ = returns.get_return(session, return_id=return_id, actor=actor)
+    audit = audits.get_audit(session, audit_id=return_.audit_id, actor=actor)
+    return _exclusion_out(
+        late.include(session, audit=audit, return_id=return_.id, reason=body.reason)
+    )
+
+
+def analytics_filters(
     audit_id: IdQuery = None,
     agency_id: IdQuery = None,
     template_id: IdQuery = None,
     key_area: Annotated[str | None, Query(max_length=200)] = None,
     moderated_from: date | None = None,
     moderated_to: date | None = None,
+    weights: Annotated[
+        Literal["quadratic", "linear"],
+        Query(description="The weighted kappa's (and AC2's) weights; quadratic unless asked."),
+    ] = "quadratic",
+) -> analytics.Filters:
+    return analytics.Filters(
+        audit_id, agency_id, template_id, key_area, moderated_from, moderated_to, weights
+    )
+
+
+AnalyticsFilters = Annotated[analytics.Filters, Depends(analytics_filters)]
+
+
+def analytics_of(session, request: Request, actor: Actor, filters: analytics.Filters) -> dict:
+    """The report, with the small-count threshold from the settings."""
+    threshold = request.app.state.settings.small_count_threshold
+    return analytics.report(session, actor=actor, filters=filters, threshold=threshold)
+
+
+@router.get("/moderation/analytics", name="api.moderation.analytics")
+@transactional
+def analytics_report(
+    session: SessionDep, request: Request, actor: Actor, filters: AnalyticsFilters
 ) -> dict:
     """Self-grades against moderated grades, for one audit or pooled across audits:
-    distributions, share changed, direction and mean shift, exact agreement, quadratic
-    weighted kappa and Gwet's AC1 (and AC2), each with its n and 95% interval; overall,
-    by agency and by key area. ``key_area`` is a title, or "overall" for the overall
-    grade (left out otherwise). Scales are never pooled: one group per scale."""
-    filters = analytics.Filters(
-        audit_id, agency_id, template_id, key_area, moderated_from, moderated_to
-    )
-    return analytics.report(session, actor=actor, filters=filters)
+    ``headlines`` (plain sentences) first, then distributions, share changed, direction
+    and mean shift, exact agreement, weighted kappa (``weights``: quadratic, the
+    default, or linear) and Gwet's AC1 (and AC2), each with its n, 95% interval and,
+    for the coefficients, its Landis and Koch ``reading``; overall, by agency and by
+    key area (in the template's order, the overall grade last). ``key_area`` is a
+    title, or "overall" for the overall grade alone. Scales are never pooled: one group
+    per scale. A row of fewer than the small-count threshold's grades that is not all
+    the viewer's own agency's is ``suppressed`` for viewers outside the partnership-wide
+    roles."""
+    return analytics_of(session, request, actor, filters)
+
+
+@router.get("/moderation/analytics.xlsx", name="api.moderation.analytics_xlsx")
+@transactional
+def analytics_xlsx(
+    session: SessionDep, request: Request, actor: Actor, filters: AnalyticsFilters, clock: ClockDep
+) -> Response:
+    """The analytics' tables as an Excel workbook: the same filters, the same rows, and
+    a sheet of the headline sentences."""
+    found = analytics_of(session, request, actor, filters)
+    return export.download(found, "xlsx", today=clock.today, audit_id=filters.audit_id)
+
+
+@router.get("/moderation/analytics.csv", name="api.moderation.analytics_csv")
+@transactional
+def analytics_csv(
+    session: SessionDep, request: Request, actor: Actor, filters: AnalyticsFilters, clock: ClockDep
+) -> Response:
+    """The analytics' tables as CSV (UTF-8 with a BOM, for Excel)."""
+    found = analytics_of(session, request, actor, filters)
+    return export.download(found, "csv", today=clock.today, audit_id=filters.audit_id)

@@ -12,10 +12,10 @@ from fastapi.responses import Response
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.deps import FilterId, IdPath, IdQuery, PostedForm, SessionDep, transactional
-from app.errors import InvalidInput, NotFound, StateError
+from app.deps import ClockDep, FilterId, IdPath, IdQuery, PostedForm, SessionDep, transactional
+from app.errors import FieldError, InvalidInput, NotFound, StateError
 from app.forms import Form, FormInvalid, FormState, Posted, read_date, undone_if_refused
-from app.moderation import analytics, service
+from app.moderation import analytics, export, late, service, stats
 from app.moderation.schemas import DecisionIn
 from app.returns import reading
 from app.returns import service as returns
@@ -23,7 +23,7 @@ from app.returns.key_area_fields import saved_values as area_values
 from app.returns.key_area_fields import shown_answers as area_answers
 from app.returns.schemas import Reopen
 from app.schemas_base import MAX_ID
-from app.templating import flash, redirect, render
+from app.templating import flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,6 +83,9 @@ def _workspace(
             if found.version.scale
             else {},
             "may_moderate": actor.may(Permission.MODERATE),
+            "not_in": late.not_in(session, audit=audit)
+            if audit.status == AuditStatus.MODERATION
+            else [],
             "form": form,
         },
         status_code=status_code,
@@ -103,24 +106,6 @@ def workspace(
     return _workspace(request, session, actor, audit, child=child, agency=agency)
 
 
-@router.post("/audits/{audit_id}/moderation/open", name="moderation.open")
-@transactional
-def open_moderation(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    try:
-        with undone_if_refused(session):
-            service.open_moderation(session, audit=audit)
-    except InvalidInput as exc:
-        audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-        form = FormState(errors={"open": exc.fields[0].message if exc.fields else exc.message})
-        return _workspace(request, session, actor, audit, form=form, status_code=422)
-    return _to_workspace(
-        request,
-        audit_id,
-        "Moderation is open. Every participating agency can now see the whole picture.",
-    )
-
-
 @router.post("/audits/{audit_id}/moderation/finish", name="moderation.finish")
 @transactional
 def finish(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
@@ -131,8 +116,12 @@ def finish(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath
     except InvalidInput as exc:
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
         errors: dict[str, str] = {}
-        for problem in exc.fields:
-            errors.setdefault(problem.field, problem.message)
+        for problem in exc.fields:  # a line per child, saying what each is waiting for
+            errors[problem.field] = (
+                f"{errors[problem.field]}; {problem.message.split(': ', 1)[-1]}"
+                if problem.field in errors
+                else problem.message
+            )
         form = FormState(errors=errors)
         return _workspace(request, session, actor, audit, form=form, status_code=422)
     return _to_workspace(
@@ -172,10 +161,15 @@ def _cell_page(
         and the_return.status in service.MODERATABLE
     )
     if form is None:
-        chosen = the_cell.moderated_level or the_cell.self_level
-        values = {"level": chosen.code if chosen else "", "rationale": ""}
+        # Nothing is chosen for the moderator: not the agency's own grade (agreeing is
+        # an explicit choice), only a decision of their own still standing.
+        values = {"level": "", "rationale": ""}
         if the_cell.decision is not None and the_cell.state != service.CellState.REGRADED:
-            values["rationale"] = the_cell.decision.rationale
+            chosen = the_cell.moderated_level
+            values = {
+                "level": chosen.code if chosen else "",
+                "rationale": the_cell.decision.rationale,
+            }
         form = FormState(values=values)
     return render(
         request,
@@ -306,13 +300,49 @@ def send_back(
 
 # --- what moderation shows -------------------------------------------------------------
 
+WEIGHTS_PROBLEM = "Choose quadratic or linear weights"
 
-def _analytics_page(request, session, actor, *, filters, audit=None, form=None):
-    report = analytics.report(session, actor=actor, filters=filters)
+
+def _analytics_query(request: Request, *, dates: bool) -> tuple[dict, FormState]:
+    """The page's own query parameters, read as its form: the weights (quadratic unless
+    chosen; anything else is an error, never ignored) and, pooled, the GOV.UK dates."""
+    query = Posted(request.query_params.multi_items())
+    errors: dict[str, str] = {}
+    chosen: dict = {"weights": query.one("weights") or stats.WEIGHTS[0]}
+    if chosen["weights"] not in stats.WEIGHTS:
+        errors["weights"] = WEIGHTS_PROBLEM
+        chosen["weights"] = stats.WEIGHTS[0]
+    for name, label in ANALYTICS_DATES.items() if dates else ():
+        chosen[name], problem = read_date(query, name, label)
+        if problem:
+            errors[name] = problem
+    start, end = chosen.get("moderated_from"), chosen.get("moderated_to")
+    if start and end and end < start:
+        errors["moderated_to"] = "The end date must be on or after the start date"
+    shown = {**query.shown(), "weights": "" if "weights" in errors else chosen["weights"]}
+    anchors = {name: f"#{name}-day" for name in ANALYTICS_DATES}
+    return chosen, FormState(values=shown, errors=errors, anchors=anchors)
+
+
+def _report(request: Request, session, actor: Actor, filters: analytics.Filters) -> dict:
+    threshold = request.app.state.settings.small_count_threshold
+    return analytics.report(session, actor=actor, filters=filters, threshold=threshold)
+
+
+def _analytics_page(request, session, actor, *, filters, form, audit=None):
+    report = _report(request, session, actor, filters)
     for group in report["groups"]:
         overall = group["overall"]
+        group["by_agency_table"] = analytics.breakdown_table(
+            group["by_agency"], "By agency", "Agency", filters.weights
+        )
+        group["by_key_area_table"] = analytics.breakdown_table(
+            group["by_key_area"], "By key area", "Key area", filters.weights
+        )
+        if overall["suppressed"]:
+            continue
         group["agreement_table"] = analytics.agreement_table(
-            overall, "Agreement between agencies' own grades and moderated grades"
+            overall, "Agreement between agencies' own grades and moderated grades", readings=True
         )
         group["levels_table"] = analytics.levels_table(
             group["levels"],
@@ -320,6 +350,13 @@ def _analytics_page(request, session, actor, *, filters, audit=None, form=None):
             overall["moderated_distribution"]["counts"],
             "Grades by level",
         )
+    # The downloads carry the page's own query: the same filters, the same weights.
+    route = "moderation.audit_analytics" if audit else "moderation.analytics"
+    ids = {"audit_id": audit.id} if audit else {}
+    query = dict(request.query_params)
+    downloads = {
+        kind: url(request, f"{route}_{kind}", query=query, **ids) for kind in ("xlsx", "csv")
+    }
     return render(
         request,
         "moderation/analytics.html",
@@ -328,17 +365,72 @@ def _analytics_page(request, session, actor, *, filters, audit=None, form=None):
             "filters": filters,
             "report": report,
             "choices": None if audit else analytics.choices(session, actor=actor),
-            "form": form or FormState(),
+            "weights": [(w, f"{w.capitalize()} weights") for w in stats.WEIGHTS],
+            "downloads": downloads,
+            "form": form,
         },
+        status_code=422 if form.errors else 200,
     )
+
+
+def _audit_filters(request, session, actor, audit_id: int):
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    chosen, form = _analytics_query(request, dates=False)
+    return audit, analytics.Filters(audit_id=audit.id, weights=chosen["weights"]), form
+
+
+def _pooled_filters(request, agency_id, template_id, key_area):
+    chosen, form = _analytics_query(request, dates=True)
+    filters = analytics.Filters(
+        None,
+        agency_id,
+        template_id,
+        key_area or None,
+        chosen["moderated_from"],
+        chosen["moderated_to"],
+        chosen["weights"],
+    )
+    return filters, form
+
+
+def _download(request, session, actor, filters, form, kind: str, clock) -> Response:
+    """The page's tables as a file; filters the page would refuse are refused here."""
+    if form.errors:
+        problems = [FieldError(name, message) for name, message in form.errors.items()]
+        raise InvalidInput(
+            "These analytics cannot be downloaded: " + problems[0].message, fields=problems
+        )
+    report = _report(request, session, actor, filters)
+    return export.download(report, kind, today=clock.today, audit_id=filters.audit_id)
 
 
 @router.get("/audits/{audit_id}/moderation/analytics", name="moderation.audit_analytics")
 @transactional
 def audit_analytics(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    filters = analytics.Filters(audit_id=audit.id)
-    return _analytics_page(request, session, actor, filters=filters, audit=audit)
+    """One audit's figures; the weights are a GET form, kept in the URL."""
+    audit, filters, form = _audit_filters(request, session, actor, audit_id)
+    return _analytics_page(request, session, actor, filters=filters, form=form, audit=audit)
+
+
+@router.get("/audits/{audit_id}/moderation/analytics.xlsx", name="moderation.audit_analytics_xlsx")
+@transactional
+def audit_analytics_xlsx(
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, clock: ClockDep
+):
+    _audit, filters, form = _audit_filters(request, session, actor, audit_id)
+    return _download(request, session, actor, filters, form, "xlsx", clock)
+
+
+@router.get("/audits/{audit_id}/moderation/analytics.csv", name="moderation.audit_analytics_csv")
+@transactional
+def audit_analytics_csv(
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, clock: ClockDep
+):
+    _audit, filters, form = _audit_filters(request, session, actor, audit_id)
+    return _download(request, session, actor, filters, form, "csv", clock)
+
+
+AnalyticsKeyArea = Annotated[str, Query(max_length=200)]
 
 
 @router.get("/analytics", name="moderation.analytics")
@@ -349,24 +441,39 @@ def pooled_analytics(
     actor: Actor,
     agency_id: FilterId = None,
     template_id: FilterId = None,
-    key_area: Annotated[str, Query(max_length=200)] = "",
+    key_area: AnalyticsKeyArea = "",
 ):
     """Moderation across audits, with filters (a GET form, so a view can be bookmarked);
-    the dates are GOV.UK date inputs."""
-    query = Posted(request.query_params.multi_items())
-    errors: dict[str, str] = {}
-    chosen = {}
-    for name, label in ANALYTICS_DATES.items():
-        chosen[name], problem = read_date(query, name, label)
-        if problem:
-            errors[name] = problem
-    start, end = chosen["moderated_from"], chosen["moderated_to"]
-    if start and end and end < start:
-        errors["moderated_to"] = "The end date must be on or after the start date"
-    filters = analytics.Filters(None, agency_id, template_id, key_area or None, start, end)
-    form = FormState(
-        values=query.shown(),
-        errors=errors,
-        anchors={name: f"#{name}-day" for name in ANALYTICS_DATES},
-    )
+    the dates are GOV.UK date inputs, the weights radios."""
+    filters, form = _pooled_filters(request, agency_id, template_id, key_area)
     return _analytics_page(request, session, actor, filters=filters, form=form)
+
+
+@router.get("/analytics.xlsx", name="moderation.analytics_xlsx")
+@transactional
+def pooled_analytics_xlsx(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    clock: ClockDep,
+    agency_id: FilterId = None,
+    template_id: FilterId = None,
+    key_area: AnalyticsKeyArea = "",
+):
+    filters, form = _pooled_filters(request, agency_id, template_id, key_area)
+    return _download(request, session, actor, filters, form, "xlsx", clock)
+
+
+@router.get("/analytics.csv", name="moderation.analytics_csv")
+@transactional
+def pooled_analytics_csv(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    clock: ClockDep,
+    agency_id: FilterId = None,
+    template_id: FilterId = None,
+    key_area: AnalyticsKeyArea = "",
+):
+    filters, form = _pooled_filters(request, agency_id, template_id, key_area)
+    return _download(request, session, actor, filters, form, "csv", clock)

@@ -109,7 +109,9 @@ def meeting_save(
             saved = meetings.save(
                 session, actor=actor, audit=audit, meeting_=found, choices=choices, notes=notes
             )
-        subject = found.child.pseudonym if found.child else found.agency.name if found.agency else ""
+        subject = (
+            found.child.pseudonym if found.child else found.agency.name if found.agency else ""
+        )
         done = f"{saved} decision{'' if saved == 1 else 's'} saved for {subject}."
         if posted.one("then") == "next":
             after = meetings.meeting(

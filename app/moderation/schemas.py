@@ -73,3 +73,15 @@ class DecisionOut(ResponseModel):
     decided_by: str
     decided_at: datetime
     superseded_at: datetime | None
+
+
+class ReasonIn(RequestModel):
+    reason: LongText = Field(description="Why: recorded in the audit log and shown in reports.")
+
+
+class ExclusionOut(ResponseModel):
+    return_id: int
+    status: ReturnStatus
+    excluded: bool
+    excluded_at: datetime | None
+    reason: str = Field(description="Why it was left out (empty when it is included).")

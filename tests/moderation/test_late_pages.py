@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from app.audits.models import Audit, AuditStatus
 from app.returns.models import Return, ReturnStatus
+from tests.helpers.actions import CSRF
 from tests.helpers.factories import make_audit
 from tests.moderation.test_moderation import complete
-from tests.moderation.test_pages import CSRF, moderator  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def audit(client, db, monkeypatch):
     return db.get(Audit, audit.id)
 
 
-def test_each_return_not_in_is_waited_for_or_left_out(moderator, db, audit):  # noqa: F811
+def test_each_return_not_in_is_waited_for_or_left_out(moderator, db, audit):
     base = f"/audits/{audit.id}/moderation"
     late = db.scalars(
         select(Return).where(Return.audit_id == audit.id, Return.status != ReturnStatus.SUBMITTED)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from app.access.models import Role
-from app.auditlog.models import AuditEvent
 from app.audit_templates.service import get_version
+from app.auditlog.models import AuditEvent
 from app.audits.models import Audit, AuditStatus
 from app.briefings import content, render
 from app.config import Settings
@@ -174,10 +174,7 @@ def test_left_out_then_included_again_must_be_moderated(api, db, audit, template
     for r in rows[1:]:
         agree_all(api, audit, template, r["id"])
     missing = rows[0]["id"]
-    assert (
-        api.post(f"{API}/returns/{missing}/exclude", json={"reason": "Late"}).status_code
-        == 200
-    )
+    assert api.post(f"{API}/returns/{missing}/exclude", json={"reason": "Late"}).status_code == 200
     again = api.post(f"{API}/returns/{missing}/exclude", json={"reason": "Late"})
     assert again.status_code == 409
     back = api.post(f"{API}/returns/{missing}/include", json={"reason": "It has arrived"})
@@ -243,7 +240,9 @@ def test_the_agency_completes_a_late_return_until_it_is_left_out(
     assert "left out of moderation" in refused.json()["detail"]
     work = anonymous_client.get(f"{API}/me/work", headers=auditors[left.agency_id])
     assert work.status_code == 200
-    listed = {r["id"] for group in ("to_do", "done") for a in work.json()[group] for r in a["returns"]}
+    listed = {
+        r["id"] for group in ("to_do", "done") for a in work.json()[group] for r in a["returns"]
+    }
     assert left.id not in listed
     assert other.id in listed  # the same agency's other return, still to do
 

@@ -18,14 +18,14 @@ from app.moderation import late
 from app.moderation import service as moderation
 from app.moderation.meeting import field_name
 from app.moderation.models import ChildMeetingNote, ModeratedGrade
-from tests.moderation.test_pages import CSRF, audit, moderator  # noqa: F401 (fixtures)
+from tests.helpers.actions import CSRF
 
 
 @pytest.fixture
-def opened(moderator, db, audit):  # noqa: F811
-    moderation.open_moderation(db, audit=audit)
+def opened(moderator, db, submitted_audit):
+    moderation.open_moderation(db, audit=submitted_audit)
     db.commit()
-    return audit
+    return submitted_audit
 
 
 def page_of(client, url):
@@ -48,7 +48,7 @@ def cells_of(db, audit, child):
     return [c for c in found.cells.values() if c.child_id == child.id], found
 
 
-def test_one_child_side_by_side_nothing_chosen(moderator, db, opened):  # noqa: F811
+def test_one_child_side_by_side_nothing_chosen(moderator, db, opened):
     child = db.scalars(select(Child).where(Child.audit_id == opened.id)).first()
     cells, found = cells_of(db, opened, child)
     html = page_of(moderator, f"/audits/{opened.id}/moderation/meeting?child={child.id}")
@@ -64,7 +64,7 @@ def test_one_child_side_by_side_nothing_chosen(moderator, db, opened):  # noqa: 
     assert 'role="region"' in html and 'tabindex="0"' in html
 
 
-def test_saving_a_child_saves_every_decision_or_none(moderator, db, opened):  # noqa: F811
+def test_saving_a_child_saves_every_decision_or_none(moderator, db, opened):
     child = db.scalars(select(Child).where(Child.audit_id == opened.id)).first()
     cells, _found = cells_of(db, opened, child)
     url = f"/audits/{opened.id}/moderation/meeting?child={child.id}"
@@ -112,7 +112,7 @@ def test_saving_a_child_saves_every_decision_or_none(moderator, db, opened):  # 
     ) == len(cells)
 
 
-def test_a_decision_saved_meanwhile_is_not_overwritten(moderator, db, opened):  # noqa: F811
+def test_a_decision_saved_meanwhile_is_not_overwritten(moderator, db, opened):
     child = db.scalars(select(Child).where(Child.audit_id == opened.id)).first()
     cells, _found = cells_of(db, opened, child)
     url = f"/audits/{opened.id}/moderation/meeting?child={child.id}"
@@ -135,7 +135,7 @@ def test_a_decision_saved_meanwhile_is_not_overwritten(moderator, db, opened):  
     assert "someone else saved a decision" in conflict.text
 
 
-def test_save_and_go_to_the_next_child_then_agree_the_rest(moderator, db, opened):  # noqa: F811
+def test_save_and_go_to_the_next_child_then_agree_the_rest(moderator, db, opened):
     children = db.scalars(
         select(Child).where(Child.audit_id == opened.id).order_by(Child.pseudonym)
     ).all()
@@ -177,7 +177,7 @@ def test_save_and_go_to_the_next_child_then_agree_the_rest(moderator, db, opened
     ).all().__len__() == len(cells) + len(remaining)
 
 
-def test_the_pack_and_a_return_left_out(moderator, db, opened):  # noqa: F811
+def test_the_pack_and_a_return_left_out(moderator, db, opened):
     child = db.scalars(select(Child).where(Child.audit_id == opened.id)).first()
     cells, found = cells_of(db, opened, child)
     # Sent back, then left out: the meeting shows why, and has nothing to decide there.
