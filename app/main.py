@@ -32,7 +32,6 @@ from app.findings import api as findings_api
 from app.findings import pages as findings_pages
 from app.middleware import ProtectionMiddleware
 from app.moderation import api as moderation_api
-from app.moderation import pages_meeting as moderation_meeting_pages
 from app.moderation import pages as moderation_pages
 from app.returns import api as returns_api
 from app.returns import pages as returns_pages
@@ -111,7 +110,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agencies_pages,
         templates_pages,
         moderation_pages,
-        moderation_meeting_pages,
         findings_pages,
         actions_pages,
         briefings_pages,

@@ -1,21 +1,20 @@
-"""The moderation workspace: the child x agency x key-area grid (by child, as the
-meeting runs, or by agency), each cell's evidence and decision, sending a return back,
-and opening and finishing moderation."""
+"""The moderation grid: the child x agency x key-area grid (by child or by agency),
+each cell's evidence and decision, sending a return back, and finishing moderation."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.deps import ClockDep, FilterId, IdPath, IdQuery, PostedForm, SessionDep, transactional
-from app.errors import FieldError, InvalidInput, NotFound, StateError
-from app.forms import Form, FormInvalid, FormState, Posted, read_date, undone_if_refused
-from app.moderation import analytics, export, late, service, stats
+from app.deps import IdPath, IdQuery, PostedForm, SessionDep, transactional
+from app.errors import InvalidInput, NotFound, StateError
+from app.forms import Form, FormInvalid, FormState, undone_if_refused
+from app.moderation import late, service
 from app.moderation.schemas import DecisionIn
 from app.returns import reading
 from app.returns import service as returns
@@ -23,7 +22,7 @@ from app.returns.key_area_fields import saved_values as area_values
 from app.returns.key_area_fields import shown_answers as area_answers
 from app.returns.schemas import Reopen
 from app.schemas_base import MAX_ID
-from app.templating import flash, redirect, render, url
+from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,7 +46,6 @@ SEND_BACK = Form(
         ("note", "invalid"): "The note must not contain control characters",
     },
 )
-ANALYTICS_DATES = {"moderated_from": "The start date", "moderated_to": "The end date"}
 
 
 def _to_workspace(request: Request, audit_id: int, done: str, *, anchor: str | None = None):
@@ -296,184 +294,3 @@ def send_back(
     return _to_workspace(
         request, audit_id, "The return has been sent back to the agency for amendment."
     )
-
-
-# --- what moderation shows -------------------------------------------------------------
-
-WEIGHTS_PROBLEM = "Choose quadratic or linear weights"
-
-
-def _analytics_query(request: Request, *, dates: bool) -> tuple[dict, FormState]:
-    """The page's own query parameters, read as its form: the weights (quadratic unless
-    chosen; anything else is an error, never ignored) and, pooled, the GOV.UK dates."""
-    query = Posted(request.query_params.multi_items())
-    errors: dict[str, str] = {}
-    chosen: dict = {"weights": query.one("weights") or stats.WEIGHTS[0]}
-    if chosen["weights"] not in stats.WEIGHTS:
-        errors["weights"] = WEIGHTS_PROBLEM
-        chosen["weights"] = stats.WEIGHTS[0]
-    for name, label in ANALYTICS_DATES.items() if dates else ():
-        chosen[name], problem = read_date(query, name, label)
-        if problem:
-            errors[name] = problem
-    start, end = chosen.get("moderated_from"), chosen.get("moderated_to")
-    if start and end and end < start:
-        errors["moderated_to"] = "The end date must be on or after the start date"
-    shown = {**query.shown(), "weights": "" if "weights" in errors else chosen["weights"]}
-    anchors = {name: f"#{name}-day" for name in ANALYTICS_DATES}
-    return chosen, FormState(values=shown, errors=errors, anchors=anchors)
-
-
-def _report(request: Request, session, actor: Actor, filters: analytics.Filters) -> dict:
-    threshold = request.app.state.settings.small_count_threshold
-    return analytics.report(session, actor=actor, filters=filters, threshold=threshold)
-
-
-def _analytics_page(request, session, actor, *, filters, form, audit=None):
-    report = _report(request, session, actor, filters)
-    for group in report["groups"]:
-        overall = group["overall"]
-        group["by_agency_table"] = analytics.breakdown_table(
-            group["by_agency"], "By agency", "Agency", filters.weights
-        )
-        group["by_key_area_table"] = analytics.breakdown_table(
-            group["by_key_area"], "By key area", "Key area", filters.weights
-        )
-        if overall["suppressed"]:
-            continue
-        group["agreement_table"] = analytics.agreement_table(
-            overall, "Agreement between agencies' own grades and moderated grades", readings=True
-        )
-        group["levels_table"] = analytics.levels_table(
-            group["levels"],
-            overall["self_distribution"]["counts"],
-            overall["moderated_distribution"]["counts"],
-            "Grades by level",
-        )
-    # The downloads carry the page's own query: the same filters, the same weights.
-    route = "moderation.audit_analytics" if audit else "moderation.analytics"
-    ids = {"audit_id": audit.id} if audit else {}
-    query = dict(request.query_params)
-    downloads = {
-        kind: url(request, f"{route}_{kind}", query=query, **ids) for kind in ("xlsx", "csv")
-    }
-    return render(
-        request,
-        "moderation/analytics.html",
-        {
-            "audit": audit,
-            "filters": filters,
-            "report": report,
-            "choices": None if audit else analytics.choices(session, actor=actor),
-            "weights": [(w, f"{w.capitalize()} weights") for w in stats.WEIGHTS],
-            "downloads": downloads,
-            "form": form,
-        },
-        status_code=422 if form.errors else 200,
-    )
-
-
-def _audit_filters(request, session, actor, audit_id: int):
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    chosen, form = _analytics_query(request, dates=False)
-    return audit, analytics.Filters(audit_id=audit.id, weights=chosen["weights"]), form
-
-
-def _pooled_filters(request, agency_id, template_id, key_area):
-    chosen, form = _analytics_query(request, dates=True)
-    filters = analytics.Filters(
-        None,
-        agency_id,
-        template_id,
-        key_area or None,
-        chosen["moderated_from"],
-        chosen["moderated_to"],
-        chosen["weights"],
-    )
-    return filters, form
-
-
-def _download(request, session, actor, filters, form, kind: str, clock) -> Response:
-    """The page's tables as a file; filters the page would refuse are refused here."""
-    if form.errors:
-        problems = [FieldError(name, message) for name, message in form.errors.items()]
-        raise InvalidInput(
-            "These analytics cannot be downloaded: " + problems[0].message, fields=problems
-        )
-    report = _report(request, session, actor, filters)
-    return export.download(report, kind, today=clock.today, audit_id=filters.audit_id)
-
-
-@router.get("/audits/{audit_id}/moderation/analytics", name="moderation.audit_analytics")
-@transactional
-def audit_analytics(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath):
-    """One audit's figures; the weights are a GET form, kept in the URL."""
-    audit, filters, form = _audit_filters(request, session, actor, audit_id)
-    return _analytics_page(request, session, actor, filters=filters, form=form, audit=audit)
-
-
-@router.get("/audits/{audit_id}/moderation/analytics.xlsx", name="moderation.audit_analytics_xlsx")
-@transactional
-def audit_analytics_xlsx(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, clock: ClockDep
-):
-    _audit, filters, form = _audit_filters(request, session, actor, audit_id)
-    return _download(request, session, actor, filters, form, "xlsx", clock)
-
-
-@router.get("/audits/{audit_id}/moderation/analytics.csv", name="moderation.audit_analytics_csv")
-@transactional
-def audit_analytics_csv(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, clock: ClockDep
-):
-    _audit, filters, form = _audit_filters(request, session, actor, audit_id)
-    return _download(request, session, actor, filters, form, "csv", clock)
-
-
-AnalyticsKeyArea = Annotated[str, Query(max_length=200)]
-
-
-@router.get("/analytics", name="moderation.analytics")
-@transactional
-def pooled_analytics(
-    session: SessionDep,
-    request: Request,
-    actor: Actor,
-    agency_id: FilterId = None,
-    template_id: FilterId = None,
-    key_area: AnalyticsKeyArea = "",
-):
-    """Moderation across audits, with filters (a GET form, so a view can be bookmarked);
-    the dates are GOV.UK date inputs, the weights radios."""
-    filters, form = _pooled_filters(request, agency_id, template_id, key_area)
-    return _analytics_page(request, session, actor, filters=filters, form=form)
-
-
-@router.get("/analytics.xlsx", name="moderation.analytics_xlsx")
-@transactional
-def pooled_analytics_xlsx(
-    session: SessionDep,
-    request: Request,
-    actor: Actor,
-    clock: ClockDep,
-    agency_id: FilterId = None,
-    template_id: FilterId = None,
-    key_area: AnalyticsKeyArea = "",
-):
-    filters, form = _pooled_filters(request, agency_id, template_id, key_area)
-    return _download(request, session, actor, filters, form, "xlsx", clock)
-
-
-@router.get("/analytics.csv", name="moderation.analytics_csv")
-@transactional
-def pooled_analytics_csv(
-    session: SessionDep,
-    request: Request,
-    actor: Actor,
-    clock: ClockDep,
-    agency_id: FilterId = None,
-    template_id: FilterId = None,
-    key_area: AnalyticsKeyArea = "",
-):
-    filters, form = _pooled_filters(request, agency_id, template_id, key_area)
-    return _download(request, session, actor, filters, form, "csv", clock)
