@@ -19,6 +19,7 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
+    pass_context,
     select_autoescape,
 )
 from markupsafe import Markup
@@ -31,6 +32,7 @@ from app.access.auth import current_web_session, session_token_from
 from app.access.csrf import CSRF_FIELD, csrf_token_for
 from app.access.models import WebSession
 from app.access.policy import ANONYMOUS, Actor, Permission
+from app.audits import stage
 from app.clock import utcnow
 from app.config import PROJECT_ROOT
 from app.context import bound_actor, current
@@ -226,8 +228,64 @@ def positions(count: int) -> list[tuple[int, str]]:
     return [(n, f"{n} of {count}") for n in range(1, count + 1)]
 
 
+def _route_name(request: Request) -> str:
+    return getattr(request.scope.get("route"), "name", "") or ""
+
+
+@pass_context
+def _audit_navigation(context, audit) -> dict:
+    """An audit's stages and the tabs of its pages this person may use, the page's own
+    current (templates/audits/_audit_nav.html draws them)."""
+    request, actor = context["request"], context["actor"]
+    return {
+        "stages": stage.stages(audit),
+        "tabs": [
+            {
+                "text": tab.label,
+                "href": url(request, tab.route, query=tab.query, **tab.params),
+                "current": tab.current,
+            }
+            for tab in stage.tabs(actor, audit, _route_name(request))
+        ],
+    }
+
+
+def sort_heads(
+    request: Request,
+    name: str,
+    /,
+    *,
+    columns: Iterable[tuple[str, str | None] | tuple[str, str | None, str]],
+    sort: str,
+    query: Mapping[str, Any],
+    **params: Any,
+) -> list[dict]:
+    """A table's head for GOV.UK's table macro, each sortable column (label, key) a link
+    that sorts by it (ascending first, then the other way), keeping the page's filters
+    (``query``); ``aria-sort`` says how the table is sorted now. ``sort`` is a key,
+    with a leading "-" for descending; a column whose key is None is not sortable. A
+    third item is the column's GOV.UK format ("numeric")."""
+    heads: list[dict[str, Any]] = []
+    for label, key, *rest in columns:
+        if key is None:
+            heads.append({"text": label, "format": rest[0] if rest else None})
+            continue
+        now = "ascending" if sort == key else "descending" if sort == f"-{key}" else "none"
+        target = f"-{key}" if now == "ascending" else key
+        href = url(request, name, query={**query, "sort": target}, **params)
+        heads.append(
+            {
+                "html": Markup('<a class="govuk-link" href="{}">{}</a>').format(href, label),
+                "attributes": {"aria-sort": now},
+                "format": rest[0] if rest else None,
+            }
+        )
+    return heads
+
+
 environment.globals.update(
     url=_url,
+    audit_navigation=_audit_navigation,
     csrf_input=_csrf_input,
     gov_items=gov_items,
     options=options,
@@ -256,7 +314,7 @@ def navigation(request: Request, actor: Actor) -> list[dict]:
     route names match the page's most closely (the library is under "briefings." too)."""
     if actor.user_id is None:
         return []
-    route = getattr(request.scope.get("route"), "name", "") or ""
+    route = _route_name(request)
     shown = [entry for entry in NAVIGATION if actor.may(Permission(entry[0]))]
 
     def closeness(entry: tuple) -> int:

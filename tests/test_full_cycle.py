@@ -56,6 +56,8 @@ def test_full_cycle_over_http(client):
 
     # Open it.
     r = client.post(f"/api/v1/audits/{audit['id']}/open")
+    assert r.status_code == 422 and r.json()["code"] == "needs_confirmation"  # no auditors
+    r = client.post(f"/api/v1/audits/{audit['id']}/open", json={"confirm": True})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "open"
     assert r.json()["returns"]["expected"] == 3

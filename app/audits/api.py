@@ -15,9 +15,12 @@ from app.audits.schemas import (
     ChildCreate,
     ChildOut,
     ChildPatch,
+    CloseAudit,
     InvolvementCreate,
     InvolvementOut,
+    OpenAudit,
     Progress,
+    ReopenAudit,
 )
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
@@ -56,8 +59,12 @@ def list_audits(
     agency_id: Annotated[IdQuery, Query(description="A participating agency.")] = None,
     due_before: Annotated[date | None, Query(description="Returns due on or before.")] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Words in the title."), OneLine
+        str | None, Query(max_length=200, description="Words in the title or theme."), OneLine
     ] = None,
+    sort: Annotated[
+        service.AuditSort,
+        Query(description='A column; "-" first for descending. Newest first by default.'),
+    ] = service.AuditSort.CREATED_DESC,
 ) -> Page[AuditOut]:
     items, total = service.list_audits(
         session,
@@ -70,6 +77,7 @@ def list_audits(
         agency_id=agency_id,
         due_before=due_before,
         q=q,
+        sort=sort,
     )
     return Page[AuditOut].build(items, total, params)
 
@@ -105,9 +113,33 @@ def set_agencies(session: SessionDep, actor: Actor, audit_id: IdPath, body: Agen
 
 @router.post("/audits/{audit_id}/open", name="api.audits.open")
 @transactional
-def open_audit(session: SessionDep, actor: Actor, audit_id: IdPath) -> AuditOut:
+def open_audit(
+    session: SessionDep, actor: Actor, audit_id: IdPath, body: OpenAudit | None = None
+) -> AuditOut:
+    """Open a planned audit for returns. A warning (an agency asked for returns with no
+    active auditor, say) answers 422 naming each, unless the body says ``confirm``."""
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
-    return _audit_out(session, actor, service.open_audit(session, audit=audit))
+    confirm = body.confirm if body else False
+    return _audit_out(session, actor, service.open_audit(session, audit=audit, confirm=confirm))
+
+
+@router.post("/audits/{audit_id}/close", name="api.audits.close")
+@transactional
+def close_audit(session: SessionDep, actor: Actor, audit_id: IdPath, body: CloseAudit) -> AuditOut:
+    """Close an audit in learning; the reason is required while a learning action is open."""
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
+    return _audit_out(session, actor, service.close_audit(session, audit=audit, reason=body.reason))
+
+
+@router.post("/audits/{audit_id}/reopen", name="api.audits.reopen")
+@transactional
+def reopen_audit(
+    session: SessionDep, actor: Actor, audit_id: IdPath, body: ReopenAudit
+) -> AuditOut:
+    """Put a closed audit back in learning, with the reason."""
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
+    audit = service.reopen_audit(session, audit=audit, reason=body.reason)
+    return _audit_out(session, actor, audit)
 
 
 @router.get("/audits/{audit_id}/progress", name="api.audits.progress")

@@ -68,6 +68,24 @@ class AuditPatch(RequestModel):
     _not_null = reject_null("title", "theme", "description", "lead_sign_off")
 
 
+class OpenAudit(RequestModel):
+    confirm: bool = Field(
+        default=False,
+        description="Open even with warnings (an agency with no active auditor, no "
+        "moderation meeting date, a due date already past); without it those answer 422",
+    )
+
+
+class CloseAudit(RequestModel):
+    reason: LongText = Field(
+        default="", description="Why it closes; required while any learning action is open"
+    )
+
+
+class ReopenAudit(RequestModel):
+    reason: Annotated[LongText, Field(min_length=1, description="Why it is reopened")]
+
+
 class AgencyIds(RequestModel):
     agency_ids: list[Id] = Field(max_length=50)
 
@@ -142,6 +160,8 @@ class AuditOut(ResponseModel):
     )
     created_at: datetime
     opened_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str
     agencies: list[AgencyRef]
     children_count: int
     returns: StatusCounts

@@ -1,5 +1,7 @@
 """Audits themselves: listing and finding them, planning one on a published template,
-changing its details and its participating agencies, and opening it for returns.
+changing its details and its participating agencies, opening it for returns (after a
+check that lists what would stop it and what needs confirming), and closing and
+reopening it once its learning is done.
 
 The children and involvements are in ``cohort``, how far the returns have got in
 ``progress``.
@@ -7,21 +9,25 @@ The children and involvements are in ``cohort``, how far the returns have got in
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.access.models import AGENCY_ROLES, Role, User, UserRole
 from app.access.policy import SYSTEM, Actor, audit_scope, child_scope, return_count_scope
+from app.actions.lifecycle import FINISHED
+from app.actions.models import LearningAction
 from app.agencies.models import Agency, Subgroup
 from app.audit_templates.models import TemplateStatus, TemplateVersion
 from app.auditlog import service as auditlog
 from app.audits.cohort import list_children, lock_audit, require_cohort_editable
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
-from app.clock import utcnow
+from app.clock import today, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import PageParams, count_rows
 from app.returns.models import Return
@@ -67,6 +73,37 @@ def _views(session: Session, actor: Actor, audits: list[Audit]) -> list[AuditVie
     return [AuditView(a, children.get(a.id, 0), returns[a.id]) for a in audits]
 
 
+class AuditSort(StrEnum):
+    """How a list of audits is ordered: a column, descending with a leading "-"."""
+
+    TITLE = "title"
+    TITLE_DESC = "-title"
+    STATUS = "status"
+    STATUS_DESC = "-status"
+    DUE = "returns_due_on"
+    DUE_DESC = "-returns_due_on"
+    CREATED = "created"
+    CREATED_DESC = "-created"  # the default: newest first
+
+
+LIFE = tuple(AuditStatus)  # planned, open, moderation, learning, closed: in that order
+_SORT_COLUMNS = {
+    "title": func.lower(Audit.title),
+    "status": case({status: n for n, status in enumerate(LIFE)}, value=Audit.status),
+    "returns_due_on": Audit.returns_due_on,
+    "created": Audit.created_at,
+}
+
+
+def _order(sort: AuditSort) -> list:
+    key = sort.value.removeprefix("-")
+    column = _SORT_COLUMNS[key]
+    order: list[ColumnElement] = [column.desc() if sort.value.startswith("-") else column.asc()]
+    if key == "returns_due_on":
+        order.insert(0, column.is_(None))  # an audit with no due date last, either way
+    return [*order, Audit.created_at.desc(), Audit.id.desc()]  # ties: newest first
+
+
 def list_audits(
     session: Session,
     *,
@@ -79,10 +116,11 @@ def list_audits(
     agency_id: int | None = None,
     due_before: date | None = None,
     q: str | None = None,
+    sort: AuditSort = AuditSort.CREATED_DESC,
 ) -> tuple[list[AuditView], int]:
-    stmt: Select = (
-        select(Audit).where(audit_scope(actor)).order_by(Audit.created_at.desc(), Audit.id.desc())
-    )
+    """The audits the actor may see, filtered; ``q`` finds words in the title or theme."""
+    stmt: Select = select(Audit).where(audit_scope(actor))
+    stmt = stmt.order_by(*_order(sort))
     if status is not None:
         stmt = stmt.where(Audit.status == status)
     if theme:
@@ -100,7 +138,13 @@ def list_audits(
     if due_before is not None:
         stmt = stmt.where(Audit.returns_due_on <= due_before)
     if q:
-        stmt = stmt.where(func.lower(Audit.title).contains(q.lower(), autoescape=True))
+        words = q.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(Audit.title).contains(words, autoescape=True),
+                func.lower(Audit.theme).contains(words, autoescape=True),
+            )
+        )
     total = count_rows(session, stmt)
     audits = list(
         session.scalars(stmt.options(*AUDIT_LOAD).limit(params.per_page).offset(params.offset))
@@ -303,14 +347,68 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
-def open_audit(session: Session, *, audit: Audit) -> Audit:
-    """Open a planned audit for returns; 422 lists what is missing first."""
-    status = lock_audit(session, audit)
-    if status != AuditStatus.PLANNED:
-        raise StateError(f"Only a planned audit can be opened; this one is {status.value}.")
+@dataclass
+class AgencyToOpen:
+    """An agency asked for returns when the audit opens, and who there will be told:
+    its active auditors (who complete the returns) and agency leads."""
+
+    agency: Agency
+    returns: int = 0
+    auditors: list[str] = field(default_factory=list)
+    leads: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OpeningCheck:
+    """What opening would do and what stands in its way: ``problems`` stop it (a
+    missing date, no agencies or children, a child no agency is involved with);
+    ``warnings`` need the opener's confirmation (an agency with no active auditor to
+    complete its returns, no moderation meeting date, a due date already past)."""
+
+    problems: list[FieldError]
+    warnings: list[FieldError]
+    agencies: list[AgencyToOpen]
+
+    @property
+    def returns(self) -> int:
+        return sum(a.returns for a in self.agencies)
+
+
+class NeedsConfirmation(InvalidInput):
+    """Opening would leave someone unable to complete the audit: the opener must say
+    they understand (``confirm``) first."""
+
+    code = "needs_confirmation"
+
+
+def _people(session: Session, agency_ids: list[int]) -> dict[int, dict[Role, list[str]]]:
+    """The active auditors and agency leads of each agency, by name."""
+    found: dict[int, dict[Role, list[str]]] = defaultdict(lambda: defaultdict(list))
+    rows = session.execute(
+        select(User.agency_id, UserRole.role, User.display_name)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active, User.agency_id.in_(agency_ids), UserRole.role.in_(AGENCY_ROLES))
+        .order_by(User.display_name)
+    )
+    for agency_id, role, name in rows:
+        if agency_id is not None:  # (always: the query asks for the agency's people)
+            found[agency_id][role].append(name)
+    return found
+
+
+def opening_check(session: Session, *, audit: Audit) -> OpeningCheck:
+    """Everything opening checks, without opening: for the confirmation page, and for
+    ``open_audit`` itself."""
     problems: list[FieldError] = []
+    warnings: list[FieldError] = []
     if audit.returns_due_on is None:
         problems.append(FieldError("returns_due_on", "Set the date returns are due"))
+    elif audit.returns_due_on < today():
+        warnings.append(FieldError("returns_due_on", "The date returns are due has already passed"))
+    if audit.moderation_meeting_on is None:
+        warnings.append(
+            FieldError("moderation_meeting_on", "The moderation meeting's date is not set")
+        )
     if not audit.agencies:
         problems.append(FieldError("agency_ids", "Add the participating agencies"))
     children = list_children(session, audit=audit)
@@ -321,11 +419,134 @@ def open_audit(session: Session, *, audit: Audit) -> Audit:
             problems.append(
                 FieldError(f"children.{child.id}", f"{child.pseudonym} has no involved agencies")
             )
-    if problems:
-        raise InvalidInput("The audit is not ready to open.", fields=problems)
-    with auditlog.changing(
-        session, audit, action="audit.open", object_type="audit", view=_audit_log
-    ):
-        audit.status = AuditStatus.OPEN
-        audit.opened_at = utcnow()
+    owed = Counter(i.agency_id for c in children for i in c.involvements)
+    people = _people(session, [a.id for a in audit.agencies])
+    agencies = []
+    for agency in audit.agencies:
+        staff = people.get(agency.id, {})
+        entry = AgencyToOpen(
+            agency,
+            owed.get(agency.id, 0),
+            list(staff.get(Role.AUDITOR, [])),
+            list(staff.get(Role.AGENCY_LEAD, [])),
+        )
+        agencies.append(entry)
+        if entry.returns and not entry.auditors:
+            returns = f"{entry.returns} return{'s' if entry.returns != 1 else ''}"
+            warnings.append(
+                FieldError(
+                    f"agencies.{agency.id}",
+                    f"{agency.name} has no active auditor to complete its {returns}",
+                )
+            )
+    return OpeningCheck(problems, warnings, agencies)
+
+
+def open_audit(session: Session, *, audit: Audit, confirm: bool = False) -> Audit:
+    """Open a planned audit for returns. 422 lists what is missing first; then, unless
+    ``confirm``, 422 (``needs_confirmation``) names each warning. The warnings the
+    opener confirmed are in the audit log with the opening."""
+    status = lock_audit(session, audit)
+    if status != AuditStatus.PLANNED:
+        raise StateError(f"Only a planned audit can be opened; this one is {status.value}.")
+    check = opening_check(session, audit=audit)
+    if check.problems:
+        raise InvalidInput("The audit is not ready to open.", fields=check.problems)
+    if check.warnings and not confirm:
+        raise NeedsConfirmation(
+            "Opening this audit needs confirmation: "
+            + "; ".join(w.message for w in check.warnings)
+            + ".",
+            fields=check.warnings,
+        )
+    before = _audit_log(audit)
+    audit.status = AuditStatus.OPEN
+    audit.opened_at = utcnow()
+    session.flush()
+    old, new = auditlog.changes(before, _audit_log(audit))
+    if check.warnings:
+        new["warnings_confirmed"] = [w.message for w in check.warnings]
+    auditlog.record(
+        session, action="audit.open", object_type="audit", object_id=audit.id, before=old, after=new
+    )
+    return audit
+
+
+def open_actions(session: Session, *, audit: Audit) -> tuple[int, int]:
+    """(learning actions not yet closed, all the audit's learning actions); a refused
+    action counts as closed: nothing more can happen to it."""
+    finished = case((LearningAction.status.in_(FINISHED), 0), else_=1)
+    total, still_open = session.execute(
+        select(func.count(), func.coalesce(func.sum(finished), 0)).where(
+            LearningAction.audit_id == audit.id
+        )
+    ).one()
+    return still_open, total
+
+
+def close_audit(session: Session, *, audit: Audit, reason: str = "") -> Audit:
+    """Close an audit in learning: its learning is done. The reason is required unless
+    every learning action is closed."""
+    status = lock_audit(session, audit)
+    if status != AuditStatus.LEARNING:
+        raise StateError(f"Only an audit in learning can be closed; this one is {status.value}.")
+    still_open, _total = open_actions(session, audit=audit)
+    if still_open and not reason:
+        actions = (
+            "1 learning action is" if still_open == 1 else f"{still_open} learning actions are"
+        )
+        raise InvalidInput(
+            "Say why the audit is closing before its learning actions are.",
+            fields=[
+                FieldError("reason", f"{actions} not closed yet: say why the audit closes now")
+            ],
+        )
+    audit.status = AuditStatus.CLOSED
+    audit.closed_at = utcnow()
+    audit.close_reason = reason
+    session.flush()
+    auditlog.record(
+        session,
+        action="audit.close",
+        object_type="audit",
+        object_id=audit.id,
+        before={"status": status.value},
+        after={
+            "status": audit.status.value,
+            "closed_at": audit.closed_at,
+            "reason": reason,
+            "open_actions": still_open,
+        },
+    )
+    return audit
+
+
+def reopen_audit(session: Session, *, audit: Audit, reason: str) -> Audit:
+    """Put a closed audit back in learning, with the reason; its closing is cleared
+    (and stays in the audit log)."""
+    status = lock_audit(session, audit)
+    if status != AuditStatus.CLOSED:
+        raise StateError(f"Only a closed audit can be reopened; this one is {status.value}.")
+    if not reason:
+        raise InvalidInput(
+            "Say why the audit is reopened.",
+            fields=[FieldError("reason", "Say why the audit is reopened")],
+        )
+    before = {
+        "status": status.value,
+        "closed_at": audit.closed_at,
+        "close_reason": audit.close_reason,
+    }
+    audit.status = AuditStatus.LEARNING
+    audit.closed_at = None
+    audit.close_reason = ""
+    session.flush()
+    auditlog.record(
+        session,
+        action="audit.reopen",
+        object_type="audit",
+        object_id=audit.id,
+        before=before,
+        after={"status": audit.status.value, "reason": reason},
+    )
     return audit

@@ -65,7 +65,9 @@ def launch(session: Session, *, briefing: Briefing, due_on: date) -> Audit:
         pseudonym=f"Briefing {briefing.id}",
         agency_ids=[a.id for a in source.agencies],
     )
-    audits.open_audit(session, audit=audit)
+    # Opened by the service as the briefing is published: there is no meeting to date,
+    # and no one to confirm a warning.
+    audits.open_audit(session, audit=audit, confirm=True)
     briefing.assurance_audit_id = audit.id
     session.flush()
     return audit

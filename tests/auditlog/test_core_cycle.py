@@ -110,11 +110,11 @@ class TestCoreCycle:
             {"audit_id": audit["id"], "child_id": child["id"], "agency_id": school["id"]},
         ]
 
-        opened = ok(api.post(f"{API}/audits/{audit['id']}/open"))
+        opened = ok(api.post(f"{API}/audits/{audit['id']}/open", json={"confirm": True}))
         row = log.one("audit.open", "audit", audit["id"])
         assert row.before == {"status": "planned", "opened_at": None}
         assert row.after["status"] == "open" and row.after["opened_at"]
-        assert set(row.after) == {"status", "opened_at"}
+        assert set(row.after) == {"status", "opened_at", "warnings_confirmed"}
         assert opened["status"] == "open"
 
         template = ok(api.get(f"{API}/template-versions/{draft['id']}"))

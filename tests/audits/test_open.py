@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import date, timedelta
 
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from app.access import service as access
+from app.access.models import Role
+from app.auditlog.models import AuditEvent
 from app.audits.models import AuditStatus
 from tests.helpers.audits import (
     API,
@@ -17,6 +24,15 @@ from tests.helpers.audits import (
     open_audit,
     set_status,
 )
+
+
+def auditor(db, agency, name: str, *, role=Role.AUDITOR, active: bool = True):
+    """A person of ``agency`` (synthetic), active or disabled."""
+    email = name.lower().replace(" ", ".") + "@example.org"
+    user = access.create_user(db, email=email, display_name=name, roles={role}, agency_id=agency.id)
+    user.active = active
+    db.flush()
+    return user
 
 
 class TestOpenAudit:
@@ -53,7 +69,12 @@ class TestOpenAudit:
         assert "Child B" in r.json()["errors"][0]["message"]
         assert get_audit(client, planned["id"])["opened_at"] is None
 
-    def test_ready_audit_opens(self, client, planned, police):
+    def test_ready_audit_opens(self, client, db, planned, police):
+        # Nothing to warn about: police, asked for a return, has an auditor; the
+        # meeting is dated. (The school takes part but is asked for nothing.)
+        auditor(db, police, "Alex Auditor")
+        meeting = str(date.today() + timedelta(days=30))
+        client.patch(f"{API}/audits/{planned['id']}", json={"moderation_meeting_on": meeting})
         add_child(client, planned["id"], "Child A", [police.id])
         r = client.post(f"{API}/audits/{planned['id']}/open")
         assert r.status_code == 200, r.text
@@ -75,6 +96,68 @@ class TestOpenAudit:
         assert client.put(f"{API}/returns/{return_id}/draft", json=draft).status_code == 409
         open_audit(client, planned["id"])
         assert client.put(f"{API}/returns/{return_id}/draft", json=draft).status_code == 200
+
+
+class TestOpeningWarnings:
+    """Acceptance (issue 12): opening an audit that asks an agency with no active
+    auditor shows the warning and needs a confirmation."""
+
+    @pytest.fixture
+    def ready(self, client, db, planned, police, school) -> dict:
+        """Police has an active auditor, the school only a disabled one and a lead; the
+        moderation meeting is dated; Child A involves both."""
+        auditor(db, police, "Alex Auditor")
+        auditor(db, school, "Sam Gone", active=False)
+        auditor(db, school, "Lee Lead", role=Role.AGENCY_LEAD)
+        meeting = str(date.today() + timedelta(days=30))
+        client.patch(f"{API}/audits/{planned['id']}", json={"moderation_meeting_on": meeting})
+        add_child(client, planned["id"], "Child A", [police.id, school.id])
+        return planned
+
+    def test_an_agency_without_an_active_auditor_needs_confirmation(self, client, ready, school):
+        r = client.post(f"{API}/audits/{ready['id']}/open")
+        assert r.status_code == 422 and r.json()["code"] == "needs_confirmation"
+        assert r.json()["errors"] == [
+            {
+                "field": f"agencies.{school.id}",
+                "message": "School has no active auditor to complete its 1 return",
+            }
+        ]
+        assert get_audit(client, ready["id"])["status"] == "planned"
+        unconfirmed = client.post(f"{API}/audits/{ready['id']}/open", json={"confirm": False})
+        assert unconfirmed.status_code == 422
+        confirmed = client.post(f"{API}/audits/{ready['id']}/open", json={"confirm": True})
+        assert confirmed.status_code == 200 and confirmed.json()["status"] == "open"
+
+    def test_the_confirmed_warnings_are_logged_with_the_opening(self, client, db, ready):
+        client.post(f"{API}/audits/{ready['id']}/open", json={"confirm": True})
+        event = db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "audit.open").order_by(AuditEvent.id)
+        ).one()
+        assert event.after["status"] == "open"
+        assert event.after["warnings_confirmed"] == [
+            "School has no active auditor to complete its 1 return"
+        ]
+
+    def test_missing_and_past_dates_are_warnings(self, client, planned, police):
+        add_child(client, planned["id"], "Child A", [police.id])
+        with time_machine.travel(date.today() + timedelta(days=20), tick=False):
+            r = client.post(f"{API}/audits/{planned['id']}/open")
+        assert r.status_code == 422
+        assert fields(r) == {"returns_due_on", "moderation_meeting_on", f"agencies.{police.id}"}
+        messages = [e["message"] for e in r.json()["errors"]]
+        assert "The date returns are due has already passed" in messages
+
+    def test_problems_come_before_warnings(self, client, planned, police):
+        lonely = add_child(client, planned["id"], "Child A")
+        r = client.post(f"{API}/audits/{planned['id']}/open", json={"confirm": True})
+        assert r.status_code == 422 and r.json()["code"] == "invalid"
+        assert fields(r) == {f"children.{lonely['id']}"}
+
+    def test_a_malformed_confirmation_is_422(self, client, ready):
+        r = client.post(f"{API}/audits/{ready['id']}/open", json={"confirm": "perhaps"})
+        assert r.status_code == 422 and fields(r) == {"confirm"}
+        assert get_audit(client, ready["id"])["status"] == "planned"
 
 
 class TestCohortAfterOpening:

@@ -291,7 +291,18 @@ class TestTheWholeJourney:
         assert db.get(Involvement, involvement.id) is None
         assert "Opening the audit asks for <strong>3 returns</strong>" in r.text
 
-        opened = admin.post(f"{plan}/open", data={"csrf_token": token}, follow_redirects=False)
+        # Opening is confirmed on its own page: neither agency has an auditor yet.
+        assert f'href="{plan}/open"' in page
+        check = admin.get(f"{plan}/open").text
+        assert "Open this audit?" in check
+        assert "Westshire Police has no active auditor to complete its 2 returns" in check
+        db.commit()
+        unconfirmed = admin.post(f"{plan}/open", data={"csrf_token": token})
+        assert unconfirmed.status_code == 422 and summary_links(unconfirmed.text) == ["#confirm"]
+        assert db.get(Audit, audit_id).status == AuditStatus.PLANNED
+        opened = admin.post(
+            f"{plan}/open", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False
+        )
         assert opened.status_code == 303 and opened.headers["location"] == f"/audits/{audit_id}"
         db.expire_all()
         assert db.get(Audit, audit_id).status == AuditStatus.OPEN
@@ -469,3 +480,73 @@ class TestWhoMayPlan:
         assert f'href="/audits/{opened.id}"' in listing
         assert f'href="/admin/audits/{planned.id}"' in admin.get(f"/audits/{planned.id}").text
         assert "Continue planning" not in admin.get(f"/audits/{opened.id}").text
+
+
+class TestOpeningConfirmation:
+    """Acceptance (issue 12), on the pages: an agency with no active auditor is a
+    warning, and opening needs the box ticked that says the admin understands."""
+
+    @pytest.fixture
+    def planned(self, db):
+        audit = make_audit(db, children=2, agencies_count=2, open_=False)
+        audit.moderation_meeting_on = DUE + timedelta(days=14)
+        staffed, _unstaffed = audit.agencies
+        for name, role in (("Alex Auditor", Role.AUDITOR), ("Lee Lead", Role.AGENCY_LEAD)):
+            access.create_user(
+                db,
+                email=name.split()[0].lower() + "@example.org",
+                display_name=name,
+                roles={role},
+                agency_id=staffed.id,
+            )
+        db.commit()
+        return audit
+
+    def test_the_page_states_the_returns_who_is_told_and_the_warning(self, admin, planned):
+        staffed, unstaffed = planned.agencies
+        page = admin.get(f"/admin/audits/{planned.id}/open")
+        assert page.status_code == 200
+        html = page.text
+        assert "Open this audit?" in html and "<strong>4 returns</strong> from 2 agencies" in html
+        assert "Auditors: Alex Auditor. Agency leads: Lee Lead" in html
+        assert "No one: the agency has no active auditor or agency lead" in html
+        assert f"{unstaffed.name} has no active auditor to complete its 2 returns" in html
+        assert 'name="confirm" type="checkbox" value="yes"' in html
+
+    def test_opening_with_a_warning_needs_the_confirmation(self, admin, db, token, planned):
+        path = f"/admin/audits/{planned.id}/open"
+        refused = admin.post(path, data={"csrf_token": token})
+        assert refused.status_code == 422 and summary_links(refused.text) == ["#confirm"]
+        assert "Confirm that you understand the warnings" in refused.text
+        assert db.get(Audit, planned.id).status == AuditStatus.PLANNED
+        opened = admin.post(path, data={"csrf_token": token, "confirm": "yes"})
+        assert opened.status_code == 200 and "The audit is open" in opened.text
+        assert db.get(Audit, planned.id).status == AuditStatus.OPEN
+
+    def test_without_warnings_there_is_nothing_to_tick(self, admin, db, token, planned):
+        _staffed, unstaffed = planned.agencies
+        access.create_user(
+            db,
+            email="kim@example.org",
+            display_name="Kim Auditor",
+            roles={Role.AUDITOR},
+            agency_id=unstaffed.id,
+        )
+        db.commit()
+        html = admin.get(f"/admin/audits/{planned.id}/open").text
+        assert "Check before opening" not in html and 'name="confirm"' not in html
+        opened = admin.post(f"/admin/audits/{planned.id}/open", data={"csrf_token": token})
+        assert opened.status_code == 200 and "The audit is open" in opened.text
+
+    def test_what_is_missing_links_to_the_plan(self, admin, db, version):
+        audit = make_audit(db, children=0, agencies_count=1, open_=False, version=version)
+        db.commit()
+        page = admin.get(f"/admin/audits/{audit.id}/open")
+        assert page.status_code == 200 and "This audit cannot open yet" in page.text
+        assert f'href="/admin/audits/{audit.id}#pseudonym"' in page.text
+        assert f'action="/admin/audits/{audit.id}/open"' not in page.text
+
+    def test_an_open_audit_has_no_confirmation_page(self, admin, db):
+        audit = make_audit(db)
+        db.commit()
+        assert admin.get(f"/admin/audits/{audit.id}/open").status_code == 409

@@ -92,6 +92,6 @@ def make_audit(
             agency_ids=[a.id for a in agency_rows],
         )
     if open_:
-        audits.open_audit(session, audit=audit)
+        audits.open_audit(session, audit=audit, confirm=True)
     session.flush()
     return audit

@@ -70,7 +70,7 @@ class TestMyWork:
             agency_ids=[user.agency_id],
         )
         cohort.add_child(db, audit=later, pseudonym="Child Z", agency_ids=[user.agency_id])
-        audits.open_audit(db, audit=later)
+        audits.open_audit(db, audit=later, confirm=True)
         audit.returns_due_on = date.today() - timedelta(days=1)
         db.commit()
         sign_in_with_the_form(browser, user)

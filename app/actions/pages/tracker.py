@@ -14,8 +14,9 @@ from app.actions import tracker
 from app.actions.lifecycle import RAG_LABELS, STATUS_LABELS
 from app.actions.models import ActionStatus
 from app.actions.tracker import TrackerFilter
+from app.audits import service as audits
 from app.deps import ClockDep, FilterId, SessionDep, transactional
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.findings.models import KIND_LABELS
 from app.forms import FormState
 from app.pagination import PageParams
@@ -76,10 +77,15 @@ def tracker_page(
     rows, total = tracker.rows(session, actor=actor, filters=filters, clock=clock, params=SHOWN)
     counted = tracker.counts(session, actor=actor, filters=filters, today=clock.today)
     query = filters.query()
+    try:  # one audit's actions: its stage and tabs (an audit not seen shows no actions)
+        audit = audits.get_audit(session, audit_id=audit_id, actor=actor) if audit_id else None
+    except NotFound:
+        audit = None
     return render(
         request,
         "actions/tracker.html",
         {
+            "audit": audit,
             "rows": rows,
             "total": total,
             "counts": counted,

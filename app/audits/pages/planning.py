@@ -387,14 +387,60 @@ def remove_involvement(
     return _to_plan(request, audit.id, "The involvement has been removed.")
 
 
+def _open_page(
+    session: Session,
+    request: Request,
+    actor: Actor,
+    audit_id: int,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Open this audit? What is missing first, else what opening asks of each agency,
+    who there will be told, and any warning to confirm."""
+    audit = _planned(session, actor, audit_id)
+    check = service.opening_check(session, audit=audit)
+    missing: tuple[dict[str, str], ...] = ()
+    if check.problems:
+        plan = url(request, "audits.plan", audit_id=audit_id)
+        state = _not_ready(
+            session, request, actor, audit_id, InvalidInput("", fields=check.problems)
+        )
+        missing = tuple(
+            {**item, "href": plan + item["href"] if item["href"].startswith("#") else item["href"]}
+            for item in state.listed or ()
+        )
+    return render(
+        request,
+        "audits/open.html",
+        {"audit": audit, "check": check, "missing": missing, "form": form or FormState()},
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/audits/{audit_id}/open", name="audits.open_check")
+@transactional
+def open_check(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath) -> Response:
+    """The check before opening, and the confirmation."""
+    return _open_page(session, request, actor, audit_id)
+
+
 @router.post("/admin/audits/{audit_id}/open", name="audits.open")
 @transactional
-def open_audit(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath) -> Response:
-    """Open the audit for returns; if it is not ready, say what is missing."""
+def open_audit(
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
+) -> Response:
+    """Open the audit for returns; if it is not ready, say what is missing; a warning
+    needs the box ticked that says the opener understands it."""
     audit = _planned(session, actor, audit_id)
     try:
         with undone_if_refused(session):
-            service.open_audit(session, audit=audit)
+            service.open_audit(session, audit=audit, confirm=posted.one("confirm") == "yes")
+    except service.NeedsConfirmation:
+        form = FormState(
+            errors={"confirm": "Confirm that you understand the warnings, or fix them first"}
+        )
+        return _open_page(session, request, actor, audit_id, form=form, status_code=422)
     except InvalidInput as exc:
         form = _not_ready(session, request, actor, audit_id, exc)
         return _plan_page(session, request, actor, audit_id, form=form, status_code=422)

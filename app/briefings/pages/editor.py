@@ -14,7 +14,7 @@ from app.audits.models import AuditStatus
 from app.briefings import service, workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
 from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, sections_model
-from app.deps import IdPath, PostedForm, SessionDep, transactional
+from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
 from app.errors import Conflict, InvalidInput
 from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused
 from app.middleware import PREVIEW_CSP
@@ -109,14 +109,21 @@ def _moderated_audits(session, actor: Actor) -> list:
 
 @router.get("/briefings", name="briefings.list")
 @transactional
-def briefings(session: SessionDep, request: Request, actor: Actor) -> Response:
+def briefings(
+    session: SessionDep, request: Request, actor: Actor, audit_id: FilterId = None
+) -> Response:
+    """Every briefing's newest version, or (``?audit_id=``) one audit's, with its tabs."""
+    versions = service.latest_versions(session)
+    moderated = _moderated_audits(session, actor)
+    audit = None
+    if audit_id is not None:
+        audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+        versions = [v for v in versions if v.briefing.audit_id == audit.id]
+        moderated = [a for a in moderated if a.id == audit.id]
     return render(
         request,
         "briefings/list.html",
-        {
-            "versions": service.latest_versions(session),
-            "moderated": _moderated_audits(session, actor),
-        },
+        {"audit": audit, "versions": versions, "moderated": moderated},
     )
 
 
