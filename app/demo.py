@@ -294,7 +294,7 @@ def build_audit(
             context_tags=tags,
             agency_ids=[agency_rows[i].id for i in agency_indexes],
         )
-    audits.open_audit(session, audit=audit)
+    audits.open_audit(session, audit=audit, confirm=True)
     version = templates.get_version(session, version_id=version.id)
     rows = list(
         session.scalars(select(Return).where(Return.audit_id == audit.id).order_by(Return.id))
@@ -384,8 +384,9 @@ def load_demo(
     return audit
 
 
-# Two audits further on: a GET SAFE deep dive whose moderation is finished (it is in
-# *learning*), and a Front Door audit being moderated now.
+# Three audits further on: a GET SAFE deep dive whose moderation is finished (it is in
+# *learning*), a Front Door audit being moderated now, and an audit whose moderation
+# meeting is about to start.
 EXPLOITATION_COHORT: list[CohortChild] = [
     ("Young person 1", AgeBand.AGE_14_15, ["exploitation", "missing"], [0, 1, 2]),
     ("Young person 2", AgeBand.AGE_16_17, ["exploitation"], [0, 1, 2, 3]),
@@ -394,6 +395,18 @@ EXPLOITATION_COHORT: list[CohortChild] = [
     ("Young person 5", AgeBand.AGE_10_13, ["exploitation", "missing"], [0, 1, 2, 3]),
     ("Young person 6", AgeBand.AGE_14_15, ["exploitation"], [0, 1, 3]),
 ]
+# The audit whose moderation meeting is next: every return in, nothing decided yet.
+# Child D is known to six agencies (social care, police, both health trusts, schools,
+# youth justice): the widest picture the meeting view has to show side by side.
+MEETING_COHORT: list[CohortChild] = [
+    ("Child A", AgeBand.AGE_14_15, ["exploitation"], [0, 1, 3, 5]),
+    ("Child B", AgeBand.AGE_16_17, ["missing"], [0, 1, 7]),
+    ("Child C", AgeBand.AGE_10_13, ["exploitation", "SEND"], [0, 3, 5]),
+    ("Child D", AgeBand.AGE_14_15, ["exploitation", "missing", "CIN"], [0, 1, 2, 3, 5, 7]),
+    ("Child E", AgeBand.AGE_16_17, ["looked after"], [0, 1, 7]),
+    ("Child F", AgeBand.AGE_14_15, ["exploitation"], [0, 1, 5]),
+]
+MEETING_TITLE = "Extra-familial harm: multi-agency case audit (JTAI method)"
 FRONT_DOOR_COHORT: list[CohortChild] = [
     ("Child A", AgeBand.AGE_5_9, ["school referral"], [0, 1, 2]),
     ("Child B", AgeBand.AGE_10_13, ["school referral"], [0, 2]),
@@ -434,6 +447,22 @@ def load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, tod
         due_in_days=-5,
     )
     moderate(session, audit=front_door, moderator=moderator, rng=rng, share=0.6)
+    meeting = build_audit(
+        session,
+        version=library["child-exploitation-cp-procedures"],
+        title=MEETING_TITLE,
+        subgroup=subgroup_rows[1],  # GET SAFE
+        agency_rows=[agency_rows[i] for i in (0, 1, 2, 3, 5, 7)],
+        cohort=[
+            (p, a, t, [(0, 1, 2, 3, 5, 7).index(i) for i in ids]) for p, a, t, ids in MEETING_COHORT
+        ],
+        rng=rng,
+        states=[ReturnStatus.SUBMITTED],
+        today=today,
+        progress=progress,
+        due_in_days=-3,
+    )
+    moderate(session, audit=meeting, moderator=moderator, rng=rng, share=0.0)
 
 
 def demo_moderator(session: Session) -> Actor:

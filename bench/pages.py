@@ -26,10 +26,11 @@ sys.path.insert(0, str(ROOT))
 from app.access.models import User, WebSession  # noqa: E402
 from app.access.secrets import digest, new_token  # noqa: E402
 from app.agencies.models import Agency  # noqa: E402
+from app.audits.models import Audit, Child  # noqa: E402
 from app.clock import utcnow  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
-from app.demo import load_demo  # noqa: E402
+from app.demo import MEETING_TITLE, load_demo  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.migrate import alembic_config  # noqa: E402
 from app.returns.models import Return  # noqa: E402
@@ -76,6 +77,13 @@ def main() -> int:
                 .where(Return.audit_id == audit.id, Agency.name == "Westshire Police")
             )
             version = audit.template_version_id
+            # The meeting view for the child known to six agencies (six key areas each).
+            meeting_audit = session.scalar(select(Audit.id).where(Audit.title == MEETING_TITLE))
+            child_d = session.scalar(
+                select(Child.id).where(
+                    Child.audit_id == meeting_audit, Child.pseudonym == "Child D"
+                )
+            )
         engine.dispose()
         from app.audit_templates.models import KeyArea
 
@@ -106,6 +114,12 @@ def main() -> int:
             ("preview a key area", admin, f"/admin/template-versions/{version}/preview/{key_area}"),
             ("plan a new audit", admin, "/admin/audits/new"),
             ("audit planning", admin, f"/admin/audits/{audit.id}"),
+            ("moderation grid", moderator, f"/audits/{meeting_audit}/moderation"),
+            (
+                "meeting: 6 agencies",
+                moderator,
+                f"/audits/{meeting_audit}/moderation/meeting?child={child_d}",
+            ),
             ("page not found", None, "/no-such-page"),
         ]
         print(f"{'page':<22}{'median ms':>10}{'p95 ms':>9}  aim")

@@ -471,8 +471,6 @@ def submitted(session: SessionDep, request: Request, actor: Actor, return_id: Id
     return render(request, "returns/submitted.html", {"r": found, "version": version})
 
 
-
-
 @router.get("/returns/{return_id}/versions", name="returns.versions")
 @transactional
 def versions_page(

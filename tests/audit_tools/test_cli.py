@@ -31,13 +31,13 @@ class TestCli:
         assert result.exit_code == 0, result.output
         assert "7 children" in result.output
         with cli_db() as session:
-            assert session.scalar(select(func.count(Audit.id))) == 5
+            assert session.scalar(select(func.count(Audit.id))) == 6
             statuses = set(session.scalars(select(Return.status)))
             assert {"not_started", "draft", "submitted", "returned_for_amendment"} <= set(statuses)
         again = run("demo")
         assert again.exit_code == 0 and "already loaded" in again.output
         with cli_db() as session:
-            assert session.scalar(select(func.count(Audit.id))) == 5
+            assert session.scalar(select(func.count(Audit.id))) == 6
 
     def test_templates_import_export_round_trip(self, cli_db, tmp_path):
         run("db", "upgrade")
@@ -148,12 +148,13 @@ class TestPeriodReport:
         end = date.today().isoformat()
         done = run("briefings", "period-report", "--from", start, "--to", end, "--out", str(out))
         assert done.exit_code == 0, done.output
-        assert "2 audit(s)" in done.output  # the deep dive and the Front Door audit
+        # The deep dive, the Front Door audit and the one whose meeting is next.
+        assert "3 audit(s)" in done.output
         text = subprocess.run(
             ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
         ).stdout
         assert "GET SAFE deep dive" in text and "Front Door referrals" in text
-        assert "Across the 2 audits" in text
+        assert "Across the 3 audits" in text
         empty = run(
             "briefings",
             "period-report",

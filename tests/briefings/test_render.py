@@ -26,6 +26,7 @@ from app.audits.models import Audit, AuditStatus, Child, audit_agency
 from app.briefings import content, drafting, facts, render
 from app.config import Settings, get_settings
 from app.db import make_sessionmaker, session_scope
+from app.demo import MEETING_TITLE
 from app.findings import service as findings
 from app.findings.models import FindingKind
 from app.moderation.models import ModeratedGrade
@@ -337,6 +338,7 @@ class TestSubgroupReport:
                 session.scalars(
                     select(Audit)
                     .where(Audit.status.in_([AuditStatus.LEARNING, AuditStatus.MODERATION]))
+                    .where(Audit.title != MEETING_TITLE)  # its meeting has not started
                     .order_by(Audit.id)
                 )
             )
