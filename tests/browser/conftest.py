@@ -240,7 +240,7 @@ def axe_violations(page) -> list[dict]:
 def shot(screenshots):
     """``shot(page, name)``: a full-page screenshot, screenshots/NAME.png (for the README)."""
 
-    def take(page, name: str) -> None:
-        page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+    def take(page, name: str, *, full_page: bool = True) -> None:
+        page.screenshot(path=str(screenshots / f"{name}.png"), full_page=full_page)
 
     return take

@@ -81,7 +81,10 @@ def test_a_whole_audit_moderated_from_the_meeting_view(page_as, live_server, sho
             # Six agencies side by side: each key area's row scrolls, the page does not.
             assert page.locator(".app-meeting-row").first.locator(".app-meeting-col").count() == 6
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            shot(page, "moderation-meeting")
+            # A tall page: the picture is its first key area, every agency side by side.
+            page.locator(".app-meeting-area h2").first.evaluate("h => h.scrollIntoView()")
+            shot(page, "moderation-meeting", full_page=False)
+            page.evaluate("window.scrollTo(0, 0)")
             page.keyboard.press("Tab")  # the skip link first, as anyone with a keyboard starts
             moderate_with_the_keyboard(page)
             changed_grades += 1
