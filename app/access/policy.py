@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from app.access.models import Role
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.errors import AppError
-from app.returns.models import EDITABLE_STATUSES, Return
+from app.returns.models import EDITABLE_STATUSES, Return, ReturnStatus
 
 
 class Permission(StrEnum):
@@ -183,13 +183,17 @@ def still_to_come() -> ColumnElement[bool]:
 # meeting, each participating agency may read every return of it (read-only). Before
 # and after, an auditor reads only their own agency's returns, and only while working.
 REVEALED = AuditStatus.MODERATION
+SUBMITTED_STATUSES = (ReturnStatus.SUBMITTED, ReturnStatus.MODERATED)
 # Moderated grades exist from moderation on: aggregate figures (never a return) show.
 MODERATED_STATUSES = (AuditStatus.MODERATION, AuditStatus.LEARNING, AuditStatus.CLOSED)
 
 
 def _revealed_to_agency(agency_id: int) -> ColumnElement[bool]:
+    """The returns of an audit in moderation that each participating agency may read:
+    those submitted. One still to come (late, or sent back) stays its own agency's
+    until it is in: no agency reads another's draft."""
     audit = aliased(Audit)
-    return (
+    return Return.status.in_(SUBMITTED_STATUSES) & (
         select(audit.id)
         .where(
             audit.id == Return.audit_id,

@@ -164,11 +164,16 @@ class Viewer:
         own = self.actor.agency_id
         return own is not None and all(p.agency_id == own for p in found)
 
+    def hidden(self, label: str, *, small: bool = True) -> dict:
+        """A row not shown: a small count, or (``small=False``) one that would give a
+        small count away."""
+        shown_as = f"fewer than {self.threshold}" if small else "not shown"
+        return {"label": label, "suppressed": True, "n": None, "shown_as": shown_as}
+
     def figures(self, label: str, found: list[Pair], k: int, weights: str) -> dict:
         """A row's figures (every coefficient with its reading), or "fewer than N"."""
         if not self.may_see(found):
-            shown_as = f"fewer than {self.threshold}"
-            return {"label": label, "suppressed": True, "n": None, "shown_as": shown_as}
+            return self.hidden(label)
         summary = stats.summary([(p.own, p.moderated) for p in found], k, weights)
         return {"label": label, "suppressed": False, **reading.annotate(summary)}
 
@@ -179,12 +184,35 @@ def _area_order(p: Pair) -> tuple:
 
 def _breakdown(
     group: list[Pair], key: Callable[[Pair], str], order, viewer: Viewer, k: int, weights: str
-) -> list[dict]:
+) -> tuple[list[dict], bool]:
+    """The rows, and whether the whole set must be hidden too. One row hidden alone
+    could be worked out as the whole set less the rows shown, so a second is hidden
+    with it (the smallest shown that is not the viewer's own agency's); where there is
+    none, the whole set is hidden instead."""
     by: dict[str, list[Pair]] = defaultdict(list)
     for p in group:
         by[key(p)].append(p)
     ranked = sorted(by.items(), key=lambda item: min(order(p) for p in item[1]))
-    return [viewer.figures(label, found, k, weights) for label, found in ranked]
+    hidden = {label for label, found in ranked if not viewer.may_see(found)}
+    hide_total = False
+    if len(hidden) == 1:
+        own = viewer.actor.agency_id
+        others = [
+            (len(found), label)
+            for label, found in ranked
+            if label not in hidden and not all(p.agency_id == own for p in found)
+        ]
+        if others:
+            hidden.add(min(others)[1])
+        else:
+            hide_total = True
+    rows = [
+        viewer.hidden(label, small=not viewer.may_see(found))
+        if label in hidden
+        else viewer.figures(label, found, k, weights)
+        for label, found in ranked
+    ]
+    return rows, hide_total
 
 
 def report(session: Session, *, actor: Actor, filters: Filters, threshold: int = 5) -> dict:
@@ -204,19 +232,27 @@ def report(session: Session, *, actor: Actor, filters: Filters, threshold: int =
     out = []
     for (scale, labels), group in sorted(groups.items(), key=lambda g: -len(g[1])):
         k = len(labels)
-        by_key_area = _breakdown(group, lambda p: p.key_area, _area_order, viewer, k, weights)
+        by_key_area, hide_a = _breakdown(
+            group, lambda p: p.key_area, _area_order, viewer, k, weights
+        )
+        by_agency, hide_b = _breakdown(
+            group, lambda p: p.agency, lambda p: p.agency, viewer, k, weights
+        )
         if overall_grades[(scale, labels)]:
             row = viewer.figures(OVERALL_TITLE, overall_grades[(scale, labels)], k, weights)
             by_key_area.append({**row, "overall": True})
+        whole = (
+            viewer.hidden("All grades", small=False)
+            if (hide_a or hide_b) and viewer.may_see(group)
+            else viewer.figures("All grades", group, k, weights)
+        )
         out.append(
             {
                 "scale": scale,
                 "levels": list(labels),
                 "audits": len({p.audit_id for p in group}),
-                "overall": viewer.figures("All grades", group, k, weights),
-                "by_agency": _breakdown(
-                    group, lambda p: p.agency, lambda p: p.agency, viewer, k, weights
-                ),
+                "overall": whole,
+                "by_agency": by_agency,
                 "by_key_area": by_key_area,
             }
         )

@@ -23,8 +23,9 @@ from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
 from app.errors import FieldError, InvalidInput, NotFound, StateError
 from app.returns.models import EDITABLE_STATUSES, Return, ReturnStatus
+from app.schemas_base import check_text
 
-REASON_MAX = 2000
+REASON_MAX = 20_000  # as every other reason and rationale
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def not_in(session: Session, *, audit: Audit) -> list[NotIn]:
     ]
 
 
-def _reason(reason: str, what: str) -> str:
+def checked_reason(reason: str, what: str) -> str:
+    """The reason, trimmed; InvalidInput (field ``reason``) if blank, too long or not text."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput(
@@ -76,6 +78,13 @@ def _reason(reason: str, what: str) -> str:
             "The reason is too long.",
             fields=[FieldError("reason", f"The reason must be {REASON_MAX:,} characters or fewer")],
         )
+    try:
+        check_text(reason)
+    except ValueError:
+        raise InvalidInput(
+            "The reason has a control character in it.",
+            fields=[FieldError("reason", "The reason must not contain control characters")],
+        ) from None
     return reason
 
 
@@ -105,9 +114,21 @@ def _set(session: Session, return_: Return, **values) -> None:
     session.expire(return_)
 
 
+def wait_for(session: Session, *, audit: Audit, return_ids: list[int]) -> None:
+    """Record that the chair chose to wait for these returns when moderation opened."""
+    if return_ids:
+        auditlog.record(
+            session,
+            action="moderation.wait_for",
+            object_type="audit",
+            object_id=audit.id,
+            after={"return_ids": sorted(return_ids)},
+        )
+
+
 def exclude(session: Session, *, audit: Audit, return_id: int, reason: str, actor: Actor) -> Return:
     """Leave a return that is not in out of moderation, with the reason."""
-    reason = _reason(reason, "leaving the return out")
+    reason = checked_reason(reason, "leaving the return out")
     return_ = _locked(session, audit, return_id)
     if return_.excluded_at is not None:
         raise StateError("This return is already left out of moderation.")
@@ -136,7 +157,7 @@ def exclude(session: Session, *, audit: Audit, return_id: int, reason: str, acto
 def include(session: Session, *, audit: Audit, return_id: int, reason: str) -> Return:
     """Take a return left out back into moderation: the agency can complete and submit
     it again, and moderation cannot finish until it is moderated (or left out again)."""
-    reason = _reason(reason, "including the return again")
+    reason = checked_reason(reason, "including the return again")
     return_ = _locked(session, audit, return_id)
     if return_.excluded_at is None:
         raise StateError("This return is not left out of moderation.")

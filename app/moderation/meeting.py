@@ -19,9 +19,9 @@ from app.access.policy import Actor
 from app.agencies.models import Agency
 from app.audit_templates.models import GradeLevel, KeyArea
 from app.auditlog import service as auditlog
-from app.audits.models import Audit, Child
+from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
-from app.errors import NotFound
+from app.errors import NotFound, StateError
 from app.moderation import service
 from app.moderation.models import ChildMeetingNote
 from app.moderation.service import Cell, CellState, Grid
@@ -213,9 +213,24 @@ def choices_from(meeting_: Meeting, values: dict[str, str]) -> list[Choice]:
     return out
 
 
-def problems(meeting_: Meeting, choices: list[Choice], notes: dict[str, str]) -> dict[str, str]:
+def note_version(note: ChildMeetingNote | None) -> str:
+    """What the page's notes were drawn from, to notice another moderator's change."""
+    return str(round(note.updated_at.timestamp() * 1_000_000)) if note else "0"
+
+
+@dataclass
+class Problems:
+    errors: dict[str, str] = field(default_factory=dict)
+    # Someone else saved meanwhile (a 409, not a 422): a decision, or the notes.
+    conflict: bool = False
+
+
+def problems(
+    meeting_: Meeting, choices: list[Choice], notes: dict[str, str] | None, notes_seen: str = ""
+) -> Problems:
     """Every problem with what the page sent, by field, in the page's words."""
-    errors: dict[str, str] = {}
+    found = Problems()
+    errors = found.errors
     codes = {lv.code: lv for lv in meeting_.levels}
     cells = {
         (c.return_id, c.cell): (col, c) for col in meeting_.columns for c in col.cells.values()
@@ -230,6 +245,7 @@ def problems(meeting_: Meeting, choices: list[Choice], notes: dict[str, str]) ->
         if cell.return_status not in service.MODERATABLE or cell.state == CellState.LEFT_OUT:
             errors[g] = f"{where}: the return is not in, so it cannot be moderated yet"
         elif choice.seen != current:
+            found.conflict = True
             now = cell.moderated_level.label if cell.moderated_level else "undecided"
             errors[g] = (
                 f"{where}: someone else saved a decision since this page was opened (it is "
@@ -247,13 +263,25 @@ def problems(meeting_: Meeting, choices: list[Choice], notes: dict[str, str]) ->
             errors[r] = f"{where}: the rationale must be {RATIONALE_MAX:,} characters or fewer"
         elif _has_control(choice.rationale):
             errors[r] = f"{where}: the rationale must not contain control characters"
+    if notes is None:
+        return found
     for name, label in NOTE_FIELDS.items():
         text = notes.get(name, "")
         if len(text) > NOTE_MAX:
             errors[name] = f"{label} must be {NOTE_MAX:,} characters or fewer"
         elif _has_control(text):
             errors[name] = f"{label} must not contain control characters"
-    return errors
+    note = meeting_.note
+    saved = {name: getattr(note, name) if note else "" for name in NOTE_FIELDS}
+    changed = any(notes.get(name, "").strip() != saved[name] for name in NOTE_FIELDS)
+    if changed and notes_seen != note_version(note):
+        found.conflict = True
+        who = note.updated_by_label if note else "someone"
+        errors["discussion"] = (
+            f"{who} changed the meeting's notes since this page was opened. Check them "
+            "(they are shown now) and save again"
+        )
+    return found
 
 
 def unchanged(cell: Cell, choice: Choice) -> bool:
@@ -277,8 +305,13 @@ def save(
     choices: list[Choice],
     notes: dict[str, str] | None,
 ) -> int:
-    """Save the page's decisions (and, for a child, its notes); the caller has checked
-    ``problems``. Returns how many decisions were saved."""
+    """Save the page's decisions (and, for a child, its notes); the caller has taken
+    the audit's lock and checked ``problems``. Returns how many decisions were saved."""
+    if audit.status != AuditStatus.MODERATION:
+        raise StateError(
+            f"The audit is {audit.status.value}: the meeting's decisions and notes can be "
+            "saved only while it is in moderation."
+        )
     cells = {(c.return_id, c.cell): c for col in meeting_.columns for c in col.cells.values()}
     returns = {col.return_.id: col.return_ for col in meeting_.columns}
     saved = 0
@@ -338,6 +371,15 @@ def save_note(
         object_id=child.id,
         before={k: v for k, v in before.items() if values[k] != v},
         after={k: v for k, v in values.items() if before[k] != v},
+    )
+
+
+def listed(meeting_: Meeting) -> str:
+    """The grades agree_remaining would agree, as the confirmation page lists them: each
+    cell with the decision it has now (0: none), to notice a change before agreeing."""
+    return ",".join(
+        f"{cell.return_id}-{cell.cell}-{cell.decision.id if cell.decision else 0}"
+        for _col, _area, cell in meeting_.remaining()
     )
 
 

@@ -83,15 +83,19 @@ def _group(group: dict, threshold: int) -> Iterator[str]:
     overall = group["overall"]
     if overall["suppressed"]:
         yield (
-            f"There are fewer than {threshold} moderated grades here, so the figures are not shown"
+            "The figures for all grades are not shown: another agency's grades here are so "
+            f"few (fewer than {threshold}) that they could be worked out from them"
         )
-        return
-    n, agreed = overall["n"], overall["agreement"]["count"]
-    yield f"Moderators agreed with {agreed} of {n} agencies' own grades ({percentage(agreed / n)})"
-    shifts = overall["shifts"]
-    lowered, raised = shifts["lowered"]["count"], shifts["raised"]["count"]
-    if lowered or raised:
-        yield f"Moderators lowered {plural(lowered, 'grade')} and raised {raised or 'none'}"
+    else:
+        n, agreed = overall["n"], overall["agreement"]["count"]
+        yield (
+            f"Moderators agreed with {agreed} of {n} agencies' own grades "
+            f"({percentage(agreed / n)})"
+        )
+        shifts = overall["shifts"]
+        lowered, raised = shifts["lowered"]["count"], shifts["raised"]["count"]
+        if lowered or raised:
+            yield f"Moderators lowered {plural(lowered, 'grade')} and raised {raised or 'none'}"
     agencies = [r for r in group["by_agency"] if not r["suppressed"]]
     for direction in ("lowered", "raised"):
         for row in _most(agencies, direction):

@@ -98,8 +98,9 @@ class Grid:
         )
 
     def child_done(self, child_id: int) -> bool:
-        mine = [c for (child, _a, _c), c in self.cells.items() if child == child_id]
-        return bool(mine) and all(c.done for c in mine)
+        """Every cell of the child's returns is done (a template with nothing graded
+        has no cells: such a child has nothing to moderate)."""
+        return all(c.done for (child, _a, _c), c in self.cells.items() if child == child_id)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -201,7 +202,8 @@ def grid(session: Session, *, actor: Actor, audit: Audit) -> Grid:
                 agency_id=r.agency_id,
                 cell=cell,
                 return_status=r.status,
-                self_level=levels.get(level_id) if level_id else None,
+                # A grade in a return not yet in is a draft: no one else's to see.
+                self_level=levels.get(level_id) if level_id and r.status in MODERATABLE else None,
                 decision=(decision := decisions.get((r.id, cell))),
                 moderated_level=levels[decision.level_id] if decision else None,
                 left_out=r.excluded_at is not None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.auditlog.models import AuditEvent
 from app.audits.models import Audit, AuditStatus
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.actions import CSRF
@@ -90,3 +91,44 @@ def test_each_return_not_in_is_waited_for_or_left_out(moderator, db, audit):
     db.expire_all()
     assert db.get(Return, first.id).excluded_at is None
     assert db.get(Return, second.id).excluded_reason == "Late"
+
+
+def test_bad_choices_are_errors_not_failures(moderator, db, audit):
+    base = f"/audits/{audit.id}/moderation"
+    late = db.scalars(
+        select(Return).where(Return.audit_id == audit.id, Return.status != ReturnStatus.SUBMITTED)
+    ).all()
+    submitted = db.scalars(
+        select(Return).where(Return.audit_id == audit.id, Return.status == ReturnStatus.SUBMITTED)
+    ).first()
+    page = moderator.get(f"{base}/open")
+    token = CSRF.search(page.text).group(1)
+    nul = moderator.post(
+        f"{base}/open",
+        data={
+            "csrf_token": token,
+            f"late-{late[0].id}": "leave",
+            f"reason-{late[0].id}": "Late\x00",
+            f"late-{late[1].id}": "wait",
+        },
+        follow_redirects=False,
+    )
+    assert nul.status_code == 422 and "must not contain control characters" in nul.text
+    assert (
+        moderator.post(
+            f"{base}/open",
+            data={"csrf_token": token, f"late-{late[0].id}": "wait", f"late-{late[1].id}": "wait"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
+    # A return that is in, or no return at all: nothing to leave out (404, not a failure).
+    for return_id in (submitted.id, 999_999):
+        gone = moderator.post(
+            f"{base}/returns/{return_id}/leave-out",
+            data={"csrf_token": token, "reason": ""},
+            follow_redirects=False,
+        )
+        assert gone.status_code == 404
+    waits = db.scalars(select(AuditEvent).where(AuditEvent.action == "moderation.wait_for")).one()
+    assert waits.after == {"return_ids": sorted(r.id for r in late)}

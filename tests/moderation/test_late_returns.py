@@ -236,8 +236,7 @@ def test_the_agency_completes_a_late_return_until_it_is_left_out(
         json=complete(template, excluded_version(db, left.id)),
         headers=auditors[left.agency_id],
     )
-    assert refused.status_code == 409
-    assert "left out of moderation" in refused.json()["detail"]
+    assert refused.status_code == 404  # no longer theirs: neither to work on nor to read
     work = anonymous_client.get(f"{API}/me/work", headers=auditors[left.agency_id])
     assert work.status_code == 200
     listed = {
@@ -254,3 +253,33 @@ def test_an_auditor_cannot_leave_a_return_out(anonymous_client, db, audit):
         f"{API}/returns/{ret.id}/exclude", json={"reason": "Late"}, headers=auditor
     )
     assert refused.status_code == 403, refused.text
+
+
+def test_a_late_draft_is_not_revealed_to_the_other_agencies(anonymous_client, db, audit, template):
+    """Moderation reveals the returns that are in; a draft still to come stays its own
+    agency's, and its grades show in no one else's grid."""
+    rows = db.scalars(select(Return).where(Return.audit_id == audit.id).order_by(Return.id)).all()
+    auditors = {a: _token(db, Role.AUDITOR, a) for a in {r.agency_id for r in rows}}
+    chair = _token(db, Role.MODERATOR)
+    first, draft = rows[0], next(r for r in rows if r.agency_id != rows[0].agency_id)
+    submit(anonymous_client, template, first.id, headers=auditors[first.agency_id])
+    version = anonymous_client.get(
+        f"{API}/returns/{draft.id}", headers=auditors[draft.agency_id]
+    ).json()["version"]
+    saved = anonymous_client.put(
+        f"{API}/returns/{draft.id}/draft",
+        json=complete(template, version),
+        headers=auditors[draft.agency_id],
+    )
+    assert saved.status_code == 200
+    opened = anonymous_client.post(f"{API}/audits/{audit.id}/moderation/open", headers=chair)
+    assert opened.status_code == 200
+    other = auditors[first.agency_id]
+    assert anonymous_client.get(f"{API}/returns/{draft.id}", headers=other).status_code == 404
+    assert anonymous_client.get(f"{API}/returns/{first.id}", headers=other).status_code == 200
+    grid = anonymous_client.get(f"{API}/audits/{audit.id}/moderation", headers=other).json()
+    drafts = [c for c in grid["cells"] if c["return_id"] == draft.id]
+    assert drafts and all(c["self_grade"] is None for c in drafts)
+    # Its own agency still works on it.
+    mine = anonymous_client.get(f"{API}/returns/{draft.id}", headers=auditors[draft.agency_id])
+    assert mine.status_code == 200

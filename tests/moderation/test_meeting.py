@@ -35,8 +35,11 @@ def page_of(client, url):
 
 
 def form_fields(html: str) -> dict[str, str]:
-    """The hidden fields of the page's form (the decision each cell was drawn with)."""
-    return dict(re.findall(r'type="hidden" name="(s-\d+-\d+)" value="(\d+)"', html))
+    """The hidden fields of the page's form: the decision each cell was drawn with, and
+    what the notes (or the list of grades to agree) were drawn from."""
+    return dict(
+        re.findall(r'type="hidden" name="((?:s-\d+-\d+)|notes_seen|listed)" value="([^"]*)"', html)
+    )
 
 
 def grid(db, audit):
@@ -165,7 +168,7 @@ def test_save_and_go_to_the_next_child_then_agree_the_rest(moderator, db, opened
     )
     agreed = moderator.post(
         f"{url}/agree?child={second.id}",
-        data={"csrf_token": CSRF.search(check).group(1)},
+        data={"csrf_token": CSRF.search(check).group(1), **form_fields(check)},
         follow_redirects=False,
     )
     assert agreed.status_code == 303
@@ -196,3 +199,70 @@ def test_the_pack_and_a_return_left_out(moderator, db, opened):
         moderator, f"/audits/{opened.id}/moderation/meeting?agency={found.agencies[1].id}"
     )
     assert "Save and go to the next agency" in by_agency
+
+
+def test_notes_saved_meanwhile_are_not_overwritten_and_are_logged(moderator, db, opened):
+    child = db.scalars(select(Child).where(Child.audit_id == opened.id)).first()
+    url = f"/audits/{opened.id}/moderation/meeting?child={child.id}"
+    mine = page_of(moderator, url)
+    theirs = page_of(moderator, url)
+    first = {"csrf_token": CSRF.search(theirs).group(1), "then": "stay", **form_fields(theirs)}
+    first["discussion"] = "Police shared the intelligence late."
+    assert moderator.post(url, data=first, follow_redirects=False).status_code == 303
+    # The other page, drawn before that save, sends its own (older) notes: refused.
+    stale = {"csrf_token": CSRF.search(mine).group(1), "then": "stay", **form_fields(mine)}
+    stale["discussion"] = "Something else."
+    refused = moderator.post(url, data=stale, follow_redirects=False)
+    assert refused.status_code == 409
+    assert "changed the meeting&#39;s notes since this page was opened" in refused.text
+    assert "Police shared the intelligence late." in refused.text  # shown again, to check
+    db.expire_all()
+    assert db.scalars(select(ChildMeetingNote)).one().discussion == (
+        "Police shared the intelligence late."
+    )
+    logged = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "moderation.meeting_note")
+    ).all()
+    assert [e.after["discussion"] for e in logged] == ["Police shared the intelligence late."]
+
+
+def test_nothing_is_saved_outside_moderation(moderator, db, submitted_audit):
+    child = db.scalars(select(Child).where(Child.audit_id == submitted_audit.id)).first()
+    url = f"/audits/{submitted_audit.id}/moderation/meeting?child={child.id}"
+    page = page_of(moderator, url)  # open for returns: moderators may look ahead
+    assert "Save and go to the next child" not in page  # but decide nothing yet
+    token = CSRF.search(page).group(1)
+    refused = moderator.post(
+        url,
+        data={"csrf_token": token, "discussion": "Too early", "notes_seen": "0"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 409
+    assert db.scalar(select(ChildMeetingNote.id)) is None
+
+
+def test_agreeing_the_rest_agrees_only_what_was_listed(moderator, db, opened):
+    child = db.scalars(select(Child).where(Child.audit_id == opened.id)).first()
+    url = f"/audits/{opened.id}/moderation/meeting/agree?child={child.id}"
+    check = page_of(moderator, url)
+    cells, _found = cells_of(db, opened, child)
+    first = cells[0]
+    moderation.decide(
+        db,
+        audit=opened,
+        return_=moderation.get_return(db, audit=opened, return_id=first.return_id),
+        cell=first.cell,
+        level_code="I",
+        rationale="Decided meanwhile",
+        actor=SYSTEM,
+    )
+    db.commit()
+    refused = moderator.post(
+        url,
+        data={"csrf_token": CSRF.search(check).group(1), **form_fields(check)},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 409
+    assert "have changed since this list was shown" in refused.text
+    db.expire_all()
+    assert len(db.scalars(select(ModeratedGrade)).all()) == 1  # only the one decided meanwhile

@@ -117,6 +117,7 @@ def audits(
                 request, "audits.list", columns=AUDIT_COLUMNS, sort=sort, query=filters
             ),
             "statuses": [(s.value, label) for s, label in stage.STAGE_LABELS.items()],
+            "stage_labels": {s.value: label for s, label in stage.STAGE_LABELS.items()},
             "subgroups": [(s.id, s.name) for s in subgroups],
             "agencies": [(a.id, a.name) for a in agency_rows],
             "form": FormState(

@@ -120,7 +120,7 @@ def finish(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath
                 if problem.field in errors
                 else problem.message
             )
-        form = FormState(errors=errors)
+        form = FormState(errors=errors or {"finish": exc.message})
         return _workspace(request, session, actor, audit, form=form, status_code=422)
     return _to_workspace(
         request, audit_id, "Moderation is finished. The audit has moved to learning."

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import IdPath, PostedForm, SessionDep, transactional
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, StateError
 from app.forms import FormState, undone_if_refused
 from app.moderation import late, service
 from app.templating import flash, redirect, render
@@ -47,6 +47,7 @@ def open_moderation(
     not_in = late.not_in(session, audit=audit)
     errors: dict[str, str] = {}
     leaving: list[tuple[int, str]] = []
+    waiting: list[int] = []
     for r in not_in:
         if r.excluded_reason is not None:
             continue
@@ -54,34 +55,47 @@ def open_moderation(
         whose = f"{r.agency}'s return for {r.child}"
         if choice not in (WAIT, LEAVE_OUT):
             errors[f"late-{r.return_id}"] = f"Choose whether to wait for {whose} or leave it out"
-        elif choice == LEAVE_OUT and not reason.strip():
-            errors[f"reason-{r.return_id}"] = f"Give the reason for leaving out {whose}"
         elif choice == LEAVE_OUT:
-            leaving.append((r.return_id, reason))
+            try:
+                leaving.append((r.return_id, late.checked_reason(reason, "leaving it out")))
+            except InvalidInput as exc:
+                errors[f"reason-{r.return_id}"] = f"{whose}: {exc.fields[0].message}"
+        else:
+            waiting.append(r.return_id)
     if not errors:
         try:
             with undone_if_refused(session):
                 service.open_moderation(session, audit=audit)
+                late.wait_for(session, audit=audit, return_ids=waiting)
                 for return_id, reason in leaving:
                     late.exclude(
                         session, audit=audit, return_id=return_id, reason=reason, actor=actor
                     )
-        except InvalidInput as exc:
-            errors = {"open": exc.fields[0].message if exc.fields else exc.message}
+        except (InvalidInput, StateError) as exc:
+            found = getattr(exc, "fields", None)
+            errors = {"open": found[0].message if found else exc.message}
     if errors:
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
         form = FormState(values=posted.shown(), errors=errors)
         return _open_page(request, session, audit, form=form, status_code=422)
-    waiting = sum(1 for r in not_in if r.excluded_reason is None) - len(leaving)
     said = "Moderation is open. Every participating agency can now see the whole picture."
     if waiting:
-        said += f" {waiting} return{' is' if waiting == 1 else 's are'} still to come."
+        n = len(waiting)
+        said += f" {n} return{' is' if n == 1 else 's are'} still to come."
     flash(said)
     return redirect(request, "moderation.workspace", audit_id=audit.id)
 
 
+def _not_in(session, audit, return_id: int) -> late.NotIn:
+    found = next((r for r in late.not_in(session, audit=audit) if r.return_id == return_id), None)
+    if found is None:
+        raise NotFound(f"Return {return_id} of this audit is in: there is nothing to decide.")
+    return found
+
+
 def _change(request, session, actor, audit_id: int, return_id: int, posted, *, leave: bool):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    found = _not_in(session, audit, return_id)
     reason = posted.one("reason")
     try:
         with undone_if_refused(session):
@@ -95,7 +109,7 @@ def _change(request, session, actor, audit_id: int, return_id: int, posted, *, l
             "moderation/late_return.html",
             {
                 "audit": audit,
-                "r": next(r for r in late.not_in(session, audit=audit) if r.return_id == return_id),
+                "r": found,
                 "leave": leave,
                 "form": FormState(values=posted.shown(), errors={"reason": exc.fields[0].message}),
             },
@@ -131,9 +145,7 @@ def include_check(
 
 def _late_page(request, session, actor, audit_id, return_id, *, leave: bool):
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    found = next((r for r in late.not_in(session, audit=audit) if r.return_id == return_id), None)
-    if found is None:
-        raise NotFound(f"Return {return_id} of this audit is in: there is nothing to decide.")
+    found = _not_in(session, audit, return_id)
     return render(
         request,
         "moderation/late_return.html",

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
+from app.audits.cohort import lock_audit
 from app.audits.models import AuditStatus
 from app.deps import IdPath, IdQuery, PostedForm, SessionDep, transactional
 from app.forms import FormState, undone_if_refused
@@ -40,6 +41,7 @@ def _values(meeting: meetings.Meeting) -> dict[str, str]:
                 values[field_name("r", cell.return_id, cell.cell)] = d.rationale
     if meeting.note is not None:
         values.update({name: getattr(meeting.note, name) for name in NOTE_FIELDS})
+    values["notes_seen"] = meetings.note_version(meeting.note)
     return values
 
 
@@ -67,6 +69,7 @@ def _page(
             "answer_text": answer_text,
             "boxes": BOX_LABELS,
             "note_fields": NOTE_FIELDS,
+            "listed": meetings.listed(meeting),
         },
         status_code=status_code,
     )
@@ -99,11 +102,14 @@ def meeting_save(
     agency: IdQuery = None,
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    lock_audit(session, audit)  # what was decided meanwhile is read after the lock
     found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
     values = {name: posted.one(name) for name in posted.names()}
     choices = meetings.choices_from(found, values)
-    notes = {name: values.get(name, "") for name in NOTE_FIELDS} if found.child else None
-    errors = meetings.problems(found, choices, notes or {})
+    sent_notes = found.child is not None and any(name in values for name in NOTE_FIELDS)
+    notes = {name: values.get(name, "") for name in NOTE_FIELDS} if sent_notes else None
+    checked = meetings.problems(found, choices, notes, values.get("notes_seen", ""))
+    errors = checked.errors
     if not errors:
         with undone_if_refused(session):
             saved = meetings.save(
@@ -133,7 +139,11 @@ def meeting_save(
             shown[field_name("s", cell.return_id, cell.cell)] = str(
                 cell.decision.id if cell.decision else 0
             )
-    conflict = any("someone else saved" in message for message in errors.values())
+    if checked.conflict and found.note is not None and "discussion" in errors:
+        # The notes as they are now, to check and save again.
+        shown.update({name: getattr(found.note, name) for name in NOTE_FIELDS})
+    shown["notes_seen"] = meetings.note_version(found.note)
+    conflict = checked.conflict
     return _page(
         request,
         actor,
@@ -167,11 +177,25 @@ def agree_all_save(
     request: Request,
     actor: Actor,
     audit_id: IdPath,
+    posted: PostedForm,
     child: IdQuery = None,
     agency: IdQuery = None,
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    lock_audit(session, audit)
     found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    if posted.one("listed") != meetings.listed(found):
+        # Something changed since the list was shown: agree only what was seen.
+        problem = "The grades still to agree have changed since this list was shown: check it again"
+        return _page(
+            request,
+            actor,
+            audit,
+            found,
+            form=FormState(errors={"listed": problem}),
+            status_code=409,
+            template="moderation/agree_all.html",
+        )
     with undone_if_refused(session):
         agreed = meetings.agree_remaining(session, actor=actor, audit=audit, meeting_=found)
     subject = found.child.pseudonym if found.child else found.agency.name if found.agency else ""
