@@ -91,3 +91,69 @@ def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions)
     auditor.commit()  # ... while the auditor saves a first draft
     with pytest.raises(Conflict):
         cohort.remove_involvement(remover, audit=remover_audit, involvement=involvement)
+
+
+def test_a_meeting_page_saved_while_another_is_saving_cannot_overwrite_it(sessions):
+    """Two moderators save the same child's meeting page at once, both drawn with no
+    decision yet. The second waits for the audit's lock and then reads the first's
+    decisions: its save is refused (409 on the page), not written over them."""
+    import random
+    import threading
+    from datetime import date
+
+    from app.audit_templates.service import get_version
+    from app.audits.cohort import lock_audit
+    from app.demo import fill_return
+    from app.moderation import meeting as meetings
+    from app.moderation import service as moderation
+    from app.moderation.meeting import Choice
+
+    setup = sessions()
+    audit = make_audit(setup, children=1, agencies_count=2)
+    version = get_version(setup, version_id=audit.template_version_id)
+    for return_ in setup.scalars(select(Return).where(Return.audit_id == audit.id)):
+        fill_return(
+            setup,
+            return_=return_,
+            version=version,
+            rng=random.Random(1),
+            complete=True,
+            start=date(2026, 1, 5),
+        )
+        returns.submit(setup, return_=return_, read_version=return_.version)
+    moderation.open_moderation(setup, audit=audit)
+    setup.commit()
+
+    def page_of(session):
+        found = audits.get_audit(session, audit_id=audit.id, actor=SYSTEM)
+        lock_audit(session, found)
+        return found, meetings.meeting(session, actor=SYSTEM, audit=found)
+
+    def agree_all(m) -> list[Choice]:
+        return [
+            Choice(c.return_id, c.cell, c.self_level.code, "", 0)
+            for col in m.columns
+            for c in col.cells.values()
+        ]
+
+    first = sessions()
+    found, drawn = page_of(first)  # the first save holds the lock ...
+    seen: dict = {}
+
+    def second_save() -> None:
+        other = sessions()
+        _audit, page = page_of(other)  # ... so the second waits here (as the page does)
+        seen["problems"] = meetings.problems(page, agree_all(page), None)
+        other.rollback()
+
+    waiting = threading.Thread(target=second_save)
+    waiting.start()
+    waiting.join(timeout=1)
+    assert waiting.is_alive()  # blocked on the audit's lock
+    meetings.save(
+        first, actor=SYSTEM, audit=found, meeting_=drawn, choices=agree_all(drawn), notes=None
+    )
+    first.commit()
+    waiting.join(timeout=10)
+    assert seen["problems"].conflict
+    assert len(seen["problems"].errors) == len(agree_all(drawn))
