@@ -52,15 +52,20 @@ def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
     }
 
 
+NOT_RECEIVED = "not_received"
+
+
 def return_matrix(session: Session, *, actor: Actor, audit: Audit) -> dict[int, dict[int, dict]]:
     """child id -> agency id -> that return's id and status, for the overview grid,
     counting only returns the actor may count."""
     rows = session.execute(
-        select(Return.id, Return.child_id, Return.agency_id, Return.status).where(
-            Return.audit_id == audit.id, return_count_scope(actor)
-        )
+        select(
+            Return.id, Return.child_id, Return.agency_id, Return.status, Return.excluded_at
+        ).where(Return.audit_id == audit.id, return_count_scope(actor))
     )
     matrix: dict[int, dict[int, dict]] = defaultdict(dict)
-    for return_id, child_id, agency_id, status in rows:
-        matrix[child_id][agency_id] = {"id": return_id, "status": status}
+    for return_id, child_id, agency_id, status, excluded_at in rows:
+        # A return left out of moderation reads as "Not received" wherever it shows.
+        shown = NOT_RECEIVED if excluded_at is not None else status.value
+        matrix[child_id][agency_id] = {"id": return_id, "status": shown}
     return matrix

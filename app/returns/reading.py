@@ -25,6 +25,8 @@ _SUMMARY: Select = (
         Return.auditor_name,
         Return.updated_at,
         Return.submitted_at,
+        Return.excluded_at,
+        Return.excluded_reason,
         Child.id.label("child_id"),
         Child.pseudonym,
         Agency.id.label("agency_id"),
@@ -44,6 +46,9 @@ def _summary(row) -> dict:
         "auditor_name": row.auditor_name,
         "updated_at": row.updated_at,
         "submitted_at": row.submitted_at,
+        # Left out of moderation by the chair: every report shows it as not received.
+        "not_received": row.excluded_at is not None,
+        "not_received_reason": row.excluded_reason if row.excluded_at is not None else None,
         "child": {"id": row.child_id, "pseudonym": row.pseudonym},
         "agency": {"id": row.agency_id, "name": row.agency_name},
     }

@@ -90,6 +90,12 @@ class ReturnSummary(ResponseModel):
     auditor_name: str | None
     updated_at: datetime
     submitted_at: datetime | None
+    not_received: bool = Field(
+        default=False,
+        description="Left out of moderation by the chair (POST /returns/{id}/exclude): "
+        "reports show it as not received",
+    )
+    not_received_reason: str | None = None
 
 
 class ReturnOut(ReturnSummary):

@@ -132,3 +132,26 @@ def test_bad_choices_are_errors_not_failures(moderator, db, audit):
         assert gone.status_code == 404
     waits = db.scalars(select(AuditEvent).where(AuditEvent.action == "moderation.wait_for")).one()
     assert waits.after == {"return_ids": sorted(r.id for r in late)}
+
+
+def test_a_return_left_out_reads_as_not_received_everywhere(moderator, db, audit):
+    base = f"/audits/{audit.id}/moderation"
+    late = db.scalars(
+        select(Return).where(Return.audit_id == audit.id, Return.status != ReturnStatus.SUBMITTED)
+    ).all()
+    page = moderator.get(f"{base}/open")
+    token = CSRF.search(page.text).group(1)
+    data = {"csrf_token": token, f"late-{late[1].id}": "wait"}
+    data |= {f"late-{late[0].id}": "leave", f"reason-{late[0].id}": "Records unavailable"}
+    assert moderator.post(f"{base}/open", data=data, follow_redirects=False).status_code == 303
+    overview = moderator.get(f"/audits/{audit.id}").text
+    assert "Not received" in overview
+    returns_tab = moderator.get(f"/audits/{audit.id}/returns").text
+    assert returns_tab.count("Not received") == 1
+    analytics = moderator.get(f"{base}/analytics").text
+    assert "1 return was not received and is not in these figures" in analytics
+    assert "(Records unavailable)" in analytics
+    listed = moderator.get(f"/api/v1/audits/{audit.id}/returns").json()["items"]
+    left = next(r for r in listed if r["id"] == late[0].id)
+    assert left["not_received"] is True and left["not_received_reason"] == "Records unavailable"
+    assert sum(r["not_received"] for r in listed) == 1

@@ -13,7 +13,7 @@ from app.audits import service as audits
 from app.deps import ClockDep, FilterId, IdPath, SessionDep, transactional
 from app.errors import FieldError, InvalidInput
 from app.forms import FormState, Posted, read_date
-from app.moderation import analytics, export, stats
+from app.moderation import analytics, export, late, stats
 from app.templating import render, url
 
 router = APIRouter(include_in_schema=False)
@@ -88,6 +88,12 @@ def _analytics_page(request, session, actor, *, filters, form, audit=None):
             "choices": None if audit else analytics.choices(session, actor=actor),
             "weights": [(w, f"{w.capitalize()} weights") for w in stats.WEIGHTS],
             "downloads": downloads,
+            # Returns left out of moderation: not in these figures, and said so.
+            "not_received": [
+                r for r in late.not_in(session, audit=audit) if r.excluded_reason is not None
+            ]
+            if audit
+            else [],
             "form": form,
         },
         status_code=422 if form.errors else 200,
