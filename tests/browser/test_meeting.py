@@ -3,8 +3,9 @@ meeting view, one child a page: one child with the keyboard only (Child D, known
 six agencies), one grade changed with its rationale after the error summary, the
 others agreed; the page loads are counted (one per child, plus the changed grade's
 error), axe finds nothing on any state, and the saved confirmation takes the focus.
-Moderation then finishes and the audit shows its stage and tabs in learning. The
-meeting view and the stage and tabs are photographed for the README."""
+Moderation then finishes and the audit shows its stage and tabs in learning (axe
+checks those pages, as every page, in tests/browser/test_every_page.py). The meeting
+view and the stage and tabs are photographed for the README."""
 
 from __future__ import annotations
 
@@ -66,7 +67,6 @@ def test_a_whole_audit_moderated_from_the_meeting_view(page_as, live_server, sho
     page.goto(f"{live_server}/audits")
     page.get_by_role("link", name=MEETING_TITLE).click()
     page.get_by_role("navigation", name="This audit").get_by_role("link", name="Moderation").click()
-    check(page, "the grid before the meeting")
     page.get_by_role("button", name="Run the meeting: one child at a time").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Child A")
     check(page, "the meeting view")
@@ -128,8 +128,6 @@ def test_a_whole_audit_moderated_from_the_meeting_view(page_as, live_server, sho
     for tab in ("Findings", "Actions", "Briefings", "Analytics"):
         expect(tabs.get_by_role("link", name=tab)).to_be_visible()
     expect(page.locator("[aria-current=step]")).to_contain_text("Learning")
-    check(page, "the audit in learning")
     shot(page, "audit-stage-and-tabs")
     tabs.get_by_role("link", name="Analytics").click()
     expect(page.get_by_text("agreement", exact=False).first).to_be_visible()
-    check(page, "the audit's analytics")

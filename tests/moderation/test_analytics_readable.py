@@ -24,14 +24,20 @@ from sqlalchemy import select
 
 from app.access import service as access
 from app.access.models import Role
+from app.access.policy import SYSTEM
 from app.agencies.models import Agency
 from app.audit_templates import service as templates
 from app.audit_templates.schemas import TemplateContent
 from app.audits.models import audit_agency
+from app.audits.service import get_audit
 from app.moderation import reading
+from app.moderation import service as moderation
+from app.returns import service as returns
+from app.returns.models import Return
+from app.returns.schemas import AnswerIn, GradeIn
 from tests.helpers.access import browse_as
 from tests.helpers.factories import make_audit, template_content
-from tests.moderation.test_moderation import complete, decide
+from tests.moderation.test_moderation import complete
 
 API = "/api/v1"
 TODAY = date(2026, 11, 23)
@@ -55,6 +61,16 @@ def fresh_reads(client, db):
     client.event_hooks["request"].append(lambda _request: db.expire_all())
 
 
+def _shape(version) -> dict:
+    """The template as ``complete`` reads it (the API's shape)."""
+    return {
+        "key_areas": [
+            {"id": k.id, "questions": [{"id": q.id} for q in k.questions]}
+            for k in version.key_areas
+        ]
+    }
+
+
 @pytest.fixture
 def audit(client, db):
     content = template_content()
@@ -69,27 +85,44 @@ def audit(client, db):
     db.get(Agency, ids[0]).name = "Police"
     db.get(Agency, ids[1]).name = "Health"
     db.flush()
-    template = client.get(f"{API}/template-versions/{version.id}").json()
-    for r in client.get(f"{API}/audits/{audit.id}/returns").json()["items"]:
-        own = "G" if r["agency"]["id"] == ids[0] else "RI"
-        client.put(f"{API}/returns/{r['id']}/draft", json=complete(template, 1, own))
-        assert (
-            client.post(f"{API}/returns/{r['id']}/submit", json={"version": 2}).status_code == 200
+    # Through the services (the API's own calls; tests/moderation/test_moderation.py
+    # drives these over HTTP): about a tenth of the time, for every test here.
+    version = templates.get_version(db, version_id=version.id)
+    voice, assessment = (k.id for k in version.key_areas)
+    for r in db.scalars(select(Return).where(Return.audit_id == audit.id).order_by(Return.id)):
+        own = "G" if r.agency_id == ids[0] else "RI"
+        body = complete(_shape(version), 1, own)
+        returns.save_draft(
+            db,
+            return_=r,
+            read_version=r.version,
+            answers=[AnswerIn(**a) for a in body["answers"]],
+            grades=[GradeIn(**g) for g in body["grades"]],
+            evidence=[],
+            overall_grade=(True, own),
         )
-    assert client.post(f"{API}/audits/{audit.id}/moderation/open").status_code == 200
-    voice, assessment = (k["id"] for k in template["key_areas"])
-    grid = client.get(f"{API}/audits/{audit.id}/moderation").json()
-    first_child = min(c["id"] for c in grid["children"])
-    for cell in grid["cells"]:
-        police = cell["agency_id"] == ids[0]
-        if police and cell["key_area_id"] == assessment:
+        db.refresh(r)
+        returns.submit(db, return_=r, read_version=r.version)
+    moderation.open_moderation(db, audit=audit)
+    found = moderation.grid(db, actor=SYSTEM, audit=get_audit(db, audit_id=audit.id, actor=SYSTEM))
+    first_child = min(c.id for c in found.children)
+    for (child_id, agency_id, cell), _c in sorted(found.cells.items()):
+        police = agency_id == ids[0]
+        if police and cell == assessment:
             level, why = "RI", "No assessment was seen."
-        elif not police and cell["key_area_id"] == voice and cell["child_id"] == first_child:
+        elif not police and cell == voice and child_id == first_child:
             level, why = "G", "The child's views shaped the plan."
         else:
             level, why = ("G" if police else "RI"), ""
-        made = decide(client, audit, cell["return_id"], cell["key_area_id"], level, why)
-        assert made.status_code == 201, made.text
+        moderation.decide(
+            db,
+            audit=found.audit,
+            return_=found.returns[_c.return_id],
+            cell=cell,
+            level_code=level,
+            rationale=why,
+            actor=SYSTEM,
+        )
     db.commit()
     audit.police_id, audit.health_id = ids  # for the tests' own use
     return audit
