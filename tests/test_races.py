@@ -16,6 +16,7 @@ from app.audits import cohort
 from app.audits import service as audits
 from app.db import make_sessionmaker, open_session
 from app.errors import Conflict, StateError
+from app.moderation import lifecycle
 from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn
@@ -105,7 +106,6 @@ def test_a_meeting_page_saved_while_another_is_saving_cannot_overwrite_it(sessio
     from app.audits.cohort import lock_audit
     from app.demo import fill_return
     from app.moderation import meeting as meetings
-    from app.moderation import service as moderation
     from app.moderation.meeting import Choice
 
     setup = sessions()
@@ -121,7 +121,7 @@ def test_a_meeting_page_saved_while_another_is_saving_cannot_overwrite_it(sessio
             start=date(2026, 1, 5),
         )
         returns.submit(setup, return_=return_, read_version=return_.version)
-    moderation.open_moderation(setup, audit=audit)
+    lifecycle.open_moderation(setup, audit=audit)
     setup.commit()
 
     def page_of(session):

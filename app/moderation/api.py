@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from app.access.policy import Actor
 from app.audits import service as audits
 from app.deps import ClockDep, IdPath, IdQuery, SessionDep, transactional
-from app.moderation import analytics, export, late, service
+from app.moderation import analytics, export, late, lifecycle, service
 from app.moderation.models import ModeratedGrade
 from app.moderation.schemas import (
     AgencyOut,
@@ -91,7 +91,7 @@ def grid(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
 def open_moderation(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     """Open moderation: the audit is no longer blind to the participating agencies."""
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    service.open_moderation(session, audit=audit)
+    lifecycle.open_moderation(session, audit=audit)
     return grid_out(service.grid(session, actor=actor, audit=audit))
 
 
@@ -136,7 +136,7 @@ def return_decisions(session: SessionDep, actor: Actor, return_id: IdPath) -> li
 def finish(session: SessionDep, actor: Actor, audit_id: IdPath) -> GridOut:
     """Finish moderation when every child is moderated: the audit moves to learning."""
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    service.finish(session, actor=actor, audit=audit)
+    lifecycle.finish(session, actor=actor, audit=audit)
     return grid_out(service.grid(session, actor=actor, audit=audit))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
 from app.audits.models import Audit
-from app.moderation import service
+from app.moderation import lifecycle, service
 
 LOWERED = [
     "The record does not show the child was seen alone, so the practice cannot be judged good.",
@@ -36,7 +36,7 @@ def moderate(
     finish: bool = False,
 ) -> None:
     """Open moderation and decide ``share`` of the cells; finish if asked (and done)."""
-    service.open_moderation(session, audit=audit)
+    lifecycle.open_moderation(session, audit=audit)
     found = service.grid(session, actor=moderator, audit=audit)
     levels = found.version.grade_levels
     cells = sorted(found.cells.values(), key=lambda c: (c.child_id, c.agency_id, c.cell))
@@ -59,4 +59,4 @@ def moderate(
             actor=moderator,
         )
     if finish:
-        service.finish(session, actor=moderator, audit=audit)
+        lifecycle.finish(session, actor=moderator, audit=audit)

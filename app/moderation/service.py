@@ -98,9 +98,13 @@ class Grid:
         )
 
     def child_done(self, child_id: int) -> bool:
-        """Every cell of the child's returns is done (a template with nothing graded
-        has no cells: such a child has nothing to moderate)."""
-        return all(c.done for (child, _a, _c), c in self.cells.items() if child == child_id)
+        """Every return of the child is in (or left out) and each of its cells is done
+        (a template with nothing graded has no cells, only the returns to wait for)."""
+        return all(
+            r.status in MODERATABLE or r.excluded_at is not None
+            for r in self.returns.values()
+            if r.child_id == child_id
+        ) and all(c.done for (child, _a, _c), c in self.cells.items() if child == child_id)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -111,26 +115,6 @@ class Grid:
         totals["children"] = len(self.children)
         totals["children_moderated"] = sum(self.child_done(c.id) for c in self.children)
         return dict(totals)
-
-
-def still_to_do(found: Grid, child_id: int) -> list[str]:
-    """What stands between the child and being moderated, a line per agency: a return
-    not in (wait for it, or leave it out with a reason) or grades still to decide."""
-    names = {a.id: a.name for a in found.agencies}
-    lines = []
-    for agency_id in names:
-        cells = [found.cell(child_id, agency_id, cell) for cell, _title in found.areas]
-        mine = [c for c in cells if c is not None and not c.done]
-        if not mine:
-            continue
-        if mine[0].return_status not in MODERATABLE:
-            lines.append(
-                f"{names[agency_id]}'s return is not in yet: wait for it, or leave it out "
-                "of moderation with a reason"
-            )
-        else:
-            lines.append(f"{names[agency_id]} has {len(mine)} grade(s) still to moderate")
-    return lines
 
 
 # --- who may see it ------------------------------------------------------------------
@@ -236,44 +220,13 @@ def decisions_of(
 # --- opening, deciding, finishing ------------------------------------------------------
 
 
-def _require_status(session: Session, audit: Audit, *allowed: AuditStatus) -> None:
+def require_status(session: Session, audit: Audit, *allowed: AuditStatus) -> None:
     status = lock_audit(session, audit)
     if status not in allowed:
         wanted = " or ".join(s.value for s in allowed)
         raise StateError(
             f"The audit is {status.value}; this can only be done while it is {wanted}."
         )
-
-
-def open_moderation(session: Session, *, audit: Audit) -> Audit:
-    """Move an open audit into moderation. From now on every participating agency may
-    see the whole child-by-agency picture, read-only: the reveal is in the audit log."""
-    _require_status(session, audit, AuditStatus.OPEN)
-    waiting = session.scalar(
-        select(Return.id)
-        .where(Return.audit_id == audit.id, Return.status.in_(MODERATABLE))
-        .limit(1)
-    )
-    if waiting is None:
-        raise InvalidInput(
-            "No return has been submitted yet, so there is nothing to moderate.",
-            fields=[FieldError("returns", "Wait until agencies have submitted their returns")],
-        )
-    audit.status = AuditStatus.MODERATION
-    audit.moderation_started_at = utcnow()
-    session.flush()
-    auditlog.record(
-        session,
-        action="audit.open_moderation",
-        object_type="audit",
-        object_id=audit.id,
-        before={"status": AuditStatus.OPEN.value},
-        after={
-            "status": audit.status.value,
-            "revealed_to_agencies": sorted(a.id for a in audit.agencies),
-        },
-    )
-    return audit
 
 
 def _cell_of(session: Session, version: TemplateVersion, return_: Return, cell: int):
@@ -311,7 +264,7 @@ def decide(
 ) -> ModeratedGrade:
     """Record the moderated grade for one cell. Agreeing needs no rationale; changing
     the agency's grade does. A decision already there is superseded, never changed."""
-    _require_status(session, audit, AuditStatus.MODERATION)
+    require_status(session, audit, AuditStatus.MODERATION)
     version = get_version(session, version_id=audit.template_version_id)
     session.refresh(return_, with_for_update=True)
     if return_.status not in MODERATABLE:
@@ -425,32 +378,3 @@ def refresh_return(
             object_id=return_.id,
             after={"status": status.value},
         )
-
-
-def finish(session: Session, *, actor: Actor, audit: Audit) -> Audit:
-    """Close moderation once every child is moderated; the audit moves to learning and
-    its moderated grades are final."""
-    _require_status(session, audit, AuditStatus.MODERATION)
-    found = grid(session, actor=actor, audit=audit)
-    waiting = [c for c in found.children if not found.child_done(c.id)]
-    if waiting:
-        raise InvalidInput(
-            f"{len(waiting)} of {len(found.children)} children are not moderated yet.",
-            fields=[
-                FieldError(f"child-{c.id}", f"{c.pseudonym}: {what}")
-                for c in waiting
-                for what in still_to_do(found, c.id)
-            ],
-        )
-    audit.status = AuditStatus.LEARNING
-    audit.learning_started_at = utcnow()
-    session.flush()
-    auditlog.record(
-        session,
-        action="audit.finish_moderation",
-        object_type="audit",
-        object_id=audit.id,
-        before={"status": AuditStatus.MODERATION.value},
-        after={"status": audit.status.value},
-    )
-    return audit

@@ -30,7 +30,7 @@ from app.audit_templates import service as templates
 from app.audit_templates.schemas import TemplateContent
 from app.audits.models import audit_agency
 from app.audits.service import get_audit
-from app.moderation import reading
+from app.moderation import lifecycle, reading
 from app.moderation import service as moderation
 from app.returns import service as returns
 from app.returns.models import Return
@@ -103,7 +103,7 @@ def audit(client, db):
         )
         db.refresh(r)
         returns.submit(db, return_=r, read_version=r.version)
-    moderation.open_moderation(db, audit=audit)
+    lifecycle.open_moderation(db, audit=audit)
     found = moderation.grid(db, actor=SYSTEM, audit=get_audit(db, audit_id=audit.id, actor=SYSTEM))
     first_child = min(c.id for c in found.children)
     for (child_id, agency_id, cell), _c in sorted(found.cells.items()):

@@ -283,3 +283,38 @@ def test_a_late_draft_is_not_revealed_to_the_other_agencies(anonymous_client, db
     # Its own agency still works on it.
     mine = anonymous_client.get(f"{API}/returns/{draft.id}", headers=auditors[draft.agency_id])
     assert mine.status_code == 200
+
+
+def test_an_audit_with_nothing_graded_can_finish(api, db):
+    """A questionnaire-style template grades nothing: its children have nothing to
+    moderate, so moderation finishes once the returns are in or left out."""
+    from app.audit_templates import service as templates
+    from app.audit_templates.schemas import TemplateContent
+    from tests.helpers.factories import template_content
+
+    content = template_content()
+    content["overall_grade"] = False
+    for key_area in content["key_areas"]:
+        key_area["graded"] = False
+    version = templates.create_draft(db, content=TemplateContent.model_validate(content))
+    templates.publish(db, version=version)
+    audit = make_audit(db, children=1, agencies_count=2, version=version)
+    shape = {
+        "key_areas": [
+            {"id": k.id, "questions": [{"id": q.id} for q in k.questions]}
+            for k in version.key_areas
+        ]
+    }
+    first, second = returns_of(api, audit)
+    body = complete(shape, 1)
+    body |= {"grades": [], "overall_grade": None}
+    assert api.put(f"{API}/returns/{first['id']}/draft", json=body).status_code == 200
+    assert api.post(f"{API}/returns/{first['id']}/submit", json={"version": 2}).status_code == 200
+    assert api.post(f"{API}/audits/{audit.id}/moderation/open").status_code == 200
+    waiting = finish(api, audit)
+    assert waiting.status_code == 422  # the second return is neither in nor left out
+    assert (
+        api.post(f"{API}/returns/{second['id']}/exclude", json={"reason": "Late"}).status_code
+        == 200
+    )
+    assert finish(api, audit).status_code == 200

@@ -14,7 +14,7 @@ from app.access.policy import SYSTEM
 from app.auditlog.models import AuditEvent
 from app.audits.models import Child
 from app.audits.service import get_audit
-from app.moderation import late
+from app.moderation import late, lifecycle
 from app.moderation import service as moderation
 from app.moderation.meeting import field_name
 from app.moderation.models import ChildMeetingNote, ModeratedGrade
@@ -23,7 +23,7 @@ from tests.helpers.actions import CSRF
 
 @pytest.fixture
 def opened(moderator, db, submitted_audit):
-    moderation.open_moderation(db, audit=submitted_audit)
+    lifecycle.open_moderation(db, audit=submitted_audit)
     db.commit()
     return submitted_audit
 

@@ -14,6 +14,7 @@ from app.access.models import Role
 from app.access.policy import SYSTEM
 from app.audits import service as audits
 from app.audits.models import Audit, AuditStatus, audit_agency
+from app.moderation import lifecycle
 from app.moderation import service as moderation
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import browse_as
@@ -87,7 +88,7 @@ def test_agencies_see_the_grid_only_once_moderation_is_open(anonymous_client, db
     browse_as(anonymous_client, db, user)
     blind = anonymous_client.get(f"/audits/{audit.id}/moderation")
     assert blind.status_code == 404
-    moderation.open_moderation(db, audit=audits.get_audit(db, audit_id=audit.id, actor=SYSTEM))
+    lifecycle.open_moderation(db, audit=audits.get_audit(db, audit_id=audit.id, actor=SYSTEM))
     db.commit()
     shown = anonymous_client.get(f"/audits/{audit.id}/moderation")
     assert shown.status_code == 200

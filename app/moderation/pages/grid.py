@@ -14,7 +14,7 @@ from app.audits.models import AuditStatus
 from app.deps import IdPath, IdQuery, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound, StateError
 from app.forms import Form, FormInvalid, FormState, undone_if_refused
-from app.moderation import late, service
+from app.moderation import late, lifecycle, service
 from app.moderation.schemas import DecisionIn
 from app.returns import reading
 from app.returns import service as returns
@@ -110,7 +110,7 @@ def finish(session: SessionDep, request: Request, actor: Actor, audit_id: IdPath
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
     try:
         with undone_if_refused(session):
-            service.finish(session, actor=actor, audit=audit)
+            lifecycle.finish(session, actor=actor, audit=audit)
     except InvalidInput as exc:
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
         errors: dict[str, str] = {}

@@ -12,7 +12,7 @@ from app.audits import service as audits
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound, StateError
 from app.forms import FormState, undone_if_refused
-from app.moderation import late, service
+from app.moderation import late, lifecycle
 from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -65,7 +65,7 @@ def open_moderation(
     if not errors:
         try:
             with undone_if_refused(session):
-                service.open_moderation(session, audit=audit)
+                lifecycle.open_moderation(session, audit=audit)
                 late.wait_for(session, audit=audit, return_ids=waiting)
                 for return_id, reason in leaving:
                     late.exclude(
