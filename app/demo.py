@@ -24,6 +24,7 @@ from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.audit_templates import files
 from app.audit_templates import service as templates
 from app.audit_templates.models import AnswerType, TemplateVersion
+from app.audits import lifecycle
 from app.audits import service as audits
 from app.audits.cohort import add_child
 from app.audits.models import AgeBand, Audit
@@ -294,7 +295,7 @@ def build_audit(
             context_tags=tags,
             agency_ids=[agency_rows[i].id for i in agency_indexes],
         )
-    audits.open_audit(session, audit=audit, confirm=True)
+    lifecycle.open_audit(session, audit=audit, confirm=True)
     version = templates.get_version(session, version_id=version.id)
     rows = list(
         session.scalars(select(Return).where(Return.audit_id == audit.id).order_by(Return.id))

@@ -14,7 +14,7 @@ from app.access import service as access
 from app.access.models import Role
 from app.access.policy import ROLE_PERMISSIONS
 from app.access.rules import ROUTE_RULES
-from app.audits import cohort
+from app.audits import cohort, lifecycle
 from app.audits import service as audits
 from app.config import Settings
 from app.main import create_app
@@ -61,7 +61,7 @@ def world(db):
     cohort.add_child(db, audit=y, pseudonym="Child B", agency_ids=[home.id, other.id])
     child_c = cohort.add_child(db, audit=y, pseudonym="Child C", agency_ids=[home.id])
     for audit in (x, y):
-        audits.open_audit(db, audit=audit, confirm=True)
+        lifecycle.open_audit(db, audit=audit, confirm=True)
     a_return = db.scalar(
         select(Return).where(Return.audit_id == y.id, Return.agency_id == home.id).limit(1)
     )

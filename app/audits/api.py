@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.access.policy import Actor
-from app.audits import cohort, service
+from app.audits import cohort, lifecycle, service
 from app.audits import progress as returns_progress
 from app.audits.models import AuditStatus
 from app.audits.schemas import (
@@ -117,10 +117,12 @@ def open_audit(
     session: SessionDep, actor: Actor, audit_id: IdPath, body: OpenAudit | None = None
 ) -> AuditOut:
     """Open a planned audit for returns. A warning (an agency asked for returns with no
-    active auditor, say) answers 422 naming each, unless the body says ``confirm``."""
+    active auditor, say) answers 422 naming each, unless the body says ``confirm``;
+    with ``warnings`` too, 409 if there are warnings and they are not exactly those."""
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
-    confirm = body.confirm if body else False
-    return _audit_out(session, actor, service.open_audit(session, audit=audit, confirm=confirm))
+    body = body or OpenAudit()
+    audit = lifecycle.open_audit(session, audit=audit, confirm=body.confirm, warnings=body.warnings)
+    return _audit_out(session, actor, audit)
 
 
 @router.post("/audits/{audit_id}/close", name="api.audits.close")
@@ -128,7 +130,9 @@ def open_audit(
 def close_audit(session: SessionDep, actor: Actor, audit_id: IdPath, body: CloseAudit) -> AuditOut:
     """Close an audit in learning; the reason is required while a learning action is open."""
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
-    return _audit_out(session, actor, service.close_audit(session, audit=audit, reason=body.reason))
+    return _audit_out(
+        session, actor, lifecycle.close_audit(session, audit=audit, reason=body.reason)
+    )
 
 
 @router.post("/audits/{audit_id}/reopen", name="api.audits.reopen")
@@ -138,7 +142,7 @@ def reopen_audit(
 ) -> AuditOut:
     """Put a closed audit back in learning, with the reason."""
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
-    audit = service.reopen_audit(session, audit=audit, reason=body.reason)
+    audit = lifecycle.reopen_audit(session, audit=audit, reason=body.reason)
     return _audit_out(session, actor, audit)
 
 

@@ -37,6 +37,9 @@ class AuditStatus(StrEnum):
     CLOSED = "closed"
 
 
+LIFE = tuple(AuditStatus)  # the order is the life: planned, open, moderation, learning, closed
+
+
 class AgeBand(StrEnum):
     UNDER_1 = "under 1"
     AGE_1_4 = "1-4"

@@ -68,11 +68,22 @@ class AuditPatch(RequestModel):
     _not_null = reject_null("title", "theme", "description", "lead_sign_off")
 
 
+WarningKey = Annotated[str, StringConstraints(min_length=1, max_length=40), OneLine]
+
+
 class OpenAudit(RequestModel):
     confirm: bool = Field(
         default=False,
         description="Open even with warnings (an agency with no active auditor, no "
         "moderation meeting date, a due date already past); without it those answer 422",
+    )
+    warnings: list[WarningKey] | None = Field(
+        default=None,
+        max_length=100,
+        description="The warnings confirmed, by the field each 422 needs_confirmation "
+        'named ("agencies.<id>", "moderation_meeting_on", "returns_due_on"): if there '
+        "are warnings by then and they are not exactly these, 409 warnings_changed names "
+        "them and nothing opens. Without it, confirm accepts whatever warnings there are.",
     )
 
 

@@ -12,11 +12,10 @@ from typing import Any
 
 from app.access.policy import MODERATED_STATUSES, Actor, Permission
 from app.access.rules import ROUTE_RULES
-from app.audits.models import Audit, AuditStatus
+from app.audits.models import LIFE, Audit, AuditStatus
 from app.errors import NotFound
 from app.moderation import service as moderation
 
-LIFE = tuple(AuditStatus)  # the order is the life: planned, open, moderation, learning, closed
 STAGE_LABELS = {
     AuditStatus.PLANNED: "Planned",
     AuditStatus.OPEN: "Open for returns",

@@ -15,7 +15,7 @@ from app.access.policy import SYSTEM
 from app.audit_templates import files
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateFamily, TemplateStatus, TemplateVersion
-from app.audits import cohort
+from app.audits import cohort, lifecycle
 from app.audits import service as audits
 from app.audits.models import Audit
 from app.briefings.models import Briefing
@@ -67,7 +67,7 @@ def launch(session: Session, *, briefing: Briefing, due_on: date) -> Audit:
     )
     # Opened by the service as the briefing is published: there is no meeting to date,
     # and no one to confirm a warning.
-    audits.open_audit(session, audit=audit, confirm=True)
+    lifecycle.open_audit(session, audit=audit, confirm=True)
     briefing.assurance_audit_id = audit.id
     session.flush()
     return audit

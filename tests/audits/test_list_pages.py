@@ -122,6 +122,29 @@ class TestAuditsList:
         r = client.get(f"/audits?{query}")
         assert r.status_code == 422 and summary_links(r.text) == [field]
 
+    @pytest.mark.parametrize("role", [Role.AUDITOR, Role.AGENCY_LEAD])
+    def test_an_agency_filter_is_ignored_for_those_not_offered_it(
+        self, anonymous_client, db, three, role
+    ):
+        # An agency's people are not offered the agency filter (they see only their own
+        # agency's audits): an agency in the address is ignored, never an error summary
+        # linking to a field the page does not draw.
+        own = three["Alcohol at home"].agencies[0]
+        other = three["Criminal exploitation"].agencies[0]
+        client = as_role(anonymous_client, db, role, agency_id=own.id)
+        plain = client.get("/audits")
+        assert plain.status_code == 200 and TITLES.findall(plain.text) == ["Alcohol at home"]
+        for agency_id in (other.id, own.id, 999999):
+            r = client.get(f"/audits?agency_id={agency_id}")
+            assert r.status_code == 200, r.text
+            assert "govuk-error-summary" not in r.text and 'id="agency_id"' not in r.text
+            assert TITLES.findall(r.text) == ["Alcohol at home"]
+            assert "No audits match" not in r.text
+        sorted_ = client.get(f"/audits?agency_id={other.id}&sort=title&q=alcohol").text
+        assert TITLES.findall(sorted_) == ["Alcohol at home"]
+        ((_state, href, _label),) = SORTED.findall(sorted_)
+        assert unescape(href) == "/audits?q=alcohol&sort=-title"  # the filter not handed on
+
     def test_a_malformed_id_is_422_not_500(self, anonymous_client, db, three):
         client = as_role(anonymous_client, db, Role.MODERATOR)
         assert client.get("/audits?agency_id=police").status_code == 422

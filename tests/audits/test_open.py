@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from app.access import service as access
-from app.access.models import Role
+from app.access.models import Role, User
 from app.auditlog.models import AuditEvent
 from app.audits.models import AuditStatus
 from tests.helpers.audits import (
@@ -153,6 +153,75 @@ class TestOpeningWarnings:
         r = client.post(f"{API}/audits/{planned['id']}/open", json={"confirm": True})
         assert r.status_code == 422 and r.json()["code"] == "invalid"
         assert fields(r) == {f"children.{lonely['id']}"}
+
+    def test_confirming_the_warnings_named_opens(self, client, db, ready, school):
+        named = client.post(f"{API}/audits/{ready['id']}/open").json()["errors"]
+        body = {"confirm": True, "warnings": [e["field"] for e in named]}
+        r = client.post(f"{API}/audits/{ready['id']}/open", json=body)
+        assert r.status_code == 200 and r.json()["status"] == "open"
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "audit.open")).one()
+        assert event.after["warnings_confirmed"] == [
+            "School has no active auditor to complete its 1 return"
+        ]
+
+    def test_a_warning_that_appeared_since_is_409_and_nothing_opens(
+        self, client, db, ready, police, school
+    ):
+        named = [
+            e["field"] for e in client.post(f"{API}/audits/{ready['id']}/open").json()["errors"]
+        ]
+        assert named == [f"agencies.{school.id}"]
+        # Meanwhile the police's only auditor is disabled: a new warning, not yet seen.
+        alex = db.scalars(
+            select(User).where(User.agency_id == police.id, User.display_name == "Alex Auditor")
+        ).one()
+        alex.active = False
+        db.commit()
+        body = {"confirm": True, "warnings": named}
+        r = client.post(f"{API}/audits/{ready['id']}/open", json=body)
+        assert r.status_code == 409 and r.json()["code"] == "warnings_changed"
+        assert fields(r) == {f"agencies.{police.id}", f"agencies.{school.id}"}
+        assert "Police has no active auditor to complete its 1 return" in r.json()["detail"]
+        assert get_audit(client, ready["id"])["status"] == "planned"
+        assert db.scalars(select(AuditEvent).where(AuditEvent.action == "audit.open")).all() == []
+        # Confirming what there is now opens it; so does a plain confirm, as before.
+        body = {"confirm": True, "warnings": sorted(fields(r))}
+        assert client.post(f"{API}/audits/{ready['id']}/open", json=body).status_code == 200
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "audit.open")).one()
+        assert len(event.after["warnings_confirmed"]) == 2
+
+    def test_a_warning_gone_since_is_409_while_others_remain(self, client, db, planned, police):
+        # No meeting date and no auditor at the police: two warnings; then the meeting
+        # is dated, so the confirmation names one that no longer applies.
+        add_child(client, planned["id"], "Child A", [police.id])
+        named = [
+            e["field"] for e in client.post(f"{API}/audits/{planned['id']}/open").json()["errors"]
+        ]
+        assert set(named) == {"moderation_meeting_on", f"agencies.{police.id}"}
+        meeting = str(date.today() + timedelta(days=30))
+        client.patch(f"{API}/audits/{planned['id']}", json={"moderation_meeting_on": meeting})
+        body = {"confirm": True, "warnings": named}
+        r = client.post(f"{API}/audits/{planned['id']}/open", json=body)
+        assert r.status_code == 409 and fields(r) == {f"agencies.{police.id}"}
+        assert get_audit(client, planned["id"])["status"] == "planned"
+
+    def test_with_no_warnings_left_there_is_nothing_to_confirm(self, client, db, ready, school):
+        named = [
+            e["field"] for e in client.post(f"{API}/audits/{ready['id']}/open").json()["errors"]
+        ]
+        auditor(db, school, "Kim Auditor")  # the school's warning no longer applies
+        body = {"confirm": True, "warnings": named}
+        r = client.post(f"{API}/audits/{ready['id']}/open", json=body)
+        assert r.status_code == 200 and r.json()["status"] == "open"
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "audit.open")).one()
+        assert "warnings_confirmed" not in event.after
+
+    @pytest.mark.parametrize("warnings", ["agencies.1", [""], ["x" * 41], [1]])
+    def test_malformed_warnings_are_422(self, client, ready, warnings):
+        body = {"confirm": True, "warnings": warnings}
+        r = client.post(f"{API}/audits/{ready['id']}/open", json=body)
+        assert r.status_code == 422 and {f.split("[")[0] for f in fields(r)} == {"warnings"}
+        assert get_audit(client, ready["id"])["status"] == "planned"
 
     def test_a_malformed_confirmation_is_422(self, client, ready):
         r = client.post(f"{API}/audits/{ready['id']}/open", json={"confirm": "perhaps"})

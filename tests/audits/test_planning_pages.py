@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.access import service as access
-from app.access.models import Role
+from app.access.models import Role, User
+from app.auditlog.models import AuditEvent
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
 from app.errors import FieldError, InvalidInput
 from app.returns.models import Return, ReturnStatus
@@ -17,6 +18,7 @@ from tests.helpers.access import browse_as
 from tests.helpers.factories import make_agency, make_audit, make_template
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+SHOWN = re.compile(r'<input type="hidden" name="warnings" value="([^"]+)">')
 ERROR_LINKS = re.compile(r'class="govuk-error-summary".*?</div>\s*</div>', re.S)
 
 
@@ -301,7 +303,9 @@ class TestTheWholeJourney:
         assert unconfirmed.status_code == 422 and summary_links(unconfirmed.text) == ["#confirm"]
         assert db.get(Audit, audit_id).status == AuditStatus.PLANNED
         opened = admin.post(
-            f"{plan}/open", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False
+            f"{plan}/open",
+            data={"csrf_token": token, "confirm": "yes", "warnings": SHOWN.findall(check)},
+            follow_redirects=False,
         )
         assert opened.status_code == 303 and opened.headers["location"] == f"/audits/{audit_id}"
         db.expire_all()
@@ -515,13 +519,52 @@ class TestOpeningConfirmation:
 
     def test_opening_with_a_warning_needs_the_confirmation(self, admin, db, token, planned):
         path = f"/admin/audits/{planned.id}/open"
-        refused = admin.post(path, data={"csrf_token": token})
+        shown = SHOWN.findall(admin.get(path).text)
+        refused = admin.post(path, data={"csrf_token": token, "warnings": shown})
         assert refused.status_code == 422 and summary_links(refused.text) == ["#confirm"]
         assert "Confirm that you understand the warnings" in refused.text
         assert db.get(Audit, planned.id).status == AuditStatus.PLANNED
-        opened = admin.post(path, data={"csrf_token": token, "confirm": "yes"})
+        opened = admin.post(path, data={"csrf_token": token, "confirm": "yes", "warnings": shown})
         assert opened.status_code == 200 and "The audit is open" in opened.text
         assert db.get(Audit, planned.id).status == AuditStatus.OPEN
+
+    def test_the_box_confirms_only_the_warnings_shown(self, admin, db, token, planned):
+        staffed, unstaffed = planned.agencies
+        path = f"/admin/audits/{planned.id}/open"
+        shown = SHOWN.findall(admin.get(path).text)
+        assert shown == [f"agencies.{unstaffed.id}"]
+        # After the page is drawn, the staffed agency's only auditor is disabled.
+        alex = db.scalars(select(User).where(User.display_name == "Alex Auditor")).one()
+        alex.active = False
+        db.commit()
+        new_warning = f"{staffed.name} has no active auditor to complete its 2 returns"
+        refused = admin.post(path, data={"csrf_token": token, "confirm": "yes", "warnings": shown})
+        assert refused.status_code == 409
+        assert summary_links(refused.text) == ["#confirm"]
+        summary = ERROR_LINKS.search(refused.text).group(0)
+        assert f"New warning: {new_warning}" in summary
+        assert "check them and confirm again" in refused.text  # by the box, unticked again
+        assert 'name="confirm" type="checkbox" value="yes" checked' not in refused.text
+        assert sorted(SHOWN.findall(refused.text)) == sorted(
+            [f"agencies.{staffed.id}", f"agencies.{unstaffed.id}"]
+        )
+        assert db.get(Audit, planned.id).status == AuditStatus.PLANNED
+        assert db.scalar(select(func.count()).where(AuditEvent.action == "audit.open")) == 0
+        # Confirmed on the page that shows both, it opens, and both are logged.
+        again = SHOWN.findall(refused.text)
+        opened = admin.post(path, data={"csrf_token": token, "confirm": "yes", "warnings": again})
+        assert opened.status_code == 200 and "The audit is open" in opened.text
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "audit.open")).one()
+        assert new_warning in event.after["warnings_confirmed"]
+
+    def test_a_confirmation_naming_no_warnings_does_not_confirm_them(
+        self, admin, db, token, planned
+    ):
+        # A form that sends the box without the warnings it showed confirms none.
+        path = f"/admin/audits/{planned.id}/open"
+        refused = admin.post(path, data={"csrf_token": token, "confirm": "yes"})
+        assert refused.status_code == 409 and summary_links(refused.text) == ["#confirm"]
+        assert db.get(Audit, planned.id).status == AuditStatus.PLANNED
 
     def test_without_warnings_there_is_nothing_to_tick(self, admin, db, token, planned):
         _staffed, unstaffed = planned.agencies

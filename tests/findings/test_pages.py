@@ -8,7 +8,7 @@ from html import unescape
 from sqlalchemy import select
 
 from app.access.models import Role
-from app.audits import service as audits
+from app.audits import cohort
 from app.findings.models import Finding, Theme
 from tests.helpers.actions import CSRF, make_finding, summary_links, token
 from tests.helpers.factories import make_agency
@@ -55,7 +55,7 @@ class TestTheFindingsPage:
         assert db.scalar(select(Finding.id)) is None
 
     def test_add_then_change_a_finding(self, moderator, db, audit):
-        child = audits.list_children(db, audit=audit)[0]
+        child = cohort.list_children(db, audit=audit)[0]
         recording = db.scalar(select(Theme.id).where(Theme.name == "Recording"))
         csrf = token(moderator, f"/audits/{audit.id}/findings")
         r = moderator.post(

@@ -12,7 +12,7 @@ from app.agencies.models import Agency, AgencyKind
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schemas import TemplateContent
-from app.audits import cohort
+from app.audits import cohort, lifecycle
 from app.audits import service as audits
 from app.audits.models import Audit
 
@@ -92,6 +92,6 @@ def make_audit(
             agency_ids=[a.id for a in agency_rows],
         )
     if open_:
-        audits.open_audit(session, audit=audit, confirm=True)
+        lifecycle.open_audit(session, audit=audit, confirm=True)
     session.flush()
     return audit

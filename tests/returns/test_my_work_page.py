@@ -13,11 +13,11 @@ from app.access import service as access
 from app.access.models import Role
 from app.access.policy import SYSTEM
 from app.agencies.models import Agency
-from app.audits import cohort
+from app.audits import cohort, lifecycle
 from app.audits import service as audits
 from app.briefings import assurance
 from app.briefings.models import Briefing, BriefingKind
-from app.moderation import service as moderation
+from app.moderation import lifecycle as moderating
 from app.returns.models import Return
 from tests.helpers.access import PASSWORD, enrolled_auditor, next_code, sign_in_with_the_form
 from tests.moderation.test_moderation import submit_all
@@ -70,7 +70,7 @@ class TestMyWork:
             agency_ids=[user.agency_id],
         )
         cohort.add_child(db, audit=later, pseudonym="Child Z", agency_ids=[user.agency_id])
-        audits.open_audit(db, audit=later, confirm=True)
+        lifecycle.open_audit(db, audit=later, confirm=True)
         audit.returns_due_on = date.today() - timedelta(days=1)
         db.commit()
         sign_in_with_the_form(browser, user)
@@ -110,7 +110,7 @@ def in_moderation(client, db, auditor, monkeypatch):
     template = client.get(f"{API}/template-versions/{audit.template_version_id}").json()
     submit_all(client, audit, template)
     monkeypatch.undo()  # the API as the system, for the set-up only
-    moderation.open_moderation(db, audit=audits.get_audit(db, audit_id=audit.id, actor=SYSTEM))
+    moderating.open_moderation(db, audit=audits.get_audit(db, audit_id=audit.id, actor=SYSTEM))
     db.commit()
     return user, audit
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, Permission
 from app.agencies import service as agencies
+from app.agencies.models import Agency
+from app.audits import lifecycle, service, stage
 from app.audits import progress as returns_progress
-from app.audits import service, stage
 from app.audits.models import AuditStatus
 from app.audits.schemas import CloseAudit, ReopenAudit
 from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
@@ -75,11 +76,15 @@ def audits(
 ) -> Response:
     """The audits this person may see, newest first unless sorted, searched by title or
     theme and filtered by stage, lead subgroup and agency (a GET form: the address
-    keeps the choices)."""
+    keeps the choices). An agency's people are not offered the agency filter (they
+    see only their own agency's audits), so an ``agency_id`` in their address is
+    ignored, not refused: the error summary would link to a field not on the page."""
     subgroups, _ = agencies.list_subgroups(session, params=EVERYTHING)
-    agency_rows, _ = agencies.list_agencies(session, params=EVERYTHING)
-    if not actor.partnership_wide:  # an agency's people see only their own agency's
-        agency_rows = []
+    agency_rows: list[Agency] = []
+    if actor.partnership_wide:
+        agency_rows, _ = agencies.list_agencies(session, params=EVERYTHING)
+    else:
+        agency_id = None
     statuses = {s.value: s for s in AuditStatus}
     sorts = {s.value: s for s in service.AuditSort}
     errors: dict[str, str] = {}
@@ -148,7 +153,7 @@ def _overview_page(
     may_manage = actor.may(Permission.AUDIT_MANAGE)
     still_open, actions = (0, 0)
     if may_manage and audit.status == AuditStatus.LEARNING:
-        still_open, actions = service.open_actions(session, audit=audit)
+        still_open, actions = lifecycle.open_actions(session, audit=audit)
     return render(
         request,
         "audits/overview.html",
@@ -189,7 +194,7 @@ def close(
     try:
         body = CLOSE.read(posted)
         with CLOSE.submitting(session, posted):
-            service.close_audit(session, audit=audit, reason=body.reason)
+            lifecycle.close_audit(session, audit=audit, reason=body.reason)
     except FormInvalid as invalid:
         return _overview_page(
             session,
@@ -213,7 +218,7 @@ def reopen(
     try:
         body = REOPEN.read(posted)
         with REOPEN.submitting(session, posted):
-            service.reopen_audit(session, audit=audit, reason=body.reason)
+            lifecycle.reopen_audit(session, audit=audit, reason=body.reason)
     except FormInvalid as invalid:
         return _overview_page(
             session,

@@ -19,7 +19,7 @@ from app.access.policy import Actor
 from app.agencies import service as agencies
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateStatus
-from app.audits import cohort, service
+from app.audits import cohort, lifecycle, service
 from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
 from app.deps import IdPath, PostedForm, SessionDep, transactional
@@ -399,7 +399,7 @@ def _open_page(
     """Open this audit? What is missing first, else what opening asks of each agency,
     who there will be told, and any warning to confirm."""
     audit = _planned(session, actor, audit_id)
-    check = service.opening_check(session, audit=audit)
+    check = lifecycle.opening_check(session, audit=audit)
     missing: tuple[dict[str, str], ...] = ()
     if check.problems:
         plan = url(request, "audits.plan", audit_id=audit_id)
@@ -431,21 +431,42 @@ def open_audit(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     """Open the audit for returns; if it is not ready, say what is missing; a warning
-    needs the box ticked that says the opener understands it."""
+    needs the box ticked that says the opener understands it, and the box confirms
+    only the warnings the page showed (their keys come back with it): a warning that
+    appeared since shows the page again with it, and nothing opens (409)."""
     audit = _planned(session, actor, audit_id)
     try:
         with undone_if_refused(session):
-            service.open_audit(session, audit=audit, confirm=posted.one("confirm") == "yes")
-    except service.NeedsConfirmation:
+            lifecycle.open_audit(
+                session,
+                audit=audit,
+                confirm=posted.one("confirm") == "yes",
+                warnings=posted.all("warnings"),
+            )
+    except lifecycle.NeedsConfirmation:
         form = FormState(
             errors={"confirm": "Confirm that you understand the warnings, or fix them first"}
         )
         return _open_page(session, request, actor, audit_id, form=form, status_code=422)
+    except lifecycle.WarningsChanged as changed:
+        return _open_page(
+            session, request, actor, audit_id, form=_warnings_changed(changed), status_code=409
+        )
     except InvalidInput as exc:
         form = _not_ready(session, request, actor, audit_id, exc)
         return _plan_page(session, request, actor, audit_id, form=form, status_code=422)
     flash("The audit is open: its auditors can now start their returns.")
     return redirect(request, "audits.overview", audit_id=audit_id)
+
+
+def _warnings_changed(changed: lifecycle.WarningsChanged) -> FormState:
+    """The confirmation page again, unticked: each warning that appeared since it was
+    shown leads the error summary (or, if one only went away, that they changed)."""
+    again = "The warnings changed after this page was shown: check them and confirm again"
+    listed = tuple(
+        {"text": f"New warning: {warning.message}", "href": "#confirm"} for warning in changed.new
+    ) or ({"text": again, "href": "#confirm"},)
+    return FormState(errors={"confirm": again}, listed=listed)
 
 
 def _not_ready(
