@@ -33,8 +33,12 @@ async def tracker_filter(  # async: parsing only
     status_: Annotated[ActionStatus | None, Query(alias="status")] = None,
     overdue: Annotated[bool, Query(description="Only actions past their due date.")] = False,
     theme_id: Annotated[IdQuery, Query(description="A theme of a linked finding.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words in the action's title or description.")
+    ] = None,
 ) -> TrackerFilter:
-    return TrackerFilter(audit_id, agency_id, subgroup_id, status_, overdue, theme_id)
+    q = (q or "").strip() or None
+    return TrackerFilter(audit_id, agency_id, subgroup_id, status_, overdue, theme_id, q)
 
 
 FilterDep = Annotated[TrackerFilter, Depends(tracker_filter)]

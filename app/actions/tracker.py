@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.access.policy import Actor, audit_scope
 from app.actions import lifecycle
-from app.actions.lifecycle import OPEN, Clock, Standing
+from app.actions.lifecycle import DONE, DUE_SOON_DAYS, OPEN, Clock, Standing
 from app.actions.models import ActionStatus, LearningAction, action_finding
 from app.agencies.models import Agency, Subgroup
 from app.audits.models import Audit
@@ -32,6 +32,7 @@ class TrackerFilter:
     status: ActionStatus | None = None
     overdue: bool = False
     theme_id: int | None = None  # a theme of a linked finding
+    q: str | None = None  # words in the action's title or description
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (only those set), for links such as the exports."""
@@ -96,7 +97,49 @@ def _filtered(actor: Actor, filters: TrackerFilter, today: date) -> Select:
             )
             .exists()
         )
+    if filters.q:
+        words = filters.q.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(LearningAction.title).contains(words, autoescape=True),
+                func.lower(LearningAction.description).contains(words, autoescape=True),
+            )
+        )
     return stmt
+
+
+# The tracker's sortable columns (a key, descending with a leading "-"); soonest due
+# first unless sorted. Status sorts in the action's life order; RAG from the most
+# pressing (overdue) to the least (not accepted), by the same rule as lifecycle.assess.
+SORTS = ("due_on", "title", "agency", "status", "rag")
+_STATUS_ORDER = {status: n for n, status in enumerate(ActionStatus)}
+
+
+def _sort_column(key: str, today: date) -> ColumnElement | InstrumentedAttribute:
+    if key == "title":
+        return func.lower(LearningAction.title)
+    if key == "agency":
+        return func.lower(Agency.name)
+    if key == "status":
+        return case(_STATUS_ORDER, value=LearningAction.status)
+    if key == "rag":
+        return case(
+            (LearningAction.status.in_(DONE), 3),
+            (LearningAction.status.not_in(OPEN), 4),
+            (LearningAction.due_on < today, 0),
+            (LearningAction.due_on <= today + timedelta(days=DUE_SOON_DAYS), 1),
+            else_=2,
+        )
+    return LearningAction.due_on
+
+
+def _order(sort: str, today: date) -> list[ColumnElement]:
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        raise ValueError(f"not a sort: {sort!r}")
+    column = _sort_column(key, today)
+    first = column.desc() if sort.startswith("-") else column.asc()
+    return [first, LearningAction.due_on.asc(), LearningAction.id.asc()]
 
 
 def rows(
@@ -106,8 +149,10 @@ def rows(
     filters: TrackerFilter,
     clock: Clock,
     params: PageParams | None = None,
+    sort: str = "due_on",
 ) -> tuple[list[ActionRow], int]:
-    """The filtered actions, soonest due first, and how many there are; every row when
+    """The filtered actions, soonest due first unless ``sort`` names another of
+    SORTS (a leading "-" for descending), and how many there are; every row when
     ``params`` is None (the exports)."""
     ids = _filtered(actor, filters, clock.today).subquery()
     total = session.scalar(select(func.count()).select_from(ids)) or 0
@@ -117,7 +162,7 @@ def rows(
         .outerjoin(Subgroup, Subgroup.id == Audit.lead_subgroup_id)
         .join(Agency, Agency.id == LearningAction.owning_agency_id)
         .where(LearningAction.id.in_(select(ids.c.id)))
-        .order_by(LearningAction.due_on, LearningAction.id)
+        .order_by(*_order(sort, clock.today))
     )
     if params is not None:
         stmt = stmt.limit(params.per_page).offset(params.offset)

@@ -1,6 +1,7 @@
-"""The action tracker: learning actions across the audits a person may see, filtered
-(a GET form, so a view can be bookmarked), with counts and downloads of exactly the
-filtered rows."""
+"""The action tracker: learning actions across the audits a person may see, searched,
+filtered and sorted (a GET form and links, so a view can be bookmarked), with counts
+and downloads of exactly the filtered rows. A choice not offered is a 422 with the
+error summary."""
 
 from __future__ import annotations
 
@@ -16,16 +17,28 @@ from app.actions.models import ActionStatus
 from app.actions.tracker import TrackerFilter
 from app.audits import service as audits
 from app.deps import ClockDep, FilterId, SessionDep, transactional
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
 from app.findings.models import KIND_LABELS
 from app.forms import FormState
 from app.pagination import PageParams
-from app.templating import render
+from app.templating import render, sort_heads
 
 router = APIRouter(include_in_schema=False)
 
 SHOWN = PageParams(1, 200)  # the tracker page's rows; the exports have every row
 Word = Annotated[str, Query(max_length=20)]
+Search = Annotated[str, Query(max_length=200)]
+
+COLUMNS = (
+    ("ID", None, "numeric"),
+    ("Action and audit", "title"),
+    ("Owning agency and owner", "agency"),
+    ("Due", "due_on"),
+    ("Status", "status"),
+    ("RAG", "rag"),
+    ("Escalated to", None),
+)
+SORT_PROBLEM = "Sort by one of the table's columns"
 
 RAG_TAGS = {
     "red": "govuk-tag--red",
@@ -66,17 +79,63 @@ def tracker_page(
     status: Word = "",
     overdue: Word = "",
     theme_id: FilterId = None,
+    q: Search = "",
+    sort: Word = "",
 ) -> Response:
-    """Learning actions across the audits this person may see, filtered, with counts
-    and downloads of exactly the filtered rows."""
-    try:
-        chosen = ActionStatus(status) if status else None
-    except ValueError:
-        raise InvalidInput("The status filter is not valid.") from None
-    filters = TrackerFilter(audit_id, agency_id, subgroup_id, chosen, overdue == "yes", theme_id)
-    rows, total = tracker.rows(session, actor=actor, filters=filters, clock=clock, params=SHOWN)
-    counted = tracker.counts(session, actor=actor, filters=filters, today=clock.today)
+    """Learning actions across the audits this person may see, searched by their words,
+    filtered and sorted (soonest due first unless sorted), with counts and downloads
+    of exactly the filtered rows."""
+    statuses = {s.value: s for s in ActionStatus}
+    offered = tracker.choices(
+        session,
+        actor=actor,
+        filters=TrackerFilter(audit_id, agency_id, subgroup_id, theme_id=theme_id),
+    )
+    errors: dict[str, str] = {}
+    for name, chosen_id, key, choice in (
+        ("audit_id", audit_id, "audits", "an audit"),
+        ("agency_id", agency_id, "agencies", "an agency"),
+        ("subgroup_id", subgroup_id, "subgroups", "a lead subgroup"),
+        ("theme_id", theme_id, "themes", "a theme"),
+    ):
+        if chosen_id is not None and chosen_id not in {i for i, _ in offered[key]}:
+            errors[name] = f"Choose {choice} from the list"
+    if status and status not in statuses:
+        errors["status"] = "Choose a status from the list"
+    if sort and sort.removeprefix("-") not in tracker.SORTS:
+        errors["sort"] = SORT_PROBLEM
+    filters = TrackerFilter(
+        audit_id,
+        agency_id,
+        subgroup_id,
+        statuses.get(status),
+        overdue == "yes",
+        theme_id,
+        q.strip() or None,
+    )
+    rows: list[tracker.ActionRow] = []
+    total = 0
+    counted: dict = {"total": 0, "by_status": dict.fromkeys(ActionStatus, 0), "by_agency": []}
+    if not errors:
+        rows, total = tracker.rows(
+            session,
+            actor=actor,
+            filters=filters,
+            clock=clock,
+            params=SHOWN,
+            sort=sort or "due_on",
+        )
+        counted = tracker.counts(session, actor=actor, filters=filters, today=clock.today)
     query = filters.query()
+    shown = {
+        "audit_id": audit_id,
+        "agency_id": agency_id,
+        "subgroup_id": subgroup_id,
+        "status": status,
+        "theme_id": theme_id,
+        "overdue": "yes" if overdue == "yes" else "",
+        "q": q,
+    }
     try:  # one audit's actions: its stage and tabs (an audit not seen shows no actions)
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor) if audit_id else None
     except NotFound:
@@ -89,12 +148,25 @@ def tracker_page(
             "rows": rows,
             "total": total,
             "counts": counted,
-            "choices": tracker.choices(session, actor=actor, filters=filters),
-            "form": FormState(values=query),
+            "choices": offered,
+            "form": FormState(
+                values={k: "" if v is None else str(v) for k, v in shown.items()},
+                errors=errors,
+                anchors={"sort": "#actions"},
+            ),
             "filtered": bool(query),
             "query": query,
+            "sort": "" if "sort" in errors else sort,
+            "head": sort_heads(
+                request,
+                "actions.tracker",
+                columns=COLUMNS,
+                sort=sort or "due_on",
+                query={k: v for k, v in shown.items() if v not in (None, "")},
+            ),
             "statuses": [(s.value, STATUS_LABELS[s]) for s in ActionStatus],
             "today": clock.today,
             **LABELS,
         },
+        status_code=422 if errors else 200,
     )
