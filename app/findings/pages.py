@@ -1,8 +1,11 @@
-"""Pages: an audit's findings (list, add, change) and the admin's list of themes."""
+"""Pages: an audit's findings (searched, filtered by kind and theme and sorted, the
+choices kept in the address; add, change) and the admin's list of themes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,12 +14,12 @@ from app.access.policy import Actor, Permission, child_scope
 from app.audit_templates.models import KeyArea
 from app.audits import service as audits
 from app.audits.models import Audit, Child
-from app.deps import IdPath, PostedForm, SessionDep, transactional
+from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
 from app.findings import service as findings
-from app.findings.models import KIND_LABELS
+from app.findings.models import KIND_LABELS, FindingKind
 from app.findings.schemas import FindingCreate, FindingPatch, ThemeCreate
 from app.forms import Form, FormInvalid, FormState
-from app.templating import flash, redirect, render
+from app.templating import flash, redirect, render, sort_heads
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +44,20 @@ FINDING = Form(
         "child_id": "Choose a child in this audit's cohort",
     },
 )
+Word = Annotated[str, Query(max_length=40)]
+Search = Annotated[str, Query(max_length=200)]
+COLUMNS = (
+    ("Finding", "id"),
+    ("Kind", "kind"),
+    ("What was found", "statement"),
+    ("Themes", None),
+    ("About", None),
+    ("Learning actions", None),
+)
+# The filters' ids on the page: the form to add a finding has its own "kind".
+FILTER_IDS = {"kind": "filter-kind", "theme_id": "filter-theme"}
+NO_FILTERS: dict[str, str | int | None] = {}
+
 THEME = Form(
     ThemeCreate,
     fields=("name",),
@@ -59,9 +76,33 @@ def _findings_page(
     finding_id: int | None = None,
     form: FormState | None = None,
     status_code: int = 200,
+    chosen: dict[str, str | int | None] = NO_FILTERS,
 ) -> Response:
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    items = findings.list_findings(session, actor=actor, audit=audit)
+    themes = findings.list_themes(session)
+    kind, theme_id = str(chosen.get("kind") or ""), chosen.get("theme_id")
+    q, sort = str(chosen.get("q") or ""), str(chosen.get("sort") or "")
+    kinds = {k.value: k for k in FindingKind}
+    errors: dict[str, str] = {}
+    if kind and kind not in kinds:
+        errors[FILTER_IDS["kind"]] = "Choose a kind of finding from the list"
+    if theme_id is not None and theme_id not in {t.id for t in themes}:
+        errors[FILTER_IDS["theme_id"]] = "Choose a theme from the list"
+    if sort and sort.removeprefix("-") not in findings.FINDING_SORTS:
+        errors["sort"] = "Sort by one of the table's columns"
+    items = []
+    if not errors:
+        items = findings.list_findings(
+            session,
+            actor=actor,
+            audit=audit,
+            kind=kinds.get(kind),
+            theme_id=theme_id if isinstance(theme_id, int) else None,
+            q=q.strip() or None,
+            sort=sort or "kind",
+        )
+    filters = {"kind": kind, "theme_id": theme_id, "q": q}
+    filtered = any(filters.values())
     key_areas = session.scalars(
         select(KeyArea)
         .where(KeyArea.template_version_id == audit.template_version_id)
@@ -72,15 +113,30 @@ def _findings_page(
         .where(Child.audit_id == audit.id, child_scope(actor))
         .order_by(Child.pseudonym)
     ).all()
+    form = form or FINDING.state()
+    shown = {FILTER_IDS.get(k, k): "" if v is None else str(v) for k, v in filters.items()}
     return render(
         request,
         template,
         {
             "audit": audit,
             "findings": items,
+            "total": findings.count_findings(session, actor=actor, audit=audit)
+            if filtered
+            else len(items),
+            "filtered": filtered,
+            "sort": "" if "sort" in errors else sort,
+            "head": sort_heads(
+                request,
+                "findings.list",
+                columns=COLUMNS,
+                sort=sort,
+                query=filters,
+                audit_id=audit.id,
+            ),
             "finding_id": finding_id,
             "linked": findings.action_ids(session, finding_ids=[f.id for f in items]),
-            "themes": findings.list_themes(session),
+            "themes": themes,
             "key_areas": key_areas,
             "children": children,
             "kinds": list(KIND_LABELS.items()),
@@ -88,19 +144,34 @@ def _findings_page(
             "may_manage": actor.may(Permission.FINDING_MANAGE),
             "may_act": actor.may(Permission.ACTION_MANAGE),
             "editable": audit.status in findings.FINDINGS_OPEN,
-            "form": form or FINDING.state(),
+            "form": FormState(
+                values={**form.values, **shown},
+                errors={**errors, **form.errors},
+                anchors={**form.anchors, "sort": "#findings"},
+                listed=form.listed,
+            ),
         },
-        status_code=status_code,
+        status_code=422 if errors else status_code,
     )
 
 
 @router.get("/audits/{audit_id}/findings", name="findings.list")
 @transactional
 def findings_page(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    audit_id: IdPath,
+    kind: Word = "",
+    theme_id: FilterId = None,
+    q: Search = "",
+    sort: Word = "",
 ) -> Response:
-    """The audit's findings, and (for moderators) the form to add one."""
-    return _findings_page(session, request, actor, audit_id)
+    """The audit's findings, searched by their words, filtered by kind and theme and
+    sorted by a column (a GET form and links: the address keeps the choices); and
+    (for moderators) the form to add one."""
+    chosen = {"kind": kind, "theme_id": theme_id, "q": q, "sort": sort}
+    return _findings_page(session, request, actor, audit_id, chosen=chosen)
 
 
 @router.post("/audits/{audit_id}/findings", name="findings.create")

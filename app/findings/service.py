@@ -22,7 +22,7 @@ from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
 from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
-from app.findings.models import Finding, FindingKind, Theme
+from app.findings.models import Finding, FindingKind, Theme, finding_theme
 
 # Findings are drawn from returns: not before there are any, nor once the audit closes.
 FINDINGS_OPEN = frozenset({AuditStatus.OPEN, AuditStatus.MODERATION, AuditStatus.LEARNING})
@@ -101,15 +101,58 @@ def _child_visible(actor: Actor):
     )
 
 
-def list_findings(session: Session, *, actor: Actor, audit: Audit) -> list[Finding]:
-    """The audit's findings the actor may see: areas for improvement first."""
+# The findings list's sortable columns (a key, descending with a leading "-"); by kind
+# (areas for improvement first), then as recorded, unless sorted.
+FINDING_SORTS = {
+    "id": Finding.id,
+    "kind": Finding.kind,
+    "statement": func.lower(Finding.statement),
+}
+
+
+def list_findings(
+    session: Session,
+    *,
+    actor: Actor,
+    audit: Audit,
+    kind: FindingKind | None = None,
+    theme_id: int | None = None,
+    q: str | None = None,
+    sort: str = "kind",
+) -> list[Finding]:
+    """The audit's findings the actor may see, of one kind, tagged with one theme, or
+    with ``q`` in their statement when asked; sorted by a key of FINDING_SORTS."""
+    key = sort.removeprefix("-")
+    column = FINDING_SORTS[key]
+    stmt = select(Finding).where(Finding.audit_id == audit.id, _child_visible(actor))
+    if kind is not None:
+        stmt = stmt.where(Finding.kind == kind)
+    if theme_id is not None:
+        stmt = stmt.where(
+            select(finding_theme.c.finding_id)
+            .where(finding_theme.c.finding_id == Finding.id, finding_theme.c.theme_id == theme_id)
+            .exists()
+        )
+    if q:
+        stmt = stmt.where(func.lower(Finding.statement).contains(q.lower(), autoescape=True))
     return list(
         session.scalars(
-            select(Finding)
-            .where(Finding.audit_id == audit.id, _child_visible(actor))
-            .order_by(Finding.kind, Finding.id)
-            .options(*FINDING_LOAD)
+            stmt.order_by(
+                column.desc() if sort.startswith("-") else column.asc(), Finding.id
+            ).options(*FINDING_LOAD)
         )
+    )
+
+
+def count_findings(session: Session, *, actor: Actor, audit: Audit) -> int:
+    """How many of the audit's findings the actor may see."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Finding)
+            .where(Finding.audit_id == audit.id, _child_visible(actor))
+        )
+        or 0
     )
 
 
