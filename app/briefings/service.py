@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import clock
 from app.auditlog import service as auditlog
+from app.audits.models import Audit
 from app.briefings import content, drafting
 from app.briefings.models import Briefing, BriefingKind, BriefingVersion, VersionStatus
 from app.config import Settings
@@ -107,22 +108,61 @@ def document_context(
     )
 
 
-def latest_versions(session: Session) -> list[BriefingVersion]:
-    """Every briefing's newest version, for the editors' list."""
+# The editors' list's sortable columns (a key, descending with a leading "-"); the
+# newest briefing first unless sorted.
+VERSION_SORTS = {
+    "title": func.lower(Briefing.title),
+    "audit": func.lower(Audit.title),
+    "kind": Briefing.kind,
+    "status": case({s: n for n, s in enumerate(VersionStatus)}, value=BriefingVersion.status),
+    "created": BriefingVersion.id,
+}
+
+
+def latest_versions(
+    session: Session,
+    *,
+    audit_id: int | None = None,
+    q: str | None = None,
+    status: VersionStatus | None = None,
+    kind: BriefingKind | None = None,
+    sort: str = "-created",
+) -> list[BriefingVersion]:
+    """Every briefing's newest version, for the editors' list: of one audit, with
+    ``q`` in the title, in one status or of one kind when asked; sorted by a key of
+    VERSION_SORTS."""
     newest = (
         select(BriefingVersion.briefing_id, func.max(BriefingVersion.number).label("n"))
         .group_by(BriefingVersion.briefing_id)
         .subquery()
     )
+    key = sort.removeprefix("-")
+    column = VERSION_SORTS[key]
+    stmt = (
+        select(BriefingVersion)
+        .join(
+            newest,
+            (newest.c.briefing_id == BriefingVersion.briefing_id)
+            & (newest.c.n == BriefingVersion.number),
+        )
+        .join(Briefing, Briefing.id == BriefingVersion.briefing_id)
+        .join(Audit, Audit.id == Briefing.audit_id)
+    )
+    if audit_id is not None:
+        stmt = stmt.where(Briefing.audit_id == audit_id)
+    if q:
+        stmt = stmt.where(func.lower(Briefing.title).contains(q.lower(), autoescape=True))
+    if status is not None:
+        stmt = stmt.where(BriefingVersion.status == status)
+    if kind is not None:
+        stmt = stmt.where(Briefing.kind == kind)
     return list(
         session.scalars(
-            select(BriefingVersion)
-            .join(
-                newest,
-                (newest.c.briefing_id == BriefingVersion.briefing_id)
-                & (newest.c.n == BriefingVersion.number),
+            stmt.options(
+                selectinload(BriefingVersion.briefing).selectinload(Briefing.audit)
+            ).order_by(
+                column.desc() if sort.startswith("-") else column.asc(),
+                BriefingVersion.id.desc(),
             )
-            .options(selectinload(BriefingVersion.briefing).selectinload(Briefing.audit))
-            .order_by(BriefingVersion.id.desc())
         )
     )

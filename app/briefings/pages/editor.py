@@ -1,4 +1,4 @@
-"""Briefing pages: the editors' list, drafting a briefing from a moderated audit, the
+"""Briefing pages: drafting a briefing from a moderated audit, the
 editor (sections, the identification check, submit, approve, publish, withdraw, new
 version) and an HTML preview of the document."""
 
@@ -14,11 +14,10 @@ from app.audits.models import AuditStatus
 from app.briefings import service, workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
 from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, sections_model
-from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
+from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import Conflict, InvalidInput
 from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused
 from app.middleware import PREVIEW_CSP
-from app.pagination import PageParams
 from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -95,36 +94,6 @@ def _to_version(request: Request, version_id: int, done: str) -> Response:
 
 
 # --- the editors' list and a new briefing ------------------------------------------------
-
-
-def _moderated_audits(session, actor: Actor) -> list:
-    found = []
-    for status in workflow.MODERATED:
-        items, _ = audits.list_audits(
-            session, actor=actor, params=PageParams(1, 200), status=status
-        )
-        found += items
-    return found
-
-
-@router.get("/briefings", name="briefings.list")
-@transactional
-def briefings(
-    session: SessionDep, request: Request, actor: Actor, audit_id: FilterId = None
-) -> Response:
-    """Every briefing's newest version, or (``?audit_id=``) one audit's, with its tabs."""
-    versions = service.latest_versions(session)
-    moderated = _moderated_audits(session, actor)
-    audit = None
-    if audit_id is not None:
-        audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-        versions = [v for v in versions if v.briefing.audit_id == audit.id]
-        moderated = [a for a in moderated if a.id == audit.id]
-    return render(
-        request,
-        "briefings/list.html",
-        {"audit": audit, "versions": versions, "moderated": moderated},
-    )
 
 
 def _new_page(request, audit, form: FormState, status_code=200) -> Response:
