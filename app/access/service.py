@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.access import kept
@@ -200,6 +200,20 @@ def revoke_token(session: Session, *, token: ApiToken) -> ApiToken:
     return token
 
 
+# The users list's sortable columns (a key, descending with a leading "-"); by email
+# address unless sorted. People with no agency come first by agency; active people
+# first by status.
+USER_SORTS = {
+    "name": func.lower(User.display_name),
+    "email": func.lower(User.email),
+    "agency": func.coalesce(
+        select(func.lower(Agency.name)).where(Agency.id == User.agency_id).scalar_subquery(),
+        "",
+    ),
+    "status": case((User.active.is_(True), 0), else_=1),
+}
+
+
 def list_users(
     session: Session,
     *,
@@ -207,14 +221,32 @@ def list_users(
     active: bool | None = None,
     role: Role | None = None,
     agency_id: int | None = None,
+    q: str | None = None,
+    sort: str | None = None,
 ) -> tuple[list[User], int]:
-    stmt = select(User).order_by(User.email)
+    """A page of accounts, filtered; ``q`` finds words in the name or email address;
+    ``sort`` is a key of USER_SORTS (by email address when None)."""
+    stmt = select(User)
+    if sort is None:
+        stmt = stmt.order_by(User.email)
+    else:
+        column = USER_SORTS[sort.removeprefix("-")]
+        first = column.desc() if sort.startswith("-") else column.asc()
+        stmt = stmt.order_by(first, func.lower(User.email), User.id)
     if active is not None:
         stmt = stmt.where(User.active.is_(active))
     if role is not None:
         stmt = stmt.where(User.role_rows.any(UserRole.role == role))
     if agency_id is not None:
         stmt = stmt.where(User.agency_id == agency_id)
+    if q:
+        words = q.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(User.display_name).contains(words, autoescape=True),
+                func.lower(User.email).contains(words, autoescape=True),
+            )
+        )
     return page_of(session, stmt, params)
 
 

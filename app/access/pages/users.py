@@ -15,10 +15,10 @@ from app.access.policy import Actor
 from app.access.schemas import UserCreate, UserUpdate
 from app.access.secrets import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.agencies import service as agencies
-from app.deps import IdPath, PostedForm, SessionDep, transactional
+from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
 from app.forms import Form, FormInvalid, FormState, Messages
 from app.pagination import MAX_PER_PAGE, PageParams
-from app.templating import flash, redirect, render
+from app.templating import flash, redirect, render, sort_heads
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,15 +89,58 @@ def _agency_choices(session: Session, current: int | None) -> list[tuple[int, st
 # --- the list ----------------------------------------------------------------------------
 
 
+USER_COLUMNS = (
+    ("Name", "name"),
+    ("Email address", "email"),
+    ("Roles", None),
+    ("Agency", "agency"),
+    ("Status", "status"),
+    ("Authenticator", None),
+)
+ACTIVE = {"yes": True, "no": False}
+
+
 @router.get("/admin/users", name="access.users")
 @transactional
 def users(
     session: SessionDep,
     request: Request,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    q: Annotated[str, Query(max_length=200)] = "",
+    role: Annotated[str, Query(max_length=40)] = "",
+    agency_id: FilterId = None,
+    active: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
+    """The accounts, searched by name or email address, filtered by role, agency and
+    status and sorted by a column (a GET form and links: the address keeps the
+    choices, the page links too); a choice not offered is a 422 with the error
+    summary."""
+    names = _agency_names(session)
+    roles = {r.value: r for r in Role}
+    errors: dict[str, str] = {}
+    if role and role not in roles:
+        errors["role"] = "Choose a role from the list"
+    if agency_id is not None and agency_id not in names:
+        errors["agency_id"] = "Choose an agency from the list"
+    if active and active not in ACTIVE:
+        errors["active"] = "Choose a status from the list"
+    if sort and sort.removeprefix("-") not in service.USER_SORTS:
+        errors["sort"] = "Sort by one of the table's columns"
     params = PageParams(page, MAX_PER_PAGE)
-    items, total = service.list_users(session, params=params)
+    items: list = []
+    total = 0
+    if not errors:
+        items, total = service.list_users(
+            session,
+            params=params,
+            active=ACTIVE.get(active),
+            role=roles.get(role),
+            agency_id=agency_id,
+            q=q.strip() or None,
+            sort=sort or None,
+        )
+    filters = {"q": q, "role": role, "agency_id": agency_id, "active": active}
     return render(
         request,
         "access/users/list.html",
@@ -107,8 +150,23 @@ def users(
             "page": page,
             "pages": max(1, -(-total // MAX_PER_PAGE)),
             "role_labels": ROLE_LABELS,
-            "agency_names": _agency_names(session),
+            "agency_names": names,
+            "filtered": any(v not in (None, "") for v in filters.values()),
+            "sort": "" if "sort" in errors else sort,
+            "query": {**filters, "sort": "" if "sort" in errors else sort},
+            "head": sort_heads(
+                request, "access.users", columns=USER_COLUMNS, sort=sort, query=filters
+            ),
+            "roles": [(r.value, label) for r, label in ROLE_LABELS.items()],
+            "agencies": sorted(names.items(), key=lambda item: item[1].lower()),
+            "statuses": [("yes", "Active"), ("no", "Disabled")],
+            "form": FormState(
+                values={k: "" if v is None else str(v) for k, v in filters.items()},
+                errors=errors,
+                anchors={"sort": "#users"},
+            ),
         },
+        status_code=422 if errors else 200,
     )
 
 
