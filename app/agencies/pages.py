@@ -1,9 +1,13 @@
-"""Admin pages for the partnership's agencies: the list, adding one, deactivating."""
+"""Admin pages for the partnership's agencies: the list (searched by name, filtered by
+kind and status, sorted; the choices kept in the address), adding one, deactivating."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from app.agencies import service
 from app.agencies.models import AgencyKind
@@ -11,7 +15,7 @@ from app.agencies.schemas import AgencyCreate
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.forms import Form, FormInvalid, FormState
 from app.pagination import PageParams
-from app.templating import flash, redirect, render
+from app.templating import flash, redirect, render, sort_heads
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,11 +46,63 @@ AGENCY = Form(
 )
 
 
+COLUMNS = (
+    ("Agency", "name"),
+    ("Kind", "kind"),
+    ("Status", "status"),
+    (Markup('<span class="govuk-visually-hidden">Action</span>'), None),
+)
+ACTIVE = {"yes": True, "no": False}
+Word = Annotated[str, Query(max_length=40)]
+
+
 @router.get("/admin/agencies", name="agencies.list")
 @transactional
-def agencies(session: SessionDep, request: Request) -> Response:
-    items, _total = service.list_agencies(session, params=PageParams(1, 200))
-    return render(request, "agencies/list.html", {"agencies": items, "kinds": KIND_LABELS})
+def agencies(
+    session: SessionDep,
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    kind: Word = "",
+    active: Word = "",
+    sort: Word = "",
+) -> Response:
+    """The partnership's agencies, searched by name, filtered by kind and status and
+    sorted by a column (a GET form and links: the address keeps the choices); a
+    choice not offered is a 422 with the error summary."""
+    kinds = {k.value: k for k in AgencyKind}
+    errors: dict[str, str] = {}
+    if kind and kind not in kinds:
+        errors["kind"] = "Choose a kind of agency from the list"
+    if active and active not in ACTIVE:
+        errors["active"] = "Choose a status from the list"
+    if sort and sort.removeprefix("-") not in service.AGENCY_SORTS:
+        errors["sort"] = "Sort by one of the table's columns"
+    items: list = []
+    if not errors:
+        items, _total = service.list_agencies(
+            session,
+            params=PageParams(1, 200),
+            active=ACTIVE.get(active),
+            kind=kinds.get(kind),
+            q=q.strip() or None,
+            sort=sort or None,
+        )
+    filters = {"q": q, "kind": kind, "active": active}
+    return render(
+        request,
+        "agencies/list.html",
+        {
+            "agencies": items,
+            "kinds": KIND_LABELS,
+            "kind_choices": [(k.value, label) for k, label in KIND_LABELS.items()],
+            "statuses": [("yes", "Active"), ("no", "Inactive")],
+            "filtered": any(filters.values()),
+            "sort": "" if "sort" in errors else sort,
+            "head": sort_heads(request, "agencies.list", columns=COLUMNS, sort=sort, query=filters),
+            "form": FormState(values=filters, errors=errors, anchors={"sort": "#agencies"}),
+        },
+        status_code=422 if errors else 200,
+    )
 
 
 def _form_page(request: Request, form: FormState, status_code: int = 200) -> Response:

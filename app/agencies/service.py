@@ -6,7 +6,7 @@ partnership is recorded by deactivating.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from app.agencies.models import Agency, AgencyKind, Subgroup
@@ -15,6 +15,14 @@ from app.db import get_or_404
 from app.errors import Conflict, FieldError
 from app.pagination import PageParams, page_of
 
+# The agencies list's sortable columns (a key, descending with a leading "-"); by name
+# unless sorted; active agencies first by status.
+AGENCY_SORTS = {
+    "name": func.lower(Agency.name),
+    "kind": Agency.kind,
+    "status": case((Agency.active.is_(True), 0), else_=1),
+}
+
 
 def list_agencies(
     session: Session,
@@ -22,12 +30,24 @@ def list_agencies(
     params: PageParams,
     active: bool | None = None,
     kind: AgencyKind | None = None,
+    q: str | None = None,
+    sort: str | None = None,
 ) -> tuple[list[Agency], int]:
-    stmt: Select = select(Agency).order_by(Agency.name)
+    """A page of agencies, filtered; ``q`` finds words in the name; ``sort`` is a key
+    of AGENCY_SORTS (by name when None)."""
+    stmt: Select = select(Agency)
+    if sort is None:
+        stmt = stmt.order_by(Agency.name)
+    else:
+        column = AGENCY_SORTS[sort.removeprefix("-")]
+        first = column.desc() if sort.startswith("-") else column.asc()
+        stmt = stmt.order_by(first, func.lower(Agency.name), Agency.id)
     if active is not None:
         stmt = stmt.where(Agency.active == active)
     if kind is not None:
         stmt = stmt.where(Agency.kind == kind)
+    if q:
+        stmt = stmt.where(func.lower(Agency.name).contains(q.lower(), autoescape=True))
     return page_of(session, stmt, params)
 
 
