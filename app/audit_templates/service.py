@@ -48,14 +48,37 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:120].strip("-") or "template"
 
 
+# The templates list's sortable columns: the name, and when the template was created.
+FAMILY_SORTS = {"name": func.lower(TemplateFamily.name), "created": TemplateFamily.created_at}
+
+
 def list_families(
-    session: Session, *, params: PageParams, status: TemplateStatus | None = None
+    session: Session,
+    *,
+    params: PageParams,
+    status: TemplateStatus | None = None,
+    q: str | None = None,
+    sort: str | None = None,
 ) -> tuple[list[TemplateFamily], int]:
-    stmt: Select = (
-        select(TemplateFamily)
-        .options(selectinload(TemplateFamily.versions))
-        .order_by(TemplateFamily.name)
-    )
+    """A page of templates with their versions; ``status``: those with a version in it;
+    ``q`` finds words in the name or theme of any version; ``sort`` is a key of
+    FAMILY_SORTS, "-" first for descending (by name when None)."""
+    stmt: Select = select(TemplateFamily).options(selectinload(TemplateFamily.versions))
+    if sort is None:
+        stmt = stmt.order_by(TemplateFamily.name)
+    else:
+        column = FAMILY_SORTS[sort.removeprefix("-")]
+        first = column.desc() if sort.startswith("-") else column.asc()
+        stmt = stmt.order_by(first, TemplateFamily.id)
+    if q:
+        words = q.lower()
+        named = select(TemplateVersion.id).where(
+            TemplateVersion.family_id == TemplateFamily.id,
+            func.lower(TemplateVersion.theme).contains(words, autoescape=True),
+        )
+        stmt = stmt.where(
+            func.lower(TemplateFamily.name).contains(words, autoescape=True) | named.exists()
+        )
     if status is not None:
         has_status = select(TemplateVersion.id).where(
             TemplateVersion.family_id == TemplateFamily.id, TemplateVersion.status == status

@@ -9,8 +9,9 @@ change a published version, and each change is in the audit log.
 from __future__ import annotations
 
 from functools import cache
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -21,7 +22,7 @@ from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, StateError
 from app.forms import Form, FormInvalid, FormState, Messages, Posted, undone_if_refused
 from app.pagination import PageParams
-from app.templating import flash, redirect, render
+from app.templating import flash, redirect, render, sort_heads
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,11 +88,58 @@ def to_version(request: Request, version_id: int, done: str) -> Response:
 # --- the list and a new template ------------------------------------------------------
 
 
+LIST_COLUMNS = (("Template", "name"), ("Versions", None), ("Created", "created"))
+STATUS_LABELS = {
+    TemplateStatus.DRAFT: "With a draft version",
+    TemplateStatus.PUBLISHED: "With a published version",
+    TemplateStatus.RETIRED: "With a retired version",
+}
+Word = Annotated[str, Query(max_length=40)]
+
+
 @router.get("/admin/templates", name="audit_templates.list")
 @transactional
-def templates_list(session: SessionDep, request: Request) -> Response:
-    families, _total = service.list_families(session, params=PageParams(1, 200))
-    return render(request, "audit_templates/list.html", {"families": families})
+def templates_list(
+    session: SessionDep,
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    status: Word = "",
+    sort: Word = "",
+) -> Response:
+    """The templates, searched by name or theme, filtered by their versions' status and
+    sorted by a column (a GET form and links: the address keeps the choices); a choice
+    not offered is a 422 with the error summary."""
+    statuses = {s.value: s for s in TemplateStatus}
+    errors: dict[str, str] = {}
+    if status and status not in statuses:
+        errors["status"] = "Choose a status from the list"
+    if sort and sort.removeprefix("-") not in service.FAMILY_SORTS:
+        errors["sort"] = "Sort by one of the table's columns"
+    families: list = []
+    if not errors:
+        families, _total = service.list_families(
+            session,
+            params=PageParams(1, 200),
+            status=statuses.get(status),
+            q=q.strip() or None,
+            sort=sort or None,
+        )
+    filters = {"q": q, "status": status}
+    return render(
+        request,
+        "audit_templates/list.html",
+        {
+            "families": families,
+            "statuses": [(s.value, label) for s, label in STATUS_LABELS.items()],
+            "filtered": any(filters.values()),
+            "sort": "" if "sort" in errors else sort,
+            "head": sort_heads(
+                request, "audit_templates.list", columns=LIST_COLUMNS, sort=sort, query=filters
+            ),
+            "form": FormState(values=filters, errors=errors, anchors={"sort": "#templates"}),
+        },
+        status_code=422 if errors else 200,
+    )
 
 
 def _new_page(request: Request, form: FormState, status_code: int = 200) -> Response:
