@@ -6,7 +6,7 @@ writers begin IMMEDIATE and run one at a time (tests/test_concurrency.py shows i
 """
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM
@@ -94,12 +94,25 @@ def test_a_draft_saved_meanwhile_is_never_deleted_with_its_involvement(sessions)
         cohort.remove_involvement(remover, audit=remover_audit, involvement=involvement)
 
 
+def blocked_on_a_lock(session: Session) -> bool:
+    """Whether another connection to this database is waiting for a row lock."""
+    waiting = session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+    )
+    session.rollback()
+    return bool(waiting)
+
+
 def test_a_meeting_page_saved_while_another_is_saving_cannot_overwrite_it(sessions):
     """Two moderators save the same child's meeting page at once, both drawn with no
     decision yet. The second waits for the audit's lock and then reads the first's
     decisions: its save is refused (409 on the page), not written over them."""
     import random
     import threading
+    import time
     from datetime import date
 
     from app.audit_templates.service import get_version
@@ -148,8 +161,11 @@ def test_a_meeting_page_saved_while_another_is_saving_cannot_overwrite_it(sessio
 
     waiting = threading.Thread(target=second_save)
     waiting.start()
-    waiting.join(timeout=1)
-    assert waiting.is_alive()  # blocked on the audit's lock
+    # Wait until the second save really is waiting for the lock (not merely started).
+    deadline = time.monotonic() + 20
+    while not blocked_on_a_lock(setup):
+        assert waiting.is_alive() and time.monotonic() < deadline, "never waited for the lock"
+        time.sleep(0.05)
     meetings.save(
         first, actor=SYSTEM, audit=found, meeting_=drawn, choices=agree_all(drawn), notes=None
     )
