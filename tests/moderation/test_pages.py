@@ -51,7 +51,11 @@ def test_open_decide_send_back_and_finish_through_the_pages(moderator, db, audit
     missing = post(moderator, cell_url, cell_url, level="I")
     assert missing.status_code == 422
     assert 'href="#rationale"' in missing.text
-    assert post(moderator, cell_url, cell_url, level="I", rationale="Not seen.").status_code == 303
+    saved = post(moderator, cell_url, cell_url, level="I", rationale="Not seen.")
+    assert saved.status_code == 303
+    # Back to the grid showing that child, not every child, with the confirmation.
+    assert saved.headers["location"].endswith(f"/moderation?child={first.child_id}")
+    assert "The decision has been saved." in moderator.get(saved.headers["location"]).text
     assert "G → I" in moderator.get(base).text
 
     # Another agency's view, then sending a return back with the note required.

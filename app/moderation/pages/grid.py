@@ -48,9 +48,12 @@ SEND_BACK = Form(
 )
 
 
-def _to_workspace(request: Request, audit_id: int, done: str, *, anchor: str | None = None):
+def _to_workspace(request: Request, audit_id: int, done: str, *, child: int | None = None):
+    """Back to the grid with the confirmation banner (which takes the focus); after a
+    decision on one child's cell, the grid shows that child, not every child."""
     flash(done)
-    return redirect(request, "moderation.workspace", audit_id=audit_id, anchor=anchor)
+    query = {"child": child} if child is not None else None
+    return redirect(request, "moderation.workspace", audit_id=audit_id, query=query)
 
 
 def _workspace(
@@ -252,9 +255,7 @@ def decide(
             form=invalid.state(),
             status_code=invalid.status_code,
         )
-    return _to_workspace(
-        request, audit_id, "The decision has been saved.", anchor=f"child-{return_.child_id}"
-    )
+    return _to_workspace(request, audit_id, "The decision has been saved.", child=return_.child_id)
 
 
 @router.post(
