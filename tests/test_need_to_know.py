@@ -21,7 +21,7 @@ from app.main import create_app
 from app.returns.models import Return
 from tests.helpers.factories import make_agency, make_template
 from tests.helpers.permissions import api_routes
-from tests.test_permissions import SAMPLE_BODIES
+from tests.test_permissions import SAMPLE_BODIES, SAMPLE_PATH
 
 ROUTES = api_routes(
     create_app(Settings(database_url=f"sqlite:///{tempfile.gettempdir()}/case-audit-routes.db"))
@@ -86,7 +86,8 @@ def world(db):
 
 
 def _call(client, route, method, ids, headers):
-    path = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), 1)), route.path)
+    given = {**SAMPLE_PATH, **ids}
+    path = re.sub(r"\{(\w+)\}", lambda m: str(given.get(m.group(1), 1)), route.path)
     body = SAMPLE_BODIES.get(route.name) if route.body_field is not None else None
     return client.request(method, path, json=body, headers=headers)
 

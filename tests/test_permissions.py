@@ -111,8 +111,12 @@ def _code(response) -> str | None:
     return None
 
 
+# Path parameters that are not ids, with a value the route accepts.
+SAMPLE_PATH = {"kind": "csv"}
+
+
 def _request(client, route, method, headers):
-    path = re.sub(r"\{[^}]+\}", "1", route.path)
+    path = re.sub(r"\{([^}]+)\}", lambda m: SAMPLE_PATH.get(m.group(1), "1"), route.path)
     kwargs: dict = {"headers": dict(headers), "follow_redirects": False}
     if route.body_field is not None:
         assert route.name in SAMPLE_BODIES, f"add a sample body for {route.name}"

@@ -217,22 +217,18 @@ def analytics_report(
     return analytics_of(session, request, actor, filters)
 
 
-@router.get("/moderation/analytics.xlsx", name="api.moderation.analytics_xlsx")
+@router.get("/moderation/analytics.{kind}", name="api.moderation.analytics_download")
 @transactional
-def analytics_xlsx(
-    session: SessionDep, request: Request, actor: Actor, filters: AnalyticsFilters, clock: ClockDep
+def analytics_download(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    kind: export.FileKind,
+    filters: AnalyticsFilters,
+    clock: ClockDep,
 ) -> Response:
-    """The analytics' tables as an Excel workbook: the same filters, the same rows, and
-    a sheet of the headline sentences."""
+    """The analytics' tables as an Excel workbook (``.xlsx``, with a sheet of the
+    headline sentences) or as CSV (``.csv``, UTF-8 with a BOM, for Excel): the same
+    filters, the same rows."""
     found = analytics_of(session, request, actor, filters)
-    return export.download(found, "xlsx", today=clock.today, audit_id=filters.audit_id)
-
-
-@router.get("/moderation/analytics.csv", name="api.moderation.analytics_csv")
-@transactional
-def analytics_csv(
-    session: SessionDep, request: Request, actor: Actor, filters: AnalyticsFilters, clock: ClockDep
-) -> Response:
-    """The analytics' tables as CSV (UTF-8 with a BOM, for Excel)."""
-    found = analytics_of(session, request, actor, filters)
-    return export.download(found, "csv", today=clock.today, audit_id=filters.audit_id)
+    return export.download(found, kind, today=clock.today, audit_id=filters.audit_id)

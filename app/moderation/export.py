@@ -15,6 +15,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Literal
 
 import xlsxwriter
 from starlette.responses import Response
@@ -75,6 +76,10 @@ MEDIA_TYPES = {
 def filename(today: date, extension: str, audit_id: int | None = None) -> str:
     which = f"audit-{audit_id}" if audit_id else "pooled"
     return f"moderation-analytics-{which}-{today.isoformat()}.{extension}"
+
+
+# The files the analytics download as: a path parameter of the download routes.
+FileKind = Literal["xlsx", "csv"]
 
 
 def download(report: dict, extension: str, *, today: date, audit_id: int | None) -> Response:

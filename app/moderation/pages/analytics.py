@@ -76,7 +76,8 @@ def _analytics_page(request, session, actor, *, filters, form, audit=None):
     ids = {"audit_id": audit.id} if audit else {}
     query = dict(request.query_params)
     downloads = {
-        kind: url(request, f"{route}_{kind}", query=query, **ids) for kind in ("xlsx", "csv")
+        kind: url(request, f"{route}_download", query=query, kind=kind, **ids)
+        for kind in ("xlsx", "csv")
     }
     return render(
         request,
@@ -139,22 +140,21 @@ def audit_analytics(session: SessionDep, request: Request, actor: Actor, audit_i
     return _analytics_page(request, session, actor, filters=filters, form=form, audit=audit)
 
 
-@router.get("/audits/{audit_id}/moderation/analytics.xlsx", name="moderation.audit_analytics_xlsx")
+@router.get(
+    "/audits/{audit_id}/moderation/analytics.{kind}", name="moderation.audit_analytics_download"
+)
 @transactional
-def audit_analytics_xlsx(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, clock: ClockDep
+def audit_analytics_download(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    audit_id: IdPath,
+    kind: export.FileKind,
+    clock: ClockDep,
 ):
+    """One audit's tables as XLSX or CSV, under the page's own filters."""
     _audit, filters, form = _audit_filters(request, session, actor, audit_id)
-    return _download(request, session, actor, filters, form, "xlsx", clock)
-
-
-@router.get("/audits/{audit_id}/moderation/analytics.csv", name="moderation.audit_analytics_csv")
-@transactional
-def audit_analytics_csv(
-    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, clock: ClockDep
-):
-    _audit, filters, form = _audit_filters(request, session, actor, audit_id)
-    return _download(request, session, actor, filters, form, "csv", clock)
+    return _download(request, session, actor, filters, form, kind, clock)
 
 
 AnalyticsKeyArea = Annotated[str, Query(max_length=200)]
@@ -176,31 +176,18 @@ def pooled_analytics(
     return _analytics_page(request, session, actor, filters=filters, form=form)
 
 
-@router.get("/analytics.xlsx", name="moderation.analytics_xlsx")
+@router.get("/analytics.{kind}", name="moderation.analytics_download")
 @transactional
-def pooled_analytics_xlsx(
+def pooled_analytics_download(
     session: SessionDep,
     request: Request,
     actor: Actor,
+    kind: export.FileKind,
     clock: ClockDep,
     agency_id: FilterId = None,
     template_id: FilterId = None,
     key_area: AnalyticsKeyArea = "",
 ):
+    """The pooled tables as XLSX or CSV, under the page's own filters."""
     filters, form = _pooled_filters(request, agency_id, template_id, key_area)
-    return _download(request, session, actor, filters, form, "xlsx", clock)
-
-
-@router.get("/analytics.csv", name="moderation.analytics_csv")
-@transactional
-def pooled_analytics_csv(
-    session: SessionDep,
-    request: Request,
-    actor: Actor,
-    clock: ClockDep,
-    agency_id: FilterId = None,
-    template_id: FilterId = None,
-    key_area: AnalyticsKeyArea = "",
-):
-    filters, form = _pooled_filters(request, agency_id, template_id, key_area)
-    return _download(request, session, actor, filters, form, "csv", clock)
+    return _download(request, session, actor, filters, form, kind, clock)
