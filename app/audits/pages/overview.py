@@ -184,28 +184,38 @@ def overview(session: SessionDep, request: Request, actor: Actor, audit_id: IdPa
     return _overview_page(session, request, actor, audit_id)
 
 
+def _change_stage(session, request, actor, audit_id: int, posted, form, change, done: str):
+    """Close or reopen from the overview: ``form`` reads the reason, ``change`` makes
+    the change; a refusal shows the overview again with the error summary."""
+    audit = service.get_audit(session, audit_id=audit_id, actor=actor)
+    try:
+        body = form.read(posted)
+        with form.submitting(session, posted):
+            change(session, audit=audit, reason=body.reason)
+    except FormInvalid as invalid:
+        return _overview_page(
+            session, request, actor, audit_id, form=invalid.state(), status_code=invalid.status_code
+        )
+    flash(done)
+    return redirect(request, "audits.overview", audit_id=audit_id)
+
+
 @router.post("/audits/{audit_id}/close", name="audits.close")
 @transactional
 def close(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     """Close an audit in learning; the reason is required while a learning action is open."""
-    audit = service.get_audit(session, audit_id=audit_id, actor=actor)
-    try:
-        body = CLOSE.read(posted)
-        with CLOSE.submitting(session, posted):
-            lifecycle.close_audit(session, audit=audit, reason=body.reason)
-    except FormInvalid as invalid:
-        return _overview_page(
-            session,
-            request,
-            actor,
-            audit_id,
-            form=invalid.state(),
-            status_code=invalid.status_code,
-        )
-    flash("The audit is closed.")
-    return redirect(request, "audits.overview", audit_id=audit_id)
+    return _change_stage(
+        session,
+        request,
+        actor,
+        audit_id,
+        posted,
+        CLOSE,
+        lifecycle.close_audit,
+        "The audit is closed.",
+    )
 
 
 @router.post("/audits/{audit_id}/reopen", name="audits.reopen")
@@ -214,22 +224,16 @@ def reopen(
     session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
 ) -> Response:
     """Put a closed audit back in learning, with the reason."""
-    audit = service.get_audit(session, audit_id=audit_id, actor=actor)
-    try:
-        body = REOPEN.read(posted)
-        with REOPEN.submitting(session, posted):
-            lifecycle.reopen_audit(session, audit=audit, reason=body.reason)
-    except FormInvalid as invalid:
-        return _overview_page(
-            session,
-            request,
-            actor,
-            audit_id,
-            form=invalid.state(),
-            status_code=invalid.status_code,
-        )
-    flash("The audit is reopened: it is back in learning.")
-    return redirect(request, "audits.overview", audit_id=audit_id)
+    return _change_stage(
+        session,
+        request,
+        actor,
+        audit_id,
+        posted,
+        REOPEN,
+        lifecycle.reopen_audit,
+        "The audit is reopened: it is back in learning.",
+    )
 
 
 # --- its returns ---------------------------------------------------------------------

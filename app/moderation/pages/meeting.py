@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.cohort import lock_audit
-from app.audits.models import AuditStatus
+from app.audits.models import Audit, AuditStatus
 from app.deps import IdPath, IdQuery, PostedForm, SessionDep, transactional
 from app.forms import FormState, undone_if_refused
 from app.moderation import meeting as meetings
@@ -19,6 +19,19 @@ from app.returns.wording import BOX_LABELS, answer_text
 from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+
+def _open(
+    session, actor: Actor, audit_id: int, child: int | None, agency: int | None, *, locked=False
+) -> tuple[Audit, meetings.Meeting]:
+    """The audit and its meeting page for one child (or agency). A save takes the
+    audit's lock first, so what was decided meanwhile is read after it."""
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    if locked:
+        lock_audit(session, audit)
+    return audit, meetings.meeting(
+        session, actor=actor, audit=audit, child_id=child, agency_id=agency
+    )
 
 
 def _where(meeting: meetings.Meeting) -> dict[str, int]:
@@ -85,8 +98,7 @@ def meeting_page(
     child: IdQuery = None,
     agency: IdQuery = None,
 ) -> Response:
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    audit, found = _open(session, actor, audit_id, child, agency)
     return _page(request, actor, audit, found)
 
 
@@ -101,9 +113,7 @@ def meeting_save(
     child: IdQuery = None,
     agency: IdQuery = None,
 ) -> Response:
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    lock_audit(session, audit)  # what was decided meanwhile is read after the lock
-    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    audit, found = _open(session, actor, audit_id, child, agency, locked=True)
     values = {name: posted.one(name) for name in posted.names()}
     choices = meetings.choices_from(found, values)
     sent_notes = found.child is not None and any(name in values for name in NOTE_FIELDS)
@@ -165,8 +175,7 @@ def agree_all(
     agency: IdQuery = None,
 ) -> Response:
     """Check before agreeing: every grade that will be agreed, listed."""
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    audit, found = _open(session, actor, audit_id, child, agency)
     return _page(request, actor, audit, found, template="moderation/agree_all.html")
 
 
@@ -181,9 +190,7 @@ def agree_all_save(
     child: IdQuery = None,
     agency: IdQuery = None,
 ) -> Response:
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    lock_audit(session, audit)
-    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    audit, found = _open(session, actor, audit_id, child, agency, locked=True)
     if posted.one("listed") != meetings.listed(found):
         # Something changed since the list was shown: agree only what was seen.
         problem = "The grades still to agree have changed since this list was shown: check it again"
@@ -215,6 +222,5 @@ def meeting_pack(
 ) -> Response:
     """The meeting pack for one child (or agency), for chairs who work from paper: the
     same content without the forms, laid out for printing."""
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
-    found = meetings.meeting(session, actor=actor, audit=audit, child_id=child, agency_id=agency)
+    audit, found = _open(session, actor, audit_id, child, agency)
     return _page(request, actor, audit, found, template="moderation/meeting_pack.html")
