@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # Breakdowns with a count below this (but above 0) could identify someone:
     # publishing asks for an explicit confirmation.
     small_count_threshold: int = Field(default=5, ge=1, le=100)
+    # How many people, none of them an author of the version, must approve a briefing
+    # before it can be published (four eyes: at least one).
+    briefing_approvers: int = Field(default=1, ge=1, le=2)
     # Worker processes rendering PDFs; each is replaced after this many renders
     # (WeasyPrint's memory grows by about 0.4 MB a render).
     render_workers: int = Field(default=1, ge=1, le=8)

@@ -25,17 +25,21 @@ from app.auditlog.models import AuditEvent
 from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement, audit_agency
 from app.briefings.models import (
     Briefing,
+    BriefingApproval,
     BriefingDocument,
     BriefingDownload,
     BriefingVersion,
 )
 from app.db import Base
 from app.findings.models import Finding, FindingKind, Theme, finding_theme
+from app.identify.models import AllowedTerm
 from app.moderation.models import ModeratedGrade
 from app.reminders.models import ReminderSent
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 
 __all__ = [
+    "AllowedTerm",
+    "BriefingApproval",
     "ActionStatus",
     "ActionStatusChange",
     "Finding",

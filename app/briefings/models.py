@@ -92,6 +92,13 @@ class BriefingVersion(Base):
     # small-count warnings it raised.
     check_report: Mapped[list[dict]] = mapped_column(JSON, default=list)
     small_counts_confirmed_by: Mapped[str | None] = mapped_column(String(320))
+    # Who drafted it (created it, or started it as a new version), and the user ids of
+    # everyone who wrote in it: none of them may approve it (four eyes).
+    drafted_by: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    author_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The tables whose small counts of children are shown as "fewer than N" (with
+    # secondary suppression), by the table's key in the document.
+    suppressed_tables: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -116,6 +123,23 @@ class BriefingVersion(Base):
     @property
     def label(self) -> str:
         return f"version {self.number}"
+
+
+class BriefingApproval(Base):
+    """One approver's approval of a version: someone other than its authors, who
+    confirmed they read the identification check. A version is approved once it has as
+    many as the setting ``briefing_approvers`` asks for."""
+
+    __tablename__ = "briefing_approval"
+    __table_args__ = (UniqueConstraint("version_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("briefing_version.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    approver: Mapped[str] = mapped_column(String(320))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The approver ticked "I have read the identification check".
+    check_read: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class BriefingDocument(Base):

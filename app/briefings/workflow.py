@@ -19,7 +19,8 @@ from app.access.models import User
 from app.access.policy import Actor
 from app.actions.models import LearningAction
 from app.audits.models import Audit, AuditStatus, Child
-from app.briefings import drafting, identify
+from app.briefings import drafting
+from app.identify import check as identify
 from app.briefings.models import (
     Briefing,
     BriefingKind,

@@ -121,7 +121,7 @@ def publish_check(
     """Look for anything that could identify a child: a pseudonym tied to case detail,
     an NHS number, a date of birth, a postcode, a name from the audit's records (all
     refused), and small counts (warned). Exit 1 if anything would be refused."""
-    from app.briefings import identify
+    from app.identify import check as identify
     from app.briefings import service as briefings_service
     from app.briefings import workflow as briefings_workflow
 

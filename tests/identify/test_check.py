@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import weasyprint
 
-from app.briefings.identify import Problem, Report, check, check_pdf, valid_nhs_number
+from app.identify.check import Problem, Report, check, check_pdf, valid_nhs_number
 
 
 def only(report: Report, kind: str) -> list[Problem]:

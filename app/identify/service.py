@@ -1,0 +1,73 @@
+"""The words the identification check allows (the partnership's vocabulary), and the
+admin's list of them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.agencies.models import Agency, Subgroup
+from app.auditlog import service as auditlog
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.findings.models import Theme
+from app.identify.models import AllowedTerm
+
+
+def key(term: str) -> str:
+    return " ".join(term.lower().split())
+
+
+def vocabulary(session: Session, *, partnership_name: str = "") -> frozenset[str]:
+    """Every word the check must not take for a name or an address: the names of the
+    agencies, subgroups and themes, the partnership's name, and the admin's list."""
+    words: set[str] = set()
+    for column in (Agency.name, Subgroup.name, Theme.name, AllowedTerm.term):
+        words |= set(session.scalars(select(column)))
+    if partnership_name:
+        words.add(partnership_name)
+    return frozenset(key(w) for w in words if w and w.strip())
+
+
+def allowed_terms(session: Session) -> list[AllowedTerm]:
+    return list(session.scalars(select(AllowedTerm).order_by(AllowedTerm.key)))
+
+
+def add_term(session: Session, *, term: str, added_by: str) -> AllowedTerm:
+    cleaned = " ".join(term.split())
+    if not cleaned:
+        raise InvalidInput(
+            "Enter a word or phrase.", fields=[FieldError("term", "Enter a word or phrase")]
+        )
+    if len(cleaned) > 200:
+        raise InvalidInput(
+            "The word or phrase is too long.",
+            fields=[FieldError("term", "Keep it to 200 characters or fewer")],
+        )
+    if session.scalar(select(AllowedTerm.id).where(AllowedTerm.key == key(cleaned))):
+        raise Conflict(f"“{cleaned}” is already on the list.")
+    allowed = AllowedTerm(term=cleaned, key=key(cleaned), added_by=added_by)
+    session.add(allowed)
+    session.flush()
+    auditlog.record(
+        session,
+        action="identify.allow",
+        object_type="identify_allowed_term",
+        object_id=allowed.id,
+        after={"term": cleaned},
+    )
+    return allowed
+
+
+def remove_term(session: Session, *, term_id: int) -> None:
+    allowed = session.get(AllowedTerm, term_id)
+    if allowed is None:
+        raise NotFound(f"There is no allowed word with id {term_id}.")
+    session.delete(allowed)
+    session.flush()
+    auditlog.record(
+        session,
+        action="identify.disallow",
+        object_type="identify_allowed_term",
+        object_id=term_id,
+        before={"term": allowed.term},
+    )
