@@ -24,12 +24,15 @@ from app.audit_templates import pages as templates_pages
 from app.auditlog import api as auditlog_api
 from app.audits import api as audits_api
 from app.audits import pages as audits_pages
+from app.briefings import api as briefings_api
 from app.briefings import pages as briefings_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, new_request_session
 from app.errors import install_error_handlers
 from app.findings import api as findings_api
 from app.findings import pages as findings_pages
+from app.identify import api as identify_api
+from app.identify import pages as identify_pages
 from app.middleware import ProtectionMiddleware
 from app.moderation import api as moderation_api
 from app.moderation import pages as moderation_pages
@@ -65,6 +68,10 @@ def _lifespan(settings: Settings):
         if settings.render_in_background:
             app.state.renders = Dispatcher(app.state.sessionmaker, settings)
             app.state.renders.start()
+        # The identification check's analyzer takes seconds to build: not in a request.
+        from app.identify.detect import warm_up
+
+        warm_up()
         yield
         if settings.render_in_background:
             app.state.renders.stop()
@@ -104,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         moderation_api,
         findings_api,
         actions_api,
+        briefings_api,
+        identify_api,
         access_pages,
         returns_pages,
         audits_pages,
@@ -113,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         findings_pages,
         actions_pages,
         briefings_pages,
+        identify_pages,
     ):
         app.include_router(module.router)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by

@@ -298,7 +298,7 @@ environment.globals.update(
 # for, by name or by "<domain>." prefix). The library is for everyone signed in.
 NAVIGATION = (
     ("return.edit", "My work", "returns.my_work", ("returns.",)),
-    ("reference.manage", "Agencies", "agencies.list", ("agencies.",)),
+    ("reference.manage", "Agencies", "agencies.list", ("agencies.", "identify.")),
     ("user.manage", "Users", "access.users", ("access.user",)),
     ("template.manage", "Templates", "audit_templates.list", ("audit_templates.",)),
     ("audit.read", "Audits", "audits.list", ("audits.", "moderation.", "findings.")),

@@ -1,44 +1,44 @@
-"""Nothing that identifies a child: the check a learning briefing passes before approval.
+"""Nothing that identifies a child: the check a learning briefing or a subgroup report
+passes at submission, at approval, and as printed (the PDF's text and metadata).
 
-check() scans every section of a briefing. It REFUSES (blocking problems):
+check() scans every (section, text). It REFUSES (blocking problems):
 
-1. pseudonym_with_detail - a pseudonym ("Child A", "Young person 3", "Sibling B2", any
+1. every direct identifier ``detect.find`` finds: a person's name (the gazetteer, and
+   the names in the audit's records), an address, a postcode, a date of birth, an NHS,
+   National Insurance or pupil number, a crime reference, a case or record number, a
+   telephone number or an e-mail address; the partnership's own words are allowed;
+2. pseudonym_with_detail - a pseudonym ("Child A", "Young person 3", "Sibling B2", any
    name in the cohort list) in the same SENTENCE as case detail: an age ("aged 7",
-   "7-year-old", "Year 9"), a date (day and month, or month and year, or a numeric date),
-   a named place (capitalised words ending School, Academy, Hospital, General, Surgery,
-   Road ...), a family member ("his mother", "Child A's stepfather"), an ethnicity,
-   nationality or religion, a specific event (injury, overdose, arrested, pregnancy,
-   self-harm, missing from home ...) or a diagnosis. A pseudonym on its own is fine.
-   A sentence ends at . ! ? followed by a space (not after a single capital letter, a
-   pseudonym code or Dr/St/e.g.), at a blank line, at a line ending in ":" and before
-   a bulleted line. A plain line break is a wrapped line, not a new sentence.
-2. nhs_number - ten digits (3-3-4, spaces or hyphens optional) whose Modulus 11 check
-   digit is valid. Ten digits with a wrong check digit only warn (ten_digit_number).
-3. date_of_birth - "DOB", "D.O.B.", "date of birth", "born", "born on/in" followed by a
-   date (a full date, day and month, month and year, or a year). A date next to a
-   pseudonym needs no birth phrase: rule 1 refuses ANY date in a pseudonym's sentence,
-   which covers every date of birth within the last 19 years and needs no clock.
-4. postcode - a full UK postcode (GIR 0AA included), any case. A district alone ("WR5")
-   only warns (postcode_district), and only for a two-letter postcode area.
-5. name - a name from the audit's records, whole words, any case, possessive included.
-   Names under 3 characters are ignored; a multi-word name matches only as a whole.
+   "7-year-old", "Year 9", "Child A, 7,"), a date, a named place (capitalised words
+   ending School, Academy, Hospital, Road, Rovers, News ...), a family member, an
+   ethnicity, nationality or religion, an event (injury, overdose, arrested, missing
+   ...), a diagnosis, a birthplace or a time of day. A pseudonym on its own is fine;
+3. exact_date - a day-level date in a sentence (or a printed table's line) about one
+   child: with case detail, with the work of a case ("strategy discussion", "ICPC"),
+   or with a person ("she", "the boy") unless the sentence is about the partnership's
+   own work (a meeting, a report, a deadline).
+A sentence ends at . ! ? followed by a space (not after a single capital letter, a
+pseudonym code or Dr/St/e.g.), at a blank line, at a line ending in ":", before a
+bulleted line and between a printed table's cells (" | "). A plain line break is a
+wrapped line, not a new sentence.
 
-It WARNS (needs confirmation): table and chart counts with 0 < count < threshold, and text
-such as "two children", "one of the young people", "an only child" with a number below it.
+It WARNS (needs confirmation): text such as "two children", "one of the young people",
+"an only child" with a number below the threshold, ten digits that are no valid NHS
+number and a postcode district alone ("WR5"). Tables' small counts of children are
+grouped, one problem per table (``_small_counts``), until the table shows them as
+"fewer than N".
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 from app.audits.schemas import PSEUDONYM_WORDS
+from app.identify import detect
+from app.identify.detect import normalise
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Problem:
     excerpt: str  # the match marked with » «, a little context either side
     message: str
     blocking: bool  # True refuses publication; False needs an explicit confirmation
+    table: str | None = None  # small counts: the key of the table they are in
 
 
 @dataclass(frozen=True)
@@ -81,38 +82,18 @@ def _any_case_initials(phrase: str) -> str:
 _PSEUDONYM = re.compile(
     r"(?<!\w)(?P<word>"
     + "|".join(_any_case_initials(p) for p in sorted(PSEUDONYM_WORDS, key=len, reverse=True))
-    + r")(?:[^\S\n]+|[^\S\n]*\n[^\S\n]*)(?P<code>[A-Z0-9]{1,3})(?!\w)"
+    # "Child A", and "ChildA" (an invisible space taken out, or none typed)
+    + r")(?:[^\S\n]*|[^\S\n]*\n[^\S\n]*)(?P<code>[A-Z0-9]{1,3}(?!\w)|(?<=[Cc]hild\s)[b-hj-z](?![\w'’]))"
 )
 
 # Acronyms that follow "child" in ordinary prose ("Child CP plan", "child GP visit"). A
 # cohort that really uses one as a code still matches, through its own pseudonym list.
 _NOT_CODES = frozenset({"CP", "CIN", "LAC", "CLA", "SEN", "GP", "NHS", "CSE", "CCE", "UK", "ID"})
 
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-_DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
-_NUMERIC_DATE = (
-    r"(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/(?:\d{4}|\d{2})"  # 12/03/2015, 12/3/15
-    r"|(?:0?[1-9]|[12]\d|3[01])[.-](?:0?[1-9]|1[0-2])[.-]\d{4}"  # 12.03.2015 (not 4.3.12)
-    r"|\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"  # 2015-03-12
-)
 # Any date precise enough to place a child: a numeric date, day and month, month and year.
-_DATE = re.compile(
-    rf"\b(?:{_NUMERIC_DATE}"
-    rf"|{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+\d{{4}})?"
-    rf"|{_MONTH}\b\.?\s+{_DAY}\b(?:,?\s+\d{{4}})?"
-    rf"|{_MONTH}\b\.?,?\s+(?:19|20)\d\d)\b"
-)
-
-# "DOB", "D.O.B.", "date of birth", "born (on|in)" followed by a date or a bare year.
-_DATE_OF_BIRTH = re.compile(
-    r"(?:\bD\.?O\.?B\b\.?|\bdate\s+of\s+birth\b|\bborn\b(?:\s+(?:on|in))?)"
-    r"\s*(?:[:\-–]\s*|(?:was|is|of)\s+)?"
-    rf"(?:{_DATE.pattern}|\b(?:19|20)\d\d\b)",
-    re.IGNORECASE,
-)
+_DATE = re.compile(detect.DATE)
+# A day-level date: with case detail in its sentence it pins an event to one child.
+_EXACT_DATE = re.compile(detect.EXACT_DATE)
 
 _AGE = re.compile(
     r"\bage[sd]?\b:?\s*(?:(?:between|under|over|of)\s+)?\d{1,2}\b"  # aged 7, age 14
@@ -120,9 +101,14 @@ _AGE = re.compile(
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
     r"|fourteen|fifteen|sixteen|seventeen|eighteen)(?:\s*-\s*|\s+)(?:years?|months?|weeks?"
     r"|days?)(?:\s*-\s*|\s+)old\b"
-    r"|\byear\s+(?:1[0-3]|[1-9])\b",  # school year group, as good as an age
+    r"|\byear\s+(?:1[0-3]|[1-9])\b"  # school year group, as good as an age
+    r"|\b(?:when|since|until)\s+(?:he|she|they)\s+(?:was|were|is|turned)\s+\d{1,2}\b"
+    r"|(?<=,\s)(?:1[0-8]|[1-9])(?=\s*,)|(?<=\()(?:1[0-8]|[1-9])(?=\))",  # "Child A, 7, was"
     re.IGNORECASE,
 )
+# Where a child was born, and a time of day: both narrow an event to one child.
+_BIRTHPLACE = re.compile(r"\bborn\s+in\s+(?-i:[A-Z][a-z]+)", re.IGNORECASE)
+_TIME_OF_DAY = re.compile(r"\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s?(?:am|pm)\b", re.IGNORECASE)
 
 # A named place: up to four capitalised words ending in a kind of place. Matches made
 # only of the words in _GENERIC_PLACE_WORDS ("the Hospital", "Primary School") are not
@@ -131,7 +117,8 @@ _PLACE = re.compile(
     r"\b(?:[A-Z][\w'’.-]*\s+){1,4}?"
     r"(?:School|Academy|College|Nursery|Hospital|General|Infirmary|Surgery|Medical\s+Centre"
     r"|Health\s+Centre|Clinic|Police\s+Station|Children's\s+Home|Road|Street|Lane|Avenue"
-    r"|Crescent|Estate)\b"
+    r"|Crescent|Estate|Primary|Infants|Juniors|Rovers|United|Athletic|Harriers|FC|News|Times"
+    r"|Gazette|Echo|Advertiser|Observer|Mail|Star)\b"
 )
 _GENERIC_WORDS = (
     "the a an his her their its our this that at in on by for from with to of and or when"
@@ -174,7 +161,8 @@ _EVENT = re.compile(
     r"|assault(?:ed)?|stabb\w*|knife|weapon|self[- ]?harm\w*|suicid\w*|ligature"
     r"|missing\s+from\s+(?:home|care|school|education)|went\s+missing|reported\s+missing"
     r"|ran\s+away|abscond\w*|excluded\s+from\s+school|permanent(?:ly)?\s+exclu\w*"
-    r"|died|death|killed|admitted\s+to\s+hospital|hospital\s+admission|A&E"
+    r"|died|death|killed|admitted\s+to\s+hospital|hospital\s+admission|A&E|fire"
+    r"|accommodated|taken\s+into\s+care|removed\s+from"
     r"|emergency\s+department|sectioned)(?!\w)",
     re.IGNORECASE,
 )
@@ -184,7 +172,8 @@ _DIAGNOSIS = re.compile(
     r"|diabet\w*|down['’]?s?\s+syndrome|f[o]?etal\s+alcohol|depression|anxiety\s+disorder"
     r"|eating\s+disorder|anorexi\w*|bulimi\w*|psychos[ie]s|psychotic|schizophreni\w*"
     r"|bipolar|developmental\s+delay|hearing\s+impair\w*|visual(?:ly)?\s+impair\w*|deaf"
-    r"|blind|tourette\w*|dyslexi\w*|cystic\s+fibrosis|sickle\s+cell"
+    r"|blind|tourette\w*|dyslexi\w*|cystic\s+fibrosis|sickle\s+cell|cochlear\s+implant"
+    r"|wheelchair|BSL|British\s+Sign\s+Language"
     r"|(?-i:ASD|ASC|ADHD|FASD|PTSD|OCD|HIV))\b",
     re.IGNORECASE,
 )
@@ -204,21 +193,13 @@ _CASE_DETAIL = (
     ("an ethnicity or religion", _ETHNICITY_OR_RELIGION, None),
     ("an event", _EVENT, None),
     ("a diagnosis", _DIAGNOSIS, None),
+    ("a birthplace", _BIRTHPLACE, None),
+    ("a time of day", _TIME_OF_DAY, None),
 )
 
 # Ten digits grouped 3-3-4 with optional spaces or hyphens, not part of a longer number.
 _TEN_DIGITS = re.compile(r"(?<!\d)(?<!\d[ ./-])\d{3}[ ./-]?\d{3}[ ./-]?\d{4}(?![ ./-]?\d)")
 
-# The full UK postcode pattern: outward code, optional space, inward code (whose letters
-# never include C, I, K, M, O or V). "wr5 3rd" reads as an ordinal, so a lower-case
-# inward code that is an ordinal is not a postcode.
-_POSTCODE = re.compile(
-    r"(?<![A-Za-z0-9])(?:GIR\s?0AA"
-    r"|(?:[A-PR-UWYZ][0-9]{1,2}|[A-PR-UWYZ][A-HK-Y][0-9]{1,2}|[A-PR-UWYZ][0-9][A-HJKPSTUW]"
-    r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])\s?[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])",
-    re.IGNORECASE,
-)
-_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)")
 # A district alone ("WR5"), capitals only, for the two-letter postcode areas: single
 # letters ("M5", "B2") and look-alikes ("KS2") are too common in ordinary text.
 _POSTCODE_AREAS = (
@@ -252,7 +233,10 @@ _FULL_STOP = re.compile(r"[.!?][\"'’”)\]]*(?=\s)")
 _ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "st", "no", "e.g", "i.e", "cf", "vs", "prof"})
 _WORD_BEFORE = re.compile(r"[\w.]*$")  # the word a full stop ends (always matches)
 # A blank line, a line ending in ":", or a line break before a bullet also ends one.
-_LINE_BREAK = re.compile(r"\n[^\S\n]*\n|(?<=:)[^\S\n]*\n|\n(?=[^\S\n]*(?:[-–•*▪◦·]|\d{1,2}[.)])\s)")
+# A table's cells (printed apart, read with " | " between) end one as well.
+_LINE_BREAK = re.compile(
+    r"\n[^\S\n]*\n|(?<=:)[^\S\n]*\n|\n(?=[^\S\n]*(?:[-–•*▪◦·]|\d{1,2}[.)])\s)| \| "
+)
 
 _CONTEXT = 30  # characters of context either side of a match in an excerpt
 _SPACE = re.compile(r"\s")
@@ -274,66 +258,37 @@ def check(
     *,
     pseudonyms: Sequence[str] = (),
     names: Sequence[str] = (),
-    counts: Sequence[tuple[str, str, int]] = (),
+    counts: Sequence[tuple[str, str, int] | tuple[str, str, str, int, str]] = (),
     small_count_threshold: int = 5,
+    allowed: Collection[str] = (),
 ) -> Report:
     """Scan every (section name, text) of a briefing and every (where, label, count) shown
-    in its tables and charts. Refusals block approval; warnings need a confirmation."""
+    in its tables and charts. Refusals block approval; warnings need a confirmation.
+    ``allowed`` are the partnership's own words (agencies, places, themes), never taken
+    for a name or an address."""
     cohort = _cohort_patterns(pseudonyms)
-    name_patterns = _name_patterns(names)
     problems: list[Problem] = []
     for section, raw in sections:
         text = normalise(raw)
         found = _pseudonym_spans(text, cohort)
+        direct = [
+            f
+            for f in detect.find(text, allowed=allowed, names=names, normalised=True)
+            if not any(_overlap((f.start, f.end), s) for s in found)  # not "Child AB1 2CD"
+        ]
         hits = [
             *_pseudonyms_with_detail(text, found),
-            *_nhs_numbers(text),
-            *_dates_of_birth(text),
-            *_postcodes(text, found),
-            *_names(text, name_patterns),
+            *_dates_with_detail(text, found),
+            *(_direct(text, f) for f in direct),
+            *_ten_digit_numbers(text, direct),
+            *_postcode_districts(text, [*found, *((f.start, f.end) for f in direct)]),
             *_small_groups(text, small_count_threshold),
         ]
+        hits = _without_repeats(hits)
         hits.sort(key=lambda h: h.spans[0][0])
         problems += [_problem(section, text, hit) for hit in hits]
     problems += _small_counts(counts, small_count_threshold)
     return Report(problems)
-
-
-# Characters that change nothing a reader sees (zero-width spaces and joiners, soft
-# hyphens, direction marks) and every kind of space and dash, so "Child\u200bA" or
-# "943\u00a0476\u00a05919" cannot slip past the patterns above.
-_WORD_BREAKS = re.compile(r"[\u200b\u2060\ufeff]")  # zero-width space, word joiner, BOM
-_DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
-_SPACES = re.compile(r"[^\S\n]")
-
-
-def normalise(text: str) -> str:
-    """The text as the checks read it: compatibility forms folded (full-width letters
-    and digits), invisible format characters removed, every space and dash made plain."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _WORD_BREAKS.sub(" ", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    return _SPACES.sub(" ", _DASHES.sub("-", text))
-
-
-def valid_nhs_number(digits: str) -> bool:
-    """Modulus 11: weights 10..2 over the first nine digits; the check digit is
-    11 - (sum mod 11), where 11 means 0 and 10 means the number cannot be valid."""
-    digits = re.sub(r"[ ./-]", "", digits)
-    if not re.fullmatch(r"\d{10}", digits):
-        return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
-    check_digit = 11 - total % 11
-    if check_digit == 10:
-        return False
-    return (0 if check_digit == 11 else check_digit) == int(digits[9])
-
-
-def check_pdf(pdf: str | Path | bytes, **kwargs) -> Report:
-    """check() a rendered PDF, page by page, from `pdftotext -layout`: the text a reader
-    (or a copy and paste) actually gets. Problems say "page N, line M"."""
-    pages = _pdf_pages(pdf)
-    return check([(f"page {n}", text) for n, text in enumerate(pages, start=1)], **kwargs)
 
 
 # -- rules ----------------------------------------------------------------------------
@@ -364,72 +319,131 @@ def _pseudonyms_with_detail(text: str, found: list[tuple[int, int]]) -> Iterator
         )
 
 
-def _nhs_numbers(text: str) -> Iterator[_Hit]:
-    for m in _TEN_DIGITS.finditer(text):
-        if valid_nhs_number(m.group()):
+_ADVICE = {
+    "name": "Take it out: briefings name no one, neither children nor the professionals "
+    "around them.",
+    "address": "Take it out: an address points to a household.",
+    "postcode": "Take it out: a postcode can point to a household.",
+    "date_of_birth": "Take it out: with an age band or a pseudonym it identifies a child.",
+}
+
+
+def _direct(text: str, found: detect.Found) -> _Hit:
+    what = detect.LABELS[found.kind]
+    advice = _ADVICE.get(found.kind, "Take it out: a briefing never carries one.")
+    return _Hit(
+        found.kind,
+        [(found.start, found.end)],
+        f"{what[0].upper()}{what[1:]} ({_quote(text, (found.start, found.end))}). {advice}",
+    )
+
+
+# What makes a dated sentence about the partnership's own work: its meetings, reports,
+# deadlines and events. An exact date in any other sentence of a case is refused when
+# anything in it is about a child (_ONE_CHILD, the case detail).
+_OUR_WORK = re.compile(
+    r"\b(?:meeting|moderation|audit(?:ed|s)?|briefing|report|published|publication|review"
+    r"\s+date|due|deadline|returns?|agreed|approved|presented|chaired|held|took\s+place"
+    r"|event|training|session|conference\s+(?:for|on)\s+practitioners|procedures?|guidance"
+    r"|came\s+into\s+effect|version|period|programme|minutes|subgroup|executive|board)\b",
+    re.IGNORECASE,
+)
+# The work of one child's case: with an exact date, it is about that child whatever else
+# the sentence says.
+_CASE_WORK = re.compile(
+    r"\b(?:strategy\s+(?:discussion|meeting)|ICPC|RCPC|core\s+group|section\s+(?:47|20)"
+    r"|police\s+protection|evicted|homeless|unborn|newborn|managed\s+move|the\s+incident)\b",
+    re.IGNORECASE,
+)
+# What makes a sentence about one child rather than about the partnership's work: a
+# person ("she", "the boy"), their care, a case conference, a disclosure.
+_ONE_CHILD = re.compile(
+    r"\b(?:he|she|him|his|her|hers|himself|herself|mum|dad|the\s+(?:boy|girl|baby|newborn"
+    r"|infant|toddler|teenager|child|young\s+person)|unborn|newborn|young\s+carer"
+    r"|(?:foster\s+)?placement|disclos\w*|ICPC|RCPC|police\s+protection|section\s+47"
+    r"|missing|went\s+out|left\s+alone|moved\s+out|found|seen|arrived|attended|served"
+    r"|missed|became|ended|started|moved|heard\s+the\s+case|looked\s+after|plan)\b",
+    re.IGNORECASE,
+)
+
+
+_COLUMN_GAP = re.compile(r"\n|[ ]{3,}")
+
+
+def _lines(text: str, sentences: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Each sentence cut at its line breaks and wide gaps: an exact date and what is
+    near it in a printed table's row or column are not one sentence."""
+    for start, end in sentences:
+        cuts = [start, *(m.end() for m in _COLUMN_GAP.finditer(text, start, end)), end]
+        yield from ((a, b) for a, b in zip(cuts, cuts[1:], strict=False) if a < b)
+
+
+def _without_repeats(hits: list[_Hit]) -> list[_Hit]:
+    """An exact date whose date is already refused as a date of birth says nothing more."""
+    births = [span for h in hits if h.kind == "date_of_birth" for span in h.spans]
+    return [
+        h
+        for h in hits
+        if h.kind != "exact_date" or not any(_overlap(span, b) for span in h.spans for b in births)
+    ]
+
+
+def _dates_with_detail(text: str, pseudonyms: list[tuple[int, int]]) -> Iterator[_Hit]:
+    """An exact date with case detail in its sentence ("On 3 March 2026 a 15-year-old
+    was arrested"): the date and the event together point at one child. (With a
+    pseudonym in the sentence, _pseudonyms_with_detail already refuses it.)"""
+    ends = {end for _, end in pseudonyms}
+    for start, end in _lines(text, _sentences(text, ends)):
+        if any(start <= s[0] < end for s in pseudonyms):
+            continue
+        dates = [m.span() for m in _EXACT_DATE.finditer(text, start, end)]
+        if not dates:
+            continue
+        details = [
+            (label, m.span())
+            for label, pattern, keep in (*_CASE_DETAIL, ("a child's case", _CASE_WORK, None))
+            if label not in ("a date", "a time of day")
+            for m in pattern.finditer(text, start, end)
+            if keep is None or keep(m.group())
+        ]
+        if not details and not _OUR_WORK.search(text, start, end):
+            details = [("a child", m.span()) for m in _ONE_CHILD.finditer(text, start, end)]
+        if details:
+            what = _and([f"{label} ({_quote(text, span)})" for label, span in details])
             yield _Hit(
-                "nhs_number",
-                [m.span()],
-                f"An NHS number ({_quote(text, m.span())}). Take it out: a briefing never carries one.",
+                "exact_date",
+                sorted([*dates, *(span for _, span in details)]),
+                f"An exact date ({_quote(text, dates[0])}) is in the same sentence as {what}. "
+                "Together they could identify the child: give the month or the year, or take "
+                "out the detail.",
+                bounds=(start, end),
             )
-        else:
+
+
+def _ten_digit_numbers(text: str, found: list[detect.Found]) -> Iterator[_Hit]:
+    """Ten digits that are not a valid NHS number (those are refused): perhaps a
+    mistyped one."""
+    for m in _TEN_DIGITS.finditer(text):
+        if not any(_overlap(m.span(), (f.start, f.end)) for f in found):
             yield _Hit(
                 "ten_digit_number",
                 [m.span()],
-                f"A ten-digit number ({_quote(text, m.span())}) that is not a valid NHS number. Confirm it "
-                "is not a mistyped NHS number or another identifier.",
+                f"A ten-digit number ({_quote(text, m.span())}) that is not a valid NHS number. "
+                "Confirm it is not a mistyped NHS number or another identifier.",
                 blocking=False,
             )
 
 
-def _dates_of_birth(text: str) -> Iterator[_Hit]:
-    for m in _DATE_OF_BIRTH.finditer(text):
-        yield _Hit(
-            "date_of_birth",
-            [m.span()],
-            f"A date of birth ({_quote(text, m.span())}). Take it out: with an age band or a "
-            "pseudonym it identifies a child.",
-        )
-
-
-def _postcodes(text: str, pseudonyms: list[tuple[int, int]]) -> Iterator[_Hit]:
-    full = []
-    for m in _POSTCODE.finditer(text):
-        inward = m.group()[-3:]
-        if inward.islower() and _ORDINAL.fullmatch(inward):
-            continue
-        full.append(m.span())
-        yield _Hit(
-            "postcode",
-            [m.span()],
-            f"A postcode ({_quote(text, m.span())}). Take it out: a postcode can point to a household.",
-        )
+def _postcode_districts(text: str, taken: list[tuple[int, int]]) -> Iterator[_Hit]:
     for m in _POSTCODE_DISTRICT.finditer(text):
-        if not any(_overlap(m.span(), s) for s in [*full, *pseudonyms]):  # not "Child AB1"
+        if not any(_overlap(m.span(), s) for s in taken):  # not "Child AB1", not a postcode
             yield _Hit(
                 "postcode_district",
                 [m.span()],
-                f"What looks like a postcode district ({_quote(text, m.span())}). Confirm it cannot narrow "
-                "the learning down to a child or a family.",
+                f"What looks like a postcode district ({_quote(text, m.span())}). Confirm it "
+                "cannot narrow the learning down to a child or a family.",
                 blocking=False,
             )
-
-
-def _names(text: str, patterns: list[re.Pattern[str]]) -> Iterator[_Hit]:
-    taken: list[tuple[int, int]] = []
-    found = sorted(
-        (m for p in patterns for m in p.finditer(text)), key=lambda m: (m.start(), -m.end())
-    )
-    for m in found:
-        if any(_overlap(m.span(), s) for s in taken):
-            continue  # "Smith" inside an already reported "Jane Smith"
-        taken.append(m.span())
-        yield _Hit(
-            "name",
-            [m.span()],
-            f"A name from the audit's records ({_quote(text, m.span())}). Take it out: briefings name no "
-            "one, neither children nor the professionals around them.",
-        )
 
 
 def _small_groups(text: str, threshold: int) -> Iterator[_Hit]:
@@ -449,19 +463,35 @@ def _small_groups(text: str, threshold: int) -> Iterator[_Hit]:
         )
 
 
-def _small_counts(counts: Sequence[tuple[str, str, int]], threshold: int) -> list[Problem]:
-    return [
-        Problem(
-            kind="small_count",
-            where=where,
-            excerpt=f"{label}: »{count}«",
-            message=f"{label} shows {count}, fewer than {threshold}. A count this small can "
-            "identify a child: confirm it is safe, or merge it into a larger group.",
-            blocking=False,
+def _small_counts(
+    counts: Sequence[tuple[str, str, int] | tuple[str, str, str, int, str]], threshold: int
+) -> list[Problem]:
+    """One problem per table with any count from 1 to ``threshold`` - 1, naming each such
+    cell, in the order the tables come. A count is (table key, table, cell, count, what
+    it counts), or (table, cell, count). The caller passes only the counts that can
+    identify someone: of children or of people, not of agencies, returns or grades."""
+    tables: dict[str, tuple[str, str, list[tuple[str, int]]]] = {}
+    for count in counts:
+        key, where, label, n, of = count if len(count) == 5 else (count[0], *count, "")
+        if 0 < n < threshold:
+            tables.setdefault(key, (where, of, []))[2].append((label, n))
+    problems = []
+    for key, (where, of, cells) in tables.items():
+        shows = f"{len(cells)} cells show" if len(cells) > 1 else "1 cell shows"
+        unit = f" {of}" if of else ""
+        problems.append(
+            Problem(
+                kind="small_count",
+                where=where,
+                excerpt="; ".join(f"{label}: »{n}«" for label, n in cells),
+                message=f"{where}: {shows} fewer than {threshold}{unit}: "
+                + ", ".join(f"{label} ({n})" for label, n in cells)
+                + ". A count this small can identify a child.",
+                blocking=False,
+                table=key,
+            )
         )
-        for where, label, count in counts
-        if 0 < count < threshold
-    ]
+    return problems
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -485,14 +515,6 @@ def _pseudonym_spans(text: str, cohort: list[re.Pattern[str]]) -> list[tuple[int
     }
     spans |= {m.span() for p in cohort for m in p.finditer(text)}
     return sorted(spans)
-
-
-def _name_patterns(names: Sequence[str]) -> list[re.Pattern[str]]:
-    words = {tuple(n.lower().split()) for n in names if len(n.strip()) >= 3}
-    return [
-        re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, w)) + r"(?:['’]s)?(?!\w)", re.IGNORECASE)
-        for w in sorted(words)
-    ]
 
 
 def _sentences(text: str, no_stop_after: set[int]) -> list[tuple[int, int]]:
@@ -548,19 +570,6 @@ def _excerpt(text: str, spans: list[tuple[int, int]], lo: int, hi: int) -> str:
         after = " …" if text[w1:hi].strip() else ""
         pieces.append(before + " ".join("".join(out).split()) + after)
     return " ".join(pieces)
-
-
-def _pdf_pages(pdf: str | Path | bytes) -> list[str]:
-    data = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
-    pdftotext = shutil.which("pdftotext") or "/usr/bin/pdftotext"
-    out = subprocess.run(
-        [pdftotext, "-layout", "-enc", "UTF-8", "-", "-"],
-        input=data,
-        capture_output=True,
-        check=True,
-    )
-    pages = out.stdout.decode("utf-8").split("\f")
-    return pages[:-1] if pages and not pages[-1].strip() else pages  # a \f ends every page
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:

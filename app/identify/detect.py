@@ -77,39 +77,126 @@ class Found:
 _WORD_BREAKS = re.compile(r"[\u200b\u2060\ufeff]")  # zero-width space, word joiner, BOM
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _SPACES = re.compile(r"[^\S\n]")
-# A run of digits that may hide a number: look-alike letters (O for 0, l or I for 1)
-# among them, single spaces or a line break between its groups.
-_DIGIT_RUN = re.compile(
-    r"(?<![\w])[\dOolI|](?:[\dOolI|]|[ .-](?=[\dOolI|])|[ ]*\n[ ]*(?=\d))*(?![\w])"
+# Single characters spaced out one by one: "9 4 3 4 7 6 5 9 1 9", "W R 9 8 B Q".
+_SPACED_OUT = re.compile(
+    r"(?<!\S)(?:[A-Za-z0-9/.] ){3,}[A-Za-z0-9/.](?:  (?:[A-Za-z0-9/.] ){1,}[A-Za-z0-9/.])*(?![^\s,;:])"
 )
-_LOOK_ALIKES = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"})
+# A line break inside a number: after a separator ("12/03/\n2021"), or between digits.
+_BROKEN_NUMBER = re.compile(r"(?<=\d)([/.-]?)[ \t]*\n[ \t]*(?=\d|[A-D]\b)")
+# A token with digits in it, where look-alike letters (O for 0, l or I for 1) stand
+# next to digits.
+_WITH_DIGITS = re.compile(r"[A-Za-z0-9|]*\d[A-Za-z0-9|]*")
+_LOOK_ALIKE_RUN = re.compile(r"[OolI|]+")
+_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"})
+# Digit groups a record number is written in, joined when they make a long number:
+# "943.476.5919", "12 34 567" (not "2025 2026", not a date).
+_DIGIT_GROUPS = re.compile(r"(?<![\w/])\d+(?:[ .-]\d+){1,4}(?![\w/])")
+# An e-mail address written out: "a(at)b(dot)com", "c.booth @ example.net", and with
+# words only where the dots are words too ("kelly dot smith at example dot com"; not
+# "the reports at www.gov.uk").
+_TLD = r"(?:com|org|net|uk|gov|nhs|ac|edu|info|invalid|test|example|io|co)\b"
+_AT = r"(?:\s*@\s*|\s*[\[(]\s*at\s*[\])]\s*)"
+_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
+# At most three dotted parts either side (no nested repetition to run away on long text).
+_PART = rf"[\w+-]+(?:{_DOT}[\w+-]+){{0,3}}"
+_SPELT_EMAIL = re.compile(
+    rf"\b{_PART}{_AT}[\w-]+(?:{_DOT}[\w-]+){{0,3}}?{_DOT}{_TLD}"
+    rf"|\b{_PART}\s+at\s+[\w-]+(?:{_DOT}[\w-]+){{0,3}}?\s+dot\s+{_TLD}",
+    re.IGNORECASE,
+)
+_MAY_SPELL_EMAIL = re.compile(r"@|\bat\b", re.IGNORECASE)
+
+
+# Letters of other alphabets that look Latin ("Rаshid" with a Cyrillic а).
+_CONFUSABLES = str.maketrans(
+    "АВЕКМНОРСТХЅІЈаеорсухіјѕԁɡΑΒΕΖΗΙΚΜΝΟΡΤΥΧοντ",
+    "ABEKMHOPCTXSIJaeopcyxijsdgABEZHIKMNOPTYXovt",
+)
 
 
 def normalise(text: str) -> str:
     """The text as every check reads it: compatibility forms folded (full-width letters
     and digits), invisible format characters removed, every space and dash made plain,
-    and numbers put back together (look-alike letters among digits, digits spaced out
-    one by one, a line break inside a number)."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _WORD_BREAKS.sub(" ", text)
+    and what hides a number or an address put back together: digits or letters spaced
+    out one by one, look-alike letters among digits, a line break inside a number,
+    digit groups of a long number, an e-mail address spelt out."""
+    text = unicodedata.normalize("NFKC", text).translate(_CONFUSABLES)
+    text = _WORD_BREAKS.sub("", text)  # "Jay\u200bden" is Jayden; "Child\u200bA" ChildA
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _SPACES.sub(" ", _DASHES.sub("-", text))
-    return _DIGIT_RUN.sub(_mend_number, text)
+    text = _SPACED_OUT.sub(_unspaced, text)
+    text = _BROKEN_NUMBER.sub(_join_broken, text)
+    text = _WITH_DIGITS.sub(_digits_for_look_alikes, text)
+    text = _DIGIT_GROUPS.sub(_join_groups, text)
+    return _SPELT_EMAIL.sub(_email, text) if _MAY_SPELL_EMAIL.search(text) else text
 
 
-def _mend_number(m: re.Match[str]) -> str:
+def _unspaced(m: re.Match[str]) -> str:
+    """ "R y a n  H a r t l e y" -> "Ryan Hartley" (two spaces part the words)."""
+    return " ".join(word.replace(" ", "") for word in m.group().split("  "))
+
+
+def _join_broken(m: re.Match[str]) -> str:
+    if m.group(1):
+        return m.group(1)
+    if not m.string[m.end()].isdigit():
+        return " "  # "AB 12 34 56\nC": a National Insurance number's last letter
+    # Between bare digits only when the two sides make a long number (a table's
+    # "2025\n2026" stays two years).
+    text = m.string
+    left = re.search(r"[\d ]*$", text[max(0, m.start() - 14) : m.start()])
+    right = re.match(r"[\d ]*", text[m.end() : m.end() + 14])
+    digits = sum(
+        c.isdigit() for c in (left.group() if left else "") + (right.group() if right else "")
+    )
+    return "" if digits >= 10 else " "  # groups of one number ("AB 12 34\n56 C") stay apart
+
+
+def _digits_for_look_alikes(m: re.Match[str]) -> str:
+    """Look-alike letters between digits, or between a digit and the token's end, read as
+    digits: "O77OO", "2Oll", "94347659l9", "B6l"; not "YO22" or "18OCT2011"."""
+    token = m.group()
+
+    def digits(run: re.Match[str]) -> str:
+        before = token[run.start() - 1] if run.start() else ""
+        after = token[run.end()] if run.end() < len(token) else ""
+        if (not before or before.isdigit()) and (not after or after.isdigit()):
+            return run.group().translate(_DIGITS)
+        return run.group()
+
+    return _LOOK_ALIKE_RUN.sub(digits, token)
+
+
+def _join_groups(m: re.Match[str]) -> str:
+    """Digit groups that make one record number are read as one: "943.476.5918",
+    "123-456-7890", "12 34 567". Not dates or years ("03 03 2016", "2025-2026"), not a
+    telephone number's groups (0 first: its recogniser reads them), and not a valid NHS
+    number's 3-3-4 groups (its recogniser reads them, and the excerpt keeps them)."""
     run = m.group()
-    digits = sum(c.isdigit() for c in run)
-    if digits < 6:
+    groups = re.split(r"[ .-]", run)
+    digits = "".join(groups)
+    if any(len(g) == 4 and g[:2] in ("19", "20") for g in groups) or run.startswith("0"):
         return run
-    groups = re.split(r"[ .-]|[ ]*\n[ ]*", run)
-    mended = run.translate(_LOOK_ALIKES) if digits >= len(run.replace(" ", "")) * 0.6 else run
-    dotted = "." in run and digits >= 10
-    if "\n" in run or len(groups) >= 5 or all(len(g) <= 2 for g in groups) or dotted:
-        # "9 4 3 4 7 6 5 9 1 9", "943\n476 5919", "943.476.5919": one number (a date
-        # has at most eight digits)
-        return re.sub(r"[ .-]|[ ]*\n[ ]*", "", mended)
-    return mended
+    if [len(g) for g in groups] == [3, 3, 4] and valid_nhs_number(digits):
+        return run
+    if 9 <= len(digits) <= 13 or (len(digits) >= 7 and min(map(len, groups)) <= 2):
+        return digits
+    return run
+
+
+def valid_nhs_number(digits: str) -> bool:
+    """Modulus 11: weights 10..2 over the first nine digits; the check digit is
+    11 - (sum mod 11), where 11 means 0 and 10 means no valid number."""
+    digits = re.sub(r"[ .-]", "", digits)
+    if not re.fullmatch(r"\d{10}", digits):
+        return False
+    check = 11 - sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True)) % 11
+    return check != 10 and (0 if check == 11 else check) == int(digits[9])
+
+
+def _email(m: re.Match[str]) -> str:
+    found = re.sub(rf"{_AT}|\s+at\s+", "@", m.group(), count=1, flags=re.IGNORECASE)
+    return re.sub(_DOT, ".", found, flags=re.IGNORECASE)
 
 
 # --- the recognisers -----------------------------------------------------------------
@@ -165,37 +252,63 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
 NUMERIC_DATE = (
     r"(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/(?:\d{4}|\d{2})"  # 12/03/2015, 12/3/15
     r"|(?:0?[1-9]|[12]\d|3[01])[.-](?:0?[1-9]|1[0-2])[.-]\d{4}"  # 12.03.2015 (not 4.3.12)
+    r"|(?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.\d{2}"  # 12.03.26
     r"|\d{4}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])"  # 2015-03-12
+)
+# Days anyone can date from the name: with a year, as exact as a date.
+_NAMED_DAY = (
+    r"(?:Christmas\s+(?:Day|Eve)|Boxing\s+Day|New\s+Year['’]s\s+(?:Day|Eve)"
+    r"|Easter\s+(?:Sunday|Monday|Day)|Bonfire\s+Night|Hallowe['’]?en|Valentine['’]s\s+Day"
+    r"|Mother['’]s\s+Day|Father['’]s\s+Day)\s+(?:19|20)\d\d"
 )
 # Any date precise enough to place a child: a numeric date, day and month, month and year.
 DATE = (
     rf"\b(?:{NUMERIC_DATE}"
     rf"|{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+\d{{4}})?"
     rf"|{_MONTH}\b\.?\s+{_DAY}\b(?:,?\s+\d{{4}})?"
-    rf"|{_MONTH}\b\.?,?\s+(?:19|20)\d\d)\b"
+    rf"|{_MONTH}\b\.?,?\s+(?:19|20)\d\d|{_NAMED_DAY})\b"
 )
 # A day-level date: what pins an event to one child.
 EXACT_DATE = (
     rf"\b(?:{NUMERIC_DATE}"
     rf"|{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+\d{{4}})?"
-    rf"|{_MONTH}\b\.?\s+{_DAY}\b(?:,?\s+\d{{4}})?)\b"
+    rf"|{_MONTH}\b\.?\s+{_DAY}\b(?:,?\s+\d{{4}})?|{_NAMED_DAY})\b"
+)
+# A date as birth dates are written in records: also "03 03 2016", "12.12.12", "12-Mar-2021".
+_RECORD_DATE = (
+    rf"(?:{DATE}|\b\d{{1,2}}[ ./-]\d{{1,2}}[ ./-](?:\d{{4}}|\d{{2}})\b"
+    rf"|\b\d{{1,2}}[ -]?{_MONTH}[ -]?(?:\d{{4}}|\d{{2}})\b|\b(?:19|20)\d\d\b"
+    r"|\b(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:\d{4}|\d{2})\b)"  # 270312, 27032012
 )
 _DOB = (
-    r"(?:\bD\.?\s?O\.?\s?B\b\.?|\bdate\s+of\s+birth\b|\bbirth\s*date\b|\bbirthday\b"
-    r"|\bborn\b(?:\s+(?:on|in))?)"
-    r"(?:\s*[:,\-–]\s*|\s+(?:was|is|of|on|being)\s+|\s+)*"
-    rf"(?:{DATE}|\b(?:19|20)\d\d\b)"
+    r"(?:\bD[./]?\s?O[./]?\s?B(?:s|'s)?\b\.?|\bdate[\s-]+of[\s-]+birth\b|\bbirth\s*date\b|\bbirthday\b"
+    r"|\bborn\b|(?-i:\bb\.))"
+    # what comes between: "was recorded as", "(from school records):", "in Romania on"
+    rf"[^.!?\n]{{0,40}}?{_RECORD_DATE}"
 )
+# "turns 18 on 14 June 2026": a birthday by another name.
+_TURNS = rf"\bturn(?:s|ed)?\s+\d{{1,2}}\s+on\s+{DATE}"
 _STREET_TYPES = (
     r"(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Cl|Drive|Dr|Way|Crescent|Cres|Court|Ct"
     r"|Place|Pl|Gardens|Gdns|Grove|Gr|Terrace|Terr|Walk|Rise|Hill|View|Mews|Square|Sq|Row"
-    r"|Parade|Vale|Chase|Croft|Wharf|Yard|Green|Park|Meadows?|Fields?|Gate|End|Way|Brow"
+    r"|Parade|Vale|Chase|Croft|Wharf|Yard|Green|Park|Meadows?|Fields?|Gate|End|Brow"
     r"|Boulevard|Approach|Heights|Bank|Wynd|Lea|Dell|Glade|Grange|Orchard|Paddock|Mead)"
 )
 _STREET = rf"(?:[A-Z][a-z'’]+(?:[ -][A-Z][a-z'’]+){{0,2}}\s+{_STREET_TYPES}\b)"
 _HOUSE = (
     r"(?:(?:Flat|Apartment|Apt|Unit|Room)\s+\d+[A-Za-z]?,?\s+)?\d{1,4}[A-Za-z]?(?:-\d{1,4})?,?\s+"
 )
+_BUILDINGS = "House|Court|Lodge|Mansions|Buildings|Tower|Heights|Point|Cottage|Farm|Barn|Bungalow"
+_BUILDING = rf"(?:{_BUILDINGS})"
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety|hundred"
+)
+_BUILDING_MORE = rf"(?:{_BUILDINGS}|Hostel|Refuge|Hotel|Hall|Centre)"
+_TOWN = r"[A-Z][a-z'’]+(?:[ -][A-Z][a-z'’]+)?"
+# Capitals matter here: a street or a building is written with them. (Presidio reads
+# patterns without regard to case unless they say otherwise.)
 _ADDRESS_PATTERNS = [
     # 14 Laburnum Close; Flat 3, 27 Mill Lane; 5a Station Road
     ("number and street", rf"(?-i:{_HOUSE}{_STREET})", 0.85),
@@ -204,38 +317,82 @@ _ADDRESS_PATTERNS = [
         rf"(?i:\b\d{{1,4}}[a-z]?,?\s+[a-z'’]+(?:\s+[a-z'’]+)?\s+{_STREET_TYPES.lower()}\b)",
         0.6,
     ),
-    # lives at / moved to / address: Rose Cottage, Mill Lane
+    # lives at / the house on / moved to: Rose Cottage, Mill Lane; Cherry Tree Walk
     (
-        "a street after 'lives'",
-        rf"(?i:\b(?:lives?|living|lived|resides?|residing|moved|staying|stays|address(?:ed)?|home)"
+        "a street after 'lives' or 'the house'",
+        rf"(?i:\b(?:lives?|living|lived|resides?|residing|moved|staying|stays|address(?:ed)?"
+        rf"|home|house|flat|property|bungalow|maisonette|caravan|hostel|refuge|site|trailer"
+        rf"|hotel|b&b)"
         rf"\b(?:\s+\w+){{0,2}}?\s+(?:at|on|in|to|is|was)\s+)(?-i:(?:[A-Z][a-z'’]+\s+){{0,2}}"
-        rf"(?:Cottage|House|Farm|Lodge|Barn)?,?\s*{_STREET})",
+        rf"(?:{_BUILDING})?,?\s*{_STREET})",
         0.7,
     ),
+    # Rose Cottage, Mill Lane; The Willows, Bromyard Road; The Old Forge, Church Street
     (
         "house name and street",
-        rf"\b[A-Z][a-z'’]+\s+(?:Cottage|Farm|Lodge|Barn|Bungalow),\s+{_STREET}",
+        rf"(?-i:\b(?:[A-Z][a-z'’]+\s+{_BUILDING}|The(?:\s+[A-Z][a-z'’]+){{1,2}}),\s+{_STREET})",
         0.8,
     ),
+    # forty-two Saltergate Terrace; number seventeen, Foxglove Way; 'Rosemount', Church Bank;
+    # Room 6, Harbourside Hostel; off Scar Lane
+    (
+        "number in words and street",
+        rf"(?i:\b(?:number\s+)?(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))?,?\s+)(?-i:{_STREET})",
+        0.75,
+    ),
+    ("quoted house name and street", rf"(?-i:['‘’\"“][A-Z][a-z]+['’\"”],\s+{_STREET})", 0.8),
+    (
+        "room in a building",
+        rf"(?i:\broom\s+\d+[a-z]?,\s+)(?-i:[A-Z][a-z'’]+\s+{_BUILDING_MORE})",
+        0.75,
+    ),
+    ("off a street", rf"(?i:\boff\s+)(?-i:{_STREET})", 0.6),
+    # Address: Rosewood, Back Lane
+    ("a labelled address", r"(?i:\baddress\s*(?:is|was)?\s*[:-]\s*)(?-i:[A-Z0-9][^\n]{3,})", 0.8),
+    # Flat 3, Beech House; flat 2b
+    ("a flat", r"(?-i:\b(?:Flat|flat|Apartment|apartment|Apt)\s+\d+[A-Za-z]?\b)", 0.7),
+    # room 4 at the Travelodge on Ombersley Road; pitch 7 at the Pershore Road site
+    (
+        "a room or pitch at a place",
+        rf"(?i:\b(?:room|pitch|plot|bay|unit)\s+\d+[a-z]?\s+(?:at|in|on)\s+)(?-i:[^.!?\n]{{0,40}}?{_STREET})",
+        0.7,
+    ),
+    # 7 Wesley House, Kidderminster; 4 Canal Side, Tardebigge; 3 The Paddocks, Inkberrow
+    (
+        "number, name and town",
+        rf"(?-i:\b\d{{1,3}}[a-z]?\s+(?:The\s+)?[A-Z][a-z'’]+(?:\s+[A-Z][a-z'’]+){{0,2}},\s+{_TOWN}\b)",
+        0.6,
+    ),
+    ("number and building", rf"(?-i:\b\d{{1,4}}[a-z]?\s+[A-Z][a-z'’]+\s+{_BUILDING}\b)", 0.75),
+    # Tolladine Road, number 60
+    ("street and number", rf"(?-i:{_STREET},?\s+(?:number|no\.?)\s+\d{{1,4}}\b)", 0.8),
 ]
 
 
-@cache
+_BUILDING_ANALYZER = threading.Lock()
+
+
 def _analyzer() -> AnalyzerEngine:
+    """Presidio's analyzer, built once per process (under a lock: the warm-up thread
+    and a first request must not build two)."""
+    with _BUILDING_ANALYZER:
+        return _build_analyzer()
+
+
+@cache
+def _build_analyzer() -> AnalyzerEngine:
     """Presidio's analyzer with the recognisers above, built once per process (its
     import takes seconds: ``warm_up`` starts it in the background)."""
-    import spacy
-    import tldextract
     from presidio_analyzer import (
         AnalyzerEngine,
-        LemmaContextAwareEnhancer,
         EntityRecognizer,
+        LemmaContextAwareEnhancer,
         Pattern,
         PatternRecognizer,
         RecognizerRegistry,
         RecognizerResult,
     )
-    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
     from presidio_analyzer.predefined_recognizers import (
         EmailRecognizer,
         NhsRecognizer,
@@ -243,33 +400,51 @@ def _analyzer() -> AnalyzerEngine:
         UkNinoRecognizer,
         UkPostcodeRecognizer,
     )
+    from spacy.lang.en.stop_words import STOP_WORDS
 
-    class Tokens(SpacyNlpEngine):
-        """spaCy's English tokeniser and nothing else (no model to download): enough
-        for Presidio to score the context words around a pattern."""
-
-        def __init__(self) -> None:
-            super().__init__(models=[{"lang_code": "en", "model_name": "blank"}])
+    class Tokens(NlpEngine):
+        """Words and nothing else (no language model to download): enough for Presidio
+        to score the context words before a pattern. spaCy's English stop words are
+        left out of the context, as Presidio's own engines do."""
 
         def load(self) -> None:
-            self.nlp = {"en": spacy.blank("en")}
+            pass
+
+        def is_loaded(self) -> bool:
+            return True
 
         def process_text(self, text: str, language: str) -> NlpArtifacts:
-            doc = self.nlp[language](text)
+            words = list(_WORDS.finditer(text))
             return NlpArtifacts(
                 entities=[],
-                tokens=doc,
-                tokens_indices=[t.idx for t in doc],
-                lemmas=[t.lower_ for t in doc],
+                tokens=[w.group() for w in words],  # type: ignore[arg-type]
+                tokens_indices=[w.start() for w in words],
+                lemmas=[w.group().lower() for w in words],
                 nlp_engine=self,
                 language=language,
             )
 
-    offline = tldextract.TLDExtract(suffix_list_urls=())  # the bundled list: no fetching
+        def process_batch(self, texts, language, batch_size=1, n_process=1, **kwargs):
+            for text in texts:
+                yield text, self.process_text(str(text), language)
+
+        def is_stopword(self, word: str, language: str) -> bool:
+            return word.lower() in STOP_WORDS
+
+        def is_punct(self, word: str, language: str) -> bool:
+            return not any(c.isalnum() for c in word)
+
+        def get_supported_entities(self) -> list[str]:
+            return []
+
+        def get_supported_languages(self) -> list[str]:
+            return ["en"]
 
     class Email(EmailRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
-            return bool(offline(pattern_text).suffix)
+            # Any address-shaped string: reserved domains (example.org, .invalid) are
+            # still someone's address in the making, and typos are still addresses.
+            return True
 
     class Names(EntityRecognizer):
         def load(self) -> None:
@@ -297,7 +472,7 @@ def _analyzer() -> AnalyzerEngine:
         UkPostcodeRecognizer(),
         Names(supported_entities=["PERSON"], name="names gazetteer"),
         patterns("UK_ADDRESS", _ADDRESS_PATTERNS, ["address", "lives", "living", "home"]),
-        patterns("DATE_OF_BIRTH", [("date of birth", _DOB, 0.9)], []),
+        patterns("DATE_OF_BIRTH", [("date of birth", _DOB, 0.9), ("turns N on", _TURNS, 0.9)], []),
         patterns(
             "UK_UPN",
             [
@@ -325,30 +500,40 @@ def _analyzer() -> AnalyzerEngine:
     )
 
 
+_WORDS = re.compile(r"\w+|[^\w\s]")
 _PHONE_WORDS = ["phone", "mobile", "telephone", "tel", "number", "call", "text", "contact"]
 _CRIME_WORDS = [
     "crime", "incident", "occurrence", "log", "cad", "crn", "urn", "niche", "athena",
-    "storm", "police", "reference", "ref", "report", "offence",
+    "storm", "police", "reference", "ref", "report", "offence", "merlin", "pnc", "cps",
 ]  # fmt: skip
+# A code: letters and digits, maybe in parts ("PLO/26/019", "WR26C00045", "URN 22WM0456326").
+_CODE = r"(?-i:\b(?=[A-Z0-9/-]*\d{2})(?=[A-Z0-9/-]*[A-Z])[A-Z0-9]{2,}(?:[/-][A-Z0-9]{2,}){0,3}\b)"
 _CRIME_PATTERNS = [
     # 22/45812/26: force or year / serial / year
     ("year serial year", r"\b\d{2}/\d{3,8}/\d{2,4}\b", 0.6),
-    # CR/012345/26, WM-20260312-0456, CRN 26-123456
+    # CR/2026/004417, WM-20260312-0456: letters, then numbers in parts
+    ("letters and numbers in parts", r"(?-i:\b[A-Z]{2,5}[-/]\d{2,}(?:[-/]\d{2,}){1,3}\b)", 0.6),
+    # CRN 26-123456, occurrence 25/118834: with the words that say what it is
     ("letters and numbers", r"(?-i:\b[A-Z]{2,5}[-/ ]?\d{4,}(?:[-/]\d{2,}){0,3}\b)", 0.3),
-    # incident log 0345 of 12/03/2026
-    ("log of date", rf"\b\d{{3,6}}\s+of\s+(?:{NUMERIC_DATE})\b", 0.6),
+    ("two parts", r"\b\d{2}/\d{4,8}\b", 0.1),
+    ("code", _CODE, 0.1),
+    # incident log 0345 of 12/03/2026; Incident 412 of 3 March 2026; Storm log 1188 21/01/26
+    ("log of date", rf"\b\d{{2,6}}\s+of\s+{DATE}|\b\d{{3,6}}\s+(?:{NUMERIC_DATE})\b", 0.6),
 ]
 _CASE_WORDS = [
     "mosaic", "lcs", "liquidlogic", "eclipse", "ehm", "systmone", "emis", "rio", "carefirst",
     "case", "person", "id", "ref", "reference", "number", "no", "record", "client", "file",
-    "frameworki", "azeus", "protocol", "cp",
+    "frameworki", "azeus", "protocol", "cp", "lado", "plo", "proceedings", "court", "claim",
+    "hospital", "mrn", "patient",
 ]  # fmt: skip
 _CASE_PATTERNS = [
     # A long number stands for a record wherever it is.
     ("long number", r"(?<![\d,.£$])\b\d{7,12}\b(?![,.]\d)", 0.5),
+    # Letters then six digits or more: a hospital or system number ("EVG1204437").
+    ("letters and a long number", r"(?-i:\b[A-Z]{1,4}\d{6,}\b)", 0.5),
     # A shorter one, or one with letters, only with its system's name or "case number".
     ("number", r"(?<![\d,.£$])\b(?!(?:19|20)\d\d\b)\d{4,6}\b(?![,.]\d)", 0.05),
-    ("code", r"(?-i:\b(?=[A-Z]*\d)[A-Z]{1,5}[-/]?\d{3,}(?:[-/][A-Z0-9]{2,})*\b)", 0.1),
+    ("code", _CODE, 0.1),
 ]
 
 
@@ -398,11 +583,13 @@ def _plausible(kind: str, found: str) -> bool:
     if kind == "postcode":
         # "wr5 3rd" reads as an ordinal
         return not (found[-3:].islower() and _ORDINAL.search(found))
-    if kind == "phone":  # a British number: 0 or +44 first, ten digits or more
+    if kind == "phone":
+        # A person's number: a landline (01, 02) or a mobile (07), ten digits or more.
+        # Freephone, national and premium numbers (03, 08, 09) are services': helplines.
         digits = re.sub(r"\D", "", found)
-        return len(digits) >= 10 and (
-            digits.startswith("0") or found.lstrip("( ").startswith("+44")
-        )
+        if found.lstrip("( ").startswith("+44"):
+            digits = digits[2:] if digits[2:].startswith("0") else "0" + digits[2:]  # (0)
+        return len(digits) >= 10 and digits[:2] in ("01", "02", "07")
     return True
 
 

@@ -28,14 +28,17 @@ class Flag:
     found: str
 
     @property
+    def what(self) -> str:
+        return f"\u201c{self.found}\u201d looks like {detect.LABELS[self.kind]}"
+
+    @property
     def message(self) -> str:
-        what = detect.LABELS.get(self.kind, self.kind.replace("_", " "))
         advice = (
             "use the child's pseudonym or a role (\u201cher mother\u201d), not a name"
             if self.kind == "name"
             else "take it out: it is not needed to describe the practice"
         )
-        return f"\u201c{self.found}\u201d looks like {what}: {advice}"
+        return f"{self.what}: {advice}"
 
 
 def flags(session: Session, fields: Mapping[str, str | None]) -> list[Flag]:
@@ -49,20 +52,35 @@ def flags(session: Session, fields: Mapping[str, str | None]) -> list[Flag]:
     ]
 
 
+def _by_field(found: list[Flag], message) -> list[FieldError]:
+    """One error per field, naming everything flagged in it (a page shows one message a
+    field: the writer must see all of what they are asked to confirm)."""
+    fields: dict[str, list[Flag]] = {}
+    for f in found:
+        fields.setdefault(f.field, []).append(f)
+    return [FieldError(name, message(these)) for name, these in fields.items()]
+
+
+def _flagged_message(these: list[Flag]) -> str:
+    if len(these) == 1:
+        return these[0].message
+    return "; ".join(f.what for f in these) + ": take each out, or use a pseudonym or a role"
+
+
 def screen(session: Session, fields: Mapping[str, str | None], *, confirmed: bool) -> list[Flag]:
     """Refuse text that looks identifying unless its writer ``confirmed`` it is not: the
-    error names each field's problem and asks for the confirmation (CONFIRM_FIELD).
-    Returns what was confirmed, for ``record_confirmation``."""
+    error names everything flagged in each field and asks for the confirmation
+    (CONFIRM_FIELD). Returns what was confirmed, for ``record_confirmation``."""
     found = flags(session, fields)
     if found and not confirmed:
         raise InvalidInput(
             "This could identify someone. Change it, or confirm it does not identify anyone.",
             fields=[
-                *(FieldError(f.field, f.message) for f in found),
+                *_by_field(found, _flagged_message),
                 FieldError(
                     CONFIRM_FIELD,
-                    "Confirm that what is flagged does not identify a child or anyone "
-                    "around them, or change it",
+                    f"Check the {len(found)} thing{'s' if len(found) > 1 else ''} flagged, "
+                    "then confirm none identifies a child or anyone around them, or change it",
                 ),
             ],
         )
@@ -76,7 +94,14 @@ def refuse(session: Session, fields: Mapping[str, str | None]) -> None:
     if found:
         raise InvalidInput(
             "A child is known here only by a pseudonym and minimal context.",
-            fields=[FieldError(f.field, f.message) for f in found],
+            fields=_by_field(
+                found,
+                lambda these: (
+                    "; ".join(f.what for f in these)
+                    + ": a child is known here only by a pseudonym (such as \u201cChild A\u201d) "
+                    "and minimal context (such as an age band)"
+                ),
+            ),
         )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -41,7 +42,7 @@ def _lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
     first = listed("first_names.txt.gz") | listed("first_names_uk.txt")
     last = listed("surnames.txt.gz") | listed("surnames_uk.txt")
-    words = listed("words.txt.gz") - _NOT_WORDS
+    words = listed("words.txt.gz")
     return frozenset(first - _NEVER_NAMES), frozenset(last - _NEVER_NAMES), frozenset(words)
 
 
@@ -61,6 +62,28 @@ _NEVER_NAMES = frozenset(
         "october",
         "november",
         "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
         "monday",
         "tuesday",
         "wednesday",
@@ -133,9 +156,6 @@ _NEVER_NAMES = frozenset(
         "safeguarding",
     ]
 )
-# Names the word list holds only as ordinary words of their own that no writer means by
-# them in prose here ("kelly" is not English; these are).
-_NOT_WORDS = frozenset()
 
 # Words that make a capitalised phrase an organisation, a service or a place.
 _ORG_WORDS = frozenset(
@@ -225,17 +245,58 @@ _ORG_WORDS = frozenset(
         "guidance",
     ]
 )
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "master", "sir", "dame"})
-_RELATIONS = (
-    r"(?:(?:step|foster|adoptive|birth|half)[- ]?)?(?:mother|father|mum|mom|dad|brother|sister"
-    r"|sibling|grandmother|grandfather|grandma|grandad|granddad|nan|nanna|aunt|auntie|uncle"
-    r"|cousin|partner|boyfriend|girlfriend|husband|wife|son|daughter|carer|friend|neighbour"
-    r"|social\s+worker|teacher|worker|nurse|officer|health\s+visitor|midwife|gp|doctor"
-    r"|called|named|known\s+as|aka|name\s+is|name\s+was)"
+_TITLES = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "master",
+        "sir",
+        "dame",
+        "prof",
+        "professor",
+        "pc",
+        "ds",
+        "dc",
+        "di",
+        "dci",
+        "dsi",
+        "sgt",
+        "sergeant",
+        "inspector",
+        "constable",
+        "cllr",
+        "councillor",
+    ]
 )
-_AFTER_RELATION = re.compile(rf"(?i:\b{_RELATIONS})[,:]?\s+$")
+_RELATIONS = (
+    r"(?:(?:step|foster|adoptive|birth|half|maternal|paternal)[- ]?)?(?:mother|father|mum|mom"
+    r"|dad|brother|sister|sibling|grandmother|grandfather|grandma|grandad|granddad|nan|nanna"
+    r"|aunt|auntie|uncle|cousin|partner|boyfriend|girlfriend|husband|wife|son|daughter|carer"
+    r"|friend|neighbour|social\s+worker|teacher|worker|nurse|officer|health\s+visitor|midwife"
+    r"|gp|doctor|called|named|known\s+as|aka|name\s+is|name\s+was|name)"
+)
+_AFTER_RELATION = re.compile(rf"(?i:\b{_RELATIONS})\s*[,:(\-–]?\s*$")
 _OWNS_RELATION = re.compile(rf"^['’]s\s+(?i:{_RELATIONS}|family|home|house|address)\b")
+# "Frank, the maternal uncle,"; "Amber Collins (mum)"
+_RELATION_AFTER = re.compile(
+    rf"^\s*(?:,\s*(?:(?:the|her|his|their)\s+)?|\(\s*)(?i:{_RELATIONS})\b", re.IGNORECASE
+)
+# Clare's Law, Sarah's Law: named after someone, and public.
+_NAMED_AFTER = re.compile(r"^['’]s\s+(?:Law|Principle|Protocol|Syndrome|Disease|Review)\b")
 _FAMILY_AFTER = re.compile(r"^\s+(?:family|household|twins|siblings|children)\b", re.IGNORECASE)
+# What people do in a case record: "Grace told", "Blessing was not seen".
+_PERSON_VERB = re.compile(
+    r"^\s+(?:told|said|says|disclosed|reported|asked|explained|described|wanted|wants|refused"
+    r"|missed|ran|went|stayed|lived|lives|cried|shouted|texted|messaged|admitted|denied"
+    r"|alleged|claimed|felt|feels|attended|did\s+not|didn['’]t|had\s+been\s+missing"
+    r"|was\s+(?:not\s+)?(?:seen"
+    r"|found|reported|taken|placed|moved|born|spoken|heard|asked|excluded|arrested))\b"
+)
+_ARTICLE_BEFORE = re.compile(r"\b(?:the|a|an|this|that|our|its|their)\s+$", re.IGNORECASE)
 _PSEUDONYM_WORDS = frozenset(
     {"child", "young", "person", "sibling", "baby", "unborn", "adult", "parent", "carer"}
 )
@@ -249,10 +310,16 @@ class _Token:
     start: int
     end: int
     word: str
-    key: str  # lower case, "'s" dropped, apostrophes removed
+    key: str  # lower case, accents and "'s" dropped, apostrophes removed
     title_case: bool
     capitals: bool
     lower: bool
+
+
+def _fold(word: str) -> str:
+    """ "Ciarán" -> "ciaran", "O'Connor" -> "oconnor": how the lists spell names."""
+    plain = unicodedata.normalize("NFKD", word.lower())
+    return re.sub(r"['’]", "", "".join(c for c in plain if not unicodedata.combining(c)))
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -264,13 +331,12 @@ def _tokens(text: str) -> list[_Token]:
             word, end = word[:-2], end - 2
         if len(word) < 2:
             continue
-        key = re.sub(r"['’]", "", word.lower())
         out.append(
             _Token(
                 start=m.start(),
                 end=end,
                 word=word,
-                key=key,
+                key=_fold(word),
                 title_case=word[0].isupper() and not word.isupper(),
                 capitals=word.isupper() and len(word) >= 3,
                 lower=word.islower(),
@@ -279,43 +345,59 @@ def _tokens(text: str) -> list[_Token]:
     return out
 
 
-def _is_first(t: _Token, first: frozenset[str]) -> bool:
-    parts = t.key.split("-")
-    return t.key in first or all(p in first for p in parts)
+class _Lists:
+    def __init__(self) -> None:
+        self.first, self.last, self.words = _lists()
 
+    def first_name(self, t: _Token) -> bool:
+        """A first name, or a hyphenated one whose first part is ("Ellie-May")."""
+        return t.key in self.first or t.key.split("-")[0] in self.first
 
-def _is_last(t: _Token, last: frozenset[str]) -> bool:
-    parts = t.key.split("-")
-    return (
-        t.key in last
-        or all(p in last for p in parts)
-        or (t.key.startswith(("mc", "mac", "o")) and t.key[2:] in last and len(t.key) > 4)
-    )
+    def surname(self, t: _Token) -> bool:
+        parts = t.key.split("-")
+        return t.key in self.last or all(p in self.last for p in parts)
 
+    def word(self, t: _Token) -> bool:
+        """An ordinary English word (every part of it)."""
+        return all(p in self.words for p in t.key.split("-"))
 
-def _is_word(t: _Token, words: frozenset[str]) -> bool:
-    return all(p in words for p in t.key.split("-"))
+    def plain_first_name(self, t: _Token) -> bool:
+        """A first name that is not also an ordinary word: "Jayden", not "Grace"."""
+        return self.first_name(t) and not self.word(t)
+
+    def plain_surname(self, t: _Token) -> bool:
+        return self.surname(t) and not self.word(t)
 
 
 def find_names(text: str) -> list[tuple[int, int]]:
     """The (start, end) of each person's name in ``text``."""
-    first, last, words = _lists()
+    lists = _Lists()
     tokens = _tokens(text)
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(tokens):
-        t = tokens[i]
         run = _run(text, tokens, i)
-        j = i + len(run)
-        if run and not any(r.key in _ORG_WORDS for r in run) and not _pseudonym(run):
-            spans += _names_in_run(text, tokens, i, run, first, last, words)
-        i = max(j, i + 1)
-        del t
-    return spans
+        if run and not _pseudonym(run) and not _organisation(text, run):
+            spans += _names_in_run(text, tokens, i, run, lists)
+        # A capitalised phrase is read whole (its words out of it would lose their
+        # context); lower-case words pair with the next one, and the next.
+        i += len(run) if run and not run[0].lower else 1
+    return _merged(spans)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
 
 
 def _run(text: str, tokens: list[_Token], i: int) -> list[_Token]:
-    """The tokens from i joined by single spaces, all in the same case style."""
+    """Up to four tokens from i joined by single spaces, all in the same case style (two
+    in lower case)."""
     t = tokens[i]
     style = "title" if t.title_case else "caps" if t.capitals else "lower" if t.lower else None
     if style is None:
@@ -328,11 +410,7 @@ def _run(text: str, tokens: list[_Token], i: int) -> list[_Token]:
             or (style == "caps" and nxt.capitals)
             or (style == "lower" and nxt.lower)
         )
-        if (
-            not same
-            or gap not in (" ", "  ")
-            or text[run[-1].end : run[-1].end + 2] in ("'s", "’s")
-        ):
+        if not same or gap not in (" ", "  "):
             break
         run.append(nxt)
     return run if style != "lower" else run[:2]
@@ -346,90 +424,127 @@ def _pseudonym(run: list[_Token]) -> bool:
     return run[0].key in _PSEUDONYM_WORDS
 
 
+def _organisation(text: str, run: list[_Token]) -> bool:
+    """A phrase that ends in an organisation's or a place's word ("Grace Academy",
+    "Westshire Police"), unless it owns a relation ("Kathleen Ward's daughter")."""
+    if run[-1].key not in _ORG_WORDS:
+        return False
+    return not _OWNS_RELATION.match(text[run[-1].end : run[-1].end + 30])
+
+
+def _sentence_start(text: str, t: _Token) -> bool:
+    return bool(_SENTENCE_START.search(text[max(0, t.start - 4) : t.start]))
+
+
 def _names_in_run(
-    text: str,
-    tokens: list[_Token],
-    i: int,
-    run: list[_Token],
-    first: frozenset[str],
-    last: frozenset[str],
-    words: frozenset[str],
+    text: str, tokens: list[_Token], i: int, run: list[_Token], lists: _Lists
 ) -> list[tuple[int, int]]:
-    before = text[max(0, run[0].start - 40) : run[0].start]
     previous = tokens[i - 1] if i else None
-    after = text[run[-1].end : run[-1].end + 30]
+    titled = (
+        previous is not None
+        and previous.key in _TITLES
+        and (text[previous.end : run[0].start].strip(". ") == "")
+    )
     if run[0].lower:
-        # lower case: only a whole first name and surname ("jayden smith")
-        if (
-            len(run) == 2
-            and _is_first(run[0], first)
-            and not _is_word(run[0], words)
-            and _is_last(run[1], last)
-        ):
-            return [(run[0].start, run[1].end)]
-        return []
+        return _lower_case(text, run, titled, lists)
     if run[0].capitals:
-        if (
-            len(run) >= 2
-            and _is_first(run[0], first)
-            and _is_last(run[1], last)
-            and not _is_word(run[0], words)
-        ):
+        # capitals: a whole first name and surname ("KACPER WÓJCIK"), or after a title
+        if run[0].key in _TITLES and len(run) >= 2:
+            titled, run = True, run[1:]
+        if len(run) >= 2 and (titled or lists.plain_first_name(run[0])) and lists.surname(run[1]):
             return [(run[0].start, run[1].end)]
         return []
     # Title case. Leading ordinary words ("When", "Her", "The") are not part of a name.
     k = 0
-    while (
-        k < len(run)
-        and _is_word(run[k], words)
-        and not _is_first(run[k], first)
-        and run[k].key not in _TITLES
+    while k < len(run) and (
+        lists.word(run[k]) and not lists.first_name(run[k]) and run[k].key not in _TITLES
     ):
         k += 1
-    run = run[k:]
+    trimmed = run[k - 1] if k else None
+    if k:
+        titled, previous, run = False, run[k - 1], run[k:]
+    if run and run[0].key in _TITLES:
+        titled, run = True, run[1:]
     if not run:
         return []
-    if k:
-        previous, before = None, text[max(0, run[0].start - 40) : run[0].start]
-    titled = (
-        previous is not None
-        and previous.key in _TITLES
-        and text[previous.end : run[0].start].strip(". ") == ""
-    ) or run[0].key in _TITLES
-    if run[0].key in _TITLES:
-        run = run[1:]
-        if not run:
-            return []
     head = run[0]
-    rest = _surname_part(run[1:], last, words)
-    unknown = not _is_word(head, words)
-    if titled:
-        return [(head.start, (rest[-1] if rest else head).end)]
-    if _AFTER_RELATION.search(before) and (unknown or _is_first(head, first)):
-        return [(head.start, (rest[-1] if rest else head).end)]
-    if _is_first(head, first):
-        ambiguous = _is_word(head, words)
-        if rest and (
-            not ambiguous or any(_is_last(r, last) and not _is_word(r, words) for r in rest)
-        ):
-            return [(head.start, rest[-1].end)]
-        if not ambiguous and len(head.word) >= 3:  # "Al", "Jo" alone are too short
-            return [(head.start, head.end)]
+    rest = _surname_part(run[1:], lists)
     tail = rest[-1] if rest else head
-    owned = text[tail.end : tail.end + 30]
-    if _OWNS_RELATION.match(owned) and (unknown or _is_first(head, first) or _is_last(head, last)):
-        return [(head.start, tail.end)]
-    if _FAMILY_AFTER.match(after) and _is_last(run[-1], last) and not _is_word(run[-1], words):
-        return [(run[-1].start, run[-1].end)]
+    whole = (head.start, tail.end)
+    before = text[max(0, head.start - 40) : head.start]
+    after = text[tail.end : tail.end + 40]
+    if _NAMED_AFTER.match(after):
+        return []
+    if titled:
+        return [whole]
+    unknown = not lists.word(head)
+    person = bool(
+        _AFTER_RELATION.search(before)
+        or _RELATION_AFTER.match(after)
+        or _OWNS_RELATION.match(after)
+        or _PERSON_VERB.match(after)
+    )
+    proper_phrase = trimmed is not None and trimmed.title_case  # "The Independent Scrutineer"
+    article = bool(_ARTICLE_BEFORE.search(before))  # "the Fraser guidelines"
+    if (
+        person
+        and len(head.word) >= 3
+        and (lists.first_name(head) or lists.surname(head) or (unknown and not proper_phrase))
+    ):
+        return [whole]
+    if head.key in _NEVER_NAMES:  # "Amber", "May": only in a person's context
+        return []
+    if lists.first_name(head):
+        ambiguous = lists.word(head)
+        if rest and (not ambiguous or any(lists.plain_surname(r) for r in rest)):
+            return [whole]
+        if not ambiguous and len(head.word) >= 3 and not article:  # not "Al", "Jo"
+            return [whole]
+        if (
+            ambiguous
+            and not rest
+            and len(run) == 1
+            and not _sentence_start(text, head)
+            and not _ARTICLE_BEFORE.search(before)  # "the Bill", "a Hope project"
+            and (previous is None or previous.lower)  # not "the Schools Bill"
+        ):
+            # an ordinary word would not have its capital mid-sentence: "what Mason wanted"
+            return [whole]
+    if rest and (unknown or lists.plain_surname(head)) and not lists.word(rest[-1]):
+        # "Nusrat Akhtar", "Elira Krasniqi", "Chen Xiuying": two capitalised words that
+        # are not English, one after the other, are a name the lists lack
+        return [whole]
+    if _FAMILY_AFTER.match(after) and lists.plain_surname(run[-1]):
+        return [(run[-1].start, run[-1].end)]  # the Kowalski family
     return []
 
 
-def _surname_part(rest: list[_Token], last: frozenset[str], words: frozenset[str]) -> list[_Token]:
+def _lower_case(text: str, run: list[_Token], titled: bool, lists: _Lists) -> list[tuple[int, int]]:
+    """In lower case: a whole first name and surname ("kirsty bell"), a name after a
+    title ("mrs begum") or in brackets after a relation ("dad (shane)")."""
+    head = run[0]
+    if len(run) == 2 and lists.plain_first_name(head) and lists.surname(run[1]):
+        return [(head.start, run[1].end)]
+    if titled and not lists.word(head):
+        return [(head.start, head.end)]
+    before = text[max(0, head.start - 30) : head.start]
+    if (
+        re.search(rf"(?i:\b{_RELATIONS})\s*\(?\s*$", before)
+        and len(head.word) >= 3
+        and (lists.plain_first_name(head) or not lists.word(head))
+    ):
+        # "dad (shane)", "aunt is called shilan karim", "brother jayden-lee"
+        end = run[1].end if len(run) == 2 and not lists.word(run[1]) else head.end
+        return [(head.start, end)]
+    return []
+
+
+def _surname_part(rest: list[_Token], lists: _Lists) -> list[_Token]:
     """The capitalised words after a first name that belong to the name: surnames, or
     words that are not ordinary words (a name the lists lack), particles between."""
     taken: list[_Token] = []
     for t in rest:
-        if _is_last(t, last) or not _is_word(t, words) or (_is_particle(t) and taken is not None):
+        if lists.surname(t) or not lists.word(t) or _is_particle(t):
             taken.append(t)
         else:
             break

@@ -4,12 +4,16 @@ admin's list of them."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.agencies.models import Agency, Subgroup
 from app.auditlog import service as auditlog
+from app.config import get_settings
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.findings.models import Theme
+from app.identify import check
+from app.identify.check import Problem
 from app.identify.models import AllowedTerm
 
 
@@ -17,15 +21,19 @@ def key(term: str) -> str:
     return " ".join(term.lower().split())
 
 
-def vocabulary(session: Session, *, partnership_name: str = "") -> frozenset[str]:
+def vocabulary(session: Session) -> frozenset[str]:
     """Every word the check must not take for a name or an address: the names of the
     agencies, subgroups and themes, the partnership's name, and the admin's list."""
-    words: set[str] = set()
+    words: set[str] = {get_settings().partnership_name}
     for column in (Agency.name, Subgroup.name, Theme.name, AllowedTerm.term):
         words |= set(session.scalars(select(column)))
-    if partnership_name:
-        words.add(partnership_name)
     return frozenset(key(w) for w in words if w and w.strip())
+
+
+def tried(session: Session, text: str) -> list[Problem]:
+    """What a briefing's check finds in ``text`` (refusals and things to check; no
+    audit's pseudonyms or records), the partnership's words allowed."""
+    return check.check([("the text", text)], allowed=vocabulary(session)).problems
 
 
 def allowed_terms(session: Session) -> list[AllowedTerm]:
@@ -44,10 +52,20 @@ def add_term(session: Session, *, term: str, added_by: str) -> AllowedTerm:
             fields=[FieldError("term", "Keep it to 200 characters or fewer")],
         )
     if session.scalar(select(AllowedTerm.id).where(AllowedTerm.key == key(cleaned))):
-        raise Conflict(f"“{cleaned}” is already on the list.")
+        raise Conflict(
+            f"“{cleaned}” is already on the list.",
+            fields=[FieldError("term", "That word or phrase is already on the list")],
+        )
     allowed = AllowedTerm(term=cleaned, key=key(cleaned), added_by=added_by)
-    session.add(allowed)
-    session.flush()
+    try:
+        with session.begin_nested():  # two admins adding it at once: the second is told
+            session.add(allowed)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"“{cleaned}” is already on the list.",
+            fields=[FieldError("term", "That word or phrase is already on the list")],
+        ) from None
     auditlog.record(
         session,
         action="identify.allow",

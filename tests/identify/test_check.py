@@ -10,7 +10,9 @@ from __future__ import annotations
 import pytest
 import weasyprint
 
-from app.identify.check import Problem, Report, check, check_pdf, valid_nhs_number
+from app.briefings.printed import sections
+from app.identify.check import Problem, Report, check
+from app.identify.detect import valid_nhs_number
 
 
 def only(report: Report, kind: str) -> list[Problem]:
@@ -127,13 +129,12 @@ class TestNhsNumber:
         assert problem.where == "Background, line 1"
         assert problem.excerpt == f"Reference »{written}« was quoted in the return."
 
-    def test_a_wrong_check_digit_only_warns(self):
+    def test_a_wrong_check_digit_is_not_an_nhs_number_but_still_a_record_number(self):
         assert mod11_check_digit("943476591") == 9
         assert not valid_nhs_number("9434765918")
         report = check([("Background", "Reference 9434765918 was quoted.")])
-        assert report.ok
-        [warning] = report.warnings
-        assert warning.kind == "ten_digit_number"
+        [problem] = report.refusals
+        assert problem.kind == "case_number"
 
     def test_a_check_digit_of_ten_is_never_valid(self):
         nine = next(
@@ -144,8 +145,14 @@ class TestNhsNumber:
         assert not any(valid_nhs_number(nine + str(d)) for d in range(10))
 
     def test_phone_numbers_and_longer_numbers_are_not_nhs_numbers(self):
+        # 01905 845421 is an invented number.
         text = "Call 01905 845421 or quote case 194347659190."
-        assert check([("Further reading", text)]).problems == []
+        kinds = [p.kind for p in check([("Further reading", text)]).refusals]
+        assert kinds == ["phone", "case_number"]
+
+    def test_the_partnerships_own_number_is_allowed(self):
+        text = "Contact the business unit on 01905 845421."
+        assert check([("Further reading", text)], allowed=["01905 845421"]).problems == []
 
 
 class TestDateOfBirth:
@@ -356,6 +363,7 @@ class TestCleanBriefing:
             CLEAN_BRIEFING,
             pseudonyms=["Child A", "Child B", "Young person 3"],
             names=["Jane Smith", "Okonkwo", "Business Unit Admin"],
+            allowed=["01905 845421"],  # the business unit's own (invented) number
             counts=[("Chart: grades", "Good", 12), ("Chart: grades", "Requires improvement", 8)],
         )
         assert report.problems == []
@@ -372,39 +380,16 @@ def two_page_pdf() -> bytes:
     return weasyprint.HTML(string=html).write_pdf()
 
 
-class TestCheckPdf:
+class TestAPrintedPdf:
+    """The check reads a PDF's pages as printed.sections gives them (the check of a
+    published briefing: tests/briefings/test_printed_check.py)."""
+
     def test_an_nhs_number_on_page_two_is_reported_on_page_two(self, two_page_pdf):
-        [problem] = check_pdf(two_page_pdf).refusals
+        pages = [(where, text) for where, text in sections(two_page_pdf) if "page" in where]
+        [problem] = check(pages).refusals
         assert problem.kind == "nhs_number"
         assert problem.where == "page 2, line 3"
         assert (
             problem.excerpt
             == "What we found The NHS number »943 476 5919« was copied into a return."
         )
-
-    def test_a_path_works_as_well_as_bytes(self, two_page_pdf, tmp_path):
-        path = tmp_path / "briefing.pdf"
-        path.write_bytes(two_page_pdf)
-        from_bytes = check_pdf(two_page_pdf, names=["Learning"])
-        assert check_pdf(path, names=["Learning"]) == from_bytes
-        assert check_pdf(str(path), names=["Learning"]) == from_bytes
-        assert [(p.kind, p.where) for p in from_bytes.refusals] == [
-            ("name", "page 1, line 1"),
-            ("nhs_number", "page 2, line 3"),
-        ]
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "NHS 943\u00a0476\u00a05919",  # non-breaking spaces
-        "NHS 943.476.5919",
-        "NHS 943\u2013476\u20135919",  # en dashes
-        "Child\u200bA, aged 7, was injured.",  # a zero-width space
-        "Child \uff21, aged 7, was injured.",  # a full-width letter
-        "Ja\u00adne Smith attended.",  # a soft hyphen inside a name
-    ],
-)
-def test_invisible_and_look_alike_characters_do_not_hide_anything(text):
-    report = check([("What we found", text)], names=["Jane Smith"])
-    assert report.refusals, text
