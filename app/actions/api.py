@@ -133,8 +133,14 @@ def update_action(
     action = service.get_action(session, action_id=action_id, actor=actor)
     changes = body.model_dump(exclude_unset=True)
     version = changes.pop("version", None)
+    confirmed = changes.pop("confirm_identifying", False)
     action = service.update_action(
-        session, actor=actor, action=action, changes=changes, version=version
+        session,
+        actor=actor,
+        action=action,
+        changes=changes,
+        version=version,
+        confirm_identifying=confirmed,
     )
     return _action_out(action, clock)
 
@@ -166,4 +172,11 @@ def add_note(
 ) -> ActionOut:
     """A progress note in the action's history, keeping its status."""
     action = service.get_action(session, action_id=action_id, actor=actor)
-    return _action_out(service.add_note(session, actor=actor, action=action, note=body.note), clock)
+    action = service.add_note(
+        session,
+        actor=actor,
+        action=action,
+        note=body.note,
+        confirm_identifying=body.confirm_identifying,
+    )
+    return _action_out(action, clock)

@@ -9,6 +9,7 @@ from app.actions.lifecycle import Rag
 from app.actions.models import ActionStatus
 from app.findings.models import FindingKind
 from app.findings.schemas import NamedRef
+from app.identify.schemas import ConfirmIdentifying
 from app.schemas_base import (
     Id,
     LongText,
@@ -49,6 +50,7 @@ class ActionCreate(RequestModel):
     owner_user_id: Id | None = Field(None, description="A person in the owning agency.")
     due_on: date
     success_measure: RequiredText
+    confirm_identifying: ConfirmIdentifying = False
 
 
 class ActionPatch(RequestModel):
@@ -63,6 +65,7 @@ class ActionPatch(RequestModel):
     version: Version | None = Field(
         None, description="The version you read: refused (409) if the action changed since."
     )
+    confirm_identifying: ConfirmIdentifying = False
 
     _not_null = reject_null(
         "title",
@@ -85,10 +88,12 @@ class StatusChangeIn(RequestModel):
     )
     reason: LongText = Field("", description="Required when an action is not accepted.")
     version: Version | None = None
+    confirm_identifying: ConfirmIdentifying = False
 
 
 class NoteIn(RequestModel):
     note: RequiredText
+    confirm_identifying: ConfirmIdentifying = False
 
 
 class FindingRef(ResponseModel):

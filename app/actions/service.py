@@ -26,6 +26,7 @@ from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.findings.models import Finding
 from app.findings.service import findings_in_audit
+from app.identify import entry
 
 ACTION_LOAD = (
     joinedload(LearningAction.audit).joinedload(Audit.lead_subgroup),
@@ -84,6 +85,10 @@ def view(action: LearningAction, clock: Clock) -> dict:
 # --- checks ---------------------------------------------------------------------------
 
 CREATABLE = frozenset({AuditStatus.OPEN, AuditStatus.MODERATION, AuditStatus.LEARNING})
+# What people write about the case, screened by the identification guard as it is
+# saved. Never the owner: an action has a named owner, so that field holds a person's
+# name on purpose.
+WRITTEN = ("title", "description", "success_measure")
 
 
 def _check_owner(
@@ -185,9 +190,12 @@ def create_action(
     description: str = "",
     finding_ids: list[int] | None = None,
     owner_user_id: int | None = None,
+    confirm_identifying: bool = False,
 ) -> LearningAction:
     """Propose a learning action for the audit (``audit.agencies`` loaded), owned by
-    one of its agencies, for the reasons its linked findings give."""
+    one of its agencies, for the reasons its linked findings give. Text (``WRITTEN``)
+    that looks identifying is refused unless ``confirm_identifying``; then the
+    confirmation is logged."""
     if audit.status not in CREATABLE:
         raise StateError(
             f"This audit is {audit.status.value}: learning actions are agreed from when it "
@@ -198,6 +206,8 @@ def create_action(
     problems += _check_owner(session, owning_agency_id, owner_user_id)
     if problems:
         raise InvalidInput("The action cannot be created as it is.", fields=problems)
+    written = {"title": title, "description": description, "success_measure": success_measure}
+    confirmed = entry.screen(session, written, confirmed=confirm_identifying)
     now = utcnow()
     action = LearningAction(
         audit_id=audit.id,
@@ -227,6 +237,9 @@ def create_action(
         object_id=action.id,
         after=_log(action),
     )
+    entry.record_confirmation(
+        session, confirmed, object_type="learning_action", object_id=action.id
+    )
     return get_action(session, action_id=action.id, actor=actor)
 
 
@@ -237,9 +250,12 @@ def update_action(
     action: LearningAction,
     changes: dict,
     version: int | None = None,
+    confirm_identifying: bool = False,
 ) -> LearningAction:
     """Change what the action is, why, who owns it, when it is due or how success is
-    measured (``ACTION_LOAD``ed). A closed or not accepted action no longer changes."""
+    measured (``ACTION_LOAD``ed). A closed or not accepted action no longer changes.
+    Changed text is screened as ``create_action`` screens it (text saved again as it
+    was is not: it was screened when it was written)."""
     _lock(session, action, version)
     if action.status in FINISHED:
         raise StateError(
@@ -262,6 +278,12 @@ def update_action(
         problems += _check_owner(session, agency_id, owner_user_id)
     if problems:
         raise InvalidInput("The action cannot be changed like this.", fields=problems)
+    written = {
+        key: changes[key]
+        for key in WRITTEN
+        if changes.get(key) is not None and changes[key] != getattr(action, key)
+    }
+    confirmed = entry.screen(session, written, confirmed=confirm_identifying)
     with auditlog.changing(
         session,
         action,
@@ -277,6 +299,9 @@ def update_action(
         # Saving a form unchanged is no change, nor a new version.
         if _log(action) != change.before:
             _touch(action)
+    entry.record_confirmation(
+        session, confirmed, object_type="learning_action", object_id=action.id
+    )
     session.expire(action, ["owning_agency", "findings"])
     return get_action(session, action_id=action.id, actor=actor)
 
@@ -296,10 +321,12 @@ def change_status(
     evidence: str = "",
     reason: str = "",
     version: int | None = None,
+    confirm_identifying: bool = False,
 ) -> LearningAction:
     """Move the action to ``to`` if ``LIFECYCLE`` allows it from its current status and
     the actor may make that step: completing needs the evidence of completion,
-    recording impact the evidence of impact, not accepting a reason."""
+    recording impact the evidence of impact, not accepting a reason. The note, evidence
+    and reason are screened as ``create_action`` screens its text."""
     _refuse_other_agency(actor, action)
     _lock(session, action, version)
     current = action.status
@@ -325,6 +352,8 @@ def change_status(
             ActionStatus.NOT_ACCEPTED: "Enter why the action is not accepted",
         }[to]
         raise InvalidInput(message + ".", fields=[FieldError(step.requires, message)])
+    written = {"note": note.strip(), **given}
+    confirmed = entry.screen(session, written, confirmed=confirm_identifying)
     action.status = to
     if to == ActionStatus.COMPLETED:
         action.evidence_of_completion = given["evidence"]
@@ -351,21 +380,31 @@ def change_status(
         before={"status": current},
         after={"status": to, "note": note.strip(), **{k: v for k, v in given.items() if v}},
     )
+    entry.record_confirmation(
+        session, confirmed, object_type="learning_action", object_id=action.id
+    )
     session.expire(action, ["history"])
     return get_action(session, action_id=action.id, actor=actor)
 
 
 def add_note(
-    session: Session, *, actor: Actor, action: LearningAction, note: str
+    session: Session,
+    *,
+    actor: Actor,
+    action: LearningAction,
+    note: str,
+    confirm_identifying: bool = False,
 ) -> LearningAction:
     """A progress note: a history row that keeps the status (from = to). It changes no
-    field a form edits, so it does not make anyone's open form stale."""
+    field a form edits, so it does not make anyone's open form stale. A note that looks
+    identifying is refused unless ``confirm_identifying``, as other text is."""
     _refuse_other_agency(actor, action)
     _lock(session, action, None)
     if action.status in FINISHED:
         raise StateError(
             f"This action is {STATUS_LABELS[action.status].lower()}: notes can no longer be added."
         )
+    confirmed = entry.screen(session, {"note": note.strip()}, confirmed=confirm_identifying)
     _touch(action, bump=False)
     row = _history(session, actor, action, action.status, note=note.strip())
     session.flush()
@@ -375,6 +414,9 @@ def add_note(
         object_type="learning_action",
         object_id=action.id,
         after={"status": action.status, "note": row.note},
+    )
+    entry.record_confirmation(
+        session, confirmed, object_type="learning_action", object_id=action.id
     )
     session.expire(action, ["history"])
     return get_action(session, action_id=action.id, actor=actor)

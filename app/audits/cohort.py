@@ -20,6 +20,7 @@ from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child, Involvement
 from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
+from app.identify import entry
 from app.pagination import PageParams, page_of
 from app.returns.models import Return, ReturnStatus
 
@@ -141,6 +142,18 @@ def _check_pseudonym_free(
         )
 
 
+def _refuse_identifying(session: Session, values: dict) -> None:
+    """A pseudonym and context tags are structured: "Child A", "5-9", "SEND", never a
+    name, a number, an address or a date of birth. Such a value is refused outright
+    (each tag named by its position, as the request's own validation names it)."""
+    fields: dict[str, str | None] = {}
+    if values.get("pseudonym") is not None:
+        fields["pseudonym"] = values["pseudonym"]
+    for index, tag in enumerate(values.get("context_tags") or []):
+        fields[f"context_tags[{index}]"] = tag
+    entry.refuse(session, fields)
+
+
 def add_child(
     session: Session,
     *,
@@ -150,8 +163,10 @@ def add_child(
     context_tags: list[str] | None = None,
     agency_ids: list[int] | None = None,
 ) -> Child:
-    """Add a child to the cohort, with the agencies involved (a return is expected from each)."""
+    """Add a child to the cohort, with the agencies involved (a return is expected from
+    each). A pseudonym or context tag that looks identifying is refused (422)."""
     require_cohort_editable(session, audit)
+    _refuse_identifying(session, {"pseudonym": pseudonym, "context_tags": context_tags})
     _check_pseudonym_free(session, audit.id, pseudonym, None)
     taking_part = {a.id for a in audit.agencies}
     outsiders = [
@@ -185,7 +200,10 @@ def add_child(
 
 
 def update_child(session: Session, *, audit: Audit, child: Child, changes: dict) -> Child:
+    """Change a child's pseudonym, age band or context tags, refused as ``add_child``
+    refuses them."""
     require_cohort_editable(session, audit)
+    _refuse_identifying(session, changes)
     if "pseudonym" in changes:
         _check_pseudonym_free(session, audit.id, changes["pseudonym"], child.id)
     if "context_tags" in changes:

@@ -115,11 +115,14 @@ def update_finding(
     audit = audits.get_audit(
         session, audit_id=finding.audit_id, actor=actor, options=audits.WITH_AGENCIES
     )
+    changes = body.model_dump(exclude_unset=True)
+    confirmed = changes.pop("confirm_identifying", False)
     finding = findings.update_finding(
         session,
         actor=actor,
         audit=audit,
         finding=finding,
-        changes=body.model_dump(exclude_unset=True),
+        changes=changes,
+        confirm_identifying=confirmed,
     )
     return _finding_out(session, finding)

@@ -19,13 +19,22 @@ from app.findings import service as findings
 from app.findings.models import KIND_LABELS, FindingKind
 from app.findings.schemas import FindingCreate, FindingPatch, ThemeCreate
 from app.forms import Form, FormInvalid, FormState
+from app.identify import entry
 from app.templating import flash, redirect, render, sort_heads
 
 router = APIRouter(include_in_schema=False)
 
 FINDING = Form(
     FindingCreate,
-    fields=("kind", "statement", "theme_ids", "key_area_id", "agency_id", "child_id"),
+    fields=(
+        "kind",
+        "statement",
+        "theme_ids",
+        "key_area_id",
+        "agency_id",
+        "child_id",
+        entry.CONFIRM_FIELD,
+    ),
     lists=frozenset({"theme_ids"}),
     messages={
         "kind": "Choose whether this is good practice or an area for improvement",
@@ -227,9 +236,15 @@ def save_finding(
     try:
         body = FINDING.read(posted)
         changes = FindingPatch.model_validate(body.model_dump()).model_dump()
+        confirmed = changes.pop(entry.CONFIRM_FIELD)
         with FINDING.submitting(session, posted):
             findings.update_finding(
-                session, actor=actor, audit=audit, finding=finding, changes=changes
+                session,
+                actor=actor,
+                audit=audit,
+                finding=finding,
+                changes=changes,
+                confirm_identifying=confirmed,
             )
     except FormInvalid as invalid:
         return _findings_page(

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.findings.models import FindingKind
+from app.identify.schemas import ConfirmIdentifying
 from app.schemas_base import Id, OneLine, PlainText, RequestModel, ResponseModel, reject_null
 
 ThemeName = Annotated[
@@ -49,6 +50,7 @@ class FindingCreate(RequestModel):
     key_area_id: Id | None = Field(None, description="A key area of the audit's template.")
     agency_id: Id | None = Field(None, description="An agency taking part in the audit.")
     child_id: Id | None = Field(None, description="A child of the audit's cohort.")
+    confirm_identifying: ConfirmIdentifying = False
 
 
 class FindingPatch(RequestModel):
@@ -58,6 +60,7 @@ class FindingPatch(RequestModel):
     key_area_id: Id | None = None
     agency_id: Id | None = None
     child_id: Id | None = None
+    confirm_identifying: ConfirmIdentifying = False
 
     _not_null = reject_null("kind", "statement", "theme_ids")
 

@@ -23,6 +23,7 @@ from app.clock import utcnow
 from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.findings.models import Finding, FindingKind, Theme, finding_theme
+from app.identify import entry
 
 # Findings are drawn from returns: not before there are any, nor once the audit closes.
 FINDINGS_OPEN = frozenset({AuditStatus.OPEN, AuditStatus.MODERATION, AuditStatus.LEARNING})
@@ -260,14 +261,18 @@ def create_finding(
     key_area_id: int | None = None,
     agency_id: int | None = None,
     child_id: int | None = None,
+    confirm_identifying: bool = False,
 ) -> Finding:
-    """Record a finding about the audit (``audit.agencies`` loaded)."""
+    """Record a finding about the audit (``audit.agencies`` loaded). A statement that
+    looks identifying is refused unless ``confirm_identifying``; then the confirmation
+    is logged."""
     _require_open(audit)
     about = {"key_area_id": key_area_id, "agency_id": agency_id, "child_id": child_id}
     themes, problems = _themes(session, theme_ids or [])
     problems += _check_about(session, audit, **about)
     if problems:
         raise InvalidInput("The finding cannot be recorded as it is.", fields=problems)
+    confirmed = entry.screen(session, {"statement": statement}, confirmed=confirm_identifying)
     finding = Finding(
         audit_id=audit.id,
         kind=kind,
@@ -286,13 +291,22 @@ def create_finding(
         object_id=finding.id,
         after=_log(finding),
     )
+    entry.record_confirmation(session, confirmed, object_type="finding", object_id=finding.id)
     return get_finding(session, finding_id=finding.id, actor=actor)
 
 
 def update_finding(
-    session: Session, *, actor: Actor, audit: Audit, finding: Finding, changes: dict
+    session: Session,
+    *,
+    actor: Actor,
+    audit: Audit,
+    finding: Finding,
+    changes: dict,
+    confirm_identifying: bool = False,
 ) -> Finding:
-    """Change a finding; what it is about is checked against its audit again."""
+    """Change a finding; what it is about is checked against its audit again. A changed
+    statement is screened as ``create_finding`` screens one (the same statement saved
+    again is not: it was screened when it was written)."""
     _require_open(audit)
     about = {
         key: changes.get(key, getattr(finding, key))
@@ -307,6 +321,9 @@ def update_finding(
         problems = theme_problems + problems
     if problems:
         raise InvalidInput("The finding cannot be changed like this.", fields=problems)
+    statement = changes.get("statement")
+    written = {"statement": statement} if statement not in (None, finding.statement) else {}
+    confirmed = entry.screen(session, written, confirmed=confirm_identifying)
     with auditlog.changing(
         session, finding, action="finding.update", object_type="finding", view=_log
     ):
@@ -316,6 +333,7 @@ def update_finding(
         if themes is not None:
             finding.themes = themes
         finding.updated_at = utcnow()
+    entry.record_confirmation(session, confirmed, object_type="finding", object_id=finding.id)
     session.expire(finding, ["key_area", "agency", "child"])
     return get_finding(session, finding_id=finding.id, actor=actor)
 

@@ -101,7 +101,8 @@ def open_moderation(session: SessionDep, actor: Actor, audit_id: IdPath) -> Grid
 @transactional
 def decide(session: SessionDep, actor: Actor, audit_id: IdPath, body: DecisionIn) -> DecisionOut:
     """Agree or change one cell's grade (a rationale is required to change it). A cell
-    decided again keeps its earlier decision, superseded."""
+    decided again keeps its earlier decision, superseded. A rationale that looks like it
+    could identify someone is refused (422) unless ``confirm_identifying``."""
     audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
     return_ = service.get_return(session, audit=audit, return_id=body.return_id)
     decision = service.decide(
@@ -112,6 +113,7 @@ def decide(session: SessionDep, actor: Actor, audit_id: IdPath, body: DecisionIn
         level_code=body.level,
         rationale=body.rationale,
         actor=actor,
+        confirmed=body.confirm_identifying,
     )
     [current] = [
         d

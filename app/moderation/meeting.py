@@ -21,7 +21,8 @@ from app.audit_templates.models import GradeLevel, KeyArea
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
-from app.errors import NotFound, StateError
+from app.errors import InvalidInput, NotFound, StateError
+from app.identify import entry
 from app.moderation import service
 from app.moderation.models import ChildMeetingNote
 from app.moderation.service import Cell, CellState, Grid
@@ -45,6 +46,9 @@ NOTE_FIELDS = {
     "learning_points": "Learning points raised",
     "attendees": "Who attended",
 }
+# The notes read by the identification guard. Not "Who attended": it is the meeting's
+# own staff by name and role, by design, and would be flagged every time.
+SCREENED_NOTES = ("discussion", "learning_points")
 
 
 def field_name(kind: str, return_id: int, cell: int) -> str:
@@ -226,9 +230,15 @@ class Problems:
 
 
 def problems(
-    meeting_: Meeting, choices: list[Choice], notes: dict[str, str] | None, notes_seen: str = ""
+    meeting_: Meeting,
+    choices: list[Choice],
+    notes: dict[str, str] | None,
+    notes_seen: str = "",
+    flagged: dict[str, str] | None = None,
 ) -> Problems:
-    """Every problem with what the page sent, by field, in the page's words."""
+    """Every problem with what the page sent, by field, in the page's words;
+    ``flagged``: what ``identifying`` found, by field."""
+    flagged = flagged or {}
     found = Problems()
     errors = found.errors
     codes = {lv.code: lv for lv in meeting_.levels}
@@ -263,7 +273,10 @@ def problems(
             errors[r] = f"{where}: the rationale must be {RATIONALE_MAX:,} characters or fewer"
         elif _has_control(choice.rationale):
             errors[r] = f"{where}: the rationale must not contain control characters"
+        if r in flagged and r not in errors:
+            errors[r] = f"{where}: {flagged[r]}"
     if notes is None:
+        _confirmation(errors, flagged)
         return found
     for name, label in NOTE_FIELDS.items():
         text = notes.get(name, "")
@@ -271,6 +284,8 @@ def problems(
             errors[name] = f"{label} must be {NOTE_MAX:,} characters or fewer"
         elif _has_control(text):
             errors[name] = f"{label} must not contain control characters"
+        elif name in flagged:
+            errors[name] = f"{label}: {flagged[name]}"
     note = meeting_.note
     saved = {name: getattr(note, name) if note else "" for name in NOTE_FIELDS}
     changed = any(notes.get(name, "").strip() != saved[name] for name in NOTE_FIELDS)
@@ -281,7 +296,53 @@ def problems(
             f"{who} changed the meeting's notes since this page was opened. Check them "
             "(they are shown now) and save again"
         )
+    _confirmation(errors, flagged)
     return found
+
+
+def _confirmation(errors: dict[str, str], flagged: dict[str, str]) -> None:
+    # Last, beside the save button: one confirmation covers the page.
+    if entry.CONFIRM_FIELD in flagged:
+        errors[entry.CONFIRM_FIELD] = flagged[entry.CONFIRM_FIELD]
+
+
+def identifying(
+    session: Session,
+    meeting_: Meeting,
+    choices: list[Choice],
+    notes: dict[str, str] | None,
+    *,
+    confirmed: bool,
+) -> dict[str, str]:
+    """What the page would save that looks like it could identify someone (a rationale
+    by its cell's field, a note by its own), with the request to confirm it does not
+    (``entry.CONFIRM_FIELD``); nothing once the moderator has confirmed. Only what
+    saving would write is read: a decision saved before, sent again unchanged, was
+    confirmed when it was saved, and an agreement keeps no rationale."""
+    cells = {(c.return_id, c.cell): c for col in meeting_.columns for c in col.cells.values()}
+    texts: dict[str, str] = {}
+    for choice in choices:
+        cell = cells[(choice.return_id, choice.cell)]
+        agreeing = cell.self_level is not None and cell.self_level.code == choice.level_code
+        if choice.rationale and not agreeing and not unchanged(cell, choice):
+            texts[field_name("r", choice.return_id, choice.cell)] = choice.rationale
+    if notes is not None and meeting_.child is not None:
+        note = meeting_.note
+        for name in SCREENED_NOTES:
+            text = notes.get(name, "").strip()
+            if text and text != (getattr(note, name) if note else ""):
+                texts[name] = text
+    if not texts:
+        return {}
+    try:
+        entry.screen(session, texts, confirmed=confirmed)
+    except InvalidInput as refused:
+        flagged: dict[str, str] = {}
+        for problem in refused.fields:  # one message a field, each thing found in it
+            before = flagged.get(problem.field)
+            flagged[problem.field] = f"{before}; {problem.message}" if before else problem.message
+        return flagged
+    return {}
 
 
 def unchanged(cell: Cell, choice: Choice) -> bool:
@@ -304,9 +365,12 @@ def save(
     meeting_: Meeting,
     choices: list[Choice],
     notes: dict[str, str] | None,
+    confirmed: bool = False,
 ) -> int:
     """Save the page's decisions (and, for a child, its notes); the caller has taken
-    the audit's lock and checked ``problems``. Returns how many decisions were saved."""
+    the audit's lock and checked ``problems`` (and ``identifying``). ``confirmed``: the
+    moderator confirmed that what is flagged on the page identifies no one, logged for
+    each decision and for the notes. Returns how many decisions were saved."""
     if audit.status != AuditStatus.MODERATION:
         raise StateError(
             f"The audit is {audit.status.value}: the meeting's decisions and notes can be "
@@ -328,18 +392,40 @@ def save(
             level_code=choice.level_code,
             rationale="" if agreeing else choice.rationale,
             actor=actor,
+            confirmed=confirmed,
         )
         saved += 1
     if notes is not None and meeting_.child is not None:
-        save_note(session, audit=audit, child=meeting_.child, notes=notes, actor=actor)
+        save_note(
+            session,
+            audit=audit,
+            child=meeting_.child,
+            notes=notes,
+            actor=actor,
+            confirmed=confirmed,
+        )
     return saved
 
 
 def save_note(
-    session: Session, *, audit: Audit, child: Child, notes: dict[str, str], actor: Actor
+    session: Session,
+    *,
+    audit: Audit,
+    child: Child,
+    notes: dict[str, str],
+    actor: Actor,
+    confirmed: bool = False,
 ) -> None:
+    """Save the child's meeting notes. A changed discussion or learning point that looks
+    identifying is refused unless ``confirmed``; the confirmation is logged."""
     note = session.scalar(select(ChildMeetingNote).where(ChildMeetingNote.child_id == child.id))
     values = {name: notes.get(name, "").strip() for name in NOTE_FIELDS}
+    changed = {
+        name: values[name]
+        for name in SCREENED_NOTES
+        if values[name] != (getattr(note, name) if note else "")
+    }
+    flagged = entry.screen(session, changed, confirmed=confirmed) if any(changed.values()) else []
     if note is None:
         if not any(values.values()):
             return
@@ -355,6 +441,7 @@ def save_note(
             object_id=child.id,
             after=values,
         )
+        entry.record_confirmation(session, flagged, object_type="child", object_id=child.id)
         return
     before = {name: getattr(note, name) for name in NOTE_FIELDS}
     if before == values:
@@ -372,6 +459,7 @@ def save_note(
         before={k: v for k, v in before.items() if values[k] != v},
         after={k: v for k, v in values.items() if before[k] != v},
     )
+    entry.record_confirmation(session, flagged, object_type="child", object_id=child.id)
 
 
 def listed(meeting_: Meeting) -> str:

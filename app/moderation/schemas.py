@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.audits.models import AuditStatus
+from app.identify.schemas import ConfirmIdentifying
 from app.returns.models import ReturnStatus
 from app.schemas_base import Id, LongText, OneLine, RequestModel, ResponseModel
 
@@ -19,6 +20,7 @@ class DecisionIn(RequestModel):
     key_area_id: Id | None = Field(default=None, description="None: the overall grade.")
     level: Code = Field(description="The moderated grade's code on the template's scale.")
     rationale: LongText = Field(default="", description="Required when the grade changes.")
+    confirm_identifying: ConfirmIdentifying = False
 
 
 class AreaOut(ResponseModel):

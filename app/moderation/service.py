@@ -25,6 +25,7 @@ from app.audits.cohort import lock_audit
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
 from app.errors import FieldError, InvalidInput, NotFound, StateError
+from app.identify import entry
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Grade, Return, ReturnStatus
 
@@ -261,9 +262,12 @@ def decide(
     level_code: str,
     rationale: str,
     actor: Actor,
+    confirmed: bool = False,
 ) -> ModeratedGrade:
     """Record the moderated grade for one cell. Agreeing needs no rationale; changing
-    the agency's grade does. A decision already there is superseded, never changed."""
+    the agency's grade does. A decision already there is superseded, never changed.
+    A rationale that looks identifying (a name, a number, an address, a date of birth)
+    is refused unless its writer ``confirmed`` it is not; the confirmation is logged."""
     require_status(session, audit, AuditStatus.MODERATION)
     version = get_version(session, version_id=audit.template_version_id)
     session.refresh(return_, with_for_update=True)
@@ -286,6 +290,10 @@ def decide(
             "Say why the grade is changed.",
             fields=[FieldError("rationale", "Give the reason for changing the agency's own grade")],
         )
+    # An agreement usually has no rationale: no need to read the vocabulary for it.
+    flagged = (
+        entry.screen(session, {"rationale": rationale}, confirmed=confirmed) if rationale else []
+    )
     by_id = {lv.id: lv for lv in version.grade_levels}
     self_level = by_id.get(self_level_id) if self_level_id else None
     now = utcnow()
@@ -329,6 +337,9 @@ def decide(
             "level": level.code,
             "rationale": rationale,
         },
+    )
+    entry.record_confirmation(
+        session, flagged, object_type="moderated_grade", object_id=decision.id
     )
     refresh_return(session, audit=audit, return_=return_, version=version)
     return decision

@@ -32,7 +32,10 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     }
 }
 INCOMPLETE: dict[int | str, dict[str, Any]] = {
-    422: {"description": "Invalid values, or (on submit) the list of missing items."}
+    422: {
+        "description": "Invalid values, or (on submit) the list of missing items, or what "
+        "looks identifying and was not confirmed (`confirm_identifying`)."
+    }
 }
 
 
@@ -81,8 +84,15 @@ def sign_off_return(
 ) -> ReturnOut:
     """In an audit whose leads sign off returns: the agency's lead signs off the return
     its auditor sent (``version``: as the lead read it), which submits it. 409 if it
-    was not sent, or changed since."""
-    signoff.sign_off(session, actor=actor, return_id=return_id, read_version=body.version)
+    was not sent, or changed since; 422 if something in it looks identifying and
+    ``confirm_identifying`` is not set."""
+    signoff.sign_off(
+        session,
+        actor=actor,
+        return_id=return_id,
+        read_version=body.version,
+        confirmed=body.confirm_identifying,
+    )
     return _out(session, return_id, actor)
 
 
@@ -147,8 +157,16 @@ def save_draft(session: SessionDep, actor: Actor, return_id: IdPath, body: Draft
 )
 @transactional
 def submit(session: SessionDep, actor: Actor, return_id: IdPath, body: Submit) -> ReturnOut:
+    """Submit the return (or, where leads sign off, send it to the lead). 422 lists what
+    is missing; or, with ``confirm_identifying`` not set, each free-text answer or box
+    of evidence that looks like it could identify someone."""
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
-    service.submit(session, return_=return_, read_version=body.version)
+    service.submit(
+        session,
+        return_=return_,
+        read_version=body.version,
+        confirmed=body.confirm_identifying,
+    )
     return _out(session, return_id, actor)
 
 

@@ -17,6 +17,7 @@ from app.audits.models import AuditStatus
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
+from app.identify.entry import CONFIRM_FIELD
 from app.moderation import service as moderation
 from app.returns import (
     assignment,
@@ -89,10 +90,13 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
     )
 
 
-def _read_page(session, request, actor: Actor, found: dict, version) -> Response:
+def _read_page(
+    session, request, actor: Actor, found: dict, version, *, form=None, flagged=(), status_code=200
+) -> Response:
     """The whole return on one page, for whoever may read it but not change it: every
     answer and box of evidence, the agency's own grades and, once moderation has
-    started, each moderated grade with its reason beside it; then its versions."""
+    started, each moderated grade with its reason beside it; then its versions. (A
+    lead's sign-off refused: ``flagged``, what looks identifying, to confirm.)"""
     status = found["audit_status"]
     moderated = {}
     if status in MODERATED_STATUSES:
@@ -135,7 +139,10 @@ def _read_page(session, request, actor: Actor, found: dict, version) -> Response
             "may_sign_off": found["awaiting_sign_off"]
             and may_lead_agency(actor, found["agency"]["id"]),
             "back": came_from(request, default),
+            "form": form,
+            "flagged": flagged,
         },
+        status_code=status_code,
     )
 
 
@@ -382,7 +389,7 @@ def overall_save(
     return redirect(request, "returns.check", return_id=return_id)
 
 
-def _check_page(request, actor, found, version, *, form=None, status_code=200):
+def _check_page(request, actor, found, version, *, form=None, flagged=(), status_code=200):
     return render(
         request,
         "returns/check.html",
@@ -390,6 +397,7 @@ def _check_page(request, actor, found, version, *, form=None, status_code=200):
             "r": found,
             "version": version,
             "form": form,
+            "flagged": flagged,
             "editable": _editable(found, actor),
             "answers": {a["question_id"]: a["value"] for a in found["answers"]},
             "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
@@ -410,6 +418,46 @@ def check_answers(
     return _check_page(request, actor, found, version)
 
 
+def _flagged(
+    request, return_id: int, version, refused: service.LooksIdentifying, *, editable: bool
+) -> tuple[FormState, list[dict]]:
+    """A submission refused by the identification guard: the error summary and the list
+    beside the confirmation, each flagged answer or box of evidence with what was found
+    in it and a link to change it (for a lead, who cannot, to where it is on the page)."""
+    area_of = {q.id: k.id for k in version.key_areas for q in k.questions}
+    listed, flagged = [], []
+    confirm = "Confirm that what is flagged does not identify anyone, or change it"
+    for problem in refused.fields:
+        if problem.field == CONFIRM_FIELD:
+            confirm = problem.message
+            continue
+        kind, _, ident = problem.field.partition(":")
+        if kind == "question":
+            area, anchor = area_of[int(ident)], f"q-{ident}"
+        else:  # evidence:KEY_AREA_ID:BOX
+            area_id, _, box = ident.partition(":")
+            area, anchor = int(area_id), f"ev-{box}"
+        href = (
+            url(
+                request,
+                "returns.key_area",
+                return_id=return_id,
+                key_area_id=area,
+                query={"back": "check"},
+                anchor=anchor,
+            )
+            if editable
+            else f"#area-{area}"
+        )
+        where = refused.where.get(problem.field, "")
+        listed.append({"text": problem.message, "href": href})
+        flagged.append(
+            {"where": where, "found": problem.message.removeprefix(f"{where}: "), "href": href}
+        )
+    listed.append({"text": confirm, "href": f"#{CONFIRM_FIELD}"})
+    return FormState(errors={CONFIRM_FIELD: confirm}, listed=tuple(listed)), flagged
+
+
 @router.post("/returns/{return_id}/submit", name="returns.submit")
 @transactional
 def submit(
@@ -417,7 +465,18 @@ def submit(
 ) -> Response:
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
     try:
-        service.submit(session, return_=return_, read_version=key_area_fields.read_version(posted))
+        service.submit(
+            session,
+            return_=return_,
+            read_version=key_area_fields.read_version(posted),
+            confirmed=posted.one(CONFIRM_FIELD) == "yes",
+        )
+    except service.LooksIdentifying as exc:
+        found, version = _load(session, actor, return_id, log_read=False)
+        form, flagged = _flagged(request, return_id, version, exc, editable=True)
+        return _check_page(
+            request, actor, found, version, form=form, flagged=flagged, status_code=422
+        )
     except service.ReturnIncomplete as exc:
         found, version = _load(session, actor, return_id, log_read=False)
         area_of = {q.id: k.id for k in version.key_areas for q in k.questions}
@@ -459,7 +518,20 @@ def sign_off(
 ) -> Response:
     """The agency's lead signs off the return as read, which submits it."""
     read_version = key_area_fields.read_version(posted)
-    signoff.sign_off(session, actor=actor, return_id=return_id, read_version=read_version)
+    try:
+        signoff.sign_off(
+            session,
+            actor=actor,
+            return_id=return_id,
+            read_version=read_version,
+            confirmed=posted.one(CONFIRM_FIELD) == "yes",
+        )
+    except service.LooksIdentifying as exc:
+        found, version = _load(session, actor, return_id, log_read=False)
+        form, flagged = _flagged(request, return_id, version, exc, editable=False)
+        return _read_page(
+            session, request, actor, found, version, form=form, flagged=flagged, status_code=422
+        )
     flash("You have signed off the return. It has been submitted to the partnership.")
     return redirect(request, "returns.task_list", return_id=return_id)
 

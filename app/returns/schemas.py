@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from app.identify.schemas import ConfirmIdentifying
 from app.returns.models import ReturnStatus
 from app.schemas_base import Id, OneLine, PlainText, RequestModel, ResponseModel
 
@@ -44,6 +45,7 @@ class DraftSave(RequestModel):
 
 class Submit(RequestModel):
     version: Id
+    confirm_identifying: ConfirmIdentifying = False
 
 
 class Reopen(RequestModel):

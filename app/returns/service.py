@@ -26,8 +26,9 @@ from app.audits.models import Audit, AuditStatus
 from app.clock import utcnow
 from app.context import current as current_context
 from app.db import get_or_404, rows_matched
-from app.errors import AppError, InvalidInput, NotFound, StateError
+from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.formatting import format_date, format_datetime, format_time
+from app.identify import entry
 from app.moderation import service as moderation
 from app.returns import versions
 from app.returns.models import (
@@ -40,7 +41,7 @@ from app.returns.models import (
 )
 from app.returns.reading import detail
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
-from app.returns.validation import check_inputs, missing_items, template_for
+from app.returns.validation import AuditTemplate, check_inputs, missing_items, template_for, written
 
 
 class VersionConflict(AppError):
@@ -50,6 +51,18 @@ class VersionConflict(AppError):
 
 class ReturnIncomplete(InvalidInput):
     code = "return_incomplete"
+
+
+class LooksIdentifying(InvalidInput):
+    """Something the return says looks like a name, a number, an address or a date of
+    birth, and whoever submits it has not confirmed it identifies no one. Each field's
+    message starts with where it is (``where``, by field: a page lists them apart)."""
+
+    code = "looks_identifying"
+
+    def __init__(self, message: str, *, fields: list[FieldError], where: dict[str, str]):
+        super().__init__(message, fields=fields)
+        self.where = where
 
 
 def get_return(session: Session, *, return_id: int, actor: Actor, to_edit: bool = False) -> Return:
@@ -305,13 +318,43 @@ def _write_evidence(session: Session, *, return_id: int, evidence: list[Evidence
         row.updated_at = now
 
 
+def screen(
+    session: Session, *, return_: Return, tpl: AuditTemplate, confirmed: bool
+) -> list[entry.Flag]:
+    """The identification guard on what is submitted (not on drafts: they are saved as
+    the auditor types). A free-text answer or box of evidence that looks identifying
+    refuses the submission (LooksIdentifying, 422, naming each one and where it is)
+    unless ``confirmed``; returns what was confirmed, to log."""
+    words = written(session, return_=return_, tpl=tpl)
+    try:
+        return entry.screen(
+            session, {name: text for name, (_where, text) in words.items()}, confirmed=confirmed
+        )
+    except InvalidInput as refused:
+        where = {name: place for name, (place, _text) in words.items()}
+        raise LooksIdentifying(
+            refused.message,
+            fields=[
+                FieldError(f.field, f"{where[f.field]}: {f.message}") if f.field in where else f
+                for f in refused.fields
+            ],
+            where=where,
+        ) from None
+
+
 def submit(
-    session: Session, *, return_: Return, read_version: int, signed_off: bool = False
+    session: Session,
+    *,
+    return_: Return,
+    read_version: int,
+    signed_off: bool = False,
+    confirmed: bool = False,
 ) -> Return:
     """Lock a return for moderation. Every required question must be answered and every
-    graded key area graded; otherwise 422 lists each missing item. In an audit whose
-    agency leads sign off returns, an auditor's submission instead sends it to the lead
-    (``signoff.sign_off`` then submits it, ``signed_off``)."""
+    graded key area graded; otherwise 422 lists each missing item. What it says that
+    looks identifying must be ``confirmed`` by whoever submits it (``screen``). In an
+    audit whose agency leads sign off returns, an auditor's submission instead sends it
+    to the lead (``signoff.sign_off`` then submits it, ``signed_off``)."""
     audit, tpl = template_for(session, return_.audit_id)
     _require_editable(audit, return_)
     if return_.version != read_version:
@@ -324,6 +367,7 @@ def submit(
             f"The return cannot be submitted: {len(missing)} item(s) are missing.",
             fields=missing,
         )
+    flagged = screen(session, return_=return_, tpl=tpl, confirmed=confirmed)
     if audit.lead_sign_off and not signed_off:
         sender = current_context().actor
         named = {} if return_.auditor_name else {"auditor_name": sender.name or sender.label}
@@ -336,6 +380,7 @@ def submit(
                 sign_off_version=read_version + 1,
                 **named,
             )
+        entry.record_confirmation(session, flagged, object_type="return", object_id=return_.id)
         return return_
     with _changing(session, return_, "return.submit"):
         _bump_version(
@@ -348,6 +393,7 @@ def submit(
             sign_off_requested_at=None,
             sign_off_version=None,
         )
+    entry.record_confirmation(session, flagged, object_type="return", object_id=return_.id)
     # Never changed in place: each submission is kept as a version of its own.
     actor = current_context().actor
     versions.record(session, return_=return_, submitted_by=actor.name or actor.label)

@@ -37,8 +37,12 @@ def waiting(session: Session, *, actor: Actor, audit_id: int) -> list[tuple[int,
     ]
 
 
-def sign_off(session: Session, *, actor: Actor, return_id: int, read_version: int) -> Return:
-    """Sign off the return as read (``read_version``) and submit it to the partnership."""
+def sign_off(
+    session: Session, *, actor: Actor, return_id: int, read_version: int, confirmed: bool = False
+) -> Return:
+    """Sign off the return as read (``read_version``) and submit it to the partnership.
+    The lead submits it, so the lead too confirms (``confirmed``) that what looks
+    identifying in it identifies no one (``service.screen``)."""
     return_ = session.scalar(select(Return).where(Return.id == return_id, return_scope(actor)))
     if return_ is None or not may_lead_agency(actor, return_.agency_id):
         raise NotFound(f"There is no return with id {return_id}.")
@@ -51,4 +55,10 @@ def sign_off(session: Session, *, actor: Actor, return_id: int, read_version: in
             if return_.sign_off_version != return_.version
             else "The return has changed since you opened it. Read it again before signing off."
         )
-    return service.submit(session, return_=return_, read_version=read_version, signed_off=True)
+    return service.submit(
+        session,
+        return_=return_,
+        read_version=read_version,
+        signed_off=True,
+        confirmed=confirmed,
+    )

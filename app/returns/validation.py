@@ -19,8 +19,9 @@ from app.audit_templates.models import AnswerType, GradeLevel, KeyArea, Question
 from app.audits.models import Audit
 from app.db import get_or_404
 from app.errors import FieldError
-from app.returns.models import Answer, Grade, Return
+from app.returns.models import Answer, Grade, KeyAreaEvidence, Return
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
+from app.returns.wording import BOX_LABELS
 from app.schemas_base import check_text
 
 YES_PARTLY_NO = ("yes", "partly", "no")
@@ -179,3 +180,36 @@ def missing_items(session: Session, *, return_: Return, tpl: AuditTemplate) -> l
     if tpl.version.has_overall_grade and overall is None:
         missing.append(FieldError("overall_grade", "Choose an overall grade"))
     return missing
+
+
+def written(session: Session, *, return_: Return, tpl: AuditTemplate) -> dict[str, tuple[str, str]]:
+    """The return's own words, as the identification guard reads them before it is
+    submitted: every free-text answer (``question:ID``) and box of evidence
+    (``evidence:KEY_AREA_ID:BOX``) with something in it, in the template's order, each
+    as (where it is, in the page's words; the text)."""
+    answers = dict(
+        session.execute(
+            select(Answer.question_id, Answer.value).where(Answer.return_id == return_.id)
+        ).all()
+    )
+    evidence = (
+        {
+            e.key_area_id: e
+            for e in session.scalars(
+                select(KeyAreaEvidence).where(KeyAreaEvidence.return_id == return_.id)
+            )
+        }
+        if tpl.version.has_evidence_boxes
+        else {}
+    )
+    found: dict[str, tuple[str, str]] = {}
+    for key_area in tpl.version.key_areas:
+        for question in key_area.questions:
+            text = answers.get(question.id)
+            if text and question.answer_type == AnswerType.FREE_TEXT:
+                found[f"question:{question.id}"] = (f"{key_area.title}: {question.prompt}", text)
+        boxes = evidence.get(key_area.id)
+        for box, label in BOX_LABELS.items() if boxes is not None else ():
+            if text := getattr(boxes, box):
+                found[f"evidence:{key_area.id}:{box}"] = (f"{key_area.title}: {label}", text)
+    return found

@@ -16,13 +16,15 @@ from app.actions.schemas import NoteIn, StatusChangeIn
 from app.deps import ClockDep, IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput
 from app.forms import Form, FormInvalid, FormState
+from app.identify import entry
 from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 STATUS_CHANGE = Form(
     StatusChangeIn,
-    fields=("status", "note", "evidence", "reason", "version"),
+    # In the order the page shows them (the error summary's order).
+    fields=("status", "evidence", "reason", "note", "version", entry.CONFIRM_FIELD),
     messages={
         ("note", "invalid"): "The note must not contain control characters",
         ("evidence", "invalid"): "The evidence must not contain control characters",
@@ -31,7 +33,7 @@ STATUS_CHANGE = Form(
 )
 NOTE = Form(
     NoteIn,
-    fields=("note",),
+    fields=("note", entry.CONFIRM_FIELD),
     messages={
         "note": "Enter a progress note",
         ("note", "invalid"): "The progress note must not contain control characters",
@@ -47,8 +49,12 @@ def _action_page(
     action_id: int,
     *,
     form: FormState | None = None,
+    confirming: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The action's page; ``confirming`` is the form (a status it moves to, or
+    "progress-note") whose text the identification guard asks its writer to confirm:
+    the page has several forms, and the confirmation belongs in the one posted."""
     action = service.get_action(session, action_id=action_id, actor=actor)
     may_update = may_update_action(actor, action.owning_agency_id)
     steps = [
@@ -66,6 +72,7 @@ def _action_page(
             "may_note": may_update and action.status not in FINISHED,
             "may_edit": actor.may(Permission.ACTION_MANAGE) and action.status not in FINISHED,
             "form": form or FormState(),
+            "confirming": confirming,
             **LABELS,
         },
         status_code=status_code,
@@ -107,15 +114,28 @@ def change_status(
                 evidence=body.evidence,
                 reason=body.reason,
                 version=body.version,
+                confirm_identifying=body.confirm_identifying,
             )
     except FormInvalid as invalid:
         if "status" in invalid.errors:
             raise InvalidInput("Choose what the action should become.") from None
         form = FormState(
             values={prefix + k: posted.one(k) for k in ("note", "evidence", "reason")},
-            errors={prefix + k: message for k, message in invalid.errors.items()},
+            errors={
+                k if k == entry.CONFIRM_FIELD else prefix + k: message
+                for k, message in invalid.errors.items()
+            },
         )
-        return _action_page(session, request, actor, clock, action_id, form=form, status_code=422)
+        return _action_page(
+            session,
+            request,
+            actor,
+            clock,
+            action_id,
+            form=form,
+            confirming=prefix.removesuffix("-"),
+            status_code=422,
+        )
     flash(f"The action is now {STATUS_LABELS[body.status].lower()}.")
     return redirect(request, "actions.view", action_id=action_id)
 
@@ -134,13 +154,32 @@ def add_note(
     action = service.get_action(session, action_id=action_id, actor=actor)
     try:
         body = NOTE.read(posted)
+        with NOTE.submitting(session, posted):
+            service.add_note(
+                session,
+                actor=actor,
+                action=action,
+                note=body.note,
+                confirm_identifying=body.confirm_identifying,
+            )
     except FormInvalid as invalid:
         # The note box is "progress-note" on the page: the status forms have notes too.
         form = FormState(
             values={"progress-note": posted.one("note")},
-            errors={"progress-note": invalid.errors["note"]},
+            errors={
+                "progress-note" if k == "note" else k: message
+                for k, message in invalid.errors.items()
+            },
         )
-        return _action_page(session, request, actor, clock, action_id, form=form, status_code=422)
-    service.add_note(session, actor=actor, action=action, note=body.note)
+        return _action_page(
+            session,
+            request,
+            actor,
+            clock,
+            action_id,
+            form=form,
+            confirming="progress-note",
+            status_code=422,
+        )
     flash("Your progress note has been added.")
     return redirect(request, "actions.view", action_id=action_id)

@@ -19,6 +19,7 @@ from app.errors import StateError
 from app.findings import service as findings
 from app.findings.models import KIND_LABELS
 from app.forms import Form, FormInvalid, FormState, date_values
+from app.identify import entry
 from app.schemas_base import MAX_ID
 from app.templating import flash, redirect, render
 
@@ -35,6 +36,7 @@ ACTION = Form(
         "owner_user_id",
         "due_on",
         "success_measure",
+        entry.CONFIRM_FIELD,
     ),
     lists=frozenset({"finding_ids"}),
     dates={"due_on": "Due date"},
@@ -194,9 +196,15 @@ def save_action(
     try:
         body = ACTION.read(posted, audit_id=action.audit_id)
         changes = body.model_dump(exclude={"audit_id"})
+        confirmed = changes.pop(entry.CONFIRM_FIELD)
         with ACTION.submitting(session, posted):
             service.update_action(
-                session, actor=actor, action=action, changes=changes, version=version
+                session,
+                actor=actor,
+                action=action,
+                changes=changes,
+                version=version,
+                confirm_identifying=confirmed,
             )
     except FormInvalid as invalid:
         return _form_page(

@@ -30,7 +30,7 @@ CellPath = Annotated[int, Path(ge=0, le=MAX_ID)]  # a key area's id, or 0: the o
 
 DECISION = Form(
     DecisionIn,
-    fields=("level", "rationale"),
+    fields=("level", "rationale", "confirm_identifying"),
     messages={
         "level": "Choose the moderated grade",
         ("rationale", "string_too_long"): "The rationale must be 20,000 characters or fewer",
@@ -242,6 +242,7 @@ def decide(
                 level_code=body.level,
                 rationale=body.rationale,
                 actor=actor,
+                confirmed=body.confirm_identifying,
             )
     except FormInvalid as invalid:
         audit = audits.get_audit(session, audit_id=audit_id, actor=actor)

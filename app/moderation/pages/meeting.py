@@ -13,6 +13,7 @@ from app.audits.cohort import lock_audit
 from app.audits.models import Audit, AuditStatus
 from app.deps import IdPath, IdQuery, PostedForm, SessionDep, transactional
 from app.forms import FormState, undone_if_refused
+from app.identify.entry import CONFIRM_FIELD
 from app.moderation import meeting as meetings
 from app.moderation.meeting import NOTE_FIELDS, field_name
 from app.returns.wording import BOX_LABELS, answer_text
@@ -118,12 +119,21 @@ def meeting_save(
     choices = meetings.choices_from(found, values)
     sent_notes = found.child is not None and any(name in values for name in NOTE_FIELDS)
     notes = {name: values.get(name, "") for name in NOTE_FIELDS} if sent_notes else None
-    checked = meetings.problems(found, choices, notes, values.get("notes_seen", ""))
+    # One confirmation covers the page: every rationale and note flagged on it.
+    confirmed = posted.one(CONFIRM_FIELD) == "yes"
+    flagged = meetings.identifying(session, found, choices, notes, confirmed=confirmed)
+    checked = meetings.problems(found, choices, notes, values.get("notes_seen", ""), flagged)
     errors = checked.errors
     if not errors:
         with undone_if_refused(session):
             saved = meetings.save(
-                session, actor=actor, audit=audit, meeting_=found, choices=choices, notes=notes
+                session,
+                actor=actor,
+                audit=audit,
+                meeting_=found,
+                choices=choices,
+                notes=notes,
+                confirmed=confirmed,
             )
         subject = (
             found.child.pseudonym if found.child else found.agency.name if found.agency else ""
