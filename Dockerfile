@@ -1,4 +1,11 @@
 FROM python:3.11-slim
+# PDF briefings: WeasyPrint's libraries and a font with Arial's metrics to make them, and
+# poppler-utils (pdftotext, pdfinfo) for the identification check, which reads each PDF's
+# text and metadata before it is published (the same packages as .ci/system-deps).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 poppler-utils \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/case-audit
 COPY . .
 RUN pip install --no-cache-dir -e . && useradd --system --home /srv/case-audit audit \

@@ -28,7 +28,7 @@ from app.audits import lifecycle
 from app.audits import service as audits
 from app.audits.cohort import add_child
 from app.audits.models import AgeBand, Audit
-from app.briefings.demo import publish_demo_briefing
+from app.briefings.demo import draft_demo_report, publish_demo_briefing
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
@@ -433,7 +433,11 @@ def load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, tod
     )
     moderate(session, audit=deep_dive, moderator=moderator, rng=rng, finish=True)
     load_demo_actions(session, deep_dive, today)
-    publish_demo_briefing(session, audit=deep_dive, moderator=moderator, today=today)
+    # Four eyes: the business unit drafts the briefing, the QAPP chair approves it.
+    publish_demo_briefing(
+        session, audit=deep_dive, author=demo_admin(session), approver=moderator, today=today
+    )
+    draft_demo_report(session, audit=deep_dive, author=demo_admin(session))
     front_door = build_audit(
         session,
         version=library["identification-of-need-and-risk"],
@@ -469,6 +473,12 @@ def load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, tod
 def demo_moderator(session: Session) -> Actor:
     user = session.scalars(select(User).where(User.email == "moderator@example.org")).one()
     return Actor(user_id=user.id, label=user.display_name, roles=frozenset({Role.MODERATOR}))
+
+
+def demo_admin(session: Session) -> Actor:
+    """The business unit's admin, as the demo's steps name them."""
+    user = session.scalars(select(User).where(User.email == "admin@example.org")).one()
+    return Actor(user_id=user.id, label=user.display_name, roles=frozenset({Role.ADMIN}))
 
 
 def headline_return_count() -> int:

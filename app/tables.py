@@ -23,6 +23,8 @@ class Table:
     head: tuple[Cell, ...]
     rows: tuple[tuple[Cell, ...], ...]  # each row's first cell is its header
     notes: tuple[str, ...] = field(default=())
+    total: tuple[Cell, ...] = field(default=())  # a totals row, drawn last (in bold in print)
+    narrow: bool = False  # a table of a column or two: in print, not the page's full width
 
 
 def cells(*values: str | int, numeric_from: int = 1) -> tuple[Cell, ...]:

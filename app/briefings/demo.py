@@ -1,5 +1,9 @@
-"""The demo's published learning briefing: drafted from the moderated deep dive,
-checked, approved and published as a public PDF, so the library has something in it."""
+"""The demo's published learning briefing: drafted from the moderated deep dive by the
+business unit, checked, approved by the QAPP chair (four eyes: someone who did not
+write it) and published as a public PDF once the check has read the PDF itself, so the
+library has something in it; and its report to the GET SAFE group, a draft with the
+chair's commentary written. Both show their tables' small numbers of children as "fewer than N", as the
+identification check asks, so neither raises anything at all."""
 
 from __future__ import annotations
 
@@ -9,22 +13,42 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
 from app.audits.models import Audit
-from app.briefings import render, render_queue, service, workflow
-from app.briefings.models import BriefingKind, Marking
+from app.briefings import render, render_queue, service, suppression, workflow
+from app.briefings.models import BriefingKind, BriefingVersion, Marking
 from app.config import Settings, get_settings
 
 TITLE = "7 minute briefing: child protection procedures in exploitation cases"
+REPORT_TITLE = "Report to GET SAFE: child protection procedures in exploitation cases"
+COMMENTARY = (
+    "The group is asked to note what the deep dive found, the grades lowered at "
+    "moderation and the actions that are overdue, and to agree how the learning is shared."
+)
+
+
+def show_small_numbers_as_fewer(
+    session: Session, *, version: BriefingVersion, settings: Settings, actor: Actor
+) -> None:
+    """What an editor does on the check's word: each table whose small numbers of
+    children the check flags shows them as "fewer than N"."""
+    for table in suppression.child_tables(session, version=version, settings=settings):
+        if table.problem and not table.suppressed:
+            suppression.suppress_table(
+                session, version=version, table=table.key, settings=settings, actor=actor
+            )
 
 
 def publish_demo_briefing(
     session: Session,
     *,
     audit: Audit,
-    moderator: Actor,
+    author: Actor,
+    approver: Actor,
     today: date,
     settings: Settings | None = None,
 ) -> int:
-    """Publish the drafted briefing (rendered in a worker process); returns its version id."""
+    """Publish the drafted briefing (rendered in a worker process): ``author`` drafts and
+    submits it, ``approver`` approves it; returns its version id. (The demo has one
+    approver: with ``briefing_approvers`` at 2 the publishing is refused.)"""
     settings = settings or get_settings()
     version = workflow.create(
         session,
@@ -33,11 +57,13 @@ def publish_demo_briefing(
         title=TITLE,
         marking=Marking.OFFICIAL,
         public=True,
+        actor=author,
     )
+    show_small_numbers_as_fewer(session, version=version, settings=settings, actor=author)
     workflow.submit(
-        session, version=version, actor=moderator, settings=settings, confirm_small_counts=True
+        session, version=version, actor=author, settings=settings, confirm_small_counts=True
     )
-    workflow.approve(session, version=version, actor=moderator, settings=settings)
+    workflow.approve(session, version=version, actor=approver, settings=settings, check_read=True)
     # And ask each agency how it shared the learning, answers due in three weeks.
     workflow.publish(
         session, version=version, assurance_due_on=today + timedelta(days=21), today=today
@@ -45,6 +71,45 @@ def publish_demo_briefing(
     render_queue.start_render(session, version_id=version.id)
     session.refresh(version, ["render_status"])
     context = service.document_context(session, version=version, settings=settings, dated=today)
-    pdf = render.render_in_worker(render.html_for("briefing", context), TITLE)
-    render_queue.finish_render(session, version_id=version.id, pdf=pdf, today=today)
+    html = render.html_for("briefing", context)
+    pdf = render.render_in_worker(html, TITLE)
+    # The same check the dispatcher makes before anything is published.
+    against = workflow.version_check_inputs(session, version=version, settings=settings)
+    checked = workflow.check_printed(pdf, against=against, html=html)
+    if not render_queue.publish_checked(
+        session, version_id=version.id, pdf=pdf, checked=checked, today=today
+    ):
+        raise RuntimeError(f"the demo briefing's PDF was refused: {checked.refusals[0].message}")
+    return version.id
+
+
+def draft_demo_report(
+    session: Session,
+    *,
+    audit: Audit,
+    author: Actor,
+    settings: Settings | None = None,
+) -> int:
+    """The deep dive's report to its subgroup, drafted by ``author``, its commentary
+    written and its small numbers shown as "fewer than N": a draft to submit; returns
+    its version id."""
+    settings = settings or get_settings()
+    version = workflow.create(
+        session,
+        audit=audit,
+        kind=BriefingKind.SUBGROUP_REPORT,
+        title=REPORT_TITLE,
+        marking=Marking.OFFICIAL_SENSITIVE,
+        public=False,
+        actor=author,
+    )
+    workflow.save(
+        session,
+        version=version,
+        sections={"commentary": COMMENTARY},
+        marking=Marking.OFFICIAL_SENSITIVE,
+        read_lock=version.lock_version,
+        actor=author,
+    )
+    show_small_numbers_as_fewer(session, version=version, settings=settings, actor=author)
     return version.id

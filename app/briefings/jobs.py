@@ -4,7 +4,9 @@ Publishing only queues a version (``render_status = queued``) and returns. A
 dispatcher thread in each web process takes queued versions one at a time, builds
 the HTML from the database, hands it to a render worker *process* (app.briefings.
 render: WeasyPrint never runs in the web process), and stores the PDF. A version left
-queued by a stopped server is picked up when the next one starts. The tests call
+queued by a stopped server is picked up when the next one starts. Before the PDF
+is stored, the identification check reads it as printed (its pages' text and its
+metadata); a refusal sends the version back to draft. The tests call
 ``process_pending`` directly.
 """
 
@@ -46,7 +48,11 @@ def _claim(factory: sessionmaker[Session]) -> int | None:
         return version_id if render_queue.start_render(session, version_id=version_id) else None
 
 
-def render_version(factory: sessionmaker[Session], settings: Settings, version_id: int, today):
+def render_version(
+    factory: sessionmaker[Session], settings: Settings, version_id: int, today: date
+) -> bool:
+    """Render a claimed version, check the PDF as printed, and publish it; or, if the
+    identification check refuses it, send it back to draft. True if it was published."""
     from app.briefings import render
 
     with session_scope(factory) as session:
@@ -56,31 +62,30 @@ def render_version(factory: sessionmaker[Session], settings: Settings, version_i
         context = service.document_context(session, version=version, settings=settings, dated=today)
         html = render.html_for(version.briefing.kind.value, context)
         title = version.briefing.title
-        # The very HTML printed is checked again: figures, actions and answers drawn in
-        # from the audit may have changed since approval.
-        report = workflow.check(
-            session, version=version, settings=settings, html=html, context=context
-        )
-        if report.refusals:
-            first = report.refusals[0]
-            raise RuntimeError(
-                f"the identification check refused the document as printed: {first.message} "
-                f"({first.where}). Send it back, fix it and approve it again"
-            )
+        against = workflow.version_check_inputs(session, version=version, settings=settings)
     pdf = render.pool(settings).submit(html, title).result(timeout=RENDER_TIMEOUT_SECONDS)
+    # The check reads what is published: the PDF's text and metadata (and the HTML it
+    # was printed from). Figures, actions and answers drawn in from the audit may have
+    # changed since approval; nothing is visible until this passes.
+    report = workflow.check_printed(pdf, against=against, html=html)
     with session_scope(factory) as session:
-        render_queue.finish_render(session, version_id=version_id, pdf=pdf, today=today)
+        return render_queue.publish_checked(
+            session, version_id=version_id, pdf=pdf, checked=report, today=today
+        )
 
 
 def process_pending(
     factory: sessionmaker[Session], settings: Settings, *, today: date | None = None
 ) -> int:
-    """Render every queued version; returns how many were published."""
+    """Render every queued version; returns how many were published (a version the
+    identification check refused as printed went back to draft instead)."""
     done = 0
     while (version_id := _claim(factory)) is not None:
         try:
-            render_version(factory, settings, version_id, today or clock.today())
-            done += 1
+            if render_version(factory, settings, version_id, today or clock.today()):
+                done += 1
+            else:
+                log.warning("briefing version %s was refused as printed", version_id)
         except Exception as exc:  # a failed render is recorded, and can be retried
             log.exception("rendering briefing version %s failed", version_id)
             with session_scope(factory) as session:

@@ -1,6 +1,8 @@
 """The render queue: publishing queues an approved version (``service.publish``); the
 dispatcher (``jobs``) claims it, and the PDF made in a worker process is stored here,
-which publishes the version, or the failure is recorded so it can be tried again.
+which publishes the version, or the failure is recorded so it can be tried again, or,
+when the identification check refuses the PDF as printed, the version goes back to
+draft with the problems listed.
 
 A claim is an UPDATE from queued to rendering, so two processes never take the same
 version; a claim older than any render (a server stopped mid-render) is queued again.
@@ -18,10 +20,18 @@ from sqlalchemy.orm import Session
 
 from app.briefings import assurance
 from app.briefings.models import BriefingDocument, BriefingVersion, RenderStatus, VersionStatus
-from app.briefings.service import get_version, lock, log_step, require_status
+from app.briefings.service import (
+    back_to_draft,
+    get_version,
+    lock,
+    log_step,
+    report_rows,
+    require_status,
+)
 from app.clock import utcnow
 from app.db import rows_matched
 from app.errors import StateError
+from app.identify.check import Problem, Report
 
 
 def start_render(session: Session, *, version_id: int) -> bool:
@@ -53,7 +63,7 @@ def requeue_abandoned(session: Session, *, older_than: timedelta) -> int:
     return rows_matched(stale)
 
 
-def finish_render(
+def _finish_render(
     session: Session, *, version_id: int, pdf: bytes, today: date
 ) -> BriefingDocument:
     """Store the PDF and publish the version; an earlier published version of the same
@@ -92,3 +102,44 @@ def fail_render(session: Session, *, version_id: int, error: str) -> None:
     version.render_error = error[:2000]
     session.flush()
     log_step(session, "briefing.render_failed", version, error=error[:500])
+
+
+def publish_checked(
+    session: Session, *, version_id: int, pdf: bytes, checked: Report, today: date
+) -> bool:
+    """The one way a rendered PDF becomes visible: published if the identification
+    check of it as printed (``checked``: ``workflow.check_printed``) refused nothing,
+    otherwise sent back to draft with its problems (``refuse_printed``). True if it was
+    published."""
+    if checked.refusals:
+        refuse_printed(session, version_id=version_id, refusals=checked.refusals)
+        return False
+    _finish_render(session, version_id=version_id, pdf=pdf, today=today)
+    return True
+
+
+def refuse_printed(
+    session: Session, *, version_id: int, refusals: list[Problem]
+) -> BriefingVersion:
+    """The identification check refused the PDF as printed: nothing is published. The
+    version goes back to draft (its approvals removed, so it must be approved again once
+    fixed), keeping the problems as its ``check_report`` for the editor to list."""
+    version = get_version(session, version_id=version_id)
+    require_status(session, version, VersionStatus.APPROVED)
+    if version.render_status != RenderStatus.RENDERING:
+        raise StateError(f"{version.label} is not being rendered; nothing was changed.")
+    removed = back_to_draft(session, version)
+    version.render_status = RenderStatus.FAILED
+    version.render_error = (
+        f"The identification check found {len(refusals)} problem(s) in the printed PDF."
+    )
+    version.check_report = report_rows(refusals)
+    session.flush()
+    log_step(
+        session,
+        "briefing.refused_as_printed",
+        version,
+        problems=[{"kind": p.kind, "where": p.where} for p in refusals],
+        approvals_removed=removed,
+    )
+    return version

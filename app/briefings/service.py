@@ -1,6 +1,7 @@
 """A briefing version as every step finds it: loaded with its briefing and audit,
-locked (steps run one at a time), each step written to the audit log; its sections'
-headings; what its document prints; and the editors' list of briefings.
+locked (steps run one at a time), each step written to the audit log; its approvals,
+and the way back to draft (which removes them); its sections' headings; what its
+document prints; and the editors' list of briefings.
 
 The steps themselves are in ``workflow``, the rendering of a published version in
 ``render_queue``, what practitioners browse and download in ``library``.
@@ -8,18 +9,29 @@ The steps themselves are in ``workflow``, the rendering of a published version i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import clock
+from app.access.policy import Actor
 from app.auditlog import service as auditlog
 from app.audits.models import Audit
 from app.briefings import content, drafting
-from app.briefings.models import Briefing, BriefingKind, BriefingVersion, VersionStatus
+from app.briefings.models import (
+    Briefing,
+    BriefingApproval,
+    BriefingKind,
+    BriefingVersion,
+    RenderStatus,
+    VersionStatus,
+)
 from app.config import Settings
+from app.db import rows_matched
 from app.errors import NotFound, StateError
+from app.identify.check import Problem
 
 SUBGROUP_SECTIONS = {"commentary": "Commentary for the subgroup"}
 
@@ -69,6 +81,59 @@ def require_status(session: Session, version: BriefingVersion, *allowed: Version
         )
 
 
+def approvals(session: Session, *, version: BriefingVersion) -> list[BriefingApproval]:
+    """The version's approvals, first given first."""
+    return list(
+        session.scalars(
+            select(BriefingApproval)
+            .where(BriefingApproval.version_id == version.id)
+            .order_by(BriefingApproval.approved_at, BriefingApproval.id)
+        )
+    )
+
+
+def authors_with(authors: list[int], actor: Actor) -> list[int]:
+    """``authors`` with the actor added (a system actor, with no user id, adds no one):
+    whoever changes what a version prints is its author, and may not approve it."""
+    if actor.user_id is None or actor.user_id in authors:
+        return list(authors)
+    return [*authors, actor.user_id]
+
+
+def back_to_draft(session: Session, version: BriefingVersion) -> int:
+    """Make a submitted or approved version a draft again: a page open on it is stale,
+    and its approvals are removed (the audit log keeps them), so whatever changes next
+    must be approved again. Returns how many approvals were removed."""
+    removed = session.execute(
+        delete(BriefingApproval)
+        .where(BriefingApproval.version_id == version.id)
+        .execution_options(synchronize_session=False)
+    )
+    version.status = VersionStatus.DRAFT
+    version.lock_version += 1
+    version.approved_by = None
+    version.approved_at = None
+    version.small_counts_confirmed_by = None  # confirmed again with what comes next
+    version.render_status = RenderStatus.NONE
+    version.render_error = None
+    return rows_matched(removed)
+
+
+def report_rows(problems: Iterable[Problem]) -> list[dict]:
+    """The identification check's problems as a version keeps them (``check_report``)."""
+    return [
+        {
+            "kind": p.kind,
+            "where": p.where,
+            "excerpt": p.excerpt,
+            "message": p.message,
+            "blocking": p.blocking,
+            "table": p.table,
+        }
+        for p in problems
+    ]
+
+
 def section_headings(kind: BriefingKind) -> dict[str, str]:
     if kind == BriefingKind.BRIEFING:
         return {key: heading for key, heading in drafting.SECTIONS}
@@ -81,7 +146,8 @@ def section_headings(kind: BriefingKind) -> dict[str, str]:
 def document_context(
     session: Session, *, version: BriefingVersion, settings: Settings, dated: date | None = None
 ) -> dict:
-    """What the templates need to print this version."""
+    """What the templates need to print this version, its tables of children with small
+    counts shown as "fewer than N" where the version says so (``suppressed_tables``)."""
     briefing = version.briefing
     dated = dated or version.published_on or clock.today()
     label = f"Version {version.number}"
@@ -95,6 +161,7 @@ def document_context(
             version_label=label,
             dated=dated,
             settings=settings,
+            suppressed=version.suppressed_tables,
         )
     return content.subgroup_report_context(
         session,
@@ -105,6 +172,7 @@ def document_context(
         dated=dated,
         today=dated,
         settings=settings,
+        suppressed=version.suppressed_tables,
     )
 
 

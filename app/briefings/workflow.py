@@ -4,12 +4,18 @@ version: it is rendered once, in a worker process, never in a web request), with
 and start the next version.
 
 Every step is in the audit log. Versions are never changed once submitted: editing is
-for drafts, under an optimistic lock.
+for drafts, under an optimistic lock. Four eyes: everyone who writes in a version is
+one of its authors, and none of them may approve it; a version is approved once
+``briefing_approvers`` other people have each approved it, saying they read the
+identification check. Going back to draft removes its approvals.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 from datetime import date
+from html import unescape
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,10 +25,10 @@ from app.access.models import User
 from app.access.policy import Actor
 from app.actions.models import LearningAction
 from app.audits.models import Audit, AuditStatus, Child
-from app.briefings import drafting
-from app.identify import check as identify
+from app.briefings import content, drafting, printed
 from app.briefings.models import (
     Briefing,
+    BriefingApproval,
     BriefingKind,
     BriefingVersion,
     Marking,
@@ -31,20 +37,33 @@ from app.briefings.models import (
 )
 from app.briefings.service import (
     SUBGROUP_SECTIONS,
+    approvals,
+    authors_with,
+    back_to_draft,
     document_context,
     get_version,
     log_step,
+    report_rows,
     require_status,
     section_headings,
 )
 from app.clock import utcnow
 from app.config import Settings
 from app.db import rows_matched
-from app.errors import Conflict, FieldError, InvalidInput, StateError
+from app.errors import AppError, Conflict, FieldError, InvalidInput, StateError
+from app.identify import check as identify
+from app.identify import service as identify_service
 from app.returns.models import Return
 
 MODERATED = (AuditStatus.LEARNING, AuditStatus.CLOSED)
 OPEN_STEPS = (VersionStatus.DRAFT, VersionStatus.SUBMITTED, VersionStatus.APPROVED)
+
+
+class FourEyes(AppError):
+    """An author (or no one in particular) tried to approve: someone else must."""
+
+    status_code = 403
+    code = "four_eyes"
 
 
 # --- creating and editing ----------------------------------------------------------------
@@ -58,8 +77,10 @@ def create(
     title: str,
     marking: Marking,
     public: bool,
+    actor: Actor,
 ) -> BriefingVersion:
-    """A new briefing whose version 1 is a draft, its sections drafted from the audit."""
+    """A new briefing whose version 1 is a draft, its sections drafted from the audit;
+    the actor drafted it, and is its first author."""
     if audit.status not in MODERATED:
         raise StateError(
             "A briefing is drafted from a moderated audit; this one is "
@@ -71,7 +92,13 @@ def create(
         else {key: "" for key in SUBGROUP_SECTIONS}
     )
     briefing = Briefing(audit_id=audit.id, kind=kind, title=title, public=public)
-    version = BriefingVersion(number=1, marking=marking, sections=sections)
+    version = BriefingVersion(
+        number=1,
+        marking=marking,
+        sections=sections,
+        drafted_by=actor.label,
+        author_ids=authors_with([], actor),
+    )
     briefing.versions = [version]
     session.add(briefing)
     session.flush()
@@ -86,8 +113,10 @@ def save(
     sections: dict[str, str],
     marking: Marking,
     read_lock: int,
+    actor: Actor,
 ) -> BriefingVersion:
-    """Save the editor's sections (a draft only), refusing a stale page."""
+    """Save the editor's sections (a draft only), refusing a stale page. Whoever saves
+    becomes one of the version's authors."""
     require_status(session, version, VersionStatus.DRAFT)
     known = section_headings(version.briefing.kind)
     unknown = set(sections) - set(known)
@@ -108,6 +137,7 @@ def save(
             sections={**version.sections, **sections},
             marking=marking,
             lock_version=read_lock + 1,
+            author_ids=authors_with(version.author_ids, actor),
         )
         .execution_options(synchronize_session=False)
     )
@@ -145,6 +175,42 @@ def _names(session: Session, audit: Audit, *, action_owners: bool = True) -> lis
     return sorted(n for n in names if n)
 
 
+def check_inputs(
+    session: Session, *, audit: Audit | None, settings: Settings, action_owners: bool = True
+) -> dict:
+    """What the identification check reads a document against, as its keyword
+    arguments: the audit's pseudonyms and the names in its records (none without an
+    audit), the partnership's own words (never taken for a name or an address) and the
+    small-count threshold."""
+    known: dict = {
+        "small_count_threshold": settings.small_count_threshold,
+        # The partnership's own words; its name comes from the settings there.
+        "allowed": identify_service.vocabulary(session),
+    }
+    if audit is not None:
+        known["pseudonyms"] = list(
+            session.scalars(select(Child.pseudonym).where(Child.audit_id == audit.id))
+        )
+        known["names"] = _names(session, audit, action_owners=action_owners)
+        if not action_owners:
+            # A subgroup report names each action's owner on purpose: not an alarm.
+            owners = session.scalars(
+                select(LearningAction.owner_name).where(LearningAction.audit_id == audit.id)
+            )
+            known["allowed"] = known["allowed"] | {o for o in owners if o}
+    return known
+
+
+def version_check_inputs(session: Session, *, version: BriefingVersion, settings: Settings) -> dict:
+    """``check_inputs`` for a version's document."""
+    return check_inputs(
+        session,
+        audit=version.briefing.audit,
+        settings=settings,
+        action_owners=version.briefing.kind == BriefingKind.BRIEFING,
+    )
+
+
 def check(
     session: Session,
     *,
@@ -155,10 +221,9 @@ def check(
 ) -> identify.Report:
     """Scan the whole document: its title, each editable section by its heading, then
     everything drafted around them (tables, charts, lists) as it will be printed, or as
-    ``html`` was printed (the worker checks the very HTML it renders)."""
+    ``html`` was printed."""
     from app.briefings import render
 
-    audit = version.briefing.audit
     headings = section_headings(version.briefing.kind)
     sections = [("Title", version.briefing.title)]
     sections += [(headings.get(k, k), text) for k, text in version.sections.items() if text]
@@ -166,23 +231,59 @@ def check(
         context = document_context(session, version=version, settings=settings)
     if html is None:
         html = render.html_for(version.briefing.kind.value, context)
-    sections.append(("the document as printed", _text_of(html)))
-    pseudonyms = list(session.scalars(select(Child.pseudonym).where(Child.audit_id == audit.id)))
-    return identify.check(
-        sections,
-        pseudonyms=pseudonyms,
-        names=_names(session, audit, action_owners=version.briefing.kind == BriefingKind.BRIEFING),
-        counts=context.get("counts", []),
-        small_count_threshold=settings.small_count_threshold,
+    against = version_check_inputs(session, version=version, settings=settings)
+    typed = identify.check(
+        sections, counts=content.checked_counts(context.get("counts", [])), **against
     )
+    # The printed text holds the sections again: what they show is reported once, where
+    # it was typed (which is where it is put right).
+    return _once(typed, identify.check([(PRINTED_HTML, _text_of(html))], **against))
+
+
+PRINTED_HTML = "the document as printed"
+
+
+def check_printed(pdf: bytes, *, against: dict, html: str | None = None) -> identify.Report:
+    """Scan a rendered PDF as its readers get it: the text of each page, its properties
+    and its XMP metadata (``printed.sections``), ``against`` what ``check_inputs``
+    gives. This decides whether a version is published. With the ``html`` it was
+    printed from, that is read too: text the PDF's layout splits (a table cell's
+    words wrapped between other columns' words) is whole there; what both show is
+    reported once, where the PDF shows it."""
+    try:
+        pages = printed.sections(pdf)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RuntimeError(
+            "the identification check could not read the PDF, so nothing was published. "
+            "Try publishing again; if it happens again, tell the service's support team"
+        ) from exc
+    report = identify.check(pages, **against)
+    if html is None:
+        return report
+    return _once(report, identify.check([(PRINTED_HTML, _text_of(html))], **against))
+
+
+def _once(first: identify.Report, then: identify.Report) -> identify.Report:
+    """``first``'s problems, then those of ``then`` that ``first`` has not reported."""
+    seen = {_marked(p) for p in first.problems}
+    return identify.Report(first.problems + [p for p in then.problems if _marked(p) not in seen])
+
+
+def _marked(problem: identify.Problem) -> tuple[str, tuple[str, ...]]:
+    """What a problem points at: its kind and the words marked in its excerpt, spaces
+    left out (the PDF's text may space them differently: "4010232137", "401 023 2137")."""
+    marked = re.findall(r"»(.*?)«", problem.excerpt, re.S)
+    return problem.kind, tuple("".join(m.split()).lower() for m in marked)
 
 
 def _text_of(html: str) -> str:
-    import re
-    from html import unescape
-
+    """The printed HTML's text: a line per paragraph, item or table row. A row's cells
+    stay on its line, kept apart by " | ": a pseudonym and an age in one row are in one
+    sentence, but figures in neighbouring cells never read as one number (the check
+    joins digits a line break splits)."""
     text = re.sub(r"(?is)<(style|script|title)[^>]*>.*?</\1>", " ", html)
-    text = re.sub(r"(?i)<br\s*/?>|</(p|li|tr|h[1-6]|div|td|th)>", "\n", text)
+    text = re.sub(r"(?i)</t[dh]>", " | ", text)
+    text = re.sub(r"(?i)<br\s*/?>|</(p|li|tr|h[1-6]|div)>", "\n", text)
     return unescape(re.sub(r"<[^>]+>", " ", text))
 
 
@@ -197,36 +298,52 @@ def _checked(
     settings: Settings,
     actor: Actor,
     confirm_small_counts: bool,
+    confirmed_before: bool = False,
 ) -> identify.Report:
+    """Refused while the check finds anything that identifies a child, or a table with
+    small counts of children (they are shown as "fewer than N" with ``suppression``,
+    never confirmed); what the text has to check (small groups, ten-digit numbers,
+    postcode districts) needs ``confirm_small_counts``, or ``confirmed_before`` (at
+    submission). Only a person who ticked is recorded as having confirmed."""
+    confirmed = confirm_small_counts or confirmed_before
     report = check(session, version=version, settings=settings)
-    version.check_report = [
-        {
-            "kind": p.kind,
-            "where": p.where,
-            "excerpt": p.excerpt,
-            "message": p.message,
-            "blocking": p.blocking,
-        }
-        for p in report.problems
-    ]
+    version.check_report = report_rows(report.problems)
+    in_tables = [p for p in report.warnings if p.table]
+    in_text = [p for p in report.warnings if not p.table]
+    small = _small_counts_as_fields(in_tables, [] if confirmed else in_text)
     if report.refusals:
         session.flush()
         raise InvalidInput(
             f"The briefing could identify a child: {len(report.refusals)} problem(s) to fix "
             "before it can go further.",
-            fields=_problems_as_fields(report.refusals),
+            fields=_problems_as_fields(report.refusals) + small,
         )
-    if report.warnings and not confirm_small_counts:
-        raise InvalidInput(
-            "Some figures are small enough to identify someone. Check them, then confirm.",
-            fields=[
-                FieldError("confirm_small_counts", f"{p.message} ({p.where})")
-                for p in report.warnings
-            ],
-        )
-    if report.warnings:
+    if small:
+        said = []
+        if in_tables:
+            said.append(
+                "Some tables show numbers of children small enough to identify a child: "
+                f"show them as “fewer than {settings.small_count_threshold}”."
+            )
+        if in_text and not confirmed:
+            said.append(
+                "The text has things to check (small groups, long numbers, postcode "
+                "districts): check each one listed, then confirm."
+            )
+        raise InvalidInput(" ".join(said), fields=small)
+    if in_text and confirm_small_counts:
         version.small_counts_confirmed_by = actor.label
     return report
+
+
+def _small_counts_as_fields(
+    in_tables: list[identify.Problem], in_text: list[identify.Problem]
+) -> list[FieldError]:
+    """A table's small counts are put right on the table (``table-<key>``: show them as
+    "fewer than N"); a small group the text names needs the confirmation."""
+    return [FieldError(f"table-{p.table}", p.message) for p in in_tables] + [
+        FieldError("confirm_small_counts", f"{p.message} ({p.where})") for p in in_text
+    ]
 
 
 # --- the steps -------------------------------------------------------------------------
@@ -240,8 +357,9 @@ def submit(
     settings: Settings,
     confirm_small_counts: bool = False,
 ) -> BriefingVersion:
-    """Ask for approval. Refused while the check finds anything that identifies a child;
-    small counts need ``confirm_small_counts``."""
+    """Ask for approval. Refused while the check finds anything that identifies a child,
+    or a table's small counts of children not yet shown as "fewer than N"; small groups
+    the text names need ``confirm_small_counts``."""
     require_status(session, version, VersionStatus.DRAFT)
     _checked(
         session,
@@ -252,20 +370,23 @@ def submit(
     )
     version.status = VersionStatus.SUBMITTED
     version.submitted_at = utcnow()
+    # A draft whose publication was stopped by the check of its PDF: that is history now.
+    version.render_status = RenderStatus.NONE
+    version.render_error = None
     session.flush()
     log_step(session, "briefing.submit", version, warnings_confirmed=confirm_small_counts)
     return version
 
 
 def send_back(session: Session, *, version: BriefingVersion, note: str) -> BriefingVersion:
+    """Back to draft, for its authors to change; its approvals are removed."""
     require_status(session, version, VersionStatus.SUBMITTED, VersionStatus.APPROVED)
     if version.render_status in (RenderStatus.QUEUED, RenderStatus.RENDERING):
         # What is being printed is what was approved; it cannot change underneath.
         raise StateError("This version is being published and can no longer be sent back.")
-    version.status = VersionStatus.DRAFT
-    version.lock_version += 1
+    removed = back_to_draft(session, version)
     session.flush()
-    log_step(session, "briefing.send_back", version, note=note)
+    log_step(session, "briefing.send_back", version, note=note, approvals_removed=removed)
     return version
 
 
@@ -275,22 +396,63 @@ def approve(
     version: BriefingVersion,
     actor: Actor,
     settings: Settings,
+    check_read: bool,
     confirm_small_counts: bool = False,
 ) -> BriefingVersion:
-    """A moderator or the QAPP chair approves it; the check runs again first."""
+    """A moderator or the QAPP chair approves it: never one of its authors, never a
+    system actor, each person once, confirming ``check_read`` (they read the
+    identification check, which runs again first). The version is approved once it
+    has ``settings.briefing_approvers`` approvals; until then it stays submitted."""
     require_status(session, version, VersionStatus.SUBMITTED)
+    if actor.user_id is None:
+        raise FourEyes(
+            "A briefing is approved by a person, signed in as themselves; "
+            f"{actor.label} cannot approve it."
+        )
+    if actor.user_id in version.author_ids:
+        raise FourEyes("You wrote this version, so someone else must approve it (four eyes).")
+    given = approvals(session, version=version)
+    if any(a.user_id == actor.user_id for a in given):
+        raise Conflict(
+            "You have already approved this version: it needs another person's approval."
+        )
+    if not check_read:
+        raise InvalidInput(
+            "Confirm you have read the identification check.",
+            fields=[FieldError("check_read", "Confirm you have read the identification check")],
+        )
     _checked(
         session,
         version=version,
         settings=settings,
         actor=actor,
-        confirm_small_counts=confirm_small_counts or bool(version.small_counts_confirmed_by),
+        confirm_small_counts=confirm_small_counts,
+        confirmed_before=bool(version.small_counts_confirmed_by),
     )
-    version.status = VersionStatus.APPROVED
-    version.approved_at = utcnow()
-    version.approved_by = actor.label
+    approval = BriefingApproval(
+        version_id=version.id,
+        user_id=actor.user_id,
+        approver=actor.label,
+        approved_at=utcnow(),
+        check_read=True,
+    )
+    session.add(approval)
+    given.append(approval)
+    if len(given) >= settings.briefing_approvers:
+        version.status = VersionStatus.APPROVED
+        version.approved_at = approval.approved_at
+        version.approved_by = " and ".join(a.approver for a in given)
     session.flush()
-    log_step(session, "briefing.approve", version)
+    log_step(
+        session,
+        "briefing.approve",
+        version,
+        approver=actor.label,
+        approvals=len(given),
+        needed=settings.briefing_approvers,
+        check_read=True,
+        approved=version.status == VersionStatus.APPROVED,
+    )
     return version
 
 
@@ -302,7 +464,7 @@ def publish(
     today: date | None = None,
 ) -> BriefingVersion:
     """Queue the approved version for rendering; it is published when its PDF is made
-    (``finish_render``), by a worker process, never inside this request. With
+    (``render_queue.publish_checked``), by a worker process, never inside this request. With
     ``assurance_due_on``, publishing also launches the assurance questionnaire."""
     require_status(session, version, VersionStatus.APPROVED)
     if version.render_status in (RenderStatus.QUEUED, RenderStatus.RENDERING):
@@ -339,8 +501,9 @@ def withdraw(session: Session, *, version: BriefingVersion, reason: str) -> Brie
     return version
 
 
-def new_version(session: Session, *, version: BriefingVersion) -> BriefingVersion:
-    """Start the next version as a draft copied from this one."""
+def new_version(session: Session, *, version: BriefingVersion, actor: Actor) -> BriefingVersion:
+    """Start the next version as a draft copied from this one; the actor drafted it (the
+    authors of the version it copies are not its authors: what they wrote was approved)."""
     briefing = version.briefing
     busy = [v for v in briefing.versions if v.status in OPEN_STEPS]
     if busy:
@@ -354,6 +517,9 @@ def new_version(session: Session, *, version: BriefingVersion) -> BriefingVersio
         number=number,
         marking=version.marking,
         sections=dict(version.sections),
+        suppressed_tables=list(version.suppressed_tables),
+        drafted_by=actor.label,
+        author_ids=authors_with([], actor),
     )
     session.add(draft)
     session.flush()

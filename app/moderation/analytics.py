@@ -34,6 +34,7 @@ from app.audit_templates.models import (
 )
 from app.audits.models import Audit
 from app.formatting import interval, number, percentage, signed
+from app.identify import suppress
 from app.moderation import reading, stats
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Return
@@ -167,7 +168,7 @@ class Viewer:
     def hidden(self, label: str, *, small: bool = True) -> dict:
         """A row not shown: a small count, or (``small=False``) one that would give a
         small count away."""
-        shown_as = f"fewer than {self.threshold}" if small else "not shown"
+        shown_as = suppress.fewer_than(self.threshold) if small else suppress.NOT_SHOWN
         return {"label": label, "suppressed": True, "n": None, "shown_as": shown_as}
 
     def figures(self, label: str, found: list[Pair], k: int, weights: str) -> dict:
@@ -185,27 +186,23 @@ def _area_order(p: Pair) -> tuple:
 def _breakdown(
     group: list[Pair], key: Callable[[Pair], str], order, viewer: Viewer, k: int, weights: str
 ) -> tuple[list[dict], bool]:
-    """The rows, and whether the whole set must be hidden too. One row hidden alone
-    could be worked out as the whole set less the rows shown, so a second is hidden
-    with it (the smallest shown that is not the viewer's own agency's); where there is
-    none, the whole set is hidden instead."""
+    """The rows, and whether the whole set must be hidden too. A row hidden alone
+    could be worked out as the whole set less the rows shown, so others are hidden with
+    it (the smallest shown that are not the viewer's own agency's: app.identify.suppress);
+    where there are none, the whole set is hidden instead."""
     by: dict[str, list[Pair]] = defaultdict(list)
     for p in group:
         by[key(p)].append(p)
     ranked = sorted(by.items(), key=lambda item: min(order(p) for p in item[1]))
     hidden = {label for label, found in ranked if not viewer.may_see(found)}
-    hide_total = False
-    if len(hidden) == 1:
-        own = viewer.actor.agency_id
-        others = [
-            (len(found), label)
-            for label, found in ranked
-            if label not in hidden and not all(p.agency_id == own for p in found)
-        ]
-        if others:
-            hidden.add(min(others)[1])
-        else:
-            hide_total = True
+    own = viewer.actor.agency_id
+    others, hide_total = suppress.complementary(
+        {label: len(found) for label, found in ranked},
+        hidden,
+        threshold=viewer.threshold,
+        may_hide=lambda label: not all(p.agency_id == own for p in by[label]),
+    )
+    hidden |= others
     rows = [
         viewer.hidden(label, small=not viewer.may_see(found))
         if label in hidden

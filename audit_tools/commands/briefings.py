@@ -80,6 +80,8 @@ def render(
                 version_label=version_label,
                 dated=today,
                 settings=settings,
+                # No check reads it: small counts of children print as "fewer than N".
+                suppressed=content.EveryTable(),
             )
         else:
             context = content.subgroup_report_context(
@@ -91,6 +93,8 @@ def render(
                 dated=today,
                 today=today,
                 settings=settings,
+                # No check reads it: small counts of children print as "fewer than N".
+                suppressed=content.EveryTable(),
             )
         session.rollback()  # a render only reads
     html = html_for(kind.value, context)
@@ -120,22 +124,21 @@ def publish_check(
 ) -> None:
     """Look for anything that could identify a child: a pseudonym tied to case detail,
     an NHS number, a date of birth, a postcode, a name from the audit's records (all
-    refused), and small counts (warned). Exit 1 if anything would be refused."""
-    from app.identify import check as identify
+    refused), and small counts (warned). A PDF is read as the service reads one before
+    publishing it: each page's text, its properties and its XMP metadata. Exit 1 if
+    anything would be refused."""
     from app.briefings import service as briefings_service
     from app.briefings import workflow as briefings_workflow
+    from app.identify import check as identify
 
     settings = get_settings()
     path = Path(target)
     with unit_of_work() as session:
         if path.is_file():
-            known: dict = {"small_count_threshold": settings.small_count_threshold}
-            if audit_id:
-                audit = get_audit(session, audit_id=audit_id, actor=SYSTEM)
-                known["pseudonyms"] = [c.pseudonym for c in _children(session, audit.id)]
-                known["names"] = briefings_workflow._names(session, audit)
+            audit = get_audit(session, audit_id=audit_id, actor=SYSTEM) if audit_id else None
+            known = briefings_workflow.check_inputs(session, audit=audit, settings=settings)
             if path.suffix.lower() == ".pdf":
-                report = identify.check_pdf(path, **known)
+                report = briefings_workflow.check_printed(path.read_bytes(), against=known)
             else:
                 text = path.read_text(encoding="utf-8", errors="replace")
                 if path.suffix.lower() in (".html", ".htm"):
@@ -157,14 +160,6 @@ def publish_check(
         console.print(f"{what}: {refused} problem(s) would stop publication, {warned} to check.")
         raise typer.Exit(1)
     console.print(f"{what}: nothing would stop publication; {warned} thing(s) to check.")
-
-
-def _children(session, audit_id: int):
-    from sqlalchemy import select
-
-    from app.audits.models import Child
-
-    return session.scalars(select(Child).where(Child.audit_id == audit_id)).all()
 
 
 @app.command("period-report")
@@ -219,6 +214,8 @@ def period_report(
             dated=today,
             today=today,
             settings=settings,
+            # No check reads it: small counts of children print as "fewer than N".
+            suppressed=content.EveryTable(),
         )
         session.rollback()
     try:

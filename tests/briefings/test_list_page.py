@@ -12,6 +12,7 @@ import pytest
 
 from app.access import service as access
 from app.access.models import Role
+from app.access.policy import SYSTEM
 from app.audits.models import AuditStatus
 from app.briefings import workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
@@ -62,7 +63,13 @@ def three(db):
         (second, ALCOHOL, BriefingKind.SUBGROUP_REPORT),
     ):
         made[title] = workflow.create(
-            db, audit=audit, kind=kind, title=title, marking=Marking.OFFICIAL, public=False
+            db,
+            audit=audit,
+            kind=kind,
+            title=title,
+            marking=Marking.OFFICIAL,
+            public=False,
+            actor=SYSTEM,
         )
     made[NEGLECT].status = VersionStatus.SUBMITTED
     db.commit()

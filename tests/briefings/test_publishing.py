@@ -36,7 +36,7 @@ from app.main import create_app
 from app.moderation.demo import moderate
 from app.returns import service as returns
 from app.returns.models import Return
-from tests.helpers.access import signed_in_cookie
+from tests.helpers.access import actor_of, another_approver, signed_in_cookie
 from tests.helpers.app_client import AppClient
 from tests.helpers.factories import make_audit
 
@@ -91,6 +91,8 @@ def world(database):
         )
         cookies = {
             "moderator": signed_in_cookie(session, moderator),
+            # Four eyes: the moderator drafts, someone else approves.
+            "approver": signed_in_cookie(session, another_approver(session)),
             "practitioner": signed_in_cookie(session, practitioner),
         }
     app = create_app(Settings(database_url=url, environment="test", small_count_threshold=3))
@@ -170,7 +172,9 @@ def test_a_briefing_from_draft_to_the_library(world):
     stale = post(moderator, editor, editor, **form, marking="OFFICIAL", lock_version=lock)
     assert stale.status_code == 409
 
-    # Clean text: the small counts of a 3-child audit need confirming, then it goes.
+    # Clean text but for the small group it names: that needs confirming, then it goes.
+    # (The audit's small counts of agencies, returns and grades are not checked.)
+    form["improvement"] += "\n\nFor two children the plan was late."
     page = moderator.get(editor).text
     lock = LOCK.search(page).group(1)
     unconfirmed = post(
@@ -188,7 +192,10 @@ def test_a_briefing_from_draft_to_the_library(world):
         moderator, editor, f"/briefings/versions/{version_id}/submit", confirm_small_counts="yes"
     )
     assert confirmed.status_code == 303, confirmed.text
-    assert post(moderator, editor, f"/briefings/versions/{version_id}/approve").status_code == 303
+    approver = as_(client, cookies, "approver")
+    approved = post(approver, editor, f"/briefings/versions/{version_id}/approve", check_read="yes")
+    assert approved.status_code == 303, approved.text
+    moderator = as_(client, cookies, "moderator")
 
     # Publishing answers at once; the PDF is made in the background, in a worker process.
     started = time.monotonic()
@@ -226,7 +233,9 @@ def test_a_briefing_from_draft_to_the_library(world):
     assert (
         post(moderator, editor2, f"{editor2}/submit", confirm_small_counts="yes").status_code == 303
     )
-    assert post(moderator, editor2, f"{editor2}/approve").status_code == 303
+    approver = as_(client, cookies, "approver")
+    assert post(approver, editor2, f"{editor2}/approve", check_read="yes").status_code == 303
+    moderator = as_(client, cookies, "moderator")
     post(moderator, editor2, f"{editor2}/publish")
     wait_until_published(factory, v2)
     with session_scope(factory) as session:
@@ -280,7 +289,9 @@ def test_a_public_briefing_is_read_without_signing_in(world):
     editor = created.headers["location"].split("?")[0]
     version_id = int(editor.rsplit("/", 1)[1])
     post(moderator, editor, f"{editor}/submit", confirm_small_counts="yes")
-    post(moderator, editor, f"{editor}/approve")
+    approver = as_(client, cookies, "approver")
+    assert post(approver, editor, f"{editor}/approve", check_read="yes").status_code == 303
+    moderator = as_(client, cookies, "moderator")
     # Publishing can also ask each agency whether the learning landed.
     past = post(moderator, editor, f"{editor}/publish", assurance="yes", **due_on(date.today()))
     assert past.status_code == 422 and "Choose a date in the future" in past.text
@@ -373,7 +384,8 @@ def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(database):
 
     _url, factory = database
     with session_scope(factory) as session:
-        audit_id, _agency_id, _moderator = _moderated_audit(session)
+        audit_id, _agency_id, moderator = _moderated_audit(session)
+        chair, approver = actor_of(moderator), actor_of(another_approver(session))
     settings = Settings(database_url="sqlite://", small_count_threshold=3)
     with session_scope(factory) as session:
         audit = session.get(Audit, audit_id)
@@ -384,12 +396,14 @@ def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(database):
             title="Report",
             marking=Marking.OFFICIAL,
             public=False,
+            actor=chair,
         )
-        chair = Actor(user_id=None, label="chair", roles=frozenset({Role.MODERATOR}))
         briefings.submit(
             session, version=version, actor=chair, settings=settings, confirm_small_counts=True
         )
-        briefings.approve(session, version=version, actor=chair, settings=settings)
+        briefings.approve(
+            session, version=version, actor=approver, settings=settings, check_read=True
+        )
         briefings.publish(session, version=version)
         version_id = version.id
     with session_scope(factory) as session:

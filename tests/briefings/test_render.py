@@ -374,8 +374,8 @@ class TestSubgroupReport:
                 settings=SETTINGS,
             )
         counts = context["counts"]
-        assert all(isinstance(n, int) for _where, _label, n in counts)
-        labels = {label for _where, label, _n in counts}
+        assert all(isinstance(c.n, int) for c in counts)
+        labels = {c.label for c in counts}
         assert {"Children", "Agencies", "Overdue"} <= labels
         assert context["doc"]["title"].startswith("Report to GET SAFE: ")
 

@@ -117,3 +117,27 @@ def sign_in_with_the_form(browser, user: User) -> None:
         "/sign-in/code", data={"code": next_code(user), "next": "/my-work"}, follow_redirects=False
     )
     assert r.status_code == 303 and r.headers["location"] == "/my-work"
+
+
+def actor_of(user: User):
+    """The actor ``user`` is when signed in, for calling the services directly."""
+    from app.access.policy import Actor
+
+    return Actor(
+        user_id=user.id,
+        label=user.email,
+        roles=user.roles,
+        agency_id=user.agency_id,
+        name=user.display_name,
+    )
+
+
+def another_approver(db: Session, *, email: str = "second.approver@example.org") -> User:
+    """A moderator who wrote nothing in the briefing under test, so may approve it:
+    four eyes refuse its authors (tests/briefings/test_four_eyes.py)."""
+    from app.access import service as access
+    from app.access.models import Role
+
+    return access.create_user(
+        db, email=email, display_name="Second Approver", roles={Role.MODERATOR}
+    )

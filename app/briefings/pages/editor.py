@@ -11,11 +11,12 @@ from starlette.background import BackgroundTask
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.briefings import service, workflow
+from app.briefings import service, suppression, workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
 from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, sections_model
+from app.briefings.workflow import FourEyes
 from app.deps import IdPath, PostedForm, SessionDep, transactional
-from app.errors import Conflict, InvalidInput
+from app.errors import AppError, Conflict, InvalidInput
 from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused
 from app.middleware import PREVIEW_CSP
 from app.templating import flash, redirect, render
@@ -144,6 +145,7 @@ def create_briefing(
                 title=body.title,
                 marking=body.marking,
                 public=body.public,
+                actor=actor,
             )
     except FormInvalid as invalid:
         return _new_page(request, audit, invalid.state(), invalid.status_code)
@@ -169,16 +171,30 @@ def _editor(
     headline="",
     needs_confirmation=False,
 ) -> Response:
-    """The editor; ``problems`` (every one the check found) replace the error summary."""
+    """The editor; ``problems`` (every one the check found, as (message, anchor))
+    replace the error summary."""
     headings = service.section_headings(version.briefing.kind)
+    approvals = service.approvals(session, version=version)
+    editable = version.status == VersionStatus.DRAFT
     if form is None:
         form = FormState(values={**version.sections, "marking": version.marking.value})
     if problems:
         form = FormState(
             values=form.values,
             errors=form.errors,
-            listed=tuple({"text": p, "href": "#check"} for p in problems),
+            listed=tuple({"text": text, "href": href} for text, href in problems),
         )
+    # The tables of children with small numbers, or shown as "fewer than N": on a draft,
+    # or wherever a refused step points at one.
+    child_tables = (
+        [
+            t
+            for t in suppression.child_tables(session, version=version, settings=_settings(request))
+            if t.problem or t.suppressed
+        ]
+        if editable or any(f.startswith("table-") for f in form.errors)
+        else []
+    )
     return render(
         request,
         "briefings/editor.html",
@@ -187,8 +203,16 @@ def _editor(
             "briefing": version.briefing,
             "headings": headings,
             "markings": [(m.value, label) for m, label in MARKINGS.items()],
-            "editable": version.status == VersionStatus.DRAFT,
+            "editable": editable,
+            "child_tables": child_tables,
+            "threshold": _settings(request).small_count_threshold,
             "may_approve": actor.may(Permission.BRIEFING_APPROVE),
+            # Four eyes: an author never approves; each approver approves once.
+            "wrote_it": actor.user_id in version.author_ids,
+            "approved_it": any(a.user_id == actor.user_id for a in approvals),
+            "approvals": approvals,
+            "approvals_needed": _settings(request).briefing_approvers,
+            "check_problems": version.check_report,
             "newer": [v for v in version.briefing.versions if v.number > version.number],
             "form": form,
             "check_headline": headline,
@@ -228,6 +252,7 @@ def save(
                 sections={key: getattr(body, key) for key in headings},
                 marking=body.marking,
                 read_lock=read_lock,
+                actor=actor,
             )
             if submitting:
                 _take_step(request, session, actor, version, "submit", posted)
@@ -249,23 +274,51 @@ STEP_DONE = {
 }
 
 
-def _take_step(request, session, actor, version, step: str, posted: Posted) -> None:
-    """Submit or approve: the identification check runs again either way."""
-    take = workflow.submit if step == "submit" else workflow.approve
-    take(
+def _take_step(request, session, actor, version, step: str, posted: Posted) -> str:
+    """Submit or approve (the identification check runs again either way); returns
+    what to tell the person."""
+    settings = _settings(request)
+    confirmed = posted.one("confirm_small_counts") == "yes"
+    if step == "submit":
+        workflow.submit(
+            session,
+            version=version,
+            actor=actor,
+            settings=settings,
+            confirm_small_counts=confirmed,
+        )
+        return STEP_DONE["submit"]
+    workflow.approve(
         session,
         version=version,
         actor=actor,
-        settings=_settings(request),
-        confirm_small_counts=posted.one("confirm_small_counts") == "yes",
+        settings=settings,
+        check_read=posted.one("check_read") == "yes",
+        confirm_small_counts=confirmed,
+    )
+    if version.status == VersionStatus.APPROVED:
+        return STEP_DONE["approve"]
+    given = len(service.approvals(session, version=version))
+    return (
+        f"Your approval has been recorded: {given} of {settings.briefing_approvers} "
+        "approvals. It needs another person's approval before it can be published."
     )
 
 
+# Where a refused step's problem is on the page: the tick box it needs, or the check.
+ANCHORS = {"check_read": "#check_read", "confirm_small_counts": "#confirm_small_counts"}
+
+
+def _anchor(field: str) -> str:
+    """A table's small counts link to the table's group (``table-<key>``)."""
+    return f"#{field}" if field.startswith("table-") else ANCHORS.get(field, "#check")
+
+
 def _step_refused(
-    request, session, actor, version_id: int, exc: InvalidInput, *, typed: Posted | None = None
+    request, session, actor, version_id: int, exc: AppError, *, typed: Posted | None = None
 ) -> Response:
-    """The editor with every problem the check found; with what was ``typed`` when the
-    refused step came with a save (which was undone)."""
+    """The editor with every problem the check found (or the refusal's one message);
+    with what was ``typed`` when the refused step came with a save (which was undone)."""
     version = service.get_version(session, version_id=version_id)
     errors: dict[str, str] = {}
     for problem in exc.fields:
@@ -275,15 +328,16 @@ def _step_refused(
         if typed is not None
         else {**version.sections, "marking": version.marking.value}
     )
+    # Every problem the check found, not only the first per field.
+    problems = [(f.message, _anchor(f.field)) for f in exc.fields]
     return _editor(
         request,
         session,
         actor,
         version,
         form=FormState(values=values, errors=errors),
-        status=422,
-        # Every problem the check found, not only the first per field.
-        problems=[f.message for f in exc.fields],
+        status=exc.status_code,
+        problems=problems or [(exc.message, "#check")],
         headline=exc.message,
         needs_confirmation="confirm_small_counts" in errors,
     )
@@ -293,10 +347,10 @@ def _step(request, session, actor, version_id: int, step: str, posted: Posted) -
     version = service.get_version(session, version_id=version_id)
     try:
         with undone_if_refused(session):
-            _take_step(request, session, actor, version, step, posted)
-    except InvalidInput as exc:
+            done = _take_step(request, session, actor, version, step, posted)
+    except (InvalidInput, FourEyes, Conflict) as exc:
         return _step_refused(request, session, actor, version_id, exc)
-    return _to_version(request, version_id, STEP_DONE[step])
+    return _to_version(request, version_id, done)
 
 
 @router.post("/briefings/versions/{version_id}/submit", name="briefings.submit")
@@ -313,6 +367,75 @@ def approve(
     session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
 ):
     return _step(request, session, actor, version_id, "approve", posted)
+
+
+def _table_step(request, session, actor, version_id: int, posted: Posted, *, show: bool):
+    """Show a table's small numbers as "fewer than N", or (``show``) every number again.
+    The editor's buttons for it belong to its sections' form, so what was typed comes
+    too, and is saved first: nothing typed is lost by using them."""
+    version = service.get_version(session, version_id=version_id)
+    step = suppression.show_table_numbers if show else suppression.suppress_table
+    typed = bool(posted.one("lock_version"))
+    try:
+        with undone_if_refused(session):
+            if typed:
+                _save_typed(session, actor, version, posted)
+            caption = step(
+                session,
+                version=version,
+                table=posted.one("table"),
+                settings=_settings(request),
+                actor=actor,
+            )
+    except (FormInvalid, Conflict) as exc:
+        version = service.get_version(session, version_id=version_id)
+        errors = exc.errors if isinstance(exc, FormInvalid) else {"document": exc.message}
+        state = FormState(values=posted.shown(), errors=errors)
+        return _editor(request, session, actor, version, form=state, status=exc.status_code)
+    except InvalidInput as exc:
+        return _step_refused(
+            request, session, actor, version_id, exc, typed=posted if typed else None
+        )
+    fewer = f"“fewer than {_settings(request).small_count_threshold}”"
+    done = (
+        f"{caption} shows every number again."
+        if show
+        else f"{caption} now shows its small numbers as {fewer}."
+    )
+    return _to_version(request, version_id, done)
+
+
+def _save_typed(session, actor, version, posted: Posted) -> None:
+    """Save the sections and marking posted with a table's button, as ``save`` does."""
+    headings = service.section_headings(version.briefing.kind)
+    body = _editor_form(version.briefing.kind).read(posted)
+    lock = posted.one("lock_version")
+    workflow.save(
+        session,
+        version=version,
+        sections={key: getattr(body, key) for key in headings},
+        marking=body.marking,
+        read_lock=int(lock) if lock.isdigit() and len(lock) < 10 else -1,
+        actor=actor,
+    )
+
+
+@router.post("/briefings/versions/{version_id}/small-numbers", name="briefings.suppress_table")
+@transactional
+def suppress_table(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
+):
+    return _table_step(request, session, actor, version_id, posted, show=False)
+
+
+@router.post(
+    "/briefings/versions/{version_id}/small-numbers/show", name="briefings.show_table_numbers"
+)
+@transactional
+def show_table_numbers(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
+):
+    return _table_step(request, session, actor, version_id, posted, show=True)
 
 
 @router.post("/briefings/versions/{version_id}/send-back", name="briefings.send_back")
@@ -382,9 +505,9 @@ def withdraw(
 
 @router.post("/briefings/versions/{version_id}/new-version", name="briefings.new_version")
 @transactional
-def new_version(session: SessionDep, request: Request, version_id: IdPath):
+def new_version(session: SessionDep, request: Request, actor: Actor, version_id: IdPath):
     version = service.get_version(session, version_id=version_id)
-    draft = workflow.new_version(session, version=version)
+    draft = workflow.new_version(session, version=version, actor=actor)
     return _to_version(
         request, draft.id, "A new draft version has been started from the published one."
     )
