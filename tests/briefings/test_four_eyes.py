@@ -28,6 +28,8 @@ from app.briefings.models import (
     Marking,
     VersionStatus,
 )
+from app.errors import InvalidInput
+from tests.briefings.test_printed_check import PAYLOADS
 from tests.helpers.access import actor_of, another_approver, browse_as
 from tests.helpers.factories import make_audit
 
@@ -74,22 +76,46 @@ def people(db):
     }
 
 
-@pytest.fixture
-def submitted(db, people, settings) -> BriefingVersion:
-    """A learning briefing drafted and submitted by its author, waiting for approval."""
-    audit = make_audit(db, children=3, agencies_count=2)
-    audit.status = AuditStatus.LEARNING
-    db.flush()
-    author = actor_of(people["author"])
+def draft(
+    db,
+    author,
+    commentary: str | None = None,
+    *,
+    audit=None,
+    kind=BriefingKind.SUBGROUP_REPORT,
+) -> BriefingVersion:
+    """A briefing or (by default) subgroup report of a moderated audit drafted by
+    ``author``, its commentary written if given."""
+    if audit is None:
+        audit = make_audit(db, children=3, agencies_count=2)
+        audit.status = AuditStatus.LEARNING
+        db.flush()
     version = workflow.create(
         db,
         audit=audit,
-        kind=BriefingKind.BRIEFING,
-        title="Learning from the audit",
+        kind=kind,
+        title="A report" if kind == BriefingKind.SUBGROUP_REPORT else "Learning from the audit",
         marking=Marking.OFFICIAL,
         public=False,
         actor=author,
     )
+    if commentary is None:
+        return version
+    return workflow.save(
+        db,
+        version=version,
+        sections={"commentary": commentary},
+        marking=Marking.OFFICIAL,
+        read_lock=version.lock_version,
+        actor=author,
+    )
+
+
+@pytest.fixture
+def submitted(db, people, settings) -> BriefingVersion:
+    """A learning briefing drafted and submitted by its author, waiting for approval."""
+    author = actor_of(people["author"])
+    version = draft(db, author, kind=BriefingKind.BRIEFING)
     workflow.submit(
         db, version=version, actor=author, settings=settings.now(), confirm_small_counts=True
     )
@@ -169,18 +195,8 @@ class TestTheService:
             )
 
     def test_whoever_saved_in_the_draft_is_an_author_too(self, db, people, settings):
-        audit = make_audit(db, children=3, agencies_count=2)
-        audit.status = AuditStatus.LEARNING
         author, editor, third = (actor_of(people[k]) for k in ("author", "approver", "third"))
-        version = workflow.create(
-            db,
-            audit=audit,
-            kind=BriefingKind.SUBGROUP_REPORT,
-            title="Report to QAPP",
-            marking=Marking.OFFICIAL,
-            public=False,
-            actor=author,
-        )
+        version = draft(db, author)
         assert (version.drafted_by, version.author_ids) == ("author@example.org", [author.user_id])
         version = workflow.save(
             db,
@@ -209,15 +225,7 @@ class TestTheService:
         for child in db.scalars(select(Child).where(Child.audit_id == audit.id)):
             child.age_band = AgeBand.AGE_10_13  # a table of children by age band to show
         author, editor = (actor_of(people[k]) for k in ("author", "approver"))
-        version = workflow.create(
-            db,
-            audit=audit,
-            kind=BriefingKind.BRIEFING,
-            title="Learning from the audit",
-            marking=Marking.OFFICIAL,
-            public=False,
-            actor=author,
-        )
+        version = draft(db, author, audit=audit, kind=BriefingKind.BRIEFING)
         suppression.suppress_table(
             db, version=version, table="children-by-age-band", settings=settings.now(), actor=editor
         )
@@ -377,31 +385,28 @@ class TestWhatTheCheckAsks:
     """The check's findings as the people approving meet them."""
 
     def test_a_name_typed_in_a_section_is_listed_once(self, db, people, settings):
-        audit = make_audit(db, children=3, agencies_count=2)
-        audit.status = AuditStatus.LEARNING
-        author = actor_of(people["author"])
-        version = workflow.create(
-            db,
-            audit=audit,
-            kind=BriefingKind.SUBGROUP_REPORT,
-            title="Report to QAPP",
-            marking=Marking.OFFICIAL,
-            public=False,
-            actor=author,
-        )
-        version = workflow.save(
-            db,
-            version=version,
-            sections={"commentary": "Jayden Smith was not seen alone."},  # an invented name
-            marking=Marking.OFFICIAL,
-            read_lock=version.lock_version,
-            actor=author,
-        )
-        # The section, and the printed text that holds it again: reported where typed.
+        # An invented name, in the section and in the printed text that holds it again:
+        # reported once, where it was typed.
+        version = draft(db, actor_of(people["author"]), "Jayden Smith was not seen.")
         report = workflow.check(db, version=version, settings=settings.now())
         assert [(p.kind, p.where) for p in report.refusals] == [
             ("name", "Commentary for the subgroup, line 1")
         ]
+
+    @pytest.mark.parametrize("payload", PAYLOADS)
+    def test_every_payload_typed_in_a_section_is_refused_at_submission(
+        self, db, people, settings, payload
+    ):
+        author = actor_of(people["author"])
+        version = draft(db, author, f"What we found. {payload}.")
+        with pytest.raises(InvalidInput, match="could identify a child"):
+            workflow.submit(
+                db,
+                version=version,
+                actor=author,
+                settings=settings.now(),
+                confirm_small_counts=True,
+            )
 
     def test_a_subgroup_report_names_action_owners_on_purpose(self, db, people, settings):
         audit = make_audit(db, children=3, agencies_count=2)
@@ -418,15 +423,7 @@ class TestWhatTheCheckAsks:
             )
         )
         db.flush()
-        version = workflow.create(
-            db,
-            audit=audit,
-            kind=BriefingKind.SUBGROUP_REPORT,
-            title="Report to QAPP",
-            marking=Marking.OFFICIAL,
-            public=False,
-            actor=actor_of(people["author"]),
-        )
+        version = draft(db, actor_of(people["author"]), audit=audit)
         context = service.document_context(db, version=version, settings=settings.now())
         assert "Priya Shah" in render.html_for("subgroup-report", context)  # printed
         report = workflow.check(db, version=version, settings=settings.now())

@@ -6,7 +6,8 @@ to draft with the problems listed, and nothing is published.
 Every identifier here is invented: 401 023 2137 is a made-up ten-digit number whose
 Modulus 11 check digit happens to be valid (it belongs to no one), 07700 900123 is in
 the range Ofcom keeps for drama, example.com is reserved for examples, and Laburnum
-Close in Droitwich is an address made up for the test."""
+Close in Droitwich is an address made up for the test, as are the names and the other
+numbers below."""
 
 from __future__ import annotations
 
@@ -53,6 +54,20 @@ PAYLOADS = [
     pytest.param("Reference 401\u200b023\u200b2137", id="nhs-number-with-zero-width-spaces"),
     pytest.param("Write to jayden.smith@example.com", id="email"),
     pytest.param("Ring 07700 900123", id="mobile"),
+    pytest.param("Kayleigh-Marie O'Connor's stepfather", id="name-not-in-the-records"),
+    pytest.param("Her mother Kelly Smith, 27", id="a-mothers-name"),
+    pytest.param("Her birthday is 14.03.2011", id="birthday"),
+    pytest.param(
+        "On 3 March 2026 a 15-year-old was arrested after an overdose", id="exact-date-in-prose"
+    ),
+    # A UPN with its check letter (DfE's algorithm), a National Insurance number in
+    # HMRC's format, a crime reference and case numbers in the style of Liquidlogic and
+    # Mosaic: all invented.
+    pytest.param("UPN H801200001001", id="upn"),
+    pytest.param("NI number JK 12 34 56 A", id="ni-number"),
+    pytest.param("Crime reference 22/45812/26", id="crime-reference"),
+    pytest.param("LCS person ID 1234567", id="liquidlogic-case-number"),
+    pytest.param("Mosaic ID 654321", id="mosaic-case-number"),
 ]
 
 
