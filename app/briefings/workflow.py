@@ -288,7 +288,21 @@ def _text_of(html: str) -> str:
 
 
 def _problems_as_fields(problems: list[identify.Problem]) -> list[FieldError]:
-    return [FieldError("document", f"{p.message} ({p.where}: {p.excerpt})") for p in problems]
+    return [
+        FieldError("document", f"{p.message} ({p.where}: {p.excerpt}){_where_to_fix(p)}")
+        for p in problems
+    ]
+
+
+def _where_to_fix(problem: identify.Problem) -> str:
+    """Text no section holds was drawn into the document from the audit: it is put right
+    there, not in the editor."""
+    if problem.where.startswith((PRINTED_HTML, "page ")):
+        return (
+            " This is drawn from the audit itself (its title, findings, actions or "
+            "figures): change it there, then check the briefing again."
+        )
+    return ""
 
 
 def _checked(
