@@ -191,6 +191,8 @@ def check_inputs(
         known["pseudonyms"] = list(
             session.scalars(select(Child.pseudonym).where(Child.audit_id == audit.id))
         )
+        # "We looked at 3 children": the cohort's size is stated, and picks out no one.
+        known["cohort_size"] = len(known["pseudonyms"])
         known["names"] = _names(session, audit, action_owners=action_owners)
         if not action_owners:
             # A subgroup report names each action's owner on purpose: not an alarm.

@@ -261,11 +261,13 @@ def check(
     counts: Sequence[tuple[str, str, int] | tuple[str, str, str, int, str]] = (),
     small_count_threshold: int = 5,
     allowed: Collection[str] = (),
+    cohort_size: int | None = None,
 ) -> Report:
     """Scan every (section name, text) of a briefing and every (where, label, count) shown
     in its tables and charts. Refusals block approval; warnings need a confirmation.
     ``allowed`` are the partnership's own words (agencies, places, themes), never taken
-    for a name or an address."""
+    for a name or an address; ``cohort_size``, the number of children audited, is never
+    a small group."""
     cohort = _cohort_patterns(pseudonyms)
     problems: list[Problem] = []
     for section, raw in sections:
@@ -282,7 +284,7 @@ def check(
             *(_direct(text, f) for f in direct),
             *_ten_digit_numbers(text, direct),
             *_postcode_districts(text, [*found, *((f.start, f.end) for f in direct)]),
-            *_small_groups(text, small_count_threshold),
+            *_small_groups(text, small_count_threshold, cohort_size),
         ]
         hits = _without_repeats(hits)
         hits.sort(key=lambda h: h.spans[0][0])
@@ -446,13 +448,15 @@ def _postcode_districts(text: str, taken: list[tuple[int, int]]) -> Iterator[_Hi
             )
 
 
-def _small_groups(text: str, threshold: int) -> Iterator[_Hit]:
+def _small_groups(text: str, threshold: int, cohort_size: int | None = None) -> Iterator[_Hit]:
+    """Small groups the text names; not the number of children audited (``cohort_size``),
+    which the briefing states and which picks out no one."""
     for m in _SMALL_GROUP.finditer(text):
         n = m.group("n")
         if n is not None:
             n = n.lower()
             count = 1 if n.startswith("a") else _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
-            if not 0 < count < threshold:
+            if not 0 < count < threshold or count == cohort_size:
                 continue
         yield _Hit(
             "small_count",

@@ -393,3 +393,14 @@ class TestAPrintedPdf:
             problem.excerpt
             == "What we found The NHS number »943 476 5919« was copied into a return."
         )
+
+
+def test_the_number_of_children_audited_is_no_small_group():
+    text = "We looked at the experiences of 3 children known to five agencies."
+    assert [p.kind for p in check([("Background", text)]).warnings] == ["small_count"]
+    assert check([("Background", text)], cohort_size=3).problems == []
+    # Another small group in the same text is still one to check.
+    also = text + " Two children had been missing from home."
+    assert [p.kind for p in check([("Background", also)], cohort_size=3).warnings] == [
+        "small_count"
+    ]
