@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.access.policy import Actor
 from app.audits.models import Audit
 from app.briefings import render, render_queue, service, suppression, workflow
-from app.briefings.models import BriefingKind, BriefingVersion, Marking
+from app.briefings.models import BriefingKind, BriefingVersion, Marking, VersionStatus
 from app.config import Settings, get_settings
 
 TITLE = "7 minute briefing: child protection procedures in exploitation cases"
@@ -48,7 +48,7 @@ def publish_demo_briefing(
 ) -> int:
     """Publish the drafted briefing (rendered in a worker process): ``author`` drafts and
     submits it, ``approver`` approves it; returns its version id. (The demo has one
-    approver: with ``briefing_approvers`` at 2 the publishing is refused.)"""
+    approver: with ``briefing_approvers`` at 2 it is left waiting for a second.)"""
     settings = settings or get_settings()
     version = workflow.create(
         session,
@@ -64,6 +64,8 @@ def publish_demo_briefing(
         session, version=version, actor=author, settings=settings, confirm_small_counts=True
     )
     workflow.approve(session, version=version, actor=approver, settings=settings, check_read=True)
+    if version.status != VersionStatus.APPROVED:
+        return version.id  # two approvers asked for: it waits for the second
     # And ask each agency how it shared the learning, answers due in three weeks.
     workflow.publish(
         session, version=version, assurance_due_on=today + timedelta(days=21), today=today
