@@ -119,6 +119,16 @@ def back_to_draft(session: Session, version: BriefingVersion) -> int:
     return rows_matched(removed)
 
 
+def report_digest(rows: list[dict]) -> str:
+    """A short fingerprint of a check's problems (``report_rows``): what an approver read,
+    so approving what the check finds by then can be refused if it is not the same."""
+    import hashlib
+    import json
+
+    seen = [[r["kind"], r["where"], r["excerpt"]] for r in rows]
+    return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
 def report_rows(problems: Iterable[Problem]) -> list[dict]:
     """The identification check's problems as a version keeps them (``check_report``)."""
     return [

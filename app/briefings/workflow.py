@@ -43,6 +43,7 @@ from app.briefings.service import (
     document_context,
     get_version,
     log_step,
+    report_digest,
     report_rows,
     require_status,
     section_headings,
@@ -414,6 +415,7 @@ def approve(
     settings: Settings,
     check_read: bool,
     confirm_small_counts: bool = False,
+    check_seen: str | None = None,
 ) -> BriefingVersion:
     """A moderator or the QAPP chair approves it: never one of its authors, never a
     system actor, each person once, confirming ``check_read`` (they read the
@@ -445,6 +447,12 @@ def approve(
         confirm_small_counts=confirm_small_counts,
         confirmed_before=bool(version.small_counts_confirmed_by),
     )
+    if check_seen is not None and check_seen != report_digest(version.check_report):
+        # What the audit draws into the document changed since the page was read.
+        raise Conflict(
+            "The identification check now finds something different from what you read. "
+            "Nothing was approved: read its results again, then approve."
+        )
     approval = BriefingApproval(
         version_id=version.id,
         user_id=actor.user_id,

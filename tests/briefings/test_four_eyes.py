@@ -19,7 +19,7 @@ from app.access.models import Role
 from app.access.policy import SYSTEM
 from app.actions.models import LearningAction
 from app.auditlog.models import AuditEvent
-from app.audits.models import AgeBand, AuditStatus, Child, audit_agency
+from app.audits.models import AgeBand, Audit, AuditStatus, Child, audit_agency
 from app.briefings import render, service, suppression, workflow
 from app.briefings.models import (
     BriefingApproval,
@@ -303,6 +303,47 @@ class TestThePages:
             "Drafted by author@example.org. Approved by second.approver@example.org on "
             "23 November 2026. Publishing makes the PDF once"
         ) in shown
+
+    def test_what_the_check_finds_after_the_page_was_read_stops_the_approval(
+        self, anonymous_client, db, people, submitted
+    ):
+        browse_as(anonymous_client, db, people["approver"])
+        editor = f"/briefings/versions/{submitted.id}"
+        page = anonymous_client.get(editor).text
+        token = CSRF.search(page).group(1)
+        seen = re.search(r'name="check_seen" value="([0-9a-f]+)"', page).group(1)
+        # Then the audit's title, which the document prints, gains a postcode district:
+        # a new thing to check that the approver never read.
+        audit = db.get(Audit, submitted.briefing.audit_id)
+        audit.title = f"{audit.title} in WR5"
+        db.commit()
+        stale = anonymous_client.post(
+            f"{editor}/approve",
+            # Even ticking "I have checked each thing listed": not what is listed now.
+            data={
+                "csrf_token": token,
+                "check_read": "yes",
+                "confirm_small_counts": "yes",
+                "check_seen": seen,
+            },
+            follow_redirects=False,
+        )
+        assert stale.status_code == 409
+        assert "finds something different from what you read" in unescape(stale.text)
+        assert status(db, submitted) == VersionStatus.SUBMITTED
+        # Read again (the page now shows it), the approval goes through.
+        page = anonymous_client.get(editor).text
+        assert "WR5" in unescape(page)
+        ticked = post(
+            anonymous_client,
+            editor,
+            f"{editor}/approve",
+            check_read="yes",
+            confirm_small_counts="yes",
+            check_seen=re.search(r'name="check_seen" value="([0-9a-f]+)"', page).group(1),
+        )
+        assert ticked.status_code == 303, ticked.text
+        assert status(db, submitted) == VersionStatus.APPROVED
 
 
 class TestTwoApprovers:

@@ -195,6 +195,16 @@ def _editor(
         if editable or any(f.startswith("table-") for f in form.errors)
         else []
     )
+    # Whoever may approve reads the check as it runs now: what the document draws from
+    # the audit may have changed since it was submitted.
+    shown_check = version.check_report
+    if (
+        version.status == VersionStatus.SUBMITTED
+        and actor.may(Permission.BRIEFING_APPROVE)
+        and actor.user_id not in version.author_ids
+    ):
+        fresh = workflow.check(session, version=version, settings=_settings(request))
+        shown_check = service.report_rows(fresh.problems)
     return render(
         request,
         "briefings/editor.html",
@@ -212,7 +222,8 @@ def _editor(
             "approved_it": any(a.user_id == actor.user_id for a in approvals),
             "approvals": approvals,
             "approvals_needed": _settings(request).briefing_approvers,
-            "check_problems": version.check_report,
+            "check_problems": shown_check,
+            "check_seen": service.report_digest(shown_check),
             "newer": [v for v in version.briefing.versions if v.number > version.number],
             "form": form,
             "check_headline": headline,
@@ -295,6 +306,7 @@ def _take_step(request, session, actor, version, step: str, posted: Posted) -> s
         settings=settings,
         check_read=posted.one("check_read") == "yes",
         confirm_small_counts=confirmed,
+        check_seen=posted.one("check_seen") or None,
     )
     if version.status == VersionStatus.APPROVED:
         return STEP_DONE["approve"]
