@@ -12,10 +12,12 @@ That first corpus is the development corpus: the guard was tuned on it. The same
 table follows for each later corpus that is there, in the order they were written
 (the same layout, each written by someone who had seen neither the corpora before it
 nor the guard's code): ``bench/identify_holdout/``, held out at first and then used to
-tune the guard once its misses were known, and ``bench/identify_fresh/``, measured once before it was used
-to tune it: that first measurement is the honest one (README.md quotes it). A corpus's ``allowed.yaml`` (the words of its own
-invented partnership, as an admin would enter them) is added to the allowed words for
-that corpus only.
+tune the guard once its misses were known, ``bench/identify_fresh/``, measured once
+before it was used to tune it: that first measurement is the honest one (README.md
+quotes it), and ``bench/identify_unseen/``, written after the guard's last change and
+never used to tune it. A corpus's ``allowed.yaml`` (the words of its own invented
+partnership, as an admin would enter them) is added to the allowed words for that
+corpus only.
 
 Prints, for each kind, the snippets, how many were refused and the recall (and the
 obfuscated ones again on a line of their own), the false-alarm rate on the clean
@@ -55,6 +57,7 @@ from app.identify.service import key  # noqa: E402
 CORPUS = ROOT / "bench" / "identify_corpus"
 HOLDOUT = ROOT / "bench" / "identify_holdout"
 FRESH = ROOT / "bench" / "identify_fresh"
+UNSEEN = ROOT / "bench" / "identify_unseen"
 ALLOWED_FILE = "allowed.yaml"  # a corpus's own allowed words, not a kind
 
 # Every corpus in the order it was written: its folder, the heading of its table and
@@ -70,6 +73,11 @@ CORPORA = (
         FRESH,
         "fresh corpus (measured once untuned; its misses were then used to tune the guard)",
         "fresh",
+    ),
+    (
+        UNSEEN,
+        "unseen corpus (written after the guard's last change; never used to tune it)",
+        "unseen",
     ),
 )
 

@@ -1,7 +1,8 @@
 """The identification guard's benchmark corpora are well formed: the development corpus
 (bench/identify_corpus/, which the guard was tuned on), the second corpus
 (bench/identify_holdout/, held out at first, then its misses were used to tune the
-guard) and the fresh corpus (bench/identify_fresh/, written last and never used to tune
+guard), the fresh corpus (bench/identify_fresh/, measured once and then used to tune
+it) and the unseen corpus (bench/identify_unseen/, written last and never used to tune
 it). In each, every kind is there in number, nothing is repeated, the invented numbers
 are valid where a guard could check them (and taken from the ranges reserved for
 fiction), and no clean sentence carries a small count of children or a pseudonym. Each
@@ -80,6 +81,15 @@ CORPORA = {
         250,
         kind_at_least={"name": 50, "address": 35},
         obfuscated_text=3,
+    ),
+    "unseen": Corpus(
+        BENCH / "identify_unseen",
+        25,
+        4,
+        25 * (len(KINDS) - 2) + 40 + 30,
+        200,
+        kind_at_least={"name": 40, "address": 30},
+        obfuscated_text=2,
     ),
 }
 ALLOWED_FILE = "allowed.yaml"  # a corpus's own allowed words, not a kind
