@@ -39,6 +39,7 @@ missed on any corpus.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from dataclasses import dataclass
@@ -106,23 +107,18 @@ FALSE_ALARM_AIM = 3.0  # per cent, strictly under
 # three young people of the GET SAFE deep dive.
 PSEUDONYMS = [child[0] for child in COHORT] + [yp[0] for yp in EXPLOITATION_COHORT[:3]]
 
-# The themes the findings migration seeds
-# (migrations/versions/2026_11_23_0125_findings_and_actions_be8afe1e7eeb.py, THEMES);
-# the service reads them from the theme table, which the bench does not build.
-SEEDED_THEMES = [
-    "Voice of the child",
-    "Information sharing",
-    "Recording",
-    "Strategy discussion",
-    "Consent and capacity",
-    "SMART planning",
-    "Professional curiosity",
-    "Management oversight and supervision",
-    "Escalation and professional challenge",
-    "Think family",
-    "Risk assessment",
-    "Early help",
-]
+
+def seeded_themes() -> list[str]:
+    """The themes the findings migration seeds (its THEMES): the service reads them from
+    the theme table, which the bench does not build."""
+    [path] = (ROOT / "migrations" / "versions").glob("*_findings_and_actions_*.py")
+    spec = importlib.util.spec_from_file_location("findings_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return list(migration.THEMES)
+
+
 # The partnership's name (AUDIT_PARTNERSHIP_NAME in production) and the words a
 # business unit would put on its allowed list: its initials and the invented Westshire
 # areas and services the corpus's clean sentences use.
@@ -144,7 +140,7 @@ PLACES = [
 def allowed_words() -> frozenset[str]:
     """What ``app.identify.service.vocabulary`` would give for the demo partnership:
     agencies, subgroups, themes and the allowed list, in its normalised form."""
-    themes = {theme for finding in FINDINGS for theme in finding[2]} | set(SEEDED_THEMES)
+    themes = {theme for finding in FINDINGS for theme in finding[2]} | set(seeded_themes())
     words = (
         [name for name, _ in PARTNERSHIP_AGENCIES]
         + [name for name, _ in SUBGROUPS]

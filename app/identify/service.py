@@ -23,11 +23,22 @@ def key(term: str) -> str:
 
 def vocabulary(session: Session) -> frozenset[str]:
     """Every word the check must not take for a name or an address: the names of the
-    agencies, subgroups and themes, the partnership's name, and the admin's list."""
+    agencies, subgroups and themes, the partnership's name, and the admin's list. Read
+    once a transaction (a meeting page screens dozens of rationales in one request);
+    changing the admin's list forgets it."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_VOCABULARY)
+    if cached is not None and cached[0] is transaction:
+        return cached[1]
     words: set[str] = {get_settings().partnership_name}
     for column in (Agency.name, Subgroup.name, Theme.name, AllowedTerm.term):
         words |= set(session.scalars(select(column)))
-    return frozenset(key(w) for w in words if w and w.strip())
+    found = frozenset(key(w) for w in words if w and w.strip())
+    session.info[_VOCABULARY] = (transaction, found)
+    return found
+
+
+_VOCABULARY = "identify.vocabulary"
 
 
 def tried(session: Session, text: str) -> list[Problem]:
@@ -56,6 +67,7 @@ def add_term(session: Session, *, term: str, added_by: str) -> AllowedTerm:
             f"“{cleaned}” is already on the list.",
             fields=[FieldError("term", "That word or phrase is already on the list")],
         )
+    session.info.pop(_VOCABULARY, None)
     allowed = AllowedTerm(term=cleaned, key=key(cleaned), added_by=added_by)
     try:
         with session.begin_nested():  # two admins adding it at once: the second is told
@@ -80,6 +92,7 @@ def remove_term(session: Session, *, term_id: int) -> None:
     allowed = session.get(AllowedTerm, term_id)
     if allowed is None:
         raise NotFound(f"There is no allowed word with id {term_id}.")
+    session.info.pop(_VOCABULARY, None)
     session.delete(allowed)
     session.flush()
     auditlog.record(

@@ -336,12 +336,8 @@ def identifying(
         return {}
     try:
         entry.screen(session, texts, confirmed=confirmed)
-    except InvalidInput as refused:
-        flagged: dict[str, str] = {}
-        for problem in refused.fields:  # one message a field, each thing found in it
-            before = flagged.get(problem.field)
-            flagged[problem.field] = f"{before}; {problem.message}" if before else problem.message
-        return flagged
+    except InvalidInput as refused:  # one message a field, naming all found in it
+        return {problem.field: problem.message for problem in refused.fields}
     return {}
 
 

@@ -1,6 +1,6 @@
 """Helpers for the tests of the identification guard where text enters (the cohort in
-tests/audits, findings and learning actions in tests/findings and tests/actions, each
-test_identifying_entry.py).
+tests/audits, findings and learning actions, moderation and returns, each in its
+domain's test_identifying_entry.py).
 
 The texts are invented: 943 476 5919 is the example NHS number the NHS publishes in its
 own documentation (its check digit is valid; it is no one's), 12/03/2021 an invented
@@ -34,6 +34,18 @@ def between(html: str, first: str, then: str, last: str) -> bool:
     confirmation box between the field and its form's button)."""
     start = html.index(first)
     return html.index(then, start) < html.index(last, start)
+
+
+def confirmed_rows(db) -> list[AuditEvent]:
+    """Every ``identify.confirmed`` row, oldest first, read afresh."""
+    db.expire_all()
+    return list(
+        db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "identify.confirmed")
+            .order_by(AuditEvent.id)
+        )
+    )
 
 
 def confirmations(db, object_type: str, object_id: int) -> list[list[dict]]:

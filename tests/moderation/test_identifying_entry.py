@@ -12,12 +12,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from app.auditlog.models import AuditEvent
 from app.audits.models import Child
 from app.moderation import lifecycle
 from app.moderation.meeting import field_name
 from app.moderation.models import ChildMeetingNote, ModeratedGrade
 from tests.helpers.actions import CSRF
+from tests.helpers.identify_entry import confirmed_rows as confirmations
 from tests.moderation.test_meeting import cells_of, form_fields, page_of
 
 # An invented NHS number (it passes the check digit, so the guard takes it for one);
@@ -39,17 +39,6 @@ def opened(moderator, db, submitted_audit):
     lifecycle.open_moderation(db, audit=submitted_audit)
     db.commit()
     return submitted_audit
-
-
-def confirmations(db) -> list[AuditEvent]:
-    db.expire_all()
-    return list(
-        db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.action == "identify.confirmed")
-            .order_by(AuditEvent.id)
-        )
-    )
 
 
 def decisions(db, audit) -> list[ModeratedGrade]:

@@ -16,9 +16,9 @@ import time_machine
 from sqlalchemy import select
 
 from app.access.models import Role
-from app.auditlog.models import AuditEvent
 from app.returns.models import KeyAreaEvidence, Return, ReturnStatus
 from tests.helpers.factories import make_audit
+from tests.helpers.identify_entry import confirmed_rows as confirmations
 from tests.moderation.test_moderation import complete
 from tests.returns.test_pages import _fill, _form, _signed_in_to_a_return
 from tests.returns.test_sign_off import first_return, token_for
@@ -41,17 +41,6 @@ ORDINARY = (
 def pinned_clock():
     with time_machine.travel(datetime(2026, 11, 23, 12, tzinfo=UTC), tick=True):
         yield
-
-
-def confirmations(db) -> list[AuditEvent]:
-    db.expire_all()
-    return list(
-        db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.action == "identify.confirmed")
-            .order_by(AuditEvent.id)
-        )
-    )
 
 
 def drafted(template: dict, *, went_well: str, text: str = "") -> dict:

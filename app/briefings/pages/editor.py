@@ -246,25 +246,12 @@ def save(
     session: SessionDep, request: Request, actor: Actor, version_id: IdPath, posted: PostedForm
 ):
     version = service.get_version(session, version_id=version_id)
-    headings = service.section_headings(version.briefing.kind)
-    form = _editor_form(version.briefing.kind)
-    lock = posted.one("lock_version")
-    # An unreadable lock version never matches, so the save is refused as stale.
-    read_lock = int(lock) if lock.isdigit() and len(lock) < 10 else -1
     submitting = posted.one("then") == "submit"
     try:
-        body = form.read(posted)
         # "Save and submit" is one change: if the submission is refused, the save is
         # undone with it, and the page shows what was typed.
         with undone_if_refused(session):
-            workflow.save(
-                session,
-                version=version,
-                sections={key: getattr(body, key) for key in headings},
-                marking=body.marking,
-                read_lock=read_lock,
-                actor=actor,
-            )
+            _save_typed(session, actor, version, posted)
             if submitting:
                 _take_step(request, session, actor, version, "submit", posted)
     except (FormInvalid, Conflict) as exc:
@@ -418,7 +405,7 @@ def _table_step(request, session, actor, version_id: int, posted: Posted, *, sho
 
 
 def _save_typed(session, actor, version, posted: Posted) -> None:
-    """Save the sections and marking posted with a table's button, as ``save`` does."""
+    """Save the sections and marking posted (by Save, or with a table's button)."""
     headings = service.section_headings(version.briefing.kind)
     body = _editor_form(version.briefing.kind).read(posted)
     lock = posted.one("lock_version")
@@ -427,6 +414,7 @@ def _save_typed(session, actor, version, posted: Posted) -> None:
         version=version,
         sections={key: getattr(body, key) for key in headings},
         marking=body.marking,
+        # An unreadable lock version never matches, so the save is refused as stale.
         read_lock=int(lock) if lock.isdigit() and len(lock) < 10 else -1,
         actor=actor,
     )
