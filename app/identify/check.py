@@ -354,7 +354,9 @@ _OUR_WORK = re.compile(
 # the sentence says.
 _CASE_WORK = re.compile(
     r"\b(?:strategy\s+(?:discussion|meeting)|ICPC|RCPC|core\s+group|section\s+(?:47|20)"
-    r"|police\s+protection|evicted|homeless|unborn|newborn|managed\s+move|the\s+incident)\b",
+    r"|police\s+protection|evicted|homeless|unborn|newborn|managed\s+move|the\s+incident"
+    r"|(?:initial\s+|review\s+)?child\s+protection\s+conference|emergency\s+protection\s+order"
+    r"|interim\s+care\s+order|excluded|arrested|ED\s+attendance)\b",
     re.IGNORECASE,
 )
 # What makes a sentence about one child rather than about the partnership's work: a
@@ -364,7 +366,8 @@ _ONE_CHILD = re.compile(
     r"|infant|toddler|teenager|child|young\s+person)|unborn|newborn|young\s+carer"
     r"|(?:foster\s+)?placement|disclos\w*|ICPC|RCPC|police\s+protection|section\s+47"
     r"|missing|went\s+out|left\s+alone|moved\s+out|found|seen|arrived|attended|served"
-    r"|missed|became|ended|started|moved|heard\s+the\s+case|looked\s+after|plan)\b",
+    r"|missed|became|ended|started|moved|heard\s+the\s+case|looked\s+after|plan|referral"
+    r"|neighbour|call)\b",
     re.IGNORECASE,
 )
 

@@ -77,9 +77,59 @@ class Found:
 _WORD_BREAKS = re.compile(r"[\u200b\u2060\ufeff]")  # zero-width space, word joiner, BOM
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _SPACES = re.compile(r"[^\S\n]")
-# Single characters spaced out one by one: "9 4 3 4 7 6 5 9 1 9", "W R 9 8 B Q".
+# Single characters spaced out one by one: "9 4 3 4 7 6 5 9 1 9", "W R 9 8 B Q", and
+# three of them when more follow after two spaces or a dash: "n e 4 - 7 s l", or pairs
+# after two spaces: "A B  1 2  3 4  5 6  C".
 _SPACED_OUT = re.compile(
-    r"(?<!\S)(?:[A-Za-z0-9/.] ){3,}[A-Za-z0-9/.](?:  (?:[A-Za-z0-9/.] ){1,}[A-Za-z0-9/.])*(?![^\s,;:])"
+    r"(?<!\S)(?:(?:[A-Za-z0-9/.] ){3,}[A-Za-z0-9/.](?:(?:  | - )(?:[A-Za-z0-9/.] )*[A-Za-z0-9/.])*"
+    r"|(?:[A-Za-z0-9/.] ){2}[A-Za-z0-9/.](?:(?:  | - )(?:[A-Za-z0-9/.] )*[A-Za-z0-9/.])+"
+    r"|(?:[A-Za-z0-9/.](?: [A-Za-z0-9/.])?  ){3,}[A-Za-z0-9/.](?: [A-Za-z0-9/.])?)"
+    r"(?![^\s,;:])"
+)
+# Letters and digits dotted one by one: "w.r.1.4 3.q.x" (not "e.g.", "i.e.", "4.1.2").
+_DOTTED_OUT = re.compile(
+    r"(?<![\w.])(?=[a-z.]*\d)(?=[\d.]*[a-z])[a-z0-9](?:\.[a-z0-9]){2,}\b", re.I
+)
+# A line break inside a postcode: "DL6 3Q\nG", "WR14\n3QX".
+_BROKEN_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?(?: ?\d[A-Z]?)?[ \t]*\n[ \t]*[A-Z\d]{1,3}\b")
+_POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")
+# A separator no number is written with, between digits: "24*203117", "943~476~5919".
+_ODD_SEPARATOR = re.compile(r"(?<=\d)[*~_^#](?=\d)")
+# A digit for a letter inside a word: "Larkr1se", "Ravensh0lme", "Ch3ster".
+_DIGIT_IN_WORD = re.compile(r"\b[A-Za-z]*[a-z][013][a-z][A-Za-z]*\b")
+_LETTERS = str.maketrans({"0": "o", "1": "i", "3": "e"})
+# Numbers said aloud, digit by digit: "oh seven seven double oh, nine double oh, 633".
+_SAID_DIGIT = {
+    "zero": "0", "oh": "0", "o": "0", "nought": "0", "nil": "0", "one": "1", "two": "2",
+    "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_SAID = r"(?:zero|oh|o|nought|nil|one|two|three|four|five|six|seven|eight|nine|\d+)"
+_SAID_NUMBER = re.compile(
+    rf"\b(?:(?:double|treble|triple)\s+)?{_SAID}(?:[\s,-]+(?:(?:double|treble|triple)\s+)?{_SAID}){{4,}}\b",
+    re.IGNORECASE,
+)
+# A day of the month and a year said in words: "the twenty-third of May two thousand and
+# thirteen" reads "the 23rd of May 2013".
+_UNITS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+          "eighteen", "nineteen"]  # fmt: skip
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
+    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+}  # fmt: skip
+_SAID_DAY = re.compile(
+    r"\b(?:(twenty|thirty)[\s-]+)?("
+    + "|".join(_ORDINAL_WORDS)
+    + r")(?=,?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))",
+    re.IGNORECASE,
+)
+_SAID_YEAR = re.compile(
+    r"\b(?:two\s+thousand(?:\s+and)?[\s-]+(" + "|".join(_UNITS[1:] + _TEENS) + r")"
+    r"|twenty[\s-]+(ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen"
+    r"|nineteen|twenty(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine))?))\b(?![\s-]+(?:hundred|thousand)|-year)",
+    re.IGNORECASE,
 )
 # A line break inside a number: after a separator ("12/03/\n2021"), or between digits.
 _BROKEN_NUMBER = re.compile(r"(?<=\d)([/.-]?)[ \t]*\n[ \t]*(?=\d|[A-D]\b)")
@@ -93,7 +143,7 @@ _DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"})
 _DIGIT_GROUPS = re.compile(r"(?<![\w/])\d+(?:[ .-]\d+){1,4}(?![\w/])")
 # An e-mail address written out: "a(at)b(dot)com", "c.booth @ example.net", and with
 # words only where the dots are words too ("kelly dot smith at example dot com"; not
-# "the reports at www.gov.uk").
+# "the reports at www.gov.uk"), or where what comes before "at" is no word ("ellie.w").
 _TLD = r"(?:com|org|net|uk|gov|nhs|ac|edu|info|invalid|test|example|io|co)\b"
 _AT = r"(?:\s*@\s*|\s*[\[(]\s*at\s*[\])]\s*)"
 _DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
@@ -101,7 +151,9 @@ _DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
 _PART = rf"[\w+-]+(?:{_DOT}[\w+-]+){{0,3}}"
 _SPELT_EMAIL = re.compile(
     rf"\b{_PART}{_AT}[\w-]+(?:{_DOT}[\w-]+){{0,3}}?{_DOT}{_TLD}"
-    rf"|\b{_PART}\s+at\s+[\w-]+(?:{_DOT}[\w-]+){{0,3}}?\s+dot\s+{_TLD}",
+    rf"|\b{_PART}\s+at\s+[\w-]+(?:{_DOT}[\w-]+){{0,3}}?\s+dot\s+{_TLD}"
+    # "ellie.w at example.org": "at" alone only after what only an address has before it
+    rf"|\b[\w+-]*[._\d][\w+-]*\s+at\s+(?!www\.)[\w-]+(?:\.[\w-]+){{0,3}}?\.{_TLD}",
     re.IGNORECASE,
 )
 _MAY_SPELL_EMAIL = re.compile(r"@|\bat\b", re.IGNORECASE)
@@ -119,21 +171,28 @@ def normalise(text: str) -> str:
     and digits), invisible format characters removed, every space and dash made plain,
     and what hides a number or an address put back together: digits or letters spaced
     out one by one, look-alike letters among digits, a line break inside a number,
-    digit groups of a long number, an e-mail address spelt out."""
+    digit groups of a long number, a number said digit by digit, a date said in words,
+    an e-mail address spelt out."""
     text = unicodedata.normalize("NFKC", text).translate(_CONFUSABLES)
     text = _WORD_BREAKS.sub("", text)  # "Jay\u200bden" is Jayden; "Child\u200bA" ChildA
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _SPACES.sub(" ", _DASHES.sub("-", text))
     text = _SPACED_OUT.sub(_unspaced, text)
+    text = _DOTTED_OUT.sub(lambda m: m.group().replace(".", ""), text)
     text = _BROKEN_NUMBER.sub(_join_broken, text)
+    text = _BROKEN_POSTCODE.sub(_join_postcode, text)
+    text = _ODD_SEPARATOR.sub("-", text)
     text = _WITH_DIGITS.sub(_digits_for_look_alikes, text)
+    text = _DIGIT_IN_WORD.sub(_letters_for_digits, text)
+    text = _SAID_NUMBER.sub(_said_digits, text)
+    text = _SAID_YEAR.sub(_said_year, _SAID_DAY.sub(_said_day, text))
     text = _DIGIT_GROUPS.sub(_join_groups, text)
     return _SPELT_EMAIL.sub(_email, text) if _MAY_SPELL_EMAIL.search(text) else text
 
 
 def _unspaced(m: re.Match[str]) -> str:
-    """ "R y a n  H a r t l e y" -> "Ryan Hartley" (two spaces part the words)."""
-    return " ".join(word.replace(" ", "") for word in m.group().split("  "))
+    """ "R y a n  H a r t l e y" -> "Ryan Hartley" (two spaces or a dash part the words)."""
+    return " ".join(word.replace(" ", "") for word in re.split("  | - ", m.group()))
 
 
 def _join_broken(m: re.Match[str]) -> str:
@@ -150,6 +209,59 @@ def _join_broken(m: re.Match[str]) -> str:
         c.isdigit() for c in (left.group() if left else "") + (right.group() if right else "")
     )
     return "" if digits >= 10 else " "  # groups of one number ("AB 12 34\n56 C") stay apart
+
+
+def _join_postcode(m: re.Match[str]) -> str:
+    """ "DL6 3Q\\nG" -> "DL6 3QG" when the two lines make one postcode."""
+    left, right = re.split(r"[ \t]*\n[ \t]*", m.group())
+    for joined in (left + right, f"{left} {right}"):
+        if _POSTCODE.fullmatch(joined):
+            return joined
+    return m.group()
+
+
+def _letters_for_digits(m: re.Match[str]) -> str:
+    """One digit among lower-case letters is a letter: "Larkr1se" -> "Larkrise"."""
+    word = m.group()
+    digits = [c for c in word if c.isdigit()]
+    return word.translate(_LETTERS) if len(digits) == 1 and len(word) >= 5 else word
+
+
+def _said_digits(m: re.Match[str]) -> str:
+    """ "oh seven seven double oh, nine" -> "0770009"; only when words stand for at least
+    five digits (not "one or two")."""
+    out, repeat, said = [], 1, 0
+    for token in re.findall(r"[A-Za-z]+|\d+", m.group()):
+        word = token.lower()
+        if word in ("double", "treble", "triple"):
+            repeat = 2 if word == "double" else 3
+            continue
+        digit = _SAID_DIGIT.get(word, token)
+        said += word in _SAID_DIGIT
+        out.append(digit * repeat)
+        repeat = 1
+    number = "".join(out)
+    return number if said >= 5 and len(number) >= 9 else m.group()
+
+
+def _said_day(m: re.Match[str]) -> str:
+    tens = {"twenty": 20, "thirty": 30}.get((m.group(1) or "").lower(), 0)
+    day = tens + _ORDINAL_WORDS[m.group(2).lower()]
+    if not 1 <= day <= 31:
+        return m.group()
+    suffix = "th" if 11 <= day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _said_year(m: re.Match[str]) -> str:
+    """ "two thousand and fifteen" -> "2015", "twenty twenty-four" -> "2024"."""
+    words = [w for w in re.split(r"[\s-]+", m.group().lower()) if w != "and"]
+    units = {w: n for n, w in enumerate(_UNITS + _TEENS) if w}  # "one" 1 ... "nineteen" 19
+    if words[:2] == ["two", "thousand"]:
+        return str(2000 + units[words[2]])
+    if words[1] == "twenty":
+        return str(2020 + (units[words[2]] if len(words) > 2 else 0))
+    return str(2000 + units[words[1]])
 
 
 def _digits_for_look_alikes(m: re.Match[str]) -> str:
@@ -305,6 +417,8 @@ _NUMBER_WORDS = (
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
     r"|eighty|ninety|hundred"
 )
+# "Fifty-Five", "seventeen": a house number in words
+_NUMBER_IN_WORDS = rf"(?i:(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))?)"
 _BUILDING_MORE = rf"(?:{_BUILDINGS}|Hostel|Refuge|Hotel|Hall|Centre)"
 _TOWN = r"[A-Z][a-z'’]+(?:[ -][A-Z][a-z'’]+)?"
 # Capitals matter here: a street or a building is written with them. (Presidio reads
@@ -357,10 +471,12 @@ _ADDRESS_PATTERNS = [
         rf"(?i:\b(?:room|pitch|plot|bay|unit)\s+\d+[a-z]?\s+(?:at|in|on)\s+)(?-i:[^.!?\n]{{0,40}}?{_STREET})",
         0.7,
     ),
-    # 7 Wesley House, Kidderminster; 4 Canal Side, Tardebigge; 3 The Paddocks, Inkberrow
+    # 7 Wesley House, Kidderminster; 4 Canal Side, Tardebigge; 3 The Paddocks, Inkberrow;
+    # Fifty-Five Westgate, Ludlow
     (
         "number, name and town",
-        rf"(?-i:\b\d{{1,3}}[a-z]?\s+(?:The\s+)?[A-Z][a-z'’]+(?:\s+[A-Z][a-z'’]+){{0,2}},\s+{_TOWN}\b)",
+        rf"(?-i:\b(?:\d{{1,3}}[a-z]?|{_NUMBER_IN_WORDS})\s+(?:The\s+)?[A-Z][a-z'’]+(?:\s+[A-Z][a-z'’]+){{0,2}}"
+        rf",\s+{_TOWN}\b)",
         0.6,
     ),
     ("number and building", rf"(?-i:\b\d{{1,4}}[a-z]?\s+[A-Z][a-z'’]+\s+{_BUILDING}\b)", 0.75),
@@ -571,6 +687,7 @@ def find(
         and _plausible(kind, text[r.start : r.end])
     ]
     found += [Found("name", s, e, text[s:e]) for s, e in _known_names(text, names)]
+    found += _dates_in_birth_columns(text)
     inside = _allowed_spans(text, allowed)
     found = [f for f in found if not _within(f, inside)]
     return _one_per_place(found)
@@ -591,6 +708,35 @@ def _plausible(kind: str, found: str) -> bool:
             digits = digits[2:] if digits[2:].startswith("0") else "0" + digits[2:]  # (0)
         return len(digits) >= 10 and digits[:2] in ("01", "02", "07")
     return True
+
+
+_BIRTH_HEADING = re.compile(r"\s*(?:D\.?\s?O\.?\s?B\.?|date of birth|birth ?date|born)\s*", re.I)
+_A_RECORD_DATE = re.compile(rf"\s*(?:{_RECORD_DATE})\s*", re.I)
+
+
+def _dates_in_birth_columns(text: str) -> list[Found]:
+    """The dates in a table's date-of-birth column ("Sibling | DOB | School" over
+    "brother | 04/07/2010 | Skelby High"): the heading is rows away from the date."""
+    found: list[Found] = []
+    column: int | None = None
+    offset = 0
+    for line in text.split("\n"):
+        cells = line.split("|")
+        if len(cells) < 2:
+            column = None
+        elif (
+            heading := next((k for k, c in enumerate(cells) if _BIRTH_HEADING.fullmatch(c)), None)
+        ) is not None:
+            column = heading
+        elif column is not None and column < len(cells) and _A_RECORD_DATE.fullmatch(cells[column]):
+            start = offset + sum(len(c) + 1 for c in cells[:column])
+            cell = cells[column]
+            lead = len(cell) - len(cell.lstrip())
+            found.append(
+                Found("date_of_birth", start + lead, start + len(cell.rstrip()), cell.strip())
+            )
+        offset += len(line) + 1
+    return found
 
 
 def _known_names(text: str, names: Collection[str]) -> list[tuple[int, int]]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -154,8 +154,22 @@ _NEVER_NAMES = frozenset(
         "practitioner",
         "practitioners",
         "safeguarding",
+        "gypsy",
+        "roma",
+        "traveller",
+        "travellers",
     ]
 )
+
+# Children whose names national reviews and inquiries made public, and whom published
+# briefings cite for their learning ("the murders of Arthur Labinjo-Hughes and Star
+# Hobson"): never a child of this partnership's audits.
+_PUBLIC_CASES = (
+    "Victoria Climbié", "Peter Connelly", "Baby Peter", "Daniel Pelka", "Khyra Ishaq",
+    "Hamzah Khan", "Keanu Williams", "Arthur Labinjo-Hughes", "Star Hobson", "Logan Mwangi",
+    "Finley Boden", "Sara Sharif", "Maria Colwell", "Jasmine Beckford", "Kimberley Carlile",
+    "Tyra Henry", "Lauren Wright", "Ainlee Labonte", "Holly Wells", "Jessica Chapman",
+)  # fmt: skip
 
 # Words that make a capitalised phrase an organisation, a service or a place.
 _ORG_WORDS = frozenset(
@@ -287,6 +301,7 @@ _RELATION_AFTER = re.compile(
 )
 # Clare's Law, Sarah's Law: named after someone, and public.
 _NAMED_AFTER = re.compile(r"^['’]s\s+(?:Law|Principle|Protocol|Syndrome|Disease|Review)\b")
+_FAMILY_LATER = re.compile(r"^[^.!?\n]{0,30}\bfamily\b", re.IGNORECASE)
 _FAMILY_AFTER = re.compile(r"^\s+(?:family|household|twins|siblings|children)\b", re.IGNORECASE)
 # What people do in a case record: "Grace told", "Blessing was not seen".
 _PERSON_VERB = re.compile(
@@ -382,7 +397,18 @@ def find_names(text: str) -> list[tuple[int, int]]:
         # A capitalised phrase is read whole (its words out of it would lose their
         # context); lower-case words pair with the next one, and the next.
         i += len(run) if run and not run[0].lower else 1
-    return _merged(spans)
+    public = _public_cases(tokens)
+    return [(s, e) for s, e in _merged(spans) if not any(a <= s and e <= b for a, b in public)]
+
+
+def _public_cases(tokens: list[_Token]) -> list[tuple[int, int]]:
+    """Where the text names a child from a national review (``_PUBLIC_CASES``)."""
+    spans = []
+    for name in {tuple(_fold(w) for w in n.split()) for n in _PUBLIC_CASES}:
+        for k in range(len(tokens) - len(name) + 1):
+            if tuple(t.key for t in tokens[k : k + len(name)]) == name:
+                spans.append((tokens[k].start, tokens[k + len(name) - 1].end))
+    return spans
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -516,6 +542,15 @@ def _names_in_run(
         return [whole]
     if _FAMILY_AFTER.match(after) and lists.plain_surname(run[-1]):
         return [(run[-1].start, run[-1].end)]  # the Kowalski family
+    if (
+        previous is not None
+        and previous.key == "the"
+        and len(run) == 1
+        and head.key.endswith("s")
+        and lists.plain_surname(replace(head, key=head.key[:-1]))
+        and _FAMILY_LATER.match(after)
+    ):
+        return [whole]  # "The Boswells, a Romany Gypsy family"
     return []
 
 
