@@ -12,12 +12,16 @@ from app.access.policy import Actor
 from app.briefings import service, suppression, workflow
 from app.briefings.models import BriefingVersion
 from app.briefings.schemas import Approve, BriefingVersionOut, SuppressTable
+from app.config import Settings
 from app.deps import IdPath, SessionDep, transactional
 
 router = APIRouter(prefix="/api/v1", tags=["briefings"])
 
 
-def _out(session: Session, version: BriefingVersion, needed: int) -> BriefingVersionOut:
+def _out(
+    session: Session, version: BriefingVersion, actor: Actor, settings: Settings
+) -> BriefingVersionOut:
+    check = workflow.check_as_read(session, version=version, actor=actor, settings=settings)
     return BriefingVersionOut.model_validate(
         {
             "id": version.id,
@@ -32,23 +36,28 @@ def _out(session: Session, version: BriefingVersion, needed: int) -> BriefingVer
                 {"approver": a.approver, "approved_at": a.approved_at}
                 for a in service.approvals(session, version=version)
             ],
-            "approvals_needed": needed,
+            "approvals_needed": settings.briefing_approvers,
             "approved_by": version.approved_by,
             "approved_at": version.approved_at,
             "submitted_at": version.submitted_at,
             "published_on": version.published_on,
             "render_status": version.render_status,
             "suppressed_tables": version.suppressed_tables,
-            "check_report": version.check_report,
+            "check_report": check,
+            "check_digest": service.report_digest(check),
         }
     )
 
 
 @router.get("/briefings/versions/{version_id}", name="api.briefings.version")
 @transactional
-def get_version(session: SessionDep, request: Request, version_id: IdPath) -> BriefingVersionOut:
+def get_version(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath
+) -> BriefingVersionOut:
+    """Where a version stands; whoever may approve it reads its identification check as
+    it runs now, with the ``check_digest`` to approve what they read."""
     version = service.get_version(session, version_id=version_id)
-    return _out(session, version, request.app.state.settings.briefing_approvers)
+    return _out(session, version, actor, request.app.state.settings)
 
 
 @router.post("/briefings/versions/{version_id}/approve", name="api.briefings.approve")
@@ -57,7 +66,8 @@ def approve(
     session: SessionDep, request: Request, actor: Actor, version_id: IdPath, body: Approve
 ) -> BriefingVersionOut:
     """Approve a submitted version: never by one of its authors (403, four_eyes), once
-    per person, with ``check_read`` true (422 naming it otherwise)."""
+    per person, with ``check_read`` true (422 naming it otherwise); with ``check_seen``,
+    only if the check still finds what the approver read (409 otherwise)."""
     settings = request.app.state.settings
     version = service.get_version(session, version_id=version_id)
     workflow.approve(
@@ -67,8 +77,9 @@ def approve(
         settings=settings,
         check_read=body.check_read,
         confirm_small_counts=body.confirm_small_counts,
+        check_seen=body.check_seen,
     )
-    return _out(session, version, settings.briefing_approvers)
+    return _out(session, version, actor, settings)
 
 
 @router.post(
@@ -85,7 +96,7 @@ def suppress_table(
     suppression.suppress_table(
         session, version=version, table=body.table, settings=settings, actor=actor
     )
-    return _out(session, version, settings.briefing_approvers)
+    return _out(session, version, actor, settings)
 
 
 @router.delete(
@@ -102,4 +113,4 @@ def show_table_numbers(
     suppression.show_table_numbers(
         session, version=version, table=table, settings=settings, actor=actor
     )
-    return _out(session, version, settings.briefing_approvers)
+    return _out(session, version, actor, settings)

@@ -59,6 +59,12 @@ class Approve(RequestModel):
     confirm_small_counts: bool = Field(
         False, description="The small counts the check warns about cannot identify anyone."
     )
+    check_seen: str | None = Field(
+        None,
+        max_length=64,
+        description="The check_digest of the check the approver read: when given, the "
+        "approval is refused (409) if the check now finds something different.",
+    )
 
 
 class SuppressTable(RequestModel):
@@ -106,6 +112,11 @@ class BriefingVersionOut(ResponseModel):
         '"fewer than N", with the counts that would give them away hidden too.'
     )
     check_report: list[CheckProblemOut] = Field(
-        description="The identification check's findings at submission or approval, or "
+        description="The identification check's findings at submission or approval (as it "
+        "runs now, for whoever may approve a submitted version), or "
         "what stopped publication when it read the printed PDF."
+    )
+    check_digest: str = Field(
+        description="A fingerprint of check_report: send it as check_seen to approve only "
+        "what you read."
     )

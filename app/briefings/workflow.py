@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.access.models import User
-from app.access.policy import Actor
+from app.access.policy import Actor, Permission
 from app.actions.models import LearningAction
 from app.audits.models import Audit, AuditStatus, Child
 from app.briefings import content, drafting, printed
@@ -244,6 +244,21 @@ def check(
 
 
 PRINTED_HTML = "the document as printed"
+
+
+def check_as_read(
+    session: Session, *, version: BriefingVersion, actor: Actor, settings: Settings
+) -> list[dict]:
+    """The check's problems as ``actor`` reads them (``report_rows``): whoever may
+    approve the version reads the check as it runs now (what the document draws from
+    the audit may have changed since it was submitted); anyone else, as it was stored."""
+    if (
+        version.status == VersionStatus.SUBMITTED
+        and actor.may(Permission.BRIEFING_APPROVE)
+        and actor.user_id not in version.author_ids
+    ):
+        return report_rows(check(session, version=version, settings=settings).problems)
+    return version.check_report
 
 
 def check_printed(pdf: bytes, *, against: dict, html: str | None = None) -> identify.Report:

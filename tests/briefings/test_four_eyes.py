@@ -345,6 +345,36 @@ class TestThePages:
         assert ticked.status_code == 303, ticked.text
         assert status(db, submitted) == VersionStatus.APPROVED
 
+    def test_the_api_approves_only_the_check_its_caller_read(
+        self, anonymous_client, db, people, submitted
+    ):
+        headers = token(db, people["approver"])
+        read = anonymous_client.get(f"{API}/{submitted.id}", headers=headers).json()
+        # As in the page: the audit's title, printed in the document, gains a district.
+        audit = db.get(Audit, submitted.briefing.audit_id)
+        audit.title = f"{audit.title} in WR5"
+        db.commit()
+        body = {"check_read": True, "confirm_small_counts": True}
+        path = f"{API}/{submitted.id}/approve"
+        stale = anonymous_client.post(
+            path, json={**body, "check_seen": read["check_digest"]}, headers=headers
+        )
+        assert stale.status_code == 409, stale.text
+        assert "finds something different from what you read" in stale.json()["detail"]
+        assert status(db, submitted) == VersionStatus.SUBMITTED
+        # Read again: the approver now reads the check as it runs, WR5 and all.
+        again = anonymous_client.get(f"{API}/{submitted.id}", headers=headers).json()
+        assert any("WR5" in p["excerpt"] for p in again["check_report"])
+        assert again["check_digest"] != read["check_digest"]
+        approved = anonymous_client.post(
+            path, json={**body, "check_seen": again["check_digest"]}, headers=headers
+        )
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["status"] == "approved"
+        # The author reads the check as it was stored at submission, not re-run.
+        author = anonymous_client.get(f"{API}/{submitted.id}", headers=token(db, people["author"]))
+        assert author.json()["check_report"] == db.get(BriefingVersion, submitted.id).check_report
+
 
 class TestTwoApprovers:
     def test_one_approval_waits_for_a_second_persons(
