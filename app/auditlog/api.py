@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app import clock
 from app.access.policy import Actor
-from app.auditlog import service
+from app.auditlog import service, visibility
 from app.auditlog.schemas import AuditEventOut
 from app.deps import IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
@@ -59,7 +59,7 @@ def list_events(
     items, total = service.search(session, filters=filters, params=params)
     page = Page[AuditEventOut].build(items, total, params)
     for out, event in zip(page.items, items, strict=True):
-        out.before, out.after = service.values_for(actor, event)
+        out.before, out.after = visibility.values_for(actor, event)
     _log_reading(session, "audit_log.search", filters)
     return page
 
@@ -82,7 +82,7 @@ def export_csv(session: SessionDep, actor: Actor, filters: FilterDep) -> Respons
     out = StringIO()
     # The byte-order mark makes Excel read the file as UTF-8.
     out.write("\ufeff")
-    service.write_csv(service.matching(session, filters=filters), out, actor=actor)
+    visibility.write_csv(service.matching(session, filters=filters), out, actor=actor)
     _log_reading(session, "audit_log.export", filters)
     filename = f"audit-log-{clock.utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.orm import Session
 
 from app.auditlog import service as auditlog
+from app.auditlog import visibility
 from app.db import SQLITE_BEGIN
 from audit_tools.context import console, err_console, fail, unit_of_work
 
@@ -93,12 +94,12 @@ def export(
         )
         events = auditlog.matching(session, filters=filters)
         if output is None:
-            auditlog.write_csv(events, sys.stdout)
+            visibility.write_csv(events, sys.stdout)
             return
         try:
             # utf-8-sig: the byte-order mark makes Excel read the file as UTF-8.
             with output.open("w", encoding="utf-8-sig", newline="") as out:
-                written = auditlog.write_csv(events, out)
+                written = visibility.write_csv(events, out)
         except OSError as exc:
             fail(f"Could not write {output}: {exc.strerror}.")
     err_console.print(f"Wrote {written} rows to {output}.", highlight=False)

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit_templates import service as templates
-from app.auditlog.service import WITHHELD
+from app.auditlog.visibility import WITHHELD
 from app.returns import service as returns
 from app.returns.models import Return
 from app.returns.schemas import AnswerIn, EvidenceIn
