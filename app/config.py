@@ -78,6 +78,30 @@ class Settings(BaseSettings):
     render_in_background: bool = True
     renders_per_worker: int = Field(default=50, ge=1, le=10_000)
 
+    # --- Keeping the data safe (docs/data-protection.md) ---
+    # The audit log's chain is an HMAC keyed with this, which is never in the database.
+    # Empty: derived from AUDIT_SECRET_KEY. Keep it (or that) with every backup.
+    audit_log_key: str = ""
+    # Where a signed checkpoint of the log (its row count and head hash) is appended
+    # after each write: a file the database's role cannot write, or "syslog".
+    audit_checkpoint_path: str = str(PROJECT_ROOT / "var" / "audit-checkpoints.log")
+    # Keys that encrypt data at rest (authenticator secrets) and backups: Fernet keys,
+    # comma separated, the first encrypts and every one decrypts (so a key is rotated
+    # by putting a new one first). Empty: one key derived from AUDIT_SECRET_KEY.
+    data_keys: str = ""
+    # Sign-in attempts evaluated a minute from one client address, whatever the account
+    # (password spraying); per account and address, sign_in_max_failures above.
+    sign_in_max_per_address_per_minute: int = Field(default=10, ge=1, le=10_000)
+    # Retention (``audit-tools retention apply``): years after an audit closes that the
+    # free text about children (return evidence and answers, moderation rationales,
+    # context tags) is kept; years the audit log is kept; days ended sessions and
+    # sign-in records are kept. Grades, figures and published briefings stay.
+    retention_case_text_years: int = Field(default=3, ge=1, le=100)
+    retention_log_years: int = Field(default=7, ge=1, le=100)
+    retention_session_days: int = Field(default=90, ge=1, le=3650)
+    # The API's documentation (/docs, /openapi.json): on outside production unless set.
+    api_docs: bool | None = None
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment not in ("dev", "test") and self.secret_key == DEV_SECRET_KEY:
