@@ -59,6 +59,7 @@ CORPUS = ROOT / "bench" / "identify_corpus"
 HOLDOUT = ROOT / "bench" / "identify_holdout"
 FRESH = ROOT / "bench" / "identify_fresh"
 UNSEEN = ROOT / "bench" / "identify_unseen"
+BLIND = ROOT / "bench" / "identify_blind"
 ALLOWED_FILE = "allowed.yaml"  # a corpus's own allowed words, not a kind
 
 # Every corpus in the order it was written: its folder, the heading of its table and
@@ -77,8 +78,14 @@ CORPORA = (
     ),
     (
         UNSEEN,
-        "unseen corpus (written after the guard's last change; never used to tune it)",
-        "unseen",
+        "fourth corpus (measured once untuned; its misses were then used to tune the guard)",
+        "fourth",
+    ),
+    (
+        BLIND,
+        "blind corpus (written after the guard's last change, by someone who saw none of "
+        "it; never used to tune it)",
+        "blind",
     ),
 )
 

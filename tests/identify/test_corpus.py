@@ -2,8 +2,9 @@
 (bench/identify_corpus/, which the guard was tuned on), the second corpus
 (bench/identify_holdout/, held out at first, then its misses were used to tune the
 guard), the fresh corpus (bench/identify_fresh/, measured once and then used to tune
-it) and the unseen corpus (bench/identify_unseen/, written last and never used to tune
-it). In each, every kind is there in number, nothing is repeated, the invented numbers
+it), the fourth corpus (bench/identify_unseen/, likewise) and the blind corpus
+(bench/identify_blind/, written last, by someone who had seen none of the rest, and never
+used to tune it). In each, every kind is there in number, nothing is repeated, the invented numbers
 are valid where a guard could check them (and taken from the ranges reserved for
 fiction), and no clean sentence carries a small count of children or a pseudonym. Each
 corpus shares no text with the ones before it, and an allowed list is a plain list of
@@ -68,6 +69,15 @@ CORPORA = {
         200,
         kind_at_least={"name": 40, "address": 30},
         obfuscated_text=2,
+    ),
+    "blind": Corpus(
+        BENCH / "identify_blind",
+        26,
+        5,
+        26 * (len(KINDS) - 2) + 40 + 32,
+        240,
+        kind_at_least={"name": 40, "address": 32},
+        obfuscated_text=3,
     ),
 }
 
@@ -283,10 +293,14 @@ def test_an_allowed_list_is_a_list_of_words(name):
 
 
 def nhs_numbers(text: str) -> list[str]:
-    """Every 10-digit run in the text, hyphens dropped and look-alikes read as digits."""
-    return [
-        c.replace("-", "").translate(LOOKALIKE) for c in candidates(text, r"\d(?:-?[\dOlI]){9}")
-    ]
+    """Every 10-digit run in the text (or said in words), hyphens dropped and look-alikes
+    read as digits (each once)."""
+    found = (
+        c.replace("-", "").translate(LOOKALIKE)
+        for written in (text, said(text))
+        for c in candidates(written, r"\d(?:-?[\dOlI]){9}")
+    )
+    return list(dict.fromkeys(found))
 
 
 def test_every_nhs_number_has_a_valid_check_digit(corpus):
@@ -313,7 +327,8 @@ def test_every_upn_has_a_valid_check_letter(corpus):
         for s in corpus.of("upn")
         if not any(
             valid_upn(c[0].upper() + c[1:].translate(LOOKALIKE))
-            for c in candidates(s["text"], r"[A-Za-z][\dOlI]{12}")
+            for written in (s["text"], said(s["text"]))
+            for c in candidates(written, r"[A-Za-z][\dOlI]{12}")
         )
     ]
     assert bad == []
@@ -325,7 +340,8 @@ def test_every_ni_number_is_in_hmrc_format(corpus):
         for s in corpus.of("ni_number")
         if not any(
             valid_ni(c[:2].upper() + c[2:8].translate(LOOKALIKE) + c[8].upper())
-            for c in candidates(s["text"], r"[A-Za-z]{2}[\dOlI]{6}[A-Da-d]")
+            for written in (s["text"], said(s["text"]))
+            for c in candidates(written, r"[A-Za-z]{2}[\dOlI]{6}[A-Da-d]")
         )
     ]
     assert bad == []
@@ -359,6 +375,21 @@ def spoken(text: str) -> str:
     return re.sub(rf"\b(?:{words})\b", lambda m: SPOKEN[m.group(0).lower()], text, flags=re.I)
 
 
+NATO = (
+    "Alfa Alpha Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Juliet Kilo Lima Mike"
+    " November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey Whisky X-ray Xray"
+    " Yankee Zulu"
+)
+
+
+def said(text: str) -> str:
+    """Digits said in words and letters in the phonetic alphabet ("Tango eight three")
+    written as characters, and digits parted by dots or commas put together."""
+    words = "|".join(sorted(set(NATO.split()), key=len, reverse=True))
+    text = re.sub(rf"\b(?:{words})\b", lambda m: m.group(0)[0].upper(), spoken(text))
+    return re.sub(r"(?<=\d)[,.\s]+(?=\d)", "", text)  # "9.9.9", "999, 670": one number
+
+
 def national_phones(text: str) -> list[str]:
     """The numbers in national form; when written plainly none is found, the numbers
     read again with dots, commas and slashes as separators and digits said in words."""
@@ -384,12 +415,13 @@ def test_every_phone_number_is_an_ofcom_drama_number(corpus):
 
 def test_every_email_is_at_a_reserved_domain(corpus):
     written = {
-        s["text"]: re.sub(r"\s*@\s*", "@", s["text"].translate(INVISIBLE))
+        s["text"]: re.sub(r"\s*@\s*", "@", s["text"].translate(INVISIBLE).translate(HOMOGLYPHS))
         for s in corpus.of("email")
         if "@" in s["text"]
     }
-    domains = {
-        text: re.findall(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", joined)
+    address = r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)"
+    domains = {  # spaced out letter by letter, the address is there without its spaces
+        text: re.findall(address, joined) or re.findall(address, squeezed(joined))
         for text, joined in written.items()
     }
     assert [t for t, found in domains.items() if not found] == []
