@@ -14,8 +14,10 @@ table follows for each later corpus that is there, in the order they were writte
 nor the guard's code): ``bench/identify_holdout/``, held out at first and then used to
 tune the guard once its misses were known, ``bench/identify_fresh/``, measured once
 before it was used to tune it: that first measurement is the honest one (README.md
-quotes it), and ``bench/identify_unseen/``, written after the guard's last change and
-never used to tune it. A corpus's ``allowed.yaml`` (the words of its own invented
+quotes it), ``bench/identify_unseen/``, the same, and ``bench/identify_blind/``,
+written blind (its author saw only a README's format and the product brief), measured
+once and then used to tune the guard. So every corpus here has now tuned it: each
+README quotes the first, honest measurement; the next honest one needs a new corpus. A corpus's ``allowed.yaml`` (the words of its own invented
 partnership, as an admin would enter them) is added to the allowed words for that
 corpus only.
 
@@ -83,8 +85,8 @@ CORPORA = (
     ),
     (
         BLIND,
-        "blind corpus (written after the guard's last change, by someone who saw none of "
-        "it; never used to tune it)",
+        "blind corpus (written blind, measured once untuned; its misses were then used to "
+        "tune the guard)",
         "blind",
     ),
 )

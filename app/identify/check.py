@@ -93,7 +93,7 @@ _NOT_CODES = frozenset({"CP", "CIN", "LAC", "CLA", "SEN", "GP", "NHS", "CSE", "C
 # Any date precise enough to place a child: a numeric date, day and month, month and year.
 _DATE = re.compile(detect.DATE)
 # A day-level date: with case detail in its sentence it pins an event to one child.
-_EXACT_DATE = re.compile(detect.EXACT_DATE)
+_EXACT_DATE = re.compile(detect.EXACT_DATE, re.IGNORECASE)  # "5 MAY 2023", "17th june"
 
 _AGE = re.compile(
     r"\bage[sd]?\b:?\s*(?:(?:between|under|over|of)\s+)?\d{1,2}\b"  # aged 7, age 14

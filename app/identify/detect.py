@@ -16,6 +16,7 @@ installed from PyPI (docs/architecture.md, "The identification check").
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import unicodedata
@@ -81,8 +82,8 @@ _SPACES = re.compile(r"[^\S\n]")
 # three of them when more follow after two spaces or a dash: "n e 4 - 7 s l", or pairs
 # after two spaces: "A B  1 2  3 4  5 6  C".
 _SPACED_OUT = re.compile(
-    r"(?<!\S)(?:(?:[A-Za-z0-9/.] ){3,}[A-Za-z0-9/.](?:(?:  | - )(?:[A-Za-z0-9/.] )*[A-Za-z0-9/.])*"
-    r"|(?:[A-Za-z0-9/.] ){2}[A-Za-z0-9/.](?:(?:  | - )(?:[A-Za-z0-9/.] )*[A-Za-z0-9/.])+"
+    r"(?<!\S)(?:(?:[A-Za-z0-9/.] ){3,}[A-Za-z0-9/.](?:(?:   ?| - )(?:[A-Za-z0-9/.] )*[A-Za-z0-9/.])*"
+    r"|(?:[A-Za-z0-9/.] ){2}[A-Za-z0-9/.](?:(?:   ?| - )(?:[A-Za-z0-9/.] )*[A-Za-z0-9/.])+"
     r"|(?:[A-Za-z0-9/.](?: [A-Za-z0-9/.])?  ){3,}[A-Za-z0-9/.](?: [A-Za-z0-9/.])?)"
     r"(?![^\s,;:])"
 )
@@ -90,6 +91,13 @@ _SPACED_OUT = re.compile(
 _DOTTED_OUT = re.compile(
     r"(?<![\w.])(?=[a-z.]*\d)(?=[\d.]*[a-z])[a-z0-9](?:\.[a-z0-9]){2,}\b", re.I
 )
+# Digits dotted one by one: "9.9.9.7.8.2.5.3.3.0" (not "4.1.2").
+_DOTTED_DIGITS = re.compile(r"(?<![\w.])\d(?:\.\d){6,}(?![\w.])")
+# A date in Roman numerals: "xix.vi.MMXI" reads "19.06.2011".
+_ROMAN_DATE = re.compile(r"\b([ivxlc]+)[./ -]([ivx]+)[./ -]([mdclxvi]{2,})\b", re.IGNORECASE)
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
+# A postcode's inward code with a look-alike for its digit: "PE20 lQD".
+_INWARD_LOOK_ALIKE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ([lIO|])([A-Z]{2})\b")
 # A line break inside a postcode: "DL6 3Q\nG", "WR14\n3QX".
 _BROKEN_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?(?: ?\d[A-Z]?)?[ \t]*\n[ \t]*[A-Z\d]{1,3}\b")
 _POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")
@@ -98,16 +106,29 @@ _ODD_SEPARATOR = re.compile(r"(?<=\d)[*~_^#](?=\d)")
 # A digit for a letter inside a word: "Larkr1se", "Ravensh0lme", "Ch3ster".
 _DIGIT_IN_WORD = re.compile(r"\b[A-Za-z]*[a-z][013][a-z][A-Za-z]*\b")
 _LETTERS = str.maketrans({"0": "o", "1": "i", "3": "e"})
-# Numbers said aloud, digit by digit: "oh seven seven double oh, nine double oh, 633".
+# Numbers said aloud, digit by digit or in tens ("oh seven seven double oh, nine double
+# oh, 633"; "forty-two slash six seven zero nine one slash twenty-four"), letters in the
+# phonetic alphabet among them ("November Golf three four, eight Foxtrot Lima").
 _SAID_DIGIT = {
     "zero": "0", "oh": "0", "o": "0", "nought": "0", "nil": "0", "one": "1", "two": "2",
     "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
-_SAID = r"(?:zero|oh|o|nought|nil|one|two|three|four|five|six|seven|eight|nine|\d+)"
-_SAID_NUMBER = re.compile(
-    rf"\b(?:(?:double|treble|triple)\s+)?{_SAID}(?:[\s,-]+(?:(?:double|treble|triple)\s+)?{_SAID}){{4,}}\b",
-    re.IGNORECASE,
+_SAID_TENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_PHONETIC = frozenset({
+    "alfa", "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+    "juliett", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+    "sierra", "tango", "uniform", "victor", "whiskey", "whisky", "x-ray", "xray", "yankee", "zulu",
+})  # fmt: skip
+_SAID_TOKEN = (
+    r"(?:(?:double|treble|triple)\s+)?(?:"
+    + "|".join(sorted([*_SAID_DIGIT, *_SAID_TENS, *_PHONETIC], key=len, reverse=True))
+    + r"|\d+|slash|stroke)"
 )
+_SAID_NUMBER = re.compile(rf"\b{_SAID_TOKEN}(?:(?:[\s,]+|-){_SAID_TOKEN}){{4,}}\b", re.IGNORECASE)
 # A day of the month and a year said in words: "the twenty-third of May two thousand and
 # thirteen" reads "the 23rd of May 2013".
 _UNITS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -167,22 +188,26 @@ _CONFUSABLES = str.maketrans(
 
 
 def normalise(text: str) -> str:
-    """The text as every check reads it: compatibility forms folded (full-width letters
+    """The text as every check reads it: HTML character references read ("&#64;" is @),
+    compatibility forms folded (full-width letters
     and digits), invisible format characters removed, every space and dash made plain,
     and what hides a number or an address put back together: digits or letters spaced
     out one by one, look-alike letters among digits, a line break inside a number,
     digit groups of a long number, a number said digit by digit, a date said in words,
     an e-mail address spelt out."""
-    text = unicodedata.normalize("NFKC", text).translate(_CONFUSABLES)
+    text = unicodedata.normalize("NFKC", html.unescape(text)).translate(_CONFUSABLES)
     text = _WORD_BREAKS.sub("", text)  # "Jay\u200bden" is Jayden; "Child\u200bA" ChildA
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = _SPACES.sub(" ", _DASHES.sub("-", text))
     text = _SPACED_OUT.sub(_unspaced, text)
     text = _DOTTED_OUT.sub(lambda m: m.group().replace(".", ""), text)
+    text = _DOTTED_DIGITS.sub(lambda m: m.group().replace(".", ""), text)
+    text = _ROMAN_DATE.sub(_roman_date, text)
     text = _BROKEN_NUMBER.sub(_join_broken, text)
     text = _BROKEN_POSTCODE.sub(_join_postcode, text)
     text = _ODD_SEPARATOR.sub("-", text)
     text = _WITH_DIGITS.sub(_digits_for_look_alikes, text)
+    text = _INWARD_LOOK_ALIKE.sub(lambda m: f"{m[1]} {m[2].translate(_DIGITS)}{m[3]}", text)
     text = _DIGIT_IN_WORD.sub(_letters_for_digits, text)
     text = _SAID_NUMBER.sub(_said_digits, text)
     text = _SAID_YEAR.sub(_said_year, _SAID_DAY.sub(_said_day, text))
@@ -192,7 +217,7 @@ def normalise(text: str) -> str:
 
 def _unspaced(m: re.Match[str]) -> str:
     """ "R y a n  H a r t l e y" -> "Ryan Hartley" (two spaces or a dash part the words)."""
-    return " ".join(word.replace(" ", "") for word in re.split("  | - ", m.group()))
+    return " ".join(word.replace(" ", "") for word in re.split("   ?| - ", m.group()))
 
 
 def _join_broken(m: re.Match[str]) -> str:
@@ -220,6 +245,18 @@ def _join_postcode(m: re.Match[str]) -> str:
     return m.group()
 
 
+def _roman(numeral: str) -> int:
+    values = [_ROMAN[c] for c in numeral.lower()]
+    return sum(-v if v < w else v for v, w in zip(values, [*values[1:], 0], strict=True))
+
+
+def _roman_date(m: re.Match[str]) -> str:
+    day, month, year = (_roman(g) for g in m.groups())
+    if 1 <= day <= 31 and 1 <= month <= 12 and 1900 <= year <= 2100:
+        return f"{day:02d}.{month:02d}.{year}"
+    return m.group()
+
+
 def _letters_for_digits(m: re.Match[str]) -> str:
     """One digit among lower-case letters is a letter: "Larkr1se" -> "Larkrise"."""
     word = m.group()
@@ -228,20 +265,43 @@ def _letters_for_digits(m: re.Match[str]) -> str:
 
 
 def _said_digits(m: re.Match[str]) -> str:
-    """ "oh seven seven double oh, nine" -> "0770009"; only when words stand for at least
-    five digits (not "one or two")."""
-    out, repeat, said = [], 1, 0
-    for token in re.findall(r"[A-Za-z]+|\d+", m.group()):
+    """ "oh seven seven double oh, nine double oh, 215" -> "07700900215"; "Tango eight
+    three ..." -> "T83..."; "forty-two slash 67091 slash twenty-four" -> "42/67091/24".
+    Only what no sentence says: a long number, one with slashes, or letters with digits
+    (not "one or two", nor "Charlie, Mike, Oscar and Victor")."""
+    out, repeat, said, digits, letters = [], 1, 0, 0, 0
+    words = re.findall(r"x-ray|[A-Za-z]+|\d+", m.group(), re.IGNORECASE)
+    for k, token in enumerate(words):
         word = token.lower()
         if word in ("double", "treble", "triple"):
             repeat = 2 if word == "double" else 3
             continue
-        digit = _SAID_DIGIT.get(word, token)
-        said += word in _SAID_DIGIT
-        out.append(digit * repeat)
+        if word in ("slash", "stroke"):
+            out.append("/")
+            continue
+        if word in _SAID_DIGIT:
+            piece = _SAID_DIGIT[word]
+        elif word in _SAID_TENS:
+            unit = words[k + 1].lower() if k + 1 < len(words) else ""
+            tens = _SAID_TENS[word]
+            piece = str(tens)
+            if tens >= 20 and _SAID_DIGIT.get(unit, "0") != "0":  # "forty-two"
+                piece, words[k + 1] = str(tens + int(_SAID_DIGIT[unit])), "and"
+        elif word == "and":
+            continue
+        elif word in _PHONETIC:
+            piece, letters = word[0].upper(), letters + 1
+        else:
+            piece = token
+        said += not token.isdigit()
+        digits += sum(c.isdigit() for c in piece) * repeat
+        out.append(piece * repeat)
         repeat = 1
     number = "".join(out)
-    return number if said >= 5 and len(number) >= 9 else m.group()
+    long_number = said >= 5 and digits >= 9 and not letters
+    with_slashes = "/" in number and digits >= 6 and not letters
+    with_letters = letters and digits >= 3 and said >= 5
+    return number if long_number or with_slashes or with_letters else m.group()
 
 
 def _said_day(m: re.Match[str]) -> str:
@@ -404,7 +464,7 @@ _STREET_TYPES = (
     r"(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Cl|Drive|Dr|Way|Crescent|Cres|Court|Ct"
     r"|Place|Pl|Gardens|Gdns|Grove|Gr|Terrace|Terr|Walk|Rise|Hill|View|Mews|Square|Sq|Row"
     r"|Parade|Vale|Chase|Croft|Wharf|Yard|Green|Park|Meadows?|Fields?|Gate|End|Brow"
-    r"|Boulevard|Approach|Heights|Bank|Wynd|Lea|Dell|Glade|Grange|Orchard|Paddock|Mead)"
+    r"|Boulevard|Approach|Heights|Bank|Wynd|Lea|Dell|Glade|Grange|Orchard|Paddock|Mead|Side)"
 )
 _STREET = rf"(?:[A-Z][a-z'’]+(?:[ -][A-Z][a-z'’]+){{0,2}}\s+{_STREET_TYPES}\b)"
 _HOUSE = (
@@ -619,7 +679,7 @@ def _build_analyzer() -> AnalyzerEngine:
 _WORDS = re.compile(r"\w+|[^\w\s]")
 _PHONE_WORDS = ["phone", "mobile", "telephone", "tel", "number", "call", "text", "contact"]
 _CRIME_WORDS = [
-    "crime", "incident", "occurrence", "log", "cad", "crn", "urn", "niche", "athena",
+    "crime", "incident", "occurrence", "occ", "log", "cad", "crn", "urn", "niche", "athena",
     "storm", "police", "reference", "ref", "report", "offence", "merlin", "pnc", "cps",
 ]  # fmt: skip
 # A code: letters and digits, maybe in parts ("PLO/26/019", "WR26C00045", "URN 22WM0456326").
@@ -627,6 +687,8 @@ _CODE = r"(?-i:\b(?=[A-Z0-9/-]*\d{2})(?=[A-Z0-9/-]*[A-Z])[A-Z0-9]{2,}(?:[/-][A-Z
 _CRIME_PATTERNS = [
     # 22/45812/26: force or year / serial / year
     ("year serial year", r"\b\d{2}/\d{3,8}/\d{2,4}\b", 0.6),
+    # 24/118903/MF: year / serial / the force's or unit's letters
+    ("year serial letters", r"(?-i:\b\d{2}/\d{3,8}/[A-Z]{2,4}\b)", 0.6),
     # CR/2026/004417, WM-20260312-0456: letters, then numbers in parts
     ("letters and numbers in parts", r"(?-i:\b[A-Z]{2,5}[-/]\d{2,}(?:[-/]\d{2,}){1,3}\b)", 0.6),
     # CRN 26-123456, occurrence 25/118834: with the words that say what it is
@@ -689,17 +751,51 @@ def find(
     found += [Found("name", s, e, text[s:e]) for s, e in _known_names(text, names)]
     found += _dates_in_birth_columns(text)
     inside = _allowed_spans(text, allowed)
-    found = [f for f in found if not _within(f, inside)]
+    services = [m.span() for m in _SERVICE_NUMBER.finditer(text)]
+    found = [
+        f
+        for f in found
+        if not _within(f, inside)
+        and not (f.kind == "case_number" and any(a <= f.start and f.end <= b for a, b in services))
+    ]
     return _one_per_place(found)
 
 
 _ORDINAL = re.compile(r"\d(?:st|nd|rd|th)$")
+# A helpline's number (freephone, national rate, 116): a service's, not a record's, in
+# whatever groups it is written ("0808 800 5000", "0800 1111", "116 123").
+_SERVICE_NUMBER = re.compile(
+    r"(?<![\d-])(?:0(?:80|84|87|3\d)\d(?:[ -]?\d){4,7}|116[ -]?\d{3})(?![\d-])"
+)
+# A mailbox that is a service's, not a person's: "help@nspcc.org.uk", "info@...".
+_SERVICE_MAILBOXES = frozenset(
+    [
+        "help",
+        "helpline",
+        "info",
+        "enquiries",
+        "enquiry",
+        "contact",
+        "hello",
+        "support",
+        "office",
+        "admin",
+        "reception",
+        "general",
+        "mail",
+        "post",
+        "team",
+        "referrals",
+    ]
+)
 
 
 def _plausible(kind: str, found: str) -> bool:
     if kind == "postcode":
         # "wr5 3rd" reads as an ordinal
         return not (found[-3:].islower() and _ORDINAL.search(found))
+    if kind == "email":
+        return found.split("@")[0].lower() not in _SERVICE_MAILBOXES
     if kind == "phone":
         # A person's number: a landline (01, 02) or a mobile (07), ten digits or more.
         # Freephone, national and premium numbers (03, 08, 09) are services': helplines.

@@ -163,8 +163,12 @@ _NEVER_NAMES = frozenset(
 
 # Children whose names national reviews and inquiries made public, and whom published
 # briefings cite for their learning ("the murders of Arthur Labinjo-Hughes and Star
-# Hobson"): never a child of this partnership's audits.
-_PUBLIC_CASES = (
+# Hobson"), and the people who led those reviews: never someone in this partnership's
+# audits.
+_PUBLIC_NAMES = (
+    # and the people who led national reviews and inquiries, cited for what they found
+    "Alexis Jay", "Alan Wood", "Eileen Munro", "Herbert Laming", "Josh MacAlister",
+    "Ann Coffey", "Anne Longfield", "Rachel de Souza", "Annie Hudson", "Jenny Coles",
     "Victoria Climbié", "Peter Connelly", "Baby Peter", "Daniel Pelka", "Khyra Ishaq",
     "Hamzah Khan", "Keanu Williams", "Arthur Labinjo-Hughes", "Star Hobson", "Logan Mwangi",
     "Finley Boden", "Sara Sharif", "Maria Colwell", "Jasmine Beckford", "Kimberley Carlile",
@@ -397,14 +401,14 @@ def find_names(text: str) -> list[tuple[int, int]]:
         # A capitalised phrase is read whole (its words out of it would lose their
         # context); lower-case words pair with the next one, and the next.
         i += len(run) if run and not run[0].lower else 1
-    public = _public_cases(tokens)
+    public = _public_names(tokens)
     return [(s, e) for s, e in _merged(spans) if not any(a <= s and e <= b for a, b in public)]
 
 
-def _public_cases(tokens: list[_Token]) -> list[tuple[int, int]]:
-    """Where the text names a child from a national review (``_PUBLIC_CASES``)."""
+def _public_names(tokens: list[_Token]) -> list[tuple[int, int]]:
+    """Where the text names a child from a national review (``_PUBLIC_NAMES``)."""
     spans = []
-    for name in {tuple(_fold(w) for w in n.split()) for n in _PUBLIC_CASES}:
+    for name in {tuple(_fold(w) for w in n.split()) for n in _PUBLIC_NAMES}:
         for k in range(len(tokens) - len(name) + 1):
             if tuple(t.key for t in tokens[k : k + len(name)]) == name:
                 spans.append((tokens[k].start, tokens[k + len(name) - 1].end))
@@ -475,8 +479,8 @@ def _names_in_run(
         return _lower_case(text, run, titled, lists)
     if run[0].capitals:
         # capitals: a whole first name and surname ("KACPER WÓJCIK"), or after a title
-        if run[0].key in _TITLES and len(run) >= 2:
-            titled, run = True, run[1:]
+        if (run[0].key in _TITLES or re.fullmatch(_RELATIONS, run[0].key)) and len(run) >= 2:
+            titled, run = True, run[1:]  # "MRS ELLWOOD", "GRANDMOTHER PATRICIA ELLWOOD"
         if len(run) >= 2 and (titled or lists.plain_first_name(run[0])) and lists.surname(run[1]):
             return [(run[0].start, run[1].end)]
         return []

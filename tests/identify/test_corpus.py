@@ -3,8 +3,8 @@
 (bench/identify_holdout/, held out at first, then its misses were used to tune the
 guard), the fresh corpus (bench/identify_fresh/, measured once and then used to tune
 it), the fourth corpus (bench/identify_unseen/, likewise) and the blind corpus
-(bench/identify_blind/, written last, by someone who had seen none of the rest, and never
-used to tune it). In each, every kind is there in number, nothing is repeated, the invented numbers
+(bench/identify_blind/, written last, by someone who had seen none of the rest, measured
+once and then used to tune the guard too). In each, every kind is there in number, nothing is repeated, the invented numbers
 are valid where a guard could check them (and taken from the ranges reserved for
 fiction), and no clean sentence carries a small count of children or a pseudonym. Each
 corpus shares no text with the ones before it, and an allowed list is a plain list of

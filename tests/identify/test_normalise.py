@@ -22,6 +22,12 @@ from app.identify.detect import find, normalise
         ("ref 31*448120", "ref 31448120"),
         ("9 Br1ar Close, Oldham", "9 Briar Close, Oldham"),
         ("sam.k at example.org", "sam.k@example.org"),
+        ("sam.k&#64;example.org", "sam.k@example.org"),
+        ("Sierra Kilo one two, three Papa Quebec", "SK123PQ"),
+        ("thirty-one slash four four eight one two slash twenty-five", "31/44812/25"),
+        ("d.o.b. iv.xi.MMXIV", "d.o.b. 04.11.2014"),
+        ("9.9.9.1.2.3.4.5.6.7", "9991234567"),
+        ("LS6 lAB", "LS6 1AB"),
     ],
 )
 def test_a_disguise_is_undone(written, read):
@@ -36,6 +42,9 @@ def test_a_disguise_is_undone(written, read):
         "two thousand children and twenty twelve-year-olds",
         "See the reports at www.gov.uk and contact us at partnership.org",
         "grades 1 2 3 for",
+        "Charlie, Mike, Oscar, Victor, two of them",
+        "twenty-four hours a day, seven days a week, fifty-two weeks a year",
+        "version 4.1.2 of the procedures",
         "the 2025 2026 plan",
         "I  a  m  here",
     ],
@@ -90,6 +99,22 @@ def test_a_name_beside_a_public_case_still_is():
     assert [f.text for f in find("Like Star Hobson, her mother Kelly Smith was seen.")] == [
         "Kelly Smith"
     ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Helpline | Number\nNSPCC | 0808 800 5000\nChildline | 0800 1111\nSamaritans | 116 123",
+        "Write to help@nspcc.org.uk or info@example.org for the leaflets.",
+    ],
+)
+def test_a_services_number_or_mailbox_is_not_a_persons(sentence):
+    assert find(sentence) == []
+
+
+def test_a_relation_before_a_name_in_capitals_marks_it():
+    found = find("GRANDMOTHER MAUREEN OKAFOR - KINSHIP CARER")
+    assert [(f.kind, f.text) for f in found] == [("name", "MAUREEN OKAFOR")]
 
 
 def test_a_family_named_in_the_plural_is_a_name():
