@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from app import migrate
 from app.access.policy import SYSTEM
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, new_request_session, session_scope
 from app.demo import load_demo
 from app.main import create_app
@@ -166,6 +166,20 @@ def quick_hashing(monkeypatch):
     creates and signs in many people. (Unknown accounts are checked against a dummy
     hash made by the same hasher: tests/access/test_sign_in.py.)"""
     monkeypatch.setattr("app.access.secrets._hasher", CHEAP_HASHER)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_checkpoints(tmp_path_factory) -> Iterator[Path]:
+    """Where the audit log's signed checkpoints go during the run: a temporary file,
+    never the checkout's var/ (the default). Every commit that logs appends one, so
+    set before any database or app is made; subprocesses (the live server, the
+    command line) inherit it. Tests of the checkpoints point their own at tmp_path."""
+    path = tmp_path_factory.mktemp("audit-checkpoints") / "audit-checkpoints.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIT_AUDIT_CHECKPOINT_PATH", str(path))
+        get_settings.cache_clear()
+        yield path
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """docker-compose.yml cannot be run here (no Docker engine), so check it against the
 settings the app really reads."""
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 from sqlalchemy.engine import make_url
@@ -32,14 +32,25 @@ def _resolve(value: str) -> str:
     return re.sub(r"\$\{(\w+)(:[?-][^}]*)?\}", lambda m: "sample", value)
 
 
+def _service_role() -> str:
+    """The role the keying migration creates and grants for the service."""
+    from alembic.script import ScriptDirectory
+
+    from app.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return script.get_revision("5d2f0b8c3e21").module.SERVICE_ROLE
+
+
 class TestCompose:
-    def test_services_are_the_database_and_the_app(self):
-        assert set(_compose()["services"]) == {"db", "app"}
+    def test_services_are_the_database_the_migrations_and_the_app(self):
+        assert set(_compose()["services"]) == {"db", "migrate", "app"}
 
     def test_app_environment_names_are_settings_the_app_reads(self):
-        env = _compose()["services"]["app"]["environment"]
-        unknown = set(env) - _setting_env_names()
-        assert unknown == set(), f"compose sets variables the app ignores: {unknown}"
+        for service in ("app", "migrate"):
+            env = _compose()["services"][service]["environment"]
+            unknown = set(env) - _setting_env_names()
+            assert unknown == set(), f"compose sets variables {service} ignores: {unknown}"
 
     def test_app_settings_load_from_the_compose_environment(self, monkeypatch):
         env = _compose()["services"]["app"]["environment"]
@@ -54,14 +65,68 @@ class TestCompose:
     def test_database_url_points_at_the_db_service(self):
         compose = _compose()
         db_env = compose["services"]["db"]["environment"]
-        url = make_url(_resolve(compose["services"]["app"]["environment"]["DATABASE_URL"]))
-        assert url.drivername == "postgresql+psycopg"
-        assert url.host == "db" and url.port == 5432
-        assert url.database == db_env["POSTGRES_DB"]
-        assert url.username == db_env["POSTGRES_USER"]
+        for service in ("app", "migrate"):
+            url = make_url(_resolve(compose["services"][service]["environment"]["DATABASE_URL"]))
+            assert url.drivername == "postgresql+psycopg"
+            assert url.host == "db" and url.port == 5432
+            assert url.database == db_env["POSTGRES_DB"]
         assert "POSTGRES_PASSWORD" in db_env
 
-    def test_app_migrates_before_serving(self):
-        command = " ".join(_compose()["services"]["app"]["command"])
-        assert command.index("db upgrade") < command.index("serve")
-        assert _compose()["services"]["app"]["depends_on"]["db"]["condition"] == "service_healthy"
+    def test_migrations_run_as_the_owner_and_finish_before_the_app_serves(self):
+        services = _compose()["services"]
+        migrate = services["migrate"]
+        assert " ".join(migrate["command"]) == "audit-tools db upgrade"
+        url = make_url(_resolve(migrate["environment"]["DATABASE_URL"]))
+        assert url.username == services["db"]["environment"]["POSTGRES_USER"]
+        assert "${POSTGRES_PASSWORD" in migrate["environment"]["DATABASE_URL"]
+        assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+        assert services["app"]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"}
+        }
+        command = " ".join(services["app"]["command"])
+        assert "serve" in command and "db upgrade" not in command
+
+
+class TestTheServiceRole:
+    """The app connects as the role the migrations grant, which does not own the audit
+    log (tests/auditlog/test_service_role.py), and never holds the owner's password."""
+
+    def test_the_app_connects_as_the_service_role(self):
+        app_env = _compose()["services"]["app"]["environment"]
+        url = make_url(_resolve(app_env["DATABASE_URL"]))
+        assert url.username == _service_role() != "case_audit"
+        assert "${AUDIT_APP_DB_PASSWORD" in app_env["DATABASE_URL"]
+
+    def test_the_app_never_sees_the_owners_password(self):
+        app_env = _compose()["services"]["app"]["environment"]
+        assert not any("POSTGRES_PASSWORD" in str(value) for value in app_env.values())
+
+    def test_a_new_database_creates_the_service_role_with_its_password(self):
+        db = _compose()["services"]["db"]
+        mounts = {v.split(":")[1]: v.split(":")[0] for v in db["volumes"]}
+        init = ROOT / mounts["/docker-entrypoint-initdb.d"]
+        [script] = sorted(init.iterdir())
+        assert f"CREATE ROLE {_service_role()} LOGIN PASSWORD :'password'" in script.read_text()
+        assert '"$AUDIT_APP_DB_PASSWORD"' in script.read_text()
+        assert "AUDIT_APP_DB_PASSWORD" in db["environment"]
+
+    def test_both_chain_the_log_with_the_same_keys_and_checkpoint_file(self):
+        services = _compose()["services"]
+        names = ("AUDIT_SECRET_KEY", "AUDIT_AUDIT_LOG_KEY", "AUDIT_AUDIT_CHECKPOINT_PATH")
+        app_env, migrate_env = services["app"]["environment"], services["migrate"]["environment"]
+        assert {n: app_env[n] for n in names} == {n: migrate_env[n] for n in names}
+
+    def test_the_checkpoints_are_kept_in_a_volume_the_database_cannot_reach(self):
+        services = _compose()["services"]
+        path = PurePosixPath(services["app"]["environment"]["AUDIT_AUDIT_CHECKPOINT_PATH"])
+
+        def volume_holding(service: str) -> str | None:
+            for volume in services[service].get("volumes", []):
+                name, mount = volume.split(":")[:2]
+                if path.is_relative_to(mount):
+                    return name
+            return None
+
+        assert volume_holding("app") == volume_holding("migrate") == "checkpoints"
+        assert volume_holding("db") is None
+        assert "checkpoints" in _compose()["volumes"]

@@ -1,9 +1,13 @@
 """The append-only audit log: who did what to which object, before and after.
 
 Rows are only ever inserted (app.auditlog.service.record, in the same transaction
-as the change); on PostgreSQL a trigger refuses UPDATE and DELETE. Each row's hash
-covers its content and the previous row's hash, so any alteration breaks the chain
-(``audit-tools audit-log verify``).
+as the change); on both databases triggers refuse UPDATE and DELETE, and on
+PostgreSQL the service runs as a role that does not own the table, so it cannot
+switch them off. Each row's hash is keyed with a key kept outside the database and
+covers its content, its place in the chain and the previous row's hash, so any
+alteration breaks the chain (app/auditlog/chain.py); signed checkpoints written
+outside the database catch rows removed from its end (app/auditlog/checkpoints.py).
+``audit-tools audit-log verify`` checks both.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The row's place in the chain (1 for the first row ever written): a checkpoint's
+    # row count is its head's seq, read in one look-up rather than counted.
+    seq: Mapped[int] = mapped_column(Integer, unique=True, index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # No foreign key: the log must outlive anything it mentions.
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -1,32 +1,39 @@
-"""Writing and checking the audit log.
+"""Writing the audit log, and reading it back.
 
 ``record`` inserts one row in the caller's transaction, so a change and its log row
-commit or vanish together. Each row's hash is SHA-256 over the previous row's hash
-and this row's content; rows are chained in id order. To keep the chain a single
+commit or vanish together. Each row's hash is an HMAC, under a key kept outside the
+database, of the previous row's hash, the row's place in the chain and its content
+(app/auditlog/chain.py); rows are chained in id order. To keep the chain a single
 line under concurrency, ``record`` first takes the chain's lock (a transaction-level
-advisory lock on PostgreSQL; SQLite's writers already hold the database lock).
+advisory lock on PostgreSQL; SQLite's writers already hold the database lock). Once
+the transaction commits, a signed checkpoint of the chain's head is written outside
+the database (app/auditlog/checkpoints.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, inspect, select
 from sqlalchemy.orm import Session
 
+from app.auditlog import checkpoints
+from app.auditlog.chain import GENESIS, chain_key, content_hash
+
+# Proving the chain lives in app/auditlog/chain.py; these names are read from here too.
+from app.auditlog.chain import VerifyResult as VerifyResult
+from app.auditlog.chain import verify as verify
 from app.auditlog.models import AuditEvent
 from app.clock import utcnow
 from app.context import current
 from app.errors import FieldError, InvalidInput
 from app.pagination import PageParams
 
-GENESIS = "0" * 64
 # pg_advisory_xact_lock key for appending to the chain (any constant of our own).
 CHAIN_LOCK = 0x61756469746C6F67  # "auditlog"
 
@@ -44,39 +51,6 @@ def _default(value: Any) -> Any:
     if hasattr(value, "value"):  # enums
         return value.value
     return str(value)
-
-
-class Hashed(Protocol):
-    """What a row's hash covers: an AuditEvent, or a row of its chain columns."""
-
-    at: datetime
-    user_id: int | None
-    user_label: str
-    action: str
-    object_type: str
-    object_id: int | None
-    before: dict | None
-    after: dict | None
-    request_id: str
-    client_address: str
-
-
-def content_hash(prev_hash: str, event: Hashed) -> str:
-    payload = {
-        "prev": prev_hash,
-        "at": event.at.isoformat(),
-        "user_id": event.user_id,
-        "user_label": event.user_label,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "before": event.before,
-        "after": event.after,
-        "request_id": event.request_id,
-        "client_address": event.client_address,
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def record(
@@ -98,10 +72,11 @@ def record(
         # after the lock is granted, so it sees every row committed before.
         session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
     last = session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     prev_hash = last.hash if last else GENESIS
     event = AuditEvent(
+        seq=last.seq + 1 if last else 1,
         at=utcnow(),
         user_id=context.actor.user_id,
         user_label=context.actor.label,
@@ -114,9 +89,10 @@ def record(
         client_address=context.client_address,
         prev_hash=prev_hash,
     )
-    event.hash = content_hash(prev_hash, event)
+    event.hash = content_hash(prev_hash, event, key=chain_key())
     session.add(event)
     session.flush()
+    checkpoints.appended(session)
     return event
 
 
@@ -202,82 +178,11 @@ def changing(
     )
 
 
-# --- proving the chain --------------------------------------------------------------
-
-# Columns the hash covers (and the id and hashes), read without building ORM objects:
-# content_hash reads them by attribute, so a row serves as well as an AuditEvent.
-_CHAIN_COLUMNS = (
-    AuditEvent.id,
-    AuditEvent.at,
-    AuditEvent.user_id,
-    AuditEvent.user_label,
-    AuditEvent.action,
-    AuditEvent.object_type,
-    AuditEvent.object_id,
-    AuditEvent.before,
-    AuditEvent.after,
-    AuditEvent.request_id,
-    AuditEvent.client_address,
-    AuditEvent.prev_hash,
-    AuditEvent.hash,
-)
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    checked: int  # rows checked, the broken one included
-    broken_id: int | None = None
-    problem: str = ""
-
-    @property
-    def intact(self) -> bool:
-        return self.broken_id is None
-
-
-def verify(
-    session: Session, *, batch: int = 2000, progress: Callable[[int], None] | None = None
-) -> VerifyResult:
-    """Walk the log in id order and recompute every hash from the previous row's hash
-    and the row's content; stop at the first row that does not fit.
-
-    A row edited in place fails its own hash; a row removed, inserted or reordered
-    fails the next row's ``prev_hash``. Rows are read in batches by id, so a long log
-    needs little memory; ``progress`` is told how many rows each batch checked.
-    """
-    prev_hash, prev_id, checked = GENESIS, None, 0
-    while True:
-        stmt = select(*_CHAIN_COLUMNS).order_by(AuditEvent.id).limit(batch)
-        if prev_id is not None:
-            stmt = stmt.where(AuditEvent.id > prev_id)
-        rows = session.execute(stmt).all()
-        if not rows:
-            return VerifyResult(checked=checked)
-        for row in rows:
-            checked += 1
-            if row.prev_hash != prev_hash:
-                after = "the start of the log" if prev_id is None else f"row {prev_id}"
-                return VerifyResult(
-                    checked=checked,
-                    broken_id=row.id,
-                    problem=f"its prev_hash does not match {after}: a row before it was "
-                    "removed, inserted or altered",
-                )
-            if content_hash(prev_hash, row) != row.hash:
-                return VerifyResult(
-                    checked=checked,
-                    broken_id=row.id,
-                    problem="its content does not match its hash: the row was altered",
-                )
-            prev_hash, prev_id = row.hash, row.id
-        if progress is not None:
-            progress(len(rows))
+# --- counting, querying and exporting ---------------------------------------------
 
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count(AuditEvent.id))) or 0
-
-
-# --- querying and exporting ---------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""``audit-tools audit-log``: prove the audit log is unaltered, and export it as CSV."""
+"""``audit-tools audit-log``: prove the audit log is unaltered (its keyed chain and its
+signed checkpoints), and export it as CSV."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from app.auditlog import checkpoints, visibility
 from app.auditlog import service as auditlog
-from app.auditlog import visibility
 from app.db import SQLITE_BEGIN
 from audit_tools.context import console, err_console, fail, unit_of_work
 
@@ -28,9 +29,24 @@ def _read_only(session: Session) -> None:
 
 
 @app.command()
-def verify() -> None:
-    """Recompute every row's hash from the row before it; exit 1 naming the first row
-    that does not fit (an altered, removed or inserted row)."""
+def verify(
+    checkpoints_file: Path | None = typer.Option(
+        None,
+        "--checkpoints",
+        help="The checkpoint file to check against (default: AUDIT_AUDIT_CHECKPOINT_PATH; "
+        "where that is syslog, export the lines to a file and name it here).",
+    ),
+    require_checkpoint: bool = typer.Option(
+        False,
+        "--require-checkpoint",
+        help="Exit 1, rather than warn, when there is no checkpoint to check against.",
+    ),
+) -> None:
+    """Check the log: recompute every row's keyed hash from the row before it, and
+    check it against every signed checkpoint. Exit 1 naming what was found (a row
+    altered, the chain rewritten, rows deleted from its end, a forged checkpoint);
+    with no checkpoint file, warn (a deleted tail cannot be seen) and exit 0 if the
+    chain is intact."""
     with unit_of_work() as session:
         _read_only(session)
         total = auditlog.count(session)
@@ -44,16 +60,55 @@ def verify() -> None:
             *columns, console=err_console, transient=True, disable=total < PROGRESS_FROM
         ) as bar:
             task = bar.add_task("Checking the audit log", total=total)
-            result = auditlog.verify(session, progress=lambda n: bar.advance(task, n))
+            source = str(checkpoints_file) if checkpoints_file else None
+            # Where the kept chain starts, once retention has removed the oldest rows.
+            start = checkpoints.chain_start(source)
+            result = auditlog.verify(session, start=start, progress=lambda n: bar.advance(task, n))
+        report = checkpoints.check(session, source=source, start=start)
+    problems = _outcome(result, report, require_checkpoint=require_checkpoint)
+    if problems:
+        err_console.print("[red]The audit log failed verification:[/]", highlight=False)
+        for problem in problems:
+            err_console.print(f"[red]  - {problem}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _outcome(
+    result: auditlog.VerifyResult, report: checkpoints.Report, *, require_checkpoint: bool
+) -> list[str]:
+    """Print what checked out (and the notes and warnings); return what did not."""
+    problems = list(report.problems)
     if result.intact:
-        console.print(f"{result.checked} rows, chain intact.", highlight=False)
-        return
-    err_console.print(
-        f"[red]The chain is broken at row {result.broken_id}: {result.problem}.[/] "
-        f"({result.checked} rows checked.)",
-        highlight=False,
-    )
-    raise typer.Exit(1)
+        console.print(f"{result.checked} rows, chain intact (keyed).", highlight=False)
+    else:
+        problems.insert(
+            0,
+            f"The chain is broken at row {result.broken_id}: {result.problem}. "
+            f"({result.checked} rows checked.)",
+        )
+    if report.latest is not None and not report.problems:
+        latest = report.latest
+        console.print(
+            f"{report.lines} checkpoint{'' if report.lines == 1 else 's'} in "
+            f"{report.source}, every one signed and matching "
+            f"the log; the latest: {latest.rows} rows, head row {latest.head_id}, "
+            f"written {latest.at:%Y-%m-%d %H:%M:%S} UTC.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for note in report.notes:
+        console.print(note, highlight=False, soft_wrap=True)
+    if report.latest is None and not report.problems:
+        missing = (
+            f"The checkpoint file {report.source} holds no checkpoint"
+            if report.found
+            else f"No checkpoint file at {report.source}"
+        ) + ": rows deleted from the end of the log could not be seen."
+        if require_checkpoint:
+            problems.append(missing)
+        else:
+            err_console.print(f"[yellow]Warning: {missing}[/]", highlight=False, soft_wrap=True)
+    return problems
 
 
 def _when(value: str | None, option: str) -> datetime | None:

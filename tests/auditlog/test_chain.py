@@ -1,23 +1,26 @@
-"""The hash chain proves the log unaltered, and on PostgreSQL the database itself
-refuses to change it."""
+"""The keyed hash chain proves the log unaltered, and the database itself refuses to
+change it (triggers on both databases)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from app.auditlog import chain
 from app.auditlog import service as auditlog
+from app.auditlog.maintenance import append_only_lifted
 from app.auditlog.models import AuditEvent
+from app.config import Settings
 from app.db import make_sessionmaker, open_session
 from tests.conftest import BACKEND
+from tests.helpers.auditlog import behind_the_service
 from tests.helpers.factories import make_audit
 
-postgresql_only = pytest.mark.skipif(
-    BACKEND != "postgresql", reason="SQLite has no triggers refusing changes, and one writer"
-)
+postgresql_only = pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite has one writer")
 
 
 @pytest.fixture
@@ -30,18 +33,12 @@ def rows(db) -> list[int]:
 
 @pytest.fixture
 def tamper(db):
-    """Run raw SQL against the log as someone with the database's own rights would.
-
-    On PostgreSQL that means first disabling the append-only trigger (as the table's
-    owner can); the test's transaction, and the ALTER with it, is rolled back."""
+    """Run raw SQL against the log as someone with the database's own rights would:
+    with the append-only triggers lifted (as the table's owner can). The test's
+    transaction, and the lifting with it, is rolled back."""
 
     def run(sql: str, **params) -> None:
-        if BACKEND == "postgresql":
-            db.execute(
-                text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update_or_delete")
-            )
-        db.execute(text(sql), params)
-        db.expire_all()
+        behind_the_service(db, sql, **params)
 
     return run
 
@@ -88,7 +85,7 @@ class TestVerify:
     ):
         event = db.get(AuditEvent, rows[3])
         event.action = "agency.delete"
-        forged = auditlog.content_hash(event.prev_hash, event)
+        forged = chain.content_hash(event.prev_hash, event, key=chain.chain_key())
         db.expire(event)
         tamper(
             "UPDATE audit_event SET action = 'agency.delete', hash = :hash WHERE id = :id",
@@ -104,17 +101,74 @@ class TestVerify:
         assert result.broken_id == rows[0] and "start of the log" in result.problem
 
 
-@postgresql_only
+class TestTheKey:
+    def test_the_same_log_does_not_verify_under_another_key(self, db, rows):
+        assert auditlog.verify(db).intact
+        result = auditlog.verify(db, key=b"another key")
+        assert result.broken_id == rows[0] and "keyed hash" in result.problem
+
+    def test_the_key_is_the_setting_or_derived_from_the_secret_key(self):
+        derived = chain.chain_key(Settings(environment="test", secret_key="s" * 40))
+        assert derived == chain.chain_key(Settings(environment="test", secret_key="s" * 40))
+        assert derived != chain.chain_key(Settings(environment="test", secret_key="t" * 40))
+        assert len(derived) == 64 and b"s" * 40 not in derived
+        own = Settings(environment="test", secret_key="s" * 40, audit_log_key="k" * 40)
+        assert chain.chain_key(own) == b"k" * 40
+        # The derived key, set as the log's own, is the same key: the secret key can
+        # then be rotated without the log changing.
+        pinned = Settings(environment="test", secret_key="t" * 40, audit_log_key=derived.decode())
+        assert chain.chain_key(pinned) == derived
+
+    def test_a_chain_rewritten_with_another_key_breaks_at_its_first_row(self, db, rows, tamper):
+        _rewrite(db, tamper, lambda prev, row: chain.content_hash(prev, row, key=b"guess"))
+        result = auditlog.verify(db)
+        assert result.broken_id == rows[0]
+        assert "altered, or the chain was rewritten without the key" in result.problem
+
+    def test_a_chain_rewritten_with_plain_sha256_is_named(self, db, rows, tamper):
+        _rewrite(
+            db, tamper, lambda prev, row: hashlib.sha256(chain._payload(prev, row)).hexdigest()
+        )
+        result = auditlog.verify(db)
+        assert result.broken_id == rows[0] and "plain SHA-256" in result.problem
+
+    def test_a_row_marked_by_the_keying_migration_is_named(self, db, rows, tamper):
+        tamper(
+            "UPDATE audit_event SET prev_hash = :m WHERE id = :id",
+            m=chain.BROKEN_BEFORE_KEYING,
+            id=rows[2],
+        )
+        result = auditlog.verify(db)
+        assert result.broken_id == rows[2] and "before it was keyed" in result.problem
+
+
+def _rewrite(db, tamper, hash_) -> None:
+    """Every row's hash recomputed in order with ``hash_``, as a forger would."""
+    prev = chain.GENESIS
+    for event in db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all():
+        new = hash_(prev, event)
+        tamper(
+            "UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id",
+            p=prev,
+            h=new,
+            id=event.id,
+        )
+        prev = new
+
+
 class TestTheDatabaseRefusesChanges:
-    """The trigger from the accounts-and-audit-log migration. Each attempt runs in a
-    SAVEPOINT, so its failure does not end the test's transaction."""
+    """The triggers (PostgreSQL's since the log began; SQLite's from the keying
+    migration). Each attempt runs in a SAVEPOINT, so its failure does not end the
+    test's transaction."""
 
     @pytest.mark.parametrize(
         "sql",
         [
             "UPDATE audit_event SET action = 'x' WHERE id = :id",
             "DELETE FROM audit_event WHERE id = :id",
-            "TRUNCATE audit_event",
+            # SQLite has no TRUNCATE: a DELETE without WHERE is its "truncate
+            # optimisation", which it does not use on a table with triggers.
+            "TRUNCATE audit_event" if BACKEND == "postgresql" else "DELETE FROM audit_event",
         ],
         ids=["update", "delete", "truncate"],
     )
@@ -125,6 +179,35 @@ class TestTheDatabaseRefusesChanges:
         db.expire_all()
         assert db.scalar(select(AuditEvent.hash).where(AuditEvent.id == rows[0])) == before
         assert auditlog.verify(db).checked == len(rows)
+
+
+class TestTheMaintenancePath:
+    """app/auditlog/maintenance.py: the one way to remove rows, as the owner."""
+
+    def test_rows_can_be_deleted_inside_and_the_guard_is_back_after(self, db, rows):
+        with append_only_lifted(db):
+            db.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": rows[0]})
+        assert db.scalar(select(AuditEvent.id).where(AuditEvent.id == rows[0])) is None
+        with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+            db.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": rows[1]})
+        with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+            db.execute(text("UPDATE audit_event SET action = 'x' WHERE id = :id"), {"id": rows[1]})
+
+    def test_a_block_that_fails_leaves_the_guard_on(self, db, rows):
+        with pytest.raises(RuntimeError), db.begin_nested(), append_only_lifted(db):
+            raise RuntimeError("the retention run failed")
+        with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+            db.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": rows[1]})
+
+    def test_a_chain_whose_oldest_rows_were_removed_verifies_from_its_start(self, db, rows):
+        removed = db.get(AuditEvent, rows[2])
+        start = chain.ChainStart(seq=removed.seq, hash=removed.hash)
+        with append_only_lifted(db):
+            db.execute(text("DELETE FROM audit_event WHERE id <= :id"), {"id": rows[2]})
+        db.expire_all()
+        assert auditlog.verify(db).broken_id == rows[3]
+        result = auditlog.verify(db, start=start)
+        assert result.intact and result.checked == len(rows) - 3
 
 
 @postgresql_only

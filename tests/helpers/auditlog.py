@@ -1,16 +1,20 @@
 """Helpers for the tests of the audit log (tests/auditlog): one row per change in the
 core cycle (test_core_cycle.py) and in every other change of agencies, templates and
-cohorts (test_changes.py); no row from a failed request (test_failures.py); the hash
-chain and the database's refusal to alter it (test_chain.py); the API (test_api.py).
-The command line's tests are in tests/audit_tools/commands/test_auditlog.py."""
+cohorts (test_changes.py); no row from a failed request (test_failures.py); the keyed
+chain and the database's refusal to alter it (test_chain.py); the signed checkpoints
+(test_checkpoints.py); tampering caught by ``audit-tools audit-log verify`` on both
+databases (test_tamper.py); the keying migration (test_keying_migration.py); the
+service's PostgreSQL role (test_service_role.py); the API (test_api.py). The command
+line's other tests are in tests/audit_tools/commands/test_auditlog.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.auditlog.maintenance import append_only_lifted
 from app.auditlog.models import AuditEvent
 
 API = "/api/v1"
@@ -63,3 +67,11 @@ class LogWatch:
 def when(value: str) -> datetime:
     """An ISO 8601 timestamp from the API ("Z") or the log ("+00:00"), comparable."""
     return datetime.fromisoformat(value)
+
+
+def behind_the_service(session: Session, sql: str, **params) -> None:
+    """Run ``sql`` on the log as the table's owner could: with the append-only triggers
+    lifted for it (app/auditlog/maintenance.py) and back again afterwards."""
+    with append_only_lifted(session):
+        session.execute(text(sql), params)
+    session.expire_all()

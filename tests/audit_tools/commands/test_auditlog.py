@@ -8,13 +8,13 @@ import io
 import json
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.auditlog.models import AuditEvent
 from audit_tools.cli import app
 from audit_tools.commands import auditlog as auditlog_command
-from tests.conftest import BACKEND
+from tests.helpers.auditlog import behind_the_service
 from tests.helpers.factories import make_audit
 
 runner = CliRunner()
@@ -34,17 +34,12 @@ def logged(cli_migrated_db) -> list[int]:
 
 
 def alter(cli_db, row_id: int) -> None:
-    """Change a row behind the service's back (on PostgreSQL, as the table's owner
-    who can switch the append-only trigger off)."""
+    """Change a row behind the service's back, as the table's owner who can switch the
+    append-only triggers off. (Every kind of tampering: tests/auditlog/test_tamper.py.)"""
     with cli_db() as session:
-        trigger = "audit_event_no_update_or_delete"
-        if BACKEND == "postgresql":
-            session.execute(text(f"ALTER TABLE audit_event DISABLE TRIGGER {trigger}"))
-        session.execute(
-            text("UPDATE audit_event SET object_id = 999 WHERE id = :id"), {"id": row_id}
+        behind_the_service(
+            session, "UPDATE audit_event SET object_id = 999 WHERE id = :id", id=row_id
         )
-        if BACKEND == "postgresql":
-            session.execute(text(f"ALTER TABLE audit_event ENABLE TRIGGER {trigger}"))
         session.commit()
 
 
@@ -53,6 +48,7 @@ class TestVerifyCommand:
         result = run("verify")
         assert result.exit_code == 0, result.output
         assert f"{len(logged)} rows, chain intact" in result.output
+        assert "1 checkpoint in" in result.output and "matching the log" in result.output
 
     def test_a_broken_chain_names_the_row_and_exits_1(self, cli_migrated_db, logged):
         alter(cli_migrated_db, logged[4])
