@@ -7,13 +7,13 @@ so with ``@transactional(keep_refusals=True)``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from app.access import service, signin
+from app.access import grants, service, signin
 from app.access.auth import current_web_session, session_token_from
 from app.access.browser import (
     clear_session_cookie as _clear_session_cookie,
@@ -38,8 +38,10 @@ from app.access.schemas import (
     CodeIn,
     EnrolledOut,
     Enrolment,
+    GrantDecisionIn,
     MeOut,
     PasswordIn,
+    RoleGrantOut,
     SessionOut,
     SignInIn,
     SignInOut,
@@ -302,6 +304,11 @@ def revoke_token(session: SessionDep, actor: Actor, token_id: IdPath) -> Respons
 # --- managing users (the partnership business unit) -----------------------------------------
 
 
+def _user_out(session: Session, user: User) -> UserOut:
+    pending = grants.pending_for(session, user_ids=[user.id]).get(user.id)
+    return UserOut.of(user, pending)
+
+
 @router.get("/users", name="api.users.list", tags=["users"])
 @transactional
 def list_users(
@@ -314,13 +321,16 @@ def list_users(
     items, total = service.list_users(
         session, params=params, active=active, role=role, agency_id=agency_id
     )
-    return Page[UserOut].build([UserOut.of(u) for u in items], total, params)
+    pending = grants.pending_for(session, user_ids=[u.id for u in items])
+    return Page[UserOut].build([UserOut.of(u, pending.get(u.id)) for u in items], total, params)
 
 
 @router.post("/users", name="api.users.create", status_code=status.HTTP_201_CREATED, tags=["users"])
 @transactional
-def create_user(session: SessionDep, body: UserCreate) -> UserOut:
-    """Add a person. Without a password they cannot sign in until one is set."""
+def create_user(session: SessionDep, actor: Actor, body: UserCreate) -> UserOut:
+    """Add a person. Without a password they cannot sign in until one is set. Admin or
+    moderator waits for a second administrator: the account is made with the other
+    roles and ``pending_role_grant`` holds the request."""
     user = service.create_user(
         session,
         email=body.email,
@@ -328,34 +338,71 @@ def create_user(session: SessionDep, body: UserCreate) -> UserOut:
         roles=set(body.roles),
         agency_id=body.agency_id,
         password=body.password,
+        actor=actor,
     )
-    return UserOut.of(user)
+    return _user_out(session, user)
 
 
 @router.get("/users/{user_id}", name="api.users.get", tags=["users"])
 @transactional
 def get_user(session: SessionDep, user_id: IdPath) -> UserOut:
-    return UserOut.of(service.get_user(session, user_id=user_id))
+    return _user_out(session, service.get_user(session, user_id=user_id))
 
 
-@router.patch("/users/{user_id}", name="api.users.update", tags=["users"])
-@transactional
-def update_user(session: SessionDep, user_id: IdPath, body: UserUpdate) -> UserOut:
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The change would give you a role of your own, or you asked for it."},
+    409: {"description": "The last active administrator would be left without the role."},
+}
+
+
+@router.patch(
+    "/users/{user_id}",
+    name="api.users.update",
+    tags=["users"],
+    response_model=UserOut,
+    responses={202: {"description": "Roles kept pending for a second admin"}, **REFUSALS},
+)
+@transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
+def update_user(
+    session: SessionDep, actor: Actor, response: Response, user_id: IdPath, body: UserUpdate
+) -> UserOut | JSONResponse:
     """Change name, roles, agency or active flag. A change to roles, agency or active
-    flag ends the person's sessions at once."""
+    flag ends the person's sessions at once. Nobody adds roles to their own account
+    (403), and the last active administrator keeps the role and stays enabled (409);
+    each refusal is logged. Adding admin or moderator answers 202: the other changes
+    are made, and the roles wait for a second administrator (``pending_role_grant``)."""
     user = service.get_user(session, user_id=user_id)
     changes = body.model_dump(exclude_unset=True)
     if "roles" in changes:
         changes["roles"] = set(changes["roles"])
-    return UserOut.of(service.update_user(session, user=user, changes=changes))
+    try:
+        with grants.refusals_logged(session):
+            user, request = service.change_user(session, user=user, changes=changes, actor=actor)
+    except grants.Refusal as refusal:
+        return _refused(refusal)
+    if request is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return _user_out(session, user)
 
 
-@router.post("/users/{user_id}/disable", name="api.users.disable", tags=["users"])
-@transactional
-def disable_user(session: SessionDep, user_id: IdPath) -> UserOut:
-    """Stop the person signing in; their sessions end and their tokens stop working."""
+@router.post(
+    "/users/{user_id}/disable",
+    name="api.users.disable",
+    tags=["users"],
+    response_model=UserOut,
+    responses=REFUSALS,
+)
+@transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
+def disable_user(session: SessionDep, actor: Actor, user_id: IdPath) -> UserOut | JSONResponse:
+    """Stop the person signing in; their sessions end and their tokens stop working.
+    The last active administrator cannot be disabled (409, logged)."""
     user = service.get_user(session, user_id=user_id)
-    return UserOut.of(service.update_user(session, user=user, changes={"active": False}))
+    try:
+        with grants.refusals_logged(session):
+            service.update_user(session, user=user, changes={"active": False}, actor=actor)
+    except grants.Refusal as refusal:
+        return _refused(refusal)
+    return _user_out(session, user)
 
 
 @router.post("/users/{user_id}/password", name="api.users.reset_password", tags=["users"])
@@ -364,7 +411,7 @@ def reset_password(session: SessionDep, user_id: IdPath, body: PasswordIn) -> Us
     """Set a new password for the person; their sessions end."""
     user = service.get_user(session, user_id=user_id)
     service.set_password(session, user=user, password=body.password)
-    return UserOut.of(user)
+    return _user_out(session, user)
 
 
 @router.post(
@@ -375,4 +422,59 @@ def reset_second_factor(session: SessionDep, user_id: IdPath) -> UserOut:
     """Forget the person's authenticator app (lost phone): they set up a new one at
     their next sign-in. Their sessions end."""
     user = service.get_user(session, user_id=user_id)
-    return UserOut.of(service.reset_second_factor(session, user=user))
+    return _user_out(session, service.reset_second_factor(session, user=user))
+
+
+# --- roles waiting for a second administrator ------------------------------------------------
+
+
+@router.get("/role-grants", name="api.role_grants.list", tags=["users"])
+@transactional
+def list_role_grants(
+    session: SessionDep,
+    params: PageDep,
+    pending: Annotated[
+        bool | None, Query(description="true (the default): waiting; false: decided.")
+    ] = True,
+) -> Page[RoleGrantOut]:
+    """Requests to give someone admin or moderator, newest first."""
+    items, total = grants.list_requests(session, params=params, pending=pending)
+    return Page[RoleGrantOut].build([RoleGrantOut.of(r) for r in items], total, params)
+
+
+@router.get("/role-grants/{grant_id}", name="api.role_grants.get", tags=["users"])
+@transactional
+def get_role_grant(session: SessionDep, grant_id: IdPath) -> RoleGrantOut:
+    return RoleGrantOut.of(grants.get_request(session, request_id=grant_id))
+
+
+@router.post(
+    "/role-grants/{grant_id}/decision",
+    name="api.role_grants.decide",
+    tags=["users"],
+    response_model=RoleGrantOut,
+    responses={
+        403: {"description": "You asked for it, or it is for you: another admin decides."},
+        409: {"description": "Decided already, or it would leave no active administrator."},
+    },
+)
+@transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
+def decide_role_grant(
+    session: SessionDep, actor: Actor, grant_id: IdPath, body: GrantDecisionIn
+) -> RoleGrantOut | JSONResponse:
+    """Approve (the person's roles become those asked, and their sessions end) or
+    refuse a request. Only another administrator may: not whoever asked, nor the
+    person it is for (403, logged)."""
+    request = grants.get_request(session, request_id=grant_id)
+    try:
+        with grants.refusals_logged(session):
+            service.decide_grant(
+                session,
+                request=request,
+                approve=body.decision == "approve",
+                reason=body.reason,
+                actor=actor,
+            )
+    except grants.Refusal as refusal:
+        return _refused(refusal)
+    return RoleGrantOut.of(request)

@@ -5,14 +5,22 @@ the new one shown once at enrolment) or a token hash."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from app.access.models import Role, User
+from app.access.models import GrantDecision, Role, RoleGrantRequest, User
 from app.access.secrets import MAX_PASSWORD_LENGTH
 from app.access.signin import SignInStatus
-from app.schemas_base import Id, Name, OneLine, RequestModel, ResponseModel, reject_null
+from app.schemas_base import (
+    Id,
+    Name,
+    OneLine,
+    PlainText,
+    RequestModel,
+    ResponseModel,
+    reject_null,
+)
 
 # Deliberately loose: the address is checked by sending mail to it, not by a pattern;
 # this only refuses what cannot be an address at all.
@@ -137,6 +145,45 @@ class PasswordIn(RequestModel):
     password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)]
 
 
+class RoleGrantOut(ResponseModel):
+    """Roles asked for someone (admin or moderator among them) and their decision."""
+
+    id: int
+    user_id: int
+    roles: list[Role] = Field(description="All their roles once approved.")
+    roles_before: list[Role] = Field(description="Their roles when it was asked.")
+    requested_by_id: int
+    requested_by: str
+    requested_at: datetime
+    decision: GrantDecision
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str
+
+    @classmethod
+    def of(cls, request: RoleGrantRequest) -> RoleGrantOut:
+        return cls(
+            id=request.id,
+            user_id=request.user_id,
+            roles=[Role(r) for r in request.roles],
+            roles_before=[Role(r) for r in request.roles_before],
+            requested_by_id=request.requested_by_id,
+            requested_by=request.requested_by_label,
+            requested_at=request.requested_at,
+            decision=request.decision,
+            decided_by=request.decided_by_label or None,
+            decided_at=request.decided_at,
+            reason=request.reason,
+        )
+
+
+class GrantDecisionIn(RequestModel):
+    decision: Literal["approve", "refuse"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), PlainText] = (
+        Field(default="", description="Why it is refused (kept with the request).")
+    )
+
+
 class UserOut(ResponseModel):
     id: int
     email: str
@@ -148,9 +195,13 @@ class UserOut(ResponseModel):
     password_changed_at: datetime | None
     has_password: bool
     second_factor_enrolled: bool
+    pending_role_grant: RoleGrantOut | None = Field(
+        default=None,
+        description="Roles asked for them that wait for a second administrator's approval.",
+    )
 
     @classmethod
-    def of(cls, user: User) -> UserOut:
+    def of(cls, user: User, pending: RoleGrantRequest | None = None) -> UserOut:
         return cls(
             id=user.id,
             email=user.email,
@@ -162,4 +213,5 @@ class UserOut(ResponseModel):
             password_changed_at=user.password_changed_at,
             has_password=user.password_hash is not None,
             second_factor_enrolled=user.totp_confirmed_at is not None,
+            pending_role_grant=RoleGrantOut.of(pending) if pending else None,
         )

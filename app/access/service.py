@@ -1,7 +1,9 @@
 """Accounts and API tokens: creating, changing, disabling.
 
 Any change to a person's roles, agency or active flag ends their web sessions at
-once, so what they may see changes with it.
+once, so what they may see changes with it. Who may change whose roles (nobody their
+own; admin and moderator only with a second administrator's approval; never the
+last administrator away) is ``app.access.grants``.
 """
 
 from __future__ import annotations
@@ -11,21 +13,24 @@ from datetime import timedelta
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.access import kept
+from app.access import grants, kept
 from app.access.auth import TOKEN_PREFIX
 from app.access.models import (
     AGENCY_ROLES,
     ApiToken,
     RecoveryCode,
     Role,
+    RoleGrantRequest,
     User,
     UserRole,
     WebSession,
 )
+from app.access.policy import Actor
 from app.access.secrets import digest, hash_password, new_token, password_problem
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.clock import utcnow
+from app.context import current
 from app.db import get_or_404, rows_matched
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.pagination import PageParams, page_of
@@ -74,8 +79,13 @@ def create_user(
     roles: set[Role],
     agency_id: int | None = None,
     password: str | None = None,
+    actor: Actor | None = None,
 ) -> User:
-    """Add a person. Without a password they can sign in only once one is set."""
+    """Add a person. Without a password they can sign in only once one is set. Admin
+    or moderator asked by a person (``actor``, by default whoever the request or
+    command is for) waits for a second administrator: the account is made with the
+    other roles, and a request for all of them is kept pending."""
+    actor = actor or current().actor
     email = email.strip().lower()
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(
@@ -85,6 +95,7 @@ def create_user(
     _check_roles(session, roles, agency_id)
     if password is not None:
         _check_password(password)
+    waits = grants.needs_second_admin(actor, roles)
     user = User(
         email=email,
         display_name=display_name,
@@ -92,13 +103,19 @@ def create_user(
         active=True,
         password_hash=hash_password(password) if password else None,
         password_changed_at=utcnow() if password else None,
-        role_rows=[UserRole(role=r) for r in sorted(roles)],
+        role_rows=[
+            UserRole(role=r)
+            for r in sorted(roles)
+            if not (waits and r in grants.NEEDS_SECOND_ADMIN)
+        ],
     )
     session.add(user)
     session.flush()
     auditlog.record(
         session, action="user.create", object_type="user", object_id=user.id, after=user_view(user)
     )
+    if waits:
+        grants.ask(session, actor=actor, user=user, roles=set(roles))
     return user
 
 
@@ -124,11 +141,63 @@ def end_sessions(session: Session, *, user: User, reason: str) -> int:
     return rows_matched(result) or 0
 
 
-def update_user(session: Session, *, user: User, changes: dict) -> User:
-    """Change roles, agency, name or active flag; access changes end their sessions."""
-    roles = set(changes.pop("roles", user.roles))
+def update_user(session: Session, *, user: User, changes: dict, actor: Actor | None = None) -> User:
+    """Change roles, agency, name or active flag (``change_user``)."""
+    return change_user(session, user=user, changes=changes, actor=actor)[0]
+
+
+def change_user(
+    session: Session, *, user: User, changes: dict, actor: Actor | None = None
+) -> tuple[User, RoleGrantRequest | None]:
+    """Change roles, agency, name or active flag; access changes end their sessions.
+
+    ``actor`` (by default whoever the request or command is for) may not add a role
+    to their own account (403) nor take the admin role from, or disable, the last
+    active administrator (409): ``grants.Refusal``, which changes nothing. Roles that
+    add admin or moderator, asked by a person, are kept pending for a second
+    administrator (the request is returned); the rest of the change is made now."""
+    actor = actor or current().actor
+    changes = dict(changes)
+    asked = set(changes.pop("roles", user.roles))
     agency_id = changes.get("agency_id", user.agency_id)
-    _check_roles(session, roles, agency_id)
+    _check_roles(session, asked, agency_id)
+    grants.check_change(
+        session, actor=actor, user=user, roles=asked, active=changes.get("active", user.active)
+    )
+    request = None
+    roles = asked
+    if asked != user.roles and grants.needs_second_admin(actor, asked - user.roles):
+        roles = set(user.roles)
+        _check_roles(session, roles, agency_id)  # what they keep meanwhile must fit
+        request = grants.ask(session, actor=actor, user=user, roles=asked)
+    return _apply(session, user, roles, changes), request
+
+
+def decide_grant(
+    session: Session,
+    *,
+    request: RoleGrantRequest,
+    approve: bool,
+    reason: str = "",
+    actor: Actor | None = None,
+) -> RoleGrantRequest:
+    """Approve (the person's roles become those asked, their sessions end) or refuse a
+    pending request. Only a second administrator decides: not whoever asked, nor the
+    person it is for (``grants.OwnRequestRefused``, 403); a request decided already
+    is 409. The last administrator's role is kept here too."""
+    actor = actor or current().actor
+    grants.check_decider(actor, request)
+    grants.lock_pending(session, request)
+    if approve:
+        user = get_user(session, user_id=request.user_id)
+        roles = {Role(r) for r in request.roles}
+        _check_roles(session, roles, user.agency_id)
+        grants.check_change(session, actor=actor, user=user, roles=roles, active=user.active)
+        _apply(session, user, roles, {})
+    return grants.close(session, request=request, actor=actor, approved=approve, reason=reason)
+
+
+def _apply(session: Session, user: User, roles: set[Role], changes: dict) -> User:
     with auditlog.changing(
         session, user, action="user.update", object_type="user", view=user_view
     ) as change:

@@ -1,7 +1,6 @@
 """The audit log, for the partnership's information governance: admins and
 scrutineers search it and download it as CSV. Nothing here changes it."""
 
-from datetime import datetime
 from io import StringIO
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from app.auditlog import service, visibility
 from app.auditlog.schemas import AuditEventOut
 from app.deps import IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
-from app.schemas_base import OneLine
+from app.schemas_base import OneLine, WrittenDateTime
 
 router = APIRouter(prefix="/api/v1", tags=["audit log"])
 
@@ -28,11 +27,11 @@ async def log_filter(  # async: building the filter needs no thread
     ] = None,
     object_id: Annotated[IdQuery, Query()] = None,
     since: Annotated[
-        datetime | None,
+        WrittenDateTime | None,
         Query(alias="from", description="On or after (ISO 8601; UTC if no offset)."),
     ] = None,
     until: Annotated[
-        datetime | None,
+        WrittenDateTime | None,
         Query(alias="to", description="On or before (ISO 8601; UTC if no offset)."),
     ] = None,
 ) -> service.LogFilter:
@@ -55,11 +54,14 @@ def list_events(
     session: SessionDep, actor: Actor, params: PageDep, filters: FilterDep
 ) -> Page[AuditEventOut]:
     """Who did what to which object, newest first, with the values before and after
-    (what a return says only for those who may read returns). Searching is logged."""
+    where the caller may read that object now (otherwise each value is withheld).
+    Searching is logged."""
     items, total = service.search(session, filters=filters, params=params)
     page = Page[AuditEventOut].build(items, total, params)
+    seen = visibility.Visibility(session, actor)
+    seen.learn(items)  # one query per kind of object on the page
     for out, event in zip(page.items, items, strict=True):
-        out.before, out.after = visibility.values_for(actor, event)
+        out.before, out.after = seen.values(event)
     _log_reading(session, "audit_log.search", filters)
     return page
 
@@ -78,11 +80,13 @@ def _log_reading(session, action: str, filters: service.LogFilter) -> None:
 )
 @transactional
 def export_csv(session: SessionDep, actor: Actor, filters: FilterDep) -> Response:
-    """The matching rows as CSV, oldest first, before and after as compact JSON."""
+    """The matching rows as CSV, oldest first, before and after as compact JSON (each
+    value withheld where the caller may not read the object now)."""
     out = StringIO()
     # The byte-order mark makes Excel read the file as UTF-8.
     out.write("\ufeff")
-    visibility.write_csv(service.matching(session, filters=filters), out, actor=actor)
+    seen = visibility.Visibility(session, actor)
+    visibility.write_csv(service.matching(session, filters=filters), out, seen_by=seen)
     _log_reading(session, "audit_log.export", filters)
     filename = f"audit-log-{clock.utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(

@@ -1,19 +1,28 @@
-"""``audit-tools users``: accounts, for the first administrator and for scripts."""
+"""``audit-tools users``: accounts, for the first administrator and for scripts.
+
+Run on the server, these grant roles directly: admin and moderator need no second
+administrator here (whoever can run it can reach the database anyway), and the audit
+log names the command line (``cli:<account>``). The last active administrator still
+keeps the role and stays enabled."""
 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app.access import service
+from app.access import grants, service
 from app.access.models import Role, User
 from audit_tools.attribution import as_cli
-from audit_tools.context import console, fail, unit_of_work
+from audit_tools.context import console, err_console, fail, unit_of_work
 
-app = typer.Typer(help="Create, list and disable user accounts.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, list and disable user accounts, and set their roles.", no_args_is_help=True
+)
 
 
 def _interactive() -> bool:
@@ -88,8 +97,50 @@ def disable(email: str = typer.Argument(..., help="The person's e-mail address."
         user = service.find_user(session, email=email)
         if not user.active:
             fail(f"{user.email} is already disabled.")
-        service.update_user(session, user=user, changes={"active": False})
-        console.print(f"Disabled {user.email}; their sessions have ended.")
+        refused = _change(session, user, {"active": False})
+        if refused is None:
+            console.print(f"Disabled {user.email}; their sessions have ended.")
+    if refused is not None:
+        _refused(refused)
+
+
+def _refused(message: str) -> NoReturn:
+    err_console.print(
+        f"[red]{message}[/] Nothing was changed; the refusal is in the audit log.",
+        highlight=False,
+    )
+    raise typer.Exit(1)
+
+
+def _change(session: Session, user: User, changes: dict) -> str | None:
+    """Make the change, or say why not: a refusal is logged (and that row committed)."""
+    try:
+        with grants.refusals_logged(session):
+            service.update_user(session, user=user, changes=changes)
+    except grants.Refusal as refusal:
+        return refusal.message
+    return None
+
+
+@app.command()
+def roles(
+    email: str = typer.Argument(..., help="The person's e-mail address."),
+    role: list[Role] = typer.Option(
+        ..., "--role", help="A role they will have; repeat for several.", case_sensitive=False
+    ),
+) -> None:
+    """Set the person's roles (all of them, replacing those they have), at once: admin
+    and moderator too, without a second administrator. Their sessions end."""
+    with as_cli(), unit_of_work() as session:
+        user = service.find_user(session, email=email)
+        refused = _change(session, user, {"roles": set(role)})
+        if refused is None:
+            console.print(
+                f"{user.email} now has the roles {', '.join(sorted(user.roles))}; "
+                "their sessions have ended."
+            )
+    if refused is not None:
+        _refused(refused)
 
 
 @app.command("reset-password")

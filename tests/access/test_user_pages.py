@@ -172,14 +172,14 @@ class TestAddAUser:
                 "csrf_token": csrf,
                 "display_name": "Mo Moderator",
                 "email": "mo@example.org",
-                "roles": ["moderator", "scrutineer"],
+                "roles": ["practitioner", "scrutineer"],
                 "agency_id": "",
                 "password": "",
             },
         )
         assert r.status_code == 200 and "Mo Moderator has been added." in r.text
         mo = access.find_user(db, email="mo@example.org")
-        assert mo.roles == {Role.MODERATOR, Role.SCRUTINEER}
+        assert mo.roles == {Role.PRACTITIONER, Role.SCRUTINEER}
         assert mo.password_hash is None and mo.agency_id is None
 
     def test_a_duplicate_email_is_an_error_on_the_email_field(self, admin, db, demo):

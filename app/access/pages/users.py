@@ -1,5 +1,11 @@
 """Admin pages for people's accounts: the list, adding someone, changing their name,
-roles and agency, disabling the account and resetting the authenticator."""
+roles and agency, disabling the account and resetting the authenticator.
+
+Nobody gives themselves a role; admin or moderator waits for a second administrator
+(the requests are app/access/pages/grants.py); the last active administrator keeps
+the role and stays enabled. A refusal is shown with the error summary and logged
+(``grants.refusals_logged``): those routes keep their refusals, having written
+nothing else."""
 
 from __future__ import annotations
 
@@ -9,8 +15,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from app.access import service
-from app.access.models import Role
+from app.access import grants, service
+from app.access.models import Role, RoleGrantRequest
 from app.access.policy import Actor
 from app.access.schemas import UserCreate, UserUpdate
 from app.access.secrets import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -141,10 +147,13 @@ def users(
             sort=sort or None,
         )
     filters = {"q": q, "role": role, "agency_id": agency_id, "active": active}
+    _waiting, waiting = grants.list_requests(session, params=PageParams(1, 1))
     return render(
         request,
         "access/users/list.html",
         {
+            "waiting": waiting,
+            "pending": grants.pending_for(session, user_ids=[u.id for u in items]),
             "users": items,
             "total": total,
             "page": page,
@@ -203,7 +212,9 @@ def new_user(session: SessionDep, request: Request) -> Response:
 
 @router.post("/admin/users/new", name="access.user_create")
 @transactional
-def create_user(session: SessionDep, request: Request, posted: PostedForm) -> Response:
+def create_user(
+    session: SessionDep, request: Request, actor: Actor, posted: PostedForm
+) -> Response:
     try:
         body = NEW_ACCOUNT.read(posted)  # a blank password: none yet, set later
         with NEW_ACCOUNT.submitting(session, posted):
@@ -214,12 +225,26 @@ def create_user(session: SessionDep, request: Request, posted: PostedForm) -> Re
                 roles=set(body.roles),
                 agency_id=body.agency_id,
                 password=body.password,
+                actor=actor,
             )
     except FormInvalid as invalid:
         shown = {k: v for k, v in posted.shown(NEW_ACCOUNT.lists).items() if k != "password"}
         return _new_page(request, session, invalid.state(shown), invalid.status_code)
-    flash(f"{user.display_name} has been added.")
+    grant = grants.pending_for(session, user_ids=[user.id]).get(user.id)
+    flash(f"{user.display_name} has been added.{_waiting_words(grant)}")
     return redirect(request, "access.users")
+
+
+def _waiting_words(grant: RoleGrantRequest | None) -> str:
+    if grant is None:
+        return ""
+    asked = [
+        ROLE_LABELS[Role(r)].lower() for r in grant.roles if Role(r) in grants.NEEDS_SECOND_ADMIN
+    ]
+    return (
+        f" Giving them the {' and '.join(asked)} role needs another administrator's "
+        "approval: the request is waiting."
+    )
 
 
 # --- one person's account ----------------------------------------------------------------
@@ -239,6 +264,7 @@ def _user_page(request, session, *, user, actor, form=None, status_code=200):
         "access/users/user.html",
         {
             "user": user,
+            "grant": grants.pending_for(session, user_ids=[user.id]).get(user.id),
             "own_account": actor.user_id == user.id,
             "form": form,
             "role_labels": ROLE_LABELS,
@@ -257,8 +283,23 @@ def user_page(session: SessionDep, request: Request, actor: Actor, user_id: IdPa
     return _user_page(request, session, user=user, actor=actor)
 
 
+def _log_if_last_admin(session: Session, user, roles: set[Role], active: bool) -> None:
+    refusal = grants.last_admin_refusal(session, user=user, roles=roles, active=active)
+    if refusal is not None:
+        grants.log_refusal(session, refusal)
+
+
+def _refused(request, session, *, user, actor, refusal, field, values=None) -> Response:
+    """The account page again with the refusal in its error summary (already logged)."""
+    form = FormState(values=values or {}, errors={field: refusal.message})
+    user = service.get_user(session, user_id=user.id)  # as it stands: nothing changed
+    return _user_page(
+        request, session, user=user, actor=actor, form=form, status_code=refusal.status_code
+    )
+
+
 @router.post("/admin/users/{user_id}", name="access.user_update")
-@transactional
+@transactional(keep_refusals=True)  # a refusal's audit-log row is kept; nothing else is
 def update_user(
     session: SessionDep, request: Request, actor: Actor, user_id: IdPath, posted: PostedForm
 ) -> Response:
@@ -267,13 +308,20 @@ def update_user(
         body = ACCOUNT.read(posted)  # "No agency" (blank) removes it
         roles = set(body.roles or ())  # the form always posts a list, perhaps empty
         if actor.user_id == user.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
-            # Nobody else may be left to give it back.
+            # Nobody else may be left to give it back. (Where nobody else is, this is
+            # also the last administrator's refusal, and logged as that.)
+            _log_if_last_admin(session, user, roles, user.active)
             raise ACCOUNT.invalid(
                 {"roles": "You cannot remove your own administrator role"}, posted=posted
             )
         changes = {"display_name": body.display_name, "roles": roles, "agency_id": body.agency_id}
-        with ACCOUNT.submitting(session, posted):
-            service.update_user(session, user=user, changes=changes)
+        with grants.refusals_logged(session), ACCOUNT.submitting(session, posted):
+            _user, grant = service.change_user(session, user=user, changes=changes, actor=actor)
+    except grants.Refusal as refusal:
+        shown = posted.shown(ACCOUNT.lists)
+        return _refused(
+            request, session, user=user, actor=actor, refusal=refusal, field="roles", values=shown
+        )
     except FormInvalid as invalid:
         return _user_page(
             request,
@@ -283,20 +331,27 @@ def update_user(
             form=invalid.state(),
             status_code=invalid.status_code,
         )
-    flash(f"Changes to {user.display_name}'s account have been saved.")
+    flash(f"Changes to {user.display_name}'s account have been saved.{_waiting_words(grant)}")
     return redirect(request, "access.users")
 
 
 @router.post("/admin/users/{user_id}/disable", name="access.user_disable")
-@transactional
+@transactional(keep_refusals=True)  # a refusal's audit-log row is kept; nothing else is
 def disable_user(session: SessionDep, request: Request, actor: Actor, user_id: IdPath) -> Response:
     user = service.get_user(session, user_id=user_id)
     if actor.user_id == user.id:
         # Refused, not merely hidden: a stale page or a second tab could still post it.
+        _log_if_last_admin(session, user, set(user.roles), False)
         refused = FormState(errors={"disable": "You cannot disable your own account"})
         return _user_page(request, session, user=user, actor=actor, form=refused, status_code=409)
     if user.active:
-        service.update_user(session, user=user, changes={"active": False})
+        try:
+            with grants.refusals_logged(session):
+                service.update_user(session, user=user, changes={"active": False}, actor=actor)
+        except grants.Refusal as refusal:
+            return _refused(
+                request, session, user=user, actor=actor, refusal=refusal, field="disable"
+            )
     flash(f"{user.display_name}'s account has been disabled and they have been signed out.")
     return redirect(request, "access.users")
 
