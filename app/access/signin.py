@@ -3,9 +3,10 @@ signing out, and each person's own list of sessions.
 
 Every refusal looks the same whatever the reason (unknown account, wrong password,
 disabled account, no password set), so a response never reveals whether an account
-exists; only the audit log, which the caller never sees, records why. Failures are
-counted per (account, client address) in the database, so the limit holds across
-server processes and an attacker at one address cannot lock a person out at another.
+exists; only the audit log, which the caller never sees, records why. Two limits, both
+in the database so they hold across server processes: passwords evaluated per client
+address, whatever the account (password spraying), and failures per (account, client
+address), so an attacker at one address cannot lock a person out at another.
 
 A refusal is recorded (the failure count, the log row) before it is raised: the
 caller must commit the session even when these functions raise ``SignInRefused``,
@@ -15,21 +16,23 @@ raising it, so the request's transaction commits).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import math
 import secrets as random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NoReturn
 
 import pyotp
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.access import kept
 from app.access.auth import actor_for, end_session
-from app.access.models import RecoveryCode, SignInThrottle, User, WebSession
+from app.access.models import RecoveryCode, SignInAttempt, SignInThrottle, User, WebSession
 from app.access.policy import Via
 from app.access.secrets import digest, hash_password, needs_rehash, new_token, verify_password
 from app.auditlog import service as auditlog
@@ -37,6 +40,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.context import RequestContext, bound, current
 from app.errors import AppError, NotFound, StateError
+from app.formatting import format_time
 
 SIGN_IN_REFUSED = "The e-mail address or password is not right."
 CODE_REFUSED = "The code is not right. Check the time on your device, or use a recovery code."
@@ -70,14 +74,23 @@ class CodeRefused(AppError):
 
 
 class TooManyAttempts(AppError):
+    """Refused before any password or code is checked, until ``until``: which limit
+    (``from_address``: the client address's, otherwise the account's at that address),
+    and when to try again, in seconds (``retry_after``, also the Retry-After header) and
+    in words with the time of day in England, rounded up to the minute."""
+
     status_code = 429
     code = "too_many_attempts"
 
-    def __init__(self, *, retry_after: int) -> None:
-        minutes = max(1, -(-retry_after // 60))
+    def __init__(self, *, until: datetime, from_address: bool = False) -> None:
+        retry_after = max(1, math.ceil((until - utcnow()).total_seconds()))
+        minutes = -(-retry_after // 60)
+        if until.second or until.microsecond:
+            until = until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        where = "from your network" if from_address else "to this account"
         super().__init__(
-            f"Too many attempts to sign in. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
+            f"There have been too many attempts to sign in {where}. Try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}, at {format_time(until)}.",
             retry_after=retry_after,
         )
         self.retry_after = retry_after
@@ -101,11 +114,18 @@ def sign_in(
     The session is complete at once only when the partnership has turned second
     factors off; otherwise it waits for a code (or, for someone without a confirmed
     authenticator, for enrolment: a new secret is stored on the account, unconfirmed).
-    Refused while the (account, address) pair is locked, even with the right password.
+    Refused without checking the password (TooManyAttempts) while the client address
+    has had its allowance of passwords checked in the last minute, or while the
+    (account, address) pair is locked, even with the right password.
     """
     account = email.strip().lower()
-    user = session.scalar(select(User).where(User.email == account))
-    _refuse_if_locked(session, account=account, client_address=client_address, user=user)
+    # FOR KEY SHARE is what inserting the web session takes anyway; taken before the
+    # throttle's locks it keeps one order, account then throttle, as the second factor
+    # does (it locks the account FOR UPDATE, then the pair): the other order deadlocks.
+    user = session.scalar(
+        select(User).where(User.email == account).with_for_update(read=True, key_share=True)
+    )
+    _admit(session, account=account, client_address=client_address, user=user, settings=settings)
     # verify_password does the same work when there is no hash, so an unknown
     # account takes as long to refuse as a wrong password.
     password_ok = verify_password(user.password_hash if user else None, password)
@@ -346,59 +366,143 @@ def _complete(web_session: WebSession) -> str:
 
 
 # --- throttling --------------------------------------------------------------------
+#
+# Checking a limit and counting against it must not interleave with another request's
+# doing the same. On PostgreSQL each check is serialised by a transaction-level
+# advisory lock keyed on the client address (or the pair), taken before the check and
+# held until the commit: it exists whether or not the throttle's row does (a row lock
+# on a row that is not there yet locks nothing, and 40 parallel attempts then got 9 or
+# 10 passwords checked instead of 5). The address's lock is always taken before the
+# pair's. SQLite runs writers one at a time (BEGIN IMMEDIATE) already. What is counted
+# commits with the refusal: the sign-in routes keep refusals (keep_refusals=True).
+
+ADDRESS_WINDOW = timedelta(minutes=1)
+# Stale rows removed at each checked password: more than it adds, so the tables stay
+# at about what the windows hold.
+_STALE_BATCH = 100
+
+
+def _lock(session: Session, *key: str) -> None:
+    """Wait for, then hold until the transaction ends, PostgreSQL's advisory lock on
+    ``key`` (64 bits of its hash: a collision only makes two keys wait for each other)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    hashed = hashlib.blake2b("\x00".join(("sign-in", *key)).encode(), digest_size=8).digest()
+    session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(hashed, signed=True))))
+
+
+def _admit(
+    session: Session, *, account: str, client_address: str, user: User | None, settings: Settings
+) -> None:
+    """Let one password be checked, counting it against the client address's
+    allowance; or, if the address has had its allowance in the last minute or the pair
+    is locked, log the refusal and raise TooManyAttempts (with the later of the two
+    times: at the earlier, the other would still refuse)."""
+    address = client_address[:64]
+    _lock(session, "address", address)
+    now = utcnow()
+    address_until = _address_free_at(session, address=address, now=now, settings=settings)
+    pair_until = _pair_locked_until(session, account=account, client_address=client_address)
+    if pair_until and (address_until is None or pair_until >= address_until):
+        _refuse(session, account=account, user=user, reason="locked", until=pair_until)
+    if address_until:
+        _refuse(
+            session,
+            account=account,
+            user=user,
+            reason="too many from the address",
+            until=address_until,
+            from_address=True,
+        )
+    session.add(SignInAttempt(client_address=address, attempted_at=now))
+    session.flush()
+    _forget_stale(session, now=now, settings=settings)
+
+
+def _address_free_at(
+    session: Session, *, address: str, now: datetime, settings: Settings
+) -> datetime | None:
+    """None if the address has had fewer than its allowance of passwords checked in
+    the last minute; otherwise when it may have another: when the allowance-th newest
+    leaves the window."""
+    allowance = settings.sign_in_max_per_address_per_minute
+    nth_newest = session.scalar(
+        select(SignInAttempt.attempted_at)
+        .where(
+            SignInAttempt.client_address == address,
+            SignInAttempt.attempted_at > now - ADDRESS_WINDOW,
+        )
+        .order_by(SignInAttempt.attempted_at.desc())
+        .offset(allowance - 1)
+        .limit(1)
+    )
+    return None if nth_newest is None else nth_newest + ADDRESS_WINDOW
 
 
 def _throttle_row(session: Session, *, account: str, client_address: str) -> SignInThrottle | None:
+    """The pair's row, if it has one, read under the pair's lock (taken here)."""
+    _lock(session, "pair", account[:320], client_address[:64])
     return session.scalar(
         select(SignInThrottle)
         .where(
             SignInThrottle.account == account[:320],
             SignInThrottle.client_address == client_address[:64],
         )
+        # Row-locked as well, so that _forget_stale (SKIP LOCKED) leaves it alone.
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
 
 
 def _throttle_row_to_count(
     session: Session, *, account: str, client_address: str
 ) -> SignInThrottle:
-    """The pair's row, created at its first failure."""
+    """The pair's row, created at its first failure (under the pair's lock, so no
+    other request can be creating it too)."""
     row = _throttle_row(session, account=account, client_address=client_address)
-    if row is not None:
-        return row
-    try:
-        with session.begin_nested():
-            row = SignInThrottle(
-                account=account[:320],
-                client_address=client_address[:64],
-                failures=0,
-                window_started_at=utcnow(),
-            )
-            session.add(row)
-    except IntegrityError:
-        # Another process's first failure for this pair got in first: count on its row.
-        found = _throttle_row(session, account=account, client_address=client_address)
-        if found is None:
-            raise
-        return found
+    if row is None:
+        row = SignInThrottle(
+            account=account[:320],
+            client_address=client_address[:64],
+            failures=0,
+            window_started_at=utcnow(),
+        )
+        session.add(row)
     return row
+
+
+def _pair_locked_until(session: Session, *, account: str, client_address: str) -> datetime | None:
+    row = _throttle_row(session, account=account, client_address=client_address)
+    if row is None or row.locked_until is None or row.locked_until <= utcnow():
+        return None
+    return row.locked_until
 
 
 def _refuse_if_locked(
     session: Session, *, account: str, client_address: str, user: User | None
 ) -> None:
-    row = _throttle_row(session, account=account, client_address=client_address)
-    now = utcnow()
-    if row is None or row.locked_until is None or row.locked_until <= now:
-        return
+    until = _pair_locked_until(session, account=account, client_address=client_address)
+    if until is not None:
+        _refuse(session, account=account, user=user, reason="locked", until=until)
+
+
+def _refuse(
+    session: Session,
+    *,
+    account: str,
+    user: User | None,
+    reason: str,
+    until: datetime,
+    from_address: bool = False,
+) -> NoReturn:
     auditlog.record(
         session,
         action="auth.sign_in_failed",
         object_type="user",
         object_id=user.id if user else None,
-        after={"account": account, "reason": "locked", "locked_until": row.locked_until},
+        after={"account": account, "reason": reason, "locked_until": until},
     )
-    raise TooManyAttempts(retry_after=max(1, int((row.locked_until - now).total_seconds()) + 1))
+    raise TooManyAttempts(until=until, from_address=from_address)
 
 
 def _count_failure(
@@ -436,6 +540,31 @@ def _clear_failures(session: Session, *, account: str, client_address: str) -> N
             SignInThrottle.client_address == client_address[:64],
         )
     )
+
+
+def _forget_stale(session: Session, *, now: datetime, settings: Settings) -> None:
+    """Remove rows that limit nothing any more (passwords checked over a minute ago;
+    pairs whose window and lock are both over), so client and e-mail addresses are
+    kept no longer than they are of use. A row another request holds is left for a
+    later sign-in (SKIP LOCKED): nobody waits here."""
+    old_attempts = (
+        select(SignInAttempt.id)
+        .where(SignInAttempt.attempted_at <= now - ADDRESS_WINDOW)
+        .limit(_STALE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(SignInAttempt).where(SignInAttempt.id.in_(old_attempts)))
+    window = timedelta(minutes=settings.sign_in_lockout_minutes)
+    old_pairs = (
+        select(SignInThrottle.id)
+        .where(
+            SignInThrottle.window_started_at <= now - window,
+            or_(SignInThrottle.locked_until.is_(None), SignInThrottle.locked_until <= now),
+        )
+        .limit(_STALE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(SignInThrottle).where(SignInThrottle.id.in_(old_pairs)))
 
 
 # --- signing out and one's own sessions ----------------------------------------------
