@@ -2,9 +2,12 @@ FROM python:3.11-slim
 # PDF briefings: WeasyPrint's libraries and a font with Arial's metrics to make them, and
 # poppler-utils (pdftotext, pdfinfo) for the identification check, which reads each PDF's
 # text and metadata before it is published (the same packages as .ci/system-deps).
+# postgresql-client: pg_dump and pg_restore for audit-tools backup and restore (15, as
+# the compose file's server).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 poppler-utils \
+        postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/case-audit
 COPY . .

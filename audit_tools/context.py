@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
+from app.crypto import DataKeyError
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import AppError
 from app.migrate import schema_problem
@@ -51,6 +52,8 @@ def unit_of_work() -> Iterator[Session]:
         fail(
             f"The database at {database_label(settings.database_url)} could not be used: {getattr(exc, 'orig', None) or exc}"
         )
+    except DataKeyError as exc:  # an encrypted value that the data keys do not open
+        fail(str(exc))
     finally:
         engine.dispose()
 
