@@ -4,6 +4,7 @@ from app.access.models import (
     ApiToken,
     RecoveryCode,
     Role,
+    RoleGrantRequest,
     SignInThrottle,
     User,
     UserRole,
@@ -35,6 +36,7 @@ from app.findings.models import Finding, FindingKind, Theme, finding_theme
 from app.identify.models import AllowedTerm
 from app.moderation.models import ModeratedGrade
 from app.reminders.models import ReminderSent
+from app.retention.models import RetentionRemoval
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "AuditEvent",
     "RecoveryCode",
     "Role",
+    "RoleGrantRequest",
     "SignInThrottle",
     "User",
     "UserRole",
@@ -77,6 +80,7 @@ __all__ = [
     "KeyAreaEvidence",
     "ModeratedGrade",
     "ReminderSent",
+    "RetentionRemoval",
     "Question",
     "Return",
     "ReturnStatus",

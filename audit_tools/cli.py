@@ -6,10 +6,13 @@ import typer
 
 from audit_tools.commands import (
     auditlog,
+    backup,
     briefings,
     db,
     demo,
     reminders,
+    retention,
+    secrets,
     serve,
     templates,
     tokens,
@@ -28,6 +31,10 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(auditlog.app, name="audit-log")
 app.add_typer(reminders.app, name="reminders")
 app.add_typer(briefings.app, name="briefings")
+app.add_typer(retention.app, name="retention")
+app.add_typer(secrets.app, name="secrets")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 

@@ -84,6 +84,7 @@ SAMPLE_BODIES: dict[str, object] = {
     },
     "api.users.update": {},
     "api.users.reset_password": {"password": "a long enough new passphrase"},
+    "api.role_grants.decide": {"decision": "approve"},
 }
 
 # Only the route table is read: the engine never connects.

@@ -3,8 +3,8 @@
 Passwords are stored as argon2id hashes; session and API tokens as SHA-256 digests
 (they are 256-bit random strings, so a fast hash is enough); recovery codes as HMACs
 keyed with the service's secret key, which is not in the database. Authenticator
-secrets are stored as they are (the codes must be computed from them): protect the
-database and its backups accordingly.
+secrets must be read back to compute the codes, so they are encrypted (``app.crypto``,
+under ``AUDIT_DATA_KEYS``) rather than hashed.
 """
 
 from __future__ import annotations
@@ -12,11 +12,21 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency
 from app.clock import utcnow
+from app.crypto import EncryptedString
 from app.db import Base, UTCDateTime, str_enum
 
 
@@ -42,7 +52,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed in the database, plain here: the type encrypts and decrypts.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(255))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last 30-second step whose code was accepted: each code works once.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
@@ -145,3 +156,50 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInAttempt(Base):
+    """A password evaluated for a client address, whatever the account: at most
+    ``sign_in_max_per_address_per_minute`` in any minute, so one address cannot try a
+    few passwords on every account (password spraying). Rows older than a minute are
+    of no use and are removed at later sign-ins (app/access/signin.py)."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (
+        Index("ix_sign_in_attempt_client_address_attempted_at", "client_address", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GrantDecision(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    REPLACED = "replaced"  # a later request for the same person took its place
+
+
+class RoleGrantRequest(Base):
+    """A change of someone's roles that gives them admin or moderator, asked by one
+    administrator and kept pending until another (neither the one who asked nor the
+    person it is for) approves or refuses it; only an approval changes their roles
+    (app/access/grants.py). The command line on the server grants directly."""
+
+    __tablename__ = "role_grant_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    roles: Mapped[list] = mapped_column(JSON)  # all their roles once approved, as values
+    roles_before: Mapped[list] = mapped_column(JSON)  # their roles when it was asked
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    requested_by_label: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[GrantDecision] = mapped_column(
+        str_enum(GrantDecision, "grant_decision"), default=GrantDecision.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_by_label: Mapped[str] = mapped_column(String(320), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(1000), default="")  # why it was refused

@@ -49,6 +49,9 @@ ROUTE_RULES: dict[str, P] = {
     "access.user_update": P.USER_MANAGE,
     "access.user_disable": P.USER_MANAGE,
     "access.user_reset_second_factor": P.USER_MANAGE,
+    "access.role_grants": P.USER_MANAGE,
+    "access.role_grant": P.USER_MANAGE,
+    "access.role_grant_decide": P.USER_MANAGE,
     # pages: template builder (admin)
     "audit_templates.list": P.TEMPLATE_MANAGE,
     "audit_templates.new": P.TEMPLATE_MANAGE,
@@ -266,6 +269,9 @@ ROUTE_RULES: dict[str, P] = {
     "api.users.disable": P.USER_MANAGE,
     "api.users.reset_password": P.USER_MANAGE,
     "api.users.reset_second_factor": P.USER_MANAGE,
+    "api.role_grants.list": P.USER_MANAGE,
+    "api.role_grants.get": P.USER_MANAGE,
+    "api.role_grants.decide": P.USER_MANAGE,
 }
 
 
