@@ -5,6 +5,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from functools import partial, wraps
 from typing import Annotated, Any, TypeVar, cast, overload
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -16,12 +17,13 @@ from starlette.datastructures import FormData
 from app import clock as calendar
 from app.access import kept
 from app.access.auth import authenticate, session_token_from
-from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from app.access.csrf import CSRF_FIELD, CSRF_HEADER, csrf_valid, sent_from_elsewhere
 from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, Via, require
-from app.access.rules import rule_for
+from app.access.rules import ROUTE_RULES, rule_for
 from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
 from app.db import get_session
+from app.errors import AppError, FieldError, InvalidInput
 from app.forms import Posted
 from app.schemas_base import MAX_ID
 
@@ -40,6 +42,67 @@ def _blank_is_none(value):
 FilterId = Annotated[
     Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_blank_is_none), Query()
 ]
+
+
+async def credentials_first(request: Request) -> None:
+    """A request that carries no credentials at all, to a route that needs someone
+    signed in, is answered 401 before its body is read: what is wrong with a body
+    nobody may send is not the question. (With credentials, who they belong to is
+    found in the endpoint's own transaction: ``transactional``.)"""
+    if request.headers.get("authorization") or session_token_from(request):
+        return
+    rule = ROUTE_RULES.get(getattr(request.scope.get("route"), "name", None) or "")
+    if rule is None:
+        return  # refused by ``transactional``, which fails closed
+    # Without credentials ``authenticate`` reads nothing from the database: the actor
+    # is no one (unless a test signed everyone in as the system).
+    actor = authenticate(cast(Session, None), request, request.app.state.settings)
+    require(actor, rule)
+
+
+async def strict_query_string(request: Request) -> None:
+    """Every route's query string must be UTF-8 once decoded: otherwise Starlette would
+    put replacement characters in its place, and a search or a filter would quietly be
+    for something other than what was sent. An API route refuses a parameter it does
+    not have, as its bodies refuse a field they do not have: a misspelt filter would
+    otherwise quietly list everything. (Every APIRoute: app.main.)"""
+    raw = request.scope.get("query_string", b"")
+    if not raw:
+        return
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise AppError(
+            "The address's query string is not valid UTF-8 once its %-escapes are decoded.",
+            fields=[FieldError("query", "must be UTF-8 text, %-encoded")],
+        ) from None
+    if not request.url.path.startswith("/api/"):
+        return  # pages read a few of their own (?from=, ?next=)
+    known = _query_names(request.scope.get("route"))
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in known]
+    if unknown:
+        raise InvalidInput(
+            "The query string has parameters this route does not have.",
+            fields=[FieldError(f"query.{name}", "is not a parameter here") for name in unknown],
+        )
+
+
+def _query_names(route: object) -> frozenset[str]:
+    """The query parameters a route reads, its dependencies' included (worked out once
+    per route, and kept on it)."""
+    found = getattr(route, "_query_names", None)
+    if found is None:
+        names: set[str] = set()
+        waiting = [getattr(route, "dependant", None)]
+        while waiting:
+            dependant = waiting.pop()
+            if dependant is not None:
+                names |= {param.alias for param in dependant.query_params}
+                waiting += dependant.dependencies
+        found = frozenset(names)
+        if route is not None:
+            route._query_names = found  # type: ignore[attr-defined]
+    return found
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -134,7 +197,13 @@ async def _page_form(request: Request) -> FormData | None:
 
 
 def check_csrf(request: Request, given: str | None) -> None:
-    """A change made with the session cookie must carry the session's CSRF token."""
+    """A change made with the session cookie must come from the service's own pages
+    and carry the session's CSRF token."""
+    if sent_from_elsewhere(request, [request.app.state.settings.public_url]):
+        raise Forbidden(
+            "This change came from another website, so it was refused: nothing was saved. "
+            "Make changes from this service's own pages."
+        )
     token = session_token_from(request)
     if not token or not csrf_valid(token, request.app.state.settings.secret_key, given):
         raise Forbidden(

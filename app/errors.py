@@ -102,6 +102,20 @@ def wants_page(request: Request) -> bool:
     return not path.startswith(("/api/", "/openapi.json", "/docs"))
 
 
+def _methods_for(routes, path: str) -> set[str]:
+    """The methods of every route whose path matches, however deeply included."""
+    found: set[str] = set()
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            found |= _methods_for(nested.routes, path)
+            continue
+        methods, pattern = getattr(route, "methods", None), getattr(route, "path_regex", None)
+        if methods and pattern is not None and pattern.match(path):
+            found |= set(methods)
+    return found
+
+
 def install_error_handlers(app: FastAPI, *, page: PageResponder) -> None:
     def respond(
         request: Request, status: int, body: dict, headers: Mapping[str, str] | None = None
@@ -151,7 +165,13 @@ def install_error_handlers(app: FastAPI, *, page: PageResponder) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         code = "not_found" if exc.status_code == 404 else "http_error"
-        return respond(request, exc.status_code, {"detail": detail, "code": code}, exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route with this path; the
+            # answer must name every method the path has (GET and POST of a list).
+            methods = _methods_for(request.app.routes, request.scope["path"])
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
+        return respond(request, exc.status_code, {"detail": detail, "code": code}, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict, InvalidInput
+from app.schemas_base import DATE_RANGE, EARLIEST_DATE, FORM_CONTEXT, LATEST_DATE
 
 M = TypeVar("M", bound=BaseModel)
 # The page's words for what is wrong, looked up in this order: for a field left
@@ -92,9 +93,12 @@ def read_date(posted: Posted, name: str, label: str) -> tuple[date | None, str |
     if len(parts["year"]) != 4:
         return None, f"{label} must have a year with 4 numbers"
     try:
-        return date(int(parts["year"]), int(parts["month"]), int(parts["day"])), None
+        day = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
     except ValueError:
         return None, f"{label} must be a real date"
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        return None, f"{label} must be {DATE_RANGE}"
+    return day, None
 
 
 def date_values(name: str, day: date | None) -> dict[str, str]:
@@ -280,7 +284,7 @@ class Form(Generic[M]):
                 data[target] = value
         data.update(extra)
         try:
-            built = self.model.model_validate(data)
+            built = self.model.model_validate(data, context=FORM_CONTEXT)
         except ValidationError as exc:
             for error in exc.errors():
                 loc = error.get("loc")

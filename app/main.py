@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from app import templating
+from app import api_docs, templating
 from app.access import api as access_api
 from app.access import pages as access_pages
 from app.actions import api as actions_api
@@ -28,6 +28,7 @@ from app.briefings import api as briefings_api
 from app.briefings import pages as briefings_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, new_request_session
+from app.deps import credentials_first, strict_query_string
 from app.errors import install_error_handlers
 from app.findings import api as findings_api
 from app.findings import pages as findings_pages
@@ -88,9 +89,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Case audit service",
         summary="Multi-agency case audits for a safeguarding children partnership.",
         version="0.1.0",
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        # Off in production unless settings.api_docs turns them on (app.api_docs).
+        openapi_url="/openapi.json" if api_docs.docs_on(settings) else None,
+        docs_url=None,
         redoc_url=None,
+        # Every route answers 401 to a request without credentials before reading it,
+        # and refuses a query string that is not UTF-8 (400) rather than reading it
+        # with replacement characters (app.deps).
+        dependencies=[Depends(credentials_first), Depends(strict_query_string)],
     )
     app.state.settings = settings
     # Templates are read again when their files change only while developing; a
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identify_pages,
     ):
         app.include_router(module.router)
+    api_docs.install(app, settings)
     # The app serves GOV.UK Frontend's files itself (no CDN at run time), installed by
     # `npm ci`; a checkout without them still runs the API.
     if GOVUK_DIST.is_dir():

@@ -22,10 +22,11 @@ PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-# The API documentation page loads Swagger UI with an inline script of its own.
+# The API documentation page (app/api_docs.py): Swagger UI's own files from 'self', no
+# inline script; its styles set style attributes, so inline styles are allowed there.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' cdn.jsdelivr.net; img-src 'self' data: fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 )
 
@@ -42,7 +43,7 @@ class ProtectionMiddleware:
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         https = scope.get("scheme") == "https"
-        docs = scope["path"] in ("/docs", "/docs/oauth2-redirect")
+        docs = scope["path"] == "/docs"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -53,7 +54,10 @@ class ProtectionMiddleware:
                 if "content-security-policy" not in headers:
                     headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
                 headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
+                # Other sites learn nothing of the address a link was followed from; the
+                # service's own forms keep their origin (under no-referrer a browser
+                # posts them with "Origin: null", and the origin check refuses that).
+                headers["Referrer-Policy"] = "same-origin"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
                 headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
@@ -73,19 +77,35 @@ class ProtectionMiddleware:
             return
 
         received = 0
+        overflowed = False
+        answered = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    overflowed = True
                     raise _BodyTooLarge
             return message
 
+        async def send_unless_overflowed(message: Message) -> None:
+            # A body sent in chunks (no Content-Length) is found too large only while it
+            # is read, and whoever was reading may turn the error into an answer of its
+            # own (FastAPI's "error parsing the body", a 400): the answer is 413 anyway.
+            nonlocal answered
+            if overflowed and not answered:
+                return
+            answered = answered or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
         try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except _BodyTooLarge:
+            await self.app(scope, limited_receive, send_unless_overflowed)
+        except Exception:
+            if not overflowed:
+                raise
+        if overflowed and not answered:
             await _too_large(send_with_headers, self.max_body_bytes)
 
 

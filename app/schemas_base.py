@@ -1,14 +1,20 @@
 """Shared pieces of the request and response models."""
 
 import re
-from typing import Annotated
+import types
+import typing
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 
@@ -32,6 +38,59 @@ def check_line(value: str | None) -> str | None:
     return value
 
 
+# Dates people type: a year such as 1 or 9999 is a slip, not a plan, and arithmetic
+# on it (a deadline a week later) would overflow.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+DATE_RANGE = "between 1 January 1900 and 31 December 2100"
+
+
+def check_date(value: date | None) -> date | None:
+    """A date (or a date and time) from 1900 to 2100."""
+    day = value.date() if isinstance(value, datetime) else value
+    if day is not None and not (EARLIEST_DATE <= day <= LATEST_DATE):
+        raise ValueError(f"must be a date {DATE_RANGE}")
+    return value
+
+
+_NUMERIC = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _written_date(value: Any) -> Any:
+    # pydantic reads a number (or "0") as seconds since 1970: nobody means that.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMERIC.fullmatch(value)):
+        raise ValueError("must be a date, as YYYY-MM-DD")
+    return value
+
+
+def _written_time(value: Any) -> Any:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMERIC.fullmatch(value)):
+        raise ValueError("must be a date and time, as ISO 8601 (2024-03-31T09:30:00Z)")
+    return value
+
+
+# Dates and times in query strings: as written, from 1900 to 2100.
+WrittenDate = Annotated[date, BeforeValidator(_written_date), AfterValidator(check_date)]
+WrittenDateTime = Annotated[datetime, BeforeValidator(_written_time), AfterValidator(check_date)]
+
+
+def check_storable(value: Any) -> None:
+    """Raise ValueError if ``value`` holds text with control characters (other than
+    tab and line breaks) or a date outside 1900-2100, however deeply it is nested in
+    lists and mappings. (A nested request model checks its own fields.)"""
+    if isinstance(value, str):
+        check_text(value)
+    elif isinstance(value, date):
+        check_date(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key)
+            check_storable(item)
+
+
 # Ids are 32-bit on PostgreSQL; a bigger number can name nothing, and SQLite would
 # fail to bind it at all. Path ids use IdPath (app.deps), query ids IdQuery.
 MAX_ID = 2_147_483_647
@@ -47,10 +106,76 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000), PlainText]
 
 
+# The validation context a page's form is checked in (app.forms): its values are text,
+# which pydantic turns into numbers, yes/no and dates as it should.
+FORM_CONTEXT = {"form": True}
+
+
+def _json_kinds(annotation: Any) -> tuple[type, ...] | None:
+    """The types a JSON value must already have for a field of this type: pydantic
+    would otherwise take "0" or 0 for false and a number for a date (seconds since
+    1970), which a client that sent them did not mean. None: pydantic's own check is
+    enough (text, choices, lists, nested models)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _json_kinds(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [_json_kinds(a) for a in typing.get_args(annotation) if a is not type(None)]
+        if any(k is None for k in kinds):
+            return None
+        return tuple(t for k in kinds if k is not None for t in k)
+    if annotation is bool:
+        return (bool,)
+    if annotation is int:
+        return (int,)
+    if annotation in (date, datetime):
+        return (str, date)
+    return None
+
+
+_KIND_WORDS = {bool: "true or false", int: "a whole number", str: "a date, as YYYY-MM-DD"}
+
+
+@cache
+def _field_kinds(model: type[BaseModel], name: str) -> tuple[type, ...] | None:
+    return _json_kinds(model.model_fields[name].annotation)
+
+
+def check_json_kind(model: type[BaseModel], name: str, value: Any) -> None:
+    """Raise ValueError if ``value`` is not of the JSON type the field declares."""
+    if value is None:
+        return
+    kinds = _field_kinds(model, name)
+    if kinds is None:
+        return
+    wrong_bool = isinstance(value, bool) and bool not in kinds  # True is an int too
+    if wrong_bool or not isinstance(value, kinds):
+        words = " or ".join(dict.fromkeys(_KIND_WORDS[k] for k in kinds if k in _KIND_WORDS))
+        raise ValueError(f"must be {words}")
+
+
 class RequestModel(BaseModel):
-    """Request bodies refuse unknown fields, so a misspelt field is an error, not ignored."""
+    """Request bodies refuse unknown fields, so a misspelt field is an error, not ignored.
+    Every field of every request (the API's bodies and the pages' forms, which are
+    checked with the same models) refuses control characters in its text and dates
+    outside 1900-2100, whatever its own type says: PostgreSQL cannot store NUL at all,
+    and SQLite would store what PostgreSQL refuses."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        # A page's form sends text (FORM_CONTEXT); a JSON body must say what it means.
+        if not (info.context or {}).get("form") and info.field_name is not None:
+            check_json_kind(cls, info.field_name, value)
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        check_storable(value)
+        return value
 
 
 class ResponseModel(BaseModel):

@@ -357,8 +357,8 @@ def local_path(value: str | None, default: str) -> str:
 
 def came_from(request: Request, default: str) -> str:
     """Where the person came from, for a back link: the ``from`` a link handed on (a
-    path in this service), else ``default``. (The service sends no Referer, so the
-    link says.)"""
+    path in this service), else ``default``. (The service does not rely on a
+    Referer, so the link says.)"""
     return local_path(request.query_params.get("from"), default)
 
 

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from app.access.auth import session_token_from
-from app.access.csrf import CSRF_FIELD, csrf_valid
+from app.access.csrf import CSRF_FIELD, csrf_valid, sent_from_elsewhere
 from app.access.models import KeptPost, User, WebSession
 from app.access.secrets import digest
 from app.clock import utcnow
@@ -61,6 +61,8 @@ def keep(session: Session, request: Request, form: FormData, settings: Settings)
     token = session_token_from(request)
     web = ended_session(session, request)
     if route not in KEEPABLE or token is None or web is None:
+        return False
+    if sent_from_elsewhere(request, [settings.public_url]):
         return False
     if web.second_factor_at is None and settings.require_second_factor:
         return False  # never fully signed in

@@ -76,19 +76,28 @@ def _download(content: bytes, media_type: str, name: str) -> Response:
     )
 
 
-@router.get("/actions/export.xlsx", name="api.actions.export_xlsx")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/actions/export.xlsx",
+    name="api.actions.export_xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
 @transactional
 def export_xlsx(session: SessionDep, actor: Actor, filters: FilterDep, clock: ClockDep) -> Response:
     """Exactly the filtered actions as an Excel workbook (no child is named)."""
     rows, _total = tracker.rows(session, actor=actor, filters=filters, clock=clock)
-    return _download(
-        export.to_xlsx(rows),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        export.filename(clock.today, "xlsx"),
-    )
+    return _download(export.to_xlsx(rows), XLSX, export.filename(clock.today, "xlsx"))
 
 
-@router.get("/actions/export.csv", name="api.actions.export_csv")
+@router.get(
+    "/actions/export.csv",
+    name="api.actions.export_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 @transactional
 def export_csv(session: SessionDep, actor: Actor, filters: FilterDep, clock: ClockDep) -> Response:
     """Exactly the filtered actions as CSV (UTF-8 with a BOM, for Excel)."""
@@ -119,13 +128,15 @@ def create_action(
     return _action_out(action, clock)
 
 
-@router.get("/actions/{action_id}", name="api.actions.get")
+# ":int": /actions/counts and /actions/export.csv are other routes' paths, so a PATCH of
+# them is a 405, not an action id that is not a number.
+@router.get("/actions/{action_id:int}", name="api.actions.get")
 @transactional
 def get_action(session: SessionDep, actor: Actor, action_id: IdPath, clock: ClockDep) -> ActionOut:
     return _action_out(service.get_action(session, action_id=action_id, actor=actor), clock)
 
 
-@router.patch("/actions/{action_id}", name="api.actions.update")
+@router.patch("/actions/{action_id:int}", name="api.actions.update")
 @transactional
 def update_action(
     session: SessionDep, actor: Actor, action_id: IdPath, body: ActionPatch, clock: ClockDep

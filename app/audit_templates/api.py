@@ -66,7 +66,9 @@ def import_template(session: SessionDep, raw: RawBody) -> TemplateVersionOut:
     return VersionOut(files.import_text(session, text=text))
 
 
-@router.get("/templates/{template_id}", name="api.templates.get")
+# ":int": /templates/import is another route's path (POST), so a GET of it is a 405,
+# not a template id that is not a number.
+@router.get("/templates/{template_id:int}", name="api.templates.get")
 @transactional
 def get_template(session: SessionDep, template_id: IdPath) -> TemplateFamilyOut:
     return _family_out(session, template_id)

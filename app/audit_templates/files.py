@@ -18,6 +18,7 @@ from app.errors import Conflict, FieldError, InvalidInput, validation_fields
 
 LIBRARY = Path(__file__).parent / "library"
 MAX_FILE_BYTES = 1_000_000
+MAX_NUMBER_CHARACTERS = 30
 
 
 def library_files() -> list[Path]:
@@ -39,6 +40,21 @@ class _Loader(yaml.CSafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):
+        # No number in a template needs more than a few digits, and Python refuses to
+        # read one of more than 4,300 (a ValueError, which is not a YAMLError).
+        if len(self.construct_scalar(node)) > MAX_NUMBER_CHARACTERS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number longer than {MAX_NUMBER_CHARACTERS} characters",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 def parse(text: str) -> TemplateFile:

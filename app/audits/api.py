@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -24,7 +23,7 @@ from app.audits.schemas import (
 )
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
-from app.schemas_base import OneLine
+from app.schemas_base import OneLine, WrittenDate
 
 router = APIRouter(prefix="/api/v1", tags=["audits and cohorts"])
 
@@ -57,7 +56,9 @@ def list_audits(
     subgroup_id: Annotated[IdQuery, Query(description="Lead subgroup.")] = None,
     template_id: Annotated[IdQuery, Query(description="Template family.")] = None,
     agency_id: Annotated[IdQuery, Query(description="A participating agency.")] = None,
-    due_before: Annotated[date | None, Query(description="Returns due on or before.")] = None,
+    due_before: Annotated[
+        WrittenDate | None, Query(description="Returns due on or before.")
+    ] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title or theme."), OneLine
     ] = None,

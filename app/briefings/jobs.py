@@ -86,12 +86,17 @@ def process_pending(
                 done += 1
             else:
                 log.warning("briefing version %s was refused as printed", version_id)
-        except Exception as exc:  # a failed render is recorded, and can be retried
+        except BaseException as exc:
+            # Whatever ended the render (WeasyPrint, or the worker process, may raise
+            # something that is not an Exception), the claim must not stay "rendering"
+            # for ever: the failure is recorded, and the version can be published again.
             log.exception("rendering briefing version %s failed", version_id)
             with session_scope(factory) as session:
                 render_queue.fail_render(
                     session, version_id=version_id, error=f"{exc.__class__.__name__}: {exc}"
                 )
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise  # the process is stopping: recorded, then let it stop
     return done
 
 
@@ -127,7 +132,9 @@ class Dispatcher:
                 break
             try:
                 process_pending(self.factory, self.settings)
-            except Exception:  # never let the thread die: the next kick tries again
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # never let the thread die: the next kick tries again
                 log.exception("the briefing dispatcher failed")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +24,7 @@ from app.moderation.schemas import (
     ReasonIn,
 )
 from app.returns import service as returns
+from app.schemas_base import WrittenDate
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
 
@@ -180,8 +180,8 @@ def analytics_filters(
     agency_id: IdQuery = None,
     template_id: IdQuery = None,
     key_area: Annotated[str | None, Query(max_length=200)] = None,
-    moderated_from: date | None = None,
-    moderated_to: date | None = None,
+    moderated_from: WrittenDate | None = None,
+    moderated_to: WrittenDate | None = None,
     weights: Annotated[
         Literal["quadratic", "linear"],
         Query(description="The weighted kappa's (and AC2's) weights; quadratic unless asked."),
@@ -219,7 +219,19 @@ def analytics_report(
     return analytics_of(session, request, actor, filters)
 
 
-@router.get("/moderation/analytics.{kind}", name="api.moderation.analytics_download")
+@router.get(
+    "/moderation/analytics.{kind}",
+    name="api.moderation.analytics_download",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "text/csv": {},
+            }
+        }
+    },
+)
 @transactional
 def analytics_download(
     session: SessionDep,

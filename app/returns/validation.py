@@ -22,7 +22,7 @@ from app.errors import FieldError
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
 from app.returns.wording import BOX_LABELS
-from app.schemas_base import check_text
+from app.schemas_base import DATE_RANGE, EARLIEST_DATE, LATEST_DATE, check_text
 
 YES_PARTLY_NO = ("yes", "partly", "no")
 MAX_TEXT = 20_000
@@ -69,9 +69,12 @@ def normalise_answer(question: Question, value: str | int | float) -> str:
             raise ValueError("Must be one of: " + "; ".join(question.options))
         case AnswerType.DATE:
             try:
-                return date.fromisoformat(text).isoformat()
+                day = date.fromisoformat(text)
             except ValueError:
                 raise ValueError("Must be a real date, as YYYY-MM-DD") from None
+            if not EARLIEST_DATE <= day <= LATEST_DATE:
+                raise ValueError(f"Must be a date {DATE_RANGE}")
+            return day.isoformat()
         case AnswerType.NUMBER:
             return _number(text)
     raise ValueError("Unknown answer type")

@@ -16,7 +16,13 @@ from app.audit_templates import service as templates
 from app.audits.models import Audit
 from app.clock import utcnow
 from app.returns.models import KeyAreaEvidence, Return
-from tests.helpers.access import PASSWORD, enrolled_auditor, next_code, sign_in_with_the_form
+from tests.helpers.access import (
+    PASSWORD,
+    enrolled_auditor,
+    next_code,
+    post_sign_in,
+    sign_in_with_the_form,
+)
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
@@ -61,7 +67,7 @@ def sit_idle(db, settings_minutes: int = 15) -> None:
 
 def sign_in_again(browser, user) -> str:
     """Password, then code; where the service sends them afterwards."""
-    browser.post("/sign-in", data={"email": user.email, "password": PASSWORD, "next": "/x"})
+    post_sign_in(browser, {"email": user.email, "password": PASSWORD, "next": "/x"})
     r = browser.post(
         "/sign-in/code", data={"code": next_code(user), "next": "/my-work"}, follow_redirects=False
     )
@@ -246,3 +252,16 @@ def test_several_kept_pages_are_named_and_saved_one_after_another(browser, db, w
     assert last.status_code == 303 and last.headers["location"] != "/kept"
     assert evidence(db, return_id, key_area.id) == TYPED
     assert evidence(db, return_id, second.id) == TYPED
+
+
+def test_a_form_from_another_site_after_the_timeout_is_not_kept(browser, db, working):
+    """The cookie and even the token are not enough: the post must come from the
+    service's own page (app.access.csrf)."""
+    _user, return_id, key_area, path, form = working
+    sit_idle(db)
+    posted = browser.post(
+        path, data=form, headers={"Origin": "https://evil.example"}, follow_redirects=False
+    )
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/sign-in")
+    assert db.scalars(select(KeptPost)).all() == []
+    assert evidence(db, return_id, key_area.id) is None

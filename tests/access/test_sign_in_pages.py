@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import func, select
 
-from tests.helpers.access import PASSWORD, enrolled_auditor, sign_in_with_the_form
+from app.access.csrf import SIGN_IN_COOKIE
+from app.access.models import WebSession
+from tests.helpers.access import (
+    PASSWORD,
+    SIGN_IN_TOKEN,
+    enrolled_auditor,
+    post_sign_in,
+    sign_in_with_the_form,
+)
+from tests.helpers.app_client import AppClient
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -31,7 +41,7 @@ class TestSignIn:
         assert scripts and all("src=" in attributes for attributes in scripts)
 
     def test_missing_fields_show_the_error_summary_linking_to_each(self, browser):
-        r = browser.post("/sign-in", data={"email": "", "password": ""})
+        r = post_sign_in(browser, {"email": "", "password": ""})
         assert r.status_code == 422
         assert "There is a problem" in r.text
         assert 'href="#email"' in r.text and 'href="#password"' in r.text
@@ -41,10 +51,8 @@ class TestSignIn:
         self, browser, auditor
     ):
         user, _audit = auditor
-        wrong = browser.post("/sign-in", data={"email": user.email, "password": "not it at all 1"})
-        unknown = browser.post(
-            "/sign-in", data={"email": "nobody@example.org", "password": "x" * 12}
-        )
+        wrong = post_sign_in(browser, {"email": user.email, "password": "not it at all 1"})
+        unknown = post_sign_in(browser, {"email": "nobody@example.org", "password": "x" * 12})
         assert wrong.status_code == unknown.status_code == 401
         message = "The e-mail address or password is not right."
         assert message in wrong.text and message in unknown.text
@@ -70,9 +78,69 @@ class TestSignIn:
 
     def test_next_never_leads_off_the_service(self, browser, auditor):
         user, _audit = auditor
-        r = browser.post(
-            "/sign-in",
-            data={"email": user.email, "password": PASSWORD, "next": "//evil.example"},
+        r = post_sign_in(
+            browser,
+            {"email": user.email, "password": PASSWORD, "next": "//evil.example"},
             follow_redirects=False,
         )
         assert r.headers["location"] == "/sign-in/code?next=/"
+
+
+class TestSignInFormToken:
+    """Login CSRF: the sign-in form carries a token bound to a cookie of its own, so
+    another site cannot sign a browser in to an account of its choosing."""
+
+    def test_the_form_carries_a_token_for_its_own_cookie(self, browser):
+        page = browser.get("/sign-in")
+        token = SIGN_IN_TOKEN.search(page.text)
+        assert token and browser.cookies.get(SIGN_IN_COOKIE)
+        # The same browser keeps its key: a second tab's form works too.
+        again = browser.get("/sign-in")
+        assert SIGN_IN_TOKEN.search(again.text)[1] == token[1]
+
+    def test_a_post_without_the_token_tries_nothing(self, browser, auditor, db):
+        user, _audit = auditor
+        browser.get("/sign-in")  # the cookie, but not the form's token
+        r = browser.post(
+            "/sign-in", data={"email": user.email, "password": PASSWORD}, follow_redirects=False
+        )
+        assert r.status_code == 400 and "The sign-in page had expired" in r.text
+        assert 'href="#email"' in r.text  # in the error summary
+        assert browser.cookies.get("case_audit_session") is None
+        # The right password, but no session was started: nothing was tried.
+        assert db.scalar(select(func.count()).select_from(WebSession)) == 0
+        # The page shown again carries a token that works.
+        retry = browser.post(
+            "/sign-in",
+            data={
+                "email": user.email,
+                "password": PASSWORD,
+                "csrf_token": SIGN_IN_TOKEN.search(r.text)[1],
+            },
+            follow_redirects=False,
+        )
+        assert retry.status_code == 303 and retry.headers["location"].startswith("/sign-in/code")
+
+    def test_a_token_from_another_browser_is_refused(self, browser, app, auditor):
+        user, _audit = auditor
+        # Another site's own visit to the sign-in page gives it a token for its cookie,
+        # not for the browser it wants to sign in.
+        with AppClient(app) as theirs:
+            their_token = SIGN_IN_TOKEN.search(theirs.get("/sign-in").text)[1]
+        browser.get("/sign-in")
+        r = browser.post(
+            "/sign-in",
+            data={"email": user.email, "password": PASSWORD, "csrf_token": their_token},
+            follow_redirects=False,
+        )
+        assert r.status_code == 400 and browser.cookies.get("case_audit_session") is None
+
+    def test_a_post_from_another_site_is_refused_even_with_the_token(self, browser, auditor):
+        user, _audit = auditor
+        r = post_sign_in(
+            browser,
+            {"email": user.email, "password": PASSWORD},
+            headers={"Origin": "https://evil.example"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 400 and browser.cookies.get("case_audit_session") is None

@@ -62,6 +62,14 @@ class TestCli:
         assert result.exit_code == 1
         assert "key_areas" in result.output and "Nothing was saved" in result.output
 
+    def test_a_number_too_long_to_read_is_a_clean_error(self, cli_db, tmp_path):
+        run("db", "upgrade")
+        huge = tmp_path / "huge.yaml"
+        huge.write_text(f"format: case-audit-template/1\nname: X\ntheme: {'9' * 5000}\n")
+        result = run("templates", "import", str(huge))
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "line 3" in result.output and "Nothing was saved" in result.output
+
     def test_downgrade_to_base(self, cli_db):
         run("db", "upgrade")
         assert run("db", "downgrade", "base").exit_code == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -105,11 +107,23 @@ def enrolled_auditor(db: Session, *, email: str = "auditor@example.org"):
     return user, audit
 
 
+SIGN_IN_TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def post_sign_in(browser, data: dict, **options):
+    """Post the sign-in form as a browser does: shown first (which sets its cookie),
+    then sent with the form's token."""
+    shown = browser.get("/sign-in")
+    token = SIGN_IN_TOKEN.search(shown.text)
+    assert token, "the sign-in form carries a token"
+    return browser.post("/sign-in", data={"csrf_token": token[1], **data}, **options)
+
+
 def sign_in_with_the_form(browser, user: User) -> None:
     """Sign in through the pages (password, then code), going on to My work."""
-    r = browser.post(
-        "/sign-in",
-        data={"email": user.email, "password": PASSWORD, "next": "/my-work"},
+    r = post_sign_in(
+        browser,
+        {"email": user.email, "password": PASSWORD, "next": "/my-work"},
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/sign-in/code")

@@ -19,7 +19,13 @@ from app.briefings import assurance
 from app.briefings.models import Briefing, BriefingKind
 from app.moderation import lifecycle as moderating
 from app.returns.models import Return
-from tests.helpers.access import PASSWORD, enrolled_auditor, next_code, sign_in_with_the_form
+from tests.helpers.access import (
+    PASSWORD,
+    enrolled_auditor,
+    next_code,
+    post_sign_in,
+    sign_in_with_the_form,
+)
 from tests.moderation.test_moderation import submit_all
 
 API = "/api/v1"
@@ -92,7 +98,7 @@ class TestMyWork:
 
         moderator.totp_confirmed_at = utcnow()
         db.commit()
-        browser.post("/sign-in", data={"email": moderator.email, "password": PASSWORD})
+        post_sign_in(browser, {"email": moderator.email, "password": PASSWORD})
         browser.post("/sign-in/code", data={"code": next_code(moderator)})
         page = browser.get("/my-work")
         assert page.status_code == 403

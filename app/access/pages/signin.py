@@ -15,8 +15,12 @@ from app.access.browser import (
     clear_session_cookie,
     client_address,
     set_session_cookie,
+    set_sign_in_cookie,
     settings_of,
+    sign_in_key,
+    sign_in_key_from,
 )
+from app.access.csrf import CSRF_FIELD, sent_from_elsewhere, sign_in_token_for, sign_in_token_valid
 from app.access.models import User, WebSession
 from app.access.policy import Actor, Permission, Role
 from app.agencies.models import Agency
@@ -46,6 +50,34 @@ def _page(request, template, *, next_, values=None, errors=None, status_code=200
     )
 
 
+def _sign_in_page(request, *, next_, values=None, errors=None, status_code=200, **context):
+    """The sign-in form, with its token for this browser's sign-in key (login CSRF:
+    app.access.csrf)."""
+    key = sign_in_key(request)
+    token = sign_in_token_for(key, settings_of(request).secret_key)
+    response = _page(
+        request,
+        "access/sign_in.html",
+        next_=next_,
+        values=values,
+        errors=errors,
+        status_code=status_code,
+        sign_in_token=token,
+        **context,
+    )
+    set_sign_in_cookie(response, request, key)
+    return response
+
+
+def _sign_in_form_is_ours(request: Request, posted) -> bool:
+    """The sign-in form was posted from this service's own page in this browser."""
+    settings = settings_of(request)
+    if sent_from_elsewhere(request, [settings.public_url]):
+        return False
+    given = posted.one(CSRF_FIELD)
+    return sign_in_token_valid(sign_in_key_from(request), settings.secret_key, given)
+
+
 def _pending(session: Session, request: Request) -> WebSession | None:
     token = session_token_from(request)
     return live_session(session, token, settings_of(request)) if token else None
@@ -69,9 +101,8 @@ def home(session: SessionDep, request: Request, actor: Actor) -> Response:
 def sign_in_form(session: SessionDep, request: Request, next: str = "") -> Response:
     """Sign in; after a timeout, the page says why and whether work was kept."""
     ended = kept.ended_session(session, request)
-    return _page(
+    return _sign_in_page(
         request,
-        "access/sign_in.html",
         next_=safe_next(request, next),
         timed_out=ended.end_reason if ended else None,
         kept_count=len(kept.waiting(session, user_id=ended.user_id)) if ended else 0,
@@ -86,15 +117,24 @@ def sign_in_submit(session: SessionDep, request: Request, posted: PostedForm) ->
     password = posted.one("password")
     next_ = safe_next(request, posted.one("next"))
     shown = {"email": email}
+    if not _sign_in_form_is_ours(request, posted):
+        # Nothing is tried: another site must not sign this browser in to an account
+        # of its choosing. A page left open since the browser was closed ends here too.
+        return _sign_in_page(
+            request,
+            next_=next_,
+            values=shown,
+            errors={"email": "The sign-in page had expired. Enter your details again"},
+            status_code=400,
+        )
     errors = {}
     if not email:
         errors["email"] = "Enter your email address"
     if not password:
         errors["password"] = "Enter your password"
     if errors:
-        return _page(
+        return _sign_in_page(
             request,
-            "access/sign_in.html",
             next_=next_,
             values=shown,
             errors=errors,
@@ -111,14 +151,15 @@ def sign_in_submit(session: SessionDep, request: Request, posted: PostedForm) ->
         )
     except REFUSALS as exc:
         # Refused attempts still count: the throttle's row is committed with the page.
-        return _page(
+        refused = _sign_in_page(
             request,
-            "access/sign_in.html",
             next_=next_,
             values=shown,
             errors={"email": exc.message},
             status_code=exc.status_code,
         )
+        refused.headers.update(getattr(exc, "headers", {}))  # Retry-After, with a 429
+        return refused
     if status == signin.SignInStatus.SIGNED_IN and kept.waiting(session, user_id=web.user_id):
         next_ = url(request, "access.kept")  # no second factor asked for: kept work next
     target = {
