@@ -70,6 +70,35 @@ def _moderated_audit(session):
     return audit.id, audit.agencies[0].id, moderator
 
 
+def published_report(factory, settings: Settings) -> int:
+    """A moderated audit's subgroup report, drafted, approved by someone else and
+    published (its render queued); its version's id."""
+    from app.briefings import workflow as briefings
+    from app.briefings.models import BriefingKind, Marking
+
+    with session_scope(factory) as session:
+        audit_id, _agency_id, moderator = _moderated_audit(session)
+        chair, approver = actor_of(moderator), actor_of(another_approver(session))
+    with session_scope(factory) as session:
+        version = briefings.create(
+            session,
+            audit=session.get(Audit, audit_id),
+            kind=BriefingKind.SUBGROUP_REPORT,
+            title="Report",
+            marking=Marking.OFFICIAL,
+            public=False,
+            actor=chair,
+        )
+        briefings.submit(
+            session, version=version, actor=chair, settings=settings, confirm_small_counts=True
+        )
+        briefings.approve(
+            session, version=version, actor=approver, settings=settings, check_read=True
+        )
+        briefings.publish(session, version=version)
+        return version.id
+
+
 @pytest.fixture
 def database(migrated_engine):
     """A new migrated database and its session factory, with no server running."""
@@ -379,33 +408,11 @@ def test_a_render_abandoned_by_a_stopped_server_is_taken_up_again(database):
     """No server runs here: a running one's background renderer would race this test
     for the requeued render."""
     from app.briefings import jobs, render_queue
-    from app.briefings import workflow as briefings
-    from app.briefings.models import BriefingKind, Marking, RenderStatus
+    from app.briefings.models import RenderStatus
 
     _url, factory = database
-    with session_scope(factory) as session:
-        audit_id, _agency_id, moderator = _moderated_audit(session)
-        chair, approver = actor_of(moderator), actor_of(another_approver(session))
     settings = Settings(database_url="sqlite://", small_count_threshold=3)
-    with session_scope(factory) as session:
-        audit = session.get(Audit, audit_id)
-        version = briefings.create(
-            session,
-            audit=audit,
-            kind=BriefingKind.SUBGROUP_REPORT,
-            title="Report",
-            marking=Marking.OFFICIAL,
-            public=False,
-            actor=chair,
-        )
-        briefings.submit(
-            session, version=version, actor=chair, settings=settings, confirm_small_counts=True
-        )
-        briefings.approve(
-            session, version=version, actor=approver, settings=settings, check_read=True
-        )
-        briefings.publish(session, version=version)
-        version_id = version.id
+    version_id = published_report(factory, settings)
     with session_scope(factory) as session:
         assert render_queue.start_render(session, version_id=version_id)
     # The server stops mid-render: the claim stays, and nothing else takes it...

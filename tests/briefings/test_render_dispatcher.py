@@ -9,14 +9,11 @@ import time
 
 import pytest
 
-from app.audits.models import Audit
 from app.briefings import jobs
-from app.briefings import workflow as briefings
-from app.briefings.models import BriefingKind, BriefingVersion, Marking, RenderStatus
+from app.briefings.models import BriefingVersion, RenderStatus
 from app.config import Settings
 from app.db import make_sessionmaker, session_scope
-from tests.briefings.test_publishing import _moderated_audit
-from tests.helpers.access import actor_of, another_approver
+from tests.briefings.test_publishing import published_report
 
 
 class RendererCrashed(BaseException):
@@ -30,27 +27,7 @@ SETTINGS = Settings(database_url="sqlite://", small_count_threshold=3)
 def queued(migrated_engine):
     """A published version waiting in the render queue, and the session factory."""
     factory = make_sessionmaker(migrated_engine())
-    with session_scope(factory) as session:
-        audit_id, _agency_id, moderator = _moderated_audit(session)
-        chair, approver = actor_of(moderator), actor_of(another_approver(session))
-    with session_scope(factory) as session:
-        version = briefings.create(
-            session,
-            audit=session.get(Audit, audit_id),
-            kind=BriefingKind.SUBGROUP_REPORT,
-            title="Report",
-            marking=Marking.OFFICIAL,
-            public=False,
-            actor=chair,
-        )
-        briefings.submit(
-            session, version=version, actor=chair, settings=SETTINGS, confirm_small_counts=True
-        )
-        briefings.approve(
-            session, version=version, actor=approver, settings=SETTINGS, check_read=True
-        )
-        briefings.publish(session, version=version)
-        version_id = version.id
+    version_id = published_report(factory, SETTINGS)
     return factory, version_id
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
@@ -18,11 +17,11 @@ from app.backup import database
 from app.clock import utcnow
 from app.config import get_settings
 from audit_tools.cli import app
+from tests.audit_tools.commands.conftest import KEY_A, KEY_B
 from tests.helpers.factories import make_agency, make_audit
 from tests.helpers.sessions import engine_on
 
 runner = CliRunner()
-KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 # Authenticator secrets of the two accounts below: random, as the service makes them.
 SECRETS = [pyotp.random_base32(), pyotp.random_base32()]
 
@@ -36,27 +35,6 @@ class Ran:
 
 def run(*args: str) -> Ran:
     return Ran(runner.invoke(app, list(args), catch_exceptions=False))
-
-
-@pytest.fixture(autouse=True)
-def settings_restored(monkeypatch):
-    """The environment as it was, and the settings read from it again, after each test
-    (they change DATABASE_URL and AUDIT_DATA_KEYS)."""
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def keys(monkeypatch):
-    """``keys("B,A")``: the data keys the commands use from now on."""
-
-    def use(value: str) -> None:
-        monkeypatch.setenv("AUDIT_DATA_KEYS", value)
-        get_settings.cache_clear()
-
-    use(KEY_A)
-    return use
 
 
 @pytest.fixture

@@ -12,32 +12,14 @@ from app import crypto
 from app.access.models import User
 from app.config import get_settings
 from audit_tools.cli import app
+from tests.audit_tools.commands.conftest import KEY_A, KEY_B
 
 runner = CliRunner()
-KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # pyotp's documentation's example
 
 
 def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(autouse=True)
-def settings_restored(monkeypatch):
-    """The environment as it was, and the settings read from it again, after each test
-    (they change DATABASE_URL and AUDIT_DATA_KEYS)."""
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def keys(monkeypatch):
-    def use(value: str) -> None:
-        monkeypatch.setenv("AUDIT_DATA_KEYS", value)
-        get_settings.cache_clear()
-
-    return use
 
 
 @pytest.fixture
