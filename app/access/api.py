@@ -405,24 +405,47 @@ def disable_user(session: SessionDep, actor: Actor, user_id: IdPath) -> UserOut 
     return _user_out(session, user)
 
 
-@router.post("/users/{user_id}/password", name="api.users.reset_password", tags=["users"])
-@transactional
-def reset_password(session: SessionDep, user_id: IdPath, body: PasswordIn) -> UserOut:
-    """Set a new password for the person; their sessions end."""
+@router.post(
+    "/users/{user_id}/password",
+    name="api.users.reset_password",
+    tags=["users"],
+    response_model=UserOut,
+    responses=REFUSALS,
+)
+@transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
+def reset_password(
+    session: SessionDep, user_id: IdPath, body: PasswordIn
+) -> UserOut | JSONResponse:
+    """Set a new password for the person; their sessions end. Not for another account
+    holding admin, moderator or scrutineer (403, logged: on the server only)."""
     user = service.get_user(session, user_id=user_id)
-    service.set_password(session, user=user, password=body.password)
+    try:
+        with grants.refusals_logged(session):
+            service.set_password(session, user=user, password=body.password)
+    except grants.Refusal as refusal:
+        return _refused(refusal)
     return _user_out(session, user)
 
 
 @router.post(
-    "/users/{user_id}/second-factor/reset", name="api.users.reset_second_factor", tags=["users"]
+    "/users/{user_id}/second-factor/reset",
+    name="api.users.reset_second_factor",
+    tags=["users"],
+    response_model=UserOut,
+    responses=REFUSALS,
 )
-@transactional
-def reset_second_factor(session: SessionDep, user_id: IdPath) -> UserOut:
+@transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
+def reset_second_factor(session: SessionDep, user_id: IdPath) -> UserOut | JSONResponse:
     """Forget the person's authenticator app (lost phone): they set up a new one at
-    their next sign-in. Their sessions end."""
+    their next sign-in. Their sessions end. Not for another account holding admin,
+    moderator or scrutineer (403, logged: on the server only)."""
     user = service.get_user(session, user_id=user_id)
-    return _user_out(session, service.reset_second_factor(session, user=user))
+    try:
+        with grants.refusals_logged(session):
+            service.reset_second_factor(session, user=user)
+    except grants.Refusal as refusal:
+        return _refused(refusal)
+    return _user_out(session, user)
 
 
 # --- roles waiting for a second administrator ------------------------------------------------

@@ -2,7 +2,7 @@
 
 - Nobody grants themselves a role: a change that adds any role to the caller's own
   account is refused (403, ``SelfGrantRefused``).
-- Giving someone admin or moderator, when a person asks (a web session or an API
+- Giving someone admin, moderator or scrutineer, when a person asks (a web session or an API
   token), is kept as a pending ``RoleGrantRequest``; their roles change only when
   another administrator, neither the one who asked nor the person it is for,
   approves it (approving or refusing your own request, or one for you, is 403,
@@ -10,6 +10,9 @@
   run it can reach the database anyway, and it is logged as the command line.
 - The last active administrator cannot lose the role or be disabled (409,
   ``LastAdminRefused``): someone must be left to give it back.
+- Nobody resets the password or the authenticator of another account holding such a
+  role, except on the server (403, ``TakeoverRefused``): signing in as it would get
+  round every rule above.
 
 Each refusal is logged. The change it refuses writes nothing, so the row is written
 by ``refusals_logged`` outside the change's savepoint, and the route keeps its
@@ -31,9 +34,9 @@ from app.clock import utcnow
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import PageParams, page_of
 
-# Roles that read what agencies wrote about children, or manage who may: giving
-# them takes two administrators.
-NEEDS_SECOND_ADMIN = frozenset({Role.ADMIN, Role.MODERATOR})
+# Roles that read what every agency wrote about children, or manage who may: giving
+# them takes two administrators (the scrutineer reads every return and the log).
+NEEDS_SECOND_ADMIN = frozenset({Role.ADMIN, Role.MODERATOR, Role.SCRUTINEER})
 # pg_advisory_xact_lock key for changes that take the admin role away (any constant).
 ADMINS_LOCK = 0x61646D696E73  # "admins"
 REASON_MAX = 1000
@@ -72,6 +75,29 @@ class LastAdminRefused(Refusal):
     status_code = 409
     code = "last_admin"
     action = "user.last_admin_refused"
+
+
+class TakeoverRefused(Refusal):
+    status_code = 403
+    code = "privileged_account"
+    action = "user.reset_refused"
+    field = "user"
+
+
+def check_reset(actor: Actor, user: User, what: str) -> None:
+    """An administrator may not set the password of, or reset the authenticator of,
+    another account that holds a role needing two administrators: they could then sign
+    in as it (and, as another administrator, approve their own requests). That is done
+    on the server (``audit-tools users reset-password``), where it is logged as the
+    command line."""
+    if by_person(actor) and actor.user_id != user.id and user.roles & NEEDS_SECOND_ADMIN:
+        raise TakeoverRefused(
+            f"{user.display_name} holds a role that takes two administrators to give, so "
+            f"their {what} can only be reset on the server (audit-tools users), not here.",
+            object_type="user",
+            object_id=user.id,
+            after={"refused": what},
+        )
 
 
 def log_refusal(session: Session, refusal: Refusal) -> None:

@@ -183,13 +183,20 @@ def decide_grant(
 ) -> RoleGrantRequest:
     """Approve (the person's roles become those asked, their sessions end) or refuse a
     pending request. Only a second administrator decides: not whoever asked, nor the
-    person it is for (``grants.OwnRequestRefused``, 403); a request decided already
-    is 409. The last administrator's role is kept here too."""
+    person it is for (``grants.OwnRequestRefused``, 403); a request decided already,
+    or one for someone whose roles have changed since it was asked, is 409. The last
+    administrator's role is kept here too."""
     actor = actor or current().actor
     grants.check_decider(actor, request)
     grants.lock_pending(session, request)
     if approve:
         user = get_user(session, user_id=request.user_id)
+        if {r.value for r in user.roles} != set(request.roles_before):
+            # Approving the whole set asked would silently undo what changed since.
+            raise Conflict(
+                f"{user.display_name}'s roles have changed since this was asked: refuse it, "
+                "and ask again from their roles as they are now."
+            )
         roles = {Role(r) for r in request.roles}
         _check_roles(session, roles, user.agency_id)
         grants.check_change(session, actor=actor, user=user, roles=roles, active=user.active)
@@ -225,7 +232,10 @@ def revoke_tokens(session: Session, *, user: User) -> int:
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:
-    """Set a new password (an admin's reset): every session ends, every token is revoked."""
+    """Set a new password (an admin's reset): every session ends, every token is revoked.
+    Not for another account holding a role that takes two administrators, except on the
+    server (``grants.check_reset``)."""
+    grants.check_reset(current().actor, user, "password")
     _check_password(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
@@ -321,7 +331,9 @@ def list_users(
 
 def reset_second_factor(session: Session, *, user: User) -> User:
     """Forget the person's authenticator and recovery codes, and end their sessions:
-    they set up a new authenticator at their next sign-in."""
+    they set up a new authenticator at their next sign-in. Not for another account
+    holding a role that takes two administrators, except on the server."""
+    grants.check_reset(current().actor, user, "authenticator")
     had = user.totp_confirmed_at is not None
     user.totp_secret = None
     user.totp_confirmed_at = None

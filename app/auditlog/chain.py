@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auditlog.models import AuditEvent
@@ -217,11 +217,25 @@ def verify(
     little memory; ``progress`` is told how many rows each batch checked.
     """
     key = key if key is not None else chain_key()
+    # Every row must be in the chain: one at or before its start (a row slipped in
+    # with a seq of its own, or the rows of a retention run that did not commit) is not.
+    outside = session.execute(
+        select(func.count(AuditEvent.id), func.min(AuditEvent.id)).where(
+            AuditEvent.seq <= start.seq
+        )
+    ).one()
+    if outside[0]:
+        return VerifyResult(
+            checked=0,
+            broken_id=outside[1],
+            problem=f"{outside[0]} row{'' if outside[0] == 1 else 's'} at or before the "
+            f"chain's start (seq {start.seq}) {'is' if outside[0] == 1 else 'are'} in the log: "
+            "inserted outside the chain, or left by a retention run that did not complete "
+            "(run it again)",
+        )
     prev_hash, prev_seq, prev_id, checked = start.hash, start.seq, None, 0
     head: Head | None = None
     while True:
-        # Rows up to ``start`` were removed by a retention run; any still there (its
-        # transaction's start line written, the rows not yet gone) are not the chain's.
         stmt = (
             select(*_CHAIN_COLUMNS)
             .where(AuditEvent.seq > start.seq)

@@ -140,7 +140,18 @@ def write(checkpoint: Checkpoint, *, key: bytes, destination: str) -> None:
     write_line(checkpoint.signed(key), destination=destination)
 
 
-def write_line(line: str, *, destination: str) -> None:
+def write_start(start: ChainStart) -> None:
+    """Sign where the kept chain starts, to the checkpoint file, on disk before this
+    returns (a retention run writes it before its commit, and stops if it cannot)."""
+    settings = get_settings()
+    write_line(
+        start_line(start, key=chain_key(settings)),
+        destination=settings.audit_checkpoint_path,
+        durable=True,
+    )
+
+
+def write_line(line: str, *, destination: str, durable: bool = False) -> None:
     if destination == SYSLOG:
         _syslog().info(line)
         return
@@ -151,6 +162,8 @@ def write_line(line: str, *, destination: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         os.write(fd, (line + "\n").encode())
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -178,14 +191,6 @@ def _syslog() -> logging.Logger:
 
 _APPENDED = "audit_log_appended"
 _PENDING = "audit_log_checkpoint"
-_STARTS = "audit_log_chain_start"
-_PENDING_START = "audit_log_chain_start_line"
-
-
-def chain_starts_at(session: Session, start: ChainStart) -> None:
-    """Note that this transaction removed the log's oldest rows, up to ``start``: its
-    commit writes the signed start line (before its checkpoint)."""
-    session.info[_STARTS] = start
 
 
 def appended(session: Session) -> None:
@@ -206,11 +211,8 @@ def _take(session: Session) -> None:
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()
-    settings = get_settings()
-    if (start := session.info.pop(_STARTS, None)) is not None:
-        line = start_line(start, key=chain_key(settings))
-        session.info[_PENDING_START] = (line, settings.audit_checkpoint_path)
     if head is not None:
+        settings = get_settings()
         checkpoint = Checkpoint(rows=head.seq, head_id=head.id, head_hash=head.hash, at=utcnow())
         session.info[_PENDING] = (checkpoint, chain_key(settings), settings.audit_checkpoint_path)
 
@@ -219,13 +221,6 @@ def _take(session: Session) -> None:
 def _write_taken(session: Session) -> None:
     if session.in_nested_transaction():
         return
-    start = session.info.pop(_PENDING_START, None)
-    if start is not None:
-        line, destination = start
-        try:
-            write_line(line, destination=destination)
-        except Exception:  # noqa: BLE001 - committed already: log it, never fail
-            log.exception("Could not write where the audit log now starts to %s", destination)
     pending = session.info.pop(_PENDING, None)
     if pending is None:
         return
@@ -241,8 +236,6 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the transaction itself ended, committed or not
         session.info.pop(_APPENDED, None)
         session.info.pop(_PENDING, None)
-        session.info.pop(_STARTS, None)
-        session.info.pop(_PENDING_START, None)
 
 
 # --- checking ----------------------------------------------------------------------

@@ -232,7 +232,7 @@ _LOGGED_TEXT: dict[
     "return": (
         Return.id,
         lambda a: select(Return.id).where(Return.audit_id == a.id),
-        ("answer:", "evidence:", "amendment_note", "excluded_reason"),
+        ("answer:", "evidence:", "amendment_note", "excluded_reason", "reason"),
     ),
     "moderated_grade": (
         ModeratedGrade.id,
@@ -491,8 +491,13 @@ def _last_old_seq(session: Session, before: datetime) -> int:
 
 def _remove_old_log_rows(session: Session, item: Due) -> int:
     """Delete the chain's oldest rows (``_last_old_seq``), the append-only guard lifted
-    for this delete only (on PostgreSQL: as the log's owner), and note where the kept
-    chain now starts: its signed line is written when this transaction commits."""
+    for this delete only (on PostgreSQL: as the log's owner, holding the chain's lock
+    first, as appenders do, so neither waits on the other's), and sign where the kept
+    chain now starts. That line is written, and on disk, before the commit: if it
+    cannot be, nothing is removed; if the commit then fails, verify names the rows
+    left before the start, and a second run removes them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(auditlog.CHAIN_LOCK)))
     last = _last_old_seq(session, item.due_from)
     end = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq == last)
@@ -507,7 +512,7 @@ def _remove_old_log_rows(session: Session, item: Due) -> int:
                 .execution_options(synchronize_session=False)
             )
         )
-    checkpoints.chain_starts_at(session, chain.ChainStart(seq=end.seq, hash=end.hash))
+    checkpoints.write_start(chain.ChainStart(seq=end.seq, hash=end.hash))
     return removed
 
 

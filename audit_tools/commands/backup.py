@@ -6,6 +6,7 @@ says how long it took (the recovery time)."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -85,18 +86,35 @@ def backup(
     _backup(out)
 
 
+WORK_PREFIX = ".case-audit-backup-"
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """A run killed mid-way (a cron timeout, the machine out of memory) leaves its plain
+    snapshot behind in its work folder: the next run removes it, and says so."""
+    for left in folder.glob(WORK_PREFIX + "*"):
+        if left.is_dir():
+            shutil.rmtree(left, ignore_errors=True)
+            err_console.print(
+                f"[yellow]Removed {left}, the unencrypted snapshot of a backup that did "
+                "not finish.[/]",
+                highlight=False,
+            )
+
+
 def _backup(out: Path) -> None:
     url = get_settings().database_url
     if out.exists():
         fail(f"{out} exists: a backup is never written over; choose a new name.")
     if not out.parent.is_dir():
         fail(f"There is no folder {out.parent}.")
+    _remove_leftovers(out.parent)
     started = time.perf_counter()
     partial = out.with_name(out.name + ".partial")
     try:
         # The plain snapshot stays beside the backup (where the space was chosen), in a
         # folder only this account can read, and goes as soon as it is encrypted.
-        with tempfile.TemporaryDirectory(dir=out.parent, prefix=".case-audit-backup-") as work:
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=WORK_PREFIX) as work:
             plain = Path(work) / "snapshot"
             with _step("Taking a snapshot") as (bar, task):
                 snapshot = database.take(

@@ -18,6 +18,7 @@ from app.access import service as access
 from app.access.models import GrantDecision, Role, RoleGrantRequest, User, WebSession
 from app.auditlog.models import AuditEvent
 from app.db import make_sessionmaker, open_session
+from audit_tools.attribution import as_cli
 from tests.conftest import BACKEND
 from tests.helpers.access import API, sign_in
 from tests.test_races import blocked_on_a_lock
@@ -96,6 +97,56 @@ class TestNobodyGrantsThemselves:
         )
         assert r.status_code == 200 and r.json()["display_name"] == "Bea"
         assert _events(db, "user.self_grant_refused") == []
+
+
+class TestNobodyTakesOverAnAccountThatTakesTwoAdmins:
+    """Setting another moderator's, scrutineer's or admin's password, or resetting their
+    authenticator, would let an admin sign in as them: refused (403, logged), except on
+    the server. A practitioner's is fine (test_users_api)."""
+
+    @pytest.mark.parametrize("role", [Role.MODERATOR, Role.SCRUTINEER, Role.ADMIN])
+    @pytest.mark.parametrize(
+        ("path", "body", "what"),
+        [
+            ("password", {"password": "a long new passphrase 42"}, "password"),
+            ("second-factor/reset", None, "authenticator"),
+        ],
+    )
+    def test_refused_logged_and_nothing_changed(
+        self, web, db, make_user, admin, admin_headers, role, path, body, what
+    ):
+        target = make_user(roles=(role,))
+        before = (target.password_hash, target.totp_secret)
+        r = web.post(f"{API}/users/{target.id}/{path}", json=body, headers=admin_headers)
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "privileged_account"
+        assert "only be reset on the server" in r.json()["detail"]
+        db.expire_all()
+        assert (
+            db.get(User, target.id).password_hash,
+            db.get(User, target.id).totp_secret,
+        ) == before
+        [event] = _events(db, "user.reset_refused")
+        assert (event.object_id, event.user_id, event.after) == (
+            target.id,
+            admin.id,
+            {"refused": what},
+        )
+
+    def test_giving_scrutineer_waits_for_a_second_admin(self, web, db, make_user, admin_headers):
+        person = make_user(roles=(Role.PRACTITIONER,))
+        r = web.patch(
+            f"{API}/users/{person.id}", json={"roles": ["scrutineer"]}, headers=admin_headers
+        )
+        assert r.status_code == 202 and r.json()["pending_role_grant"]["roles"] == ["scrutineer"]
+        assert _roles(db, person) == {Role.PRACTITIONER}
+
+    def test_on_the_server_it_may(self, db, make_user):
+        target = make_user(roles=(Role.MODERATOR,))
+        with as_cli():
+            access.set_password(db, user=target, password="a long new passphrase 42")
+        assert _events(db, "user.reset_refused") == []
+        assert len(_events(db, "user.set_password")) == 1
 
 
 class TestASecondAdministratorApproves:
@@ -256,6 +307,26 @@ class TestASecondAdministratorApproves:
         assert _roles(db, person) == {Role.AUDITOR, Role.AGENCY_LEAD}
         assert _requests(db) == []
 
+    def test_roles_changed_since_it_was_asked_are_not_undone(
+        self, web, db, make_user, admin_headers, second
+    ):
+        person = make_user(roles=(Role.PRACTITIONER,))
+        asked = web.patch(
+            f"{API}/users/{person.id}",
+            json={"roles": ["practitioner", "moderator"]},
+            headers=admin_headers,
+        ).json()["pending_role_grant"]
+        with as_cli():  # meanwhile, on the server, they stop being a practitioner
+            access.update_user(db, user=db.get(User, person.id), changes={"roles": set()})
+        db.commit()
+        r = web.post(
+            f"{API}/role-grants/{asked['id']}/decision",
+            json={"decision": "approve"},
+            headers=second[1],
+        )
+        assert r.status_code == 409 and "roles have changed since this was asked" in r.text
+        assert _roles(db, person) == set()
+
     def test_a_bad_decision_is_422_not_500(self, web, db, make_user, admin_headers, second):
         person = make_user(roles=(Role.SCRUTINEER,))
         grant_id = web.patch(
@@ -322,10 +393,10 @@ class TestTheLastAdministrator:
 
     def test_with_another_admin_one_may_step_down(self, web, db, admin, admin_headers, second):
         r = web.patch(
-            f"{API}/users/{second[0].id}", json={"roles": ["scrutineer"]}, headers=admin_headers
+            f"{API}/users/{second[0].id}", json={"roles": ["practitioner"]}, headers=admin_headers
         )
         assert r.status_code == 200  # taking a role away needs no second administrator
-        assert _roles(db, second[0]) == {Role.SCRUTINEER}
+        assert _roles(db, second[0]) == {Role.PRACTITIONER}
         again = web.patch(f"{API}/users/{admin.id}", json={"active": False}, headers=admin_headers)
         assert again.status_code == 409  # now the last one
 

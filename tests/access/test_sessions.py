@@ -177,13 +177,13 @@ class TestAccessChangesEndSessions:
         user = make_user(roles=(Role.MODERATOR,))
         sign_in(web, user)
         r = web.patch(
-            f"{API}/users/{user.id}", json={"roles": ["scrutineer"]}, headers=admin_headers
+            f"{API}/users/{user.id}", json={"roles": ["practitioner"]}, headers=admin_headers
         )
         assert r.status_code == 200, r.text
         assert _me(web) == 401
         web.cookies.clear()
         sign_in(web, user)
-        assert web.get(f"{API}/auth/me").json()["roles"] == ["scrutineer"]
+        assert web.get(f"{API}/auth/me").json()["roles"] == ["practitioner"]
 
     def test_a_new_name_alone_does_not_end_sessions(self, web, make_user, admin_headers):
         user = make_user()
@@ -193,7 +193,7 @@ class TestAccessChangesEndSessions:
         assert _me(web) == 200
 
     def test_a_password_reset_ends_their_sessions(self, web, make_user, admin_headers):
-        user = make_user()
+        user = make_user(roles=(Role.PRACTITIONER,))
         sign_in(web, user)
         new = "another long passphrase 31"
         r = web.post(
@@ -206,7 +206,7 @@ class TestAccessChangesEndSessions:
         assert start_sign_in(web, user, password=new).status_code == 200
 
     def test_a_second_factor_reset_means_enrolling_again(self, web, db, make_user, admin_headers):
-        user = make_user()
+        user = make_user(roles=(Role.PRACTITIONER,))
         sign_in(web, user)
         r = web.post(f"{API}/users/{user.id}/second-factor/reset", headers=admin_headers)
         assert r.status_code == 200, r.text

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.access import service as access
 from app.access.csrf import csrf_token_for
 from app.access.demo import load_demo_users
-from app.access.models import Role, User, WebSession
+from app.access.models import Role, RoleGrantRequest, User, WebSession
 from app.agencies import service as agency_service
 from app.agencies.models import AgencyKind
 from tests.helpers.access import PASSWORD, signed_in_cookie
@@ -179,7 +179,10 @@ class TestAddAUser:
         )
         assert r.status_code == 200 and "Mo Moderator has been added." in r.text
         mo = access.find_user(db, email="mo@example.org")
-        assert mo.roles == {Role.PRACTITIONER, Role.SCRUTINEER}
+        # The scrutineer reads every return: that role waits for a second administrator.
+        assert mo.roles == {Role.PRACTITIONER}
+        [asked] = db.scalars(select(RoleGrantRequest).where(RoleGrantRequest.user_id == mo.id))
+        assert set(asked.roles) == {"practitioner", "scrutineer"}
         assert mo.password_hash is None and mo.agency_id is None
 
     def test_a_duplicate_email_is_an_error_on_the_email_field(self, admin, db, demo):
@@ -339,12 +342,12 @@ class TestDisable:
 
 class TestResetSecondFactor:
     def test_reset_forgets_the_authenticator(self, admin, db, demo):
-        sol = demo["scrutineer@example.org"]
+        sol = demo["practitioner@example.org"]
         assert sol.totp_confirmed_at is not None
         csrf = token(admin, f"/admin/users/{sol.id}")
         r = admin.post(f"/admin/users/{sol.id}/reset-second-factor", data=form(csrf))
         assert r.status_code == 200
-        assert "Sol Scrutineer&#39;s authenticator has been reset." in r.text
+        assert "Pat Practitioner&#39;s authenticator has been reset." in r.text
         db.expire_all()
         assert sol.totp_confirmed_at is None and sol.totp_secret is None
         page = admin.get(f"/admin/users/{sol.id}").text

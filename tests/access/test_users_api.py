@@ -56,7 +56,7 @@ class TestOnlyAdmins:
 
     @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
     def test_an_admin_may(self, anonymous_client, make_user, admin, method, path, body):
-        target = make_user()
+        target = make_user(roles=(Role.PRACTITIONER,))  # resets of a moderator: test_role_grants
         r = _call(anonymous_client, method, path, body, admin, target.id)
         assert r.status_code in (200, 201), r.text
         for field in SECRET_FIELDS:
@@ -159,7 +159,7 @@ class TestManage:
         assert db.scalar(select(User.id)) is None
 
     def test_reset_password_refuses_a_weak_one(self, anonymous_client, make_user, admin):
-        user = make_user()
+        user = make_user(roles=(Role.PRACTITIONER,))
         r = anonymous_client.post(
             f"{API}/users/{user.id}/password", json={"password": "qwertyuiop12"}, headers=admin
         )

@@ -95,6 +95,27 @@ class TestVerify:
         result = auditlog.verify(db)
         assert result.broken_id == rows[4]
 
+    @pytest.mark.parametrize("seq", [-5, 0])
+    def test_a_row_slipped_in_before_the_chain_is_named(self, db, rows, seq):
+        """An INSERT (the service's role may insert) of a row at or before the chain's
+        start, which the walk from the start would never reach."""
+        db.execute(
+            text(
+                "INSERT INTO audit_event (id, seq, at, user_id, user_label, action, "
+                "object_type, object_id, request_id, client_address, prev_hash, hash) "
+                "VALUES (:id, :seq, :at, 1, 'chair', 'return.read', 'return', 1, '', '', "
+                "'forged', 'forged')"
+            ),
+            {"id": -5, "seq": seq, "at": db.get(AuditEvent, rows[0]).at},
+        )
+        result = auditlog.verify(db)
+        assert not result.intact and result.broken_id == -5
+        assert "1 row at or before the chain's start (seq 0) is in the log" in result.problem
+        # After a retention run, the seqs it removed are no gap to slip into either.
+        start = chain.ChainStart(seq=3, hash=db.get(AuditEvent, rows[2]).hash)
+        behind_the_service(db, "DELETE FROM audit_event WHERE seq BETWEEN 1 AND 3")
+        assert "at or before the chain's start (seq 3)" in auditlog.verify(db, start=start).problem
+
     def test_the_first_row_must_start_from_genesis(self, db, rows, tamper):
         tamper("UPDATE audit_event SET prev_hash = :h WHERE id = :id", h="1" * 64, id=rows[0])
         result = auditlog.verify(db)

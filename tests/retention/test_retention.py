@@ -336,7 +336,7 @@ class TestTheLogsCopy:
                     action="return.save_draft",
                     object_type="return",
                     object_id=ret.id,
-                    after={"answer:7": said, "grade:1": "Good", "evidence:1:went_well": said},
+                    after={"answer:7": said, "grade:1": "Good", "evidence:1:went_well": said, "reason": said},
                 ),
                 auditlog.record(
                     db,
@@ -376,10 +376,10 @@ class TestTheLogsCopy:
             ]
         db.commit()
         with at(DUE):
-            assert due_for(retention.plan(db, settings=SETTINGS), case.audit.id)["log_values"] == 5
+            assert due_for(retention.plan(db, settings=SETTINGS), case.audit.id)["log_values"] == 6
         removals = run(db, DUE)
         db.commit()
-        assert {r.kind: r.removed_count for r in removals}["log_values"] == 5
+        assert {r.kind: r.removed_count for r in removals}["log_values"] == 6
         rows = [db.get(AuditEvent, e.id) for e in logged]
         for row in rows:
             db.refresh(row)

@@ -357,10 +357,18 @@ def disable_user(session: SessionDep, request: Request, actor: Actor, user_id: I
 
 
 @router.post("/admin/users/{user_id}/reset-second-factor", name="access.user_reset_second_factor")
-@transactional
-def reset_second_factor(session: SessionDep, request: Request, user_id: IdPath) -> Response:
+@transactional(keep_refusals=True)  # a refusal's audit-log row is kept; nothing else is
+def reset_second_factor(
+    session: SessionDep, request: Request, actor: Actor, user_id: IdPath
+) -> Response:
     user = service.get_user(session, user_id=user_id)
-    service.reset_second_factor(session, user=user)
+    try:
+        with grants.refusals_logged(session):
+            service.reset_second_factor(session, user=user)
+    except grants.Refusal as refusal:
+        return _refused(
+            request, session, user=user, actor=actor, refusal=refusal, field="reset_second_factor"
+        )
     flash(
         f"{user.display_name}'s authenticator has been reset. They will set up a new one "
         "when they next sign in."

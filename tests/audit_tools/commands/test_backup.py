@@ -199,6 +199,17 @@ class TestRefused:
         assert "is not empty" in result.output and "never over one" in result.output
         assert counts(source) == before
 
+    def test_a_killed_runs_plain_snapshot_is_removed_by_the_next(self, source, tmp_path):
+        left = tmp_path / ".case-audit-backup-k1ll3d"
+        left.mkdir()
+        (left / "snapshot").write_bytes(b"SQLite format 3\x00 the plain database")
+        result = run("backup", "--out", str(tmp_path / "next.backup"))
+        assert result.exit_code == 0, result.output
+        assert not left.exists()
+        assert "the unencrypted snapshot of a backup that did not finish" in " ".join(
+            result.output.split()
+        )
+
     def test_a_backup_is_never_written_over(self, backup_file):
         before = backup_file.read_bytes()
         result = run("backup", "--out", str(backup_file))
