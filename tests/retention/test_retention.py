@@ -336,7 +336,12 @@ class TestTheLogsCopy:
                     action="return.save_draft",
                     object_type="return",
                     object_id=ret.id,
-                    after={"answer:7": said, "grade:1": "Good", "evidence:1:went_well": said, "reason": said},
+                    after={
+                        "answer:7": said,
+                        "grade:1": "Good",
+                        "evidence:1:went_well": said,
+                        "reason": said,
+                    },
                 ),
                 auditlog.record(
                     db,
