@@ -131,9 +131,10 @@ _SAID_TOKEN = (
 _SAID_NUMBER = re.compile(rf"\b{_SAID_TOKEN}(?:(?:[\s,]+|-){_SAID_TOKEN}){{4,}}\b", re.IGNORECASE)
 # A day of the month and a year said in words: "the twenty-third of May two thousand and
 # thirteen" reads "the 23rd of May 2013".
-_UNITS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-          "eighteen", "nineteen"]  # fmt: skip
+# Number words and their values, one to ninety ("zero" and "oh" are digits only).
+_NUMBER_VALUE = {w: int(d) for w, d in _SAID_DIGIT.items() if d != "0"} | _SAID_TENS
+_UNIT = "|".join(w for w, n in _NUMBER_VALUE.items() if n < 10)
+_TEEN = "|".join(w for w, n in _NUMBER_VALUE.items() if 10 <= n < 20)
 _ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
@@ -147,9 +148,9 @@ _SAID_DAY = re.compile(
     re.IGNORECASE,
 )
 _SAID_YEAR = re.compile(
-    r"\b(?:two\s+thousand(?:\s+and)?[\s-]+(" + "|".join(_UNITS[1:] + _TEENS) + r")"
-    r"|twenty[\s-]+(ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen"
-    r"|nineteen|twenty(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine))?))\b(?![\s-]+(?:hundred|thousand)|-year)",
+    rf"\b(?:two\s+thousand(?:\s+and)?[\s-]+({_UNIT}|{_TEEN})"
+    rf"|twenty[\s-]+({_TEEN}|twenty(?:[\s-]+(?:{_UNIT}))?))"
+    r"\b(?![\s-]+(?:hundred|thousand)|-year)",
     re.IGNORECASE,
 )
 # A line break inside a number: after a separator ("12/03/\n2021"), or between digits.
@@ -316,12 +317,11 @@ def _said_day(m: re.Match[str]) -> str:
 def _said_year(m: re.Match[str]) -> str:
     """ "two thousand and fifteen" -> "2015", "twenty twenty-four" -> "2024"."""
     words = [w for w in re.split(r"[\s-]+", m.group().lower()) if w != "and"]
-    units = {w: n for n, w in enumerate(_UNITS + _TEENS) if w}  # "one" 1 ... "nineteen" 19
     if words[:2] == ["two", "thousand"]:
-        return str(2000 + units[words[2]])
+        return str(2000 + _NUMBER_VALUE[words[2]])
     if words[1] == "twenty":
-        return str(2020 + (units[words[2]] if len(words) > 2 else 0))
-    return str(2000 + units[words[1]])
+        return str(2020 + (_NUMBER_VALUE[words[2]] if len(words) > 2 else 0))
+    return str(2000 + _NUMBER_VALUE[words[1]])
 
 
 def _digits_for_look_alikes(m: re.Match[str]) -> str:
@@ -472,11 +472,7 @@ _HOUSE = (
 )
 _BUILDINGS = "House|Court|Lodge|Mansions|Buildings|Tower|Heights|Point|Cottage|Farm|Barn|Bungalow"
 _BUILDING = rf"(?:{_BUILDINGS})"
-_NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
-    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
-    r"|eighty|ninety|hundred"
-)
+_NUMBER_WORDS = "|".join([*_NUMBER_VALUE, "hundred"])
 # "Fifty-Five", "seventeen": a house number in words
 _NUMBER_IN_WORDS = rf"(?i:(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))?)"
 _BUILDING_MORE = rf"(?:{_BUILDINGS}|Hostel|Refuge|Hotel|Hall|Centre)"
@@ -511,7 +507,7 @@ _ADDRESS_PATTERNS = [
     # Room 6, Harbourside Hostel; off Scar Lane
     (
         "number in words and street",
-        rf"(?i:\b(?:number\s+)?(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))?,?\s+)(?-i:{_STREET})",
+        rf"(?i:\b(?:number\s+)?{_NUMBER_IN_WORDS},?\s+)(?-i:{_STREET})",
         0.75,
     ),
     ("quoted house name and street", rf"(?-i:['‘’\"“][A-Z][a-z]+['’\"”],\s+{_STREET})", 0.8),
