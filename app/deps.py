@@ -146,7 +146,9 @@ def refused(result: object) -> bool:
 
 
 def _one_transaction(session: Session, work: Callable[[], T], *, keep_refusals: bool) -> T:
-    """Run ``work``, then commit, or roll back if it raised or its response refused.
+    """Run ``work``, then commit, or roll back if it raised or its response refused
+    (on a route that keeps its refusals: commit a refusal's response, or a raised error
+    that is ``kept``).
 
     This is the one place a request's transaction ends. It runs in one trip to the
     thread pool because a transaction must never wait for a thread while it holds
@@ -158,6 +160,12 @@ def _one_transaction(session: Session, work: Callable[[], T], *, keep_refusals: 
     """
     try:
         result = work()
+    except AppError as exc:
+        if keep_refusals and exc.kept:
+            session.commit()  # what it wrote is undone already; its log row stays
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise

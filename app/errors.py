@@ -30,6 +30,10 @@ class FieldError:
 class AppError(Exception):
     status_code = 400
     code = "bad_request"
+    # Whether a route marked ``transactional(keep_refusals=True)`` commits what was
+    # written before this was raised (a refusal's own audit-log row) rather than roll
+    # it back.
+    kept = False
 
     def __init__(self, message: str, *, fields: list[FieldError] | None = None, **extra):
         super().__init__(message)

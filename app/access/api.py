@@ -365,7 +365,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 @transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
 def update_user(
     session: SessionDep, actor: Actor, response: Response, user_id: IdPath, body: UserUpdate
-) -> UserOut | JSONResponse:
+) -> UserOut:
     """Change name, roles, agency or active flag. A change to roles, agency or active
     flag ends the person's sessions at once. Nobody adds roles to their own account
     (403), and the last active administrator keeps the role and stays enabled (409);
@@ -375,11 +375,8 @@ def update_user(
     changes = body.model_dump(exclude_unset=True)
     if "roles" in changes:
         changes["roles"] = set(changes["roles"])
-    try:
-        with grants.refusals_logged(session):
-            user, request = service.change_user(session, user=user, changes=changes, actor=actor)
-    except grants.Refusal as refusal:
-        return _refused(refusal)
+    with grants.refusals_logged(session):
+        user, request = service.change_user(session, user=user, changes=changes, actor=actor)
     if request is not None:
         response.status_code = status.HTTP_202_ACCEPTED
     return _user_out(session, user)
@@ -393,15 +390,12 @@ def update_user(
     responses=REFUSALS,
 )
 @transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
-def disable_user(session: SessionDep, actor: Actor, user_id: IdPath) -> UserOut | JSONResponse:
+def disable_user(session: SessionDep, actor: Actor, user_id: IdPath) -> UserOut:
     """Stop the person signing in; their sessions end and their tokens stop working.
     The last active administrator cannot be disabled (409, logged)."""
     user = service.get_user(session, user_id=user_id)
-    try:
-        with grants.refusals_logged(session):
-            service.update_user(session, user=user, changes={"active": False}, actor=actor)
-    except grants.Refusal as refusal:
-        return _refused(refusal)
+    with grants.refusals_logged(session):
+        service.update_user(session, user=user, changes={"active": False}, actor=actor)
     return _user_out(session, user)
 
 
@@ -413,17 +407,12 @@ def disable_user(session: SessionDep, actor: Actor, user_id: IdPath) -> UserOut 
     responses=REFUSALS,
 )
 @transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
-def reset_password(
-    session: SessionDep, user_id: IdPath, body: PasswordIn
-) -> UserOut | JSONResponse:
+def reset_password(session: SessionDep, user_id: IdPath, body: PasswordIn) -> UserOut:
     """Set a new password for the person; their sessions end. Not for another account
     holding admin, moderator or scrutineer (403, logged: on the server only)."""
     user = service.get_user(session, user_id=user_id)
-    try:
-        with grants.refusals_logged(session):
-            service.set_password(session, user=user, password=body.password)
-    except grants.Refusal as refusal:
-        return _refused(refusal)
+    with grants.refusals_logged(session):
+        service.set_password(session, user=user, password=body.password)
     return _user_out(session, user)
 
 
@@ -435,16 +424,13 @@ def reset_password(
     responses=REFUSALS,
 )
 @transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
-def reset_second_factor(session: SessionDep, user_id: IdPath) -> UserOut | JSONResponse:
+def reset_second_factor(session: SessionDep, user_id: IdPath) -> UserOut:
     """Forget the person's authenticator app (lost phone): they set up a new one at
     their next sign-in. Their sessions end. Not for another account holding admin,
     moderator or scrutineer (403, logged: on the server only)."""
     user = service.get_user(session, user_id=user_id)
-    try:
-        with grants.refusals_logged(session):
-            service.reset_second_factor(session, user=user)
-    except grants.Refusal as refusal:
-        return _refused(refusal)
+    with grants.refusals_logged(session):
+        service.reset_second_factor(session, user=user)
     return _user_out(session, user)
 
 
@@ -484,20 +470,17 @@ def get_role_grant(session: SessionDep, grant_id: IdPath) -> RoleGrantOut:
 @transactional(keep_refusals=True)  # a refusal changes nothing, but its log row is kept
 def decide_role_grant(
     session: SessionDep, actor: Actor, grant_id: IdPath, body: GrantDecisionIn
-) -> RoleGrantOut | JSONResponse:
+) -> RoleGrantOut:
     """Approve (the person's roles become those asked, and their sessions end) or
     refuse a request. Only another administrator may: not whoever asked, nor the
     person it is for (403, logged)."""
     request = grants.get_request(session, request_id=grant_id)
-    try:
-        with grants.refusals_logged(session):
-            service.decide_grant(
-                session,
-                request=request,
-                approve=body.decision == "approve",
-                reason=body.reason,
-                actor=actor,
-            )
-    except grants.Refusal as refusal:
-        return _refused(refusal)
+    with grants.refusals_logged(session):
+        service.decide_grant(
+            session,
+            request=request,
+            approve=body.decision == "approve",
+            reason=body.reason,
+            actor=actor,
+        )
     return RoleGrantOut.of(request)

@@ -48,6 +48,7 @@ class Refusal(AppError):
 
     action = "access.refused"
     field = "roles"
+    kept = True  # its audit-log row (``refusals_logged``) is committed on a keeping route
 
     def __init__(
         self, message: str, *, object_type: str, object_id: int, after: dict | None = None

@@ -72,6 +72,8 @@ class Hashed(Protocol):
 # A value removed from a row under the retention schedule: its keyed digest is kept in
 # its place, so the row's hash still fits (app/retention: the log's case text).
 REMOVED = "removed under the retention schedule"
+# What a reader sees in place of removed text, in the log and in the records alike.
+REMOVED_SHOWN = "[removed under the retention schedule]"
 
 
 def value_digest(value: Any, *, key: bytes) -> str:

@@ -257,7 +257,7 @@ def kind_of(event: AuditEvent) -> str:
 
 # What a reader sees of a value the retention schedule removed (its digest means nothing
 # to them): the same words the removed records carry.
-REMOVED_SHOWN = "[removed under the retention schedule]"
+REMOVED_SHOWN = chain.REMOVED_SHOWN
 
 
 def _shown(values: dict | None) -> dict | None:

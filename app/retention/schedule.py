@@ -31,11 +31,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.access.kept import KEEP_FOR
+from app.auditlog.chain import REMOVED_SHOWN
 from app.config import Settings
 
 # What removed text is replaced with. A constant, so a removed value is recognised as
 # such (and not removed again); when and why are in ``retention_removal``.
-MARKER = "[removed under the retention schedule]"
+MARKER = REMOVED_SHOWN
 
 
 class Family(StrEnum):
