@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # The audit log's chain is an HMAC keyed with this, which is never in the database.
     # Empty: derived from AUDIT_SECRET_KEY. Keep it (or that) with every backup.
     audit_log_key: str = ""
+    # Reads are logged at once but chained in batches (app/auditlog/pending.py): each
+    # serving process chains what waits this often, in seconds (0: only when the log
+    # is read, for tests that share one transaction).
+    audit_log_seal_seconds: float = Field(default=1.0, ge=0, le=60)
     # Where a signed checkpoint of the log (its row count and head hash) is appended
     # after each write: a file the database's role cannot write, or "syslog".
     audit_checkpoint_path: str = str(PROJECT_ROOT / "var" / "audit-checkpoints.log")

@@ -141,6 +141,92 @@ def _configure_sqlite(engine: Engine) -> None:
     setattr(engine, WRITER_ATTR, engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}))
 
 
+# --- reads that do not write ---------------------------------------------------------
+#
+# A request that changes nothing (GET, HEAD) runs in a read transaction: on SQLite a
+# deferred one, which never waits for or holds the database's one write lock. What such
+# a request must still record (a credential's last use, a session ended for sitting
+# idle, the audit log's row for a return read, a flash message shown) is handed to
+# ``after_read``, and written in a short write transaction of its own once the read's
+# has ended, before the response is sent (app.deps). Anything else a read tries to
+# write is a mistake in the code, refused at once (``ReadOnlyRequest``), never a write
+# that SQLite would refuse only under load: a deferred transaction that has read cannot
+# take the write lock once another writer has committed.
+
+AFTER_READ = "case_audit_after_read"
+Write = Callable[[Session], None]
+
+
+class ReadOnlyRequest(RuntimeError):
+    """A read request (GET, HEAD) tried to change the database other than through
+    ``after_read``: a route that really changes something on GET must say so
+    (``@transactional(writes=True)``)."""
+
+
+def after_read(session: Session, write: Write) -> None:
+    """Write now, or, in a read request, once its read transaction has ended."""
+    waiting: list[Write] | None = session.info.get(AFTER_READ)
+    if waiting is None:
+        write(session)
+    else:
+        waiting.append(write)
+
+
+def reading(session: Session) -> bool:
+    """Whether the session is a read request's, whose writes wait (``after_read``)."""
+    return AFTER_READ in session.info
+
+
+@contextmanager
+def read_request(session: Session) -> Iterator[list[Write]]:
+    """Mark the session as a read request's for the ``with`` block; yield the writes
+    handed to ``after_read`` meanwhile."""
+    waiting: list[Write] = []
+    session.info[AFTER_READ] = waiting
+    try:
+        yield waiting
+    finally:
+        session.info.pop(AFTER_READ, None)
+
+
+def write_after_read(session: Session, waiting: list[Write]) -> None:
+    """Write what a read request recorded, in a transaction of its own (on SQLite one
+    that takes the write lock as it begins), and commit."""
+    if not waiting:
+        return
+    begin_writing(session)
+    for write in waiting:
+        write(session)
+    session.commit()
+
+
+def begin_writing(session: Session) -> None:
+    """Begin the session's transaction as a writer's: on SQLite, BEGIN IMMEDIATE, which
+    waits its turn for the write lock rather than failing part-way (``_configure_sqlite``).
+    A session already in a transaction (a test's, lent to its requests) carries on in it."""
+    if not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_in_a_read(session: Session, _context, _instances) -> None:
+    if reading(session) and (session.new or session.deleted or session.dirty):
+        changed = [type(o).__name__ for o in (*session.new, *session.dirty, *session.deleted)]
+        raise ReadOnlyRequest(
+            f"A read request tried to save changes to {', '.join(sorted(set(changed)))}: "
+            "write through app.db.after_read, or declare the route @transactional(writes=True)."
+        )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_statement_in_a_read(state) -> None:
+    if reading(state.session) and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlyRequest(
+            "A read request tried to run an INSERT, UPDATE or DELETE: write through "
+            "app.db.after_read, or declare the route @transactional(writes=True)."
+        )
+
+
 def open_session(factory: sessionmaker[Session], *, write: bool) -> Session:
     """A new session (no I/O until first used); on SQLite a writer begins IMMEDIATE."""
     writer = getattr(factory.kw["bind"], WRITER_ATTR, None)
@@ -159,9 +245,10 @@ async def new_request_session(request: Request) -> AsyncIterator[Session]:
     the request's one transaction is ended by ``app.deps.transactional``, which commits
     or rolls back in the same thread trip as the endpoint. Async, because creating a
     session does no I/O."""
-    # Every request may write, even a GET: reading a return is logged, and signing in
-    # with a session or token records when it was last used.
-    session = open_session(request.app.state.sessionmaker, write=True)
+    # Opened as a reader: ``app.deps.transactional`` begins a request that writes as a
+    # writer (``begin_writing``); a read (GET, HEAD) stays a reader, and what it records
+    # is written after its read transaction ends (``after_read``).
+    session = open_session(request.app.state.sessionmaker, write=False)
     try:
         yield session
     finally:

@@ -22,7 +22,7 @@ from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, Via, re
 from app.access.rules import ROUTE_RULES, rule_for
 from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
-from app.db import get_session
+from app.db import Write, begin_writing, get_session, read_request, write_after_read
 from app.errors import AppError, FieldError, InvalidInput
 from app.forms import Posted
 from app.schemas_base import MAX_ID
@@ -145,6 +145,26 @@ def refused(result: object) -> bool:
     return isinstance(result, Response) and result.status_code >= 400
 
 
+def _one_read(session: Session, work: Callable[[], T]) -> T:
+    """Run ``work``, which changes nothing, in a read transaction; end it; then write
+    what it recorded (``after_read``: a credential's last use, a session ended for
+    sitting idle, a return read's log row) in a short transaction of its own, whether
+    or not the read succeeded, before the response is sent. On SQLite the read never
+    takes or waits for the write lock; the write holds it for a moment only."""
+    waiting: list[Write] = []
+    try:
+        with read_request(session) as waiting:
+            try:
+                result = work()
+                session.commit()  # nothing to write: it ends the read, expiring nothing
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        write_after_read(session, waiting)
+    return result
+
+
 def _one_transaction(session: Session, work: Callable[[], T], *, keep_refusals: bool) -> T:
     """Run ``work``, then commit, or roll back if it raised or its response refused
     (on a route that keeps its refusals: commit a refusal's response, or a raised error
@@ -158,6 +178,7 @@ def _one_transaction(session: Session, work: Callable[[], T], *, keep_refusals: 
     endpoint with a session dependency and a response model costs four trips
     (bench/api.py).
     """
+    begin_writing(session)
     try:
         result = work()
     except AppError as exc:
@@ -232,10 +253,12 @@ def request_context(request: Request, actor: Actor, session: Session) -> Request
 @overload
 def transactional(endpoint: Callable[..., T], /) -> Endpoint[T]: ...
 @overload
-def transactional(*, keep_refusals: bool) -> Callable[[Callable[..., T]], Endpoint[T]]: ...
+def transactional(
+    *, keep_refusals: bool = False, writes: bool = False
+) -> Callable[[Callable[..., T]], Endpoint[T]]: ...
 
 
-def transactional(endpoint=None, /, *, keep_refusals: bool = False):
+def transactional(endpoint=None, /, *, keep_refusals: bool = False, writes: bool = False):
     """Make a synchronous endpoint signed-in, permitted and one transaction.
 
     In one worker-thread trip: find the actor from the request's credentials, check
@@ -243,15 +266,17 @@ def transactional(endpoint=None, /, *, keep_refusals: bool = False):
     reads, run the endpoint (passing ``actor`` if it asks for it), and commit; or roll
     back if it raised or answered with a status of 400 or more. A route whose refusal
     must still be kept (the sign-in throttle counts failures) says so with
-    ``@transactional(keep_refusals=True)``. Routers stay plain functions; FastAPI
-    sees their parameters without ``actor`` and with the ``request`` this wrapper needs.
+    ``@transactional(keep_refusals=True)``. A GET or HEAD runs as a read (``_one_read``)
+    unless its route changes something and says so: ``@transactional(writes=True)``.
+    Routers stay plain functions; FastAPI sees their parameters without ``actor`` and
+    with the ``request`` this wrapper needs.
     """
     if endpoint is None:
-        return partial(_transactional, keep_refusals=keep_refusals)
-    return _transactional(endpoint, keep_refusals=keep_refusals)
+        return partial(_transactional, keep_refusals=keep_refusals, writes=writes)
+    return _transactional(endpoint, keep_refusals=keep_refusals, writes=writes)
 
 
-def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoint[T]:
+def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool, writes: bool) -> Endpoint[T]:
     signature = inspect.signature(endpoint)
     wants_actor = "actor" in signature.parameters
     wants_request = "request" in signature.parameters
@@ -302,6 +327,8 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool) -> Endpoi
                     return cast(T, RedirectResponse(to_kept, status_code=303))
             return result
 
+        if request.method in SAFE_METHODS and not writes:
+            return await run_in_threadpool(_one_read, session, work)
         return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)
 
     # inspect.signature, and so FastAPI, reads __signature__; typeshed does not declare it.

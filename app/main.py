@@ -69,6 +69,12 @@ def _lifespan(settings: Settings):
         if settings.render_in_background:
             app.state.renders = Dispatcher(app.state.sessionmaker, settings)
             app.state.renders.start()
+        # Reads are logged at once and chained in batches (app/auditlog/pending.py).
+        from app.auditlog.pending import Sealer
+
+        sealer = Sealer(app.state.sessionmaker, settings.audit_log_seal_seconds)
+        if settings.audit_log_seal_seconds:
+            sealer.start()
         # The identification check's analyzer takes seconds to build: not in a request.
         from app.identify.detect import warm_up
 
@@ -76,6 +82,8 @@ def _lifespan(settings: Settings):
         yield
         if settings.render_in_background:
             app.state.renders.stop()
+        if settings.audit_log_seal_seconds:
+            sealer.stop()
         shutdown_render_pool()
         app.state.engine.dispose()
 

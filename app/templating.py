@@ -23,6 +23,8 @@ from jinja2 import (
     select_autoescape,
 )
 from markupsafe import Markup
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from starlette.applications import Starlette
 from starlette.datastructures import URLPath
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -36,6 +38,7 @@ from app.audits import stage
 from app.clock import utcnow
 from app.config import PROJECT_ROOT
 from app.context import bound_actor, current
+from app.db import after_read
 from app.errors import SERVER_ERROR
 from app.formatting import (
     format_date,
@@ -159,7 +162,17 @@ def _take_flash() -> str | None:
     web = _web_session()
     if web is None or not web.flash:
         return None
-    message, web.flash = web.flash, None
+    message, web_id = web.flash, web.id
+    set_committed_value(web, "flash", None)
+    # Cleared once shown, after the page's read in a read request (app.db.after_read).
+    after_read(
+        current().session,
+        lambda s: s.execute(
+            update(WebSession)
+            .where(WebSession.id == web_id, WebSession.flash == message)
+            .values(flash=None)
+        ),
+    )
     return message
 
 

@@ -299,7 +299,12 @@ def db(engine: Engine) -> Iterator[Session]:
 def app(database_url: str):
     # The tests' one shared transaction would keep the background renderer waiting.
     return create_app(
-        Settings(database_url=database_url, environment="test", render_in_background=False)
+        Settings(
+            database_url=database_url,
+            environment="test",
+            render_in_background=False,
+            audit_log_seal_seconds=0,
+        )
     )
 
 

@@ -8,18 +8,19 @@ permission rules in app.access.policy only ever see an Actor.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from starlette.requests import HTTPConnection
 
-from app.access.models import ApiToken, User, UserRole, WebSession
+from app.access.models import ApiToken, Role, User, UserRole, WebSession
 from app.access.policy import ANONYMOUS, Actor, Via
 from app.access.secrets import digest
 from app.clock import utcnow
 from app.config import Settings
-from app.db import get_or_404
+from app.db import after_read
 
 SESSION_COOKIE = "case_audit_session"
 SECURE_SESSION_COOKIE = "__Host-case_audit_session"
@@ -53,42 +54,54 @@ def actor_for(user: User, *, via: Via, credential_id: int | None) -> Actor:
 
 
 def authenticate(session: Session, connection: HTTPConnection, settings: Settings) -> Actor:
-    """The actor behind the request's credentials, or ANONYMOUS.
+    """The actor behind the request's credentials, or ANONYMOUS: one query, whichever
+    the credential (the credential, its owner and their roles together), and a write
+    only once a minute per credential (its last use) or when a session has ended.
 
     A web session counts only once its second factor is given (or the partnership
     has turned second factors off); ``pending_session`` finds one part-way through.
+    Nothing is cached between requests: a revoked token, an ended session, a disabled
+    account or a changed role counts from the very next request, in every process.
     """
     header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return _token_actor(session, header[7:].strip()) or ANONYMOUS
     token = session_token_from(connection)
     if token:
-        web = live_session(session, token, settings)
-        if web is not None and (web.second_factor_at or not settings.require_second_factor):
-            user = get_or_404(session, User, web.user_id, what="user")
-            _touch(session, web)
-            # When the idle time last started again, as the service counts it (touched
-            # at most once a minute): what the timeout warning counts from.
-            connection.state.session_seen_at = web.last_seen_at
-            return actor_for(user, via=Via.SESSION, credential_id=web.id)
+        return _session_actor(session, connection, token, settings) or ANONYMOUS
     return ANONYMOUS
 
 
+# A user's roles as one text column ("admin,moderator"), so the credential, its owner
+# and their roles come back in one row.
+_ROLES = (
+    select(func.aggregate_strings(UserRole.role, ","))
+    .where(UserRole.user_id == User.id)
+    .scalar_subquery()
+    .label("roles")
+)
+_OWNER = (User.id.label("user_id"), User.email, User.display_name, User.agency_id, _ROLES)
+
+
+def _actor(row: Row, *, via: Via, credential_id: int) -> Actor:
+    return Actor(
+        user_id=row.user_id,
+        label=row.email,
+        name=row.display_name,
+        roles=frozenset(Role(name) for name in row.roles.split(",")) if row.roles else frozenset(),
+        agency_id=row.agency_id,
+        via=via,
+        credential_id=credential_id,
+    )
+
+
 def _token_actor(session: Session, token: str) -> Actor | None:
-    """The token's owner. API calls are the hot path, so this reads plain columns in two
-    small queries instead of loading the token, the user and the roles as objects."""
+    """The token's owner, if the token is live and its owner active."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     now = utcnow()
     row = session.execute(
-        select(
-            ApiToken.id,
-            ApiToken.last_used_at,
-            User.id.label("user_id"),
-            User.email,
-            User.display_name,
-            User.agency_id,
-        )
+        select(ApiToken.id, ApiToken.last_used_at, *_OWNER)
         .join(User, User.id == ApiToken.user_id)
         .where(
             ApiToken.token_hash == digest(token),
@@ -99,18 +112,42 @@ def _token_actor(session: Session, token: str) -> Actor | None:
     ).first()
     if row is None:
         return None
-    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == row.user_id)))
-    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
-        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return Actor(
-        user_id=row.user_id,
-        label=row.email,
-        name=row.display_name,
-        roles=roles,
-        agency_id=row.agency_id,
-        via=Via.TOKEN,
-        credential_id=row.id,
+    _touch(session, ApiToken.last_used_at, row.id, row.last_used_at, now)
+    return _actor(row, via=Via.TOKEN, credential_id=row.id)
+
+
+def _session_actor(
+    session: Session, connection: HTTPConnection, token: str, settings: Settings
+) -> Actor | None:
+    """The session's owner, if the session is live and its second factor given."""
+    now = utcnow()
+    row = session.execute(
+        select(
+            WebSession.id,
+            WebSession.last_seen_at,
+            WebSession.expires_at,
+            WebSession.second_factor_at,
+            WebSession.ended_at,
+            User.active,
+            *_OWNER,
+        )
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == digest(token))
+    ).first()
+    if row is None or row.ended_at is not None:
+        return None
+    reason = _ends_because(row, active=row.active, now=now, settings=settings)
+    if reason:
+        _end_soon(session, row.id, reason, now)
+        return None
+    if not row.second_factor_at and settings.require_second_factor:
+        return None
+    # When the idle time last started again, as the service counts it (touched at most
+    # once a minute): what the timeout warning counts from.
+    connection.state.session_seen_at = _touch(
+        session, WebSession.last_seen_at, row.id, row.last_seen_at, now
     )
+    return _actor(row, via=Via.SESSION, credential_id=row.id)
 
 
 def current_web_session(session: Session, actor: Actor) -> WebSession | None:
@@ -122,22 +159,47 @@ def current_web_session(session: Session, actor: Actor) -> WebSession | None:
 
 def live_session(session: Session, token: str, settings: Settings) -> WebSession | None:
     """The web session for ``token`` if it has not ended, expired or sat idle too long.
-    An expired one is ended on the spot, with the reason recorded."""
+    An expired one is ended, with the reason recorded (``_end_soon``)."""
     web = session.scalar(select(WebSession).where(WebSession.token_hash == digest(token)))
     if web is None or web.ended_at is not None:
         return None
-    now = utcnow()
-    if web.expires_at <= now:
-        end_session(web, "expired")
-        return None
-    if web.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
-        end_session(web, "idle")
-        return None
     user = session.get(User, web.user_id)
-    if user is None or not user.active:
-        end_session(web, "user disabled")
+    now = utcnow()
+    reason = _ends_because(web, active=user is not None and user.active, now=now, settings=settings)
+    if reason:
+        _end_soon(session, web.id, reason, now)
+        set_committed_value(web, "ended_at", now)
+        set_committed_value(web, "end_reason", reason)
         return None
     return web
+
+
+class _Lifetime(Protocol):
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+def _ends_because(web: _Lifetime, *, active: bool, now: datetime, settings: Settings) -> str:
+    """Why a session not yet ended ends now ("" if it does not)."""
+    if web.expires_at <= now:
+        return "expired"
+    if web.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
+        return "idle"
+    if not active:
+        return "user disabled"
+    return ""
+
+
+def _end_soon(session: Session, web_id: int, reason: str, now: datetime) -> None:
+    """End the session, in a read request once its read is over (app.db.after_read)."""
+    after_read(
+        session,
+        lambda s: s.execute(
+            update(WebSession)
+            .where(WebSession.id == web_id, WebSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+        ),
+    )
 
 
 def end_session(web: WebSession, reason: str) -> None:
@@ -145,10 +207,22 @@ def end_session(web: WebSession, reason: str) -> None:
     web.end_reason = reason
 
 
-def _touch(session: Session, web: WebSession) -> None:
-    """Record activity for the idle timeout, written at once rather than at the next
-    flush, so every request takes its locks in the same order (session row first)."""
-    now: datetime = utcnow()
-    if now - web.last_seen_at >= TOUCH_EVERY:
-        session.execute(update(WebSession).where(WebSession.id == web.id).values(last_seen_at=now))
-        set_committed_value(web, "last_seen_at", now)
+def _touch(
+    session: Session,
+    column: InstrumentedAttribute[datetime | None],
+    row_id: int,
+    last: datetime | None,
+    now: datetime,
+) -> datetime:
+    """Record a credential's use (``column``: when it was last used or seen) if the last
+    record is a minute old or more, and return the time now on record. Written at once
+    in a change, so that every request takes its locks in the same order (the
+    credential's row first); after the read in a read (app.db.after_read)."""
+    if last is not None and now - last < TOUCH_EVERY:
+        return last
+    table = column.class_
+    after_read(
+        session,
+        lambda s: s.execute(update(table).where(table.id == row_id).values({column.key: now})),
+    )
+    return now

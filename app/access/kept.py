@@ -27,6 +27,7 @@ from app.access.models import KeptPost, User, WebSession
 from app.access.secrets import digest
 from app.clock import utcnow
 from app.config import Settings
+from app.db import after_read
 
 KEEP_FOR = timedelta(hours=24)
 # Why a session ended, when the person was still working: these posts are kept.
@@ -97,10 +98,16 @@ def _drop(session: Session, *, user_id: int, path: str) -> None:
 
 
 def waiting(session: Session, *, user_id: int) -> list[KeptPost]:
-    """The person's kept posts still to be saved, oldest first (older ones removed)."""
-    session.execute(delete(KeptPost).where(KeptPost.created_at < utcnow() - KEEP_FOR))
+    """The person's kept posts still to be saved, oldest first (older ones removed,
+    after the read in a read request: app.db.after_read)."""
+    cutoff = utcnow() - KEEP_FOR
+    after_read(session, lambda s: s.execute(delete(KeptPost).where(KeptPost.created_at < cutoff)))
     return list(
-        session.scalars(select(KeptPost).where(KeptPost.user_id == user_id).order_by(KeptPost.id))
+        session.scalars(
+            select(KeptPost)
+            .where(KeptPost.user_id == user_id, KeptPost.created_at >= cutoff)
+            .order_by(KeptPost.id)
+        )
     )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app import clock
 from app.access.policy import Actor
-from app.auditlog import service, visibility
+from app.auditlog import pending, service, visibility
 from app.auditlog.schemas import AuditEventOut
 from app.deps import IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
@@ -48,14 +48,17 @@ async def log_filter(  # async: building the filter needs no thread
 FilterDep = Annotated[service.LogFilter, Depends(log_filter)]
 
 
+# Reading the log writes: it chains the reads waiting to be chained first (so what is
+# shown is the whole log), and logs itself.
 @router.get("/audit-log", name="api.audit_log.list")
-@transactional
+@transactional(writes=True)
 def list_events(
     session: SessionDep, actor: Actor, params: PageDep, filters: FilterDep
 ) -> Page[AuditEventOut]:
     """Who did what to which object, newest first, with the values before and after
     where the caller may read that object now (otherwise each value is withheld).
     Searching is logged."""
+    pending.seal(session)
     items, total = service.search(session, filters=filters, params=params)
     page = Page[AuditEventOut].build(items, total, params)
     seen = visibility.Visibility(session, actor)
@@ -78,10 +81,11 @@ def _log_reading(session, action: str, filters: service.LogFilter) -> None:
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-@transactional
+@transactional(writes=True)
 def export_csv(session: SessionDep, actor: Actor, filters: FilterDep) -> Response:
     """The matching rows as CSV, oldest first, before and after as compact JSON (each
     value withheld where the caller may not read the object now)."""
+    pending.seal(session)
     out = StringIO()
     # The byte-order mark makes Excel read the file as UTF-8.
     out.write("\ufeff")

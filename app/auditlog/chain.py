@@ -141,6 +141,18 @@ def content_hash(prev_hash: str, event: Hashed, *, key: bytes) -> str:
     return hmac.new(key, _payload(prev_hash, event, key=key), hashlib.sha256).hexdigest()
 
 
+# What a waiting row's MAC covers in place of a previous hash: never a hash's value.
+PENDING = "waiting to be chained"
+
+
+def pending_mac(row: Any, *, key: bytes) -> str:
+    """The keyed MAC of a row waiting to be chained (app/auditlog/pending.py): its
+    content as the chain would cover it, without a place in the chain. Without the key
+    nobody can write a waiting row the chain would take."""
+    payload = _payload(PENDING, row, with_seq=False, key=key)
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
 def _unkeyed(prev_hash: str, event: Hashed) -> set[str]:
     """Plain SHA-256 hashes of the row, as the log was chained before it was keyed
     (without ``seq``) and as someone without the key might forge it now (with it)."""

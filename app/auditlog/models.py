@@ -41,3 +41,25 @@ class AuditEvent(Base):
     client_address: Mapped[str] = mapped_column(String(64), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class PendingEvent(Base):
+    """A row a read request recorded (a return read, say), committed before its response
+    was sent and waiting to be chained: ``app.auditlog.pending`` moves it into the log
+    in batches, under one lock per batch rather than one per read. Its ``mac`` (keyed
+    like the chain) shows it was written by the service; triggers refuse UPDATE."""
+
+    __tablename__ = "audit_event_pending"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    user_label: Mapped[str] = mapped_column(String(320), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    request_id: Mapped[str] = mapped_column(String(40), default="")
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    mac: Mapped[str] = mapped_column(String(64))

@@ -17,20 +17,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy import ColumnElement, Select, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.auditlog import checkpoints
-from app.auditlog.chain import GENESIS, chain_key, content_hash
+from app.auditlog.chain import GENESIS, chain_key, content_hash, pending_mac
 
 # Proving the chain lives in app/auditlog/chain.py; these names are read from here too.
 from app.auditlog.chain import VerifyResult as VerifyResult
 from app.auditlog.chain import verify as verify
-from app.auditlog.models import AuditEvent
+from app.auditlog.models import AuditEvent, PendingEvent
 from app.clock import utcnow
 from app.context import current
+from app.db import after_read, reading
 from app.errors import FieldError, InvalidInput
 from app.pagination import PageParams
 
@@ -61,38 +63,66 @@ def record(
     object_id: int | None,
     before: dict | None = None,
     after: dict | None = None,
-) -> AuditEvent:
-    """Append one row saying the current actor did ``action`` to the object."""
+) -> AuditEvent | None:
+    """Append one row saying the current actor did ``action`` to the object.
+
+    In a read request (app.db.after_read) the row is not chained here: it is written,
+    with its keyed MAC, to the rows waiting to be chained once the read's transaction
+    has ended and before the response is sent (app/auditlog/pending.py); None is
+    returned. Otherwise the row is chained in the caller's transaction and returned."""
     context = current()
+    values = {
+        "at": utcnow(),
+        "user_id": context.actor.user_id,
+        "user_label": context.actor.label,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "before": _canonical(before) if before is not None else None,
+        "after": _canonical(after) if after is not None else None,
+        "request_id": context.request_id,
+        "client_address": context.client_address,
+    }
+    if reading(session):
+        row = {**values, "mac": pending_mac(SimpleNamespace(**values), key=chain_key())}
+        after_read(session, lambda s: s.execute(insert(PendingEvent), [row]))
+        return None
+    lock_chain(session)
+    event = append(session, values, last=last_link(session), key=chain_key())
+    session.flush()
+    checkpoints.appended(session)
+    return event
+
+
+def lock_chain(session: Session) -> None:
+    """Take the chain's lock for the rest of the transaction: appenders queue here until
+    the one before commits. (SQLite's writers already hold the database's lock.)"""
     if session.get_bind().dialect.name == "postgresql":
-        # Appenders queue here until the one before commits. Locking the newest row
-        # FOR UPDATE is not enough: a waiter wakes holding the row it first found,
-        # not the one committed meanwhile, so two rows would share a prev_hash and
-        # the chain would fork (tests/auditlog/test_chain.py). The SELECT below runs
-        # after the lock is granted, so it sees every row committed before.
+        # Locking the newest row FOR UPDATE is not enough: a waiter wakes holding the
+        # row it first found, not the one committed meanwhile, so two rows would share
+        # a prev_hash and the chain would fork (tests/auditlog/test_chain.py). The
+        # SELECT of the last link runs after the lock is granted, so it sees every row
+        # committed before.
         session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
+
+
+def last_link(session: Session) -> tuple[int, str]:
+    """The seq and hash of the chain's newest row (0 and the genesis hash if none)."""
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
-    prev_hash = last.hash if last else GENESIS
-    event = AuditEvent(
-        seq=last.seq + 1 if last else 1,
-        at=utcnow(),
-        user_id=context.actor.user_id,
-        user_label=context.actor.label,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=_canonical(before) if before is not None else None,
-        after=_canonical(after) if after is not None else None,
-        request_id=context.request_id,
-        client_address=context.client_address,
-        prev_hash=prev_hash,
-    )
-    event.hash = content_hash(prev_hash, event, key=chain_key())
+    return (last.seq, last.hash) if last else (0, GENESIS)
+
+
+def append(
+    session: Session, values: dict[str, Any], *, last: tuple[int, str], key: bytes
+) -> AuditEvent:
+    """Add the row holding ``values`` to the session as the link after ``last``
+    (the caller holds the chain's lock)."""
+    seq, prev_hash = last
+    event = AuditEvent(**values, seq=seq + 1, prev_hash=prev_hash)
+    event.hash = content_hash(prev_hash, event, key=key)
     session.add(event)
-    session.flush()
-    checkpoints.appended(session)
     return event
 
 

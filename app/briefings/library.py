@@ -20,6 +20,7 @@ from app.briefings.models import (
     VersionStatus,
 )
 from app.briefings.service import get_version
+from app.db import after_read
 from app.errors import NotFound
 
 
@@ -105,13 +106,12 @@ def download(
     document = session.scalars(  # publishing stored it
         select(BriefingDocument).where(BriefingDocument.version_id == version.id)
     ).one()
-    session.add(
-        BriefingDownload(
-            briefing_id=version.briefing_id,
-            version_id=version.id,
-            agency_id=actor.agency_id,
-            signed_in=actor.user_id is not None,
-        )
+    # Counted after the read (app.db.after_read): downloading changes nothing else.
+    counted = BriefingDownload(
+        briefing_id=version.briefing_id,
+        version_id=version.id,
+        agency_id=actor.agency_id,
+        signed_in=actor.user_id is not None,
     )
-    session.flush()
+    after_read(session, lambda s: s.add(counted))
     return version, document

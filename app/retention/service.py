@@ -589,5 +589,6 @@ def _record(session: Session, item: Due, removed: int, settings: Settings) -> Re
             "removal_id": row.id,
         },
     )
+    assert event is not None  # a retention run writes: its row is chained at once
     row.audit_event_id = event.id
     return row

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
-from app.auditlog import checkpoints, visibility
+from app.auditlog import checkpoints, pending, visibility
 from app.auditlog import service as auditlog
 from app.db import SQLITE_BEGIN
 from audit_tools.context import console, err_console, fail, unit_of_work
@@ -26,6 +26,19 @@ def _read_only(session: Session) -> None:
     # Both commands only read: on SQLite, begin DEFERRED rather than IMMEDIATE so a
     # long walk over the log does not hold the write lock the service needs.
     session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+
+
+def _seal_waiting() -> None:
+    """Chain the reads waiting to be chained first (app/auditlog/pending.py), so the
+    log checked or exported is the whole log."""
+    with unit_of_work() as session:
+        sealed = pending.seal(session)
+    if sealed.chained:
+        err_console.print(
+            f"{sealed.chained} logged read{'' if sealed.chained == 1 else 's'} waiting to "
+            f"be chained {'was' if sealed.chained == 1 else 'were'} chained first.",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -47,6 +60,7 @@ def verify(
     altered, the chain rewritten, rows deleted from its end, a forged checkpoint);
     with no checkpoint file, warn (a deleted tail cannot be seen) and exit 0 if the
     chain is intact."""
+    _seal_waiting()
     with unit_of_work() as session:
         _read_only(session)
         total = auditlog.count(session)
@@ -137,6 +151,7 @@ def export(
     """Write the matching rows as CSV, oldest first: when, user, action, object, the
     values before and after (compact JSON), request id and client address."""
     since_at, until_at = _when(since, "--from"), _when(until, "--to")
+    _seal_waiting()
     with unit_of_work() as session:
         _read_only(session)
         filters = auditlog.LogFilter(

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.auditlog import pending
 from app.auditlog.maintenance import append_only_lifted
 from app.auditlog.models import AuditEvent
 
@@ -41,6 +42,8 @@ class LogWatch:
         return self.db.scalar(select(func.count(AuditEvent.id)))
 
     def new(self) -> list[AuditEvent]:
+        # Reads wait to be chained (app/auditlog/pending.py): as when the log is read.
+        pending.seal(self.db)
         rows = self.db.scalars(
             select(AuditEvent).where(AuditEvent.id > self.last_id).order_by(AuditEvent.id)
         ).all()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.access import service as access
 from app.access.models import Role
+from app.auditlog import pending
 from app.auditlog.models import AuditEvent
 from app.returns.models import Return
 from tests.helpers.access import browse_as
@@ -83,6 +84,7 @@ def test_the_read_is_logged(client, db, moderated):
     return_, _template = moderated
     sign_in(client, db, Role.SCRUTINEER)
     client.get(f"/returns/{return_.id}")
+    pending.seal(db)  # as when the log is read
     reads = db.scalars(
         select(AuditEvent).where(
             AuditEvent.action == "return.read", AuditEvent.object_id == return_.id
