@@ -23,15 +23,15 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import Row, delete, exists, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auditlog import checkpoints
 from app.auditlog.chain import chain_key, pending_mac
-from app.auditlog.models import PendingEvent
-from app.auditlog.service import append, last_link, lock_chain
+from app.auditlog.models import AuditEvent, PendingEvent
+from app.auditlog.service import last_link, linked, lock_chain
 from app.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -66,38 +66,37 @@ def waiting(session: Session) -> int:
 def seal(session: Session, *, batch: int = BATCH) -> Sealed:
     """Chain every waiting row, oldest first, ``batch`` at a time under the chain's lock
     (in the caller's transaction, which must be a writer's); a row whose MAC does not fit
-    was not written by the service, and is chained as a refusal naming what it claimed."""
+    was not written by the service, and is chained as a refusal naming what it claimed.
+    Plain rows, not ORM objects: sealing runs beside the requests, in their process."""
     lock_chain(session)
     key = chain_key()
     last = last_link(session)
-    chained = refused = 0
+    connection = session.connection()
+    sealed = Sealed()
     after_id = 0
-    while True:
-        rows = session.scalars(
-            select(PendingEvent)
-            .where(PendingEvent.id > after_id)
-            .order_by(PendingEvent.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
+    while rows := connection.execute(_OLDEST.where(_table.c.id > after_id).limit(batch)).all():
+        links = []
         for row in rows:
             values = {name: getattr(row, name) for name in CONTENT}
             if not hmac.compare_digest(pending_mac(row, key=key), row.mac):
-                refused += 1
+                sealed = replace(sealed, refused=sealed.refused + 1)
                 values = _refusal(row, values)
-            event = append(session, values, last=last, key=key)
-            last = (event.seq, event.hash)
-            chained += 1
+            links.append(linked(values, last=last, key=key))
+            last = (links[-1]["seq"], links[-1]["hash"])
+        connection.execute(insert(AuditEvent.__table__), links)
         after_id = rows[-1].id
-        session.execute(delete(PendingEvent).where(PendingEvent.id <= after_id))
-        session.flush()
-    if chained:
+        connection.execute(delete(_table).where(_table.c.id <= after_id))
+        sealed = replace(sealed, chained=sealed.chained + len(rows))
+    if sealed.chained:
         checkpoints.appended(session)
-    return Sealed(chained=chained, refused=refused)
+    return sealed
 
 
-def _refusal(row: PendingEvent, values: dict) -> dict:
+_table = PendingEvent.__table__
+_OLDEST = select(_table).order_by(_table.c.id)
+
+
+def _refusal(row: Row, values: dict) -> dict:
     log.error("A row waiting to be chained (id %s) does not fit its MAC: refused", row.id)
     claimed = {name: values[name] for name in ("action", "object_type", "object_id")}
     return {

@@ -85,13 +85,17 @@ def record(
     }
     if reading(session):
         row = {**values, "mac": pending_mac(SimpleNamespace(**values), key=chain_key())}
-        after_read(session, lambda s: s.execute(insert(PendingEvent), [row]))
+        after_read(session, lambda s: s.connection().execute(_WAIT, row))
         return None
     lock_chain(session)
-    event = append(session, values, last=last_link(session), key=chain_key())
+    event = AuditEvent(**linked(values, last=last_link(session), key=chain_key()))
+    session.add(event)
     session.flush()
     checkpoints.appended(session)
     return event
+
+
+_WAIT = insert(PendingEvent.__table__)
 
 
 def lock_chain(session: Session) -> None:
@@ -114,16 +118,13 @@ def last_link(session: Session) -> tuple[int, str]:
     return (last.seq, last.hash) if last else (0, GENESIS)
 
 
-def append(
-    session: Session, values: dict[str, Any], *, last: tuple[int, str], key: bytes
-) -> AuditEvent:
-    """Add the row holding ``values`` to the session as the link after ``last``
-    (the caller holds the chain's lock)."""
+def linked(values: dict[str, Any], *, last: tuple[int, str], key: bytes) -> dict[str, Any]:
+    """``values`` as the chain's link after ``last`` (the caller holds the chain's
+    lock): with its place in the chain, the previous hash and its own hash."""
     seq, prev_hash = last
-    event = AuditEvent(**values, seq=seq + 1, prev_hash=prev_hash)
-    event.hash = content_hash(prev_hash, event, key=key)
-    session.add(event)
-    return event
+    row = {**values, "seq": seq + 1, "prev_hash": prev_hash}
+    row["hash"] = content_hash(prev_hash, SimpleNamespace(**row), key=key)
+    return row
 
 
 def changes(before: dict, after: dict) -> tuple[dict, dict]:
@@ -270,17 +271,21 @@ def _filtered(filters: LogFilter) -> Select:
 
 
 def search(
-    session: Session, *, filters: LogFilter, params: PageParams
-) -> tuple[list[AuditEvent], int]:
-    """One page of matching rows, newest first, and how many match in all."""
-    total = session.scalar(select(func.count(AuditEvent.id)).where(*filters.conditions())) or 0
+    session: Session, *, filters: LogFilter, params: PageParams, count_up_to: int = 10_000
+) -> tuple[list[AuditEvent], int, bool]:
+    """One page of matching rows, newest first; how many match, counted up to
+    ``count_up_to``; and whether that count is exact (False: more than that match).
+    An exact count over a log of millions of rows costs far more than the page does,
+    so counting stops one row past the limit."""
+    first = select(AuditEvent.id).where(*filters.conditions()).limit(count_up_to + 1)
+    counted = session.scalar(select(func.count()).select_from(first.subquery())) or 0
     rows = session.scalars(
         _filtered(filters)
         .order_by(AuditEvent.id.desc())
         .limit(params.per_page)
         .offset(params.offset)
     )
-    return list(rows), total
+    return list(rows), min(counted, count_up_to), counted <= count_up_to
 
 
 def matching(session: Session, *, filters: LogFilter, batch: int = 2000) -> Iterator[AuditEvent]:

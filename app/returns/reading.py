@@ -4,7 +4,7 @@ not ORM objects."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, return_scope
@@ -71,13 +71,20 @@ def list_returns(
         conditions.append(Return.child_id == child_id)
     if status is not None:
         conditions.append(Return.status == status)
-    total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
+    # The page and how many match in all, in one query (a window over the matches).
     rows = session.execute(
-        _SUMMARY.where(*conditions)
+        _SUMMARY.add_columns(func.count().over().label("total"))
+        .where(*conditions)
         .order_by(Child.pseudonym, Agency.name)
         .limit(params.per_page)
         .offset(params.offset)
-    )
+    ).all()
+    if rows:
+        total = rows[0].total
+    elif params.offset:  # past the end: count them
+        total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
+    else:
+        total = 0
     return [_summary(row) for row in rows], total
 
 
@@ -88,49 +95,57 @@ def read(session: Session, *, return_id: int, actor: Actor) -> dict:
     return found
 
 
+_DETAIL = (
+    _SUMMARY.add_columns(
+        Return.amendment_note,
+        Return.created_at,
+        Return.started_at,
+        Return.returned_at,
+        Audit.template_version_id,
+        Audit.lead_sign_off,
+        Audit.status.label("audit_status"),
+        Return.sign_off_requested_at,
+        Return.sign_off_version,
+        GradeLevel.code.label("overall_code"),
+    )
+    .join(Audit, Audit.id == Return.audit_id)
+    .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
+    .where(Return.id == bindparam("return_id"))
+)
+# What a return holds, by key area and question: built once, run with the return's id.
+_ANSWERS = (
+    select(Answer.question_id, Answer.value)
+    .where(Answer.return_id == bindparam("return_id"))
+    .order_by(Answer.question_id)
+)
+_GRADES = (
+    select(Grade.key_area_id, GradeLevel.code)
+    .join(GradeLevel, GradeLevel.id == Grade.level_id)
+    .where(Grade.return_id == bindparam("return_id"))
+    .order_by(Grade.key_area_id)
+)
+_EVIDENCE = (
+    select(
+        KeyAreaEvidence.key_area_id,
+        KeyAreaEvidence.went_well,
+        KeyAreaEvidence.could_be_better,
+        KeyAreaEvidence.impact_on_child,
+    )
+    .where(KeyAreaEvidence.return_id == bindparam("return_id"))
+    .order_by(KeyAreaEvidence.key_area_id)
+)
+
+
 def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
     """One return with its answers, grades and evidence, read in four plain queries;
     404 if the actor may not see it."""
-    row = session.execute(
-        _SUMMARY.add_columns(
-            Return.amendment_note,
-            Return.created_at,
-            Return.started_at,
-            Return.returned_at,
-            Audit.template_version_id,
-            Audit.lead_sign_off,
-            Audit.status.label("audit_status"),
-            Return.sign_off_requested_at,
-            Return.sign_off_version,
-            GradeLevel.code.label("overall_code"),
-        )
-        .join(Audit, Audit.id == Return.audit_id)
-        .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
-        .where(Return.id == return_id, return_scope(actor))
-    ).one_or_none()
+    given = {"return_id": return_id}
+    row = session.execute(_DETAIL.where(return_scope(actor)), given).one_or_none()
     if row is None:
         raise NotFound(f"There is no return with id {return_id}.")
-    answers = session.execute(
-        select(Answer.question_id, Answer.value)
-        .where(Answer.return_id == return_id)
-        .order_by(Answer.question_id)
-    )
-    grades = session.execute(
-        select(Grade.key_area_id, GradeLevel.code)
-        .join(GradeLevel, GradeLevel.id == Grade.level_id)
-        .where(Grade.return_id == return_id)
-        .order_by(Grade.key_area_id)
-    )
-    evidence = session.execute(
-        select(
-            KeyAreaEvidence.key_area_id,
-            KeyAreaEvidence.went_well,
-            KeyAreaEvidence.could_be_better,
-            KeyAreaEvidence.impact_on_child,
-        )
-        .where(KeyAreaEvidence.return_id == return_id)
-        .order_by(KeyAreaEvidence.key_area_id)
-    )
+    answers = session.execute(_ANSWERS, given)
+    grades = session.execute(_GRADES, given)
+    evidence = session.execute(_EVIDENCE, given)
     return {
         **_summary(row),
         "template_version_id": row.template_version_id,
