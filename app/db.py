@@ -8,6 +8,7 @@ rule violation half way through a change leaves nothing behind. Services only
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import TypeVar
 
 from fastapi import Request
 from sqlalchemy import CursorResult, DateTime, Engine, Enum, MetaData, Result, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
@@ -106,7 +108,36 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle this long is tested before it is lent (a restarted database
+# server, a network device that dropped it); a busy one is not: SQLAlchemy's own
+# pool_pre_ping costs a round trip on every checkout, two per request that writes after
+# its read.
+PING_AFTER_IDLE_SECONDS = 10.0
+_USED_AT = "case_audit_used_at"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection, record) -> None:
+        record.info[_USED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy) -> None:
+        used_at = record.info.get(_USED_AT)
+        if used_at is None or time.monotonic() - used_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # any failure: the pool retries with a new connection
+            raise DisconnectionError("an idle pooled connection no longer answers") from exc
 
 
 SQLITE_BEGIN = "sqlite_begin"
@@ -189,15 +220,21 @@ def read_request(session: Session) -> Iterator[list[Write]]:
         session.info.pop(AFTER_READ, None)
 
 
-def write_after_read(session: Session, waiting: list[Write]) -> None:
-    """Write what a read request recorded, in a transaction of its own (on SQLite one
-    that takes the write lock as it begins), and commit."""
-    if not waiting:
-        return
-    begin_writing(session)
-    for write in waiting:
-        write(session)
-    session.commit()
+def end_read(session: Session, waiting: list[Write], *, failed: bool) -> None:
+    """End a read request's transaction, and write what it recorded (``waiting``) and
+    commit. On PostgreSQL the writes join the read's transaction (a reader there holds
+    up no writer, and it saves a round trip or three); on SQLite they go in a
+    transaction of their own, begun as a writer's once the read's has ended, so the
+    read never took the write lock. After a failed read, always in one of their own."""
+    if failed:
+        session.rollback()
+    elif not waiting or session.get_bind().dialect.name == "sqlite":
+        session.commit()  # a read's: nothing to write, so nothing expires
+    if waiting:
+        begin_writing(session)
+        for write in waiting:
+            write(session)
+        session.commit()
 
 
 def begin_writing(session: Session) -> None:

@@ -22,7 +22,7 @@ from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, Via, re
 from app.access.rules import ROUTE_RULES, rule_for
 from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
-from app.db import Write, begin_writing, get_session, read_request, write_after_read
+from app.db import Write, begin_writing, end_read, get_session, read_request
 from app.errors import AppError, FieldError, InvalidInput
 from app.forms import Posted
 from app.schemas_base import MAX_ID
@@ -146,22 +146,19 @@ def refused(result: object) -> bool:
 
 
 def _one_read(session: Session, work: Callable[[], T]) -> T:
-    """Run ``work``, which changes nothing, in a read transaction; end it; then write
-    what it recorded (``after_read``: a credential's last use, a session ended for
-    sitting idle, a return read's log row) in a short transaction of its own, whether
-    or not the read succeeded, before the response is sent. On SQLite the read never
-    takes or waits for the write lock; the write holds it for a moment only."""
+    """Run ``work``, which changes nothing, as a read; then write what it recorded
+    (``after_read``: a credential's last use, a session ended for sitting idle, a return
+    read's log row), whether or not the read succeeded, before the response is sent
+    (``app.db.end_read``). On SQLite the read never takes or waits for the write lock;
+    the write holds it for a moment only."""
     waiting: list[Write] = []
     try:
         with read_request(session) as waiting:
-            try:
-                result = work()
-                session.commit()  # nothing to write: it ends the read, expiring nothing
-            except BaseException:
-                session.rollback()
-                raise
-    finally:
-        write_after_read(session, waiting)
+            result = work()
+    except BaseException:
+        end_read(session, waiting, failed=True)
+        raise
+    end_read(session, waiting, failed=False)
     return result
 
 

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from app.access import service as access
 from app.access.models import Role
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.demo import load_demo, load_large
 from app.main import create_app
@@ -295,25 +295,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per scenario")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds, per scenario")
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="start a throwaway PostgreSQL cluster and measure against it",
+    )
+    parser.add_argument("--runs", type=int, default=1, help="measure every scenario N times")
     parser.add_argument("--json", action="store_true", help="also print results as JSON")
     args = parser.parse_args(argv)
 
+    cluster = None
     with tempfile.TemporaryDirectory(prefix="case-audit-bench-") as tmp:
+        # The audit log's checkpoints (here and in the servers) go to the temporary
+        # folder, never into the checkout's var/.
+        os.environ["AUDIT_AUDIT_CHECKPOINT_PATH"] = f"{tmp}/audit-checkpoints.log"
+        get_settings.cache_clear()
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        ids = prepare_database(url, args.audits, args.children)
-        servers: list[subprocess.Popen] = []
+        if args.postgresql:
+            sys.path.insert(0, str(ROOT))
+            from tests.helpers import pg_cluster  # the test suite's throwaway cluster
+
+            cluster = pg_cluster.start()
+            url = cluster.create_database("bench")
         try:
-            ports = {
-                factory: serve(factory, url, probe, Path(tmp) / f"{factory}.log", servers)
-                for factory, probe in (("naive_app", "/bare"), ("real_app", "/api/health"))
-            }
-            scenarios = [
-                ("bare async JSON (ceiling)", "naive_app", "/bare", False),
-                ("naive ORM, 50 rows", "naive_app", f"/naive/audits/{ids['largest_audit']}/returns", False),
-                ("GET return", "real_app", f"/api/v1/returns/{ids['return']}", True),
-                ("GET audit progress", "real_app", f"/api/v1/audits/{ids['demo_audit']}/progress", True),
-                ("GET 50 returns", "real_app", f"/api/v1/audits/{ids['largest_audit']}/returns?per_page=50", True),
-            ]  # fmt: skip
+            runs = _measure(args, url, tmp)
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    for number, results in enumerate(runs, 1):
+        if len(runs) > 1:
+            print(f"\nrun {number} of {len(runs)}", end="")
+        print_table(results)
+    if len(runs) > 1:
+        print_summary(runs)
+    if args.json:
+        print(json.dumps({"connections": args.connections, "runs": runs}, indent=2))
+    return 1 if any(r["errors"] for results in runs for r in results) else 0
+
+
+def _measure(args: argparse.Namespace, url: str, tmp: str) -> list[list[dict]]:
+    ids = prepare_database(url, args.audits, args.children)
+    servers: list[subprocess.Popen] = []
+    runs: list[list[dict]] = []
+    try:
+        ports = {
+            factory: serve(factory, url, probe, Path(tmp) / f"{factory}.log", servers)
+            for factory, probe in (("naive_app", "/bare"), ("real_app", "/api/health"))
+        }
+        scenarios = [
+            ("bare async JSON (ceiling)", "naive_app", "/bare", False),
+            ("naive ORM, 50 rows", "naive_app", f"/naive/audits/{ids['largest_audit']}/returns", False),
+            ("GET return", "real_app", f"/api/v1/returns/{ids['return']}", True),
+            ("GET audit progress", "real_app", f"/api/v1/audits/{ids['demo_audit']}/progress", True),
+            ("GET 50 returns", "real_app", f"/api/v1/audits/{ids['largest_audit']}/returns?per_page=50", True),
+        ]  # fmt: skip
+        for _run in range(args.runs):
             results = []
             for name, factory, path, ours in scenarios:
                 print(f"{name}: {path} ...", flush=True)
@@ -322,13 +358,26 @@ def main(argv: list[str] | None = None) -> int:
                     run_load(ports[factory], path, args.warmup, args.connections, token)
                 stats = run_load(ports[factory], path, args.seconds, args.connections, token)
                 results.append({**summarise(name, path, stats), "ours": ours})
-        finally:
-            for proc in servers:
-                stop(proc)
-    print_table(results)
-    if args.json:
-        print(json.dumps({"connections": args.connections, "results": results}, indent=2))
-    return 1 if any(r["errors"] for r in results) else 0
+            runs.append(results)
+    finally:
+        for proc in servers:
+            stop(proc)
+    return runs
+
+
+def print_summary(runs: list[list[dict]]) -> None:
+    """Each of our scenarios over the runs: the range of its ratio and of its p95."""
+    print(f"\nover {len(runs)} runs{'':<14}{'x naive':>16}{'p95 ms':>16}  aim met")
+    for index, first in enumerate(runs[0]):
+        if not first["ours"]:
+            continue
+        ratios = [results[index]["ratio"] for results in runs]
+        p95s = [results[index]["p95_ms"] for results in runs]
+        met = sum(bool(results[index].get("meets_aim")) for results in runs)
+        print(
+            f"{first['scenario']:<28}{min(ratios):>8.2f}-{max(ratios):<7.2f}"
+            f"{min(p95s):>8.1f}-{max(p95s):<7.1f}  {met} of {len(runs)}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Query
 
 from app import clock
 from app.access.policy import Actor
-from app.audits import service as audits
 from app.deps import IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
 from app.returns import assignment, reading, service, signoff, versions, work
@@ -54,11 +53,10 @@ def list_returns(
     child_id: IdQuery = None,
     status: Annotated[ReturnStatus | None, Query()] = None,
 ) -> Page[ReturnSummary]:
-    audit = audits.get_audit(session, audit_id=audit_id, actor=actor, options=())
     items, total = reading.list_returns(
         session,
         actor=actor,
-        audit=audit,
+        audit_id=audit_id,
         params=params,
         agency_id=agency_id,
         child_id=child_id,
@@ -69,10 +67,17 @@ def list_returns(
 
 @router.get("/me/work", name="api.returns.my_work")
 @transactional
-def my_work(session: SessionDep, actor: Actor) -> MyWorkOut:
+def my_work(
+    session: SessionDep,
+    actor: Actor,
+    page: Annotated[
+        int, Query(ge=1, le=1_000_000, description="Page number, from 1: 20 audit groups a page.")
+    ] = 1,
+) -> MyWorkOut:
     """What My work shows: my own agency's returns in open audits and in moderation,
-    grouped by audit, to do (overdue first) and done, with each return's progress."""
-    mine = work.my_work(session, actor=actor, today=clock.today())
+    grouped by audit, to do (overdue first) and done, with each return's progress; 20
+    audit groups a page (to do, then done), the counts of every page."""
+    mine = work.my_work(session, actor=actor, today=clock.today(), page=page)
     counts = WorkCounts(to_do=mine.to_do_count, overdue=mine.overdue_count, done=mine.done_count)
     return MyWorkOut.model_validate({**vars(mine), "counts": counts})
 

@@ -4,7 +4,9 @@ answers, submit)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
@@ -38,10 +40,16 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/my-work", name="returns.my_work")
 @transactional
-def my_work(session: SessionDep, request: Request, actor: Actor) -> Response:
-    """My agency's returns in current audits: to do (overdue first) and done."""
+def my_work(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """My agency's returns in current audits: to do (overdue first) and done, a page of
+    audits at a time."""
     today = clock.today()
-    mine = work.my_work(session, actor=actor, today=today)
+    mine = work.my_work(session, actor=actor, today=today, page=page)
     return render(request, "returns/my_work.html", {"work": mine, "today": today})
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from app.access.policy import Actor, return_scope
+from app.access.policy import Actor, audit_scope, return_scope
 from app.agencies.models import Agency
 from app.audit_templates.models import GradeLevel
 from app.auditlog import service as auditlog
@@ -58,13 +58,16 @@ def list_returns(
     session: Session,
     *,
     actor: Actor,
-    audit: Audit,
+    audit_id: int,
     params: PageParams,
     agency_id: int | None = None,
     child_id: int | None = None,
     status: ReturnStatus | None = None,
 ) -> tuple[list[dict], int]:
-    conditions = [Return.audit_id == audit.id, return_scope(actor)]
+    """A page of the audit's returns the actor may read, and how many match in all; 404
+    if the actor may not see the audit. The audit's own scope is part of the page's
+    query, so a page with returns on it needs no look-up of the audit first."""
+    conditions = [Return.audit_id == audit_id, audit_scope(actor), return_scope(actor)]
     if agency_id is not None:
         conditions.append(Return.agency_id == agency_id)
     if child_id is not None:
@@ -73,19 +76,24 @@ def list_returns(
         conditions.append(Return.status == status)
     # The page and how many match in all, in one query (a window over the matches).
     rows = session.execute(
-        _SUMMARY.add_columns(func.count().over().label("total"))
-        .where(*conditions)
+        _LISTED.where(*conditions)
         .order_by(Child.pseudonym, Agency.name)
         .limit(params.per_page)
         .offset(params.offset)
     ).all()
     if rows:
-        total = rows[0].total
-    elif params.offset:  # past the end: count them
+        return [_summary(row) for row in rows], rows[0].total
+    if not session.scalar(select(Audit.id).where(Audit.id == audit_id, audit_scope(actor))):
+        raise NotFound(f"There is no audit with id {audit_id}.")
+    total = 0
+    if params.offset:  # past the end: count them
         total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
-    else:
-        total = 0
-    return [_summary(row) for row in rows], total
+    return [], total
+
+
+_LISTED = _SUMMARY.add_columns(func.count().over().label("total")).join(
+    Audit, Audit.id == Return.audit_id
+)
 
 
 def read(session: Session, *, return_id: int, actor: Actor) -> dict:

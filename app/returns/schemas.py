@@ -154,6 +154,8 @@ class MyWorkOut(ResponseModel):
     to_do: list[WorkAuditOut]
     done: list[WorkAuditOut]
     counts: WorkCounts
+    page: int = Field(description="This page, from 1 (a page past the last shows the last)")
+    pages: int = Field(description="Pages in all: 20 audit groups a page, to do then done")
 
 
 class AssignmentIn(RequestModel):

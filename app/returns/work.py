@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.access.models import User
@@ -66,29 +66,63 @@ class WorkAudit:
 
 @dataclass
 class MyWork:
+    """One page of My work: ``to_do`` then ``done`` groups, at most AUDITS_PER_PAGE of
+    them in all; the counts are of every page."""
+
     agency: str | None
     to_do: list[WorkAudit]
     done: list[WorkAudit]
-
-    @property
-    def to_do_count(self) -> int:
-        return sum(len(a.returns) for a in self.to_do)
-
-    @property
-    def overdue_count(self) -> int:
-        return sum(len(a.returns) for a in self.to_do if a.overdue)
-
-    @property
-    def done_count(self) -> int:
-        return sum(len(a.returns) for a in self.done)
+    to_do_count: int = 0
+    overdue_count: int = 0
+    done_count: int = 0
+    page: int = 1
+    pages: int = 1
 
 
-def my_work(session: Session, *, actor: Actor, today: date) -> MyWork:
-    """The actor's own agency's returns in current audits, to do and done."""
+# Audit groups on one page (to do first, then done). Current audits are few, so nearly
+# always everything is on the first page; the paging is what keeps a partnership with
+# many audits open at once from building one page of every return it has in hand.
+AUDITS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class _Audit:
+    id: int
+    title: str
+    due_on: date | None
+    to_do: int
+    done: int
+    questionnaire: bool
+
+
+def my_work(session: Session, *, actor: Actor, today: date, page: int = 1) -> MyWork:
+    """The actor's own agency's returns in current audits, to do and done: the
+    ``page``-th AUDITS_PER_PAGE audit groups (a page past the last shows the last)."""
     if actor.agency_id is None:
         return MyWork(agency=None, to_do=[], done=[])
     agency = session.scalar(select(Agency.name).where(Agency.id == actor.agency_id))
-    questionnaire = select(Briefing.id).where(Briefing.assurance_audit_id == Audit.id).exists()
+    audits = _audits(session, actor)
+
+    def order(audit: _Audit, *, done: bool):
+        overdue = not done and audit.due_on is not None and audit.due_on < today
+        return (not overdue, audit.due_on or date.max, audit.title)
+
+    sections = [
+        (False, a) for a in sorted(audits, key=lambda a: order(a, done=False)) if a.to_do
+    ] + [(True, a) for a in sorted(audits, key=lambda a: order(a, done=True)) if a.done]
+    pages = max(1, -(-len(sections) // AUDITS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = sections[(page - 1) * AUDITS_PER_PAGE : page * AUDITS_PER_PAGE]
+    groups = {
+        (done, a.id): WorkAudit(
+            id=a.id,
+            title=a.title,
+            due_on=a.due_on,
+            overdue=not done and a.due_on is not None and a.due_on < today,
+            questionnaire=a.questionnaire,
+        )
+        for done, a in shown
+    }
     rows = session.execute(
         select(
             Return.id,
@@ -97,37 +131,19 @@ def my_work(session: Session, *, actor: Actor, today: date) -> MyWork:
             Return.assigned_to_id,
             User.display_name.label("assigned_to"),
             Child.pseudonym,
-            Audit.id.label("audit_id"),
-            Audit.title,
-            Audit.returns_due_on,
+            Return.audit_id,
             Audit.template_version_id,
-            questionnaire.label("questionnaire"),
         )
         .join(Child, Child.id == Return.child_id)
         .join(Audit, Audit.id == Return.audit_id)
         .outerjoin(User, User.id == Return.assigned_to_id)
-        .where(
-            Return.agency_id == actor.agency_id,
-            return_scope(actor),
-            Audit.status.in_(CURRENT),
-            Return.excluded_at.is_(None),  # left out of moderation: no one's work now
-        )
+        .where(_mine(actor), Return.audit_id.in_({a.id for _, a in shown}))
     ).all()
+    rows = [row for row in rows if (row.status in DONE, row.audit_id) in groups]
     progress = _progress(session, rows)
-    groups: dict[tuple[bool, int], WorkAudit] = {}
     for row in rows:
-        done = row.status in DONE
-        group = groups.get((done, row.audit_id))
-        if group is None:
-            group = groups[(done, row.audit_id)] = WorkAudit(
-                id=row.audit_id,
-                title=row.title,
-                due_on=row.returns_due_on,
-                overdue=not done and row.returns_due_on is not None and row.returns_due_on < today,
-                questionnaire=bool(row.questionnaire),
-            )
         finished, total = progress[row.id]
-        group.returns.append(
+        groups[(row.status in DONE, row.audit_id)].returns.append(
             WorkReturn(
                 id=row.id,
                 child=row.pseudonym,
@@ -141,15 +157,55 @@ def my_work(session: Session, *, actor: Actor, today: date) -> MyWork:
         )
     for group in groups.values():  # those assigned to me first
         group.returns.sort(key=lambda r: (not r.mine, r.child))
-
-    def order(group: WorkAudit):
-        return (not group.overdue, group.due_on or date.max, group.title)
-
     return MyWork(
         agency=agency,
-        to_do=sorted((g for (done, _), g in groups.items() if not done), key=order),
-        done=sorted((g for (done, _), g in groups.items() if done), key=order),
+        to_do=[groups[(False, a.id)] for done, a in shown if not done],
+        done=[groups[(True, a.id)] for done, a in shown if done],
+        to_do_count=sum(a.to_do for a in audits),
+        overdue_count=sum(a.to_do for a in audits if a.due_on is not None and a.due_on < today),
+        done_count=sum(a.done for a in audits),
+        page=page,
+        pages=pages,
     )
+
+
+def _mine(actor: Actor) -> ColumnElement[bool]:
+    """The actor's own agency's returns in current audits that they may read."""
+    return and_(
+        Return.agency_id == actor.agency_id,
+        return_scope(actor),
+        Audit.status.in_(CURRENT),
+        Return.excluded_at.is_(None),  # left out of moderation: no one's work now
+    )
+
+
+def _audits(session: Session, actor: Actor) -> list[_Audit]:
+    """Each current audit with the actor's agency's returns: how many to do and done."""
+    done = case((Return.status.in_(DONE), 1), else_=0)
+    found = session.execute(
+        select(
+            Audit.id,
+            Audit.title,
+            Audit.returns_due_on,
+            func.count() - func.sum(done),
+            func.sum(done),
+        )
+        .select_from(Return)
+        .join(Audit, Audit.id == Return.audit_id)
+        .where(_mine(actor))
+        .group_by(Audit.id, Audit.title, Audit.returns_due_on)
+    ).all()
+    questionnaires = set(
+        session.scalars(
+            select(Briefing.assurance_audit_id).where(
+                Briefing.assurance_audit_id.in_({row[0] for row in found})
+            )
+        )
+    )
+    return [
+        _Audit(audit_id, title, due_on, to_do, done, audit_id in questionnaires)
+        for audit_id, title, due_on, to_do, done in found
+    ]
 
 
 def _progress(session: Session, rows) -> dict[int, tuple[int, int]]:

@@ -269,7 +269,7 @@ def returns(
     """The audit's returns this person may read, filtered by agency, child and status
     and sorted by a column (a GET form: the address keeps the choices)."""
     audit = service.get_audit(session, audit_id=audit_id, actor=actor)
-    every, _ = reading.list_returns(session, actor=actor, audit=audit, params=EVERY_RETURN)
+    every, _ = reading.list_returns(session, actor=actor, audit_id=audit.id, params=EVERY_RETURN)
     agency_choices = sorted({(r["agency"]["id"], r["agency"]["name"]) for r in every}, key=_name)
     child_choices = sorted({(r["child"]["id"], r["child"]["pseudonym"]) for r in every}, key=_name)
     statuses = {s.value: s for s in ReturnStatus}
