@@ -150,10 +150,9 @@ def reopen_audit(
 @router.get("/audits/{audit_id}/progress", name="api.audits.progress")
 @transactional
 def progress(session: SessionDep, actor: Actor, audit_id: IdPath) -> Progress:
-    audit = service.get_audit(
-        session, actor=actor, audit_id=audit_id, options=service.WITH_AGENCIES
+    return Progress.model_validate(
+        returns_progress.progress_of(session, actor=actor, audit_id=audit_id)
     )
-    return Progress.model_validate(returns_progress.progress(session, actor=actor, audit=audit))
 
 
 @router.get("/audits/{audit_id}/children", name="api.children.list")

@@ -4,7 +4,7 @@ not ORM objects."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, audit_scope, return_scope
@@ -120,40 +120,45 @@ _DETAIL = (
     .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
     .where(Return.id == bindparam("return_id"))
 )
-# What a return holds, by key area and question: built once, run with the return's id.
-_ANSWERS = (
-    select(Answer.question_id, Answer.value)
-    .where(Answer.return_id == bindparam("return_id"))
-    .order_by(Answer.question_id)
-)
-_GRADES = (
-    select(Grade.key_area_id, GradeLevel.code)
-    .join(GradeLevel, GradeLevel.id == Grade.level_id)
-    .where(Grade.return_id == bindparam("return_id"))
-    .order_by(Grade.key_area_id)
-)
-_EVIDENCE = (
+# What a return holds (its answers, grades and evidence), in one query built once and
+# run with the return's id: each part's rows, told apart by ``part``, in the columns
+# they share (NULL where a part has nothing to put).
+_ANSWER, _GRADE, _EVIDENCE = 1, 2, 3
+_HELD = union_all(
     select(
+        literal(_ANSWER).label("part"),
+        Answer.question_id.label("key"),
+        Answer.value,
+        null().label("code"),
+        null().label("went_well"),
+        null().label("could_be_better"),
+        null().label("impact_on_child"),
+    ).where(Answer.return_id == bindparam("return_id")),
+    select(literal(_GRADE), Grade.key_area_id, null(), GradeLevel.code, null(), null(), null())
+    .join(GradeLevel, GradeLevel.id == Grade.level_id)
+    .where(Grade.return_id == bindparam("return_id")),
+    select(
+        literal(_EVIDENCE),
         KeyAreaEvidence.key_area_id,
+        null(),
+        null(),
         KeyAreaEvidence.went_well,
         KeyAreaEvidence.could_be_better,
         KeyAreaEvidence.impact_on_child,
-    )
-    .where(KeyAreaEvidence.return_id == bindparam("return_id"))
-    .order_by(KeyAreaEvidence.key_area_id)
-)
+    ).where(KeyAreaEvidence.return_id == bindparam("return_id")),
+).order_by("part", "key")
 
 
 def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
-    """One return with its answers, grades and evidence, read in four plain queries;
+    """One return with its answers, grades and evidence, read in two plain queries;
     404 if the actor may not see it."""
     given = {"return_id": return_id}
     row = session.execute(_DETAIL.where(return_scope(actor)), given).one_or_none()
     if row is None:
         raise NotFound(f"There is no return with id {return_id}.")
-    answers = session.execute(_ANSWERS, given)
-    grades = session.execute(_GRADES, given)
-    evidence = session.execute(_EVIDENCE, given)
+    held: dict[int, list] = {_ANSWER: [], _GRADE: [], _EVIDENCE: []}
+    for part in session.execute(_HELD, given):
+        held[part.part].append(part)
     return {
         **_summary(row),
         "template_version_id": row.template_version_id,
@@ -168,10 +173,15 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
         "started_at": row.started_at,
         "returned_at": row.returned_at,
         "overall_grade": row.overall_code,
-        "answers": [{"question_id": q, "value": v} for q, v in answers],
-        "grades": [{"key_area_id": k, "level": c} for k, c in grades],
+        "answers": [{"question_id": a.key, "value": a.value} for a in held[_ANSWER]],
+        "grades": [{"key_area_id": g.key, "level": g.code} for g in held[_GRADE]],
         "evidence": [
-            {"key_area_id": k, "went_well": w, "could_be_better": c, "impact_on_child": i}
-            for k, w, c, i in evidence
+            {
+                "key_area_id": e.key,
+                "went_well": e.went_well,
+                "could_be_better": e.could_be_better,
+                "impact_on_child": e.impact_on_child,
+            }
+            for e in held[_EVIDENCE]
         ],
     }
