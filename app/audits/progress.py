@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import null, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, audit_scope, child_scope, return_count_scope
 from app.agencies.models import Agency
 from app.audits.models import Audit, AuditStatus, Child, audit_agency
 from app.errors import NotFound
-from app.returns.models import Return, ReturnStatus
+from app.returns.models import Return
 
 
 def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
@@ -26,13 +26,15 @@ def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
 
 
 def progress_of(session: Session, *, actor: Actor, audit_id: int) -> dict:
-    """The same for an audit not yet loaded (the API): the audit and its agencies in
-    one query, the returns and children in another; 404 if the actor may not see it."""
+    """The same for an audit not yet loaded (the API): the audit and its agencies, with
+    its scope check, in one query; 404 if the actor may not see it."""
+    # An alias: the scope check reads audit_agency too, and must not correlate to this.
+    taking_part = audit_agency.alias()
     found = session.execute(
         select(Audit.status, Audit.returns_due_on, Agency.id, Agency.name)
         .select_from(Audit)
-        .outerjoin(audit_agency, audit_agency.c.audit_id == Audit.id)
-        .outerjoin(Agency, Agency.id == audit_agency.c.agency_id)
+        .outerjoin(taking_part, taking_part.c.audit_id == Audit.id)
+        .outerjoin(Agency, Agency.id == taking_part.c.agency_id)
         .where(Audit.id == audit_id, audit_scope(actor))
     ).all()
     if not found:
@@ -50,31 +52,26 @@ def _progress(
     returns_due_on: date | None,
     agencies: list[tuple[int, str]],
 ) -> dict:
-    # The returns the actor may count, then (with no agency or status) every child of
-    # the cohort the actor may see, so a child with nothing expected yet still shows.
-    returns = (
+    rows = session.execute(
         select(Return.agency_id, Agency.name, Return.child_id, Child.pseudonym, Return.status)
         .join(Agency, Agency.id == Return.agency_id)
         .join(Child, Child.id == Return.child_id)
         .where(Return.audit_id == audit_id, return_count_scope(actor))
-    )
-    children = select(null(), null(), Child.id, Child.pseudonym, null()).where(
-        Child.audit_id == audit_id, child_scope(actor)
-    )
+    ).all()
     totals: dict[str, int] = defaultdict(int)
     by_agency: dict[int, dict] = {}
     by_child: dict[int, dict] = {}
-    for agency_id, agency_name, child_id, pseudonym, state in session.execute(
-        union_all(returns, children)
-    ):
-        c = by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
-        if agency_id is None:
-            continue
+    for agency_id, agency_name, child_id, pseudonym, state in rows:
         a = by_agency.setdefault(agency_id, {"agency_id": agency_id, "agency_name": agency_name})
-        value = ReturnStatus(state).value
+        c = by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
         for bucket in (totals, a, c):
-            bucket[value] = bucket.get(value, 0) + 1
+            bucket[state.value] = bucket.get(state.value, 0) + 1
             bucket["expected"] = bucket.get("expected", 0) + 1
+    # Children with nothing expected yet still show, with zeros.
+    for child_id, pseudonym in session.execute(
+        select(Child.id, Child.pseudonym).where(Child.audit_id == audit_id, child_scope(actor))
+    ):
+        by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
     # Agencies with nothing expected yet still show, with zeros.
     for agency_id, agency_name in agencies:
         if actor.partnership_wide or agency_id == actor.agency_id:
