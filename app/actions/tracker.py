@@ -11,15 +11,16 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.expression import True_
 
 from app.access.policy import Actor, audit_scope
 from app.actions import lifecycle
 from app.actions.lifecycle import DONE, DUE_SOON_DAYS, OPEN, Clock, Standing
 from app.actions.models import ActionStatus, LearningAction, action_finding
 from app.agencies.models import Agency, Subgroup
-from app.audits.models import Audit
+from app.audits.models import Audit, AuditStatus
 from app.findings.models import Theme, finding_theme
 from app.pagination import PageParams
 
@@ -70,25 +71,33 @@ class ActionRow:
         return self.standing.overdue_days
 
 
-def _filtered(actor: Actor, filters: TrackerFilter, today: date) -> Select:
-    stmt = (
-        select(LearningAction.id)
-        .join(Audit, Audit.id == LearningAction.audit_id)
-        .where(audit_scope(actor))
-    )
-    if filters.audit_id is not None:
-        stmt = stmt.where(LearningAction.audit_id == filters.audit_id)
-    if filters.agency_id is not None:
-        stmt = stmt.where(LearningAction.owning_agency_id == filters.agency_id)
+def _narrowed(stmt: Select, actor: Actor, filters: TrackerFilter, today: date) -> Select:
+    """``stmt``, a query over learning actions, narrowed to the filters and to the audits
+    the actor may see. The audit is joined only when the actor's scope or the subgroup
+    filter needs it (``stmt`` must not join it already): across every audit, counting
+    actions needs no audit row."""
+    scope = audit_scope(actor)
+    if not isinstance(scope, True_) or filters.subgroup_id is not None:
+        stmt = stmt.join(Audit, Audit.id == LearningAction.audit_id).where(scope)
     if filters.subgroup_id is not None:
         stmt = stmt.where(Audit.lead_subgroup_id == filters.subgroup_id)
+    return stmt.where(*_conditions(filters, today))
+
+
+def _conditions(filters: TrackerFilter, today: date) -> list[ColumnElement[bool]]:
+    """The filters on the action itself (the subgroup is the audit's: ``_narrowed``)."""
+    found: list[ColumnElement[bool]] = []
+    if filters.audit_id is not None:
+        found.append(LearningAction.audit_id == filters.audit_id)
+    if filters.agency_id is not None:
+        found.append(LearningAction.owning_agency_id == filters.agency_id)
     if filters.status is not None:
-        stmt = stmt.where(LearningAction.status == filters.status)
+        found.append(LearningAction.status == filters.status)
     if filters.overdue:
         # The same rule as lifecycle.assess: open and due before today.
-        stmt = stmt.where(LearningAction.status.in_(OPEN), LearningAction.due_on < today)
+        found += [LearningAction.status.in_(OPEN), LearningAction.due_on < today]
     if filters.theme_id is not None:
-        stmt = stmt.where(
+        found.append(
             select(action_finding.c.action_id)
             .join(finding_theme, finding_theme.c.finding_id == action_finding.c.finding_id)
             .where(
@@ -99,13 +108,13 @@ def _filtered(actor: Actor, filters: TrackerFilter, today: date) -> Select:
         )
     if filters.q:
         words = filters.q.lower()
-        stmt = stmt.where(
+        found.append(
             or_(
                 func.lower(LearningAction.title).contains(words, autoescape=True),
                 func.lower(LearningAction.description).contains(words, autoescape=True),
             )
         )
-    return stmt
+    return found
 
 
 # The tracker's sortable columns (a key, descending with a leading "-"); soonest due
@@ -154,16 +163,19 @@ def rows(
     """The filtered actions, soonest due first unless ``sort`` names another of
     SORTS (a leading "-" for descending), and how many there are; every row when
     ``params`` is None (the exports)."""
-    ids = _filtered(actor, filters, clock.today).subquery()
-    total = session.scalar(select(func.count()).select_from(ids)) or 0
+    total = session.scalar(
+        _narrowed(select(func.count()).select_from(LearningAction), actor, filters, clock.today)
+    )
     stmt = (
         select(LearningAction, Audit.title, Subgroup.name, Agency.name)
         .join(Audit, Audit.id == LearningAction.audit_id)
         .outerjoin(Subgroup, Subgroup.id == Audit.lead_subgroup_id)
         .join(Agency, Agency.id == LearningAction.owning_agency_id)
-        .where(LearningAction.id.in_(select(ids.c.id)))
+        .where(audit_scope(actor), *_conditions(filters, clock.today))
         .order_by(*_order(sort, clock.today))
     )
+    if filters.subgroup_id is not None:
+        stmt = stmt.where(Audit.lead_subgroup_id == filters.subgroup_id)
     if params is not None:
         stmt = stmt.limit(params.per_page).offset(params.offset)
     found: list[ActionRow] = []
@@ -189,7 +201,7 @@ def rows(
     themes = _themes(session, [r.id for r in found])
     for row in found:
         row.themes = themes.get(row.id, [])
-    return found, total
+    return found, total or 0
 
 
 def _themes(session: Session, action_ids: list[int]) -> dict[int, list[str]]:
@@ -209,56 +221,76 @@ def _themes(session: Session, action_ids: list[int]) -> dict[int, list[str]]:
 
 def counts(session: Session, *, actor: Actor, filters: TrackerFilter, today: date) -> dict:
     """How many of the filtered actions are in each status (every status, zeros too)
-    and owned by each agency."""
-    ids = _filtered(actor, filters, today).subquery()
+    and owned by each agency: two GROUP BYs over the actions themselves."""
     by_status = {status: 0 for status in ActionStatus}
     for status, n in session.execute(
-        select(LearningAction.status, func.count())
-        .where(LearningAction.id.in_(select(ids.c.id)))
-        .group_by(LearningAction.status)
+        _narrowed(
+            select(LearningAction.status, func.count()).group_by(LearningAction.status),
+            actor,
+            filters,
+            today,
+        )
     ):
         by_status[status] = n
+    owned = dict(
+        session.execute(
+            _narrowed(
+                select(LearningAction.owning_agency_id, func.count()).group_by(
+                    LearningAction.owning_agency_id
+                ),
+                actor,
+                filters,
+                today,
+            )
+        ).all()
+    )
     by_agency = [
-        {"agency_id": agency_id, "agency_name": name, "count": n}
-        for agency_id, name, n in session.execute(
-            select(Agency.id, Agency.name, func.count())
-            .join(LearningAction, LearningAction.owning_agency_id == Agency.id)
-            .where(LearningAction.id.in_(select(ids.c.id)))
-            .group_by(Agency.id, Agency.name)
-            .order_by(Agency.name)
+        {"agency_id": agency_id, "agency_name": name, "count": owned[agency_id]}
+        for agency_id, name in session.execute(
+            select(Agency.id, Agency.name).where(Agency.id.in_(owned)).order_by(Agency.name)
         )
     ]
     return {"total": sum(by_status.values()), "by_status": by_status, "by_agency": by_agency}
 
 
 def choices(session: Session, *, actor: Actor, filters: TrackerFilter) -> dict:
-    """What the tracker's filters offer: the audits the actor may see that have actions,
-    the agencies owning them, the subgroups leading visible audits, and every theme;
-    a filter already chosen is always offered, so the form shows it."""
-    visible = select(LearningAction.id).join(Audit).where(audit_scope(actor))
+    """What the tracker's filters offer: the audits in hand that the actor may see (see
+    ``_in_hand``), the agencies owning actions in audits they may see, the subgroups
+    leading those audits, and every theme; a filter already chosen is always offered,
+    so the form shows it."""
+    scope = audit_scope(actor)
     audits = session.execute(
         select(Audit.id, Audit.title)
-        .where(
-            audit_scope(actor),
-            or_(Audit.id.in_(select(LearningAction.audit_id)), Audit.id == filters.audit_id),
-        )
+        .where(scope, or_(_in_hand(), Audit.id == filters.audit_id))
         .order_by(Audit.title)
     ).all()
-    owning = select(LearningAction.owning_agency_id).where(LearningAction.id.in_(visible))
+    owning = select(LearningAction.id).where(LearningAction.owning_agency_id == Agency.id)
+    if not isinstance(scope, True_):
+        owning = owning.join(Audit, Audit.id == LearningAction.audit_id).where(scope)
     agencies = session.execute(
         select(Agency.id, Agency.name)
-        .where(or_(Agency.id.in_(owning), Agency.id == filters.agency_id))
+        .where(or_(owning.exists(), Agency.id == filters.agency_id))
         .order_by(Agency.name)
     ).all()
+    leading = select(Audit.id).where(Audit.lead_subgroup_id == Subgroup.id, scope)
     subgroups = session.execute(
         select(Subgroup.id, Subgroup.name)
-        .where(
-            or_(
-                Subgroup.id.in_(select(Audit.lead_subgroup_id).where(audit_scope(actor))),
-                Subgroup.id == filters.subgroup_id,
-            )
-        )
+        .where(or_(leading.exists(), Subgroup.id == filters.subgroup_id))
         .order_by(Subgroup.name)
     ).all()
     themes = session.execute(select(Theme.id, Theme.name).order_by(Theme.name)).all()
     return {"audits": audits, "agencies": agencies, "subgroups": subgroups, "themes": themes}
+
+
+def _in_hand() -> ColumnElement[bool]:
+    """An audit whose actions people are still working on: one not yet closed that has
+    actions, or any with an action still open. The list stays as long as the work in
+    hand, not the partnership's history; an older audit's actions are one link away,
+    from the audit's own page (which names it in the filter)."""
+    return or_(
+        Audit.id.in_(select(LearningAction.audit_id).where(LearningAction.status.in_(OPEN))),
+        and_(
+            Audit.status != AuditStatus.CLOSED,
+            Audit.id.in_(select(LearningAction.audit_id)),
+        ),
+    )

@@ -9,12 +9,15 @@ from fastapi import APIRouter, Depends, Query, Response
 from app import clock
 from app.access.policy import Actor
 from app.auditlog import pending, service, visibility
-from app.auditlog.schemas import AuditEventOut
+from app.auditlog.schemas import AuditLogPage
 from app.deps import IdQuery, SessionDep, transactional
-from app.pagination import Page, PageDep
+from app.pagination import PageDep
 from app.schemas_base import OneLine, WrittenDateTime
 
 router = APIRouter(prefix="/api/v1", tags=["audit log"])
+
+# The list counts the matching rows up to here and says "more" past it (AuditLogPage).
+COUNTED_UP_TO = 10_000
 
 
 async def log_filter(  # async: building the filter needs no thread
@@ -54,13 +57,25 @@ FilterDep = Annotated[service.LogFilter, Depends(log_filter)]
 @transactional(writes=True)
 def list_events(
     session: SessionDep, actor: Actor, params: PageDep, filters: FilterDep
-) -> Page[AuditEventOut]:
+) -> AuditLogPage:
     """Who did what to which object, newest first, with the values before and after
     where the caller may read that object now (otherwise each value is withheld).
-    Searching is logged."""
+    Searching is logged. ``total`` counts the matching rows up to 10,000; past that it
+    says 10,000 and ``total_exact`` is false."""
     pending.seal(session)
-    items, total = service.search(session, filters=filters, params=params)
-    page = Page[AuditEventOut].build(items, total, params)
+    items, total, exact = service.search(
+        session, filters=filters, params=params, count_up_to=COUNTED_UP_TO
+    )
+    page = AuditLogPage.model_validate(
+        {
+            "items": items,
+            "total": total,
+            "total_exact": exact,
+            "page": params.page,
+            "per_page": params.per_page,
+        },
+        from_attributes=True,
+    )
     seen = visibility.Visibility(session, actor)
     seen.learn(items)  # one query per kind of object on the page
     for out, event in zip(page.items, items, strict=True):

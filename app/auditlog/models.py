@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
@@ -23,6 +23,10 @@ from app.db import Base, UTCDateTime
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # One object's history, found without reading the whole log.
+        Index("ix_audit_event_object_type_object_id", "object_type", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The row's place in the chain (1 for the first row ever written): a checkpoint's

@@ -1,5 +1,8 @@
 from datetime import datetime
 
+from pydantic import Field
+
+from app.pagination import Page
 from app.schemas_base import ResponseModel
 
 
@@ -17,3 +20,13 @@ class AuditEventOut(ResponseModel):
     client_address: str
     prev_hash: str
     hash: str
+
+
+class AuditLogPage(Page[AuditEventOut]):
+    """A page of the log. Counting stops past 10,000 matching rows: ``total`` is then
+    10,000 and ``total_exact`` is false (narrow the filters for an exact count)."""
+
+    total_exact: bool = Field(
+        description="True when ``total`` is the exact number of matching rows; false when "
+        "more than ``total`` (10,000) match and counting stopped there."
+    )

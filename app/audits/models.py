@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     String,
     Table,
     Text,
@@ -60,6 +61,10 @@ audit_agency = Table(
 
 class Audit(Base):
     __tablename__ = "audit"
+    __table_args__ = (
+        # The audits list's order, newest first: read from the index, not sorted.
+        Index("ix_audit_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"), index=True)

@@ -94,7 +94,10 @@ def _order(sort: AuditSort) -> list:
     order: list[ColumnElement] = [column.desc() if sort.value.startswith("-") else column.asc()]
     if key == "returns_due_on":
         order.insert(0, column.is_(None))  # an audit with no due date last, either way
-    return [*order, Audit.created_at.desc(), Audit.id.desc()]  # ties: newest first
+    # Ties: newest first. Sorted by creation, only the id is left to break a tie, so the
+    # newest-first default reads straight from ix_audit_created_at_id (backwards).
+    ties = [Audit.id.desc()] if key == "created" else [Audit.created_at.desc(), Audit.id.desc()]
+    return [*order, *ties]
 
 
 def list_audits(

@@ -313,13 +313,16 @@ def briefing_context(
 
 def _pooled(session: Session, audits: list[Audit]) -> list[dict]:
     """Agreement across several audits, one group per grading scale (never pooled)."""
-    groups: dict[tuple, list[tuple[int, int]]] = {}
+    groups: dict[analytics.Scale, list[list[int]]] = {}
     for a in audits:
-        for p in analytics.pairs(session, actor=SYSTEM, filters=analytics.Filters(audit_id=a.id)):
-            groups.setdefault((p.scale, p.labels), []).append((p.own, p.moderated))
+        found = analytics.tables(session, actor=SYSTEM, filters=analytics.Filters(audit_id=a.id))
+        for scale, counts in found.items():
+            pooled = groups.setdefault(scale, [[0] * len(row) for row in counts])
+            for row, more in zip(pooled, counts, strict=True):
+                row[:] = [x + y for x, y in zip(row, more, strict=True)]
     return [
-        {"scale": scale, "levels": list(labels), "overall": stats.summary(pairs, len(labels))}
-        for (scale, labels), pairs in sorted(groups.items(), key=lambda g: -len(g[1]))
+        {"scale": s.name, "levels": list(s.labels), "overall": stats.summary_of(counts)}
+        for s, counts in sorted(groups.items(), key=lambda g: -sum(map(sum, g[1])))
     ]
 
 

@@ -8,6 +8,11 @@ left out of the figures unless asked for by itself, so no cell is counted twice;
 has its own row, last, in the key areas' breakdown, which follows the template's
 order. Pairs on different scales are never pooled: each scale is its own group.
 
+The database hands over the pairs counted by agency, key area and the two grades
+(``counted``: a few hundred lines, however many audits there are), and every figure
+is computed from those tables of counts (app/moderation/stats.py), exactly as it was
+from the pairs one by one (tests/moderation/test_counted_figures.py).
+
 Small counts: a viewer outside the partnership-wide roles sees a row (an agency, a key
 area, or the whole set) of fewer than ``threshold`` grades only when every grade in it
 is their own agency's; otherwise the row says "fewer than N" and nothing else.
@@ -16,12 +21,12 @@ is their own agency's; otherwise the row says "fewer than N" and nothing else.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from app.access.policy import MODERATED_STATUSES, Actor, Via, audit_scope
 from app.agencies.models import Agency
@@ -56,100 +61,209 @@ class Filters:
 
 
 @dataclass(frozen=True)
-class Pair:
-    audit_id: int
+class Scale:
+    """A grading scale as the figures group by it: scales of the same name and levels
+    (one per template version) are one group; any other difference keeps them apart."""
+
+    name: str
+    labels: tuple[str, ...]
+
+
+@dataclass
+class Tally:
+    """Pairs counted by level, ``counts[own][moderated]``, and the agencies whose grades
+    they are (for the small-count rule). Every figure is computed from the counts."""
+
+    counts: list[list[int]]
+    agency_ids: set[int] = field(default_factory=set)
+    n: int = 0
+    order: tuple = ()  # where its row goes in a breakdown: the least of its parts'
+
+    @classmethod
+    def empty(cls, k: int) -> Tally:
+        return cls([[0] * k for _ in range(k)])
+
+    def add(self, own: int, moderated: int, agency_id: int, count: int, order: tuple) -> None:
+        self.counts[own][moderated] += count
+        self.agency_ids.add(agency_id)
+        self.n += count
+        self.order = min(self.order, order) if self.order else order
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One line of the grouped query: how many current decisions on one agency's grades
+    for one key area (None: the overall grade) went from ``own`` to ``moderated``."""
+
+    scale: Scale
+    agency_id: int
     agency: str
-    key_area: str
+    key_area: str | None
+    key_area_position: int | None
     own: int
     moderated: int
-    scale: str
-    labels: tuple[str, ...]
-    agency_id: int = 0
-    position: int | None = None  # the key area's place in its template; None: overall
+    count: int
 
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def pairs(session: Session, *, actor: Actor, filters: Filters) -> list[Pair]:
-    """The (own, moderated) grade positions the actor may see, as the filters say."""
-    own, moderated = aliased(GradeLevel), aliased(GradeLevel)
+def _audits_seen(actor: Actor, filters: Filters) -> list[ColumnElement[bool]]:
+    """The audits whose decisions count: moderated, the actor may see them, and the
+    audit, template and date filters hold."""
+    f = filters
+    found: list[ColumnElement[bool]] = [Audit.status.in_(MODERATED_STATUSES), audit_scope(actor)]
+    if f.audit_id:
+        found.append(Audit.id == f.audit_id)
+    if f.template_id:
+        versions = select(TemplateVersion.id).where(TemplateVersion.family_id == f.template_id)
+        found.append(Audit.template_version_id.in_(versions))
+    if f.moderated_from:
+        found.append(Audit.moderation_started_at >= _day_start(f.moderated_from))
+    if f.moderated_to:
+        found.append(Audit.moderation_started_at < _day_start(f.moderated_to + timedelta(days=1)))
+    return found
+
+
+def _decisions(filters: Filters, *, overall: bool | None) -> list[ColumnElement[bool]]:
+    """Current decisions on cells with a self-grade, as the agency and key area filters
+    say (the agency's is on the Return, which the query must join); ``overall``: True
+    the overall grade only, False key areas only, None both (a key area filter, when
+    set, decides instead)."""
+    f = filters
+    found: list[ColumnElement[bool]] = [
+        ModeratedGrade.superseded_at.is_(None),
+        ModeratedGrade.self_level_id.is_not(None),
+    ]
+    if f.agency_id:
+        found.append(Return.agency_id == f.agency_id)
+    if f.key_area == OVERALL or (overall and not f.key_area):
+        found.append(ModeratedGrade.key_area_id.is_(None))
+    elif f.key_area:
+        titled = select(KeyArea.id).where(KeyArea.title == f.key_area)
+        found.append(ModeratedGrade.key_area_id.in_(titled))
+    elif overall is False:
+        found.append(ModeratedGrade.key_area_id.is_not(None))
+    return found
+
+
+def counted(session: Session, *, actor: Actor, filters: Filters) -> list[Counted]:
+    """The current decisions the actor may see, as the filters say, counted by agency,
+    key area and the two grades: a few hundred lines however many audits there are.
+    Without a key area filter the overall grade's lines come too (``key_area`` None)."""
     stmt = (
         select(
-            Audit.id,
-            Agency.name,
-            KeyArea.title,
-            own.position,
-            moderated.position,
-            GradingScale.id,
-            GradingScale.name,
-            Agency.id,
-            KeyArea.position,
+            Return.agency_id,
+            ModeratedGrade.key_area_id,
+            ModeratedGrade.self_level_id,
+            ModeratedGrade.level_id,
+            func.count(),
         )
         .select_from(ModeratedGrade)
-        .join(own, own.id == ModeratedGrade.self_level_id)
-        .join(moderated, moderated.id == ModeratedGrade.level_id)
-        .join(GradingScale, GradingScale.id == moderated.scale_id)
         .join(Return, Return.id == ModeratedGrade.return_id)
-        .join(Agency, Agency.id == Return.agency_id)
-        .join(Audit, Audit.id == ModeratedGrade.audit_id)
-        .join(TemplateVersion, TemplateVersion.id == Audit.template_version_id)
-        .outerjoin(KeyArea, KeyArea.id == ModeratedGrade.key_area_id)
-        .where(
-            ModeratedGrade.superseded_at.is_(None),
-            Audit.status.in_(MODERATED_STATUSES),
-            audit_scope(actor),
+        .group_by(
+            Return.agency_id,
+            ModeratedGrade.key_area_id,
+            ModeratedGrade.self_level_id,
+            ModeratedGrade.level_id,
         )
-        .order_by(ModeratedGrade.id)
     )
-    f = filters
-    if f.audit_id:
-        stmt = stmt.where(Audit.id == f.audit_id)
-    if f.agency_id:
-        stmt = stmt.where(Return.agency_id == f.agency_id)
-    if f.template_id:
-        stmt = stmt.where(TemplateVersion.family_id == f.template_id)
-    if f.key_area == OVERALL:
-        stmt = stmt.where(ModeratedGrade.key_area_id.is_(None))
-    elif f.key_area:
-        stmt = stmt.where(KeyArea.title == f.key_area)
-    else:
-        stmt = stmt.where(ModeratedGrade.key_area_id.is_not(None))
-    if f.moderated_from:
-        stmt = stmt.where(Audit.moderation_started_at >= _day_start(f.moderated_from))
-    if f.moderated_to:
-        stmt = stmt.where(
-            Audit.moderation_started_at < _day_start(f.moderated_to + timedelta(days=1))
-        )
+    stmt = stmt.join(Audit, Audit.id == ModeratedGrade.audit_id).where(
+        *_audits_seen(actor, filters), *_decisions(filters, overall=None)
+    )
     rows = session.execute(stmt).all()
-    labels = _scale_labels(session, {row[5] for row in rows})
-    return [
-        Pair(
-            audit_id,
-            agency,
-            area or OVERALL_TITLE,
-            o,
-            m,
-            scale,
-            labels[scale_id],
-            agency_id,
-            position,
+    levels = _levels(session, {level for row in rows for level in row[2:4] if level is not None})
+    areas = dict.fromkeys(row[1] for row in rows if row[1] is not None)
+    titles = {
+        key_area_id: (title, position)
+        for key_area_id, title, position in session.execute(
+            select(KeyArea.id, KeyArea.title, KeyArea.position).where(KeyArea.id.in_(areas))
         )
-        for audit_id, agency, area, o, m, scale_id, scale, agency_id, position in rows
-    ]
+    }
+    agencies = dict(
+        session.execute(
+            select(Agency.id, Agency.name).where(Agency.id.in_({row[0] for row in rows}))
+        ).all()
+    )
+    found = []
+    for agency_id, key_area_id, own_id, moderated_id, count in rows:
+        assert own_id is not None  # the query asks for decisions with a self-grade
+        scale, moderated = levels[moderated_id]
+        title, position = titles[key_area_id] if key_area_id is not None else (None, None)
+        found.append(
+            Counted(
+                scale,
+                agency_id,
+                agencies[agency_id],
+                title,
+                position,
+                levels[own_id][1],
+                moderated,
+                count,
+            )
+        )
+    return found
 
 
-def _scale_labels(session: Session, scale_ids: set[int]) -> dict[int, tuple[str, ...]]:
-    found: dict[int, list[str]] = defaultdict(list)
-    if scale_ids:
-        for scale_id, label in session.execute(
-            select(GradeLevel.scale_id, GradeLevel.label)
-            .where(GradeLevel.scale_id.in_(scale_ids))
-            .order_by(GradeLevel.scale_id, GradeLevel.position)
-        ):
-            found[scale_id].append(label)
-    return {k: tuple(v) for k, v in found.items()}
+def _scales(session: Session, scale_ids: Iterable[int]) -> dict[int, Scale]:
+    labels: dict[int, list[str]] = defaultdict(list)
+    names: dict[int, str] = {}
+    for scale_id, name, label in session.execute(
+        select(GradingScale.id, GradingScale.name, GradeLevel.label)
+        .join(GradeLevel, GradeLevel.scale_id == GradingScale.id)
+        .where(GradingScale.id.in_(set(scale_ids)))
+        .order_by(GradingScale.id, GradeLevel.position)
+    ):
+        names[scale_id] = name
+        labels[scale_id].append(label)
+    return {scale_id: Scale(names[scale_id], tuple(found)) for scale_id, found in labels.items()}
+
+
+def _levels(session: Session, level_ids: set[int]) -> dict[int, tuple[Scale, int]]:
+    """Each grade level's scale and position (0 the best)."""
+    rows = session.execute(
+        select(GradeLevel.id, GradeLevel.scale_id, GradeLevel.position).where(
+            GradeLevel.id.in_(level_ids)
+        )
+    ).all()
+    scales = _scales(session, {scale_id for _, scale_id, _ in rows})
+    return {level_id: (scales[scale_id], position) for level_id, scale_id, position in rows}
+
+
+def _audits(session: Session, *, actor: Actor, filters: Filters) -> dict[Scale, int]:
+    """How many audits have key-area grades (or those the key area filter picks) in the
+    figures, by scale: each audit seen asked once whether it has such a decision (an
+    index look-up), rather than every decision read again. An audit's decisions are on
+    its template version's one scale, and the counts of scales grouped together add up."""
+    decided = select(ModeratedGrade.id).where(
+        ModeratedGrade.audit_id == Audit.id, *_decisions(filters, overall=False)
+    )
+    if filters.agency_id:
+        decided = decided.join(Return, Return.id == ModeratedGrade.return_id)
+    rows = session.execute(
+        select(GradingScale.id, func.count())
+        .select_from(Audit)
+        .join(GradingScale, GradingScale.template_version_id == Audit.template_version_id)
+        .where(*_audits_seen(actor, filters), decided.exists())
+        .group_by(GradingScale.id)
+    ).all()
+    scales = _scales(session, {scale_id for scale_id, _ in rows})
+    found: dict[Scale, int] = defaultdict(int)
+    for scale_id, audits in rows:
+        found[scales[scale_id]] += audits
+    return found
+
+
+def tables(session: Session, *, actor: Actor, filters: Filters) -> dict[Scale, list[list[int]]]:
+    """The pairs' counts by scale (the key areas', or those the key area filter picks)."""
+    found: dict[Scale, Tally] = {}
+    for c in counted(session, actor=actor, filters=filters):
+        if c.key_area is None and filters.key_area != OVERALL:
+            continue
+        tally = found.setdefault(c.scale, Tally.empty(len(c.scale.labels)))
+        tally.add(c.own, c.moderated, c.agency_id, c.count, ())
+    return {scale: tally.counts for scale, tally in found.items()}
 
 
 class Viewer:
@@ -158,12 +272,16 @@ class Viewer:
     def __init__(self, actor: Actor, threshold: int) -> None:
         self.actor, self.threshold = actor, threshold
 
-    def may_see(self, found: list[Pair]) -> bool:
+    def may_see(self, found: Tally) -> bool:
         wide = self.actor.partnership_wide or self.actor.via == Via.SYSTEM
-        if wide or len(found) >= self.threshold:
+        if wide or found.n >= self.threshold:
             return True
+        return self.owns(found)
+
+    def owns(self, found: Tally) -> bool:
+        """Every grade counted is the viewer's own agency's."""
         own = self.actor.agency_id
-        return own is not None and all(p.agency_id == own for p in found)
+        return own is not None and found.agency_ids <= {own}
 
     def hidden(self, label: str, *, small: bool = True) -> dict:
         """A row not shown: a small count, or (``small=False``) one that would give a
@@ -171,45 +289,72 @@ class Viewer:
         shown_as = suppress.fewer_than(self.threshold) if small else suppress.NOT_SHOWN
         return {"label": label, "suppressed": True, "n": None, "shown_as": shown_as}
 
-    def figures(self, label: str, found: list[Pair], k: int, weights: str) -> dict:
+    def figures(self, label: str, found: Tally, weights: str) -> dict:
         """A row's figures (every coefficient with its reading), or "fewer than N"."""
         if not self.may_see(found):
             return self.hidden(label)
-        summary = stats.summary([(p.own, p.moderated) for p in found], k, weights)
+        summary = stats.summary_of(found.counts, weights)
         return {"label": label, "suppressed": False, **reading.annotate(summary)}
 
 
-def _area_order(p: Pair) -> tuple:
-    return (p.position is None, p.position or 0, p.key_area)
-
-
-def _breakdown(
-    group: list[Pair], key: Callable[[Pair], str], order, viewer: Viewer, k: int, weights: str
-) -> tuple[list[dict], bool]:
-    """The rows, and whether the whole set must be hidden too. A row hidden alone
-    could be worked out as the whole set less the rows shown, so others are hidden with
-    it (the smallest shown that are not the viewer's own agency's: app.identify.suppress);
-    where there are none, the whole set is hidden instead."""
-    by: dict[str, list[Pair]] = defaultdict(list)
-    for p in group:
-        by[key(p)].append(p)
-    ranked = sorted(by.items(), key=lambda item: min(order(p) for p in item[1]))
+def _breakdown(by: dict[str, Tally], viewer: Viewer, weights: str) -> tuple[list[dict], bool]:
+    """The rows, in order, and whether the whole set must be hidden too. A row hidden
+    alone could be worked out as the whole set less the rows shown, so others are hidden
+    with it (the smallest shown that are not the viewer's own agency's:
+    app.identify.suppress); where there are none, the whole set is hidden instead."""
+    ranked = sorted(by.items(), key=lambda item: item[1].order)
     hidden = {label for label, found in ranked if not viewer.may_see(found)}
-    own = viewer.actor.agency_id
     others, hide_total = suppress.complementary(
-        {label: len(found) for label, found in ranked},
+        {label: found.n for label, found in ranked},
         hidden,
         threshold=viewer.threshold,
-        may_hide=lambda label: not all(p.agency_id == own for p in by[label]),
+        may_hide=lambda label: not viewer.owns(by[label]),
     )
     hidden |= others
     rows = [
         viewer.hidden(label, small=not viewer.may_see(found))
         if label in hidden
-        else viewer.figures(label, found, k, weights)
+        else viewer.figures(label, found, weights)
         for label, found in ranked
     ]
     return rows, hide_total
+
+
+@dataclass
+class _Group:
+    """One scale's tallies: the whole set, by key area and by agency, and the overall
+    grades (counted apart, so no cell is counted twice)."""
+
+    whole: Tally
+    by_key_area: dict[str, Tally] = field(default_factory=dict)
+    by_agency: dict[str, Tally] = field(default_factory=dict)
+    overall: Tally | None = None
+
+
+def _grouped(found: list[Counted], key_area: str | None) -> dict[Scale, _Group]:
+    groups: dict[Scale, _Group] = {}
+    overall: dict[Scale, Tally] = {}
+    for c in found:
+        k = len(c.scale.labels)
+        if c.key_area is None and not key_area:
+            tally = overall.setdefault(c.scale, Tally.empty(k))
+            tally.add(c.own, c.moderated, c.agency_id, c.count, ())
+            continue
+        group = groups.setdefault(c.scale, _Group(Tally.empty(k)))
+        group.whole.add(c.own, c.moderated, c.agency_id, c.count, ())
+        area = c.key_area or OVERALL_TITLE
+        # The template's order, the overall grade last.
+        area_order = (c.key_area_position is None, c.key_area_position or 0, area)
+        for by, label, order in (
+            (group.by_key_area, area, area_order),
+            (group.by_agency, c.agency, (c.agency,)),
+        ):
+            by.setdefault(label, Tally.empty(k)).add(
+                c.own, c.moderated, c.agency_id, c.count, order
+            )
+    for scale, group in groups.items():
+        group.overall = overall.get(scale)
+    return groups
 
 
 def report(session: Session, *, actor: Actor, filters: Filters, threshold: int = 5) -> dict:
@@ -217,44 +362,34 @@ def report(session: Session, *, actor: Actor, filters: Filters, threshold: int =
     (in the template's order, the overall grade last); headline sentences first, and
     rows of fewer than ``threshold`` (settings.small_count_threshold) grades suppressed
     for viewers outside them (see the module's note)."""
-    found = pairs(session, actor=actor, filters=filters)
-    overall_grades: dict[tuple[str, tuple[str, ...]], list[Pair]] = defaultdict(list)
-    if not filters.key_area:
-        for p in pairs(session, actor=actor, filters=replace(filters, key_area=OVERALL)):
-            overall_grades[(p.scale, p.labels)].append(p)
-    groups: dict[tuple[str, tuple[str, ...]], list[Pair]] = defaultdict(list)
-    for p in found:
-        groups[(p.scale, p.labels)].append(p)
+    groups = _grouped(counted(session, actor=actor, filters=filters), filters.key_area)
+    audits = _audits(session, actor=actor, filters=filters) if groups else {}
     viewer, weights = Viewer(actor, threshold), filters.weights
     out = []
-    for (scale, labels), group in sorted(groups.items(), key=lambda g: -len(g[1])):
-        k = len(labels)
-        by_key_area, hide_a = _breakdown(
-            group, lambda p: p.key_area, _area_order, viewer, k, weights
-        )
-        by_agency, hide_b = _breakdown(
-            group, lambda p: p.agency, lambda p: p.agency, viewer, k, weights
-        )
-        if overall_grades[(scale, labels)]:
-            row = viewer.figures(OVERALL_TITLE, overall_grades[(scale, labels)], k, weights)
+    # The largest group first; scales of equal size by name, then levels.
+    for scale, group in sorted(groups.items(), key=lambda g: (-g[1].whole.n, g[0].name)):
+        by_key_area, hide_a = _breakdown(group.by_key_area, viewer, weights)
+        by_agency, hide_b = _breakdown(group.by_agency, viewer, weights)
+        if group.overall is not None:
+            row = viewer.figures(OVERALL_TITLE, group.overall, weights)
             by_key_area.append({**row, "overall": True})
         whole = (
             viewer.hidden("All grades", small=False)
-            if (hide_a or hide_b) and viewer.may_see(group)
-            else viewer.figures("All grades", group, k, weights)
+            if (hide_a or hide_b) and viewer.may_see(group.whole)
+            else viewer.figures("All grades", group.whole, weights)
         )
         out.append(
             {
-                "scale": scale,
-                "levels": list(labels),
-                "audits": len({p.audit_id for p in group}),
+                "scale": scale.name,
+                "levels": list(scale.labels),
+                "audits": audits.get(scale, 0),
                 "overall": whole,
                 "by_agency": by_agency,
                 "by_key_area": by_key_area,
             }
         )
     return {
-        "pairs": len(found),
+        "pairs": sum(group.whole.n for group in groups.values()),
         "weights": weights,
         "threshold": threshold,
         "headlines": reading.headlines(out, threshold=threshold),
@@ -264,44 +399,37 @@ def report(session: Session, *, actor: Actor, filters: Filters, threshold: int =
 
 
 def choices(session: Session, *, actor: Actor) -> dict:
-    """What the filters can be set to: the agencies, templates and key areas that have
-    moderated grades the actor may see."""
-    visible = (
-        select(Audit.id)
-        .where(Audit.status.in_(MODERATED_STATUSES), audit_scope(actor))
-        .scalar_subquery()
+    """What the filters can be set to: the agencies, templates and key areas of the
+    moderated audits the actor may see. Each is asked whether such an audit exists (an
+    index look-up per agency, template and template version), so the lists cost the
+    same however many audits there are."""
+    seen = [Audit.status.in_(MODERATED_STATUSES), audit_scope(actor)]
+    returned = (
+        select(Return.id)
+        .join(Audit, Audit.id == Return.audit_id)
+        .where(Return.agency_id == Agency.id, *seen)
     )
     agencies = session.execute(
-        select(Agency.id, Agency.name)
-        .join(Return, Return.agency_id == Agency.id)
-        .where(Return.audit_id.in_(visible))
-        .distinct()
-        .order_by(Agency.name)
+        select(Agency.id, Agency.name).where(returned.exists()).order_by(Agency.name)
     ).all()
+    used = select(Audit.id).where(Audit.template_version_id == TemplateVersion.id, *seen)
     families = session.execute(
         select(TemplateFamily.id, TemplateFamily.name)
-        .join(TemplateVersion, TemplateVersion.family_id == TemplateFamily.id)
-        .join(Audit, Audit.template_version_id == TemplateVersion.id)
-        .where(Audit.id.in_(visible))
-        .distinct()
+        .where(
+            select(TemplateVersion.id)
+            .where(TemplateVersion.family_id == TemplateFamily.id, used.exists())
+            .exists()
+        )
         .order_by(TemplateFamily.name)
     ).all()
+    in_use = select(Audit.id).where(Audit.template_version_id == KeyArea.template_version_id, *seen)
     areas = session.scalars(
         select(KeyArea.title)
-        .join(Audit, Audit.template_version_id == KeyArea.template_version_id)
-        .where(Audit.id.in_(visible), KeyArea.graded)
+        .where(KeyArea.graded, in_use.exists())
         .group_by(KeyArea.title)
         .order_by(func.min(KeyArea.position), KeyArea.title)
     ).all()
-    audits_ = session.execute(
-        select(Audit.id, Audit.title).where(Audit.id.in_(visible)).order_by(Audit.title)
-    ).all()
-    return {
-        "agencies": agencies,
-        "templates": families,
-        "key_areas": areas,
-        "audits": audits_,
-    }
+    return {"agencies": agencies, "templates": families, "key_areas": areas}
 
 
 def agreement_table(overall: dict, caption: str, *, readings: bool = False) -> Table:

@@ -1,11 +1,15 @@
 """How far moderation moved the agencies' own grades, with the uncertainty a small
 audit carries.
 
-Pure functions over ``pairs`` of ``(self_position, moderated_position)`` on an
-ordinal scale of ``k`` levels, position 0 the best grade. One audit gives perhaps
-20-150 pairs, so every figure comes with its number of pairs and a 95% interval:
-pooling audits narrows the interval, and the interval is what stops one audit's
-figure being over-read.
+Pure functions over a k x k table of counts: how many grades the agency gave at
+level i (the row) and the moderator at level j (the column), on an ordinal scale of
+``k`` levels, position 0 the best grade. Every figure depends on the pairs only
+through that table, so the database hands over a few hundred grouped counts rather
+than millions of pairs, and pooling audits is adding their tables. The same
+statistics over ``pairs`` of ``(self_position, moderated_position)`` tabulate them
+first. One audit gives perhaps 20-150 pairs, so every figure comes with its number of
+pairs and a 95% interval: pooling audits narrows the interval, and the interval is
+what stops one audit's figure being over-read.
 
 Formulas and the published examples the tests check them against:
 
@@ -20,11 +24,16 @@ Formulas and the published examples the tests check them against:
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
-from statistics import NormalDist, fmean, stdev
+from fractions import Fraction
+from functools import lru_cache
+from statistics import NormalDist
 
 Pair = tuple[int, int]
+# Rows the agency's own grade, columns the moderated grade; each cell a count of pairs.
+Counts = Sequence[Sequence[int]]
 Interval = tuple[float, float]
 Weights = str | None | Sequence[Sequence[float]]
 
@@ -132,8 +141,11 @@ def t_cdf(t: float, df: float) -> float:
     return 1 - tail if t > 0 else tail
 
 
+@lru_cache(maxsize=4096)
 def t_quantile(p: float, df: float) -> float:
-    """Student's t quantile: the t with P(T <= t) = p on ``df`` degrees of freedom."""
+    """Student's t quantile: the t with P(T <= t) = p on ``df`` degrees of freedom.
+    Remembered: the bisection costs a couple of milliseconds, and a report asks for
+    the same few (one per row's number of pairs) on every view."""
     if not 0 < p < 1 or df <= 0:
         raise ValueError("need 0 < p < 1 and df > 0")
     if p == 0.5:
@@ -160,20 +172,70 @@ def t_quantile(p: float, df: float) -> float:
     return (low + high) / 2
 
 
-def _check(pairs: Sequence[Pair], k: int) -> None:
+def tabulate(pairs: Sequence[Pair], k: int) -> list[list[int]]:
+    """The k x k table of counts for ``pairs``; a position outside the scale is refused."""
     if k < 1:
         raise ValueError("k must be at least 1")
+    table = [[0] * k for _ in range(k)]
     for pair in pairs:
-        if not all(0 <= position < k for position in pair):
+        own, moderated = pair
+        if not (0 <= own < k and 0 <= moderated < k):
             raise ValueError(f"position outside 0..{k - 1}: {pair}")
-
-
-def _table(pairs: Sequence[Pair], k: int) -> list[list[float]]:
-    """Proportions: rows the self grade, columns the moderated grade."""
-    table = [[0.0] * k for _ in range(k)]
-    for own, moderated in pairs:
-        table[own][moderated] += 1 / len(pairs)
+        table[own][moderated] += 1
     return table
+
+
+def _checked(counts: Counts) -> int:
+    """The table's k, after checking it is square and its counts are whole and not negative."""
+    k = len(counts)
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    for row in counts:
+        if len(row) != k:
+            raise ValueError(f"counts must be {k} x {k}")
+        if any(not isinstance(c, int) or c < 0 for c in row):
+            raise ValueError("counts must be whole numbers, not negative")
+    return k
+
+
+def _total(counts: Counts) -> int:
+    return sum(map(sum, counts))
+
+
+def _proportions(counts: Counts, n: int) -> list[list[float]]:
+    """Proportions: rows the self grade, columns the moderated grade. Each is 1/n added
+    up once per pair, as the figures were first computed pair by pair, not c/n: the
+    last bit differs, and that bit decides a figure exactly halfway at the fourth
+    place (0.49875) and whether a perfect agreement's standard error comes out as
+    zero. Figures already published must not change because they are now computed
+    from counts."""
+    share = 1 / n
+    return [[_added_up(share, c) for c in row] for row in counts]
+
+
+def _added_up(share: float, times: int) -> float:
+    """``share`` added to 0.0 ``times`` times, rounding after each addition, in a few
+    dozen steps rather than ``times``. While the running total stays within one
+    power of two, every addition after the first adds the same amount (the spacing of
+    floats there is fixed, and a tie, once rounded to even, stays even), so all but
+    the last few additions in that range are made as one multiplication, exactly."""
+    total, left = 0.0, times
+    while left > 0:
+        total += share
+        left -= 1
+        if left < 4:
+            continue
+        top = math.ldexp(1.0, math.frexp(total)[1])
+        if total + share >= top:
+            continue
+        total += share
+        left -= 1
+        step = (total + share) - total
+        leaps = min(left - 1, int((top - total) / step) - 2)
+        if leaps > 0:
+            total += leaps * step
+            left -= leaps
+    return total
 
 
 def weight_matrix(weights: Weights, k: int) -> tuple[str, list[list[float]]]:
@@ -193,6 +255,25 @@ def weight_matrix(weights: Weights, k: int) -> tuple[str, list[list[float]]]:
     return "custom", matrix
 
 
+# Bits kept beyond a float's before rounding a square root (as CPython's statistics does).
+_SQRT_BITS = 2 * sys.float_info.mant_dig + 3
+
+
+def _sqrt(value: Fraction) -> float:
+    """The square root of an exact fraction, correctly rounded to a float: the value
+    ``statistics.stdev`` gives for the same data, since it too works exactly and rounds
+    once (an integer square root rounded to odd, then converted; Boldo and Melquiond)."""
+    n, m = value.numerator, value.denominator
+    q = (n.bit_length() - m.bit_length() - _SQRT_BITS) // 2
+    if q >= 0:
+        n, m, scale = n, m << 2 * q, 1
+    else:
+        n, m, scale = n << -2 * q, m, 1 << -q
+    root = math.isqrt(n // m)
+    root |= root * root * m != n
+    return (root << max(q, 0)) / scale
+
+
 def _interval(estimate: float, se: float) -> Interval:
     return (max(-1.0, estimate - Z * se), min(1.0, estimate + Z * se))
 
@@ -201,60 +282,68 @@ def _undefined(name: str, weights: str, n: int, note: str, observed=None, expect
     return Coefficient(name, weights, n, None, None, None, observed, expected, note)
 
 
-# -- the statistics ----------------------------------------------------------------
+# -- the statistics, from a table of counts ------------------------------------------
 
 
-def agreement(pairs: Sequence[Pair], k: int) -> Proportion:
+def agreement_of(counts: Counts) -> Proportion:
     """Share of pairs where the moderator kept the agency's grade, Wilson 95% interval."""
-    _check(pairs, k)
-    n = len(pairs)
-    agreed = sum(own == moderated for own, moderated in pairs)
+    k = _checked(counts)
+    n = _total(counts)
+    agreed = sum(counts[i][i] for i in range(k))
     return Proportion(agreed, n, agreed / n if n else None, wilson_interval(agreed, n))
 
 
-def shifts(pairs: Sequence[Pair]) -> Shifts:
-    n = len(pairs)
-    moves = [moderated - own for own, moderated in pairs]
+def shifts_of(counts: Counts) -> Shifts:
+    k = _checked(counts)
+    n = _total(counts)
 
     def share(count: int) -> Proportion:
         return Proportion(count, n, count / n if n else None, wilson_interval(count, n))
 
-    mean = fmean(moves) if n else None
-    sd = stdev(moves) if n >= 2 else None
+    def moved(keep) -> int:
+        return sum(counts[i][j] for i in range(k) for j in range(k) if keep(j - i))
+
+    # Exact sums of the moves (moderated minus own position) and of their squares, so
+    # that the mean and the standard deviation are the ones statistics.fmean and
+    # statistics.stdev give for the same moves listed one by one.
+    total = sum(counts[i][j] * (j - i) for i in range(k) for j in range(k))
+    squares = sum(counts[i][j] * (j - i) ** 2 for i in range(k) for j in range(k))
+    mean = total / n if n else None
+    sd = _sqrt(Fraction(n * squares - total * total, n * (n - 1))) if n >= 2 else None
     ci = None
     if sd is not None and mean is not None:
         half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
         ci = (mean - half, mean + half)
     return Shifts(
         n=n,
-        changed=share(sum(move != 0 for move in moves)),
-        raised=share(sum(move < 0 for move in moves)),
-        lowered=share(sum(move > 0 for move in moves)),
+        changed=share(moved(lambda move: move != 0)),
+        raised=share(moved(lambda move: move < 0)),
+        lowered=share(moved(lambda move: move > 0)),
         mean_shift=mean,
         sd=sd,
         mean_shift_ci=ci,
     )
 
 
-def distribution(positions: Sequence[int], k: int) -> Distribution:
-    counts = [0] * k
-    for position in positions:
-        if not 0 <= position < k:
-            raise ValueError(f"position outside 0..{k - 1}: {position}")
-        counts[position] += 1
-    return Distribution(len(positions), tuple(counts))
+def distributions_of(counts: Counts) -> tuple[Distribution, Distribution]:
+    """The agencies' own grades by level (the rows) and the moderated ones (the columns)."""
+    k = _checked(counts)
+    n = _total(counts)
+    own = tuple(sum(counts[i]) for i in range(k))
+    moderated = tuple(sum(counts[i][j] for i in range(k)) for j in range(k))
+    return Distribution(n, own), Distribution(n, moderated)
 
 
-def weighted_kappa(pairs: Sequence[Pair], k: int, weights: Weights = "quadratic") -> Coefficient:
+def weighted_kappa_of(counts: Counts, weights: Weights = "quadratic") -> Coefficient:
     """Cohen's kappa (weighted unless ``weights`` is "unweighted"/None) with the
     Fleiss, Cohen & Everitt (1969) large-sample standard error and a 95% interval."""
-    _check(pairs, k)
+    k = _checked(counts)
     label, w = weight_matrix(weights, k)
     name = "Cohen's kappa" if label == "unweighted" else "Weighted kappa"
-    n = len(pairs)
+    n = _total(counts)
     if n == 0:
         return _undefined(name, label, 0, "No pairs to compare.")
-    p = _table(pairs, k)
+    p = _proportions(counts, n)
     rows = [sum(p[i]) for i in range(k)]
     cols = [sum(p[i][j] for i in range(k)) for j in range(k)]
     po = sum(w[i][j] * p[i][j] for i in range(k) for j in range(k))
@@ -293,17 +382,17 @@ def _zero_se(se: float) -> str | None:
     )
 
 
-def _gwet(pairs: Sequence[Pair], k: int, weights: Weights, name: str) -> Coefficient:
+def _gwet(counts: Counts, weights: Weights, name: str) -> Coefficient:
     """Gwet's AC1 (identity weights) or AC2 and its two-rater variance (Gwet 2008;
     the weighted form as in Gwet's Handbook and his irrCAC package), N infinite."""
-    _check(pairs, k)
+    k = _checked(counts)
     label, w = weight_matrix(weights, k)
-    n = len(pairs)
+    n = _total(counts)
     if n == 0:
         return _undefined(name, label, 0, "No pairs to compare.")
     if k < 2:
         return _undefined(name, label, n, "Undefined: the scale has a single level.")
-    p = _table(pairs, k)
+    p = _proportions(counts, n)
     pi = [(sum(p[i]) + sum(p[j][i] for j in range(k))) / 2 for i in range(k)]
     total_w = sum(map(sum, w))
     scale = total_w / (k * (k - 1))
@@ -322,14 +411,48 @@ def _gwet(pairs: Sequence[Pair], k: int, weights: Weights, name: str) -> Coeffic
     return Coefficient(name, label, n, gamma, se, _interval(gamma, se), pa, pe, _zero_se(se))
 
 
-def gwet_ac1(pairs: Sequence[Pair], k: int) -> Coefficient:
+def gwet_ac1_of(counts: Counts) -> Coefficient:
     """Gwet's AC1: chance-corrected like kappa, but stable when one grade dominates
     (the "kappa paradox"), which is common when most practice is graded Good."""
-    return _gwet(pairs, k, "unweighted", "Gwet's AC1")
+    return _gwet(counts, "unweighted", "Gwet's AC1")
+
+
+def gwet_ac2_of(counts: Counts, weights: Weights = "quadratic") -> Coefficient:
+    return _gwet(counts, weights, "Gwet's AC2")
+
+
+# -- the same, from pairs -------------------------------------------------------------
+# For a caller holding pairs (the published worked examples are checked this way).
+
+
+def agreement(pairs: Sequence[Pair], k: int) -> Proportion:
+    return agreement_of(tabulate(pairs, k))
+
+
+def shifts(pairs: Sequence[Pair]) -> Shifts:
+    k = 1 + max((max(pair) for pair in pairs), default=0)
+    return shifts_of(tabulate(pairs, k))
+
+
+def distribution(positions: Sequence[int], k: int) -> Distribution:
+    counts = [0] * k
+    for position in positions:
+        if not 0 <= position < k:
+            raise ValueError(f"position outside 0..{k - 1}: {position}")
+        counts[position] += 1
+    return Distribution(len(positions), tuple(counts))
+
+
+def weighted_kappa(pairs: Sequence[Pair], k: int, weights: Weights = "quadratic") -> Coefficient:
+    return weighted_kappa_of(tabulate(pairs, k), weights)
+
+
+def gwet_ac1(pairs: Sequence[Pair], k: int) -> Coefficient:
+    return gwet_ac1_of(tabulate(pairs, k))
 
 
 def gwet_ac2(pairs: Sequence[Pair], k: int, weights: Weights = "quadratic") -> Coefficient:
-    return _gwet(pairs, k, weights, "Gwet's AC2")
+    return gwet_ac2_of(tabulate(pairs, k), weights)
 
 
 # -- for the API -------------------------------------------------------------------
@@ -348,23 +471,29 @@ def _jsonable(value, digits: int = 4):
 WEIGHTS = ("quadratic", "linear")  # the weights a reader may choose; the first is the default
 
 
-def summary(pairs: Sequence[Pair], k: int, weights: str = WEIGHTS[0]) -> dict:
-    """Every statistic for one set of pairs, as plain JSON values (floats to 4 places,
-    intervals as [low, high], None where a figure cannot be given); ``weights``
+def summary_of(counts: Counts, weights: str = WEIGHTS[0]) -> dict:
+    """Every statistic for one table of counts, as plain JSON values (floats to 4
+    places, intervals as [low, high], None where a figure cannot be given); ``weights``
     ("quadratic" or "linear") for the weighted kappa and AC2."""
-    _check(pairs, k)
+    k = _checked(counts)
     if weights not in WEIGHTS:
         raise ValueError(f"unknown weights: {weights}")
+    own, moderated = distributions_of(counts)
     return {
-        "n": len(pairs),
+        "n": _total(counts),
         "k": k,
-        "agreement": _jsonable(agreement(pairs, k)),
-        "shifts": _jsonable(shifts(pairs)),
-        "self_distribution": _jsonable(distribution([own for own, _ in pairs], k)),
-        "moderated_distribution": _jsonable(distribution([mod for _, mod in pairs], k)),
-        "weighted_kappa": _jsonable(weighted_kappa(pairs, k, weights)),
-        "kappa": _jsonable(weighted_kappa(pairs, k, "unweighted")),
-        "ac1": _jsonable(gwet_ac1(pairs, k)),
-        "ac2": _jsonable(gwet_ac2(pairs, k, weights)),
+        "agreement": _jsonable(agreement_of(counts)),
+        "shifts": _jsonable(shifts_of(counts)),
+        "self_distribution": _jsonable(own),
+        "moderated_distribution": _jsonable(moderated),
+        "weighted_kappa": _jsonable(weighted_kappa_of(counts, weights)),
+        "kappa": _jsonable(weighted_kappa_of(counts, "unweighted")),
+        "ac1": _jsonable(gwet_ac1_of(counts)),
+        "ac2": _jsonable(gwet_ac2_of(counts, weights)),
         "confidence": CONFIDENCE,
     }
+
+
+def summary(pairs: Sequence[Pair], k: int, weights: str = WEIGHTS[0]) -> dict:
+    """``summary_of`` the pairs' table."""
+    return summary_of(tabulate(pairs, k), weights)
