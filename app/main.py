@@ -62,7 +62,6 @@ def _lifespan(settings: Settings):
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The default pool is 40 threads; see Settings.db_threads for why fewer.
         to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
-        _freeze_what_was_built()
         # Published briefings are rendered in the background, in worker processes.
         from app.briefings.jobs import Dispatcher, shutdown_render_pool
 
@@ -79,6 +78,8 @@ def _lifespan(settings: Settings):
         from app.identify.detect import warm_up
 
         warm_up()
+        # Last, so the analyzer's large graph of objects is frozen with the rest.
+        _freeze_what_was_built()
         yield
         if settings.render_in_background:
             app.state.renders.stop()
