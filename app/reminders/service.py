@@ -2,7 +2,8 @@
 returns due within 7 days or overdue (auditors) and their learning actions due within
 14 days or overdue (the named owner, or the owning agency's leads when no one is
 named), with links. A person already sent a digest today is skipped, so running the
-command twice in a day sends nothing the second time."""
+command twice in a day sends nothing the second time, even when the two runs overlap
+(on two hosts, say): each person's row for the day is claimed before their e-mail goes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.access.models import Role, User, UserRole
@@ -180,9 +182,17 @@ def send(
     dry_run: bool = False,
     deliver: Callable[[EmailMessage], None] | None = None,
 ) -> Outcome:
-    """Send today's digests; each person at most once a day. With ``dry_run`` nothing is
-    sent or recorded. A digest that cannot be delivered is reported and not recorded,
-    so the next run tries again; the others still go."""
+    """Send today's digests; each person at most once a day, however many processes
+    send at once (the same cron job on two hosts, say). With ``dry_run`` nothing is
+    sent or recorded.
+
+    Each person's row for the day is claimed, and the claim committed, before their
+    e-mail goes (``_claim``): an e-mail cannot be taken back, so every other sender must
+    see the claim first, and one that finds it skips the person. This is why, unlike
+    other services, this one commits. A digest that cannot be delivered is reported and
+    its claim released, so the next run tries again; the others still go. A sender that
+    stops between its claim and the e-mail leaves the claim: that person misses the
+    day's digest rather than getting two."""
     outcome = Outcome()
     told = set(session.scalars(select(ReminderSent.user_id).where(ReminderSent.sent_on == today)))
     deliver = deliver or smtp_sender(settings)
@@ -193,6 +203,10 @@ def send(
         if dry_run:
             outcome.sent.append(digest)
             continue
+        claim = _claim(session, digest=digest, today=today)
+        if claim is None:  # another sender claimed this person since ``told`` was read
+            outcome.skipped.append(digest)
+            continue
         message = EmailMessage()
         message["From"] = settings.mail_from
         message["To"] = digest.email
@@ -201,19 +215,32 @@ def send(
         try:
             deliver(message)
         except (OSError, smtplib.SMTPException) as exc:
+            session.delete(claim)
+            session.commit()
             outcome.failed.append((digest, str(exc) or exc.__class__.__name__))
             continue
-        session.add(
-            ReminderSent(
-                user_id=digest.user_id,
-                sent_on=today,
-                email=digest.email,
-                items=[item.record() for item in digest.items],
-            )
-        )
-        session.flush()
         outcome.sent.append(digest)
     return outcome
+
+
+def _claim(session: Session, *, digest: Digest, today: date) -> ReminderSent | None:
+    """Record, and commit, that ``digest`` goes today; None if another sender has
+    recorded it (the unique (user, day) constraint). On PostgreSQL an insert racing
+    another sender's uncommitted one waits for it, then fails or goes ahead as that one
+    commits or is released; on SQLite writers take turns."""
+    claim = ReminderSent(
+        user_id=digest.user_id,
+        sent_on=today,
+        email=digest.email,
+        items=[item.record() for item in digest.items],
+    )
+    try:
+        with session.begin_nested():
+            session.add(claim)
+    except IntegrityError:
+        return None
+    session.commit()
+    return claim
 
 
 def smtp_sender(settings: Settings) -> Callable[[EmailMessage], None]:
