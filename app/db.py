@@ -185,7 +185,7 @@ def _configure_sqlite(engine: Engine) -> None:
 # take the write lock once another writer has committed.
 
 AFTER_READ = "case_audit_after_read"
-Write = Callable[[Session], None]
+Write = Callable[[Session], object]  # what it returns is not used
 
 
 class ReadOnlyRequest(RuntimeError):

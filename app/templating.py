@@ -160,13 +160,14 @@ def flash(message: str) -> None:
 
 def _take_flash() -> str | None:
     web = _web_session()
-    if web is None or not web.flash:
+    session = current().session
+    if web is None or not web.flash or session is None:
         return None
     message, web_id = web.flash, web.id
     set_committed_value(web, "flash", None)
     # Cleared once shown, after the page's read in a read request (app.db.after_read).
     after_read(
-        current().session,
+        session,
         lambda s: s.execute(
             update(WebSession)
             .where(WebSession.id == web_id, WebSession.flash == message)

@@ -74,7 +74,7 @@ def seal(session: Session, *, batch: int = BATCH) -> Sealed:
     connection = session.connection()
     sealed = Sealed()
     after_id = 0
-    while rows := connection.execute(_OLDEST.where(_table.c.id > after_id).limit(batch)).all():
+    while rows := connection.execute(_OLDEST.where(PendingEvent.id > after_id).limit(batch)).all():
         links = []
         for row in rows:
             values = {name: getattr(row, name) for name in CONTENT}
@@ -83,17 +83,16 @@ def seal(session: Session, *, batch: int = BATCH) -> Sealed:
                 values = _refusal(row, values)
             links.append(linked(values, last=last, key=key))
             last = (links[-1]["seq"], links[-1]["hash"])
-        connection.execute(insert(AuditEvent.__table__), links)
+        connection.execute(insert(AuditEvent), links)
         after_id = rows[-1].id
-        connection.execute(delete(_table).where(_table.c.id <= after_id))
+        connection.execute(delete(PendingEvent).where(PendingEvent.id <= after_id))
         sealed = replace(sealed, chained=sealed.chained + len(rows))
     if sealed.chained:
         checkpoints.appended(session)
     return sealed
 
 
-_table = PendingEvent.__table__
-_OLDEST = select(_table).order_by(_table.c.id)
+_OLDEST = select(PendingEvent.__table__).order_by(PendingEvent.id)
 
 
 def _refusal(row: Row, values: dict) -> dict:

@@ -95,7 +95,7 @@ def record(
     return event
 
 
-_WAIT = insert(PendingEvent.__table__)
+_WAIT = insert(PendingEvent)
 
 
 def lock_chain(session: Session) -> None:

@@ -4,7 +4,7 @@ not ORM objects."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, func, literal, null, select, union_all
+from sqlalchemy import CompoundSelect, Select, bindparam, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, audit_scope, return_scope
@@ -124,7 +124,7 @@ _DETAIL = (
 # run with the return's id: each part's rows, told apart by ``part``, in the columns
 # they share (NULL where a part has nothing to put).
 _ANSWER, _GRADE, _EVIDENCE = 1, 2, 3
-_HELD = union_all(
+_HELD: CompoundSelect = union_all(
     select(
         literal(_ANSWER).label("part"),
         Answer.question_id.label("key"),
