@@ -87,10 +87,13 @@ screenshots: install system-deps
 		tests/briefings/test_render.py::TestAccessiblePdf::test_page_one_screenshots \
 		--clock-at=$(SCREENSHOT_DATE) --screenshots=docs/screenshots
 
+# The load test's locust is an optional extra (bench), installed here only.
 bench: install
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/briefings.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

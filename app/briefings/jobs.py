@@ -63,11 +63,15 @@ def render_version(
         html = render.html_for(version.briefing.kind.value, context)
         title = version.briefing.title
         against = workflow.version_check_inputs(session, version=version, settings=settings)
-    pdf = render.pool(settings).submit(html, title).result(timeout=RENDER_TIMEOUT_SECONDS)
     # The check reads what is published: the PDF's text and metadata (and the HTML it
     # was printed from). Figures, actions and answers drawn in from the audit may have
-    # changed since approval; nothing is visible until this passes.
-    report = workflow.check_printed(pdf, against=against, html=html)
+    # changed since approval; nothing is visible until this passes. It runs in the
+    # render worker, beside the render, not in this (web) process.
+    pdf, report = (
+        render.pool(settings)
+        .submit_checked(html, title, check=workflow.check_printed, against=against)
+        .result(timeout=RENDER_TIMEOUT_SECONDS)
+    )
     with session_scope(factory) as session:
         return render_queue.publish_checked(
             session, version_id=version_id, pdf=pdf, checked=report, today=today

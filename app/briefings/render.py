@@ -3,9 +3,10 @@ processes.
 
 Why workers: a render takes a few hundred milliseconds of CPU and WeasyPrint's memory
 grows with every render, so it never runs in the web process. ``RenderPool`` keeps
-``render_workers`` spawned processes and replaces each after ``renders_per_worker``
-renders. Spawned, not forked: the web process has threads (the database pool), and
-forking a threaded process can copy a held lock into the child.
+``render_workers`` spawned processes, each at a lower priority than the web process
+(``RENDER_NICENESS``), and replaces each after ``renders_per_worker`` renders.
+Spawned, not forked: the web process has threads (the database pool), and forking a
+threaded process can copy a held lock into the child.
 
 Why a URL fetcher of our own: the HTML carries text people typed. Nothing in a
 document may make the renderer reach the network or the file system, so the fetcher
@@ -27,9 +28,11 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.formatting import format_date
@@ -40,7 +43,13 @@ STATIC_PREFIX = "asset:static/"
 VARIANT = "pdf/ua-1"
 KINDS = {"briefing": "briefings/briefing.html", "subgroup-report": "briefings/subgroup_report.html"}
 RUNNING_TITLES = {"briefing": "Learning briefing", "subgroup-report": "Subgroup report"}
+# How much a render worker gives way to the web processes (its nice value, above theirs):
+# a render is half a second of CPU that no one is waiting on, a page is what people
+# wait for. With cores to spare it changes nothing; on two cores, two renders at once
+# otherwise take the CPU the pages need (bench/load.py measures it).
+RENDER_NICENESS = 10
 _SETTINGS = object()  # "the logo the settings name"
+R = TypeVar("R")
 
 
 class AssetRefused(ValueError):
@@ -173,8 +182,21 @@ def _warm_up() -> None:
     gc.freeze()
 
 
+def _start_worker() -> None:
+    """A pool worker's start: below the web process's priority, then warmed up."""
+    os.nice(RENDER_NICENESS)
+    _warm_up()
+
+
 def _render_task(html: str, title: str, logo_path: Path | None) -> bytes:
     return render_pdf(html, title=title, logo_path=logo_path)
+
+
+def _render_checked_task(
+    html: str, title: str, logo_path: Path | None, check: Callable[..., R], against: dict
+) -> tuple[bytes, R]:
+    pdf = render_pdf(html, title=title, logo_path=logo_path)
+    return pdf, check(pdf, against=against, html=html)
 
 
 def _context():
@@ -198,7 +220,7 @@ class RenderPool:
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=_context(),
-            initializer=_warm_up,
+            initializer=_start_worker,
             max_tasks_per_child=self.renders_per_worker,
         )
 
@@ -206,6 +228,19 @@ class RenderPool:
         """Render in a worker; the Future's result is the PDF's bytes, or the render's
         error (AssetRefused for a URL that is not a packaged asset)."""
         return self._executor.submit(_render_task, html, title, self.logo_path)
+
+    def submit_checked(
+        self, html: str, title: str, *, check: Callable[..., R], against: dict
+    ) -> Future[tuple[bytes, R]]:
+        """Render in a worker and check the PDF there too, ``check(pdf, against=against,
+        html=html)`` (``workflow.check_printed``: the identification check reads the PDF
+        as printed). The Future's result is the PDF's bytes and what the check found.
+        Why there: the check is a tenth of a second of CPU a render, which in the web
+        process held up its pages (bench/load.py); ``check`` is passed by name, so it
+        must be a module's own function."""
+        return self._executor.submit(
+            _render_checked_task, html, title, self.logo_path, check, against
+        )
 
     def worker_pid(self) -> Future[int]:
         """The process id of the worker that takes this task (counts as a task)."""

@@ -137,11 +137,13 @@ class TestWhatThePdfCarries:
 
 
 class InProcess:
-    """The render pool, rendering here: what is tested is what happens to the PDF."""
+    """The render pool, rendering and checking here: what is tested is what happens to
+    the PDF."""
 
-    def submit(self, html: str, title: str) -> Future[bytes]:
-        done: Future[bytes] = Future()
-        done.set_result(render.render_pdf(html, title=title, logo_path=None))
+    def submit_checked(self, html: str, title: str, *, check, against: dict) -> Future:
+        done: Future = Future()
+        pdf = render.render_pdf(html, title=title, logo_path=None)
+        done.set_result((pdf, check(pdf, against=against, html=html)))
         return done
 
 

@@ -492,6 +492,11 @@ class TestCommandLine:
         assert "does not exist" in " ".join(result.output.split())
 
 
+def where_checked(pdf: bytes, *, against: dict, html: str) -> dict:
+    """A check of a rendered PDF that says where it ran and what it was given."""
+    return {"pid": os.getpid(), "niceness": os.nice(0), "read": (pdf[:5], against, html)}
+
+
 class TestWorkerPool:
     def test_renders_in_another_process_and_replaces_a_worker(self, briefing):
         pool = render.RenderPool(workers=1, renders_per_worker=2)
@@ -507,6 +512,21 @@ class TestWorkerPool:
                 '<html lang="en"><img src="https://example.org/x.png" alt="x">', "t"
             )
             assert isinstance(refused.exception(timeout=120), render.AssetRefused)
+        finally:
+            pool.shutdown()
+
+    def test_a_render_is_checked_in_its_worker_which_gives_way_to_the_web(self, briefing):
+        pool = render.RenderPool(workers=1)
+        try:
+            found = pool.submit_checked(
+                briefing[0], "Briefing", check=where_checked, against={"n": 1}
+            )
+            pdf, checked = found.result(timeout=120)
+            assert pdf[:5] == b"%PDF-"
+            assert checked["pid"] not in (os.getpid(), None)
+            assert checked["read"] == (b"%PDF-", {"n": 1}, briefing[0])
+            # A render worker runs below the web process's priority (nice goes up to 19).
+            assert checked["niceness"] == min(19, os.nice(0) + render.RENDER_NICENESS)
         finally:
             pool.shutdown()
 
