@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="measured, per phase and round")
     parser.add_argument("--rounds", type=int, default=1, help="times the two phases alternate")
     parser.add_argument("--workers", type=int, default=2, help="web processes")
-    parser.add_argument("--out", type=Path, help="keep locust's CSV and JSON files and logs here")
+    parser.add_argument("--out", type=Path, help="keep locust's files and the logs here")
     args = parser.parse_args(argv)
     counts = role_counts(args.users)
     tmp = Path(tempfile.mkdtemp(prefix="case-audit-load-"))
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         base = f"http://{HOST}:{port}"
         os.environ["AUDIT_PUBLIC_URL"] = base
-        server = serve(port, args.workers, tmp / "server.log")
+        server = serve(port, args.workers, out / "server.log")
         engine = make_engine(url)
         try:
             sign_in_s = sign_everyone_in(base, plan)
@@ -377,8 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if cluster is not None:
             cluster.stop()
-        if args.out is None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     print_report(steady, renders, made, sign_in_s)
     failed = any(phase.page()["failures"] or phase.crashed for phase in (steady, renders))
     return 1 if failed or made.failed else 0
