@@ -147,11 +147,15 @@ def prepare_database(url: str, audits: int, children: int) -> dict[str, int]:
         engine.dispose()
 
 
-def serve(factory: str, url: str, probe: str, log: Path, servers: list) -> int:
-    """Start uvicorn on a free port in a subprocess (kept in ``servers``); wait until up."""
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def serve(factory: str, url: str, probe: str, log: Path, servers: list) -> int:
+    """Start uvicorn on a free port in a subprocess (kept in ``servers``); wait until up."""
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--factory", f"bench.api:{factory}"]
     cmd += ["--app-dir", str(ROOT), "--host", HOST, "--port", str(port), "--loop", "uvloop"]
     cmd += ["--http", "httptools", "--log-level", "warning", "--no-access-log"]
@@ -174,9 +178,10 @@ def serve(factory: str, url: str, probe: str, log: Path, servers: list) -> int:
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=5)
+        proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
 
 
 @dataclass

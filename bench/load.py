@@ -55,7 +55,6 @@ import os
 import resource
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -71,6 +70,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import get_settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
+from bench.api import free_port  # noqa: E402
 from bench.load_data import prepare  # noqa: E402
 from bench.load_server import COOKIE, HOST, Renders, serve, sign_everyone_in, stop, two_renders  # noqa: E402
 
@@ -89,12 +89,6 @@ def role_counts(users: int) -> dict[str, int]:
     if counts["auditor"] < 1:
         raise SystemExit("error: --users must be at least 3 (one of each kind of person)")
     return counts
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 # --- where the CPU went --------------------------------------------------------------------

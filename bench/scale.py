@@ -65,7 +65,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -104,6 +103,10 @@ from app.findings.models import Theme
 from app.main import create_app
 from app.migrate import alembic_config
 from app.moderation.demo import LOWERED, RAISED
+
+# Run as a script, the project's root is not on the path: bench and tests are there.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.api import free_port, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_ENV = "BENCH_DATABASE_URL"
@@ -178,9 +181,7 @@ def app() -> FastAPI:
 
 def serve(url: str, log: Path) -> tuple[subprocess.Popen, int]:
     """Start uvicorn on a free port (one worker, uvloop, httptools); wait until it answers."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.scale:app", "--app-dir"]
     cmd += [str(ROOT), "--host", HOST, "--port", str(port), "--loop", "uvloop"]
     cmd += ["--http", "httptools", "--log-level", "warning", "--no-access-log"]
@@ -225,15 +226,6 @@ def settle(pid: int, *, idle: float = 0.1, longest: float = 60.0) -> None:
         now = used()
         quiet = quiet + 1 if now - before < idle * 0.5 else 0
         before = now
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # --- reference data -------------------------------------------------------------------
@@ -1161,7 +1153,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.database_url:
             url = args.database_url
         else:
-            sys.path.insert(0, str(ROOT))  # the project's tests package, not another
             from tests.helpers import pg_cluster
 
             cluster = pg_cluster.start()
