@@ -23,9 +23,9 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from sqlalchemy import Row, delete, exists, func, insert, select
+from sqlalchemy import Row, delete, exists, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auditlog import checkpoints
@@ -59,10 +59,6 @@ class Sealed:
     refused: int = 0
 
 
-def waiting(session: Session) -> int:
-    return session.scalar(select(func.count(PendingEvent.id))) or 0
-
-
 def seal(session: Session, *, batch: int = BATCH) -> Sealed:
     """Chain every waiting row, oldest first, ``batch`` at a time under the chain's lock
     (in the caller's transaction, which must be a writer's); a row whose MAC does not fit
@@ -72,24 +68,23 @@ def seal(session: Session, *, batch: int = BATCH) -> Sealed:
     key = chain_key()
     last = last_link(session)
     connection = session.connection()
-    sealed = Sealed()
-    after_id = 0
+    chained = refused = after_id = 0
     while rows := connection.execute(_OLDEST.where(PendingEvent.id > after_id).limit(batch)).all():
         links = []
         for row in rows:
             values = {name: getattr(row, name) for name in CONTENT}
             if not hmac.compare_digest(pending_mac(row, key=key), row.mac):
-                sealed = replace(sealed, refused=sealed.refused + 1)
+                refused += 1
                 values = _refusal(row, values)
             links.append(linked(values, last=last, key=key))
             last = (links[-1]["seq"], links[-1]["hash"])
         connection.execute(insert(AuditEvent), links)
         after_id = rows[-1].id
         connection.execute(delete(PendingEvent).where(PendingEvent.id <= after_id))
-        sealed = replace(sealed, chained=sealed.chained + len(rows))
-    if sealed.chained:
+        chained += len(rows)
+    if chained:
         checkpoints.appended(session)
-    return sealed
+    return Sealed(chained=chained, refused=refused)
 
 
 _OLDEST = select(PendingEvent.__table__).order_by(PendingEvent.id)
