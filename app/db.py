@@ -195,7 +195,9 @@ class ReadOnlyRequest(RuntimeError):
 
 
 def after_read(session: Session, write: Write) -> None:
-    """Write now, or, in a read request, once its read transaction has ended."""
+    """Write now, or, in a read request, once its read transaction has ended. ``write``
+    runs one statement, a record complete by itself: on PostgreSQL a read request's
+    writes each commit by themselves (``end_read``)."""
     waiting: list[Write] | None = session.info.get(AFTER_READ)
     if waiting is None:
         write(session)
@@ -211,7 +213,16 @@ def reading(session: Session) -> bool:
 @contextmanager
 def read_request(session: Session) -> Iterator[list[Write]]:
     """Mark the session as a read request's for the ``with`` block; yield the writes
-    handed to ``after_read`` meanwhile."""
+    handed to ``after_read`` meanwhile.
+
+    On PostgreSQL a read request runs without a transaction (autocommit): under READ
+    COMMITTED, its default, every statement in a transaction sees the data committed
+    when it began anyway, so a read loses nothing, and saves the BEGIN and COMMIT round
+    trips. A session bound to a connection already in a transaction (a test's) carries
+    on in it."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name != "sqlite" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     waiting: list[Write] = []
     session.info[AFTER_READ] = waiting
     try:
@@ -222,10 +233,12 @@ def read_request(session: Session) -> Iterator[list[Write]]:
 
 def end_read(session: Session, waiting: list[Write], *, failed: bool) -> None:
     """End a read request's transaction, and write what it recorded (``waiting``) and
-    commit. On PostgreSQL the writes join the read's transaction (a reader there holds
-    up no writer, and it saves a round trip or three); on SQLite they go in a
-    transaction of their own, begun as a writer's once the read's has ended, so the
-    read never took the write lock. After a failed read, always in one of their own."""
+    commit. On PostgreSQL the writes go on the read's connection, without a transaction
+    (``read_request``): each is one statement, a record complete by itself (a last use,
+    a log row, a flash cleared), so each commits by itself, with no BEGIN or COMMIT to
+    wait for. On SQLite they go in a transaction of their own, begun as a writer's once
+    the read's has ended, so the read never took the write lock. After a failed read,
+    always in one of their own."""
     if failed:
         session.rollback()
     elif not waiting or session.get_bind().dialect.name == "sqlite":

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, event, func, select, update
 
 from app.access import service as access
 from app.access.models import ApiToken, Role
@@ -81,6 +81,32 @@ def test_a_return_read_is_committed_before_its_response_is_sent(served):
             select(PendingEvent.action, PendingEvent.object_id, PendingEvent.user_label)
         ).all()
     assert [tuple(row) for row in waiting] == [("return.read", return_id, "moderator@example.org")]
+
+
+def test_a_read_on_postgresql_runs_without_a_transaction_and_a_change_in_one(served):
+    client, engine, return_id = served
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's reads run in a deferred read transaction (test above)")
+    autocommit: list[bool] = []
+
+    def seen(conn, _cursor, _statement, _parameters, _context, _executemany) -> None:
+        autocommit.append(conn.connection.driver_connection.autocommit)
+
+    (token,) = client.get(f"{API}/auth/tokens").json()
+    served_engine = client.app.state.engine
+    event.listen(served_engine, "before_cursor_execute", seen)
+    try:
+        # A return read: its reads, then its log row, each without BEGIN or COMMIT.
+        assert client.get(f"{API}/returns/{return_id}").status_code == 200
+        read = list(autocommit)
+        autocommit.clear()
+        # A change runs in one transaction, as ever: the token revoking itself.
+        revoked = client.delete(f"{API}/auth/tokens/{token['id']}")
+    finally:
+        event.remove(served_engine, "before_cursor_execute", seen)
+    assert len(read) >= 3 and all(read)
+    assert revoked.status_code == 204, revoked.text
+    assert autocommit and not any(autocommit)
 
 
 def test_a_credentials_last_use_is_written_at_most_once_a_minute(served):
