@@ -175,6 +175,31 @@ def serve(factory: str, url: str, probe: str, log: Path, servers: list) -> int:
     raise RuntimeError(f"{factory} did not start; its log:\n{log.read_text()[-2000:]}")
 
 
+def settle(pid: int, *, idle: float = 0.1, longest: float = 60.0) -> None:
+    """Wait until the server has stopped working on its own (under ``idle`` of a core
+    for a second and a half). It answers as soon as it starts, but builds the
+    identification check's analyzer in a background thread for some seconds (a pause
+    to read its files from disk is not the end of it), and requests timed meanwhile,
+    its own or another server's on the same cores, would pay for the start."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():  # not Linux: wait as long as the analyzer took here
+        time.sleep(15)
+        return
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime, seconds
+
+    deadline = time.monotonic() + longest
+    before, quiet = used(), 0
+    while time.monotonic() < deadline and quiet < 3:
+        time.sleep(0.5)
+        now = used()
+        quiet = quiet + 1 if now - before < idle * 0.5 else 0
+        before = now
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -347,6 +372,8 @@ def _measure(args: argparse.Namespace, url: str, tmp: str) -> list[list[dict]]:
             factory: serve(factory, url, probe, Path(tmp) / f"{factory}.log", servers)
             for factory, probe in (("naive_app", "/bare"), ("real_app", "/api/health"))
         }
+        for proc in servers:  # nothing measured while a server is still starting up
+            settle(proc.pid)
         scenarios = [
             ("bare async JSON (ceiling)", "naive_app", "/bare", False),
             ("naive ORM, 50 rows", "naive_app", f"/naive/audits/{ids['largest_audit']}/returns", False),
