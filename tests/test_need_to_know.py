@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.access import service as access
 from app.access.models import Role
-from app.access.policy import ROLE_PERMISSIONS
+from app.access.policy import ROLE_PERMISSIONS, Actor, per_scope
 from app.access.rules import ROUTE_RULES
 from app.audits import cohort, lifecycle
 from app.audits import service as audits
@@ -183,3 +183,38 @@ class TestListsAndCounts:
             f"/api/v1/audits/{world['y'].id}/returns", headers=world["home"]
         ).json()
         assert body["total"] == 2 and {r["agency"]["name"] for r in body["items"]} == {"Agency A"}
+
+
+def test_statements_built_once_per_kind_of_reader_are_never_shared_across_agencies(
+    anonymous_client, world
+):
+    # app.access.policy.per_scope keeps one statement per roles and agency in the
+    # process: asked in turn, each agency's auditor still gets only their own.
+    progress = f"/api/v1/audits/{world['y'].id}/progress"
+    returns = f"/api/v1/audits/{world['y'].id}/returns?per_page=10"
+    for headers, agency, children, total in (
+        (world["home"], "Agency A", ["Child B", "Child C"], 2),
+        (world["other"], "Agency B", ["Child B"], 1),
+        (world["home"], "Agency A", ["Child B", "Child C"], 2),
+    ):
+        body = anonymous_client.get(progress, headers=headers).json()
+        assert [a["agency_name"] for a in body["by_agency"]] == [agency]
+        assert [c["pseudonym"] for c in body["by_child"]] == children
+        listed = anonymous_client.get(returns, headers=headers).json()
+        assert listed["total"] == total
+        assert {r["agency"]["name"] for r in listed["items"]} == {agency}
+
+
+def test_a_statement_built_per_scope_sees_only_roles_agency_and_way_in():
+    built: list[Actor] = []
+
+    def build(actor: Actor) -> tuple:
+        built.append(actor)
+        return (actor.roles, actor.agency_id)
+
+    auditor = frozenset({Role.AUDITOR})
+    one = per_scope("test.scope", Actor(1, "a@example.org", auditor, 7), build)
+    same = per_scope("test.scope", Actor(2, "b@example.org", auditor, 7), build)
+    other = per_scope("test.scope", Actor(3, "c@example.org", auditor, 8), build)
+    assert one is same and one != other
+    assert [(a.user_id, a.agency_id) for a in built] == [(None, 7), (None, 8)]

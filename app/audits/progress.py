@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from app.access.policy import Actor, audit_scope, child_scope, return_count_scope
+from app.access.policy import Actor, audit_scope, child_scope, per_scope, return_count_scope
 from app.agencies.models import Agency
 from app.audits.models import Audit, AuditStatus, Child, audit_agency
 from app.errors import NotFound
@@ -28,14 +28,8 @@ def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
 def progress_of(session: Session, *, actor: Actor, audit_id: int) -> dict:
     """The same for an audit not yet loaded (the API): the audit and its agencies, with
     its scope check, in one query; 404 if the actor may not see it."""
-    # An alias: the scope check reads audit_agency too, and must not correlate to this.
-    taking_part = audit_agency.alias()
     found = session.execute(
-        select(Audit.status, Audit.returns_due_on, Agency.id, Agency.name)
-        .select_from(Audit)
-        .outerjoin(taking_part, taking_part.c.audit_id == Audit.id)
-        .outerjoin(Agency, Agency.id == taking_part.c.agency_id)
-        .where(Audit.id == audit_id, audit_scope(actor))
+        per_scope("audits.progress.audit", actor, _audit_and_agencies), {"audit_id": audit_id}
     ).all()
     if not found:
         raise NotFound(f"There is no audit with id {audit_id}.")
@@ -52,12 +46,8 @@ def _progress(
     returns_due_on: date | None,
     agencies: list[tuple[int, str]],
 ) -> dict:
-    rows = session.execute(
-        select(Return.agency_id, Agency.name, Return.child_id, Child.pseudonym, Return.status)
-        .join(Agency, Agency.id == Return.agency_id)
-        .join(Child, Child.id == Return.child_id)
-        .where(Return.audit_id == audit_id, return_count_scope(actor))
-    ).all()
+    given = {"audit_id": audit_id}
+    rows = session.execute(per_scope("audits.progress.returns", actor, _returns), given).all()
     totals: dict[str, int] = defaultdict(int)
     by_agency: dict[int, dict] = {}
     by_child: dict[int, dict] = {}
@@ -69,7 +59,7 @@ def _progress(
             bucket["expected"] = bucket.get("expected", 0) + 1
     # Children with nothing expected yet still show, with zeros.
     for child_id, pseudonym in session.execute(
-        select(Child.id, Child.pseudonym).where(Child.audit_id == audit_id, child_scope(actor))
+        per_scope("audits.progress.children", actor, _children), given
     ):
         by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
     # Agencies with nothing expected yet still show, with zeros.
@@ -84,6 +74,37 @@ def _progress(
         "by_agency": sorted(by_agency.values(), key=lambda r: r["agency_name"]),
         "by_child": sorted(by_child.values(), key=lambda r: r["pseudonym"]),
     }
+
+
+# The three queries, each built once per kind of reader (``per_scope``).
+
+
+def _audit_and_agencies(actor: Actor) -> Select:
+    """The audit and its agencies, with its scope check, in one query."""
+    # An alias: the scope check reads audit_agency too, and must not correlate to this.
+    taking_part = audit_agency.alias()
+    return (
+        select(Audit.status, Audit.returns_due_on, Agency.id, Agency.name)
+        .select_from(Audit)
+        .outerjoin(taking_part, taking_part.c.audit_id == Audit.id)
+        .outerjoin(Agency, Agency.id == taking_part.c.agency_id)
+        .where(Audit.id == bindparam("audit_id"), audit_scope(actor))
+    )
+
+
+def _returns(actor: Actor) -> Select:
+    return (
+        select(Return.agency_id, Agency.name, Return.child_id, Child.pseudonym, Return.status)
+        .join(Agency, Agency.id == Return.agency_id)
+        .join(Child, Child.id == Return.child_id)
+        .where(Return.audit_id == bindparam("audit_id"), return_count_scope(actor))
+    )
+
+
+def _children(actor: Actor) -> Select:
+    return select(Child.id, Child.pseudonym).where(
+        Child.audit_id == bindparam("audit_id"), child_scope(actor)
+    )
 
 
 NOT_RECEIVED = "not_received"

@@ -4,10 +4,20 @@ not ORM objects."""
 
 from __future__ import annotations
 
-from sqlalchemy import CompoundSelect, Select, bindparam, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from app.access.policy import Actor, audit_scope, return_scope
+from app.access.policy import Actor, audit_scope, per_scope, return_scope
 from app.agencies.models import Agency
 from app.audit_templates.models import GradeLevel
 from app.auditlog import service as auditlog
@@ -67,28 +77,37 @@ def list_returns(
     """A page of the audit's returns the actor may read, and how many match in all; 404
     if the actor may not see the audit. The audit's own scope is part of the page's
     query, so a page with returns on it needs no look-up of the audit first."""
-    conditions = [Return.audit_id == audit_id, audit_scope(actor), return_scope(actor)]
-    if agency_id is not None:
-        conditions.append(Return.agency_id == agency_id)
-    if child_id is not None:
-        conditions.append(Return.child_id == child_id)
-    if status is not None:
-        conditions.append(Return.status == status)
-    # The page and how many match in all, in one query (a window over the matches).
-    rows = session.execute(
-        _LISTED.where(*conditions)
-        .order_by(Child.pseudonym, Agency.name)
-        .limit(params.per_page)
-        .offset(params.offset)
-    ).all()
-    if rows:
-        return [_summary(row) for row in rows], rows[0].total
+    wanted = {"audit_id": audit_id, "agency_id": agency_id, "child_id": child_id, "status": status}
+    given = {name: value for name, value in wanted.items() if value is not None}
+    filters = tuple(given)  # which are given: the statement's shape, built once each
+    page = per_scope(f"returns.list{filters}", actor, lambda a: _page_of_returns(a, filters))
+    rows = session.execute(page, {**given, "limit": params.per_page, "offset": params.offset})
+    found = rows.all()
+    if found:
+        return [_summary(row) for row in found], found[0].total
     if not session.scalar(select(Audit.id).where(Audit.id == audit_id, audit_scope(actor))):
         raise NotFound(f"There is no audit with id {audit_id}.")
     total = 0
     if params.offset:  # past the end: count them
-        total = session.scalar(select(func.count(Return.id)).where(*conditions)) or 0
+        counted = select(func.count(Return.id)).where(*_matching(actor, filters))
+        total = session.scalar(counted, given) or 0
     return [], total
+
+
+def _matching(actor: Actor, filters: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The audit's returns the actor may read, filtered by the bind parameters named."""
+    given = [getattr(Return, name) == bindparam(name) for name in filters]
+    return [*given, audit_scope(actor), return_scope(actor)]
+
+
+def _page_of_returns(actor: Actor, filters: tuple[str, ...]) -> Select:
+    # The page and how many match in all, in one query (a window over the matches).
+    return (
+        _LISTED.where(*_matching(actor, filters))
+        .order_by(Child.pseudonym, Agency.name)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
 
 
 _LISTED = _SUMMARY.add_columns(func.count().over().label("total")).join(
@@ -153,7 +172,8 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
     """One return with its answers, grades and evidence, read in two plain queries;
     404 if the actor may not see it."""
     given = {"return_id": return_id}
-    row = session.execute(_DETAIL.where(return_scope(actor)), given).one_or_none()
+    seen = per_scope("returns.detail", actor, lambda a: _DETAIL.where(return_scope(a)))
+    row = session.execute(seen, given).one_or_none()
     if row is None:
         raise NotFound(f"There is no return with id {return_id}.")
     held: dict[int, list] = {_ANSWER: [], _GRADE: [], _EVIDENCE: []}
