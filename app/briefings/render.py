@@ -43,10 +43,11 @@ STATIC_PREFIX = "asset:static/"
 VARIANT = "pdf/ua-1"
 KINDS = {"briefing": "briefings/briefing.html", "subgroup-report": "briefings/subgroup_report.html"}
 RUNNING_TITLES = {"briefing": "Learning briefing", "subgroup-report": "Subgroup report"}
-# How much a render worker gives way to the web processes (its nice value, above theirs):
-# a render is half a second of CPU that no one is waiting on, a page is what people
-# wait for. With cores to spare it changes nothing; on two cores, two renders at once
-# otherwise take the CPU the pages need (bench/load.py measures it).
+# How a render worker gives way to the web processes: a render is half a second of CPU
+# that no one is waiting on, a page is what people wait for. On Linux a worker runs at
+# the idle priority (SCHED_IDLE: only on CPU time nobody else wants); elsewhere at this
+# nice value above theirs. With cores to spare it changes nothing; on two cores, two
+# renders at once otherwise take the CPU the pages need (bench/load.py measures it).
 RENDER_NICENESS = 10
 _SETTINGS = object()  # "the logo the settings name"
 R = TypeVar("R")
@@ -184,8 +185,16 @@ def _warm_up() -> None:
 
 def _start_worker() -> None:
     """A pool worker's start: below the web process's priority, then warmed up."""
-    os.nice(RENDER_NICENESS)
+    give_way()
     _warm_up()
+
+
+def give_way() -> None:
+    """Run this process on CPU time the web processes do not want (RENDER_NICENESS)."""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(RENDER_NICENESS)
 
 
 def _render_task(html: str, title: str, logo_path: Path | None) -> bytes:
