@@ -77,9 +77,9 @@ def _lifespan(settings: Settings):
         # The identification check's analyzer takes seconds to build: not in a request.
         from app.identify.detect import warm_up
 
-        warm_up()
-        # Last, so the analyzer's large graph of objects is frozen with the rest.
-        _freeze_what_was_built()
+        # Once it is built, so that its large graph of objects (60,000) is frozen with
+        # the rest: left out, every full collection scanned it (17 ms).
+        warm_up(then=_freeze_what_was_built)
         yield
         if settings.render_in_background:
             app.state.renders.stop()

@@ -20,7 +20,7 @@ import html
 import re
 import threading
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -711,10 +711,16 @@ _CASE_PATTERNS = [
 ]
 
 
-def warm_up() -> None:
+def warm_up(then: Callable[[], object] | None = None) -> None:
     """Build the analyzer in a background thread, so the first check does not wait
-    seconds for Presidio's import."""
-    threading.Thread(target=_analyzer, name="identify-warm-up", daemon=True).start()
+    seconds for Presidio's import; then call ``then`` there, if given."""
+
+    def build() -> None:
+        _analyzer()
+        if then is not None:
+            then()
+
+    threading.Thread(target=build, name="identify-warm-up", daemon=True).start()
 
 
 # --- finding -------------------------------------------------------------------------
