@@ -127,7 +127,7 @@ def _token_actor(session: Session, token: str) -> Actor | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     now = utcnow()
-    row = session.execute(_TOKEN_OWNER, {"digest": digest(token), "now": now}).first()
+    row = session.connection().execute(_TOKEN_OWNER, {"digest": digest(token), "now": now}).first()
     if row is None:
         return None
     _touch(session, ApiToken.last_used_at, row.id, row.last_used_at, now)
@@ -139,7 +139,7 @@ def _session_actor(
 ) -> Actor | None:
     """The session's owner, if the session is live and its second factor given."""
     now = utcnow()
-    row = session.execute(_SESSION_OWNER, {"digest": digest(token)}).first()
+    row = session.connection().execute(_SESSION_OWNER, {"digest": digest(token)}).first()
     if row is None or row.ended_at is not None:
         return None
     reason = _ends_because(row, active=row.active, now=now, settings=settings)

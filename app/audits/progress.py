@@ -28,9 +28,13 @@ def progress(session: Session, *, actor: Actor, audit: Audit) -> dict:
 def progress_of(session: Session, *, actor: Actor, audit_id: int) -> dict:
     """The same for an audit not yet loaded (the API): the audit and its agencies, with
     its scope check, in one query; 404 if the actor may not see it."""
-    found = session.execute(
-        per_scope("audits.progress.audit", actor, _audit_and_agencies), {"audit_id": audit_id}
-    ).all()
+    found = (
+        session.connection()
+        .execute(
+            per_scope("audits.progress.audit", actor, _audit_and_agencies), {"audit_id": audit_id}
+        )
+        .all()
+    )
     if not found:
         raise NotFound(f"There is no audit with id {audit_id}.")
     agencies = [(row.id, row.name) for row in found if row.id is not None]
@@ -47,7 +51,11 @@ def _progress(
     agencies: list[tuple[int, str]],
 ) -> dict:
     given = {"audit_id": audit_id}
-    rows = session.execute(per_scope("audits.progress.returns", actor, _returns), given).all()
+    rows = (
+        session.connection()
+        .execute(per_scope("audits.progress.returns", actor, _returns), given)
+        .all()
+    )
     totals: dict[str, int] = defaultdict(int)
     by_agency: dict[int, dict] = {}
     by_child: dict[int, dict] = {}
@@ -58,7 +66,7 @@ def _progress(
             bucket[state.value] = bucket.get(state.value, 0) + 1
             bucket["expected"] = bucket.get("expected", 0) + 1
     # Children with nothing expected yet still show, with zeros.
-    for child_id, pseudonym in session.execute(
+    for child_id, pseudonym in session.connection().execute(
         per_scope("audits.progress.children", actor, _children), given
     ):
         by_child.setdefault(child_id, {"child_id": child_id, "pseudonym": pseudonym})
