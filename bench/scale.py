@@ -9,8 +9,11 @@ grades, evidence, moderated grades and the audit log are generated inside Postgr
 with INSERT ... SELECT over the rows just copied, never the ORM row by row. As a
 superuser the loader sets ``session_replication_role = replica``, which skips the foreign
 key triggers (the rows refer only to rows that exist, by construction; checking them
-made loading about four times slower). Every step ends with VACUUM (ANALYZE), as a
-database that has lived that long would have been.
+made loading about four times slower). The load goes around the lifecycle, which keeps
+the pooled moderation analytics' tally of settled audits (app/moderation/tally.py), so
+every step recounts it with ``tally.rebuild``, as the migration did for data already
+there. Every step ends with VACUUM (ANALYZE), as a database that has lived that long
+would have been.
 
 At each size it serves the app with uvicorn (a subprocess, one worker, production
 settings), waits until it is idle (it builds the identification check's analyzer in the
@@ -102,6 +105,7 @@ from app.demo import EVIDENCE, GENERIC_EVIDENCE, LIVED_EXPERIENCE, load_demo
 from app.findings.models import Theme
 from app.main import create_app
 from app.migrate import alembic_config
+from app.moderation import tally
 from app.moderation.demo import LOWERED, RAISED
 
 # Run as a script, the project's root is not on the path: bench and tests are there.
@@ -581,6 +585,7 @@ class Grower:
     """Grows the database, one batch of whole audits at a time, to a number of returns."""
 
     def __init__(self, engine: Engine, conninfo: str, seed: int) -> None:
+        self.engine = engine
         self.ref = reference(engine)
         self.conn = psycopg.connect(conninfo)
         # Foreign keys are checked by triggers, which would make loading about four times
@@ -639,8 +644,8 @@ class Grower:
         self.timings[part] = self.timings.get(part, 0.0) + time.perf_counter() - started
 
     def grow_to(self, target: int) -> dict[str, float]:
-        """Add audits until the database holds at least ``target`` returns; VACUUM ANALYZE.
-        Returns the seconds each part took."""
+        """Add audits until the database holds at least ``target`` returns; recount the
+        moderation tally; VACUUM ANALYZE. Returns the seconds each part took."""
         self.timings = {}
         while self.returns < target:
             batch = Batch(first_audit=self.next_id["audit"])
@@ -657,6 +662,11 @@ class Grower:
             self._write(batch)
             self.returns += batch.returns
             print(f"  ... {self.returns:,} returns", flush=True)
+        with (
+            self.timed("moderation tally"),
+            session_scope(make_sessionmaker(self.engine)) as session,
+        ):
+            tally.rebuild(session)
         with self.timed("VACUUM ANALYZE"):
             self.conn.autocommit = True
             self.conn.execute("VACUUM (ANALYZE)")

@@ -11,7 +11,12 @@ order. Pairs on different scales are never pooled: each scale is its own group.
 The database hands over the pairs counted by agency, key area and the two grades
 (``counted``: a few hundred lines, however many audits there are), and every figure
 is computed from those tables of counts (app/moderation/stats.py), exactly as it was
-from the pairs one by one (tests/moderation/test_counted_figures.py).
+from the pairs one by one (tests/moderation/test_counted_figures.py). For a
+partnership-wide view across audits, the decisions of audits that have left
+moderation come already counted, by month, from the tally (app/moderation/tally.py),
+and only the rest are grouped live: the same counts, at a cost that does not grow
+with the history (tests/moderation/test_tally.py). An agency-bound actor's view (the
+audits their agency took part in) and one audit's figures are grouped live.
 
 Small counts: a viewer outside the partnership-wide roles sees a row (an agency, a key
 area, or the whole set) of fewer than ``threshold`` grades only when every grade in it
@@ -25,7 +30,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    Select,
+    True_,
+    cast,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.access.policy import MODERATED_STATUSES, Actor, Via, audit_scope
@@ -40,8 +55,8 @@ from app.audit_templates.models import (
 from app.audits.models import Audit
 from app.formatting import interval, number, percentage, signed
 from app.identify import suppress
-from app.moderation import reading, stats
-from app.moderation.models import ModeratedGrade
+from app.moderation import reading, stats, tally
+from app.moderation.models import AuditTally, ModeratedGrade, ModerationTally
 from app.returns.models import Return
 from app.tables import Cell, Table, cells
 
@@ -109,6 +124,14 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def _versions(template_id: int) -> Select[int]:
+    return select(TemplateVersion.id).where(TemplateVersion.family_id == template_id)
+
+
+def _titled(title: str) -> Select[int]:
+    return select(KeyArea.id).where(KeyArea.title == title)
+
+
 def _audits_seen(actor: Actor, filters: Filters) -> list[ColumnElement[bool]]:
     """The audits whose decisions count: moderated, the actor may see them, and the
     audit, template and date filters hold."""
@@ -117,8 +140,7 @@ def _audits_seen(actor: Actor, filters: Filters) -> list[ColumnElement[bool]]:
     if f.audit_id:
         found.append(Audit.id == f.audit_id)
     if f.template_id:
-        versions = select(TemplateVersion.id).where(TemplateVersion.family_id == f.template_id)
-        found.append(Audit.template_version_id.in_(versions))
+        found.append(Audit.template_version_id.in_(_versions(f.template_id)))
     if f.moderated_from:
         found.append(Audit.moderation_started_at >= _day_start(f.moderated_from))
     if f.moderated_to:
@@ -141,17 +163,88 @@ def _decisions(filters: Filters, *, overall: bool | None) -> list[ColumnElement[
     if f.key_area == OVERALL or (overall and not f.key_area):
         found.append(ModeratedGrade.key_area_id.is_(None))
     elif f.key_area:
-        titled = select(KeyArea.id).where(KeyArea.title == f.key_area)
-        found.append(ModeratedGrade.key_area_id.in_(titled))
+        found.append(ModeratedGrade.key_area_id.in_(_titled(f.key_area)))
     elif overall is False:
         found.append(ModeratedGrade.key_area_id.is_not(None))
     return found
 
 
-def counted(session: Session, *, actor: Actor, filters: Filters) -> list[Counted]:
-    """The current decisions the actor may see, as the filters say, counted by agency,
-    key area and the two grades: a few hundred lines however many audits there are.
-    Without a key area filter the overall grade's lines come too (``key_area`` None)."""
+@dataclass(frozen=True)
+class _Tallied:
+    """What the tally answers for a view: its whole months, and the conditions that
+    pick the audits counted live beside it (one per part of the live query)."""
+
+    span: tally.Span
+    untallied: list[list[ColumnElement[bool]]]
+
+
+def _tallied(session: Session, actor: Actor, filters: Filters) -> _Tallied | None:
+    """What the tally answers for the view, or None when it cannot: an agency-bound
+    actor sees only the audits their agency took part in, which the tally does not
+    record, and one audit's decisions are few (see the module's note)."""
+    if filters.audit_id or not isinstance(audit_scope(actor), True_):
+        return None
+    span = tally.Span.of(filters.moderated_from, filters.moderated_to)
+    return _Tallied(span, tally.live(session, span))
+
+
+def _tallied_decisions(filters: Filters) -> list[ColumnElement[bool]]:
+    """``_decisions`` (both the key areas and the overall grade) on the tally."""
+    f, t = filters, ModerationTally
+    found: list[ColumnElement[bool]] = []
+    if f.template_id:
+        found.append(t.template_version_id.in_(_versions(f.template_id)))
+    if f.agency_id:
+        found.append(t.agency_id == f.agency_id)
+    if f.key_area == OVERALL:
+        found.append(t.cell == 0)
+    elif f.key_area:
+        found.append(t.cell.in_(_titled(f.key_area)))
+    return found
+
+
+def _tallied_audits(filters: Filters) -> list[ColumnElement[bool]]:
+    """``_decisions`` (the key areas only, unless the filter picks the overall grade) on
+    the tally of audits, whose rows for any agency or any key area have no id there.
+    A key area is picked by title, and a template version's titles differ, so an
+    audit has at most one key area of the title: its counts add up."""
+    f, a = filters, AuditTally
+    found: list[ColumnElement[bool]] = [
+        a.agency_id == f.agency_id if f.agency_id else a.agency_id.is_(None)
+    ]
+    if f.template_id:
+        found.append(a.template_version_id.in_(_versions(f.template_id)))
+    if f.key_area == OVERALL:
+        found.append(a.cell == 0)
+    elif f.key_area:
+        found.append(a.cell.in_(_titled(f.key_area)))
+    else:
+        found.append(a.cell.is_(None))
+    return found
+
+
+def _with_tally(
+    session: Session, live: Select, tallied: Select | None, view: _Tallied
+) -> list[Row]:
+    """``live`` (grouped, on ``Audit``; its last column a count) over the audits the
+    tally does not count, beside ``tallied``, the tally's rows of the same shape, summed
+    by the other columns. One statement, so that both are read at one moment: an audit
+    settling meanwhile is counted once, in one or the other."""
+    parts = [live.where(*untallied) for untallied in view.untallied]
+    found = union_all(*parts, *([tallied] if tallied is not None else [])).subquery()
+    *key, n = found.c
+    # PostgreSQL sums big integers as numerics: whole numbers here, read back as ints.
+    return list(session.execute(select(*key, cast(func.sum(n), BigInteger)).group_by(*key)))
+
+
+Grouped = tuple[int, int | None, int | None, int, int]  # agency, key area, own, moderated, n
+
+
+def _grouped_counts(
+    session: Session, actor: Actor, filters: Filters, view: _Tallied | None
+) -> list[Grouped]:
+    """The decisions grouped by agency, key area and the two grades: from the tally
+    where it answers, the rest live (``view`` None: all live)."""
     stmt = (
         select(
             Return.agency_id,
@@ -172,7 +265,32 @@ def counted(session: Session, *, actor: Actor, filters: Filters) -> list[Counted
     stmt = stmt.join(Audit, Audit.id == ModeratedGrade.audit_id).where(
         *_audits_seen(actor, filters), *_decisions(filters, overall=None)
     )
-    rows = session.execute(stmt).all()
+    rows = (
+        session.execute(stmt)
+        if view is None
+        else _with_tally(
+            session, stmt, tally.decisions(view.span, _tallied_decisions(filters)), view
+        )
+    )
+    return [(a, k, o, m, n) for a, k, o, m, n in rows]
+
+
+def counted(
+    session: Session, *, actor: Actor, filters: Filters, tallied: bool = True
+) -> list[Counted]:
+    """The current decisions the actor may see, as the filters say, counted by agency,
+    key area and the two grades: a few hundred lines however many audits there are.
+    Without a key area filter the overall grade's lines come too (``key_area`` None).
+    ``tallied`` False groups every decision live, ignoring the tally (for the tests
+    that prove both give the same lines)."""
+    view = _tallied(session, actor, filters) if tallied else None
+    return _counted(session, actor, filters, view)
+
+
+def _counted(
+    session: Session, actor: Actor, filters: Filters, view: _Tallied | None
+) -> list[Counted]:
+    rows = _grouped_counts(session, actor, filters, view)
     levels = _levels(session, {level for row in rows for level in row[2:4] if level is not None})
     areas = dict.fromkeys(row[1] for row in rows if row[1] is not None)
     titles = {
@@ -231,23 +349,31 @@ def _levels(session: Session, level_ids: set[int]) -> dict[int, tuple[Scale, int
     return {level_id: (scales[scale_id], position) for level_id, scale_id, position in rows}
 
 
-def _audits(session: Session, *, actor: Actor, filters: Filters) -> dict[Scale, int]:
+def _audits(
+    session: Session, actor: Actor, filters: Filters, view: _Tallied | None
+) -> dict[Scale, int]:
     """How many audits have key-area grades (or those the key area filter picks) in the
-    figures, by scale: each audit seen asked once whether it has such a decision (an
-    index look-up), rather than every decision read again. An audit's decisions are on
-    its template version's one scale, and the counts of scales grouped together add up."""
+    figures, by scale: the tally's count where it answers; each other audit seen asked
+    once whether it has such a decision (an index look-up), rather than every decision
+    read again. An audit's decisions are on its template version's one scale, and the
+    counts of scales grouped together add up."""
     decided = select(ModeratedGrade.id).where(
         ModeratedGrade.audit_id == Audit.id, *_decisions(filters, overall=False)
     )
     if filters.agency_id:
         decided = decided.join(Return, Return.id == ModeratedGrade.return_id)
-    rows = session.execute(
+    stmt = (
         select(GradingScale.id, func.count())
         .select_from(Audit)
         .join(GradingScale, GradingScale.template_version_id == Audit.template_version_id)
         .where(*_audits_seen(actor, filters), decided.exists())
         .group_by(GradingScale.id)
-    ).all()
+    )
+    rows = (
+        list(session.execute(stmt))
+        if view is None
+        else _with_tally(session, stmt, tally.audits(view.span, _tallied_audits(filters)), view)
+    )
     scales = _scales(session, {scale_id for scale_id, _ in rows})
     found: dict[Scale, int] = defaultdict(int)
     for scale_id, audits in rows:
@@ -362,8 +488,9 @@ def report(session: Session, *, actor: Actor, filters: Filters, threshold: int =
     (in the template's order, the overall grade last); headline sentences first, and
     rows of fewer than ``threshold`` (settings.small_count_threshold) grades suppressed
     for viewers outside them (see the module's note)."""
-    groups = _grouped(counted(session, actor=actor, filters=filters), filters.key_area)
-    audits = _audits(session, actor=actor, filters=filters) if groups else {}
+    view = _tallied(session, actor, filters)  # one look at what is tallied, for both
+    groups = _grouped(_counted(session, actor, filters, view), filters.key_area)
+    audits = _audits(session, actor, filters, view) if groups else {}
     viewer, weights = Viewer(actor, threshold), filters.weights
     out = []
     # The largest group first; scales of equal size by name, then levels.

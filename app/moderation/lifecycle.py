@@ -1,6 +1,10 @@
 """Moderation's stages: opening it (the reveal), and finishing it once every return is
 moderated or left out (the audit moves to learning). What each child still waits for
-is said return by return."""
+is said return by return.
+
+Finishing is the one way out of moderation, and nothing leads back into it, so it is
+where the audit's decisions, final from then on, join the pooled analytics' tally
+(app/moderation/tally.py); closing and reopening move between settled stages only."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus
 from app.clock import utcnow
 from app.errors import FieldError, InvalidInput
+from app.moderation import tally
 from app.moderation.service import MODERATABLE, Grid, grid, require_status
 from app.returns.models import Return
 
@@ -71,7 +76,8 @@ def still_to_do(found: Grid, child_id: int) -> list[str]:
 
 def finish(session: Session, *, actor: Actor, audit: Audit) -> Audit:
     """Close moderation once every child is moderated; the audit moves to learning and
-    its moderated grades are final."""
+    its moderated grades are final: they are counted into the analytics' tally now,
+    in this transaction."""
     require_status(session, audit, AuditStatus.MODERATION)
     found = grid(session, actor=actor, audit=audit)
     # Every return moderated or left out (a template that grades nothing has no cells,
@@ -89,6 +95,8 @@ def finish(session: Session, *, actor: Actor, audit: Audit) -> Audit:
     audit.status = AuditStatus.LEARNING
     audit.learning_started_at = utcnow()
     session.flush()
+    # Before the audit log's row: the tally's lock is always taken before the log's.
+    tally.count_settled(session, audit=audit)
     auditlog.record(
         session,
         action="audit.finish_moderation",
