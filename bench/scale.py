@@ -110,7 +110,7 @@ from app.moderation.demo import LOWERED, RAISED
 
 # Run as a script, the project's root is not on the path: bench and tests are there.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.api import free_port, stop  # noqa: E402
+from bench.api import free_port, settle, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_ENV = "BENCH_DATABASE_URL"
@@ -205,31 +205,6 @@ def serve(url: str, log: Path) -> tuple[subprocess.Popen, int]:
             time.sleep(0.2)
     stop(proc)
     raise RuntimeError(f"the server did not start; its log:\n{log.read_text()[-2000:]}")
-
-
-def settle(pid: int, *, idle: float = 0.1, longest: float = 60.0) -> None:
-    """Wait until the server has stopped working on its own (under ``idle`` of a core
-    for a second and a half). It answers as soon as it starts, but builds the
-    identification check's analyzer in a background thread for some seconds (a pause
-    to read its files from disk is not the end of it), and requests timed meanwhile
-    wait on it: the first endpoint timed would pay for the start."""
-    stat = Path(f"/proc/{pid}/stat")
-    if not stat.exists():  # not Linux: wait as long as the analyzer took here
-        time.sleep(15)
-        return
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def used() -> float:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime, seconds
-
-    deadline = time.monotonic() + longest
-    before, quiet = used(), 0
-    while time.monotonic() < deadline and quiet < 3:
-        time.sleep(0.5)
-        now = used()
-        quiet = quiet + 1 if now - before < idle * 0.5 else 0
-        before = now
 
 
 # --- reference data -------------------------------------------------------------------
