@@ -29,12 +29,11 @@ class Settings(BaseSettings):
     port: int = 8000
     partnership_name: str = "Safeguarding Children Partnership"
     sql_echo: bool = False
-    # Threads a worker process uses for database work (default: 2 on SQLite, 4 on
-    # PostgreSQL). Few threads beat many: they all compete for the one GIL, and
-    # bench/api.py measured 16 concurrent reads at 1.6x the naive baseline with
-    # anyio's default 40 threads against 2.5-3x with 1-2. PostgreSQL waits on the
-    # network, so it gets a few more.
-    db_threads: int | None = Field(default=None, ge=1, le=64)
+    # Threads a worker process uses for database work (default 2). Few threads beat
+    # many: they all compete for the one GIL, and bench/api.py measured 16 concurrent
+    # reads at 1.6x the naive baseline with anyio's default 40 threads against 2.5-3x
+    # with 1-2; on PostgreSQL, 2 threads gave a p95 of 41-44 ms where 4 gave 48-55.
+    db_threads: int = Field(default=2, ge=1, le=64)
 
     # Signing in. The secret key signs CSRF tokens; it must be set outside dev/test.
     secret_key: str = DEV_SECRET_KEY
@@ -127,12 +126,6 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    @property
-    def thread_pool_size(self) -> int:
-        if self.db_threads is not None:
-            return self.db_threads
-        return 2 if self.is_sqlite else 4
 
 
 @lru_cache

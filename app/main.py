@@ -61,7 +61,7 @@ def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The default pool is 40 threads; see Settings.db_threads for why fewer.
-        to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_threads
         # Published briefings are rendered in the background, in worker processes.
         from app.briefings.jobs import Dispatcher, shutdown_render_pool
 
