@@ -318,7 +318,6 @@ def main(argv: list[str] | None = None) -> int:
         AUDIT_ENVIRONMENT="production",
         AUDIT_SECRET_KEY=secrets.token_urlsafe(48),
         AUDIT_AUDIT_CHECKPOINT_PATH=str(tmp / "audit-checkpoints.log"),
-        AUDIT_RENDER_LOCK_PATH=str(tmp / "render.lock"),
     )
     cluster = None
     steady, renders, made = Phase("steady"), Phase("renders"), Renders()
