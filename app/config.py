@@ -76,10 +76,6 @@ class Settings(BaseSettings):
     # that share one database transaction, which the renderer's own sessions would wait on).
     render_in_background: bool = True
     renders_per_worker: int = Field(default=50, ge=1, le=10_000)
-    # Render workers on this host (every web process's) take turns through this lock
-    # file: one render at a time, so on a small machine the pages keep a core to
-    # themselves (bench/load.py). Empty: every worker renders at once.
-    render_lock_path: str = str(PROJECT_ROOT / "var" / "render.lock")
 
     # --- Keeping the data safe (docs/data-protection.md) ---
     # The audit log's chain is an HMAC keyed with this, which is never in the database.

@@ -177,8 +177,6 @@ def audit_checkpoints(tmp_path_factory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("audit-checkpoints") / "audit-checkpoints.log"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIT_AUDIT_CHECKPOINT_PATH", str(path))
-        # The render workers' turns (app/briefings/render.py) likewise.
-        patch.setenv("AUDIT_RENDER_LOCK_PATH", str(path.with_name("render.lock")))
         get_settings.cache_clear()
         yield path
     get_settings.cache_clear()

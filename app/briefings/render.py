@@ -28,20 +28,14 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.formatting import format_date
-
-try:
-    import fcntl  # POSIX: render workers take turns (settings.render_lock_path)
-except ImportError:  # pragma: no cover - Windows renders without turns
-    fcntl = None  # type: ignore[assignment]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 LOGO = "asset:brand-logo"
@@ -189,30 +183,10 @@ def _warm_up() -> None:
     gc.freeze()
 
 
-_turns: Path | None = None  # in a render worker: the host's lock file, if any
-
-
-def _start_worker(lock_path: str) -> None:
+def _start_worker() -> None:
     """A pool worker's start: below the web process's priority, then warmed up."""
-    global _turns
-    _turns = Path(lock_path) if lock_path and fcntl is not None else None
     give_way()
     _warm_up()
-
-
-@contextmanager
-def _host_turn() -> Iterator[None]:
-    """Wait for this host's turn to render (``settings.render_lock_path``): one render at
-    a time across every web process's workers. Even at the idle priority two renders at
-    once raised the pages' p95 by a quarter on two cores (bench/load.py); one leaves a
-    core to the pages. The lock goes with the file's closing, or the process's end."""
-    if _turns is None or fcntl is None:
-        yield
-        return
-    _turns.parent.mkdir(parents=True, exist_ok=True)
-    with _turns.open("a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        yield
 
 
 def give_way() -> None:
@@ -224,16 +198,14 @@ def give_way() -> None:
 
 
 def _render_task(html: str, title: str, logo_path: Path | None) -> bytes:
-    with _host_turn():
-        return render_pdf(html, title=title, logo_path=logo_path)
+    return render_pdf(html, title=title, logo_path=logo_path)
 
 
 def _render_checked_task(
     html: str, title: str, logo_path: Path | None, check: Callable[..., R], against: dict
 ) -> tuple[bytes, R]:
-    with _host_turn():
-        pdf = render_pdf(html, title=title, logo_path=logo_path)
-        return pdf, check(pdf, against=against, html=html)
+    pdf = render_pdf(html, title=title, logo_path=logo_path)
+    return pdf, check(pdf, against=against, html=html)
 
 
 def _context():
@@ -258,7 +230,6 @@ class RenderPool:
             max_workers=self.workers,
             mp_context=_context(),
             initializer=_start_worker,
-            initargs=(settings.render_lock_path,),
             max_tasks_per_child=self.renders_per_worker,
         )
 

@@ -10,7 +10,6 @@ import io
 import os
 import re
 import subprocess
-import time
 from datetime import date
 from pathlib import Path
 
@@ -504,36 +503,7 @@ def where_checked(pdf: bytes, *, against: dict, html: str) -> dict:
     }
 
 
-def held_for_a_while(pdf: bytes, *, against: dict, html: str) -> tuple[float, float]:
-    """A check that takes a second and a half (longer than two renders begun together
-    could drift apart), and says when it began and ended."""
-    began = time.time()
-    time.sleep(1.5)
-    return began, time.time()
-
-
 class TestWorkerPool:
-    @pytest.mark.parametrize("turns", [True, False], ids=["taking turns", "no lock file"])
-    def test_workers_on_one_host_render_one_at_a_time(self, briefing, tmp_path, turns):
-        lock = str(tmp_path / "render.lock") if turns else ""
-        pools = [
-            render.RenderPool(Settings(render_lock_path=lock, render_workers=1))
-            for _ in range(2)  # two web processes' pools
-        ]
-        try:
-            for pool in pools:  # both workers started and warmed up
-                pool.worker_pid().result(timeout=120)
-            started = [
-                pool.submit_checked(briefing[0], "B", check=held_for_a_while, against={})
-                for pool in pools
-            ]
-            (_, first), (_, second) = (found.result(timeout=120) for found in started)
-        finally:
-            for pool in pools:
-                pool.shutdown()
-        one_after_the_other = first[1] <= second[0] or second[1] <= first[0]
-        assert one_after_the_other is turns
-
     def test_renders_in_another_process_and_replaces_a_worker(self, briefing):
         pool = render.RenderPool(workers=1, renders_per_worker=2)
         try:
