@@ -180,7 +180,7 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
     if row is None:
         raise NotFound(f"There is no return with id {return_id}.")
     held: dict[int, list] = {_ANSWER: [], _GRADE: [], _EVIDENCE: []}
-    for part in session.connection().execute(_HELD, given):
+    for part in session.connection().execute(_HELD, given).all():
         held[part.part].append(part)
     return {
         **_summary(row),
