@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -48,6 +49,10 @@ action_finding = Table(
 
 class LearningAction(Base):
     __tablename__ = "learning_action"
+    # The tracker counts the actions by status and owning agency from the index alone.
+    __table_args__ = (
+        Index("ix_learning_action_status_owning_agency_id", "status", "owning_agency_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"), index=True)

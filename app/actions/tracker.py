@@ -11,8 +11,19 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, load_only
 from sqlalchemy.sql.expression import True_
 
 from app.access.policy import Actor, audit_scope
@@ -117,6 +128,9 @@ def _conditions(filters: TrackerFilter, today: date) -> list[ColumnElement[bool]
     return found
 
 
+# An audit's stages before it closes, listed so that an index on its status finds them.
+NOT_CLOSED = tuple(status for status in AuditStatus if status != AuditStatus.CLOSED)
+
 # The tracker's sortable columns (a key, descending with a leading "-"); soonest due
 # first unless sorted. Status sorts in the action's life order; RAG from the most
 # pressing (overdue) to the least (not accepted), by the same rule as lifecycle.assess.
@@ -151,6 +165,21 @@ def _order(sort: str, today: date) -> list[ColumnElement]:
     return [first, LearningAction.due_on.asc(), LearningAction.id.asc()]
 
 
+# The action's columns a row shows, not its longer texts (its description, evidence
+# and reasons); any other column raises rather than being loaded action by action.
+ROW_COLUMNS = load_only(
+    LearningAction.audit_id,
+    LearningAction.title,
+    LearningAction.owning_agency_id,
+    LearningAction.owner_name,
+    LearningAction.due_on,
+    LearningAction.status,
+    LearningAction.success_measure,
+    LearningAction.updated_at,
+    raiseload=True,
+)
+
+
 def rows(
     session: Session,
     *,
@@ -159,15 +188,21 @@ def rows(
     clock: Clock,
     params: PageParams | None = None,
     sort: str = "due_on",
+    themes: bool = True,
+    total: int | None = None,
 ) -> tuple[list[ActionRow], int]:
     """The filtered actions, soonest due first unless ``sort`` names another of
     SORTS (a leading "-" for descending), and how many there are; every row when
-    ``params`` is None (the exports)."""
-    total = session.scalar(
-        _narrowed(select(func.count()).select_from(LearningAction), actor, filters, clock.today)
-    )
+    ``params`` is None (the exports). The tracker page shows no themes, so asks for
+    none (``themes=False``): each row's are then an empty list; it has counted the
+    filtered actions already (``counts``), so gives their ``total``, not counted again."""
+    if total is None:
+        total = session.scalar(
+            _narrowed(select(func.count()).select_from(LearningAction), actor, filters, clock.today)
+        )
     stmt = (
         select(LearningAction, Audit.title, Subgroup.name, Agency.name)
+        .options(ROW_COLUMNS)
         .join(Audit, Audit.id == LearningAction.audit_id)
         .outerjoin(Subgroup, Subgroup.id == Audit.lead_subgroup_id)
         .join(Agency, Agency.id == LearningAction.owning_agency_id)
@@ -198,9 +233,10 @@ def rows(
                 updated_on=action.updated_at.date(),
             )
         )
-    themes = _themes(session, [r.id for r in found])
-    for row in found:
-        row.themes = themes.get(row.id, [])
+    if themes:
+        named = _themes(session, [r.id for r in found])
+        for row in found:
+            row.themes = named.get(row.id, [])
     return found, total or 0
 
 
@@ -221,29 +257,23 @@ def _themes(session: Session, action_ids: list[int]) -> dict[int, list[str]]:
 
 def counts(session: Session, *, actor: Actor, filters: TrackerFilter, today: date) -> dict:
     """How many of the filtered actions are in each status (every status, zeros too)
-    and owned by each agency: two GROUP BYs over the actions themselves."""
+    and owned by each agency, and how many in all: one GROUP BY over the actions
+    themselves, by status and owning agency. Unfiltered, it reads every action there
+    has been, as the index (status, owning_agency_id) holds them (three passes before)."""
     by_status = {status: 0 for status in ActionStatus}
-    for status, n in session.execute(
+    owned: dict[int, int] = defaultdict(int)
+    for status, agency_id, n in session.execute(
         _narrowed(
-            select(LearningAction.status, func.count()).group_by(LearningAction.status),
+            select(LearningAction.status, LearningAction.owning_agency_id, func.count()).group_by(
+                LearningAction.status, LearningAction.owning_agency_id
+            ),
             actor,
             filters,
             today,
         )
     ):
-        by_status[status] = n
-    owned = dict(
-        session.execute(
-            _narrowed(
-                select(LearningAction.owning_agency_id, func.count()).group_by(
-                    LearningAction.owning_agency_id
-                ),
-                actor,
-                filters,
-                today,
-            )
-        ).all()
-    )
+        by_status[status] += n
+        owned[agency_id] += n
     by_agency = [
         {"agency_id": agency_id, "agency_name": name, "count": owned[agency_id]}
         for agency_id, name in session.execute(
@@ -261,36 +291,53 @@ def choices(session: Session, *, actor: Actor, filters: TrackerFilter) -> dict:
     scope = audit_scope(actor)
     audits = session.execute(
         select(Audit.id, Audit.title)
-        .where(scope, or_(_in_hand(), Audit.id == filters.audit_id))
+        .where(scope, Audit.id.in_(_in_hand(filters.audit_id)))
         .order_by(Audit.title)
     ).all()
     owning = select(LearningAction.id).where(LearningAction.owning_agency_id == Agency.id)
     if not isinstance(scope, True_):
         owning = owning.join(Audit, Audit.id == LearningAction.audit_id).where(scope)
-    agencies = session.execute(
-        select(Agency.id, Agency.name)
-        .where(or_(owning.exists(), Agency.id == filters.agency_id))
-        .order_by(Agency.name)
-    ).all()
+    agencies = session.execute(_offered(Agency, owning.exists(), filters.agency_id)).all()
     leading = select(Audit.id).where(Audit.lead_subgroup_id == Subgroup.id, scope)
-    subgroups = session.execute(
-        select(Subgroup.id, Subgroup.name)
-        .where(or_(leading.exists(), Subgroup.id == filters.subgroup_id))
-        .order_by(Subgroup.name)
-    ).all()
+    subgroups = session.execute(_offered(Subgroup, leading.exists(), filters.subgroup_id)).all()
     themes = session.execute(select(Theme.id, Theme.name).order_by(Theme.name)).all()
     return {"audits": audits, "agencies": agencies, "subgroups": subgroups, "themes": themes}
 
 
-def _in_hand() -> ColumnElement[bool]:
-    """An audit whose actions people are still working on: one not yet closed that has
-    actions, or any with an action still open. The list stays as long as the work in
-    hand, not the partnership's history; an older audit's actions are one link away,
-    from the audit's own page (which names it in the filter)."""
-    return or_(
-        Audit.id.in_(select(LearningAction.audit_id).where(LearningAction.status.in_(OPEN))),
-        and_(
-            Audit.status != AuditStatus.CLOSED,
-            Audit.id.in_(select(LearningAction.audit_id)),
+def _offered(
+    table: type[Agency] | type[Subgroup], used: ColumnElement[bool], chosen: int | None
+) -> Select:
+    """(id, name) of the agencies or subgroups that ``used`` (an EXISTS) finds, and the
+    one ``chosen`` in the filter, by name. A union, not one condition: with ``used OR
+    id = chosen`` PostgreSQL tested each subgroup by reading the audits until one led
+    by it turned up, all of them for a subgroup that leads none (about 4 ms at a
+    million returns); alone, the EXISTS is a look-up in the index for each."""
+    offered = select(table.id, table.name).where(used)
+    if chosen is None:
+        return offered.order_by(table.name)
+    both = union(offered, select(table.id, table.name).where(table.id == chosen)).subquery()
+    return select(both.c.id, both.c.name).order_by(both.c.name)
+
+
+def _in_hand(chosen: int | None) -> CompoundSelect:
+    """The ids of the audits whose actions people are still working on: those with an
+    action still open, and those not yet closed that have actions; and the audit
+    ``chosen`` in the filter, if any. The list stays as long as the work in hand, not
+    the partnership's history; an older audit's actions are one link away, from the
+    audit's own page (which names it in the filter).
+
+    A union of small sets, each found by an index (actions by status, audits by
+    status), so that its cost stays that of the work in hand too: as one condition
+    (an action open OR not closed with actions OR chosen), PostgreSQL read every
+    audit and every action's audit id to test it, a cost that grew with the history."""
+    audit = aliased(Audit)
+    found: list[Select] = [
+        select(LearningAction.audit_id).where(LearningAction.status.in_(OPEN)),
+        select(audit.id).where(
+            audit.status.in_(NOT_CLOSED),
+            select(LearningAction.id).where(LearningAction.audit_id == audit.id).exists(),
         ),
-    )
+    ]
+    if chosen is not None:
+        found.append(select(literal(chosen, Integer)))
+    return union(*found)

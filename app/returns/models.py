@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency
@@ -33,7 +33,12 @@ EDITABLE_STATUSES = frozenset({ReturnStatus.NOT_STARTED, ReturnStatus.DRAFT, Ret
 
 class Return(Base):
     __tablename__ = "audit_return"  # "return" is a reserved word in SQL
-    __table_args__ = (UniqueConstraint("involvement_id"),)
+    __table_args__ = (
+        UniqueConstraint("involvement_id"),
+        # An agency's returns in an audit (My work), and an audit's counted by status
+        # from the index alone (the audits list).
+        Index("ix_audit_return_audit_id_agency_id_status", "audit_id", "agency_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"), index=True)

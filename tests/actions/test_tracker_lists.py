@@ -15,6 +15,7 @@ from app.actions import service
 from app.actions.models import ActionStatus
 from app.audits import service as audits
 from tests.helpers.actions import TODAY, summary_links
+from tests.helpers.statements import statements
 
 TITLES = re.compile(r'<a class="govuk-link" href="/actions/\d+">([^<]+)</a>')
 SORTED = re.compile(
@@ -134,3 +135,40 @@ def test_a_choice_not_offered_is_422(moderator, three, query, field):
 def test_the_api_searches_too(api, three):
     found = api.get("/api/v1/actions", params={"q": "strategy"}).json()["items"]
     assert [a["title"] for a in found] == [VOICE, HEALTH]
+
+
+def test_a_longer_tracker_costs_no_more_queries(db, moderator, audit, first, second):
+    """Each row's audit, agency, standing and escalation come from a fixed number of
+    queries, never one an action: 25 actions take as many statements as 5."""
+
+    def add(count: int) -> None:
+        full = audits.get_audit(db, audit_id=audit.id, actor=SYSTEM)
+        for n in range(count):
+            made = service.create_action(
+                db,
+                actor=SYSTEM,
+                audit=full,
+                title=f"Action {n}",
+                description="Words",
+                owning_agency_id=(first, second)[n % 2].id,
+                owner_name="Jo Bloggs",
+                due_on=TODAY + timedelta(days=40 * (n % 3) - 50),  # overdue, soon, later
+                success_measure="Seen in the next audit",
+            )
+            if n % 4 == 0:
+                service.change_status(db, actor=SYSTEM, action=made, to=ActionStatus.AGREED)
+        db.commit()
+
+    def page() -> tuple[str, int]:
+        with statements(db) as seen:
+            response = moderator.get("/actions")
+        assert response.status_code == 200, response.text
+        return unescape(response.text), len(seen)
+
+    add(5)
+    short, few = page()
+    add(20)
+    long, many = page()
+    assert len(TITLES.findall(short)) == 5 and len(TITLES.findall(long)) == 25
+    assert "QAPP" in long  # overdue ones are escalated to the lead subgroup
+    assert many == few

@@ -17,7 +17,8 @@ from app.audits.models import AuditStatus, Child
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import browse_as
 from tests.helpers.audits import API
-from tests.helpers.factories import make_audit
+from tests.helpers.factories import make_audit, make_template
+from tests.helpers.statements import statements
 
 TITLES = re.compile(r'<a class="govuk-link" href="/(?:admin/)?audits/\d+">([^<]+)</a>')
 CHILDREN = re.compile(
@@ -165,6 +166,36 @@ class TestAuditsList:
         found = client.get(f"{API}/audits", params={"q": "exploitation"}).json()["items"]
         assert [a["title"] for a in found] == ["Criminal exploitation"]
         assert client.get(f"{API}/audits", params={"sort": "colour"}).status_code == 422
+
+
+class TestAuditsPageQueries:
+    def test_a_longer_list_costs_no_more_queries(self, anonymous_client, db):
+        """Counts, links and stages come from a fixed number of queries, never one an
+        audit: 25 audits take as many statements as 5."""
+        version = make_template(db)
+
+        def add(count: int) -> None:
+            for n in range(count):
+                made = make_audit(
+                    db, children=2, agencies_count=1, version=version, open_=n % 3 != 0
+                )
+                made.theme = f"Theme {n}"
+            db.commit()
+
+        def page() -> tuple[str, int]:
+            with statements(db) as seen:
+                response = client.get("/audits")
+            assert response.status_code == 200, response.text
+            return response.text, len(seen)
+
+        client = as_role(anonymous_client, db, Role.ADMIN)
+        add(5)
+        short, few = page()
+        add(20)
+        long, many = page()
+        assert ">5 audits</caption>" in short and ">25 audits</caption>" in long
+        assert long.count('class="govuk-tag govuk-tag--grey"') == 9  # the planned ones
+        assert many == few
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from app.audits import service as audits
 from app.returns import work
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import actor_of, enrolled_auditor, sign_in_with_the_form
+from tests.helpers.factories import make_template
+from tests.helpers.statements import statements
 
 HEADINGS = re.compile(r'<h3 class="govuk-heading-s govuk-!-margin-bottom-1">([^<]+)</h3>')
 
@@ -82,3 +84,37 @@ def test_the_api_pages_the_same_way(busy):
     assert [a["title"] for a in body["to_do"]] == ["Audit E"]
     assert [a["title"] for a in body["done"]] == ["Audit E"]
     assert body["counts"] == {"to_do": 9, "overdue": 0, "done": 1}
+
+
+def test_more_audits_on_more_templates_cost_no_more_queries(db, anonymous_client):
+    """Each return's progress needs its template's key areas: read for every template
+    on the page at once, so five audits on five templates take as many statements
+    as two on two."""
+    user, first = enrolled_auditor(db)
+
+    def add(count: int) -> None:
+        for n in range(count):
+            made = audits.create_audit(
+                db,
+                template_version_id=make_template(db).id,
+                title=f"Audit {n}",
+                returns_due_on=date.today() + timedelta(days=n + 2),
+                agency_ids=[user.agency_id],
+            )
+            cohort.add_child(db, audit=made, pseudonym="Child A", agency_ids=[user.agency_id])
+            lifecycle.open_audit(db, audit=made, confirm=True)
+        db.commit()
+
+    def page() -> tuple[str, int]:
+        with statements(db) as seen:
+            response = anonymous_client.get("/my-work")
+        assert response.status_code == 200, response.text
+        return response.text, len(seen)
+
+    sign_in_with_the_form(anonymous_client, user)
+    add(1)
+    short, few = page()
+    add(3)
+    long, many = page()
+    assert len(HEADINGS.findall(short)) == 2 and len(HEADINGS.findall(long)) == 5
+    assert many == few

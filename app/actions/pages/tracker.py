@@ -117,6 +117,7 @@ def tracker_page(
     total = 0
     counted: dict = {"total": 0, "by_status": dict.fromkeys(ActionStatus, 0), "by_agency": []}
     if not errors:
+        counted = tracker.counts(session, actor=actor, filters=filters, today=clock.today)
         rows, total = tracker.rows(
             session,
             actor=actor,
@@ -124,8 +125,9 @@ def tracker_page(
             clock=clock,
             params=SHOWN,
             sort=sort or "due_on",
+            themes=False,
+            total=counted["total"],
         )
-        counted = tracker.counts(session, actor=actor, filters=filters, today=clock.today)
     query = filters.query()
     shown = {
         "audit_id": audit_id,

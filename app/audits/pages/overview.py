@@ -108,6 +108,7 @@ def audits(
             agency_id=agency_id,
             q=q.strip() or None,
             sort=sorts.get(sort, service.AuditSort.CREATED_DESC),
+            options=service.ROW_LOAD,
         )
     filters = {"q": q, "status": status, "subgroup_id": subgroup_id, "agency_id": agency_id}
     return render(
