@@ -21,7 +21,6 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.access.models import Role
 from app.access.policy import SYSTEM, Actor
 from app.agencies.models import Agency
 from app.audit_templates import service as templates
@@ -42,7 +41,13 @@ from app.returns.models import Return
 from tests.conftest import BACKEND
 from tests.helpers.factories import make_agency, make_audit
 from tests.moderation import per_pair_reference as reference
-from tests.moderation.test_counted_figures import THREE_POINT, _content, _decide, _published
+from tests.moderation.test_counted_figures import (
+    THREE_POINT,
+    _content,
+    _decide,
+    _published,
+    _viewers,  # the same four, by the world's agencies
+)
 from tests.test_races import blocked_on_a_lock
 
 SEED = 20261208
@@ -137,18 +142,6 @@ def world(db) -> World:
     add(*UNCOUNTED)
     db.flush()
     return World(agencies, first.family_id, three_point.family_id, audit_ids)
-
-
-def _viewers(world: World) -> list[Actor]:
-    police, _health, _care, education = world.agencies
-    return [
-        SYSTEM,
-        Actor(user_id=None, label="moderator", roles=frozenset({Role.MODERATOR})),
-        Actor(user_id=None, label="lead", roles=frozenset({Role.AGENCY_LEAD}), agency_id=police.id),
-        Actor(
-            user_id=None, label="auditor", roles=frozenset({Role.AUDITOR}), agency_id=education.id
-        ),
-    ]
 
 
 def _filters(world: World) -> list[analytics.Filters]:
