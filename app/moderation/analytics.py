@@ -52,7 +52,7 @@ from app.audit_templates.models import (
     TemplateFamily,
     TemplateVersion,
 )
-from app.audits.models import Audit
+from app.audits.models import Audit, audit_agency
 from app.formatting import interval, number, percentage, signed
 from app.identify import suppress
 from app.moderation import reading, stats, tally
@@ -531,13 +531,17 @@ def choices(session: Session, *, actor: Actor) -> dict:
     index look-up per agency, template and template version), so the lists cost the
     same however many audits there are."""
     seen = [Audit.status.in_(MODERATED_STATUSES), audit_scope(actor)]
-    returned = (
-        select(Return.id)
-        .join(Audit, Audit.id == Return.audit_id)
-        .where(Return.agency_id == Agency.id, *seen)
+    # The agencies taking part: a few rows an audit, where their returns were a hundred
+    # thousand an agency to look through at a million returns (50 ms). An alias: the
+    # scope check reads audit_agency too, and must not correlate to this.
+    taking_part = audit_agency.alias()
+    took_part = (
+        select(taking_part.c.audit_id)
+        .join(Audit, Audit.id == taking_part.c.audit_id)
+        .where(taking_part.c.agency_id == Agency.id, *seen)
     )
     agencies = session.execute(
-        select(Agency.id, Agency.name).where(returned.exists()).order_by(Agency.name)
+        select(Agency.id, Agency.name).where(took_part.exists()).order_by(Agency.name)
     ).all()
     used = select(Audit.id).where(Audit.template_version_id == TemplateVersion.id, *seen)
     families = session.execute(
