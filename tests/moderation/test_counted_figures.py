@@ -122,25 +122,20 @@ def _published(db, version: TemplateVersion) -> TemplateVersion:
     return version
 
 
-@pytest.fixture
-def world(db) -> World:
-    """Nine audits drawn from a seeded generator: versions 1 and 2 of one family (the
-    key areas in a different order), a family on a three-point scale, two to four of
-    four agencies each, in moderation, learning, closed, or still open (which the
-    figures leave out)."""
-    rng = random.Random(SEED)
+def agencies_and_templates(
+    db, first: list[str], second: list[str]
+) -> tuple[list[Agency], tuple[TemplateVersion, TemplateVersion, TemplateVersion]]:
+    """Four agencies, and three published template versions: two of one family, with the
+    key areas titled ``first`` and ``second``, and one of a family on a three-point scale."""
     names = ("Police", "Health", "Children's social care", "Education")
     agencies = [make_agency(db, name=name) for name in names]
-    first = _published(
-        db,
-        templates.create_draft(db, content=_content(["Voice of the child", "Assessment", "Plan"])),
-    )
-    second = _published(
+    one = _published(db, templates.create_draft(db, content=_content(first)))
+    two = _published(
         db,
         templates.create_next_version(
             db,
-            family=templates.get_family(db, family_id=first.family_id),
-            content=_content(["Assessment", "Voice of the child", "Plan"]),
+            family=templates.get_family(db, family_id=one.family_id),
+            content=_content(second),
             action="template.new_version",
         ),
     )
@@ -149,6 +144,21 @@ def world(db) -> World:
         templates.create_draft(
             db, content=_content(["Voice of the child", "Safety"], scale=THREE_POINT)
         ),
+    )
+    return agencies, (one, two, three_point)
+
+
+@pytest.fixture
+def world(db) -> World:
+    """Nine audits drawn from a seeded generator: versions 1 and 2 of one family (the
+    key areas in a different order), a family on a three-point scale, two to four of
+    four agencies each, in moderation, learning, closed, or still open (which the
+    figures leave out)."""
+    rng = random.Random(SEED)
+    agencies, (first, second, three_point) = agencies_and_templates(
+        db,
+        ["Voice of the child", "Assessment", "Plan"],
+        ["Assessment", "Voice of the child", "Plan"],
     )
     stages = [AuditStatus.MODERATION, AuditStatus.LEARNING, AuditStatus.CLOSED, AuditStatus.OPEN]
     audit_ids = []

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import SYSTEM, Actor
 from app.agencies.models import Agency
-from app.audit_templates import service as templates
 from app.audit_templates.models import GradeLevel
 from app.audit_templates.service import get_version
 from app.audits import cohort
@@ -39,14 +38,12 @@ from app.moderation.models import AuditTally, ModeratedGrade, ModerationTally, T
 from app.returns import service as returns
 from app.returns.models import Return
 from tests.conftest import BACKEND
-from tests.helpers.factories import make_agency, make_audit
+from tests.helpers.factories import make_audit
 from tests.moderation import per_pair_reference as reference
 from tests.moderation.test_counted_figures import (
-    THREE_POINT,
-    _content,
     _decide,
-    _published,
     _viewers,  # the same four, by the world's agencies
+    agencies_and_templates,
 )
 from tests.test_races import blocked_on_a_lock
 
@@ -90,27 +87,10 @@ class World:
 @pytest.fixture
 def world(db) -> World:
     rng = random.Random(SEED)
-    names = ("Police", "Health", "Children's social care", "Education")
-    agencies = [make_agency(db, name=name) for name in names]
-    first = _published(
-        db, templates.create_draft(db, content=_content(["Voice of the child", "Plan"]))
+    agencies, versions = agencies_and_templates(
+        db, ["Voice of the child", "Plan"], ["Plan", "Voice of the child", "Assessment"]
     )
-    second = _published(
-        db,
-        templates.create_next_version(
-            db,
-            family=templates.get_family(db, family_id=first.family_id),
-            content=_content(["Plan", "Voice of the child", "Assessment"]),
-            action="template.new_version",
-        ),
-    )
-    three_point = _published(
-        db,
-        templates.create_draft(
-            db, content=_content(["Voice of the child", "Safety"], scale=THREE_POINT)
-        ),
-    )
-    versions = (first, second, three_point)
+    first, _second, three_point = versions
 
     def add(version: int, status: AuditStatus, started: datetime | None) -> Audit:
         involved = rng.sample(agencies, rng.randint(2, 4))
