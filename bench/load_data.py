@@ -27,13 +27,12 @@ from app.agencies.models import Agency, Subgroup
 from app.audit_templates.models import TemplateFamily, TemplateVersion
 from app.audits.models import AgeBand, Audit, AuditStatus, Child
 from app.briefings import jobs, render, workflow
-from app.briefings.demo import show_small_numbers_as_fewer
+from app.briefings.demo import approve_briefing
 from app.briefings.models import (
     Briefing,
     BriefingApproval,
     BriefingKind,
     BriefingVersion,
-    Marking,
     VersionStatus,
 )
 from app.config import get_settings
@@ -184,24 +183,15 @@ def children_of(session: Session, audit: Audit) -> list[int]:
 def approved(session: Session, *, audit: Audit, title: str, public: bool) -> BriefingVersion:
     """A briefing drafted by the business unit and approved by the QAPP chair, as the
     demo's own: through the workflow and its identification check."""
-    settings = get_settings()
-    author = demo_admin(session)
-    version = workflow.create(
+    return approve_briefing(
         session,
         audit=audit,
-        kind=BriefingKind.BRIEFING,
         title=title,
-        marking=Marking.OFFICIAL,
         public=public,
-        actor=author,
+        author=demo_admin(session),
+        approver=demo_moderator(session),
+        settings=get_settings(),
     )
-    show_small_numbers_as_fewer(session, version=version, settings=settings, actor=author)
-    workflow.submit(
-        session, version=version, actor=author, settings=settings, confirm_small_counts=True
-    )
-    approver = demo_moderator(session)
-    workflow.approve(session, version=version, actor=approver, settings=settings, check_read=True)
-    return version
 
 
 def render_fodder(session: Session, *, audit: Audit, count: int) -> list[int]:

@@ -37,6 +37,36 @@ def show_small_numbers_as_fewer(
             )
 
 
+def approve_briefing(
+    session: Session,
+    *,
+    audit: Audit,
+    title: str,
+    public: bool,
+    author: Actor,
+    approver: Actor,
+    settings: Settings,
+) -> BriefingVersion:
+    """A briefing drafted from the audit by ``author`` (its small numbers shown as
+    "fewer than"), submitted, and approved by ``approver``: through the workflow and its
+    identification check, as the demo's own and the load test's are."""
+    version = workflow.create(
+        session,
+        audit=audit,
+        kind=BriefingKind.BRIEFING,
+        title=title,
+        marking=Marking.OFFICIAL,
+        public=public,
+        actor=author,
+    )
+    show_small_numbers_as_fewer(session, version=version, settings=settings, actor=author)
+    workflow.submit(
+        session, version=version, actor=author, settings=settings, confirm_small_counts=True
+    )
+    workflow.approve(session, version=version, actor=approver, settings=settings, check_read=True)
+    return version
+
+
 def publish_demo_briefing(
     session: Session,
     *,
@@ -50,20 +80,15 @@ def publish_demo_briefing(
     submits it, ``approver`` approves it; returns its version id. (The demo has one
     approver: with ``briefing_approvers`` at 2 it is left waiting for a second.)"""
     settings = settings or get_settings()
-    version = workflow.create(
+    version = approve_briefing(
         session,
         audit=audit,
-        kind=BriefingKind.BRIEFING,
         title=TITLE,
-        marking=Marking.OFFICIAL,
         public=True,
-        actor=author,
+        author=author,
+        approver=approver,
+        settings=settings,
     )
-    show_small_numbers_as_fewer(session, version=version, settings=settings, actor=author)
-    workflow.submit(
-        session, version=version, actor=author, settings=settings, confirm_small_counts=True
-    )
-    workflow.approve(session, version=version, actor=approver, settings=settings, check_read=True)
     if version.status != VersionStatus.APPROVED:
         return version.id  # two approvers asked for: it waits for the second
     # And ask each agency how it shared the learning, answers due in three weeks.
