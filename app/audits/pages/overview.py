@@ -27,6 +27,7 @@ from app.templating import flash, redirect, render, sort_heads
 router = APIRouter(include_in_schema=False)
 
 EVERYTHING = PageParams(1, 200)
+AUDITS_PER_PAGE = 50  # the audits list, paged: a page's cost does not grow with the count
 EVERY_RETURN = PageParams(1, 10_000)  # one audit's returns, sorted here
 Word = Annotated[str, Query(max_length=40)]
 Search = Annotated[str, Query(max_length=200)]
@@ -68,6 +69,7 @@ def audits(
     session: SessionDep,
     request: Request,
     actor: Actor,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     q: Search = "",
     status: Word = "",
     subgroup_id: FilterId = None,
@@ -75,10 +77,12 @@ def audits(
     sort: Word = "",
 ) -> Response:
     """The audits this person may see, newest first unless sorted, searched by title or
-    theme and filtered by stage, lead subgroup and agency (a GET form: the address
-    keeps the choices). An agency's people are not offered the agency filter (they
-    see only their own agency's audits), so an ``agency_id`` in their address is
-    ignored, not refused: the error summary would link to a field not on the page."""
+    theme and filtered by stage, lead subgroup and agency, 50 a page (a GET form and
+    links: the address keeps the choices, the page links too; the form does not carry
+    the page, so changing a filter starts again at the first). An agency's people are
+    not offered the agency filter (they see only their own agency's audits), so an
+    ``agency_id`` in their address is ignored, not refused: the error summary would
+    link to a field not on the page."""
     subgroups, _ = agencies.list_subgroups(session, params=EVERYTHING)
     agency_rows: list[Agency] = []
     if actor.partnership_wide:
@@ -102,7 +106,7 @@ def audits(
         items, total = service.list_audits(
             session,
             actor=actor,
-            params=EVERYTHING,
+            params=PageParams(page, AUDITS_PER_PAGE),
             status=statuses.get(status),
             subgroup_id=subgroup_id,
             agency_id=agency_id,
@@ -117,8 +121,11 @@ def audits(
         {
             "audits": items,
             "total": total,
+            "page": page,
+            "pages": max(1, -(-total // AUDITS_PER_PAGE)),
             "filtered": any(filters.values()),
             "sort": sort if sort in sorts else "",
+            "query": {**filters, "sort": sort if sort in sorts else ""},
             "head": sort_heads(
                 request, "audits.list", columns=AUDIT_COLUMNS, sort=sort, query=filters
             ),
