@@ -72,8 +72,9 @@ class Settings(BaseSettings):
     # Worker processes rendering PDFs; each is replaced after this many renders
     # (WeasyPrint's memory grows by about 0.4 MB a render).
     render_workers: int = Field(default=1, ge=1, le=8)
-    # Each web process renders published briefings in the background (off for tests
-    # that share one database transaction, which the renderer's own sessions would wait on).
+    # Each web process renders published briefings in the background. Off when
+    # `audit-tools renderer` does it (docker-compose.yml), and for tests that share one
+    # database transaction, which the renderer's own sessions would wait on.
     render_in_background: bool = True
     renders_per_worker: int = Field(default=50, ge=1, le=10_000)
 

@@ -11,6 +11,7 @@ from audit_tools.commands import (
     db,
     demo,
     reminders,
+    renderer,
     retention,
     secrets,
     serve,
@@ -37,6 +38,7 @@ app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("renderer")(renderer.renderer)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -29,8 +30,9 @@ def database_label(url: str) -> str:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
-    """A session committed at the end, or rolled back with a clear message on an error."""
+def migrated_engine() -> Iterator[Engine]:
+    """The settings' database, once it is known to be migrated (a clear message and
+    exit status 1 if not); disposed of at the end."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
@@ -41,7 +43,17 @@ def unit_of_work() -> Iterator[Session]:
                 " Run [bold]audit-tools db upgrade[/] first."
             )
             raise typer.Exit(1)
-        with session_scope(make_sessionmaker(engine)) as session:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session committed at the end, or rolled back with a clear message on an error."""
+    settings = get_settings()
+    try:
+        with migrated_engine() as engine, session_scope(make_sessionmaker(engine)) as session:
             yield session
     except AppError as exc:
         err_console.print(f"[red]{exc.message}[/] Nothing was saved.")
@@ -54,8 +66,6 @@ def unit_of_work() -> Iterator[Session]:
         )
     except DataKeyError as exc:  # an encrypted value that the data keys do not open
         fail(str(exc))
-    finally:
-        engine.dispose()
 
 
 def fail(message: str) -> NoReturn:

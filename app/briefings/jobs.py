@@ -105,19 +105,24 @@ def process_pending(
 
 
 class Dispatcher:
-    """One thread per web process that renders queued versions when kicked (and once a
-    minute in case a kick was missed)."""
+    """Renders queued versions when kicked, and every ``every`` seconds in case a kick
+    was missed (or, in a renderer process of its own, as the way it hears of them).
 
-    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
-        self.factory, self.settings = factory, settings
+    A web process runs one in a thread (``start``); ``audit-tools renderer`` runs one
+    in its main thread (``run``), for web processes started without
+    (``AUDIT_RENDER_IN_BACKGROUND=false``)."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], settings: Settings, *, every: float = 60
+    ) -> None:
+        self.factory, self.settings, self.every = factory, settings, every
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="briefing-renders", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="briefing-renders", daemon=True)
         self._thread.start()
-        self.kick()  # anything left queued by a stopped server
 
     def kick(self) -> None:
         self._wake.set()
@@ -128,18 +133,18 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Until stopped: render whatever is queued (first anything left queued by a
+        stopped server), then wait for a kick or ``every`` seconds."""
         while not self._stop.is_set():
-            self._wake.wait(timeout=60)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
             try:
                 process_pending(self.factory, self.settings)
             except (KeyboardInterrupt, SystemExit):
                 raise
-            except BaseException:  # never let the thread die: the next kick tries again
+            except BaseException:  # never let the loop die: the next round tries again
                 log.exception("the briefing dispatcher failed")
+            self._wake.wait(timeout=self.every)
+            self._wake.clear()
 
 
 def shutdown_render_pool() -> None:
