@@ -43,11 +43,24 @@ def _service_role() -> str:
 
 
 class TestCompose:
-    def test_services_are_the_database_the_migrations_and_the_app(self):
-        assert set(_compose()["services"]) == {"db", "migrate", "app"}
+    def test_services_are_the_database_the_migrations_the_app_and_its_renderer(self):
+        assert set(_compose()["services"]) == {"db", "migrate", "app", "renderer"}
+
+    def test_the_renderer_makes_the_pdfs_with_the_apps_settings_and_the_app_does_not(
+        self, monkeypatch
+    ):
+        services = _compose()["services"]
+        app, renderer = services["app"], services["renderer"]
+        assert " ".join(renderer["command"]) == "audit-tools renderer"
+        assert renderer["environment"] == app["environment"]
+        assert renderer["volumes"] == app["volumes"]  # the audit log's checkpoints
+        assert renderer["depends_on"] == app["depends_on"]
+        for key, value in app["environment"].items():
+            monkeypatch.setenv(key, _resolve(str(value)))
+        assert Settings(_env_file=None).render_in_background is False
 
     def test_app_environment_names_are_settings_the_app_reads(self):
-        for service in ("app", "migrate"):
+        for service in ("app", "migrate", "renderer"):
             env = _compose()["services"][service]["environment"]
             unknown = set(env) - _setting_env_names()
             assert unknown == set(), f"compose sets variables {service} ignores: {unknown}"
