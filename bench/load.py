@@ -4,20 +4,25 @@ briefings rendering at once; p95 per page in each phase.
 The driver builds a database (a throwaway PostgreSQL cluster by default, the real
 deployment; ``--sqlite`` or ``--database-url`` otherwise), migrates it, loads the demo
 partnership and what 50 people need to work on at once (see ``MIX``), serves the app as
-``audit-tools serve --workers 2`` does (the docker-compose deployment: two web
-processes, each rendering published briefings in the background in its own render
-worker process), signs everyone in through the pages (password, then the
-authenticator code, each person from an address of their own as a reverse proxy
-reports it) and runs ``locust`` headless on loopback with ``bench/locustfile.py`` in two
-phases:
+``audit-tools serve --workers 2`` does (two web processes, each rendering published
+briefings in the background in its own render worker process; or, with
+``--renderers 2``, as docker-compose.yml does with its renderer scaled to two: web
+processes that do not render, and two ``audit-tools renderer`` processes), signs
+everyone in through the pages (password, then the authenticator code, each person
+from an address of their own as a reverse proxy reports it) and runs ``locust``
+headless on loopback with ``bench/locustfile.py`` in two phases:
 
 1. steady load: the mix below, think time 1-3 s per person;
 2. the same load while two briefings render at once for the whole phase: approved
-   versions are published through the pages (the button a person presses), always with
-   two more queued than are rendering, so each web process's dispatcher takes the next
-   as soon as it has finished one; each is withdrawn once published (in the database,
-   not through the server), so the library practitioners browse is the same size in
-   both phases.
+   versions are published, always with two more queued than are rendering, so each
+   dispatcher takes the next as soon as it has finished one; each is withdrawn once
+   published (in the database, not through the server), so the library practitioners
+   browse is the same size in both phases. By default each web process renders (as
+   ``serve`` does), and versions are published through the pages (the button a person
+   presses, which wakes the dispatcher of the web process that answers). With
+   ``--renderers 2`` the web processes do not render, two ``audit-tools renderer``
+   processes do, and versions are queued in the database as the button does: the
+   phase then adds the renders, and nothing else, to the web processes' load.
 
 Each phase measures ``--seconds`` from the moment every user has started (locust's
 ``--reset-stats``). With ``--rounds N`` the two phases alternate N times and each
@@ -40,6 +45,7 @@ children). The other 12 are practitioners reading and downloading published
 briefings. What each person does, and how often, is in ``bench/locustfile.py``.
 
     .venv/bin/python bench/load.py                   # PostgreSQL, 60 s per phase
+    .venv/bin/python bench/load.py --renderers 2     # PDFs made beside the web processes
     .venv/bin/python bench/load.py --rounds 3 --seconds 30
     .venv/bin/python bench/load.py --sqlite --seconds 20 --users 20
     .venv/bin/python bench/load.py --database-url postgresql+psycopg://u:p@host/empty_db
@@ -72,7 +78,16 @@ from app.config import get_settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
 from bench.api import free_port  # noqa: E402
 from bench.load_data import prepare  # noqa: E402
-from bench.load_server import COOKIE, HOST, Renders, serve, sign_everyone_in, stop, two_renders  # noqa: E402
+from bench.load_server import (  # noqa: E402
+    COOKIE,
+    HOST,
+    Renders,
+    renderers,
+    serve,
+    sign_everyone_in,
+    stop,
+    two_renders,
+)
 
 MIX = {"auditor": 30, "moderator": 8, "practitioner": 12}
 AIM_P95_MS, AIM_RISE = 500.0, 1.20
@@ -105,7 +120,9 @@ def own(proc: psutil.Process, children: bool = False) -> float:
     return times.user + times.system
 
 
-def cpu_reading(server: subprocess.Popen, postmaster: int | None) -> dict[str, float]:
+def cpu_reading(
+    server: subprocess.Popen, postmaster: int | None, renderers: list[subprocess.Popen]
+) -> dict[str, float]:
     """CPU seconds used so far, by group. A web process's waited-for children (render
     workers retired after ``renders_per_worker`` renders, pdftotext, pdfinfo) count with
     the live render workers; PostgreSQL's ended backends with its live ones; locust once
@@ -115,6 +132,10 @@ def cpu_reading(server: subprocess.Popen, postmaster: int | None) -> dict[str, f
         used["web processes"] += own(web)
         used["render workers, PDF tools"] += own(web, children=True)
         used["render workers, PDF tools"] += sum(map(own, web.children(recursive=True)))
+    for proc in map(psutil.Process, (r.pid for r in renderers)):
+        used["renderer processes"] = used.get("renderer processes", 0.0) + own(proc)
+        used["render workers, PDF tools"] += own(proc, children=True)
+        used["render workers, PDF tools"] += sum(map(own, proc.children(recursive=True)))
     if postmaster is not None:
         top = psutil.Process(postmaster)
         used["PostgreSQL"] = own(top) + own(top, children=True) + sum(map(own, top.children()))
@@ -306,6 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="measured, per phase and round")
     parser.add_argument("--rounds", type=int, default=1, help="times the two phases alternate")
     parser.add_argument("--workers", type=int, default=2, help="web processes")
+    parser.add_argument(
+        "--renderers",
+        type=int,
+        default=0,
+        help="renderer processes (audit-tools renderer) beside web processes that do not "
+        "render; 0 (the default): each web process renders, as serve does by default",
+    )
     parser.add_argument("--out", type=Path, help="keep locust's files and the logs here")
     args = parser.parse_args(argv)
     counts = role_counts(args.users)
@@ -345,9 +373,14 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         base = f"http://{HOST}:{port}"
         os.environ["AUDIT_PUBLIC_URL"] = base
+        if args.renderers:
+            os.environ["AUDIT_RENDER_IN_BACKGROUND"] = "false"
         server = serve(port, args.workers, out / "server.log")
+        rendering: list[subprocess.Popen] = []
         engine = make_engine(url)
         try:
+            if args.renderers:
+                rendering = renderers(args.renderers, out / "renderers.log")
             sign_in_s = sign_everyone_in(base, plan)
             plan_path = tmp / "plan.json"
             plan_path.write_text(json.dumps({**plan, "cookie": COOKIE}))
@@ -356,18 +389,21 @@ def main(argv: list[str] | None = None) -> int:
                 postmaster = int(
                     (cluster.folder / "data" / "postmaster.pid").read_text().split()[0]
                 )
-            procs = (server, postmaster)
+            procs = (server, postmaster, rendering)
             for round_ in range(1, args.rounds + 1):
                 print(
                     f"round {round_}: {args.users} users, steady, {args.seconds} s ...", flush=True
                 )
                 run_locust(steady, round_, args, base, plan_path, out, procs)
                 print(f"round {round_}: the same, two briefings rendering ...", flush=True)
-                with two_renders(base, plan, make_sessionmaker(engine), made):
+                with two_renders(
+                    base, plan, make_sessionmaker(engine), made, press=not args.renderers
+                ):
                     run_locust(renders, round_, args, base, plan_path, out, procs)
         finally:
             engine.dispose()
-            stop(server)
+            for proc in (server, *rendering):
+                stop(proc)
     finally:
         if cluster is not None:
             cluster.stop()

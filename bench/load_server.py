@@ -52,6 +52,31 @@ def serve(port: int, workers: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"the server did not start; its log:\n{log.read_text()[-3000:]}")
 
 
+def renderers(count: int, log: Path) -> list[subprocess.Popen]:
+    """``count`` ``audit-tools renderer`` processes (settings from this environment),
+    once each has said it is looking for briefings."""
+    cli = Path(sys.executable).with_name("audit-tools")
+    procs = []
+    with log.open("wb") as out:
+        for _ in range(count):
+            procs.append(
+                subprocess.Popen(
+                    [str(cli), "renderer", "--every", "0.5"],
+                    cwd=ROOT,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+        if log.read_text(errors="replace").count("Rendering published briefings") >= count:
+            return procs
+        time.sleep(0.2)
+    for proc in procs:
+        stop(proc)
+    raise RuntimeError(f"the renderers did not start; their log:\n{log.read_text()[-3000:]}")
+
+
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
     """Stop a process we started and whatever it started (the web and render workers)."""
     try:
@@ -126,16 +151,23 @@ class Renders:
 
 
 class RenderKeeper(threading.Thread):
-    """Publishes approved versions through the pages as a person would (the editor's
-    Publish button), keeping ``WAITING`` queued beyond those rendering so that neither
-    web process's dispatcher ever runs out. Looks at the queue in the database every
-    0.2 s, and withdraws each version once it is published there too (as a command on
-    the server would): neither is part of the load being measured. Stopping, it
-    publishes no more and waits for those it published to be done."""
+    """Publishes approved versions, keeping ``WAITING`` queued beyond those rendering
+    so that no dispatcher ever runs out. When the web processes render, it publishes
+    through the pages as a person would (the editor's Publish button), which wakes the
+    dispatcher of the web process that answers; when renderer processes do (which look
+    for queued versions by themselves), it queues each version in the database as that
+    button does (``workflow.publish``), so that the second phase adds the renders, and
+    nothing else, to the load on the web processes. Looks at the queue in the database
+    every 0.2 s, and withdraws each version once it is published there too (as a
+    command on the server would): neither is part of the load being measured. Stopping,
+    it publishes no more and waits for those it published to be done."""
 
-    def __init__(self, base: str, plan: dict, factory: sessionmaker, renders: Renders):
+    def __init__(
+        self, base: str, plan: dict, factory: sessionmaker, renders: Renders, *, press: bool
+    ):
         super().__init__(name="render-keeper", daemon=True)
         self.base, self.publisher, self.factory = base, plan["publisher"], factory
+        self.press = press  # publish through the pages (True) or in the database
         self.fodder: list[int] = plan["fodder"]  # shared by the rounds: each is published once
         self.renders = renders
         self.in_flight: list[int] = []
@@ -198,10 +230,15 @@ class RenderKeeper(threading.Thread):
                 self.renders.ran_out = True
                 break
             version_id = self.fodder.pop(0)
-            path = f"/briefings/versions/{version_id}/publish"
-            answer = client.post(path, data={"csrf_token": token})
-            if answer.status_code != 303:
-                raise RuntimeError(f"POST {path} answered {answer.status_code}")
+            if self.press:
+                path = f"/briefings/versions/{version_id}/publish"
+                answer = client.post(path, data={"csrf_token": token})
+                if answer.status_code != 303:
+                    raise RuntimeError(f"POST {path} answered {answer.status_code}")
+            else:
+                with session_scope(self.factory) as session:
+                    version = service.get_version(session, version_id=version_id)
+                    workflow.publish(session, version=version)
             self.in_flight.append(version_id)
             queued += 1
 
@@ -213,12 +250,14 @@ class RenderKeeper(threading.Thread):
 
 
 @contextmanager
-def two_renders(base: str, plan: dict, factory, renders: Renders) -> Iterator[RenderKeeper]:
+def two_renders(
+    base: str, plan: dict, factory, renders: Renders, *, press: bool = True
+) -> Iterator[RenderKeeper]:
     """Two briefings rendering for as long as the block runs. Each publish is a new
     connection, landing on either web process and waking its dispatcher; the block
     starts once both are rendering (a dispatcher not woken wakes within a minute), and
     ends once every version published is done, so nothing renders after it."""
-    keeper = RenderKeeper(base, plan, factory, renders)
+    keeper = RenderKeeper(base, plan, factory, renders, press=press)
     keeper.start()
     deadline = time.monotonic() + 90
     while keeper.now_rendering < 2 and time.monotonic() < deadline and keeper.is_alive():
