@@ -22,7 +22,7 @@ from app.access.policy import Actor, Forbidden, NotSignedIn, Permission, Via, re
 from app.access.rules import ROUTE_RULES, rule_for
 from app.actions.lifecycle import Clock
 from app.context import RequestContext, bound
-from app.db import Write, begin_writing, end_read, get_session, read_request
+from app.db import RequestSession, Write, begin_writing, end_read, get_session, read_request
 from app.errors import AppError, FieldError, InvalidInput
 from app.forms import Posted
 from app.schemas_base import MAX_ID
@@ -266,8 +266,10 @@ def transactional(endpoint=None, /, *, keep_refusals: bool = False, writes: bool
     ``@transactional(keep_refusals=True)``. A GET or HEAD runs as a read (``_one_read``)
     unless its route changes something and says so: ``@transactional(writes=True)``.
     Routers stay plain functions; FastAPI sees their parameters without ``actor`` and
-    with the ``request`` this wrapper needs.
-    """
+    ``session`` and with the ``request`` this wrapper needs. The wrapper opens the
+    session itself (``app.state.request_session``, as ``SessionDep`` would): a
+    generator dependency costs FastAPI more than the rest of a read's parameters
+    together (bench/api.py)."""
     if endpoint is None:
         return partial(_transactional, keep_refusals=keep_refusals, writes=writes)
     return _transactional(endpoint, keep_refusals=keep_refusals, writes=writes)
@@ -275,9 +277,11 @@ def transactional(endpoint=None, /, *, keep_refusals: bool = False, writes: bool
 
 def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool, writes: bool) -> Endpoint[T]:
     signature = inspect.signature(endpoint)
+    if "session" not in signature.parameters:
+        raise TypeError(f"{endpoint.__qualname__} is @transactional: it takes a session")
     wants_actor = "actor" in signature.parameters
     wants_request = "request" in signature.parameters
-    parameters = [p for name, p in signature.parameters.items() if name != "actor"]
+    parameters = [p for name, p in signature.parameters.items() if name not in ("actor", "session")]
     if not wants_request:
         parameters.append(
             inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
@@ -286,47 +290,52 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool, writes: b
     @wraps(endpoint)
     async def run(**kwargs: Any) -> T:
         request: Request = kwargs["request"] if wants_request else kwargs.pop("request")
-        session: Session = kwargs["session"]
         rule = rule_for(request)
         csrf_given = await _csrf_token_sent(request)
         form = await _page_form(request)
+        provide: RequestSession = request.app.state.request_session
+        async with provide(request) as session:
+            kwargs["session"] = session
 
-        def work() -> T:
-            settings = request.app.state.settings
-            actor = authenticate(session, request, settings)
-            # An error page drawn after this (403, 404) still shows who is signed in,
-            # their navigation and Sign out (app/templating.py render).
-            request.state.actor = actor
-            try:
-                require(actor, rule)
-            except NotSignedIn:
-                # Keep what authenticating found (a session ended for sitting idle),
-                # and a form posted after it ended, for its author (app/access/kept.py).
-                if form is not None:
-                    kept.keep(session, request, form, settings)
-                session.commit()
-                raise
-            # Public routes (signing in) act on no one's authority, so need no token.
-            if (
-                rule != Permission.PUBLIC
-                and actor.via == Via.SESSION
-                and request.method not in SAFE_METHODS
-            ):
-                check_csrf(request, csrf_given)
-            with bound(request_context(request, actor, session)):
-                result = endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
-            succeeded = not isinstance(result, Response) or result.status_code < 400
-            if form is not None and actor.user_id is not None and succeeded:
-                kept.saved(session, request, user_id=actor.user_id)
-                if kept.still_waiting(session, form, user_id=actor.user_id):
-                    # A page's form, so the endpoint's result was a response too.
-                    to_kept = request.app.url_path_for("access.kept")
-                    return cast(T, RedirectResponse(to_kept, status_code=303))
-            return result
+            def work() -> T:
+                settings = request.app.state.settings
+                actor = authenticate(session, request, settings)
+                # An error page drawn after this (403, 404) still shows who is signed in,
+                # their navigation and Sign out (app/templating.py render).
+                request.state.actor = actor
+                try:
+                    require(actor, rule)
+                except NotSignedIn:
+                    # Keep what authenticating found (a session ended for sitting
+                    # idle), and a form posted after it ended, for its author
+                    # (app/access/kept.py).
+                    if form is not None:
+                        kept.keep(session, request, form, settings)
+                    session.commit()
+                    raise
+                # Public routes (signing in) act on no one's authority, so need no token.
+                if (
+                    rule != Permission.PUBLIC
+                    and actor.via == Via.SESSION
+                    and request.method not in SAFE_METHODS
+                ):
+                    check_csrf(request, csrf_given)
+                with bound(request_context(request, actor, session)):
+                    result = endpoint(**kwargs, **({"actor": actor} if wants_actor else {}))
+                succeeded = not isinstance(result, Response) or result.status_code < 400
+                if form is not None and actor.user_id is not None and succeeded:
+                    kept.saved(session, request, user_id=actor.user_id)
+                    if kept.still_waiting(session, form, user_id=actor.user_id):
+                        # A page's form, so the endpoint's result was a response too.
+                        to_kept = request.app.url_path_for("access.kept")
+                        return cast(T, RedirectResponse(to_kept, status_code=303))
+                return result
 
-        if request.method in SAFE_METHODS and not writes:
-            return await run_in_threadpool(_one_read, session, work)
-        return await run_in_threadpool(_one_transaction, session, work, keep_refusals=keep_refusals)
+            if request.method in SAFE_METHODS and not writes:
+                return await run_in_threadpool(_one_read, session, work)
+            return await run_in_threadpool(
+                _one_transaction, session, work, keep_refusals=keep_refusals
+            )
 
     # inspect.signature, and so FastAPI, reads __signature__; typeshed does not declare it.
     run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
