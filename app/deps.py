@@ -145,7 +145,7 @@ def refused(result: object) -> bool:
     return isinstance(result, Response) and result.status_code >= 400
 
 
-def _one_read(session: Session, work: Callable[[], T]) -> T:
+def one_read(session: Session, work: Callable[[], T]) -> T:
     """Run ``work``, which changes nothing, as a read; then write what it recorded
     (``after_read``: a credential's last use, a session ended for sitting idle, a return
     read's log row), whether or not the read succeeded, before the response is sent
@@ -197,7 +197,7 @@ def _one_transaction(session: Session, work: Callable[[], T], *, keep_refusals: 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def _csrf_token_sent(request: Request) -> str | None:
+async def csrf_token_sent(request: Request) -> str | None:
     """The CSRF token from the header (scripts) or the form field (plain HTML forms
     without JavaScript); read here because reading a form needs the event loop."""
     if request.method in SAFE_METHODS:
@@ -263,7 +263,7 @@ def transactional(endpoint=None, /, *, keep_refusals: bool = False, writes: bool
     reads, run the endpoint (passing ``actor`` if it asks for it), and commit; or roll
     back if it raised or answered with a status of 400 or more. A route whose refusal
     must still be kept (the sign-in throttle counts failures) says so with
-    ``@transactional(keep_refusals=True)``. A GET or HEAD runs as a read (``_one_read``)
+    ``@transactional(keep_refusals=True)``. A GET or HEAD runs as a read (``one_read``)
     unless its route changes something and says so: ``@transactional(writes=True)``.
     Routers stay plain functions; FastAPI sees their parameters without ``actor`` and
     ``session`` and with the ``request`` this wrapper needs. The wrapper opens the
@@ -291,7 +291,7 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool, writes: b
     async def run(**kwargs: Any) -> T:
         request: Request = kwargs["request"] if wants_request else kwargs.pop("request")
         rule = rule_for(request)
-        csrf_given = await _csrf_token_sent(request)
+        csrf_given = await csrf_token_sent(request)
         form = await _page_form(request)
         provide: RequestSession = request.app.state.request_session
         async with provide(request) as session:
@@ -332,7 +332,7 @@ def _transactional(endpoint: Callable[..., T], *, keep_refusals: bool, writes: b
                 return result
 
             if request.method in SAFE_METHODS and not writes:
-                return await run_in_threadpool(_one_read, session, work)
+                return await run_in_threadpool(one_read, session, work)
             return await run_in_threadpool(
                 _one_transaction, session, work, keep_refusals=keep_refusals
             )

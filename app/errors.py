@@ -9,14 +9,18 @@ nothing of the app's: anything may raise these errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +102,9 @@ SERVER_ERROR = "Something went wrong on our side. Nothing was saved."
 # How a browser is shown an error: a page in the service's design (app.templating).
 # Passed in, so this module imports nothing of the app's and anything may raise.
 PageResponder = Callable[[Request, int, dict, Mapping[str, str] | None], Response]
+# Whether the caller may use the route at all, asked before its invalid input is
+# answered: raises the AppError (401, 403) its endpoint would have (app.caller_first).
+CallerCheck = Callable[[Request], Awaitable[None]]
 
 
 def wants_page(request: Request) -> bool:
@@ -106,21 +113,60 @@ def wants_page(request: Request) -> bool:
     return not path.startswith(("/api/", "/openapi.json", "/docs"))
 
 
-def _methods_for(routes, path: str) -> set[str]:
-    """The methods of every route whose path matches, however deeply included."""
-    found: set[str] = set()
+# The methods an Allow header may name: each is tried against the routes in turn.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class _DecidesForItself(Exception):
+    """A mounted application that is not a router: its methods cannot be read."""
+
+
+def _accepts(routes: Sequence[BaseRoute], scope: Scope) -> bool:
+    """Whether the router would hand this request (path and method) to a route, as
+    Starlette's Router decides: the first route that matches fully takes it, and a
+    mount takes every method its path has (a mounted router: its own routes)."""
     for route in routes:
-        nested = getattr(route, "original_router", None)
-        if nested is not None:
-            found |= _methods_for(nested.routes, path)
+        match, child = route.matches(scope)
+        if match is not Match.FULL:
             continue
-        methods, pattern = getattr(route, "methods", None), getattr(route, "path_regex", None)
-        if methods and pattern is not None and pattern.match(path):
-            found |= set(methods)
-    return found
+        if not isinstance(route, Mount):
+            return True
+        if isinstance(route.app, StaticFiles):
+            return scope["method"] in ("GET", "HEAD")
+        if route.routes:
+            return _accepts(route.routes, {**scope, **child})
+        raise _DecidesForItself
+    return False
 
 
-def install_error_handlers(app: FastAPI, *, page: PageResponder) -> None:
+def allowed_methods(routes: Sequence[BaseRoute], path: str, root_path: str = "") -> str | None:
+    """The Allow header for ``path``: every method some route would take, or None if a
+    mounted application decides for itself. Starlette's own 405 names only the methods
+    of the first route with the path, when a path's methods are routes of their own
+    (GET and POST of a list); FastAPI's included routers are matched the same way here
+    as when a request is routed."""
+    found = []
+    for method in _METHODS:
+        probe: Scope = {"type": "http", "method": method, "path": path, "root_path": root_path}
+        try:
+            if _accepts(routes, probe):
+                found.append(method)
+        except _DecidesForItself:
+            return None
+    return ", ".join(found) or None
+
+
+def install_error_handlers(
+    app: FastAPI, *, page: PageResponder, check_caller: CallerCheck | None = None
+) -> None:
+    """``check_caller`` runs before a request's invalid input is answered 422: it raises
+    the 401 or 403 the route's endpoint would have answered (app.caller_first)."""
+
+    # Once per path (at most this many kept): every route is tried for every method.
+    @lru_cache(maxsize=1024)
+    def allow_for(path: str, root_path: str) -> str | None:
+        return allowed_methods(app.router.routes, path, root_path)
+
     def respond(
         request: Request, status: int, body: dict, headers: Mapping[str, str] | None = None
     ) -> Response:
@@ -134,6 +180,15 @@ def install_error_handlers(app: FastAPI, *, page: PageResponder) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # Who may send this comes first: what is wrong with a body the caller may not
+        # send at all is not theirs to learn (a 401 or 403, as the endpoint answers).
+        if check_caller is not None:
+            try:
+                await check_caller(request)
+            except AppError as refusal:
+                return respond(request, refusal.status_code, refusal.to_json())
+            except OperationalError as down:
+                return await _unavailable(request, down)
         err = InvalidInput("The request is not valid.", fields=validation_fields(exc.errors()))
         return respond(request, 422, err.to_json())
 
@@ -171,10 +226,12 @@ def install_error_handlers(app: FastAPI, *, page: PageResponder) -> None:
         code = "not_found" if exc.status_code == 404 else "http_error"
         headers = exc.headers
         if exc.status_code == 405:
-            # Starlette names only the methods of the first route with this path; the
-            # answer must name every method the path has (GET and POST of a list).
-            methods = _methods_for(request.app.routes, request.scope["path"])
-            headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
+            # Mounts change the scope's root_path on the way in; app_root_path is the
+            # top level's.
+            scope = request.scope
+            allow = allow_for(scope["path"], scope.get("app_root_path", scope.get("root_path", "")))
+            if allow is not None:
+                headers = {**(headers or {}), "Allow": allow}
         return respond(request, exc.status_code, {"detail": detail, "code": code}, headers)
 
     @app.exception_handler(Exception)

@@ -26,6 +26,7 @@ from app.audits import api as audits_api
 from app.audits import pages as audits_pages
 from app.briefings import api as briefings_api
 from app.briefings import pages as briefings_pages
+from app.caller_first import check_caller
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, new_request_session
 from app.deps import credentials_first, strict_query_string
@@ -114,7 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.request_session = new_request_session
-    install_error_handlers(app, page=error_page)
+    # A request's invalid input is answered 422 only to a caller who may use the route
+    # (app.caller_first); anyone else gets the 401 or 403 its endpoint would give.
+    install_error_handlers(app, page=error_page, check_caller=check_caller)
     app.add_middleware(ProtectionMiddleware, max_body_bytes=settings.max_request_bytes)
     # Routes are matched in order, one by one: the busiest routers first.
     for module in (

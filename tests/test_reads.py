@@ -22,7 +22,7 @@ from app.agencies.models import Agency
 from app.auditlog.models import AuditEvent, PendingEvent
 from app.config import Settings
 from app.db import ReadOnlyRequest, after_read, make_sessionmaker, session_scope
-from app.deps import _one_read
+from app.deps import one_read
 from app.main import create_app
 from app.returns.models import Return
 from tests.helpers.factories import make_audit
@@ -138,7 +138,7 @@ def test_a_read_that_tries_to_change_anything_is_refused_and_writes_nothing(db):
     before = db.scalars(select(Agency.name).order_by(Agency.id)).all()
     for work in (adds, updates):
         with pytest.raises(ReadOnlyRequest, match="after_read"):
-            _one_read(db, work)
+            one_read(db, work)
     assert db.scalars(select(Agency.name).order_by(Agency.id)).all() == before
 
 
@@ -152,7 +152,7 @@ def test_what_a_read_records_is_written_even_when_the_read_fails(db):
         raise LookupError("the read failed")
 
     with pytest.raises(LookupError):
-        _one_read(db, fails)
+        one_read(db, fails)
     assert recorded == ["written"]
 
 
