@@ -334,6 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         help="renderer processes (audit-tools renderer) beside web processes that do not "
         "render; 0 (the default): each web process renders, as serve does by default",
     )
+    parser.add_argument(
+        "--renderer-cpus",
+        type=lambda text: {int(cpu) for cpu in text.split(",")},
+        help="CPUs the renderer processes may use, e.g. 1 (as docker-compose's cpuset)",
+    )
     parser.add_argument("--out", type=Path, help="keep locust's files and the logs here")
     args = parser.parse_args(argv)
     counts = role_counts(args.users)
@@ -380,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(url)
         try:
             if args.renderers:
-                rendering = renderers(args.renderers, out / "renderers.log")
+                rendering = renderers(args.renderers, out / "renderers.log", args.renderer_cpus)
             sign_in_s = sign_everyone_in(base, plan)
             plan_path = tmp / "plan.json"
             plan_path.write_text(json.dumps({**plan, "cookie": COOKIE}))

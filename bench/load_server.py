@@ -4,6 +4,7 @@ signing people in through the pages, and keeping two briefings rendering.
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import subprocess
@@ -52,9 +53,10 @@ def serve(port: int, workers: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"the server did not start; its log:\n{log.read_text()[-3000:]}")
 
 
-def renderers(count: int, log: Path) -> list[subprocess.Popen]:
+def renderers(count: int, log: Path, cpus: set[int] | None = None) -> list[subprocess.Popen]:
     """``count`` ``audit-tools renderer`` processes (settings from this environment),
-    once each has said it is looking for briefings."""
+    once each has said it is looking for briefings; with ``cpus``, they and their render
+    workers run only on those CPUs (as docker-compose's ``cpuset`` would have them)."""
     cli = Path(sys.executable).with_name("audit-tools")
     procs = []
     with log.open("wb") as out:
@@ -65,6 +67,7 @@ def renderers(count: int, log: Path) -> list[subprocess.Popen]:
                     cwd=ROOT,
                     stdout=out,
                     stderr=subprocess.STDOUT,
+                    preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
                 )
             )
     deadline = time.monotonic() + 60
