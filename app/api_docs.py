@@ -1,6 +1,9 @@
-"""The API's own description: the OpenAPI document, with the bearer token declared on
-every route that needs someone signed in, and its documentation page (Swagger UI,
-served by the service itself: no CDN at run time, no inline script).
+"""The API's own description: the OpenAPI document, with how to authenticate declared
+on every route that needs someone signed in (a bearer token, or a browser's session
+cookie with its CSRF token for changes), one error body on every operation, the body
+of each download, and operation ids that are the routes' names; and its
+documentation page (Swagger UI, served by the service itself: no CDN at run time, no
+inline script).
 
 Both are on outside production; in production only when ``AUDIT_API_DOCS=true``: the
 document lists every route and field, which helps whoever probes the service more
@@ -19,9 +22,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from app.access.auth import SECURE_SESSION_COOKIE, SESSION_COOKIE
 from app.access.policy import Permission
 from app.access.rules import ROUTE_RULES
 from app.config import PROJECT_ROOT, Settings
+from app.deps import SAFE_METHODS
 
 # Every error the API answers has this body (app.errors), whatever its status.
 ERROR_SCHEMA: dict[str, Any] = {
@@ -64,6 +69,9 @@ SWAGGER_UI_DIST = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 # All the page needs of the package (it also holds a demo page pointing at a petstore).
 SWAGGER_UI_FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
 BEARER = "bearerAuth"
+SESSION = "sessionCookie"
+CSRF = "csrfToken"
+CSRF_HEADER_NAME = "X-CSRF-Token"  # app.access.csrf.CSRF_HEADER as clients write it
 
 
 def docs_on(settings: Settings) -> bool:
@@ -74,9 +82,9 @@ def docs_on(settings: Settings) -> bool:
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, plus how to authenticate: an HTTP bearer token (a personal
-    API token) on every API route whose rule is not public. (A browser's session
-    cookie works too, with its CSRF token: that is for the service's own pages.)"""
+    """FastAPI's document, plus how to authenticate on every API route whose rule is
+    not public: an HTTP bearer token (a personal API token), or else a browser's
+    session cookie, with its CSRF token for a change (``security_for``)."""
     if app.openapi_schema is None:
         document = get_openapi(
             title=app.title,
@@ -86,23 +94,62 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         )
         components = document.setdefault("components", {})
         _declare_errors(document, components.setdefault("schemas", {}))
-        components["securitySchemes"] = {
-            BEARER: {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "A personal API token (``cat_...``), made with "
-                "POST /api/v1/auth/tokens while signed in, or with ``audit-tools``.",
-            }
-        }
+        _declare_downloads(document)
+        components["securitySchemes"] = SECURITY_SCHEMES
         for route in _api_routes(app.routes):
-            if ROUTE_RULES.get(route.name) == Permission.PUBLIC:
-                continue
             operations = document["paths"].get(route.path_format, {})
             for method in route.methods or ():
-                if method.lower() in operations:
-                    operations[method.lower()]["security"] = [{BEARER: []}]
+                operation = operations.get(method.lower())
+                if operation is None:
+                    continue
+                operation["operationId"] = operation_id(route.name)
+                if ROUTE_RULES.get(route.name) != Permission.PUBLIC:
+                    operation["security"] = security_for(method)
         app.openapi_schema = document
     return app.openapi_schema
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token (``cat_...``), made with "
+        "POST /api/v1/auth/tokens while signed in, or with ``audit-tools``: for scripts "
+        "and other systems. Never needs a CSRF token.",
+    },
+    SESSION: {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SECURE_SESSION_COOKIE,
+        "description": "A browser's session, set by signing in (POST /api/v1/auth/sign-in "
+        f"then /api/v1/auth/second-factor). Over https the cookie is ``{SECURE_SESSION_COOKIE}``;"
+        f" over plain http (development only) ``{SESSION_COOKIE}``. Enough to read (GET); "
+        "a change (POST, PUT, PATCH, DELETE) needs the session's CSRF token as well, "
+        "and must not come from another site.",
+    },
+    CSRF: {
+        "type": "apiKey",
+        "in": "header",
+        "name": CSRF_HEADER_NAME,
+        "description": "The session's CSRF token, as signing in and GET /api/v1/auth/me "
+        "give it (``csrf_token``): sent with every change made with the session cookie.",
+    },
+}
+
+
+def security_for(method: str) -> list[dict[str, list[str]]]:
+    """Either a bearer token or the session cookie: with the cookie, a change needs the
+    CSRF token too (a read does not: CSRF is checked on changes only)."""
+    if method.upper() in SAFE_METHODS:
+        return [{BEARER: []}, {SESSION: []}]
+    return [{BEARER: []}, {SESSION: [], CSRF: []}]
+
+
+def operation_id(route_name: str) -> str:
+    """An operation's id: its route's name (``api.audits.create``: ``audits_create``),
+    which clients generated from the document use as the function's name, and which
+    stays the same when a path changes (FastAPI's own is the name, path and method)."""
+    return route_name.removeprefix("api.").replace(".", "_")
 
 
 def _declare_errors(document: dict[str, Any], schemas: dict[str, Any]) -> None:
@@ -119,6 +166,24 @@ def _declare_errors(document: dict[str, Any], schemas: dict[str, Any]) -> None:
                 responses[status] = {"description": description, "content": error}
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+
+
+def _declare_downloads(document: dict[str, Any]) -> None:
+    """A download's body, by its media type (FastAPI declares none, and a generated
+    client then reads nothing): text (CSV) a string, a spreadsheet bytes, a template
+    file (YAML) any document."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                for media_type, content in response.get("content", {}).items():
+                    if "schema" in content or media_type == "application/json":
+                        continue
+                    if media_type.startswith("text/"):
+                        content["schema"] = {"type": "string"}
+                    elif media_type == "application/yaml":
+                        content["schema"] = {}
+                    else:
+                        content["schema"] = {"type": "string", "format": "binary"}
 
 
 def _api_routes(routes) -> list[APIRoute]:

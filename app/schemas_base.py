@@ -154,6 +154,28 @@ def check_json_kind(model: type[BaseModel], name: str, value: Any) -> None:
         raise ValueError(f"must be {words}")
 
 
+def _null_refused(schema: dict[str, Any], cls: Any) -> None:
+    """A request model's JSON schema without null where ``reject_null`` refuses it:
+    ``{"anyOf": [X, {"type": "null"}], "default": null}`` becomes X, optional still
+    (the field is typed ``X | None`` only so that null gets that field's own message)."""
+    decorators = cls.__pydantic_decorators__.field_validators.values()
+    refused = {
+        name
+        for decorator in decorators
+        for name in getattr(getattr(decorator.func, "__func__", None), "refuses_null", ())
+    }
+    properties = schema.get("properties", {})
+    for name in refused & set(properties):
+        prop = properties[name]
+        kinds = [k for k in prop.pop("anyOf", []) if k != {"type": "null"}]
+        if len(kinds) == 1:
+            prop.update(kinds[0])
+        elif kinds:
+            prop["anyOf"] = kinds
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
 class RequestModel(BaseModel):
     """Request bodies refuse unknown fields, so a misspelt field is an error, not ignored.
     Every field of every request (the API's bodies and the pages' forms, which are
@@ -161,7 +183,7 @@ class RequestModel(BaseModel):
     outside 1900-2100, whatever its own type says: PostgreSQL cannot store NUL at all,
     and SQLite would store what PostgreSQL refuses."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_null_refused)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -184,11 +206,13 @@ class ResponseModel(BaseModel):
 
 def reject_null(*fields: str):
     """For PATCH bodies: leaving a field out keeps it, but null is an error, not a
-    silent "no change" or a database error."""
+    silent "no change" or a database error. The JSON schema says so: the fields are
+    optional, and not nullable (``_null_refused``)."""
 
     def _check(cls, value):
         if value is None:
             raise ValueError("cannot be null; leave it out to keep the current value")
         return value
 
+    _check.refuses_null = fields  # type: ignore[attr-defined]
     return field_validator(*fields)(classmethod(_check))

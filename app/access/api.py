@@ -34,11 +34,11 @@ from app.access.csrf import csrf_token_for
 from app.access.models import Role, User
 from app.access.policy import Actor, Forbidden, Via
 from app.access.schemas import (
-    AgencyRef,
     CodeIn,
     EnrolledOut,
     Enrolment,
     GrantDecisionIn,
+    MeAgency,
     MeOut,
     PasswordIn,
     RoleGrantOut,
@@ -207,7 +207,7 @@ def me(session: SessionDep, request: Request, actor: Actor) -> MeOut:
         email=user.email,
         display_name=user.display_name,
         roles=sorted(user.roles),
-        agency=AgencyRef.model_validate(agency) if agency else None,
+        agency=MeAgency.model_validate(agency) if agency else None,
         via=actor.via,
         csrf_token=csrf_token_for(token, _settings(request).secret_key) if token else None,
     )

@@ -71,7 +71,7 @@ class EnrolledOut(SignInOut):
     )
 
 
-class AgencyRef(ResponseModel):
+class MeAgency(ResponseModel):
     id: int
     name: str
 
@@ -81,7 +81,7 @@ class MeOut(ResponseModel):
     email: str
     display_name: str
     roles: list[Role]
-    agency: AgencyRef | None
+    agency: MeAgency | None
     via: str = Field(description="How this request signed in: session or token.")
     csrf_token: str | None = None
 

@@ -41,7 +41,8 @@ def list_templates(
 @router.post("/templates", name="api.templates.create", status_code=status.HTTP_201_CREATED)
 @transactional
 def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersionOut:
-    """Start a new template: its version 1 is a draft with the content given."""
+    """Start a new template: its version 1 is a draft with the content given. The answer
+    is that version: its ``id`` is the version's, ``template_id`` the template's."""
     return VersionOut(service.create_draft(session, content=body))
 
 
@@ -58,7 +59,8 @@ def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersi
 )
 @transactional
 def import_template(session: SessionDep, raw: RawBody) -> TemplateVersionOut:
-    """Import a template file (YAML, docs/template-format.md) as a draft version."""
+    """Import a template file (YAML, docs/template-format.md) as a draft version. The
+    answer is that version: its ``id`` is the version's, ``template_id`` the template's."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

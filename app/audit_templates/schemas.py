@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AliasChoices, Field, StringConstraints, field_validator, model_validator
 
 from app.audit_templates.models import AnswerType, TemplateStatus
 from app.schemas_base import (
@@ -192,8 +192,22 @@ class VersionSummary(ResponseModel):
 
 
 class TemplateVersionOut(ResponseModel):
-    id: int
-    family_id: int
+    """One version of a template. Its ``id`` is the version's; the template's, which
+    all its versions share, is ``template_id``."""
+
+    id: int = Field(
+        description="This version's id: for /template-versions/{version_id} and an audit's "
+        "template_version_id. Not the template's id (template_id)."
+    )
+    template_id: int = Field(
+        validation_alias=AliasChoices("template_id", "family_id"),
+        description="The template's id, the same for all its versions: for "
+        "/templates/{template_id}.",
+    )
+    family_id: int = Field(
+        deprecated="The same as template_id, by its earlier name.",
+        description="The same as template_id, by its earlier name.",
+    )
     name: str
     slug: str
     number: int

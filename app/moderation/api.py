@@ -13,13 +13,13 @@ from app.deps import ClockDep, IdPath, IdQuery, SessionDep, transactional
 from app.moderation import analytics, export, late, lifecycle, service
 from app.moderation.models import ModeratedGrade
 from app.moderation.schemas import (
-    AgencyOut,
     AreaOut,
     CellOut,
-    ChildOut,
     DecisionIn,
     DecisionOut,
     ExclusionOut,
+    GridAgency,
+    GridChild,
     GridOut,
     ReasonIn,
 )
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["moderation"])
 
 def grid_out(found: service.Grid) -> GridOut:
     children = [
-        ChildOut(id=c.id, pseudonym=c.pseudonym, moderated=found.child_done(c.id))
+        GridChild(id=c.id, pseudonym=c.pseudonym, moderated=found.child_done(c.id))
         for c in found.children
     ]
     cells = [
@@ -56,7 +56,7 @@ def grid_out(found: service.Grid) -> GridOut:
         scale=[lv.code for lv in found.version.grade_levels],
         areas=[AreaOut(key_area_id=cell or None, title=title) for cell, title in found.areas],
         children=children,
-        agencies=[AgencyOut(id=a.id, name=a.name) for a in found.agencies],
+        agencies=[GridAgency(id=a.id, name=a.name) for a in found.agencies],
         cells=cells,
         counts=found.counts,
     )

@@ -28,13 +28,13 @@ class AreaOut(ResponseModel):
     title: str
 
 
-class ChildOut(ResponseModel):
+class GridChild(ResponseModel):
     id: int
     pseudonym: str
     moderated: bool
 
 
-class AgencyOut(ResponseModel):
+class GridAgency(ResponseModel):
     id: int
     name: str
 
@@ -58,8 +58,8 @@ class GridOut(ResponseModel):
     status: AuditStatus
     scale: list[str] = Field(description="The level codes, best first.")
     areas: list[AreaOut]
-    children: list[ChildOut]
-    agencies: list[AgencyOut]
+    children: list[GridChild]
+    agencies: list[GridAgency]
     cells: list[CellOut]
     counts: dict[str, int]
 

@@ -4,13 +4,17 @@ bad input refused field by field."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from app.audit_templates.schemas import FILE_FORMAT
 from tests.helpers.audit_templates import (
     API,
+    YAML,
     create_draft,
     error_fields,
     new_content,
     positions,
+    publish,
     titles,
 )
 
@@ -56,6 +60,30 @@ class TestCreateDraft:
         assert [(s["id"], s["number"], s["status"]) for s in family["versions"]] == [
             (v["id"], 1, "draft")
         ]
+
+    def test_the_answer_names_the_template_apart_from_the_version(self, client):
+        # A template with two versions, then another: version and template ids part.
+        first = publish(client, create_draft(client)["id"])
+        client.post(f"{API}/template-versions/{first['id']}/new-version")
+        v = create_draft(client)
+        assert v["id"] != v["template_id"]
+        r = client.get(f"{API}/templates/{v['template_id']}")
+        assert r.status_code == 200, r.text
+        assert [s["id"] for s in r.json()["versions"]] == [v["id"]]
+        assert (
+            client.get(f"{API}/template-versions/{v['id']}").json()["template_id"]
+            == (v["template_id"])
+        )
+        # The earlier name stays, declared deprecated.
+        assert v["family_id"] == v["template_id"]
+        imported = client.post(
+            f"{API}/templates/import",
+            content=yaml.safe_dump({"format": FILE_FORMAT, **new_content(name="Imported")}),
+            headers=YAML,
+        ).json()
+        assert client.get(f"{API}/templates/{imported['template_id']}").json()["name"] == (
+            "Imported"
+        )
 
     def test_explicit_slug_is_kept(self, client):
         v = create_draft(client, {**new_content(name="Family survey"), "slug": "fam-survey-2"})
