@@ -19,7 +19,7 @@ from app.access.auth import SESSION_COOKIE
 from app.access.csrf import csrf_token_for
 from app.access.models import ApiToken, Role
 from app.errors import allowed_methods
-from tests.helpers.access import bearer, signed_in_cookie
+from tests.helpers.access import bearer, signed_in_cookie, token_holder
 from tests.helpers.factories import make_agency
 
 API = "/api/v1"
@@ -34,16 +34,7 @@ def pinned_clock() -> Iterator[time_machine.Traveller]:
 
 
 def _token(db, role: Role, *, agency_id: int | None = None) -> dict:
-    user = access.create_user(
-        db,
-        email=f"{role.value}-contract@example.org",
-        display_name=f"Contract {role.value}",
-        roles={role},
-        agency_id=agency_id,
-    )
-    _row, plain = access.create_token(db, user=user, name="contract", days=1)
-    db.commit()
-    return bearer(plain)
+    return bearer(token_holder(db, role, f"Contract {role.value}", agency_id=agency_id)[1])
 
 
 @pytest.fixture
@@ -187,7 +178,7 @@ class TestCallerBeforeBody:
         anonymous_client.post(f"{API}/agencies", json=GARBAGE, headers=auditor)
         # The token's last use, as any request records it; nothing else (no agency).
         db.expire_all()
-        assert db.scalar(select(ApiToken.last_used_at).where(ApiToken.name == "contract")) == NOON
+        assert db.scalar(select(ApiToken.last_used_at)) == NOON  # the auditor's, the only one
         assert anonymous_client.get(f"{API}/agencies", headers=auditor).json()["total"] == 1
 
     def test_a_cookie_session_without_its_csrf_token_is_403_before_422(

@@ -27,10 +27,10 @@ import httpx
 import pytest
 import time_machine
 
-from app.access import service as access
 from app.access.models import Role
 from app.config import Settings
 from app.main import create_app
+from tests.helpers.access import token_holder
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "case_audit_client"
@@ -140,16 +140,7 @@ def pinned_clock() -> Iterator[None]:
 
 
 def _person(db, role: Role, name: str, *, agency_id: int | None = None) -> str:
-    user = access.create_user(
-        db,
-        email=f"{name.lower().replace(' ', '.')}@example.org",
-        display_name=name,
-        roles={role},
-        agency_id=agency_id,
-    )
-    _row, plain = access.create_token(db, user=user, name="generated client", days=1)
-    db.commit()
-    return plain
+    return token_holder(db, role, name, agency_id=agency_id)[1]
 
 
 def test_an_audit_s_whole_cycle_through_the_generated_client(

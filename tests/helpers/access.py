@@ -8,8 +8,9 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access import service as access
 from app.access.auth import SESSION_COOKIE
-from app.access.models import User, WebSession
+from app.access.models import Role, User, WebSession
 from app.access.secrets import digest
 from app.clock import utcnow
 
@@ -51,6 +52,23 @@ def cookie(client) -> str | None:
 
 def web_session(db: Session, plain: str) -> WebSession | None:
     return db.scalar(select(WebSession).where(WebSession.token_hash == digest(plain)))
+
+
+def token_holder(
+    db: Session, role: Role, name: str, *, agency_id: int | None = None
+) -> tuple[User, str]:
+    """A new person called ``name`` (their address made from it) with ``role`` and a
+    personal API token, committed so that requests see them: the user and the token."""
+    user = access.create_user(
+        db,
+        email=f"{name.lower().replace(' ', '.')}@example.org",
+        display_name=name,
+        roles={role},
+        agency_id=agency_id,
+    )
+    _row, plain = access.create_token(db, user=user, name="tests", days=1)
+    db.commit()
+    return user, plain
 
 
 def bearer(token: str) -> dict:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.access import service as access
 from app.access.models import Role
 from app.agencies import service as agencies
 from app.audits import service as audits
-from tests.helpers.access import browse_as
+from tests.helpers.access import bearer, browse_as, token_holder
 from tests.helpers.actions import EXECUTIVE_AFTER, TODAY
 from tests.helpers.factories import make_audit
 
@@ -70,17 +69,9 @@ def person(db):
     count = iter(range(1, 1000))
 
     def make(role: Role, agency_id: int | None = None):
-        n = next(count)
-        user = access.create_user(
-            db,
-            email=f"{role.value}{n}@example.org",
-            display_name=f"{role.value.replace('_', ' ').title()} {n}",
-            roles={role},
-            agency_id=agency_id,
-        )
-        _row, plain = access.create_token(db, user=user, name="tests", days=1)
-        db.commit()
-        return user, {"Authorization": f"Bearer {plain}"}
+        name = f"{role.value.replace('_', ' ').title()} {next(count)}"
+        user, plain = token_holder(db, role, name, agency_id=agency_id)
+        return user, bearer(plain)
 
     return make
 

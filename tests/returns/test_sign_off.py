@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.access import service as access
 from app.access.models import Role
 from app.returns.models import Return
+from tests.helpers.access import bearer, token_holder
 from tests.helpers.factories import make_audit
 from tests.moderation.test_moderation import complete
 
@@ -27,16 +27,7 @@ def audit(db):
 
 
 def token_for(db, role: Role, agency_id: int, name: str) -> dict:
-    user = access.create_user(
-        db,
-        email=f"{name.lower().replace(' ', '.')}@example.org",
-        display_name=name,
-        roles={role},
-        agency_id=agency_id,
-    )
-    _row, plain = access.create_token(db, user=user, name="tests", days=1)
-    db.commit()
-    return {"Authorization": f"Bearer {plain}"}
+    return bearer(token_holder(db, role, name, agency_id=agency_id)[1])
 
 
 def first_return(db, audit) -> int:
