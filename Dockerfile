@@ -1,3 +1,11 @@
+# The front end the service serves itself (GOV.UK Frontend's CSS, JavaScript, fonts and
+# images; Swagger UI for /docs): installed from package-lock.json, without the test-only
+# packages (axe-core), and copied into the image below.
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 # PDF briefings: WeasyPrint's libraries and a font with Arial's metrics to make them, and
 # poppler-utils (pdftotext, pdfinfo) for the identification check, which reads each PDF's
@@ -11,6 +19,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/case-audit
 COPY . .
+COPY --from=assets /build/node_modules ./node_modules
 RUN pip install --no-cache-dir -e . && useradd --system --home /srv/case-audit audit \
     && mkdir -p var && chown audit var
 USER audit

@@ -1,6 +1,7 @@
 """docker-compose.yml cannot be run here (no Docker engine), so check it against the
 settings the app really reads."""
 
+import re
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -143,3 +144,25 @@ class TestTheServiceRole:
         assert volume_holding("app") == volume_holding("migrate") == "checkpoints"
         assert volume_holding("db") is None
         assert "checkpoints" in _compose()["volumes"]
+
+
+class TestTheImage:
+    """The Dockerfile cannot be built here (no Docker engine): check what it says."""
+
+    def test_the_image_carries_the_front_end_it_serves(self):
+        """Pages need GOV.UK Frontend's files and /docs Swagger UI's, which come from npm
+        (app/templating.py GOVUK_DIST, app/api_docs.py SWAGGER_UI_DIST); .dockerignore
+        keeps the checkout's node_modules out, so the image installs its own."""
+        dockerfile = (ROOT / "Dockerfile").read_text()
+        assert "node_modules" in (ROOT / ".dockerignore").read_text()
+        assert re.search(r"^FROM node:\S+ AS assets$", dockerfile, re.M)
+        assert "npm ci --omit=dev" in dockerfile
+        assert "COPY --from=assets /build/node_modules ./node_modules" in dockerfile
+        # Copied after the checkout, into the folder the app reads them from.
+        final = dockerfile.split("FROM python:")[1]
+        assert final.index("COPY . .") < final.index("COPY --from=assets")
+        assert "WORKDIR /srv/case-audit" in final
+        from app.config import PROJECT_ROOT
+        from app.templating import GOVUK_DIST
+
+        assert GOVUK_DIST.relative_to(PROJECT_ROOT).parts[0] == "node_modules"
