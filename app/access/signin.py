@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets as random
 from collections.abc import Iterator
@@ -97,6 +98,23 @@ class TooManyAttempts(AppError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+def counted_as(client_address: str) -> str:
+    """The source a sign-in is counted against, for the limits per address: an IPv6
+    address's /64 network (one household's or one machine's addresses: anyone given
+    one has the whole /64, so counting each address alone would give them 18 quintillion
+    allowances), an IPv4 address as it is (also when written as IPv6, ``::ffff:a.b.c.d``),
+    anything else (a test client's name) as it is."""
+    try:
+        address = ipaddress.ip_address(client_address)
+    except ValueError:
+        return client_address
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return client_address
+
+
 # --- signing in --------------------------------------------------------------------
 
 
@@ -118,6 +136,7 @@ def sign_in(
     has had its allowance of passwords checked in the last minute, or while the
     (account, address) pair is locked, even with the right password.
     """
+    source = counted_as(client_address)  # the limits' key; the session keeps the address
     account = email.strip().lower()
     # FOR KEY SHARE is what inserting the web session takes anyway; taken before the
     # throttle's locks it keeps one order, account then throttle, as the second factor
@@ -125,7 +144,7 @@ def sign_in(
     user = session.scalar(
         select(User).where(User.email == account).with_for_update(read=True, key_share=True)
     )
-    _admit(session, account=account, client_address=client_address, user=user, settings=settings)
+    _admit(session, account=account, client_address=source, user=user, settings=settings)
     # verify_password does the same work when there is no hash, so an unknown
     # account takes as long to refuse as a wrong password.
     password_ok = verify_password(user.password_hash if user else None, password)
@@ -136,7 +155,7 @@ def sign_in(
         _count_failure(
             session,
             account=account,
-            client_address=client_address,
+            client_address=source,
             user=user,
             reason=reason,
             settings=settings,
@@ -149,7 +168,7 @@ def sign_in(
         status = SignInStatus.SIGNED_IN
         # Failures are forgiven only when signing in is complete: a right password
         # must not wipe the count of wrong codes at the second step.
-        _clear_failures(session, account=account, client_address=client_address)
+        _clear_failures(session, account=account, client_address=source)
     elif user.totp_confirmed_at is None:
         status = SignInStatus.ENROL
         # A new secret at each attempt: one shown to an earlier, unfinished sign-in
@@ -218,22 +237,23 @@ def confirm_enrolment(
     """Confirm the new authenticator with a code from it: the account's second factor
     is then set, ten new recovery codes replace any old ones (returned once, stored as
     digests), and the session is complete under a new token."""
+    source = counted_as(client_address)  # the limits' key; the session keeps the address
     user = _pending_user(session, web_session)
     if user.totp_confirmed_at is not None or not user.totp_secret:
         raise StateError("An authenticator app is already set up for this account.")
-    _refuse_if_locked(session, account=user.email, client_address=client_address, user=user)
+    _refuse_if_locked(session, account=user.email, client_address=source, user=user)
     step = _totp_step(user, code)
     if step is None:
         _count_failure(
             session,
             account=user.email,
-            client_address=client_address,
+            client_address=source,
             user=user,
             reason="wrong enrolment code",
             settings=settings,
         )
         raise CodeRefused(CODE_REFUSED)
-    _clear_failures(session, account=user.email, client_address=client_address)
+    _clear_failures(session, account=user.email, client_address=source)
     user.totp_last_step = step
     user.totp_confirmed_at = utcnow()
     codes = _new_recovery_codes(session, user, settings)
@@ -255,10 +275,11 @@ def second_factor(
     """Finish signing in with a code from the authenticator app (each code works
     once: its time step must be later than the last one accepted) or an unused
     recovery code (then used up). The session continues under a new token."""
+    source = counted_as(client_address)  # the limits' key; the session keeps the address
     user = _pending_user(session, web_session)
     if user.totp_confirmed_at is None:
         raise StateError("Set up an authenticator app first.")
-    _refuse_if_locked(session, account=user.email, client_address=client_address, user=user)
+    _refuse_if_locked(session, account=user.email, client_address=source, user=user)
     method = "authenticator"
     step = _totp_step(user, code)
     if step is not None:
@@ -269,7 +290,7 @@ def second_factor(
             _count_failure(
                 session,
                 account=user.email,
-                client_address=client_address,
+                client_address=source,
                 user=user,
                 reason="wrong code",
                 settings=settings,
@@ -277,7 +298,7 @@ def second_factor(
             raise CodeRefused(CODE_REFUSED)
         recovery.used_at = utcnow()
         method = "recovery code"
-    _clear_failures(session, account=user.email, client_address=client_address)
+    _clear_failures(session, account=user.email, client_address=source)
     plain = _complete(web_session)
     with _acting_as(user, web_session):
         auditlog.record(

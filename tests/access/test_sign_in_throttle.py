@@ -129,6 +129,33 @@ class TestPerAddress:
         elsewhere = other_browser(address="203.0.113.7")  # documentation range (RFC 5737)
         assert start_sign_in(elsewhere, user).status_code == 200
 
+    def test_an_ipv6_network_of_64_bits_counts_as_one_address(
+        self, clock, db, web, make_user, other_browser, checked
+    ):
+        """Whoever is given an IPv6 address has its whole /64 (2^64 addresses): counted
+        one by one, each would have an allowance of its own. Documentation prefixes
+        (RFC 3849 for IPv6, RFC 5737 for IPv4)."""
+        user = make_user()
+        for n in range(10):
+            attempt(other_browser(address=f"2001:db8:1:2::{n + 1:x}"), f"nobody{n}@example.org")
+        assert len(checked) == 10
+        same_network = other_browser(address="2001:db8:1:2:ffff:ffff:ffff:fffe")
+        assert start_sign_in(same_network, user).status_code == 429
+        next_network = other_browser(address="2001:db8:1:3::1")
+        assert start_sign_in(next_network, user).status_code == 200
+        assert len(checked) == 11
+        # The web session keeps the address itself, not its network.
+        started = db.scalar(select(WebSession.client_address).where(WebSession.user_id == user.id))
+        assert started == "2001:db8:1:3::1"
+
+    def test_what_an_address_is_counted_as(self):
+        assert signin.counted_as("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+        assert signin.counted_as("2001:DB8:1:2::7") == "2001:db8:1:2::/64"
+        assert signin.counted_as("::ffff:203.0.113.7") == "203.0.113.7"
+        assert signin.counted_as("203.0.113.7") == "203.0.113.7"
+        assert signin.counted_as("testclient") == "testclient"
+        assert signin.counted_as("") == ""
+
     def test_the_refusal_is_logged_and_checks_no_password(self, clock, db, web, checked):
         for n in range(11):
             attempt(web, f"nobody{n}@example.org")
