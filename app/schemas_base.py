@@ -3,6 +3,7 @@
 import re
 import types
 import typing
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -13,10 +14,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 # Control characters are refused at the edge: PostgreSQL cannot store NUL at all,
 # and a line break in a name breaks every one-line place it is shown.
@@ -96,8 +100,66 @@ def check_storable(value: Any) -> None:
 MAX_ID = 2_147_483_647
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+# What check_line refuses, as a JSON schema pattern: no control character at all; or,
+# where the text is stripped first, none but white space (tabs, line breaks) at its
+# start or end, which stripping removes.
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+STRIPPED_LINE_PATTERN = r"^\s*[^\x00-\x1f\x7f]*\s*$"
+
+
+def _stripped(schema: Any) -> bool:
+    """Whether the core schema's text is stripped before the validators see it."""
+    while schema.get("type") in ("function-after", "function-before", "nullable"):
+        schema = schema["schema"]
+    return bool(schema.get("strip_whitespace"))
+
+
+def _show(schema: dict[str, Any], keywords: dict[str, Any]) -> None:
+    """Put the keywords on the text's schema (the string branch of ``X | None``); a
+    second pattern goes beside the first, in ``allOf``."""
+    if schema.get("type") == "string":
+        for key, value in keywords.items():
+            if key == "pattern" and schema.get(key, value) != value:
+                schema.setdefault("allOf", []).append({"pattern": value})
+            else:
+                schema[key] = value
+    for branch in schema.get("anyOf", ()):
+        _show(branch, keywords)
+
+
+class Shows:
+    """Text's JSON schema keywords (``pattern``, ``minLength``) for a rule that a
+    validator of the field's own, or the service, enforces with a message of its own:
+    the schema says what is refused, and the refusal and its words stay as they are
+    (pydantic would check the keywords itself, first, in its own words, if they were
+    given to ``Field`` or ``StringConstraints``)."""
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        _show(handler.resolve_ref_schema(schema), self.keywords)
+        return schema
+
+
+@dataclass(frozen=True, slots=True)
+class _OneLineValidator(AfterValidator):
+    """``check_line``, and its rule in the JSON schema as a ``pattern`` (``Shows``)."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        pattern = STRIPPED_LINE_PATTERN if _stripped(core_schema) else LINE_PATTERN
+        _show(handler.resolve_ref_schema(schema), {"pattern": pattern})
+        return schema
+
+
 PlainText = AfterValidator(check_text)
-OneLine = AfterValidator(check_line)
+OneLine = _OneLineValidator(check_line)
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
@@ -201,7 +263,13 @@ class RequestModel(BaseModel):
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Response bodies. A field with a default is still in every answer the service
+    sends, so the JSON schema says it is required (a client generated from it need not
+    treat it as missing, and schemathesis checks it is there)."""
+
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 def reject_null(*fields: str):

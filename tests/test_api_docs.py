@@ -7,15 +7,19 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import ValidationError
 
 from app.access.auth import SECURE_SESSION_COOKIE, SESSION_COOKIE
 from app.access.csrf import CSRF_HEADER
 from app.access.policy import Permission
 from app.access.rules import ROUTE_RULES
+from app.access.secrets import MIN_PASSWORD_LENGTH
+from app.agencies.schemas import AgencyCreate
 from app.api_docs import docs_on
+from app.audits.schemas import PSEUDONYM_INPUT_PATTERN, ChildCreate
 from app.config import Settings
 from app.main import create_app
-from app.schemas_base import RequestModel
+from app.schemas_base import LINE_PATTERN, STRIPPED_LINE_PATTERN, RequestModel
 from tests.helpers.app_client import AppClient
 from tests.helpers.permissions import api_routes
 
@@ -196,6 +200,115 @@ class TestOpenApiDocument:
         assert "/templates/{template_id}" in version["properties"]["template_id"]["description"]
         assert version["properties"]["family_id"]["deprecated"] is True
 
+    def test_a_response_field_with_a_default_is_required(self, built):
+        # The service sends every field of an answer, defaults included: a generated
+        # client need not treat them as possibly missing, and schemathesis checks them.
+        _app, document = built
+        schemas = document["components"]["schemas"]
+        summary = schemas["ReturnSummary"]
+        assert {"not_received", "not_received_reason"} <= set(summary["required"])
+        assert "csrf_token" in schemas["MeOut"]["required"]
+        assert "current" in schemas["SessionOut"]["required"]
+        # Request bodies keep their defaults optional.
+        assert "required" not in schemas["ActionPatch"]
+
+    def test_the_analytics_say_their_shape(self, built):
+        # A generated client reads a typed report, not an untyped mapping.
+        _app, document = built
+        answer = document["paths"]["/api/v1/moderation/analytics"]["get"]["responses"]["200"]
+        schema = answer["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/AnalyticsOut"}
+        schemas = document["components"]["schemas"]
+        assert {"pairs", "weights", "headlines", "groups"} <= set(
+            schemas["AnalyticsOut"]["required"]
+        )
+        rows = schemas["AnalyticsGroup"]["properties"]["by_key_area"]["items"]["anyOf"]
+        assert {"$ref": "#/components/schemas/OverallGradeRow"} in rows
+
+    def test_one_line_text_says_it_refuses_control_characters(self, built):
+        # check_line's rule, as a pattern: white space that stripping removes may lead
+        # or trail (a name), where nothing is stripped no control character at all.
+        _app, document = built
+        schemas = document["components"]["schemas"]
+        name = schemas["AgencyCreate"]["properties"]["name"]
+        assert name["pattern"] == STRIPPED_LINE_PATTERN and name["minLength"] == 1
+        # A PATCH field that refuses null, and a code with a pattern of its own.
+        assert schemas["ThemePatch"]["properties"]["name"]["pattern"] == STRIPPED_LINE_PATTERN
+        code = schemas["LevelIn"]["properties"]["code"]
+        assert code["pattern"] == r"^\S+$" and code["allOf"] == [{"pattern": STRIPPED_LINE_PATTERN}]
+        search = document["paths"]["/api/v1/audits"]["get"]["parameters"]
+        (q,) = [p["schema"] for p in search if p["name"] == "q"]
+        assert {"type": "string", "maxLength": 200, "pattern": LINE_PATTERN} in q["anyOf"]
+        # Multi-line text has no such pattern (tabs and line breaks are fine there).
+        assert "pattern" not in schemas["AuditCreate"]["properties"]["description"]
+
+    @pytest.mark.parametrize(
+        ("value", "accepted"),
+        [
+            ("Office", True),
+            (" Office\n", True),  # stripped
+            ("Off\nice", False),
+            ("Off\x00ice", False),
+            ("Off\tice", False),
+        ],
+    )
+    def test_the_one_line_pattern_says_what_the_service_accepts(self, value, accepted):
+        assert (re.search(STRIPPED_LINE_PATTERN, value) is not None) is accepted
+        assert _accepts(AgencyCreate, name=value, kind="police") is accepted
+
+    @pytest.mark.parametrize(
+        ("value", "accepted"),
+        [
+            ("Child A", True),
+            ("young  person 3b", True),  # kept as "Young person 3B"
+            ("Unborn baby 12", True),
+            ("Child ABCD", False),
+            ("Jane Smith", False),
+            ("Child", False),
+        ],
+    )
+    def test_a_pseudonym_s_pattern_says_what_the_service_accepts(self, built, value, accepted):
+        _app, document = built
+        pseudonym = document["components"]["schemas"]["ChildCreate"]["properties"]["pseudonym"]
+        assert (
+            pseudonym["pattern"] == PSEUDONYM_INPUT_PATTERN
+            and "Child A" in pseudonym["description"]
+        )
+        assert (re.search(pseudonym["pattern"], value) is not None) is accepted
+        assert _accepts(ChildCreate, pseudonym=value) is accepted
+
+    def test_a_new_password_s_length_is_declared(self, built):
+        _app, document = built
+        schemas = document["components"]["schemas"]
+        assert schemas["PasswordIn"]["properties"]["password"]["minLength"] == MIN_PASSWORD_LENGTH
+        (text, _null) = schemas["UserCreate"]["properties"]["password"]["anyOf"]
+        assert text["minLength"] == MIN_PASSWORD_LENGTH
+        # Signing in checks the password, not its length.
+        assert schemas["SignInIn"]["properties"]["password"]["minLength"] == 1
+
+    def test_what_must_be_different_says_so(self, built):
+        # A level code unique across a scale's levels cannot be a JSON schema keyword:
+        # the description says it; a question's options are plain text, uniqueItems.
+        _app, document = built
+        schemas = document["components"]["schemas"]
+        assert "code must be different" in schemas["ScaleIn"]["properties"]["levels"]["description"]
+        key_areas = schemas["TemplateContent"]["properties"]["key_areas"]
+        assert "title must be different" in key_areas["description"]
+        for model in ("QuestionIn", "QuestionPatch"):
+            assert schemas[model]["properties"]["options"]["uniqueItems"] is True, model
+
+    def test_an_audit_names_its_template_version_as_a_version(self, built):
+        # An audit's template_version.id is a version's id; the template's is beside it.
+        _app, document = built
+        schemas = document["components"]["schemas"]
+        assert "TemplateRef" not in schemas
+        audit = schemas["AuditOut"]["properties"]["template_version"]
+        assert audit == {"$ref": "#/components/schemas/TemplateVersionRef"}
+        version = schemas["TemplateVersionRef"]
+        assert {"id", "template_id", "name", "number"} <= set(version["required"])
+        assert "template version's id" in version["properties"]["id"]["description"]
+        assert "/templates/{template_id}" in version["properties"]["template_id"]["description"]
+
     def test_a_patch_field_that_refuses_null_is_not_declared_nullable(self, built):
         # Leaving it out keeps the value; null is answered 422 "cannot be null".
         _app, document = built
@@ -217,6 +330,14 @@ class TestOpenApiDocument:
         owner = schemas["ActionPatch"]["properties"]["owner_user_id"]
         assert {"type": "null"} in owner["anyOf"]
         assert schemas["ThemePatch"]["properties"]["name"]["type"] == "string"
+
+
+def _accepts(model, **values) -> bool:
+    try:
+        model.model_validate(values)
+    except ValidationError:
+        return False
+    return True
 
 
 def _request_models() -> list[type]:

@@ -230,6 +230,10 @@ def test_an_audit_s_whole_cycle_through_the_generated_client(
         ),
     )
     assert audit.status == m.AuditStatus.PLANNED
+    assert (audit.template_version.id, audit.template_version.template_id) == (
+        published.id,
+        draft.template_id,
+    )
     assert {a.id for a in audit.agencies} == {police.id, school.id}
     child_a = api.children_create(
         admin,
@@ -364,7 +368,11 @@ def test_an_audit_s_whole_cycle_through_the_generated_client(
     audit = api.audits_get(admin, audit_id=audit.id)
     assert audit.status == m.AuditStatus.LEARNING and audit.returns.moderated == 4
     analytics = api.moderation_analytics(moderator, audit_id=audit.id)
-    assert analytics.to_dict()  # an object (its shape is not declared)
+    # Two key areas' grades in each of four returns (the overall grade apart).
+    assert isinstance(analytics, m.AnalyticsOut) and analytics.pairs == 4 * 2
+    (group,) = analytics.groups
+    assert group.levels == ["Outstanding", "Good", "Requires improvement to be good", "Inadequate"]
+    assert analytics.headlines and isinstance(group.by_key_area[-1], m.OverallGradeRow)
     csv = api.actions_export_csv(moderator)
     assert "Offer early help at the first referral" in csv
     xlsx = api.actions_export_xlsx(moderator)

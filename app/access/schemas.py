@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from app.access.models import GrantDecision, Role, RoleGrantRequest, User
-from app.access.secrets import MAX_PASSWORD_LENGTH
+from app.access.secrets import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.access.signin import SignInStatus
 from app.schemas_base import (
     Id,
@@ -19,6 +19,7 @@ from app.schemas_base import (
     PlainText,
     RequestModel,
     ResponseModel,
+    Shows,
     reject_null,
 )
 
@@ -35,6 +36,17 @@ Email = Annotated[
     ),
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+# A password being set: its length is checked by the service (secrets.password_problem,
+# which also refuses the most common passwords), the schema says so.
+NewPassword = Annotated[
+    str,
+    StringConstraints(max_length=MAX_PASSWORD_LENGTH),
+    Shows(minLength=MIN_PASSWORD_LENGTH),
+    Field(
+        description=f"At least {MIN_PASSWORD_LENGTH} characters, and not one of the most "
+        "commonly used passwords."
+    ),
+]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
@@ -129,7 +141,7 @@ class UserCreate(RequestModel):
     display_name: Name
     roles: list[Role] = Field(min_length=1, max_length=len(Role))
     agency_id: Id | None = None
-    password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)] | None = None
+    password: NewPassword | None = None
 
 
 class UserUpdate(RequestModel):
@@ -142,7 +154,7 @@ class UserUpdate(RequestModel):
 
 
 class PasswordIn(RequestModel):
-    password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)]
+    password: NewPassword
 
 
 class RoleGrantOut(ResponseModel):

@@ -49,7 +49,11 @@ class LevelIn(RequestModel):
 
 class ScaleIn(RequestModel):
     name: Name
-    levels: list[LevelIn] = Field(min_length=2, max_length=10)
+    levels: list[LevelIn] = Field(
+        min_length=2,
+        max_length=10,
+        description="Best first. Each level's code must be different from the others'.",
+    )
 
     @model_validator(mode="after")
     def _unique_codes(self) -> ScaleIn:
@@ -64,7 +68,13 @@ class QuestionIn(RequestModel):
     type: AnswerType
     required: bool = True
     guidance: LongText = ""
-    options: list[Option] = Field(default_factory=list, max_length=30)
+    options: list[Option] = Field(
+        default_factory=list,
+        max_length=30,
+        json_schema_extra={"uniqueItems": True},
+        description="A single choice question's options (at least two, all different); "
+        "none for any other type.",
+    )
 
     @model_validator(mode="after")
     def _options_fit_type(self) -> QuestionIn:
@@ -83,7 +93,7 @@ class QuestionPatch(RequestModel):
     type: AnswerType | None = None
     required: bool | None = None
     guidance: LongText | None = None
-    options: list[Option] | None = None
+    options: list[Option] | None = Field(default=None, json_schema_extra={"uniqueItems": True})
     position: int | None = Field(default=None, ge=0)
 
     _not_null = reject_null("prompt", "type", "required", "guidance", "options", "position")
@@ -124,7 +134,11 @@ class TemplateContent(RequestModel):
     overall_grade: bool = True
     evidence_boxes: bool = True
     scale: ScaleIn | None = None
-    key_areas: list[KeyAreaIn] = Field(default_factory=list, max_length=30)
+    key_areas: list[KeyAreaIn] = Field(
+        default_factory=list,
+        max_length=30,
+        description="Each key area's title must be different from the others' (in any case).",
+    )
 
     @field_validator("key_areas")
     @classmethod

@@ -4,7 +4,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AliasChoices, Field, StringConstraints, field_validator
 
 from app.agencies.models import AgencyKind
 from app.audits.models import AgeBand, AuditStatus
@@ -17,6 +17,7 @@ from app.schemas_base import (
     RequestModel,
     ResponseModel,
     ShortText,
+    Shows,
     reject_null,
 )
 
@@ -26,7 +27,29 @@ from app.schemas_base import (
 # published briefing whose learning each agency is asked about.
 PSEUDONYM_WORDS = ("Child", "Young person", "Baby", "Unborn baby", "Sibling", "Briefing")
 PSEUDONYM_PATTERN = r"^(?:" + "|".join(PSEUDONYM_WORDS) + r") [A-Z0-9]{1,3}$"
-Pseudonym = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else r"\s+" for c in word)
+
+
+# What _check_pseudonym accepts, as a JSON schema pattern: the words in any case, the
+# code in either, any spacing between ("child  a" is stored as "Child A"). White space
+# before or after, which is stripped, is left out: with it, a pseudonym padded past
+# maxLength would match, and the length is checked once it is stripped.
+PSEUDONYM_INPUT_PATTERN = (
+    r"^(?:" + "|".join(_any_case(w) for w in PSEUDONYM_WORDS) + r")\s+[A-Za-z0-9]{1,3}$"
+)
+Pseudonym = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=40),
+    Shows(pattern=PSEUDONYM_INPUT_PATTERN),
+    Field(
+        description="One of " + ", ".join(PSEUDONYM_WORDS) + ", then a code of up to 3 "
+        "letters or digits ('Child A', 'Young person 3'): never a name or case number. "
+        "Any case and spacing will do: 'child  a' is kept as 'Child A'."
+    ),
+]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), OneLine]
 
 
@@ -141,10 +164,21 @@ class NamedRef(ResponseModel):
     name: str
 
 
-class TemplateRef(ResponseModel):
-    id: int
+class TemplateVersionRef(ResponseModel):
+    """The template version an audit uses: ``id`` is the version's, ``template_id``
+    the template's (the same for all its versions)."""
+
+    id: int = Field(
+        description="The template version's id: for /template-versions/{version_id}. "
+        "Not the template's id (template_id)."
+    )
+    template_id: int = Field(
+        validation_alias=AliasChoices("template_id", "family_id"),
+        description="The template's id, the same for all its versions: for "
+        "/templates/{template_id}.",
+    )
     name: str
-    number: int
+    number: int = Field(description="The version's number within its template: 1, 2 ...")
 
 
 class StatusCounts(ResponseModel):
@@ -162,7 +196,7 @@ class AuditOut(ResponseModel):
     theme: str
     description: str
     status: AuditStatus
-    template_version: TemplateRef
+    template_version: TemplateVersionRef
     lead_subgroup: NamedRef | None
     returns_due_on: date | None
     moderation_meeting_on: date | None

@@ -13,6 +13,7 @@ from app.deps import ClockDep, IdPath, IdQuery, SessionDep, transactional
 from app.moderation import analytics, export, late, lifecycle, service
 from app.moderation.models import ModeratedGrade
 from app.moderation.schemas import (
+    AnalyticsOut,
     AreaOut,
     CellOut,
     DecisionIn,
@@ -201,7 +202,7 @@ def analytics_of(session, request: Request, actor: Actor, filters: analytics.Fil
     return analytics.report(session, actor=actor, filters=filters, threshold=threshold)
 
 
-@router.get("/moderation/analytics", name="api.moderation.analytics")
+@router.get("/moderation/analytics", name="api.moderation.analytics", response_model=AnalyticsOut)
 @transactional
 def analytics_report(
     session: SessionDep, request: Request, actor: Actor, filters: AnalyticsFilters

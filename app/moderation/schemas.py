@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from app.audits.models import AuditStatus
 from app.identify.schemas import ConfirmIdentifying
@@ -87,3 +87,124 @@ class ExclusionOut(ResponseModel):
     excluded: bool
     excluded_at: datetime | None
     reason: str = Field(description="Why it was left out (empty when it is included).")
+
+
+# --- analytics (GET /api/v1/moderation/analytics): the shape of analytics.report ---------
+#
+# Each model forbids what it does not declare: the report is a plain dict, and a key
+# added there without being added here fails loudly rather than vanishing from the answer.
+
+Interval = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class _Figures(ResponseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Proportion(_Figures):
+    count: int
+    n: int
+    estimate: float | None = Field(description="count / n; None when n is 0.")
+    ci: Interval | None = Field(description="The 95% Wilson interval, [low, high].")
+
+
+class Shifts(_Figures):
+    """Moves made by moderation: ``raised``, a better grade than the agency's own;
+    ``lowered``, a worse one. ``mean_shift``: the mean of moderated minus own position
+    (positive: own grades were generous)."""
+
+    n: int
+    changed: Proportion
+    raised: Proportion
+    lowered: Proportion
+    mean_shift: float | None
+    sd: float | None
+    mean_shift_ci: Interval | None
+
+
+class Distribution(_Figures):
+    n: int
+    counts: list[int] = Field(description="How many grades at each level, best first.")
+
+
+class Coefficient(_Figures):
+    """A chance-corrected agreement coefficient, with its Landis and Koch reading."""
+
+    name: str
+    weights: str
+    n: int
+    estimate: float | None = Field(description="None when undefined; ``note`` says why.")
+    se: float | None
+    ci: Interval | None
+    observed: float | None
+    expected: float | None
+    note: str | None
+    band: str | None = Field(description="Landis and Koch's word: poor, slight ... almost perfect.")
+    reading: str = Field(description="The figure and its band in words, or why there is none.")
+
+
+class AnalyticsRow(_Figures):
+    """A row's figures: the whole set, an agency's grades or a key area's."""
+
+    label: str
+    suppressed: Literal[False]
+    n: int
+    k: int = Field(description="The number of levels on the scale.")
+    agreement: Proportion
+    shifts: Shifts
+    self_distribution: Distribution
+    moderated_distribution: Distribution
+    weighted_kappa: Coefficient
+    kappa: Coefficient
+    ac1: Coefficient
+    ac2: Coefficient
+    confidence: float
+
+
+class SuppressedRow(_Figures):
+    """A row not shown: too few grades ("fewer than N"), or it would give a small
+    count away ("not shown")."""
+
+    label: str
+    suppressed: Literal[True]
+    n: None
+    shown_as: str
+
+
+class OverallGradeRow(AnalyticsRow):
+    """The overall grade's row, last in the key areas' breakdown."""
+
+    overall: Literal[True]
+
+
+class SuppressedOverallGradeRow(SuppressedRow):
+    """The overall grade's row, not shown."""
+
+    overall: Literal[True]
+
+
+Row = AnalyticsRow | SuppressedRow
+# The overall grade's variants first: a client that tries each in turn reads ``overall``.
+KeyAreaRow = OverallGradeRow | SuppressedOverallGradeRow | AnalyticsRow | SuppressedRow
+
+
+class AnalyticsGroup(_Figures):
+    """The figures on one grading scale (scales are never pooled)."""
+
+    scale: str
+    levels: list[str] = Field(description="The scale's level labels, best first.")
+    audits: int
+    overall: Row = Field(description="All grades on this scale (the overall grade apart).")
+    by_agency: list[Row]
+    by_key_area: list[KeyAreaRow] = Field(
+        description="In the template's order; the overall grade last (``overall``: true)."
+    )
+
+
+class AnalyticsOut(_Figures):
+    pairs: int = Field(description="How many self-grade and moderated-grade pairs.")
+    weights: Literal["quadratic", "linear"]
+    threshold: int = Field(description="The small-count threshold.")
+    headlines: list[str]
+    explanation: str
+    groups: list[AnalyticsGroup] = Field(description="The largest group first.")
