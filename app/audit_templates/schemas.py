@@ -205,6 +205,17 @@ class VersionSummary(ResponseModel):
     published_at: datetime | None
 
 
+# A template's id, read from its versions' ``family_id``: the same for all its versions.
+TemplateId = Annotated[
+    int,
+    Field(
+        validation_alias=AliasChoices("template_id", "family_id"),
+        description="The template's id, the same for all its versions: for "
+        "/templates/{template_id}.",
+    ),
+]
+
+
 class TemplateVersionOut(ResponseModel):
     """One version of a template. Its ``id`` is the version's; the template's, which
     all its versions share, is ``template_id``."""
@@ -213,11 +224,7 @@ class TemplateVersionOut(ResponseModel):
         description="This version's id: for /template-versions/{version_id} and an audit's "
         "template_version_id. Not the template's id (template_id)."
     )
-    template_id: int = Field(
-        validation_alias=AliasChoices("template_id", "family_id"),
-        description="The template's id, the same for all its versions: for "
-        "/templates/{template_id}.",
-    )
+    template_id: TemplateId
     family_id: int = Field(
         deprecated="The same as template_id, by its earlier name.",
         description="The same as template_id, by its earlier name.",

@@ -4,9 +4,10 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from app.agencies.models import AgencyKind
+from app.audit_templates.schemas import TemplateId
 from app.audits.models import AgeBand, AuditStatus
 from app.returns.models import ReturnStatus
 from app.schemas_base import (
@@ -172,11 +173,7 @@ class TemplateVersionRef(ResponseModel):
         description="The template version's id: for /template-versions/{version_id}. "
         "Not the template's id (template_id)."
     )
-    template_id: int = Field(
-        validation_alias=AliasChoices("template_id", "family_id"),
-        description="The template's id, the same for all its versions: for "
-        "/templates/{template_id}.",
-    )
+    template_id: TemplateId
     name: str
     number: int = Field(description="The version's number within its template: 1, 2 ...")
 
