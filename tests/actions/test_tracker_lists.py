@@ -15,7 +15,7 @@ from app.actions import service
 from app.actions.models import ActionStatus
 from app.audits import service as audits
 from tests.helpers.actions import TODAY, summary_links
-from tests.helpers.statements import statements
+from tests.helpers.statements import page_and_statements
 
 TITLES = re.compile(r'<a class="govuk-link" href="/actions/\d+">([^<]+)</a>')
 SORTED = re.compile(
@@ -160,10 +160,8 @@ def test_a_longer_tracker_costs_no_more_queries(db, moderator, audit, first, sec
         db.commit()
 
     def page() -> tuple[str, int]:
-        with statements(db) as seen:
-            response = moderator.get("/actions")
-        assert response.status_code == 200, response.text
-        return unescape(response.text), len(seen)
+        html, count = page_and_statements(moderator, db, "/actions")
+        return unescape(html), count
 
     add(5)
     short, few = page()

@@ -18,7 +18,7 @@ from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import browse_as
 from tests.helpers.audits import API
 from tests.helpers.factories import make_audit, make_template
-from tests.helpers.statements import statements
+from tests.helpers.statements import page_and_statements
 
 TITLES = re.compile(r'<a class="govuk-link" href="/(?:admin/)?audits/\d+">([^<]+)</a>')
 CHILDREN = re.compile(
@@ -183,10 +183,7 @@ class TestAuditsPageQueries:
             db.commit()
 
         def page() -> tuple[str, int]:
-            with statements(db) as seen:
-                response = client.get("/audits")
-            assert response.status_code == 200, response.text
-            return response.text, len(seen)
+            return page_and_statements(client, db, "/audits")
 
         client = as_role(anonymous_client, db, Role.ADMIN)
         add(5)

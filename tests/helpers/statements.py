@@ -27,3 +27,11 @@ def statements(db: Session) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def page_and_statements(client, db: Session, path: str) -> tuple[str, int]:
+    """A page's HTML (it must answer 200) and how many statements drawing it took."""
+    with statements(db) as seen:
+        response = client.get(path)
+    assert response.status_code == 200, response.text
+    return response.text, len(seen)

@@ -15,7 +15,7 @@ from app.returns import work
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import actor_of, enrolled_auditor, sign_in_with_the_form
 from tests.helpers.factories import make_template
-from tests.helpers.statements import statements
+from tests.helpers.statements import page_and_statements
 
 HEADINGS = re.compile(r'<h3 class="govuk-heading-s govuk-!-margin-bottom-1">([^<]+)</h3>')
 
@@ -106,10 +106,7 @@ def test_more_audits_on_more_templates_cost_no_more_queries(db, anonymous_client
         db.commit()
 
     def page() -> tuple[str, int]:
-        with statements(db) as seen:
-            response = anonymous_client.get("/my-work")
-        assert response.status_code == 200, response.text
-        return response.text, len(seen)
+        return page_and_statements(anonymous_client, db, "/my-work")
 
     sign_in_with_the_form(anonymous_client, user)
     add(1)
