@@ -37,6 +37,7 @@ SAMPLE_BODIES: dict[str, object] = {
     "api.key_areas.update": {},
     "api.questions.create": {"prompt": "New?", "type": "free_text"},
     "api.questions.update": {},
+    "api.questions.create_case": {"prompt": "What difference?", "type": "free_text"},
     "api.audits.create": {"template_version_id": 1, "title": "New audit"},
     "api.audits.update": {},
     "api.audits.agencies": {"agency_ids": []},

@@ -112,6 +112,7 @@ ROUTE_RULES: dict[str, P] = {
     "api.templates.import": P.TEMPLATE_MANAGE,
     "api.template_versions.update": P.TEMPLATE_MANAGE,
     "api.template_versions.scale": P.TEMPLATE_MANAGE,
+    "api.questions.create_case": P.TEMPLATE_MANAGE,
     "api.template_versions.publish": P.TEMPLATE_MANAGE,
     "api.template_versions.retire": P.TEMPLATE_MANAGE,
     "api.template_versions.new_version": P.TEMPLATE_MANAGE,

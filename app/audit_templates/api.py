@@ -203,6 +203,26 @@ def add_question(
     )
 
 
+@router.post(
+    "/template-versions/{version_id}/case-questions",
+    name="api.questions.create_case",
+    status_code=status.HTTP_201_CREATED,
+)
+@transactional
+def add_case_question(
+    session: SessionDep, version_id: IdPath, body: QuestionCreate
+) -> TemplateVersionOut:
+    """Add a question about the whole case, answered once per return beside the overall
+    grade. Change or remove it as any question, by its id."""
+    version = service.get_version(session, version_id=version_id)
+    section = editing.case_section(session, version=version)
+    return VersionOut(
+        editing.add_question(
+            session, version=version, key_area=section, data=body, position=body.position
+        )
+    )
+
+
 @router.patch("/questions/{question_id}", name="api.questions.update")
 @transactional
 def update_question(

@@ -9,14 +9,19 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit_templates.models import AnswerType, KeyArea, Question, TemplateVersion
+from app.audit_templates.models import AnswerType, KeyArea, Question, SectionKind, TemplateVersion
 from app.audit_templates.parts import (
+    CASE_SECTION_TITLE,
     build_key_area,
     build_question,
     build_scale,
+    fill_question,
     key_area_log,
+    question_in,
     question_log,
     scale_log,
+    stored_conditions,
+    version_condition_problems,
 )
 from app.audit_templates.schemas import KeyAreaIn, QuestionIn, ScaleIn
 from app.audit_templates.service import get_version, require_draft
@@ -89,7 +94,34 @@ def get_key_area(session: Session, *, key_area_id: int) -> tuple[TemplateVersion
     if version_id is None:
         raise NotFound(f"There is no key area with id {key_area_id}.")
     version = get_version(session, version_id=version_id)
-    return version, next(k for k in version.key_areas if k.id == key_area_id)
+    sections = [*version.key_areas, *([version.case_section] if version.case_section else [])]
+    return version, next(k for k in sections if k.id == key_area_id)
+
+
+def case_section(session: Session, *, version: TemplateVersion) -> KeyArea:
+    """The draft's section of questions about the whole case, made when first needed."""
+    require_draft(session, version)
+    if version.case_section is None:
+        version.case_section = KeyArea(
+            position=0, title=CASE_SECTION_TITLE, graded=False, kind=SectionKind.CASE
+        )
+        session.flush()
+    return version.case_section
+
+
+def _conditions_still_fit(session: Session, version_id: int) -> None:
+    """After an edit: refuse it (the request's transaction rolls back) if it leaves a
+    condition referring to a question that is gone, later, or has other answers."""
+    session.flush()
+    version = get_version(session, version_id=version_id, fresh=True)
+    problems = version_condition_problems(version)
+    if problems:
+        raise InvalidInput(
+            "This change would leave a condition that does not fit the template's "
+            "questions: " + problems[0].message + ".",
+            fields=problems,
+        )
+    stored_conditions([q for k in version.key_areas for q in k.questions] + version.case_questions)
 
 
 def update_key_area(
@@ -112,6 +144,7 @@ def update_key_area(
             setattr(key_area, key, value)
         if position is not None:
             _place(version.key_areas, key_area, position)
+            _conditions_still_fit(session, version.id)
     return get_version(session, version_id=version.id)
 
 
@@ -129,6 +162,7 @@ def delete_key_area(
         version.key_areas.remove(key_area)
         for i, each in enumerate(version.key_areas):
             each.position = i
+        _conditions_still_fit(session, version.id)
     return get_version(session, version_id=version.id)
 
 
@@ -148,7 +182,7 @@ def add_question(
         )
     question = build_question(data, 0)
     _place(key_area.questions, question, position)
-    session.flush()
+    _conditions_still_fit(session, version.id)
     auditlog.record(
         session,
         action="question.create",
@@ -188,28 +222,32 @@ def update_question(
     with auditlog.changing(
         session, question, action="question.update", object_type="question", view=question_log
     ):
-        question.prompt = merged.prompt
-        question.answer_type = merged.type
-        question.required = merged.required
-        question.guidance = merged.guidance
-        question.options = list(merged.options)
+        fill_question(question, merged)
         if position is not None:
             _place(key_area.questions, question, position)
+        _conditions_still_fit(session, version.id)
     return get_version(session, version_id=version.id)
 
 
+# What a question keeps only while its type allows it: changing the type drops these
+# unless the change gives them again.
+_KEPT_FOR = {
+    "options": {AnswerType.SINGLE_CHOICE},
+    "not_applicable": {AnswerType.YES_NO, AnswerType.YES_PARTLY_NO, AnswerType.SINGLE_CHOICE},
+    "minimum": {AnswerType.INTEGER, AnswerType.NUMBER},
+    "maximum": {AnswerType.INTEGER, AnswerType.NUMBER},
+    "not_in_future": {AnswerType.DATE},
+    "within_audit_period": {AnswerType.DATE},
+}
+
+
 def _merge_question(question: Question, changes: dict) -> QuestionIn:
+    current = question_in(question).model_dump()
     new_type = changes.get("type", question.answer_type)
-    kept_options = question.options if new_type == AnswerType.SINGLE_CHOICE else []
-    return QuestionIn.model_validate(
-        {
-            "prompt": changes.get("prompt", question.prompt),
-            "type": changes.get("type", question.answer_type),
-            "required": changes.get("required", question.required),
-            "guidance": changes.get("guidance", question.guidance),
-            "options": changes.get("options", kept_options),
-        }
-    )
+    for name, types in _KEPT_FOR.items():
+        if new_type not in types:
+            current.pop(name)
+    return QuestionIn.model_validate({**current, **changes})
 
 
 def delete_question(
@@ -222,4 +260,5 @@ def delete_question(
         key_area.questions.remove(question)
         for i, each in enumerate(key_area.questions):
             each.position = i
+        _conditions_still_fit(session, version.id)
     return get_version(session, version_id=version.id)

@@ -6,10 +6,22 @@ published version) while every audit keeps the questions it started with.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -24,10 +36,47 @@ class TemplateStatus(StrEnum):
 
 class AnswerType(StrEnum):
     FREE_TEXT = "free_text"
+    YES_NO = "yes_no"
     YES_PARTLY_NO = "yes_partly_no"
     SINGLE_CHOICE = "single_choice"
     DATE = "date"
-    NUMBER = "number"
+    INTEGER = "integer"  # a whole number
+    NUMBER = "number"  # a decimal number
+
+
+# The answer types whose answers are one of a few values: these may offer "not
+# applicable", and a condition may depend on them.
+CHOICE_TYPES = frozenset({AnswerType.YES_NO, AnswerType.YES_PARTLY_NO, AnswerType.SINGLE_CHOICE})
+NUMBER_TYPES = frozenset({AnswerType.INTEGER, AnswerType.NUMBER})
+# How a "not applicable" answer is stored, whatever the template calls it.
+NOT_APPLICABLE = "not_applicable"
+
+
+class SectionKind(StrEnum):
+    KEY_AREA = "key_area"
+    # The questions about the whole case, answered once per return beside the overall
+    # grade: kept as a key area of this kind so answers refer to questions as any
+    # other answer does, but never listed among the key areas.
+    CASE = "case"
+
+
+@dataclass(frozen=True)
+class EvidenceBox:
+    """One of a key area's boxes of evidence, as the template declares it."""
+
+    box: str  # went_well, could_be_better or impact_on_child: where it is kept
+    label: str
+    required: bool = False
+
+
+# The three boxes every key area had before templates could say otherwise, in order:
+# a template that says nothing about its boxes has these, none required.
+DEFAULT_BOXES = (
+    EvidenceBox("went_well", "What went well"),
+    EvidenceBox("could_be_better", "What could have been better"),
+    EvidenceBox("impact_on_child", "The impact on the child"),
+)
+BOX_NAMES = tuple(b.box for b in DEFAULT_BOXES)
 
 
 class TemplateFamily(Base):
@@ -60,6 +109,9 @@ class TemplateVersion(Base):
     # Each key area's three boxes of evidence (what went well, what could have been
     # better, the impact on the child); a questionnaire leaves them out.
     has_evidence_boxes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Which boxes, their wording and whether each must be filled in: None for the
+    # default three (DEFAULT_BOXES), else a list of {box, label, required}.
+    evidence_box_spec: Mapped[list[dict] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,6 +122,19 @@ class TemplateVersion(Base):
         lazy="raise",
         order_by="KeyArea.position",
         cascade="all, delete-orphan",
+        primaryjoin=lambda: and_(
+            TemplateVersion.id == KeyArea.template_version_id,
+            KeyArea.kind == SectionKind.KEY_AREA,
+        ),
+    )
+    # The questions about the whole case, if the template has any.
+    case_section: Mapped[KeyArea | None] = relationship(
+        lazy="raise",
+        cascade="all, delete-orphan",
+        primaryjoin=lambda: and_(
+            TemplateVersion.id == KeyArea.template_version_id, KeyArea.kind == SectionKind.CASE
+        ),
+        overlaps="key_areas,template_version",
     )
     scale: Mapped[GradingScale | None] = relationship(
         back_populates="template_version", lazy="raise", cascade="all, delete-orphan"
@@ -86,6 +151,19 @@ class TemplateVersion(Base):
     @property
     def label(self) -> str:
         return f"{self.family.name} (version {self.number})"
+
+    @property
+    def case_questions(self) -> list[Question]:
+        return self.case_section.questions if self.case_section else []
+
+    @property
+    def evidence_box_list(self) -> list[EvidenceBox]:
+        """The boxes of evidence each key area has, in order (none: no boxes)."""
+        if not self.has_evidence_boxes:
+            return []
+        if self.evidence_box_spec is None:
+            return list(DEFAULT_BOXES)
+        return [EvidenceBox(**box) for box in self.evidence_box_spec]
 
     @property
     def grade_levels(self) -> list[GradeLevel]:
@@ -138,6 +216,11 @@ class KeyArea(Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     graded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    kind: Mapped[SectionKind] = mapped_column(
+        str_enum(SectionKind, "section_kind"),
+        default=SectionKind.KEY_AREA,
+        server_default=SectionKind.KEY_AREA.value,
+    )
 
     template_version: Mapped[TemplateVersion] = relationship(
         back_populates="key_areas", lazy="raise"
@@ -165,5 +248,22 @@ class Question(Base):
     # Only for single choice: the option labels, in order. Stored with the question
     # because a published version never changes, so they never need their own rows.
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A name for the question that other questions' conditions use; unique in the
+    # version. None: nothing refers to it.
+    key: Mapped[str | None] = mapped_column(String(60))
+    # For yes/no, yes/partly/no and single choice: the label of a "not applicable"
+    # answer (stored as NOT_APPLICABLE); None: not offered.
+    not_applicable: Mapped[str | None] = mapped_column(String(100))
+    # Asked (shown, and required if required) only when another question's answer is
+    # one of some values: {"question": its key, "answers": [stored values]}.
+    condition: Mapped[dict | None] = mapped_column(JSON)
+    # For numbers: the smallest and largest answer allowed, as canonical text.
+    minimum: Mapped[str | None] = mapped_column(String(40))
+    maximum: Mapped[str | None] = mapped_column(String(40))
+    # For dates: not after today; not outside the audit's period.
+    not_in_future: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    within_audit_period: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     key_area: Mapped[KeyArea] = relationship(back_populates="questions", lazy="raise")

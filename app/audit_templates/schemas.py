@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import AliasChoices, Field, StringConstraints, field_validator, model_validator
 
-from app.audit_templates.models import AnswerType, TemplateStatus
+from app.audit_templates.models import (
+    CHOICE_TYPES,
+    DEFAULT_BOXES,
+    NOT_APPLICABLE,
+    NUMBER_TYPES,
+    AnswerType,
+    TemplateStatus,
+)
+from app.errors import FieldError
 from app.schemas_base import (
     LongText,
     Name,
@@ -33,6 +43,22 @@ Option = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
 ]
 Method = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), OneLine]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
+]
+QuestionKey = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]*$", max_length=60),
+    Field(
+        description="A name for the question, for other questions' conditions: lower-case "
+        "letters, digits and underscores, starting with a letter; unique in the template."
+    ),
+]
+# A bound on a number answer: at most 15 significant digits, as the answers have.
+Bound = Annotated[
+    int | float,
+    Field(allow_inf_nan=False, ge=-(10**15), le=10**15),
+]
 Slug = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120),
@@ -63,6 +89,21 @@ class ScaleIn(RequestModel):
         return self
 
 
+class ConditionIn(RequestModel):
+    """Ask a question only when another question's answer is one of some values."""
+
+    question: QuestionKey = Field(
+        description="The key of the question whose answer decides: a yes/no, yes/partly/no "
+        "or single choice question that comes earlier in the template."
+    )
+    answers: list[Option] = Field(
+        min_length=1,
+        max_length=30,
+        description="The answers that make this question asked: yes, partly or no; one of "
+        "a single choice's options; or not_applicable.",
+    )
+
+
 class QuestionIn(RequestModel):
     prompt: Prompt
     type: AnswerType
@@ -75,17 +116,76 @@ class QuestionIn(RequestModel):
         description="A single choice question's options (at least two, all different); "
         "none for any other type.",
     )
+    key: QuestionKey | None = None
+    not_applicable: Label | None = Field(
+        default=None,
+        description='Offer a "not applicable" answer with this label (yes/no, '
+        "yes/partly/no and single choice only). It counts as an answer, so a required "
+        "question is satisfied, and is left out of percentages.",
+    )
+    condition: ConditionIn | None = Field(
+        default=None,
+        description="Ask this question only when another question's answer is one of "
+        "these: otherwise it is not shown and not required.",
+    )
+    minimum: Bound | None = Field(default=None, description="Numbers only: the smallest answer.")
+    maximum: Bound | None = Field(default=None, description="Numbers only: the largest answer.")
+    not_in_future: bool = Field(default=False, description="Dates only: not after today.")
+    within_audit_period: bool = Field(
+        default=False, description="Dates only: within the period the audit looks at."
+    )
 
     @model_validator(mode="after")
-    def _options_fit_type(self) -> QuestionIn:
-        if self.type == AnswerType.SINGLE_CHOICE:
-            if len(self.options) < 2:
-                raise ValueError("a single choice question needs at least two options")
-            if len(set(self.options)) != len(self.options):
-                raise ValueError("the options must all be different")
-        elif self.options:
-            raise ValueError("options are only for single choice questions")
+    def _rules_fit_type(self) -> QuestionIn:
+        for problem in question_rule_problems(self):
+            raise ValueError(problem)
         return self
+
+
+def question_rule_problems(q: QuestionIn) -> Iterator[str]:
+    """What in one question does not fit its type, each as a sentence saying what to do."""
+    if q.type == AnswerType.SINGLE_CHOICE:
+        if len(q.options) < 2:
+            yield "a single choice question needs at least two options"
+        if len({o.casefold() for o in q.options}) != len(q.options):
+            yield "the options must all be different"
+    elif q.options:
+        yield "options are only for single choice questions: remove them or change the type"
+    if q.not_applicable is not None:
+        if q.type not in CHOICE_TYPES:
+            yield (
+                "not_applicable is only for yes/no, yes/partly/no and single choice "
+                "questions: remove it or change the type"
+            )
+        elif q.not_applicable.casefold() in {o.casefold() for o in q.options} | {NOT_APPLICABLE}:
+            yield "the not_applicable label must differ from every option"
+    if q.minimum is not None or q.maximum is not None:
+        if q.type not in NUMBER_TYPES:
+            yield "minimum and maximum are only for integer and number questions"
+        elif q.type == AnswerType.INTEGER and any(
+            b is not None and b != int(b) for b in (q.minimum, q.maximum)
+        ):
+            yield "an integer question's minimum and maximum must be whole numbers"
+        elif q.minimum is not None and q.maximum is not None and q.minimum > q.maximum:
+            yield "the minimum must not be more than the maximum"
+    if (q.not_in_future or q.within_audit_period) and q.type != AnswerType.DATE:
+        yield "not_in_future and within_audit_period are only for date questions"
+
+
+def canonical_bound(value: int | float | None) -> str | None:
+    """A bound as the canonical text numbers are kept in (``12``, ``2.5``)."""
+    if value is None:
+        return None
+    number = Decimal(str(value)).normalize()
+    return "0" if number == 0 else format(number, "f")
+
+
+def bound_value(text: str | None) -> int | float | None:
+    """A stored bound back as the number a file or response gives (12, 2.5)."""
+    if text is None:
+        return None
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 class QuestionPatch(RequestModel):
@@ -95,8 +195,25 @@ class QuestionPatch(RequestModel):
     guidance: LongText | None = None
     options: list[Option] | None = Field(default=None, json_schema_extra={"uniqueItems": True})
     position: int | None = Field(default=None, ge=0)
+    # null takes these away: no key, no "not applicable", no condition, no bound.
+    key: QuestionKey | None = None
+    not_applicable: Label | None = None
+    condition: ConditionIn | None = None
+    minimum: Bound | None = None
+    maximum: Bound | None = None
+    not_in_future: bool | None = None
+    within_audit_period: bool | None = None
 
-    _not_null = reject_null("prompt", "type", "required", "guidance", "options", "position")
+    _not_null = reject_null(
+        "prompt",
+        "type",
+        "required",
+        "guidance",
+        "options",
+        "position",
+        "not_in_future",
+        "within_audit_period",
+    )
 
 
 class KeyAreaIn(RequestModel):
@@ -123,6 +240,24 @@ class KeyAreaPatch(RequestModel):
     _not_null = reject_null("title", "description", "graded", "position")
 
 
+BoxName = Literal["went_well", "could_be_better", "impact_on_child"]
+_DEFAULT_LABELS = {b.box: b.label for b in DEFAULT_BOXES}
+
+
+class EvidenceBoxIn(RequestModel):
+    """One box of evidence each key area has."""
+
+    box: BoxName = Field(description="Which box: where its words are kept.")
+    label: Label | None = Field(
+        default=None, description="Its heading; default: the box's usual wording."
+    )
+    required: bool = Field(default=False, description="Must be filled in before submitting.")
+
+    @property
+    def wording(self) -> str:
+        return self.label or _DEFAULT_LABELS[self.box]
+
+
 class TemplateContent(RequestModel):
     """A template version's whole content: used to create a draft and in files."""
 
@@ -132,12 +267,23 @@ class TemplateContent(RequestModel):
     description: LongText = ""
     method: Method = ""
     overall_grade: bool = True
-    evidence_boxes: bool = True
+    evidence_boxes: bool | list[EvidenceBoxIn] = Field(
+        default=True,
+        description="true: each key area has the three usual boxes of evidence (what went "
+        "well, what could have been better, the impact on the child), none required; "
+        "false: none; or a list saying which boxes, their headings and which are required.",
+    )
     scale: ScaleIn | None = None
     key_areas: list[KeyAreaIn] = Field(
         default_factory=list,
         max_length=30,
         description="Each key area's title must be different from the others' (in any case).",
+    )
+    case_questions: list[QuestionIn] = Field(
+        default_factory=list,
+        max_length=30,
+        description="Questions about the whole case, answered once per return beside the "
+        "overall grade.",
     )
 
     @field_validator("key_areas")
@@ -148,10 +294,116 @@ class TemplateContent(RequestModel):
             raise ValueError("each key area needs a different title")
         return key_areas
 
+    @field_validator("evidence_boxes")
+    @classmethod
+    def _unique_boxes(cls, boxes: bool | list[EvidenceBoxIn]) -> bool | list[EvidenceBoxIn]:
+        if isinstance(boxes, list):
+            names = [b.box for b in boxes]
+            if len(set(names)) != len(names):
+                raise ValueError("each box of evidence may be listed only once")
+        return boxes
+
+    def all_questions(self) -> list[tuple[str, QuestionIn]]:
+        """Every question with where it is, in the order a return asks them."""
+        found = [
+            (f"key_areas[{i}].questions[{j}]", q)
+            for i, k in enumerate(self.key_areas)
+            for j, q in enumerate(k.questions)
+        ]
+        return found + [(f"case_questions[{j}]", q) for j, q in enumerate(self.case_questions)]
+
+
+class Asked(Protocol):
+    """What conditions need of a question, as a request gives it or as stored."""
+
+    key: str | None
+    options: list[str]
+    not_applicable: str | None
+
+
+def _type(q: Asked) -> AnswerType:
+    return q.type if isinstance(q, QuestionIn) else q.answer_type  # type: ignore[attr-defined]
+
+
+def _condition(q: Asked) -> tuple[str, list[str]] | None:
+    condition = q.condition  # type: ignore[attr-defined]
+    if condition is None:
+        return None
+    if isinstance(condition, ConditionIn):
+        return condition.question, list(condition.answers)
+    return condition["question"], list(condition["answers"])
+
+
+def allowed_answers(q: Asked) -> dict[str, str] | None:
+    """A choice question's stored values by their folded spelling; None for any other."""
+    match _type(q):
+        case AnswerType.YES_NO:
+            values = ["yes", "no"]
+        case AnswerType.YES_PARTLY_NO:
+            values = ["yes", "partly", "no"]
+        case AnswerType.SINGLE_CHOICE:
+            values = list(q.options)
+        case _:
+            return None
+    if q.not_applicable is not None:
+        values.append(NOT_APPLICABLE)
+    return {v.casefold(): v for v in values}
+
+
+def condition_problems(questions: Sequence[tuple[str, Asked]]) -> list[FieldError]:
+    """Each key given twice and each condition that does not refer to an earlier choice
+    question's answers, named by where it is; ``questions`` in the order a return asks
+    them (key areas in order, then the questions about the whole case)."""
+    problems: list[FieldError] = []
+    earlier: dict[str, Asked] = {}
+    for where, q in questions:
+        if (condition := _condition(q)) is not None:
+            key, answers = condition
+            target = earlier.get(key)
+            allowed = allowed_answers(target) if target is not None else None
+            if target is None:
+                problems.append(
+                    FieldError(
+                        f"{where}.condition.question",
+                        f"No earlier question has the key '{key}': a condition refers to "
+                        "a question that comes before it",
+                    )
+                )
+            elif allowed is None:
+                problems.append(
+                    FieldError(
+                        f"{where}.condition.question",
+                        f"'{key}' is a {_type(target).value} question: a condition needs a "
+                        "yes/no, yes/partly/no or single choice question",
+                    )
+                )
+            else:
+                for n, answer in enumerate(answers):
+                    if answer.casefold() not in allowed:
+                        problems.append(
+                            FieldError(
+                                f"{where}.condition.answers[{n}]",
+                                f"'{answer}' is not an answer to '{key}': use one of "
+                                + ", ".join(allowed.values()),
+                            )
+                        )
+        if q.key is not None:
+            if q.key in earlier:
+                problems.append(FieldError(f"{where}.key", f"The key '{q.key}' is given twice"))
+            earlier[q.key] = q
+    return problems
+
+
+class FileKeyArea(KeyAreaIn):
+    questions: list[QuestionIn] = Field(min_length=1, max_length=60)
+
 
 class TemplateFile(TemplateContent):
+    """The file format (docs/template-format.md): a template's whole content, with at
+    least one key area and at least one question in each."""
+
     format: Literal["case-audit-template/1"]
-    key_areas: list[KeyAreaIn] = Field(min_length=1, max_length=30)
+    key_areas: list[FileKeyArea] = Field(min_length=1, max_length=30)  # type: ignore[assignment]
 
 
 class VersionPatch(RequestModel):
@@ -159,7 +411,7 @@ class VersionPatch(RequestModel):
     description: LongText | None = None
     method: Method | None = None
     overall_grade: bool | None = None
-    evidence_boxes: bool | None = None
+    evidence_boxes: bool | list[EvidenceBoxIn] | None = None
 
     _not_null = reject_null("theme", "description", "method", "overall_grade", "evidence_boxes")
 
@@ -178,6 +430,11 @@ class ScaleOut(ResponseModel):
     levels: list[LevelOut]
 
 
+class ConditionOut(ResponseModel):
+    question: str
+    answers: list[str]
+
+
 class QuestionOut(ResponseModel):
     id: int
     position: int
@@ -186,6 +443,24 @@ class QuestionOut(ResponseModel):
     required: bool
     guidance: str
     options: list[str]
+    key: str | None
+    not_applicable: str | None
+    condition: ConditionOut | None
+    minimum: int | float | None
+    maximum: int | float | None
+    not_in_future: bool
+    within_audit_period: bool
+
+    @field_validator("minimum", "maximum", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        return bound_value(value) if isinstance(value, str) else value
+
+
+class EvidenceBoxOut(ResponseModel):
+    box: BoxName
+    label: str
+    required: bool
 
 
 class KeyAreaOut(ResponseModel):
@@ -237,12 +512,22 @@ class TemplateVersionOut(ResponseModel):
     description: str
     method: str
     overall_grade: bool = Field(validation_alias="has_overall_grade")
-    evidence_boxes: bool = Field(validation_alias="has_evidence_boxes")
+    evidence_boxes: bool = Field(
+        validation_alias="has_evidence_boxes",
+        description="Whether each key area has boxes of evidence (evidence_box_list: which).",
+    )
+    evidence_box_list: list[EvidenceBoxOut] = Field(
+        description="Each key area's boxes of evidence, in order: their headings and "
+        "whether each must be filled in.",
+    )
     created_at: datetime
     published_at: datetime | None
     retired_at: datetime | None
     scale: ScaleOut | None
     key_areas: list[KeyAreaOut]
+    case_questions: list[QuestionOut] = Field(
+        description="Questions about the whole case, answered once per return."
+    )
 
 
 class TemplateFamilyOut(ResponseModel):

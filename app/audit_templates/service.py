@@ -24,13 +24,18 @@ from app.audit_templates.models import (
     TemplateVersion,
 )
 from app.audit_templates.parts import (
+    asked_questions,
+    box_spec,
+    build_case_section,
     build_key_area,
     build_scale,
     content_of,
     scale_log,
+    stored_conditions,
+    version_condition_problems,
     version_log,
 )
-from app.audit_templates.schemas import TemplateContent
+from app.audit_templates.schemas import TemplateContent, condition_problems
 from app.auditlog import service as auditlog
 from app.clock import utcnow
 from app.db import get_or_404
@@ -41,6 +46,7 @@ FULL_VERSION = (
     joinedload(TemplateVersion.family),
     selectinload(TemplateVersion.key_areas).selectinload(KeyArea.questions),
     selectinload(TemplateVersion.scale).selectinload(GradingScale.levels),
+    selectinload(TemplateVersion.case_section).selectinload(KeyArea.questions),
 )
 
 
@@ -118,13 +124,14 @@ def get_version(session: Session, *, version_id: int, fresh: bool = False) -> Te
 
 def _read_whole(version: TemplateVersion) -> bool:
     state = inspect(version)
-    if state.expired or {"status", "family", "key_areas", "scale"} & state.unloaded:
+    if state.expired or {"status", "family", "key_areas", "scale", "case_section"} & state.unloaded:
         return False
     if version.status == TemplateStatus.DRAFT:
         return False
     if version.scale is not None and "levels" in inspect(version.scale).unloaded:
         return False
-    return all("questions" not in inspect(area).unloaded for area in version.key_areas)
+    areas = [*version.key_areas, *([version.case_section] if version.case_section else [])]
+    return all("questions" not in inspect(area).unloaded for area in areas)
 
 
 def require_draft(session: Session, version: TemplateVersion) -> None:
@@ -175,7 +182,6 @@ def create_draft(
 
 def update_version(session: Session, *, version: TemplateVersion, changes: dict) -> TemplateVersion:
     require_draft(session, version)
-    mapping = {"overall_grade": "has_overall_grade", "evidence_boxes": "has_evidence_boxes"}
     with auditlog.changing(
         session,
         version,
@@ -184,7 +190,12 @@ def update_version(session: Session, *, version: TemplateVersion, changes: dict)
         view=version_log,
     ):
         for key, value in changes.items():
-            setattr(version, mapping.get(key, key), value)
+            if key == "overall_grade":
+                version.has_overall_grade = value
+            elif key == "evidence_boxes":
+                version.has_evidence_boxes, version.evidence_box_spec = box_spec(value)
+            else:
+                setattr(version, key, value)
     return version
 
 
@@ -198,6 +209,7 @@ def publication_problems(version: TemplateVersion) -> list[FieldError]:
             problems.append(
                 FieldError(f"key_areas[{i}].questions", f"'{key_area.title}' has no questions")
             )
+    problems += version_condition_problems(version)
     needs_scale = version.has_overall_grade or any(k.graded for k in version.key_areas)
     if needs_scale and (version.scale is None or len(version.scale.levels) < 2):
         problems.append(
@@ -279,9 +291,13 @@ def create_next_version(
 ) -> TemplateVersion:
     """Add the family's next version, as a draft holding ``content``; one audit-log row
     named ``action`` (create_draft, import or new_version) records it."""
+    problems = condition_problems(content.all_questions())
+    if problems:
+        raise InvalidInput("The template's conditions do not fit its questions.", fields=problems)
     number = session.scalar(
         select(func.max(TemplateVersion.number)).where(TemplateVersion.family_id == family.id)
     )
+    has_boxes, spec = box_spec(content.evidence_boxes)
     draft = TemplateVersion(
         family_id=family.id,
         number=(number or 0) + 1,
@@ -290,10 +306,13 @@ def create_next_version(
         description=content.description,
         method=content.method,
         has_overall_grade=content.overall_grade,
-        has_evidence_boxes=content.evidence_boxes,
+        has_evidence_boxes=has_boxes,
+        evidence_box_spec=spec,
         key_areas=[build_key_area(k, i) for i, k in enumerate(content.key_areas)],
+        case_section=build_case_section(content.case_questions),
         scale=build_scale(content.scale) if content.scale else None,
     )
+    stored_conditions([q for _, q in asked_questions(draft)])
     session.add(draft)
     session.flush()
     created = get_version(session, version_id=draft.id)
@@ -312,6 +331,11 @@ def create_next_version(
             "scale": scale_log(created.scale),
             "key_areas": [k.title for k in created.key_areas],
             "questions": sum(len(k.questions) for k in created.key_areas),
+            **(
+                {"case_questions": [q.prompt for q in created.case_questions]}
+                if created.case_questions
+                else {}
+            ),
         },
     )
     return created

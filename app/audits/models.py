@@ -76,6 +76,10 @@ class Audit(Base):
         str_enum(AuditStatus, "audit_status"), default=AuditStatus.PLANNED, index=True
     )
     returns_due_on: Mapped[date | None] = mapped_column(Date)
+    # The period of practice the audit looks at: a template's date questions may have
+    # to fall within it.
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
     moderation_meeting_on: Mapped[date | None] = mapped_column(Date)
     # Each return is signed off by its agency's lead before it reaches the partnership.
     lead_sign_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

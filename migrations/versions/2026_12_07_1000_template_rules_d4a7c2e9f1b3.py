@@ -1,0 +1,133 @@
+"""template rules: yes/no and whole-number answers, "not applicable", conditions,
+bounds on numbers and dates, declared evidence boxes, questions about the whole case,
+and the period an audit looks at
+
+Every new column is empty or false for what exists, which means what it meant before:
+no question offers "not applicable", none has a condition or bounds, every template's
+boxes of evidence are the default three (or none, as ``has_evidence_boxes`` says), and
+every key area is a key area. Nothing to carry forward beyond the defaults.
+
+Two new answer types widen the CHECK on ``question.answer_type``. PostgreSQL replaces
+the constraint. SQLite cannot alter a CHECK, and copying the table (batch mode) would
+trip the answers' references to it inside the migration's transaction; widening a
+CHECK is a relaxation every existing row still meets, so the table's stored
+definition is rewritten in place, the procedure SQLite documents for removing
+constraints (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of
+Table Schema Changes"), with the schema version bumped so every connection reads it
+again. The downgrade narrows it back, refusing if any question uses a new type.
+
+Revision ID: d4a7c2e9f1b3
+Revises: c1e9a3f5b7d2
+Create Date: 2026-12-07 10:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "d4a7c2e9f1b3"
+down_revision: str | None = "c1e9a3f5b7d2"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OLD_TYPES = ("free_text", "yes_partly_no", "single_choice", "date", "number")
+NEW_TYPES = ("free_text", "yes_no", "yes_partly_no", "single_choice", "date", "integer", "number")
+CHECK = "ck_question_answer_type"
+
+
+def _in(values: Sequence[str]) -> str:
+    return "answer_type IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _set_answer_types(old: Sequence[str], new: Sequence[str]) -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.drop_constraint(CHECK, "question", type_="check")
+        op.create_check_constraint(CHECK, "question", _in(new))
+        return
+    sql = bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'question'"
+    ).scalar_one()
+    # The constraint as SQLAlchemy wrote it in the first migration.
+    before = _in(old)
+    if before not in sql:
+        raise RuntimeError(f"question's CHECK on answer_type is not as expected: {sql}")
+    schema_version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    bind.exec_driver_sql(
+        "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'question'",
+        (sql.replace(before, _in(new)),),
+    )
+    bind.exec_driver_sql(f"PRAGMA schema_version = {schema_version + 1}")
+    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
+def upgrade() -> None:
+    _set_answer_types(OLD_TYPES, NEW_TYPES)
+    # Plain ADD COLUMN: these tables are referenced, and SQLite's batch copy would trip
+    # those references.
+    op.add_column("question", sa.Column("key", sa.String(length=60), nullable=True))
+    op.add_column("question", sa.Column("not_applicable", sa.String(length=100), nullable=True))
+    op.add_column("question", sa.Column("condition", sa.JSON(), nullable=True))
+    op.add_column("question", sa.Column("minimum", sa.String(length=40), nullable=True))
+    op.add_column("question", sa.Column("maximum", sa.String(length=40), nullable=True))
+    op.add_column(
+        "question",
+        sa.Column("not_in_future", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "question",
+        sa.Column("within_audit_period", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "key_area",
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "key_area",
+                "case",
+                name="section_kind",
+                native_enum=False,
+                # SQLite cannot add a CHECK with a column; the model checks the value.
+                create_constraint=op.get_bind().dialect.name != "sqlite",
+                length=32,
+            ),
+            server_default="key_area",
+            nullable=False,
+        ),
+    )
+    op.add_column("template_version", sa.Column("evidence_box_spec", sa.JSON(), nullable=True))
+    op.add_column("audit", sa.Column("period_from", sa.Date(), nullable=True))
+    op.add_column("audit", sa.Column("period_to", sa.Date(), nullable=True))
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    used = bind.execute(
+        sa.text("SELECT count(*) FROM question WHERE answer_type IN ('yes_no', 'integer')")
+    ).scalar_one()
+    cases = bind.execute(sa.text("SELECT count(*) FROM key_area WHERE kind = 'case'")).scalar_one()
+    if used or cases:
+        raise RuntimeError(
+            "Cannot downgrade: some templates use yes/no or whole-number questions or "
+            "questions about the whole case, which the earlier schema cannot hold."
+        )
+    # SQLite 3.35 and later drop columns in place.
+    op.drop_column("audit", "period_to")
+    op.drop_column("audit", "period_from")
+    op.drop_column("template_version", "evidence_box_spec")
+    if bind.dialect.name != "sqlite":
+        op.drop_constraint("ck_key_area_section_kind", "key_area", type_="check")
+    op.drop_column("key_area", "kind")
+    for column in (
+        "within_audit_period",
+        "not_in_future",
+        "maximum",
+        "minimum",
+        "condition",
+        "not_applicable",
+        "key",
+    ):
+        op.drop_column("question", column)
+    _set_answer_types(NEW_TYPES, OLD_TYPES)
