@@ -4,21 +4,32 @@ partnerships. Importing always makes a draft: someone checks it before publishin
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit_templates import parts, service
 from app.audit_templates.models import TemplateFamily, TemplateStatus, TemplateVersion
-from app.audit_templates.schemas import FILE_FORMAT, TemplateContent, TemplateFile
-from app.errors import Conflict, FieldError, InvalidInput, validation_fields
+from app.audit_templates.schemas import (
+    FILE_FORMAT,
+    TemplateContent,
+    TemplateFile,
+    condition_problems,
+)
+from app.errors import Conflict, FieldError, InvalidInput
 
 LIBRARY = Path(__file__).parent / "library"
 MAX_FILE_BYTES = 1_000_000
-MAX_NUMBER_CHARACTERS = 30
 
 
 def library_files() -> list[Path]:
@@ -26,76 +37,223 @@ def library_files() -> list[Path]:
     return sorted(LIBRARY.glob("*.yaml"))
 
 
-class _Loader(yaml.CSafeLoader):
-    """Safe loading that refuses a key given twice: YAML would silently keep the last,
-    and a second ``questions:`` would throw away the first list of questions."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _value in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key '{key}' is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_int(self, node):
-        # No number in a template needs more than a few digits, and Python refuses to
-        # read one of more than 4,300 (a ValueError, which is not a YAMLError).
-        if len(self.construct_scalar(node)) > MAX_NUMBER_CHARACTERS:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"a number longer than {MAX_NUMBER_CHARACTERS} characters",
-                node.start_mark,
-            )
-        return super().construct_yaml_int(node)
+Loc = tuple[str | int, ...]
+# Where a problem is in the file a person wrote, from its place in the data: "Line 12"
+# for YAML, "Questions sheet, row 5" for a spreadsheet; None when it cannot tell.
+Locate = Callable[[Loc], str | None]
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+def _yaml() -> YAML:
+    # YAML 1.2: yes, no, on and off are text, not true and false, so options such as
+    # [Yes, No] are read as written. Round-trip mode keeps each key's line for errors;
+    # a key given twice is an error (YAML would otherwise keep the last silently).
+    reader = YAML(typ="rt", pure=True)
+    reader.allow_duplicate_keys = False
+    return reader
+
+
+def _plain(value: Any) -> Any:
+    """The loaded data as plain Python (the loader's own types carry positions), with
+    a date written in a text field kept as the text it was."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _yaml_locate(root: Any) -> Locate:
+    def locate(loc: Loc) -> str | None:
+        node, line = root, None
+        for part in loc:
+            if isinstance(node, CommentedMap) and part in node:
+                line = node.lc.key(part)[0]
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                line = node.lc.item(part)[0]
+                node = node[part]
+            else:
+                if line is None and isinstance(node, CommentedMap | CommentedSeq):
+                    line = node.lc.line
+                break
+        return None if line is None else f"Line {line + 1}"
+
+    return locate
 
 
 def parse(text: str) -> TemplateFile:
-    """Parse and check a template file; every problem is reported with its place."""
+    """Parse and check a template file; every problem is reported with its line."""
     if len(text.encode()) > MAX_FILE_BYTES:
         raise InvalidInput("The template file is larger than 1 MB.")
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        root = _yaml().load(text)
     except RecursionError:
         raise InvalidInput(
             "The template file is nested too deeply to be a template.",
             fields=[FieldError("file", "Nested too deeply")],
         ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        elif isinstance(exc, yaml.reader.ReaderError):
-            # An unprintable character (often pasted from a word processor); libyaml
-            # gives its place in bytes of UTF-8.
-            line = text.encode()[: exc.position].count(b"\n") + 1
-            where = f" at line {line}"
+        elif isinstance(getattr(exc, "position", None), int):
+            # An unprintable character (often pasted from a word processor).
+            where = f" at line {text[: exc.position].count(chr(10)) + 1}"  # type: ignore[attr-defined]
         else:
             where = ""
-        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None)
-        problem = problem or "it is not valid YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "duplicate key" in (problem or ""):
+            problem = "a key is given twice in the same place; remove one of them"
         raise InvalidInput(
             f"The template file could not be read{where}: {problem}.",
-            fields=[FieldError("file", f"Not valid YAML{where}")],
+            fields=[FieldError("file", f"Not valid YAML{where}: {problem}")],
         ) from None
-    if not isinstance(data, dict):
+    except ValueError as exc:  # e.g. a number of more than 4,300 digits
+        raise InvalidInput(
+            "The template file could not be read: " + str(exc).split(";")[0] + ".",
+            fields=[FieldError("file", "Not valid YAML: a value could not be read")],
+        ) from None
+    if not isinstance(root, dict):
         raise InvalidInput(
             "The template file must be a YAML mapping starting with 'format: " + FILE_FORMAT + "'.",
             fields=[FieldError("file", "Expected a mapping of keys to values")],
         )
+    return validate(_plain(root), _yaml_locate(root))
+
+
+def validate(data: dict, locate: Locate) -> TemplateFile:
+    """Check a template's data (from a YAML file or a spreadsheet) against the format:
+    every problem, each with where it is (``locate``) and what to do about it."""
     try:
-        return TemplateFile.model_validate(data)
+        content = TemplateFile.model_validate(data)
     except ValidationError as exc:
+        fields = _explained(exc.errors(), data, locate)
+        raise InvalidInput(f"The template file has {_count(len(fields))}.", fields=fields) from None
+    problems = condition_problems(content.all_questions())
+    if problems:
         raise InvalidInput(
-            "The template file has problems.", fields=validation_fields(exc.errors())
-        ) from None
+            f"The template file has {_count(len(problems))}.",
+            fields=[
+                FieldError(p.field, _placed(locate(_loc_of(p.field)), p.message)) for p in problems
+            ],
+        )
+    return content
+
+
+def _count(n: int) -> str:
+    return "a problem" if n == 1 else f"{n} problems"
+
+
+def _placed(where: str | None, message: str) -> str:
+    return f"{where}: {message}" if where else message
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _loc_of(path: str) -> Loc:
+    return tuple(name or int(index) for name, index in _PATH_PART.findall(path))
+
+
+def _path_of(loc: Loc) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+    return path
+
+
+def _clean_loc(loc: Loc, data: Any) -> Loc | None:
+    """The error's place in the data, without pydantic's names for the branches of a
+    union; None when the error is about a branch the value is not (for example, the
+    "list" branch when the value is true)."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and part < len(node)
+        ):
+            node = node[part]
+        elif isinstance(part, str) and (part in _BRANCHES or part.startswith("list[")):
+            fits = _BRANCHES.get(part, list)
+            if not isinstance(node, fits) or (fits is int and isinstance(node, bool)):
+                return None
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_BRANCHES: dict[str, type | tuple[type, ...]] = {"bool": bool, "int": int, "float": float}
+
+
+def _explained(errors: list, data: dict, locate: Locate) -> list[FieldError]:
+    found: list[FieldError] = []
+    for error in errors:
+        loc = _clean_loc(tuple(error.get("loc", ())), data)
+        if loc is None:
+            continue
+        message = _what_to_do(error, loc)
+        item = FieldError(_path_of(loc) or "file", _placed(locate(loc), message))
+        if item not in found:
+            found.append(item)
+    return found or [FieldError("file", "The template does not fit the format")]
+
+
+def _what_to_do(error: dict, loc: Loc) -> str:
+    """pydantic's message for a person writing a template: what is wrong and what to do."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    name = str(loc[-1]) if loc else "the file"
+    if kind == "missing":
+        return f"Add '{name}': it is required here"
+    if kind == "extra_forbidden":
+        return (
+            f"Remove '{name}' or correct its spelling: a template has no such key here "
+            "(see docs/template-format.md)"
+        )
+    if kind in ("enum", "literal_error"):
+        return f"Use one of {ctx.get('expected', 'the values listed in the format')}"
+    if kind == "string_type":
+        return "Write text here"
+    if kind in ("bool_type", "bool_parsing"):
+        return "Write true or false"
+    if kind in ("int_type", "int_parsing", "float_type", "float_parsing", "finite_number"):
+        return "Write a number"
+    if kind in ("list_type",):
+        return "Write a list here (each item on a line starting with '- ')"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "Write keys and values here (key: value, one per line)"
+    if kind == "too_short" and isinstance(ctx.get("min_length"), int):
+        n = ctx["min_length"]
+        return f"Give at least {n} {'item' if n == 1 else 'items'} here"
+    if kind == "too_long" and isinstance(ctx.get("max_length"), int):
+        return f"Give at most {ctx['max_length']} items here"
+    if kind == "string_too_short":
+        return "Write something here: it must not be empty"
+    if kind == "string_too_long":
+        return f"Shorten this to {ctx.get('max_length')} characters or fewer"
+    if kind == "string_pattern_mismatch" and name in ("key", "question"):
+        return (
+            "Use lower-case letters, digits and underscores, starting with a letter "
+            "(for example marac_referral)"
+        )
+    if kind == "string_pattern_mismatch" and name == "slug":
+        return "Use lower-case letters and digits joined by single hyphens"
+    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+    return message[:1].upper() + message[1:]
 
 
 def import_text(session: Session, *, text: str) -> TemplateVersion:
@@ -139,13 +297,31 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str_presenter)
 
 
+QUESTION_RULES: dict[str, object] = {
+    "key": None,
+    "not_applicable": None,
+    "condition": None,
+    "minimum": None,
+    "maximum": None,
+    "not_in_future": False,
+    "within_audit_period": False,
+}
+
+
 def export_text(version: TemplateVersion) -> str:
     data = {"format": FILE_FORMAT, **parts.content_of(version).model_dump(mode="json")}
     if data["scale"] is None:
         del data["scale"]
-    for key_area in data["key_areas"]:
-        for question in key_area["questions"]:
-            if not question["options"]:
-                del question["options"]
+    questions = [q for k in data["key_areas"] for q in k["questions"]] + data["case_questions"]
+    for question in questions:
+        if not question["options"]:
+            del question["options"]
+        # A question's rules are written only where it has them, so a file that does
+        # not use them reads as it did before they existed.
+        for name, unset in QUESTION_RULES.items():
+            if question[name] == unset:
+                del question[name]
+    if not data["case_questions"]:
+        del data["case_questions"]
     header = f"# {' '.join(version.label.split())}, exported from the case-audit service\n"
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=88)
