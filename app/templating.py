@@ -237,6 +237,9 @@ def gov_items(items: list, chosen: list[str], key: str, disabled: bool = False) 
     "checked"); a hint may be plain text."""
     out = []
     for item in items:
+        if isinstance(item, Mapping) and "divider" in item:  # GOV.UK's "or" between items
+            out.append(dict(item))
+            continue
         if isinstance(item, Mapping):
             entry = dict(item)
         elif isinstance(item, str):

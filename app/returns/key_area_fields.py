@@ -15,12 +15,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.audit_templates.models import AnswerType, KeyArea
+from app.audit_templates.models import BOX_NAMES, AnswerType, KeyArea, Question
 from app.formatting import format_date
 from app.forms import FormState, Posted, date_values, read_date
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
+from app.returns.validation import asked_now
+from app.returns.wording import answer_text
 
-BOXES = ("went_well", "could_be_better", "impact_on_child")
+BOXES = BOX_NAMES
 # What a date question's messages call it: its prompt is a question, not a label.
 DATE_LABEL = "The date"
 
@@ -51,11 +53,49 @@ def read_version(posted: Posted) -> int:
     return int(value) if value.isdigit() and len(value) < 10 else 0
 
 
-def parse_key_area(
-    posted: Posted, key_area: KeyArea, *, graded_scale: bool, evidence_boxes: bool = True
-) -> KeyAreaForm:
-    parsed = KeyAreaForm()
-    for question in key_area.questions:
+@dataclass
+class AskedWhen:
+    """A question on the page asked only on another answer: what its hint says, and the
+    field and values that decide it (the page hides it while they do not hold)."""
+
+    text: str
+    field: str
+    values: list[str]
+
+
+def conditions(
+    shown: list[Question], asked: list[Question], answers: dict[int, str]
+) -> tuple[set[int], dict[int, AskedWhen]]:
+    """For a page showing ``shown`` (of a template asking ``asked``, in order) with the
+    return's saved ``answers``: the questions not to show at all (their condition is
+    decided on another page, and not met) and, for each other conditional question,
+    when it is asked."""
+    on_page = {q.id for q in shown}
+    by_key = {q.key: q for q in asked if q.key}
+    now = asked_now(asked, answers)
+    hidden: set[int] = set()
+    when: dict[int, AskedWhen] = {}
+    for question in shown:
+        condition = question.condition
+        target = by_key.get(condition["question"]) if condition else None
+        if condition is None or target is None:
+            continue
+        if target.id not in on_page:
+            if not now[question.id]:
+                hidden.add(question.id)
+            continue
+        words = " or ".join(answer_text(target, a) for a in condition["answers"])
+        when[question.id] = AskedWhen(
+            f"Answer this if your answer to ‘{target.prompt}’ is {words}.",
+            f"q-{target.id}",
+            list(condition["answers"]),
+        )
+    return hidden, when
+
+
+def parse_questions(posted: Posted, questions: list[Question], parsed: KeyAreaForm) -> None:
+    """Read the questions' fields into ``parsed`` (answers, or a date's problem)."""
+    for question in questions:
         name = f"q-{question.id}"
         value: str | None
         if question.answer_type == AnswerType.DATE:
@@ -69,10 +109,25 @@ def parse_key_area(
             value = posted.one(name) or None
         parsed.answers.append(AnswerIn(question_id=question.id, value=value))
         parsed.field_of_answer.append(name)
+
+
+def parse_key_area(
+    posted: Posted,
+    key_area: KeyArea,
+    *,
+    graded_scale: bool,
+    boxes: tuple[str, ...] = BOXES,
+    hidden: set[int] = frozenset(),  # type: ignore[assignment]
+) -> KeyAreaForm:
+    """The key area's form: its questions (except ``hidden`` ones, not on the page),
+    the boxes of evidence the template has (``boxes``: none, and nothing saved is
+    cleared) and its grade."""
+    parsed = KeyAreaForm()
+    parse_questions(posted, [q for q in key_area.questions if q.id not in hidden], parsed)
     try:
-        if evidence_boxes:  # else the page has none, and nothing saved is cleared
-            boxes = {box: posted.one(f"ev-{box}") for box in BOXES}
-            parsed.evidence.append(EvidenceIn(key_area_id=key_area.id, **boxes))
+        if boxes:
+            given = {box: posted.one(f"ev-{box}") for box in boxes}
+            parsed.evidence.append(EvidenceIn(key_area_id=key_area.id, **given))
     except ValidationError as exc:
         for error in exc.errors():
             box = str(error["loc"][-1]) if error.get("loc") else "went_well"

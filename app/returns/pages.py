@@ -27,6 +27,7 @@ from app.returns import (
     reading,
     service,
     signoff,
+    validation,
     versions,
     wording,
     work,
@@ -65,10 +66,12 @@ def _load(session, actor, return_id: int, *, log_read: bool = True):
     return found, version
 
 
-def _area_state(found: dict, key_area) -> str:
-    answered = {a["question_id"] for a in found["answers"]}
+def _area_states(found: dict, version) -> list[tuple]:
+    """Each key area with its state (work.area_state), counting only questions asked."""
+    answers = {a["question_id"]: a["value"] for a in found["answers"]}
     graded = {g["key_area_id"] for g in found["grades"]}
-    return work.area_state(key_area, answered, graded)
+    asked = validation.asked_now(_asked(version), answers)
+    return [(k, work.area_state(k, set(answers), graded, asked)) for k in version.key_areas]
 
 
 def _editable(found: dict, actor: Actor) -> bool:
@@ -83,7 +86,7 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
     found, version = _load(session, actor, return_id)
     if not _editable(found, actor):
         return _read_page(session, request, actor, found, version)
-    areas = [(k, _area_state(found, k)) for k in version.key_areas]
+    areas = _area_states(found, version)
     return render(
         request,
         "returns/task_list.html",
@@ -93,7 +96,9 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
             "areas": areas,
             "editable": _editable(found, actor),
             "unfinished": _unfinished(request, found, version, areas),
-            "sections": len(areas) + (1 if version.has_overall_grade else 0),
+            "sections": len(areas) + (1 if _has_case_page(version) else 0),
+            "case_title": _case_title(version),
+            "case_state": _case_state(found, version) if _has_case_page(version) else None,
         },
     )
 
@@ -134,9 +139,9 @@ def _read_page(
             "r": found,
             "version": version,
             "answers": {a["question_id"]: a["value"] for a in found["answers"]},
+            "asked": _asked_now(found, version),
             "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
             "evidence": {e["key_area_id"]: e for e in found["evidence"]},
-            "boxes": BOX_LABELS,
             "labels": {lv.code: lv.label for lv in version.scale.levels} if version.scale else {},
             "moderated": moderated,
             "deciders": deciders,
@@ -157,7 +162,7 @@ def _read_page(
 def _unfinished(request, found: dict, version, areas=None) -> list[dict]:
     """The sections of the return not yet completed, each linked: what stands between
     the auditor and Check your answers. (``areas``: each key area's state, if known.)"""
-    areas = areas or [(k, _area_state(found, k)) for k in version.key_areas]
+    areas = areas or _area_states(found, version)
     left = [
         {
             "text": k.title,
@@ -166,10 +171,10 @@ def _unfinished(request, found: dict, version, areas=None) -> list[dict]:
         for k, state in areas
         if state != "Completed"
     ]
-    if version.has_overall_grade and not found["overall_grade"]:
+    if _has_case_page(version) and _case_state(found, version) != "Completed":
         left.append(
             {
-                "text": "Overall grade",
+                "text": _case_title(version),
                 "href": url(request, "returns.overall", return_id=found["id"]),
             }
         )
@@ -190,6 +195,7 @@ def _area_page(
 ):
     # Reached from Check your answers ("Change"): saving goes back there.
     back = request.query_params.get("back")
+    hidden, asked_when = _conditions(found, version, key_area.questions)
     return render(
         request,
         "returns/key_area.html",
@@ -197,6 +203,8 @@ def _area_page(
             "r": found,
             "version": version,
             "key_area": key_area,
+            "hidden": hidden,
+            "asked_when": asked_when,
             "form": form or FormState(values=key_area_fields.saved_values(found, key_area)),
             "shown_answers": key_area_fields.shown_answers(found, key_area),
             "conflict": conflict,
@@ -206,6 +214,27 @@ def _area_page(
         },
         status_code=status_code,
     )
+
+
+def _asked(version) -> list:
+    """Every question of the version in the order a return asks them."""
+    return [q for k in version.key_areas for q in k.questions] + version.case_questions
+
+
+def _asked_now(found: dict, version) -> dict[int, bool]:
+    answers = {a["question_id"]: a["value"] for a in found["answers"]}
+    return validation.asked_now(_asked(version), answers)
+
+
+def _conditions(found: dict, version, shown: list):
+    """The questions of this page the return does not ask (decided on another page)
+    and, for each conditional one decided on this page, when it is asked."""
+    answers = {a["question_id"]: a["value"] for a in found["answers"]}
+    return key_area_fields.conditions(shown, _asked(version), answers)
+
+
+def _boxes(version) -> tuple[str, ...]:
+    return tuple(b.box for b in version.evidence_box_list)
 
 
 def _key_area(version, key_area_id: int):
@@ -247,7 +276,8 @@ def key_area_save(
         posted,
         key_area,
         graded_scale=version.scale is not None,
-        evidence_boxes=version.has_evidence_boxes,
+        boxes=_boxes(version),
+        hidden=_conditions(found, version, key_area.questions)[0],
     )
     if request.headers.get("x-autosave"):
         return _autosave(session, return_, posted, parsed)
@@ -295,7 +325,7 @@ def key_area_save(
         return redirect(
             request, "returns.key_area", return_id=return_id, key_area_id=areas[position + 1]
         )
-    if version.has_overall_grade:
+    if _has_case_page(version):
         return redirect(request, "returns.overall", return_id=return_id)
     return redirect(request, "returns.check", return_id=return_id)
 
@@ -327,17 +357,54 @@ def _autosave(session, return_, posted, parsed) -> JSONResponse:
     return JSONResponse({"saved": True, "version": return_.version})
 
 
+def _has_case_page(version) -> bool:
+    """Whether the return has its last page: the overall grade and the questions about
+    the whole case."""
+    return version.has_overall_grade or bool(version.case_questions)
+
+
+def _case_title(version) -> str:
+    return "The whole case" if version.case_questions else "Overall grade"
+
+
+def _case_state(found: dict, version) -> str:
+    """The last page's state, as a key area's is: Completed, In progress, Not yet started."""
+    answers = {a["question_id"]: a["value"] for a in found["answers"]}
+    asked = validation.asked_now(_asked(version), answers)
+    questions = version.case_questions
+    required = [q for q in questions if q.required and asked[q.id]]
+    graded = bool(found["overall_grade"]) or not version.has_overall_grade
+    if graded and all(q.id in answers for q in required):
+        return "Completed"
+    touched = bool(found["overall_grade"]) or any(q.id in answers for q in questions)
+    return "In progress" if touched else "Not yet started"
+
+
 def _overall_page(request, actor, found, version, *, form=None, status_code=200):
-    labels = {level.code: level.label for level in version.scale.levels}
+    levels = version.scale.levels if version.scale else []
+    labels = {level.code: level.label for level in levels}
     grades = {g["key_area_id"]: g["level"] for g in found["grades"]}
     editable = _editable(found, actor)
+    questions = version.case_questions
+    hidden, asked_when = _conditions(found, version, questions)
+    if form is None:
+        values = {"overall": found["overall_grade"] or ""}
+        if version.case_section is not None:
+            values |= key_area_fields.saved_values(found, version.case_section)
+        form = FormState(values=values)
     return render(
         request,
         "returns/overall.html",
         {
             "r": found,
             "version": version,
-            "form": form or FormState(values={"overall": found["overall_grade"] or ""}),
+            "title": _case_title(version),
+            "form": form,
+            "questions": [q for q in questions if q.id not in hidden],
+            "asked_when": asked_when,
+            "shown_answers": key_area_fields.shown_answers(found, version.case_section)
+            if version.case_section is not None
+            else {},
             # What each grade means, for whoever is choosing one (a reader sees the
             # choice made, greyed out: its hints would be too faint to read).
             "levels": [
@@ -346,7 +413,7 @@ def _overall_page(request, actor, found, version, *, form=None, status_code=200)
                     "text": level.label,
                     "hint": (level.description or None) if editable else None,
                 }
-                for level in version.scale.levels
+                for level in levels
             ],
             # The key-area grades already given, to weigh the overall grade against.
             "given": [
@@ -366,6 +433,8 @@ def overall_form(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath
 ) -> Response:
     found, version = _load(session, actor, return_id)
+    if not _has_case_page(version):
+        raise NotFound("This return has no overall grade or questions about the whole case.")
     return _overall_page(request, actor, found, version)
 
 
@@ -374,26 +443,53 @@ def overall_form(
 def overall_save(
     session: SessionDep, request: Request, actor: Actor, return_id: IdPath, posted: PostedForm
 ) -> Response:
+    """Save the questions about the whole case and the overall grade; then check."""
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
+    found, version = _load(session, actor, return_id, log_read=False)
+    if not _has_case_page(version):
+        raise NotFound("This return has no overall grade or questions about the whole case.")
+    parsed = key_area_fields.KeyAreaForm()
+    hidden, _ = _conditions(found, version, version.case_questions)
+    key_area_fields.parse_questions(
+        posted, [q for q in version.case_questions if q.id not in hidden], parsed
+    )
+    if parsed.errors:
+        return _overall_page(
+            request, actor, found, version, form=parsed.state(posted), status_code=422
+        )
     try:
         service.save_draft(
             session,
             return_=return_,
             read_version=key_area_fields.read_version(posted),
-            answers=[],
+            answers=parsed.answers,
             grades=[],
             evidence=[],
-            overall_grade=(True, posted.one("overall") or None),
+            overall_grade=(True, posted.one("overall") or None)
+            if version.has_overall_grade
+            else (False, None),
         )
     except (service.VersionConflict, InvalidInput) as exc:
-        found, version = _load(session, actor, return_id, log_read=False)
-        message = (
-            exc.message
-            if isinstance(exc, service.VersionConflict)
-            else "Choose an overall grade from the list"
+        if isinstance(exc, service.VersionConflict):
+            errors = {"overall" if version.has_overall_grade else "version": exc.message}
+        else:
+            errors = {
+                "overall"
+                if f.field == "overall_grade"
+                else key_area_fields.page_field(f.field, parsed): "Choose an overall grade "
+                "from the list"
+                if f.field == "overall_grade"
+                else f.message
+                for f in exc.fields
+            }
+        return _overall_page(
+            request,
+            actor,
+            found,
+            version,
+            form=parsed.state(posted, errors),
+            status_code=exc.status_code,
         )
-        form = FormState(values=posted.shown(), errors={"overall": message})
-        return _overall_page(request, actor, found, version, form=form, status_code=exc.status_code)
     return redirect(request, "returns.check", return_id=return_id)
 
 
@@ -408,6 +504,7 @@ def _check_page(request, actor, found, version, *, form=None, flagged=(), status
             "flagged": flagged,
             "editable": _editable(found, actor),
             "answers": {a["question_id"]: a["value"] for a in found["answers"]},
+            "asked": _asked_now(found, version),
             "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
             "evidence": {e["key_area_id"]: e for e in found["evidence"]},
             "labels": {lv.code: lv.label for lv in version.scale.levels} if version.scale else {},
@@ -433,6 +530,7 @@ def _flagged(
     beside the confirmation, each flagged answer or box of evidence with what was found
     in it and a link to change it (for a lead, who cannot, to where it is on the page)."""
     area_of = {q.id: k.id for k in version.key_areas for q in k.questions}
+    on_case_page = {q.id for q in version.case_questions}
     listed, flagged = [], []
     confirm = "Confirm that what is flagged does not identify anyone, or change it"
     for problem in refused.fields:
@@ -440,23 +538,30 @@ def _flagged(
             confirm = problem.message
             continue
         kind, _, ident = problem.field.partition(":")
-        if kind == "question":
-            area, anchor = area_of[int(ident)], f"q-{ident}"
-        else:  # evidence:KEY_AREA_ID:BOX
-            area_id, _, box = ident.partition(":")
-            area, anchor = int(area_id), f"ev-{box}"
-        href = (
-            url(
-                request,
-                "returns.key_area",
-                return_id=return_id,
-                key_area_id=area,
-                query={"back": "check"},
-                anchor=anchor,
+        if kind == "question" and int(ident) in on_case_page:
+            href = (
+                url(request, "returns.overall", return_id=return_id, anchor=f"q-{ident}")
+                if editable
+                else "#the-whole-case"
             )
-            if editable
-            else f"#area-{area}"
-        )
+        else:
+            if kind == "question":
+                area, anchor = area_of[int(ident)], f"q-{ident}"
+            else:  # evidence:KEY_AREA_ID:BOX
+                area_id, _, box = ident.partition(":")
+                area, anchor = int(area_id), f"ev-{box}"
+            href = (
+                url(
+                    request,
+                    "returns.key_area",
+                    return_id=return_id,
+                    key_area_id=area,
+                    query={"back": "check"},
+                    anchor=anchor,
+                )
+                if editable
+                else f"#area-{area}"
+            )
         where = refused.where.get(problem.field, "")
         listed.append({"text": problem.message, "href": href})
         flagged.append(
@@ -491,7 +596,9 @@ def submit(
         listed = []
         for f in exc.fields:
             kind, _, ident = f.field.partition(":")
-            if kind == "question":
+            if kind == "question" and int(ident) not in area_of:  # about the whole case
+                href = url(request, "returns.overall", return_id=return_id, anchor=f"q-{ident}")
+            elif kind == "question":
                 href = url(
                     request,
                     "returns.key_area",
@@ -506,6 +613,15 @@ def submit(
                     return_id=return_id,
                     key_area_id=int(ident),
                     anchor="grade",
+                )
+            elif kind == "evidence":  # evidence:KEY_AREA_ID:BOX, a required box empty
+                area_id, _, box = ident.partition(":")
+                href = url(
+                    request,
+                    "returns.key_area",
+                    return_id=return_id,
+                    key_area_id=int(area_id),
+                    anchor=f"ev-{box}",
                 )
             else:
                 href = url(request, "returns.overall", return_id=return_id, anchor="overall")
@@ -559,8 +675,9 @@ def versions_page(
     """Each submission of the return as it was submitted, newest first, with what
     changed since the one before, in the template's words."""
     found, version = _load(session, actor, return_id, log_read=False)
-    questions = {str(q.id): q for k in version.key_areas for q in k.questions}
+    questions = {str(q.id): q for q in _asked(version)}
     areas = {str(k.id): k.title for k in version.key_areas}
+    box_labels = {b.box: b.label for b in version.evidence_box_list} or BOX_LABELS
     levels = {lv.code: lv.label for lv in version.scale.levels} if version.scale else {}
 
     def label(field: str) -> str:
@@ -571,7 +688,7 @@ def versions_page(
             return f"Grade for {areas.get(rest, 'a key area')}"
         if kind == "evidence":
             area, _, box = rest.partition(":")
-            return f"{areas.get(area, 'A key area')}: {BOX_LABELS.get(box, box)}"
+            return f"{areas.get(area, 'A key area')}: {box_labels.get(box, box)}"
         return {"overall_grade": "Overall grade", "auditor_name": "Auditor"}.get(field, field)
 
     def shown(field: str, value: str | None) -> str:

@@ -41,7 +41,14 @@ from app.returns.models import (
 )
 from app.returns.reading import detail
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
-from app.returns.validation import AuditTemplate, check_inputs, missing_items, template_for, written
+from app.returns.validation import (
+    AuditTemplate,
+    check_inputs,
+    missing_items,
+    not_asked,
+    template_for,
+    written,
+)
 
 
 class VersionConflict(AppError):
@@ -224,6 +231,10 @@ def save_draft(
     )
     if problems:
         raise InvalidInput("Some answers are not valid. Nothing was saved.", fields=problems)
+    # An answer to a question the return no longer asks (its condition's answer has
+    # changed) goes with it.
+    for question_id in not_asked(session, return_id=return_.id, tpl=tpl, changes=clean_answers):
+        clean_answers[question_id] = None
 
     now = utcnow()
     # A change withdraws a request for the lead's sign-off: it was for what was sent.

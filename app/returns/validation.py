@@ -7,7 +7,7 @@ and, before submitting, every required question answered and graded key area gra
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, DecimalException
 
@@ -15,58 +15,95 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit_templates import service as templates
-from app.audit_templates.models import AnswerType, GradeLevel, KeyArea, Question, TemplateVersion
+from app.audit_templates.models import (
+    BOX_NAMES,
+    NOT_APPLICABLE,
+    AnswerType,
+    GradeLevel,
+    KeyArea,
+    Question,
+    TemplateVersion,
+)
 from app.audits.models import Audit
+from app.clock import today
 from app.db import get_or_404
 from app.errors import FieldError
+from app.formatting import format_date
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
-from app.returns.wording import BOX_LABELS
 from app.schemas_base import DATE_RANGE, EARLIEST_DATE, LATEST_DATE, check_text
 
 YES_PARTLY_NO = ("yes", "partly", "no")
+YES_NO = ("yes", "no")
 MAX_TEXT = 20_000
 
 
 @dataclass
 class AuditTemplate:
-    """The version an audit pinned, indexed by what a request refers to: questions and
-    key areas by id, grade levels by code."""
+    """The version an audit pinned, indexed by what a request refers to: questions
+    (those about the whole case too) and key areas by id, grade levels by code,
+    questions by key; with the period the audit looks at, for date questions."""
 
     version: TemplateVersion
     questions: dict[int, Question]
     key_areas: dict[int, KeyArea]
     levels: dict[str, GradeLevel]
+    by_key: dict[str, Question] = field(default_factory=dict)
+    period: tuple[date | None, date | None] = (None, None)
+
+    def asked(self) -> list[Question]:
+        """Every question in the order a return asks them: key areas, then the case."""
+        version = self.version
+        return [q for k in version.key_areas for q in k.questions] + version.case_questions
 
 
 def template_for(session: Session, audit_id: int) -> tuple[Audit, AuditTemplate]:
     """The audit and its template, loaded once for checking a whole request."""
     audit = get_or_404(session, Audit, audit_id, what="audit")
     version = templates.get_version(session, version_id=audit.template_version_id)
-    questions = {q.id: q for k in version.key_areas for q in k.questions}
+    asked = [q for k in version.key_areas for q in k.questions] + version.case_questions
+    questions = {q.id: q for q in asked}
     key_areas = {k.id: k for k in version.key_areas}
     levels = {lv.code: lv for lv in version.scale.levels} if version.scale else {}
-    return audit, AuditTemplate(version, questions, key_areas, levels)
+    by_key = {q.key: q for q in asked if q.key}
+    period = (audit.period_from, audit.period_to)
+    return audit, AuditTemplate(version, questions, key_areas, levels, by_key, period)
 
 
-def normalise_answer(question: Question, value: str | int | float) -> str:
-    """The canonical text for an answer, or ValueError saying what is expected."""
+def normalise_answer(
+    question: Question,
+    value: str | int | float,
+    *,
+    period: tuple[date | None, date | None] = (None, None),
+) -> str:
+    """The canonical text for an answer, or ValueError saying what is expected.
+    ``period``: the audit's, for a date that must fall within it."""
     text = str(value).strip()
     check_text(text)  # raises ValueError naming the problem
+    if question.not_applicable is not None and text.casefold() in (
+        NOT_APPLICABLE,
+        question.not_applicable.casefold(),
+    ):
+        return NOT_APPLICABLE
+    not_applicable = f", or {question.not_applicable}" if question.not_applicable else ""
     match question.answer_type:
         case AnswerType.FREE_TEXT:
             if len(text) > MAX_TEXT:
                 raise ValueError(f"Must be {MAX_TEXT:,} characters or fewer")
             return text
+        case AnswerType.YES_NO:
+            if text.lower() not in YES_NO:
+                raise ValueError(f"Must be yes or no{not_applicable}")
+            return text.lower()
         case AnswerType.YES_PARTLY_NO:
             if text.lower() not in YES_PARTLY_NO:
-                raise ValueError("Must be yes, partly or no")
+                raise ValueError(f"Must be yes, partly or no{not_applicable}")
             return text.lower()
         case AnswerType.SINGLE_CHOICE:
             for option in question.options:
                 if option.casefold() == text.casefold():
                     return option
-            raise ValueError("Must be one of: " + "; ".join(question.options))
+            raise ValueError("Must be one of: " + "; ".join(question.options) + not_applicable)
         case AnswerType.DATE:
             try:
                 day = date.fromisoformat(text)
@@ -74,10 +111,44 @@ def normalise_answer(question: Question, value: str | int | float) -> str:
                 raise ValueError("Must be a real date, as YYYY-MM-DD") from None
             if not EARLIEST_DATE <= day <= LATEST_DATE:
                 raise ValueError(f"Must be a date {DATE_RANGE}")
+            _date_rules(question, day, period)
             return day.isoformat()
+        case AnswerType.INTEGER:
+            canonical = _number(text)
+            if "." in canonical:
+                raise ValueError("Must be a whole number")
+            _bounds(question, canonical)
+            return canonical
         case AnswerType.NUMBER:
-            return _number(text)
+            canonical = _number(text)
+            _bounds(question, canonical)
+            return canonical
     raise ValueError("Unknown answer type")
+
+
+def _bounds(question: Question, canonical: str) -> None:
+    number = Decimal(canonical)
+    low = Decimal(question.minimum) if question.minimum is not None else None
+    high = Decimal(question.maximum) if question.maximum is not None else None
+    if low is not None and high is not None and not low <= number <= high:
+        raise ValueError(f"Must be between {question.minimum} and {question.maximum}")
+    if low is not None and number < low:
+        raise ValueError(f"Must be {question.minimum} or more")
+    if high is not None and number > high:
+        raise ValueError(f"Must be {question.maximum} or less")
+
+
+def _date_rules(question: Question, day: date, period: tuple[date | None, date | None]) -> None:
+    if question.not_in_future and day > today():
+        raise ValueError("Must be today or in the past")
+    if question.within_audit_period:
+        start, end = period
+        if start is not None and day < start:
+            raise ValueError(
+                f"Must be on or after {format_date(start)}, when the audit period starts"
+            )
+        if end is not None and day > end:
+            raise ValueError(f"Must be on or before {format_date(end)}, when the audit period ends")
 
 
 MAX_DIGITS = 15  # what a spreadsheet keeps exactly
@@ -125,7 +196,7 @@ def check_inputs(
             clean_answers[question.id] = None
             continue
         try:
-            clean_answers[question.id] = normalise_answer(question, answer.value)
+            clean_answers[question.id] = normalise_answer(question, answer.value, period=tpl.period)
         except ValueError as exc:
             problems.append(FieldError(f"answers[{i}].value", str(exc)))
     clean_grades: dict[int, GradeLevel | None] = {}
@@ -147,11 +218,23 @@ def check_inputs(
             )
         else:
             clean_grades[key_area.id] = tpl.levels[grade.level]
+    # A template that declares its boxes has only those (one that does not keeps what
+    # it always accepted).
+    declared = (
+        {b.box for b in tpl.version.evidence_box_list}
+        if tpl.version.evidence_box_spec is not None
+        else None
+    )
     for i, item in enumerate(evidence):
         if item.key_area_id not in tpl.key_areas:
             problems.append(
                 FieldError(f"evidence[{i}].key_area_id", "Not a key area of this audit's template")
             )
+        for box in BOX_NAMES if declared is not None else ():
+            if box not in declared and getattr(item, box):
+                problems.append(
+                    FieldError(f"evidence[{i}].{box}", "This template has no such box of evidence")
+                )
     given, code = overall
     if given and code:
         if not tpl.version.has_overall_grade:
@@ -161,25 +244,95 @@ def check_inputs(
     return clean_answers, clean_grades, problems
 
 
-def missing_items(session: Session, *, return_: Return, tpl: AuditTemplate) -> list[FieldError]:
-    """Every required question unanswered and every graded key area ungraded, in order."""
-    answered = set(
-        session.scalars(select(Answer.question_id).where(Answer.return_id == return_.id))
+def asked_now(questions: list[Question], answers: dict[int, str]) -> dict[int, bool]:
+    """For each question (all of a template's, in the order a return asks them),
+    whether the return asks it given ``answers`` (question id to stored value): a
+    question with a condition is asked only while the question it depends on is asked
+    and answered with one of the condition's answers."""
+    by_key = {q.key: q for q in questions if q.key}
+    asked: dict[int, bool] = {}
+    for question in questions:
+        condition = question.condition
+        if condition is None:
+            asked[question.id] = True
+            continue
+        target = by_key.get(condition["question"])
+        asked[question.id] = (
+            target is not None
+            and asked.get(target.id, False)
+            and answers.get(target.id) in condition["answers"]
+        )
+    return asked
+
+
+def condition_targets(questions: list[Question]) -> set[int]:
+    """The questions whose answers decide whether another is asked."""
+    keys = {q.condition["question"] for q in questions if q.condition}
+    return {q.id for q in questions if q.key in keys}
+
+
+def not_asked(session: Session, *, return_id: int, tpl: AuditTemplate, changes: dict) -> set[int]:
+    """The questions with an answer that the return no longer asks once ``changes``
+    (question id to its new value, None clearing it) are saved: their answers are
+    removed with them, so nothing shows or counts an answer to a question not asked."""
+    if not any(q.condition for q in tpl.questions.values()):
+        return set()
+    answers = dict(
+        session.execute(
+            select(Answer.question_id, Answer.value).where(Answer.return_id == return_id)
+        ).all()
     )
+    answers.update(changes)
+    answers = {k: v for k, v in answers.items() if v is not None}
+    asked = asked_now(tpl.asked(), answers)
+    return {question_id for question_id in answers if not asked.get(question_id, True)}
+
+
+def missing_items(session: Session, *, return_: Return, tpl: AuditTemplate) -> list[FieldError]:
+    """Every required question asked and unanswered ("not applicable" is an answer),
+    every required box of evidence empty, every graded key area ungraded, in order."""
+    answers = dict(
+        session.execute(
+            select(Answer.question_id, Answer.value).where(Answer.return_id == return_.id)
+        ).all()
+    )
+    asked = asked_now(tpl.asked(), answers)
     graded = set(session.scalars(select(Grade.key_area_id).where(Grade.return_id == return_.id)))
     overall = session.scalar(select(Return.overall_grade_id).where(Return.id == return_.id))
+    required_boxes = [b for b in tpl.version.evidence_box_list if b.required]
+    evidence = (
+        {
+            e.key_area_id: e
+            for e in session.scalars(
+                select(KeyAreaEvidence).where(KeyAreaEvidence.return_id == return_.id)
+            )
+        }
+        if required_boxes
+        else {}
+    )
+
+    def unanswered(questions: list[Question], title: str) -> list[FieldError]:
+        return [
+            FieldError(f"question:{q.id}", f"{title}: answer '{q.prompt}'")
+            for q in questions
+            if q.required and asked[q.id] and q.id not in answers
+        ]
+
     missing: list[FieldError] = []
     for key_area in tpl.version.key_areas:
-        for question in key_area.questions:
-            if question.required and question.id not in answered:
+        missing += unanswered(key_area.questions, key_area.title)
+        boxes = evidence.get(key_area.id)
+        for box in required_boxes:
+            if not (getattr(boxes, box.box) if boxes is not None else "").strip():
                 missing.append(
                     FieldError(
-                        f"question:{question.id}",
-                        f"{key_area.title}: answer '{question.prompt}'",
+                        f"evidence:{key_area.id}:{box.box}",
+                        f"{key_area.title}: write '{box.label}'",
                     )
                 )
         if key_area.graded and key_area.id not in graded:
             missing.append(FieldError(f"grade:{key_area.id}", f"{key_area.title}: choose a grade"))
+    missing += unanswered(tpl.version.case_questions, "The whole case")
     if tpl.version.has_overall_grade and overall is None:
         missing.append(FieldError("overall_grade", "Choose an overall grade"))
     return missing
@@ -206,13 +359,18 @@ def written(session: Session, *, return_: Return, tpl: AuditTemplate) -> dict[st
         else {}
     )
     found: dict[str, tuple[str, str]] = {}
+    labels = {b.box: b.label for b in tpl.version.evidence_box_list}
     for key_area in tpl.version.key_areas:
         for question in key_area.questions:
             text = answers.get(question.id)
             if text and question.answer_type == AnswerType.FREE_TEXT:
                 found[f"question:{question.id}"] = (f"{key_area.title}: {question.prompt}", text)
         boxes = evidence.get(key_area.id)
-        for box, label in BOX_LABELS.items() if boxes is not None else ():
+        for box, label in labels.items() if boxes is not None else ():
             if text := getattr(boxes, box):
                 found[f"evidence:{key_area.id}:{box}"] = (f"{key_area.title}: {label}", text)
+    for question in tpl.version.case_questions:
+        text = answers.get(question.id)
+        if text and question.answer_type == AnswerType.FREE_TEXT:
+            found[f"question:{question.id}"] = (f"The whole case: {question.prompt}", text)
     return found

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.audit_templates.models import AnswerType, Question
+from app.audit_templates.models import DEFAULT_BOXES, NOT_APPLICABLE, AnswerType, Question
 from app.formatting import format_date
 
 YES_PARTLY_NO = {"yes": "Yes", "partly": "Partly", "no": "No"}
-# The three evidence boxes of a key area, as a page heads them.
-BOX_LABELS = {
-    "went_well": "What went well",
-    "could_be_better": "What could have been better",
-    "impact_on_child": "The impact on the child",
-}
+# The default three evidence boxes of a key area, as a page heads them (a template may
+# word its own: TemplateVersion.evidence_box_list).
+BOX_LABELS = {b.box: b.label for b in DEFAULT_BOXES}
 
 
 def answer_text(question: Question, value: str | None) -> str:
     """An answer as a reader sees it; empty if there is none."""
     if not value:
         return ""
-    if question.answer_type == AnswerType.YES_PARTLY_NO:
+    if value == NOT_APPLICABLE and question.not_applicable is not None:
+        return question.not_applicable
+    if question.answer_type in (AnswerType.YES_PARTLY_NO, AnswerType.YES_NO):
         return YES_PARTLY_NO.get(value, value)
     if question.answer_type == AnswerType.DATE:
         try:

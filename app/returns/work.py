@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session, selectinload
 from app.access.models import User
 from app.access.policy import Actor, return_scope
 from app.agencies.models import Agency
-from app.audit_templates.models import KeyArea
+from app.audit_templates.models import KeyArea, SectionKind
 from app.audits.models import Audit, AuditStatus, Child
 from app.briefings.models import Briefing
 from app.returns.models import Answer, Grade, Return, ReturnStatus
+from app.returns.validation import asked_now, condition_targets
 
 DONE = frozenset({ReturnStatus.SUBMITTED, ReturnStatus.MODERATED})
 # Audits whose returns are someone's work: open, or in moderation (a return sent back
@@ -30,10 +31,13 @@ DONE = frozenset({ReturnStatus.SUBMITTED, ReturnStatus.MODERATED})
 CURRENT = (AuditStatus.OPEN, AuditStatus.MODERATION)
 
 
-def area_state(key_area: KeyArea, answered: set[int], graded: set[int]) -> str:
-    """A key area of a return: Completed (every required question answered and, if the
-    key area is graded, a grade given), In progress, or Not yet started."""
-    required = [q.id for q in key_area.questions if q.required]
+def area_state(
+    key_area: KeyArea, answered: set[int], graded: set[int], asked: dict[int, bool] | None = None
+) -> str:
+    """A key area of a return: Completed (every required question it asks answered and,
+    if the key area is graded, a grade given), In progress, or Not yet started.
+    ``asked``: whether each question is asked (validation.asked_now); default all."""
+    required = [q.id for q in key_area.questions if q.required and (asked is None or asked[q.id])]
     touched = bool(answered & {q.id for q in key_area.questions}) or key_area.id in graded
     if all(q in answered for q in required) and (not key_area.graded or key_area.id in graded):
         return "Completed"
@@ -215,7 +219,7 @@ def _key_areas(session: Session, version_ids: set[int]) -> dict[int, list[KeyAre
         for key_area in session.scalars(
             select(KeyArea)
             .where(KeyArea.template_version_id.in_(version_ids))
-            .order_by(KeyArea.position)
+            .order_by(KeyArea.kind != SectionKind.KEY_AREA, KeyArea.position)
             .options(selectinload(KeyArea.questions))
         ):
             found[key_area.template_version_id].append(key_area)
@@ -223,10 +227,23 @@ def _key_areas(session: Session, version_ids: set[int]) -> dict[int, list[KeyAre
 
 
 def _progress(session: Session, rows) -> dict[int, tuple[int, int]]:
-    """Each return's (key areas done, key areas in all), in four queries."""
+    """Each return's (key areas done, key areas in all), in four queries (five when a
+    template has conditions: the answers that decide them). The section of questions
+    about the whole case is not a key area: it is read for its questions' conditions."""
     ids = [row.id for row in rows]
     answered: dict[int, set[int]] = defaultdict(set)
     graded: dict[int, set[int]] = defaultdict(set)
+    versions = _key_areas(session, {row.template_version_id for row in rows})
+    asked_in = {v: [q for k in areas for q in k.questions] for v, areas in versions.items()}
+    targets = set().union(*(condition_targets(qs) for qs in asked_in.values()))
+    deciding: dict[int, dict[int, str]] = defaultdict(dict)
+    if ids and targets:
+        for return_id, question_id, value in session.execute(
+            select(Answer.return_id, Answer.question_id, Answer.value).where(
+                Answer.return_id.in_(ids), Answer.question_id.in_(targets)
+            )
+        ):
+            deciding[return_id][question_id] = value
     if ids:
         for return_id, question_id in session.execute(
             select(Answer.return_id, Answer.question_id).where(Answer.return_id.in_(ids))
@@ -236,14 +253,23 @@ def _progress(session: Session, rows) -> dict[int, tuple[int, int]]:
             select(Grade.return_id, Grade.key_area_id).where(Grade.return_id.in_(ids))
         ):
             graded[return_id].add(key_area_id)
-    versions = _key_areas(session, {row.template_version_id for row in rows})
+
+    def asked(row) -> dict[int, bool] | None:
+        questions = asked_in[row.template_version_id]
+        if not any(q.condition for q in questions):
+            return None
+        return asked_now(questions, deciding[row.id])
+
+    areas_in = {
+        v: [k for k in areas if k.kind == SectionKind.KEY_AREA] for v, areas in versions.items()
+    }
     return {
         row.id: (
             sum(
-                area_state(k, answered[row.id], graded[row.id]) == "Completed"
-                for k in versions[row.template_version_id]
+                area_state(k, answered[row.id], graded[row.id], asked(row)) == "Completed"
+                for k in areas_in[row.template_version_id]
             ),
-            len(versions[row.template_version_id]),
+            len(areas_in[row.template_version_id]),
         )
         for row in rows
     }
