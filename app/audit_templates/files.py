@@ -91,6 +91,17 @@ def _yaml_locate(root: Any) -> Locate:
     return locate
 
 
+def json_schema() -> dict:
+    """The format's JSON Schema (docs/template-format.schema.json), from the model the
+    importer checks files with; ``audit-tools templates schema`` prints it."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **TemplateFile.model_json_schema(),
+        "title": "Case-audit template file (" + FILE_FORMAT + ")",
+        "description": "A template for multi-agency case audits: see docs/template-format.md.",
+    }
+
+
 def parse(text: str) -> TemplateFile:
     """Parse and check a template file; every problem is reported with its line."""
     if len(text.encode()) > MAX_FILE_BYTES:
@@ -258,7 +269,12 @@ def _what_to_do(error: dict, loc: Loc) -> str:
 
 def import_text(session: Session, *, text: str) -> TemplateVersion:
     """Load a file as a draft: a new template, or the next version of one with its slug."""
-    content = parse(text)
+    return import_content(session, parse(text))
+
+
+def import_content(session: Session, content: TemplateFile) -> TemplateVersion:
+    """A checked template (from a YAML file or a workbook, app.audit_templates.sheets)
+    as a draft: a new template, or the next version of one with its slug."""
     slug = content.slug or service.slugify(content.name)
     # The slug identifies a template across partnerships; the name is the fallback.
     family = session.scalar(select(TemplateFamily).where(TemplateFamily.slug == slug))

@@ -154,14 +154,14 @@ def question_rule_problems(q: QuestionIn) -> Iterator[str]:
     if q.not_applicable is not None:
         if q.type not in CHOICE_TYPES:
             yield (
-                "not_applicable is only for yes/no, yes/partly/no and single choice "
-                "questions: remove it or change the type"
+                "A 'not applicable' answer is only for yes/no, yes/partly/no and single "
+                "choice questions: remove not_applicable or change the type"
             )
         elif q.not_applicable.casefold() in {o.casefold() for o in q.options} | {NOT_APPLICABLE}:
-            yield "the not_applicable label must differ from every option"
+            yield "The not_applicable label must differ from every option"
     if q.minimum is not None or q.maximum is not None:
         if q.type not in NUMBER_TYPES:
-            yield "minimum and maximum are only for integer and number questions"
+            yield "Minimum and maximum are only for integer and number questions"
         elif q.type == AnswerType.INTEGER and any(
             b is not None and b != int(b) for b in (q.minimum, q.maximum)
         ):
