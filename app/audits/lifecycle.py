@@ -19,6 +19,7 @@ from app.access.models import AGENCY_ROLES, Role, User, UserRole
 from app.actions.lifecycle import FINISHED
 from app.actions.models import LearningAction
 from app.agencies.models import Agency
+from app.audit_templates import service as templates
 from app.auditlog import service as auditlog
 from app.audits.cohort import list_children, lock_audit
 from app.audits.models import Audit, AuditStatus
@@ -43,7 +44,8 @@ class AgencyToOpen:
 @dataclass
 class OpeningCheck:
     """What opening would do and what stands in its way: ``problems`` stop it (a
-    missing date, no agencies or children, a child no agency is involved with);
+    missing date, no agencies or children, a child no agency is involved with, no
+    period the audit looks at when the template asks for dates within it);
     ``warnings`` need the opener's confirmation (an agency with no active auditor to
     complete its returns, no moderation meeting date, a due date already past). Each
     warning's ``field`` is its key (``agencies.<id>``, ``moderation_meeting_on``,
@@ -96,6 +98,14 @@ def _people(session: Session, agency_ids: list[int]) -> dict[int, dict[Role, lis
     return found
 
 
+def asks_within_period(session: Session, *, audit: Audit) -> bool:
+    """Whether any date question of the audit's template must fall within the period
+    the audit looks at."""
+    version = templates.get_version(session, version_id=audit.template_version_id)
+    questions = [q for area in version.key_areas for q in area.questions]
+    return any(q.within_audit_period for q in [*questions, *version.case_questions])
+
+
 def opening_check(session: Session, *, audit: Audit) -> OpeningCheck:
     """Everything opening checks, without opening: for the confirmation page, and for
     ``open_audit`` itself."""
@@ -105,6 +115,15 @@ def opening_check(session: Session, *, audit: Audit) -> OpeningCheck:
         problems.append(FieldError("returns_due_on", "Set the date returns are due"))
     elif audit.returns_due_on < today():
         warnings.append(FieldError("returns_due_on", "The date returns are due has already passed"))
+    if (audit.period_from is None or audit.period_to is None) and asks_within_period(
+        session, audit=audit
+    ):
+        problems.append(
+            FieldError(
+                "period_from",
+                "Set the period the audit looks at: the template asks for dates within it",
+            )
+        )
     if audit.moderation_meeting_on is None:
         warnings.append(
             FieldError("moderation_meeting_on", "The moderation meeting's date is not set")

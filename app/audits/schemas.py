@@ -68,6 +68,15 @@ def _check_pseudonym(value: str) -> str:
     return value
 
 
+# The period of practice the audit looks at (the six months before it, say): a
+# template's date question may have to fall within it.
+PERIOD_FROM = (
+    "The first day of the period of practice the audit looks at; a template's date "
+    "question may have to fall within the period"
+)
+PERIOD_TO = "The last day of the period the audit looks at: on or after period_from"
+
+
 class AuditCreate(RequestModel):
     template_version_id: Id
     title: Name
@@ -76,6 +85,8 @@ class AuditCreate(RequestModel):
     lead_subgroup_id: Id | None = None
     returns_due_on: date | None = None
     moderation_meeting_on: date | None = None
+    period_from: date | None = Field(default=None, description=PERIOD_FROM)
+    period_to: date | None = Field(default=None, description=PERIOD_TO)
     lead_sign_off: bool = False
     agency_ids: list[Id] = Field(default_factory=list, max_length=50)
 
@@ -87,6 +98,8 @@ class AuditPatch(RequestModel):
     lead_subgroup_id: Id | None = None
     returns_due_on: date | None = None
     moderation_meeting_on: date | None = None
+    period_from: date | None = Field(default=None, description=PERIOD_FROM + "; null clears it")
+    period_to: date | None = Field(default=None, description=PERIOD_TO + "; null clears it")
     lead_sign_off: bool | None = None
 
     _not_null = reject_null("title", "theme", "description", "lead_sign_off")
@@ -197,6 +210,8 @@ class AuditOut(ResponseModel):
     lead_subgroup: NamedRef | None
     returns_due_on: date | None
     moderation_meeting_on: date | None
+    period_from: date | None = Field(description=PERIOD_FROM)
+    period_to: date | None = Field(description=PERIOD_TO)
     lead_sign_off: bool = Field(
         description="Each return is signed off by its agency's lead before it is submitted"
     )

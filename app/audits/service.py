@@ -227,6 +227,14 @@ def _check_dates(returns_due_on: date | None, moderation_meeting_on: date | None
         )
 
 
+def _check_period(period_from: date | None, period_to: date | None) -> None:
+    if period_from and period_to and period_to < period_from:
+        raise InvalidInput(
+            "The period the audit looks at must end on or after it starts.",
+            fields=[FieldError("period_to", "Must be on or after the start of the period")],
+        )
+
+
 def audit_log_view(audit: Audit) -> dict:
     """The audit's fields as the audit log records them (``lifecycle`` logs opening
     with it too)."""
@@ -239,6 +247,8 @@ def audit_log_view(audit: Audit) -> dict:
         "status": audit.status,
         "returns_due_on": audit.returns_due_on,
         "moderation_meeting_on": audit.moderation_meeting_on,
+        "period_from": audit.period_from,
+        "period_to": audit.period_to,
         "lead_sign_off": audit.lead_sign_off,
         "opened_at": audit.opened_at,
     }
@@ -258,6 +268,8 @@ def create_audit(
     lead_subgroup_id: int | None = None,
     returns_due_on: date | None = None,
     moderation_meeting_on: date | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
     lead_sign_off: bool = False,
     agency_ids: list[int] | None = None,
 ) -> Audit:
@@ -275,6 +287,7 @@ def create_audit(
         )
     _check_subgroup(session, lead_subgroup_id)
     _check_dates(returns_due_on, moderation_meeting_on)
+    _check_period(period_from, period_to)
     agencies = _active_agencies(session, agency_ids or [], "agency_ids")
     audit = Audit(
         template_version_id=version.id,
@@ -285,6 +298,8 @@ def create_audit(
         status=AuditStatus.PLANNED,
         returns_due_on=returns_due_on,
         moderation_meeting_on=moderation_meeting_on,
+        period_from=period_from,
+        period_to=period_to,
         lead_sign_off=lead_sign_off,
         agencies=agencies,
     )
@@ -311,6 +326,9 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
     _check_dates(
         changes.get("returns_due_on", audit.returns_due_on),
         changes.get("moderation_meeting_on", audit.moderation_meeting_on),
+    )
+    _check_period(
+        changes.get("period_from", audit.period_from), changes.get("period_to", audit.period_to)
     )
     with auditlog.changing(
         session, audit, action="audit.update", object_type="audit", view=audit_log_view

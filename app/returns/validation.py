@@ -220,18 +220,18 @@ def check_inputs(
             clean_grades[key_area.id] = tpl.levels[grade.level]
     # A template that declares its boxes has only those (one that does not keeps what
     # it always accepted).
-    declared = (
-        {b.box for b in tpl.version.evidence_box_list}
+    undeclared = (
+        [box for box in BOX_NAMES if box not in {b.box for b in tpl.version.evidence_box_list}]
         if tpl.version.evidence_box_spec is not None
-        else None
+        else []
     )
     for i, item in enumerate(evidence):
         if item.key_area_id not in tpl.key_areas:
             problems.append(
                 FieldError(f"evidence[{i}].key_area_id", "Not a key area of this audit's template")
             )
-        for box in BOX_NAMES if declared is not None else ():
-            if box not in declared and getattr(item, box):
+        for box in undeclared:
+            if getattr(item, box):
                 problems.append(
                     FieldError(f"evidence[{i}].{box}", "This template has no such box of evidence")
                 )

@@ -33,7 +33,12 @@ router = APIRouter(include_in_schema=False)
 EVERYTHING = PageParams(1, 200)
 Word = Annotated[str, Query(max_length=40)]
 
-DATES = {"returns_due_on": "Returns due date", "moderation_meeting_on": "Moderation meeting date"}
+DATES = {
+    "returns_due_on": "Returns due date",
+    "moderation_meeting_on": "Moderation meeting date",
+    "period_from": "Start of the period",
+    "period_to": "End of the period",
+}
 DETAIL_MESSAGES: Messages = {
     "title": "Enter a title for the audit",
     ("title", "string_too_long"): "Title must be 200 characters or fewer",
@@ -49,6 +54,7 @@ DETAIL_REFUSALS: Messages = {
     "template_version_id": "Choose a published template",
     "lead_subgroup_id": "Choose a lead subgroup that is still active",
     "moderation_meeting_on": "The moderation meeting must be on or after the date returns are due",
+    "period_to": "End of the period must be on or after the start of the period",
 }
 NEW_AUDIT = Form(
     AuditCreate,
@@ -487,6 +493,15 @@ def _not_ready(
                 anchor="returns_due_on-day",
             )
             listed.append({"text": "Set the date returns are due", "href": href})
+        elif problem.field == "period_from":
+            href = url(
+                request,
+                "audits.plan",
+                audit_id=audit_id,
+                query={"change": "details"},
+                anchor="period_from-day",
+            )
+            listed.append({"text": problem.message, "href": href})
         elif problem.field == "agency_ids":
             errors["agency_ids"] = "Choose the agencies taking part"
             listed.append({"text": errors["agency_ids"], "href": "#agency_ids"})
