@@ -126,3 +126,66 @@ def test_submitted_returns_get_their_first_version_when_versions_arrive(demo_dat
                 assert row.content == content_of(found)
     finally:
         engine.dispose()
+
+
+def test_template_rules_leave_existing_templates_and_returns_as_they_were(demo_database):
+    """Data carried forward: the template-rules migration (d4a7c2e9f1b3) widens the
+    answer types and adds rules, boxes and case questions without changing what an
+    existing template exports or any return reads as, or what a return still needs."""
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    from app.access.policy import SYSTEM
+    from app.audit_templates import files
+    from app.audit_templates import service as templates
+    from app.audit_templates.models import TemplateVersion
+    from app.returns.models import Return
+    from app.returns.reading import detail
+    from app.returns.validation import missing_items, template_for
+
+    def snapshot(engine) -> dict:
+        with Session(engine) as session:
+            versions = session.scalars(select(TemplateVersion.id)).all()
+            returns = session.scalars(select(Return).order_by(Return.id)).all()
+            return {
+                "exports": {
+                    v: files.export_text(templates.get_version(session, version_id=v))
+                    for v in versions
+                },
+                "returns": {r.id: detail(session, return_id=r.id, actor=SYSTEM) for r in returns},
+                "missing": {
+                    r.id: missing_items(
+                        session, return_=r, tpl=template_for(session, r.audit_id)[1]
+                    )
+                    for r in returns
+                },
+            }
+
+    engine = make_engine(demo_database())
+    try:
+        before = snapshot(engine)
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "c1e9a3f5b7d2")  # before the rules
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        after = snapshot(engine)
+        assert len(before["exports"]) >= 4 and len(before["returns"]) > 10
+        assert after == before
+        with engine.connect() as connection:
+            question = connection.execute(text("SELECT id FROM question LIMIT 1")).scalar_one()
+            # The widened check takes the new types and still refuses anything else.
+            connection.execute(
+                text("UPDATE question SET answer_type = 'yes_no' WHERE id = :id"), {"id": question}
+            )
+            try:
+                connection.execute(
+                    text("UPDATE question SET answer_type = 'colour' WHERE id = :id"),
+                    {"id": question},
+                )
+                raise AssertionError("the answer-type check let 'colour' through")
+            except IntegrityError:
+                pass
+            connection.rollback()
+    finally:
+        engine.dispose()

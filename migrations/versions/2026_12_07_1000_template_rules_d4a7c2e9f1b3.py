@@ -43,8 +43,9 @@ def _in(values: Sequence[str]) -> str:
 def _set_answer_types(old: Sequence[str], new: Sequence[str]) -> None:
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
-        op.drop_constraint(CHECK, "question", type_="check")
-        op.create_check_constraint(CHECK, "question", _in(new))
+        # op.f: the name as it stands (the naming convention would prefix it again).
+        op.drop_constraint(op.f(CHECK), "question", type_="check")
+        op.create_check_constraint(op.f(CHECK), "question", _in(new))
         return
     sql = bind.exec_driver_sql(
         "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'question'"
@@ -118,7 +119,7 @@ def downgrade() -> None:
     op.drop_column("audit", "period_from")
     op.drop_column("template_version", "evidence_box_spec")
     if bind.dialect.name != "sqlite":
-        op.drop_constraint("ck_key_area_section_kind", "key_area", type_="check")
+        op.drop_constraint(op.f("ck_key_area_section_kind"), "key_area", type_="check")
     op.drop_column("key_area", "kind")
     for column in (
         "within_audit_period",
