@@ -198,12 +198,16 @@ def _answer(question, quality: int, rng: random.Random, day: date) -> str:
         case AnswerType.YES_PARTLY_NO:
             weights = [(6, 2, 1), (4, 3, 1), (2, 4, 3), (1, 3, 6)][quality]
             return rng.choices(["yes", "partly", "no"], weights=weights)[0]
+        case AnswerType.YES_NO:
+            return rng.choices(["yes", "no"], weights=[(6, 1), (4, 2), (2, 4), (1, 6)][quality])[0]
         case AnswerType.SINGLE_CHOICE:
             return rng.choice(question.options[:-1] or question.options)
         case AnswerType.DATE:
             return day.isoformat()
-        case AnswerType.NUMBER:
-            return str(rng.randint(6, 21))
+        case AnswerType.NUMBER | AnswerType.INTEGER:
+            low = int(float(question.minimum)) if question.minimum is not None else 6
+            high = int(float(question.maximum)) if question.maximum is not None else 21
+            return str(rng.randint(low, max(low, high)))
         case _:
             return rng.choice(LIVED_EXPERIENCE)
 

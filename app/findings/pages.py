@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor, Permission, child_scope
-from app.audit_templates.models import KeyArea
+from app.audit_templates.models import KeyArea, SectionKind
 from app.audits import service as audits
 from app.audits.models import Audit, Child
 from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
@@ -114,7 +114,10 @@ def _findings_page(
     filtered = any(filters.values())
     key_areas = session.scalars(
         select(KeyArea)
-        .where(KeyArea.template_version_id == audit.template_version_id)
+        .where(
+            KeyArea.template_version_id == audit.template_version_id,
+            KeyArea.kind == SectionKind.KEY_AREA,
+        )
         .order_by(KeyArea.position)
     ).all()
     children = session.scalars(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.access.policy import Actor, audit_scope, child_scope
 from app.actions.models import action_finding
-from app.audit_templates.models import KeyArea
+from app.audit_templates.models import KeyArea, SectionKind
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
@@ -202,7 +202,11 @@ def _check_about(
     problems = []
     if key_area_id is not None:
         key_area = session.get(KeyArea, key_area_id)
-        if key_area is None or key_area.template_version_id != audit.template_version_id:
+        if (
+            key_area is None
+            or key_area.template_version_id != audit.template_version_id
+            or key_area.kind != SectionKind.KEY_AREA  # the questions about the whole case
+        ):
             problems.append(
                 FieldError("key_area_id", f"Key area {key_area_id} is not in this audit's template")
             )
