@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
 from app.agencies.models import Agency
-from app.audit_templates.models import GradeLevel, KeyArea
+from app.audit_templates.models import GradeLevel, KeyArea, TemplateVersion
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
@@ -28,6 +28,7 @@ from app.moderation.models import ChildMeetingNote
 from app.moderation.service import Cell, CellState, Grid
 from app.returns import reading
 from app.returns.models import Return
+from app.returns.validation import asked_now
 from app.schemas_base import check_text
 
 
@@ -73,6 +74,12 @@ class Column:
     @property
     def evidence(self) -> dict[int, dict]:
         return {e["key_area_id"]: e for e in self.read["evidence"]} if self.read else {}
+
+    def asked(self, version: TemplateVersion) -> dict[int, bool]:
+        """Whether the return asks each question (a condition may leave one out)."""
+        questions = [q for k in version.key_areas for q in k.questions] + version.case_questions
+        answers = {k: v for k, v in self.answers.items() if v is not None}
+        return asked_now(questions, answers)
 
 
 @dataclass

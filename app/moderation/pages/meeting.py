@@ -16,7 +16,7 @@ from app.forms import FormState, undone_if_refused
 from app.identify.entry import CONFIRM_FIELD
 from app.moderation import meeting as meetings
 from app.moderation.meeting import NOTE_FIELDS, field_name
-from app.returns.wording import BOX_LABELS, answer_text
+from app.returns.wording import answer_text
 from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +81,6 @@ def _page(
             "form": form or FormState(values=_values(meeting)),
             "field_name": field_name,
             "answer_text": answer_text,
-            "boxes": BOX_LABELS,
             "note_fields": NOTE_FIELDS,
             "listed": meetings.listed(meeting),
         },
