@@ -22,6 +22,7 @@ from app.main import create_app
 from tests.helpers.permissions import BUILT_IN, api_routes, people
 from tests.helpers.sessions import rolled_back, rolled_back_session
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SAMPLE_BODIES: dict[str, object] = {
     "api.agencies.create": {"name": "New agency", "kind": "police"},
     "api.agencies.update": {},
@@ -130,6 +131,9 @@ def _request(client, route, method, headers):
     elif route.name == "api.templates.import":
         kwargs["content"] = "format: case-audit-template/1\nname: X\nkey_areas: []\n"
         kwargs["headers"]["Content-Type"] = "application/yaml"
+    elif route.name == "api.templates.import_workbook":
+        kwargs["content"] = b"PK\x03\x04 not a whole workbook"
+        kwargs["headers"]["Content-Type"] = XLSX_MEDIA_TYPE
     return client.request(method, path, **kwargs)
 
 

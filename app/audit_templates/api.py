@@ -1,8 +1,8 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from app.audit_templates import editing, files, service
+from app.audit_templates import editing, files, service, sheets
 from app.audit_templates.models import TemplateStatus
 from app.audit_templates.schemas import (
     KeyAreaCreate,
@@ -58,14 +58,35 @@ def create_template(session: SessionDep, body: TemplateContent) -> TemplateVersi
     },
 )
 @transactional
-def import_template(session: SessionDep, raw: RawBody) -> TemplateVersionOut:
+def import_template(session: SessionDep, request: Request, raw: RawBody) -> TemplateVersionOut:
     """Import a template file (YAML, docs/template-format.md) as a draft version. The
-    answer is that version: its ``id`` is the version's, ``template_id`` the template's."""
+    answer is that version: its ``id`` is the version's, ``template_id`` the template's.
+    (A workbook sent here is imported too; /templates/import-workbook is its own.)"""
+    if sheets.is_workbook(raw, request.headers.get("content-type")):
+        return VersionOut(sheets.import_workbook(session, raw))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("The template file must be UTF-8 text.") from None
     return VersionOut(files.import_text(session, text=text))
+
+
+@router.post(
+    "/templates/import-workbook",
+    name="api.templates.import_workbook",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {sheets.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+@transactional
+def import_workbook(session: SessionDep, raw: RawBody) -> TemplateVersionOut:
+    """Import a template laid out in an Excel workbook (XLSX, docs/template-format.md) as
+    a draft version, with the same checks and errors as a YAML file."""
+    return VersionOut(sheets.import_workbook(session, raw))
 
 
 # ":int": /templates/import is another route's path (POST), so a GET of it is a 405,
@@ -106,17 +127,30 @@ def update_version(
     "/template-versions/{version_id}/export",
     name="api.template_versions.export",
     response_class=Response,
-    responses={200: {"content": {"application/yaml": {}}}},
+    responses={200: {"content": {"application/yaml": {}, sheets.MEDIA_TYPE: {}}}},
 )
 @transactional
-def export_version(session: SessionDep, version_id: IdPath) -> Response:
+def export_version(
+    session: SessionDep,
+    version_id: IdPath,
+    file_format: Annotated[
+        Literal["yaml", "xlsx"],
+        Query(
+            alias="format",
+            description="yaml: a template file; xlsx: an Excel workbook, laid out as "
+            "docs/template-format.md describes. Either imports back as the same template.",
+        ),
+    ] = "yaml",
+) -> Response:
+    """The version as a file to share or edit and import again."""
     version = service.get_version(session, version_id=version_id)
-    filename = f"{version.slug}-v{version.number}.yaml"
-    return Response(
-        files.export_text(version),
-        media_type="application/yaml",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    filename = f"{version.slug}-v{version.number}.{file_format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if file_format == "xlsx":
+        return Response(
+            sheets.write_workbook(version), media_type=sheets.MEDIA_TYPE, headers=headers
+        )
+    return Response(files.export_text(version), media_type="application/yaml", headers=headers)
 
 
 @router.put("/template-versions/{version_id}/scale", name="api.template_versions.scale")

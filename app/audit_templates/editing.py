@@ -103,7 +103,11 @@ def case_section(session: Session, *, version: TemplateVersion) -> KeyArea:
     require_draft(session, version)
     if version.case_section is None:
         version.case_section = KeyArea(
-            position=0, title=CASE_SECTION_TITLE, graded=False, kind=SectionKind.CASE
+            position=0,
+            title=CASE_SECTION_TITLE,
+            graded=False,
+            kind=SectionKind.CASE,
+            questions=[],
         )
         session.flush()
     return version.case_section

@@ -129,10 +129,12 @@ def parse(text: str) -> TemplateFile:
             f"The template file could not be read{where}: {problem}.",
             fields=[FieldError("file", f"Not valid YAML{where}: {problem}")],
         ) from None
-    except ValueError as exc:  # e.g. a number of more than 4,300 digits
+    except ValueError:  # a number of more than 4,300 digits: Python will not read it
+        long = re.search(r"\d{4000,}", text)
+        where = f" at line {text[: long.start()].count(chr(10)) + 1}" if long else ""
         raise InvalidInput(
-            "The template file could not be read: " + str(exc).split(";")[0] + ".",
-            fields=[FieldError("file", "Not valid YAML: a value could not be read")],
+            f"The template file could not be read{where}: a number is too long to read.",
+            fields=[FieldError("file", f"Not valid YAML{where}: a number is too long")],
         ) from None
     if not isinstance(root, dict):
         raise InvalidInput(
@@ -183,44 +185,40 @@ def _path_of(loc: Loc) -> str:
     return path
 
 
-def _clean_loc(loc: Loc, data: Any) -> Loc | None:
+def _clean_loc(loc: Loc, data: Any) -> tuple[Loc, bool]:
     """The error's place in the data, without pydantic's names for the branches of a
-    union; None when the error is about a branch the value is not (for example, the
-    "list" branch when the value is true)."""
+    union, and whether the value is of the branch the error is about (an error about
+    the "list" branch of ``evidence_boxes: true`` is not the one to show)."""
     out: list[str | int] = []
-    node = data
+    node, fits = data, True
     for part in loc:
-        if (
-            isinstance(node, dict)
-            and part in node
-            or isinstance(node, list)
-            and isinstance(part, int)
-            and part < len(node)
-        ):
+        inside = isinstance(node, dict) and part in node
+        if inside or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             node = node[part]
         elif isinstance(part, str) and (part in _BRANCHES or part.startswith("list[")):
-            fits = _BRANCHES.get(part, list)
-            if not isinstance(node, fits) or (fits is int and isinstance(node, bool)):
-                return None
+            kind = _BRANCHES.get(part, list)
+            fits = fits and isinstance(node, kind) and not (kind is int and node is True)
             continue
         out.append(part)
-    return tuple(out)
+    return tuple(out), fits
 
 
 _BRANCHES: dict[str, type | tuple[type, ...]] = {"bool": bool, "int": int, "float": float}
 
 
 def _explained(errors: list, data: dict, locate: Locate) -> list[FieldError]:
-    found: list[FieldError] = []
+    """Each error as what to do, at its place; of a union's errors, those about the
+    branch the value is (or, when it is none of them, the first)."""
+    placed: dict[Loc, list[tuple[bool, str]]] = {}
     for error in errors:
-        loc = _clean_loc(tuple(error.get("loc", ())), data)
-        if loc is None:
-            continue
-        message = _what_to_do(error, loc)
-        item = FieldError(_path_of(loc) or "file", _placed(locate(loc), message))
-        if item not in found:
-            found.append(item)
-    return found or [FieldError("file", "The template does not fit the format")]
+        loc, fits = _clean_loc(tuple(error.get("loc", ())), data)
+        placed.setdefault(loc, []).append((fits, _what_to_do(error, loc)))
+    found: list[FieldError] = []
+    for loc, messages in placed.items():
+        shown = [m for fits, m in messages if fits] or [messages[0][1]]
+        for message in dict.fromkeys(shown):
+            found.append(FieldError(_path_of(loc) or "file", _placed(locate(loc), message)))
+    return found
 
 
 def _what_to_do(error: dict, loc: Loc) -> str:

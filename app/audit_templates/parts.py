@@ -129,12 +129,16 @@ def question_in(q: Question) -> QuestionIn:
     )
 
 
-def box_spec(boxes: bool | list[EvidenceBoxIn]) -> tuple[bool, list[dict] | None]:
-    """(has_evidence_boxes, evidence_box_spec) for what a template says of its boxes."""
+def box_spec(boxes: bool | list[EvidenceBoxIn] | list[dict]) -> tuple[bool, list[dict] | None]:
+    """(has_evidence_boxes, evidence_box_spec) for what a template says of its boxes
+    (each box as the model, or as a PATCH body's dict of it)."""
     if isinstance(boxes, bool):
         return boxes, None
-    spec = [{"box": b.box, "label": b.wording, "required": b.required} for b in boxes]
-    return bool(spec), spec
+    given = [EvidenceBoxIn.model_validate(b) for b in boxes]
+    if not given:  # an empty list says what false says
+        return False, None
+    spec = [{"box": b.box, "label": b.wording, "required": b.required} for b in given]
+    return True, spec
 
 
 def boxes_in(version: TemplateVersion) -> bool | list[EvidenceBoxIn]:

@@ -52,7 +52,7 @@ def test_build_preview_and_publish_a_template(admin, db):
         theme="Neglect",
         overall_grade="yes",
         evidence_boxes="yes",
-        scale="Ofsted four-point scale",
+        scale="ofsted",
     )
     assert created.status_code == 303
     vid = version_id_from(created)

@@ -8,31 +8,43 @@ change a published version, and each change is in the audit log.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.audit_templates import editing, files, service
-from app.audit_templates.models import AnswerType, TemplateStatus, TemplateVersion
-from app.audit_templates.schemas import ScaleIn, TemplateContent, VersionPatch
+from app.audit_templates.models import (
+    BOX_NAMES,
+    DEFAULT_BOXES,
+    EvidenceBox,
+    GradeLevel,
+    GradingScale,
+    TemplateStatus,
+    TemplateVersion,
+)
+from app.audit_templates.pages import question_form
+from app.audit_templates.pages.question_form import ANSWER_TYPES
+from app.audit_templates.scales import starting_scales
+from app.audit_templates.schemas import (
+    EvidenceBoxIn,
+    LevelIn,
+    ScaleIn,
+    TemplateContent,
+    VersionPatch,
+)
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, StateError
-from app.forms import Form, FormInvalid, FormState, Messages, Posted, undone_if_refused
+from app.forms import Form, FormInvalid, FormState, M, Messages, Posted, undone_if_refused
 from app.pagination import PageParams
 from app.templating import flash, redirect, render, sort_heads
 
 router = APIRouter(include_in_schema=False)
 
-ANSWER_TYPES = {
-    AnswerType.FREE_TEXT: ("Free text", "A box for a written answer"),
-    AnswerType.YES_PARTLY_NO: ("Yes, partly or no", "Three choices"),
-    AnswerType.SINGLE_CHOICE: ("One choice from a list", "You write the options"),
-    AnswerType.DATE: ("A date", "Day, month and year"),
-    AnswerType.NUMBER: ("A number", "For example, how many days"),
-}
 MAX_LEVELS = 10
 OWN_SCALE = "own"
 
@@ -42,7 +54,7 @@ DETAIL_MESSAGES: Messages = {
     "method": "Enter the method in 100 characters or fewer",
     "description": "The description is too long",
     "overall_grade": "Choose whether auditors give an overall grade",
-    "evidence_boxes": "Choose whether each key area has the three boxes of evidence",
+    "evidence_boxes": "Choose whether each key area has boxes of evidence",
 }
 NEW_TEMPLATE = Form(
     TemplateContent,
@@ -60,14 +72,114 @@ DETAILS = Form(
 
 @cache
 def shipped_scales() -> dict[str, ScaleIn]:
-    """The grading scales of the shipped template library, by name: a new template can
-    start from one of them instead of typing a scale in."""
+    """The grading scales of the shipped template library, by name."""
     scales: dict[str, ScaleIn] = {}
     for path in files.library_files():
         scale = files.parse(path.read_text(encoding="utf-8")).scale
         if scale is not None:
             scales.setdefault(scale.name, scale)
     return scales
+
+
+@cache
+def scale_choices() -> dict[str, ScaleIn]:
+    """The scales a template can start from instead of typing one in, by the value the
+    forms send: the starting scales (Ofsted four-point, red/amber/green, yes/partly/no),
+    then any other scale of the shipped library, each once."""
+    choices = dict(starting_scales())
+    for name, scale in shipped_scales().items():
+        if all(name != s.name and scale != s for s in choices.values()):
+            choices[name] = scale
+    return choices
+
+
+def scale_items() -> list[dict[str, str]]:
+    """The scale choices as radios or a select: the scale's name, its levels as hint."""
+    return [
+        {"value": value, "text": scale.name, "hint": ", ".join(lv.label for lv in scale.levels)}
+        for value, scale in scale_choices().items()
+    ]
+
+
+# --- boxes of evidence ----------------------------------------------------------------
+
+
+def box_values(boxes: list[EvidenceBox]) -> dict[str, Any]:
+    """The boxes-of-evidence fields for a template's boxes (none: the usual three
+    ticked, ready if the answer changes to yes)."""
+    chosen = {b.box: b for b in boxes}
+    values: dict[str, Any] = {"boxes": list(chosen or BOX_NAMES)}
+    for default in DEFAULT_BOXES:
+        box = chosen.get(default.box, default)
+        values[f"box-{default.box}-label"] = box.label
+        values[f"box-{default.box}-required"] = "yes" if box.required else ""
+    return values
+
+
+def read_boxes(posted: Posted) -> tuple[bool | list[EvidenceBoxIn] | None, dict[str, str]]:
+    """The boxes of evidence posted: False for none; True for the usual three as they
+    are (or when the form did not show which boxes); else the boxes ticked, each with
+    its heading (blank: the usual wording) and whether it must be filled in. None when
+    the yes or no is not answered (the form says so). With what is wrong, by field."""
+    answer = posted.one("evidence_boxes")
+    if answer == "no":
+        return False, {}
+    if answer != "yes":
+        return None, {}
+    if "boxes_shown" not in posted:
+        return True, {}
+    ticked = set(posted.all("boxes"))
+    boxes: list[EvidenceBoxIn] = []
+    errors: dict[str, str] = {}
+    for default in DEFAULT_BOXES:
+        if default.box not in ticked:
+            continue
+        label = posted.one(f"box-{default.box}-label").strip() or default.label
+        required = posted.one(f"box-{default.box}-required") == "yes"
+        try:
+            boxes.append(
+                EvidenceBoxIn.model_validate(
+                    {"box": default.box, "label": label, "required": required}
+                )
+            )
+        except ValidationError:
+            errors[f"box-{default.box}-label"] = (
+                f"Enter the heading of the box ‘{default.label}’ on one line, in 100 "
+                "characters or fewer"
+            )
+    if not boxes and not errors:
+        errors["boxes"] = "Choose at least one box of evidence, or answer no"
+    if [(b.box, b.wording, b.required) for b in boxes] == [
+        (d.box, d.label, d.required) for d in DEFAULT_BOXES
+    ]:
+        return True, errors
+    return boxes, errors
+
+
+def read_with_boxes(form: Form[M], posted: Posted, **extra: Any) -> M:
+    """A details form (new template, or a version's details) with its boxes of
+    evidence; FormInvalid with every problem, in the page's order."""
+    boxes, problems = read_boxes(posted)
+    if boxes is not None:
+        extra["evidence_boxes"] = boxes
+    try:
+        content = form.read(posted, **extra)
+    except FormInvalid as invalid:
+        raise _invalid(form, invalid.errors | problems, posted) from None
+    if problems:
+        raise _invalid(form, problems, posted)
+    return content
+
+
+def _invalid(form: Form, errors: dict[str, str], posted: Posted) -> FormInvalid:
+    # The boxes' problems straight after the yes or no they belong to.
+    order = list(form.fields)
+    at = order.index("evidence_boxes") + 1
+    order[at:at] = ["boxes", *(f"box-{b}-label" for b in BOX_NAMES)]
+    invalid = form.invalid(errors)
+    invalid.errors = {f: errors[f] for f in order if f in errors} | errors
+    invalid.values = posted.shown(["boxes"])
+    return invalid
 
 
 def draft_only(version: TemplateVersion) -> TemplateVersion:
@@ -143,14 +255,15 @@ def templates_list(
 
 
 def _new_page(request: Request, form: FormState, status_code: int = 200) -> Response:
-    scales = [
-        {"value": name, "text": name, "hint": ", ".join(level.label for level in scale.levels)}
-        for name, scale in shipped_scales().items()
-    ]
     return render(
         request,
         "audit_templates/new.html",
-        {"form": form, "scales": scales, "own_scale": OWN_SCALE},
+        {
+            "form": form,
+            "scales": scale_items(),
+            "own_scale": OWN_SCALE,
+            "default_boxes": DEFAULT_BOXES,
+        },
         status_code=status_code,
     )
 
@@ -161,16 +274,17 @@ def new_template(session: SessionDep, request: Request) -> Response:
     chosen = {
         "overall_grade": "yes",
         "evidence_boxes": "yes",
-        "scale": next(iter(shipped_scales()), ""),
+        **box_values(list(DEFAULT_BOXES)),
+        "scale": next(iter(scale_choices()), ""),
     }
     return _new_page(request, NEW_TEMPLATE.state(chosen))
 
 
 def _read_new(posted: Posted) -> TemplateContent:
-    scales = shipped_scales()
+    scales = scale_choices()
     chosen = posted.one("scale")
     try:
-        content = NEW_TEMPLATE.read(posted, scale=None)
+        content = read_with_boxes(NEW_TEMPLATE, posted, scale=None)
     except FormInvalid as invalid:
         if chosen not in (*scales, OWN_SCALE):
             invalid.errors["scale"] = "Choose a grading scale, or that you will set up your own"
@@ -192,7 +306,7 @@ def create_template(session: SessionDep, request: Request, posted: PostedForm) -
         with NEW_TEMPLATE.submitting(session, posted):
             version = service.create_draft(session, content=content)
     except FormInvalid as invalid:
-        return _new_page(request, invalid.state(), invalid.status_code)
+        return _new_page(request, invalid.state(posted.shown(["boxes"])), invalid.status_code)
     return to_version(
         request,
         version.id,
@@ -213,6 +327,7 @@ def _builder(
             "version": version,
             "draft": version.status == TemplateStatus.DRAFT,
             "answer_types": ANSWER_TYPES,
+            "rules": question_form.rules_by_question(version),
             "form": form,
         },
         status_code=status,
@@ -238,16 +353,26 @@ def publish(session: SessionDep, request: Request, version_id: IdPath) -> Respon
         # message linking to the part of the page it is about.
         version = service.get_version(session, version_id=version_id)
         anchors = {"key_areas": "#key-areas", "scale": "#scale"}
-        for i, key_area in enumerate(version.key_areas):
-            anchors[f"key_areas[{i}].questions"] = f"#key-area-{key_area.id}"
         errors: dict[str, str] = {}
         for problem in exc.fields:
             errors.setdefault(problem.field, problem.message)
+            anchors[problem.field] = _part_anchor(version, problem.field)
         form = FormState(errors=errors, anchors=anchors)
         return _builder(request, version, form=form, status=422)
     return to_version(
         request, version.id, "The template has been published. It can now be used for audits."
     )
+
+
+def _part_anchor(version: TemplateVersion, field: str) -> str:
+    """Where on the version's page a problem named by the service's field is: the key
+    area or the questions about the whole case it is in."""
+    if field.startswith("case_questions"):
+        return "#case-questions"
+    found = re.match(r"key_areas\[(\d+)\]", field)
+    if found and int(found.group(1)) < len(version.key_areas):
+        return f"#key-area-{version.key_areas[int(found.group(1))].id}"
+    return {"scale": "#scale"}.get(field, "#key-areas")
 
 
 @router.post("/admin/template-versions/{version_id}/retire", name="audit_templates.retire")
@@ -279,7 +404,7 @@ def _details_page(request, version, form: FormState, status_code=200) -> Respons
     return render(
         request,
         "audit_templates/details.html",
-        {"version": version, "form": form},
+        {"version": version, "form": form, "default_boxes": DEFAULT_BOXES},
         status_code=status_code,
     )
 
@@ -294,6 +419,7 @@ def details(session: SessionDep, request: Request, version_id: IdPath) -> Respon
         "method": version.method,
         "overall_grade": "yes" if version.has_overall_grade else "no",
         "evidence_boxes": "yes" if version.has_evidence_boxes else "no",
+        **box_values(version.evidence_box_list),
     }
     return _details_page(request, version, DETAILS.state(values))
 
@@ -305,11 +431,14 @@ def save_details(
 ) -> Response:
     version = service.get_version(session, version_id=version_id)
     try:
-        patch = DETAILS.read(posted)
+        patch = read_with_boxes(DETAILS, posted)
+        # The boxes as the models the service reads (model_dump would make them dicts).
+        changes = patch.model_dump() | {"evidence_boxes": patch.evidence_boxes}
         with DETAILS.submitting(session, posted):
-            service.update_version(session, version=version, changes=patch.model_dump())
+            service.update_version(session, version=version, changes=changes)
     except FormInvalid as invalid:
-        return _details_page(request, version, invalid.state(), invalid.status_code)
+        shown = posted.shown(["boxes"])
+        return _details_page(request, version, invalid.state(shown), invalid.status_code)
     return to_version(request, version.id, "The details have been saved.")
 
 
@@ -320,30 +449,57 @@ def _scale_rows(count: int) -> range:
     return range(min(MAX_LEVELS, max(count + 2, 4)))
 
 
-def _scale_page(request, version, form: FormState, rows: range, status_code=200) -> Response:
+def _scale_page(
+    request, version, form: FormState, rows: range, status_code=200, started: str = ""
+) -> Response:
     return render(
         request,
         "audit_templates/scale.html",
-        {"version": version, "rows": rows, "form": form},
+        {
+            "version": version,
+            "rows": rows,
+            "form": form,
+            "scales": scale_items(),
+            "started": started,
+        },
         status_code=status_code,
     )
 
 
-@router.get("/admin/template-versions/{version_id}/scale", name="audit_templates.scale")
-@transactional
-def scale(session: SessionDep, request: Request, version_id: IdPath) -> Response:
-    version = draft_only(service.get_version(session, version_id=version_id))
-    values: dict[str, str] = {}
-    levels = version.scale.levels if version.scale else []
-    if version.scale:
-        values["name"] = version.scale.name
+def _scale_values(scale: ScaleIn | GradingScale | None) -> dict[str, str]:
+    """A scale (saved, or a starting scale) as the scale form's values."""
+    if scale is None:
+        return {}
+    values = {"name": scale.name}
+    levels: Sequence[LevelIn | GradeLevel] = scale.levels
     for i, level in enumerate(levels):
         values |= {
             f"level-{i}-code": level.code,
             f"level-{i}-label": level.label,
             f"level-{i}-description": level.description,
         }
-    return _scale_page(request, version, FormState(values=values), _scale_rows(len(levels)))
+    return values
+
+
+@router.get("/admin/template-versions/{version_id}/scale", name="audit_templates.scale")
+@transactional
+def scale(session: SessionDep, request: Request, version_id: IdPath, start: Word = "") -> Response:
+    """The draft's scale in its form; with ``start`` (the page's GET form "Start from a
+    shipped scale"), the form filled in with that scale instead, to change and save:
+    nothing is saved until then."""
+    version = draft_only(service.get_version(session, version_id=version_id))
+    shown: ScaleIn | GradingScale | None = version.scale
+    errors: dict[str, str] = {}
+    started = ""
+    if start in scale_choices():
+        shown = scale_choices()[start]
+        started = shown.name
+    elif start:
+        errors["start"] = "Choose a scale to start from"
+    values = _scale_values(shown) | {"start": start}
+    rows = _scale_rows(len(shown.levels) if shown else 0)
+    form = FormState(values=values, errors=errors)
+    return _scale_page(request, version, form, rows, 422 if errors else 200, started)
 
 
 def _read_scale(posted: Posted) -> tuple[ScaleIn | None, dict[str, str], list[int]]:

@@ -1,5 +1,7 @@
 """The template builder's preview: the template as an auditor will see it, with the
-very key-area fields a return page shows (templates/returns/_key_area_fields.html)."""
+very key-area fields a return page shows (templates/returns/_key_area_fields.html),
+and the page about the whole case (its questions, templates/returns/_question.html,
+and the overall grade)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,22 @@ router = APIRouter(include_in_schema=False)
 def preview(session: SessionDep, request: Request, version_id: IdPath) -> Response:
     version = service.get_version(session, version_id=version_id)
     return render(request, "audit_templates/preview.html", {"version": version})
+
+
+@router.get(
+    "/admin/template-versions/{version_id}/preview/whole-case",
+    name="audit_templates.preview_case",
+)
+@transactional
+def preview_case(session: SessionDep, request: Request, version_id: IdPath) -> Response:
+    version = service.get_version(session, version_id=version_id)
+    if not (version.has_overall_grade or version.case_questions):
+        raise NotFound(f"{version.label} has no overall grade or questions about the whole case.")
+    return render(
+        request,
+        "audit_templates/preview_case.html",
+        {"version": version, "form": FormState()},
+    )
 
 
 @router.get(
