@@ -39,7 +39,9 @@ from app.middleware import ProtectionMiddleware
 from app.moderation import api as moderation_api
 from app.moderation import pages as moderation_pages
 from app.returns import api as returns_api
+from app.returns import audit_data_api as returns_audit_data_api
 from app.returns import pages as returns_pages
+from app.returns import pages_answers as returns_answers_pages
 from app.templating import GOVUK_DIST, STATIC, error_page
 
 _frozen = False
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order, one by one: the busiest routers first.
     for module in (
         returns_api,
+        returns_audit_data_api,
         audits_api,
         access_api,
         agencies_api,
@@ -134,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identify_api,
         access_pages,
         returns_pages,
+        returns_answers_pages,
         audits_pages,
         agencies_pages,
         templates_pages,
