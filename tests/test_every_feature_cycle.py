@@ -197,6 +197,24 @@ def _cycle(client):
     assert "Was the case referred to MARAC?" in page and "Too early to say" in page
     assert "Not appropriate" in page
 
+    # The audit's answers: "not applicable" counted apart and out of the percentages,
+    # the MARAC question counted only where it was asked.
+    summary = client.get(f"{API}/audits/{audit['id']}/answers")
+    assert summary.status_code == 200, summary.text
+    figures = {q["question_id"]: q for q in summary.json()["questions"]}
+    shares = {
+        q: {a["value"]: (a["count"], a["percentage"]) for a in figures[q]["answers"]}
+        for q in (level, marac, education, safer)
+    }
+    assert figures[level]["not_applicable"] == 1 and figures[level]["answered"] == 1
+    assert shares[level] == {"Standard": (0, 0.0), "Medium": (0, 0.0), "High": (1, 100.0)}
+    assert (figures[marac]["asked"], shares[marac]) == (1, {"yes": (0, 0.0), "no": (1, 100.0)})
+    assert shares[education]["partly"] == (1, 100.0)
+    assert figures[safer]["not_applicable"] == 1 and shares[safer]["no"] == (1, 100.0)
+    assert figures[days]["numbers"] == {"count": 1, "minimum": 12.5, "maximum": 12.5, "mean": 12.5}
+    data = client.get(f"{API}/audits/{audit['id']}/answers.csv")
+    assert data.status_code == 200 and "Too early to say" in data.content.decode("utf-8-sig")
+
     # Moderation: the meeting shows the declared boxes and the whole-case answers.
     grid = client.post(f"{API}/audits/{audit['id']}/moderation/open")
     assert grid.status_code == 200, grid.text

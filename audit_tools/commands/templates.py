@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
 
@@ -104,3 +105,9 @@ def list_() -> None:
         for v in versions:
             table.add_row(str(v.id), v.name, str(v.number), v.status.value)
     console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the template file format's JSON Schema (docs/template-format.schema.json)."""
+    print(json.dumps(files.json_schema(), indent=2, ensure_ascii=False))
