@@ -164,7 +164,7 @@ class TestHugeNumbersInTemplateFiles:
         assert r.json()["errors"] == [
             {"field": "file", "message": f"Not valid YAML at line {line}, column 8"}
         ]
-        assert "a number longer than 30 characters" in r.json()["detail"]
+        assert "a number too long to read" in r.json()["detail"]
 
 
 class TestEveryTextField:

@@ -131,10 +131,14 @@ def parse(text: str) -> TemplateFile:
         ) from None
     except ValueError:  # a number of more than 4,300 digits: Python will not read it
         long = re.search(r"\d{4000,}", text)
-        where = f" at line {text[: long.start()].count(chr(10)) + 1}" if long else ""
+        where = ""
+        if long:
+            line = text[: long.start()].count("\n") + 1
+            column = long.start() - (text.rfind("\n", 0, long.start()) + 1) + 1
+            where = f" at line {line}, column {column}"
         raise InvalidInput(
-            f"The template file could not be read{where}: a number is too long to read.",
-            fields=[FieldError("file", f"Not valid YAML{where}: a number is too long")],
+            f"The template file could not be read{where}: a number too long to read.",
+            fields=[FieldError("file", f"Not valid YAML{where}")],
         ) from None
     if not isinstance(root, dict):
         raise InvalidInput(
