@@ -68,3 +68,17 @@ def interval(bounds: tuple[float, float] | None, as_percentage: bool = False) ->
 def plural(count: int, singular: str, many: str | None = None) -> str:
     """ "1 day", "3 days" (or ``many`` when the plural is not just an s)."""
     return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+def csv_cell(value: object) -> str:
+    """A spreadsheet cell as CSV text: nothing for None, a date as 2024-03-31, and text a
+    spreadsheet would run as a formula (=, +, -, @, a tab or a carriage return first)
+    quoted with an apostrophe. Numbers are written as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text

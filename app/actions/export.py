@@ -16,6 +16,7 @@ import xlsxwriter
 
 from app.actions.lifecycle import STATUS_LABELS
 from app.actions.tracker import ActionRow
+from app.formatting import csv_cell
 
 # (header, width in characters, value): the one list both formats follow.
 COLUMNS: list[tuple[str, int, Callable[[ActionRow], object]]] = [
@@ -68,20 +69,10 @@ def to_xlsx(rows: list[ActionRow]) -> bytes:
     return out.getvalue()
 
 
-def _csv_safe(value: object) -> str:
-    """A cell as text; one that a spreadsheet would run as a formula is quoted first."""
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def to_csv(rows: list[ActionRow]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADERS)
     for row in rows:
-        writer.writerow([_csv_safe(value(row)) for _header, _width, value in COLUMNS])
+        writer.writerow([csv_cell(value(row)) for _header, _width, value in COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

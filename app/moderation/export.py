@@ -20,6 +20,8 @@ from typing import Literal
 import xlsxwriter
 from starlette.responses import Response
 
+from app.formatting import csv_cell
+
 Row = tuple[str, str, dict]  # (scale, breakdown, figures)
 
 
@@ -107,17 +109,6 @@ def _values(row: Row, weights: str) -> list[object]:
     return [scale, breakdown, *[value(figures) for _h, _w, value in FIGURES], weights]
 
 
-def _csv_safe(value: object) -> str:
-    """A cell as text; text a spreadsheet would run as a formula is quoted first (as the
-    action tracker's export does). Numbers are written as they are."""
-    if value is None:
-        return ""
-    text = str(value)
-    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def to_xlsx(report: dict) -> bytes:
     out = io.BytesIO()
     workbook = xlsxwriter.Workbook(
@@ -158,5 +149,5 @@ def to_csv(report: dict) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADERS)
     for row in rows(report):
-        writer.writerow([_csv_safe(v) for v in _values(row, report["weights"])])
+        writer.writerow([csv_cell(v) for v in _values(row, report["weights"])])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -52,8 +52,9 @@ from app.audit_templates.service import get_version
 from app.auditlog import service as auditlog
 from app.audits.models import Audit, Child
 from app.errors import NotFound
+from app.formatting import csv_cell
 from app.moderation import service as moderation
-from app.moderation.export import MEDIA_TYPES, _csv_safe
+from app.moderation.export import MEDIA_TYPES
 from app.moderation.models import ModeratedGrade
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 from app.returns.validation import YES_NO, YES_PARTLY_NO, asked_now
@@ -503,13 +504,13 @@ def to_xlsx(found: AuditRows) -> bytes:
 def to_csv(found: AuditRows) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_csv_safe(h) for h in found.headers])
+    writer.writerow([csv_cell(h) for h in found.headers])
     numbers = [column.number for column in found.columns]
     for row in found.rows:
         # A number answer is written as the number it is ("-3" is not a formula).
         writer.writerow(
             [
-                _csv_safe(Decimal(cell) if number and cell else cell)
+                csv_cell(Decimal(cell) if number and cell else cell)
                 for number, cell in zip(numbers, row, strict=True)
             ]
         )
