@@ -244,3 +244,50 @@ def _cycle(client):
         f"{API}/moderation/analytics", params={"audit_id": audit["id"], "key_area": "overall"}
     )
     assert overall.json()["pairs"] == 2
+
+
+def test_an_answer_to_a_question_not_asked_neither_blocks_nor_stays(client):
+    """A dependent question hidden on the page still sends what was typed in it: not
+    asked, it is dropped whatever it says, rather than refusing the whole save."""
+    with time_machine.travel(NOW, tick=True):
+        version = import_yaml(client, EVERY_FEATURE.read_text(encoding="utf-8")).json()
+        client.post(f"{API}/template-versions/{version['id']}/publish")
+        level, marac = (q["id"] for q in version["key_areas"][0]["questions"][:2])
+        police = client.post(f"{API}/agencies", json={"name": "Police", "kind": "police"}).json()
+        audit = client.post(
+            f"{API}/audits",
+            json={
+                "template_version_id": version["id"],
+                "title": "Domestic abuse audit",
+                "returns_due_on": "2026-07-31",
+                "period_from": "2026-01-01",
+                "period_to": "2026-05-31",
+                "agency_ids": [police["id"]],
+            },
+        ).json()
+        child = client.post(
+            f"{API}/audits/{audit['id']}/children",
+            json={"pseudonym": "Child A", "agency_ids": [police["id"]]},
+        ).json()
+        client.post(f"{API}/audits/{audit['id']}/open", json={"confirm": True})
+        one = Return(client, child["involvements"][0]["return_id"])
+        saved = one.save(
+            answers=[
+                {"question_id": level, "value": "Standard"},
+                {"question_id": marac, "value": "perhaps"},
+            ]
+        )
+        assert saved.status_code == 200, saved.text
+        assert one.answers() == {level: "Standard"}
+        # Asked, the same answer is refused by name.
+        refused = one.save(
+            answers=[
+                {"question_id": level, "value": "High"},
+                {"question_id": marac, "value": "perhaps"},
+            ]
+        )
+        assert errors(refused) == {"answers[1].value": "Must be yes or no"}
+
+        # Once open, the period its date questions must fall within stays set.
+        cleared = client.patch(f"{API}/audits/{audit['id']}", json={"period_to": None})
+        assert cleared.status_code == 422 and set(errors(cleared)) == {"period_to"}

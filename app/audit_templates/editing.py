@@ -58,6 +58,7 @@ def _place(items: list, item, position: int | None) -> None:
 
 MAX_KEY_AREAS = 30
 MAX_QUESTIONS = 60  # per key area; the same limits as the file format
+MAX_CASE_QUESTIONS = 30
 
 
 def add_key_area(
@@ -87,9 +88,17 @@ def add_key_area(
     return get_version(session, version_id=version.id)
 
 
-def get_key_area(session: Session, *, key_area_id: int) -> tuple[TemplateVersion, KeyArea]:
+def get_key_area(
+    session: Session, *, key_area_id: int, or_case: bool = False
+) -> tuple[TemplateVersion, KeyArea]:
+    """A key area and its version; ``or_case``: the section of questions about the whole
+    case too (which only its questions' routes reach: it is not a key area to change,
+    move or delete)."""
+    kinds = [SectionKind.KEY_AREA, SectionKind.CASE] if or_case else [SectionKind.KEY_AREA]
     version_id = session.scalar(
-        select(KeyArea.template_version_id).where(KeyArea.id == key_area_id)
+        select(KeyArea.template_version_id).where(
+            KeyArea.id == key_area_id, KeyArea.kind.in_(kinds)
+        )
     )
     if version_id is None:
         raise NotFound(f"There is no key area with id {key_area_id}.")
@@ -179,10 +188,13 @@ def add_question(
     position: int | None,
 ) -> TemplateVersion:
     require_draft(session, version)
-    if len(key_area.questions) >= MAX_QUESTIONS:
+    case = key_area.kind == SectionKind.CASE
+    most = MAX_CASE_QUESTIONS if case else MAX_QUESTIONS
+    if len(key_area.questions) >= most:
+        where = "There can be" if case else "A key area can have"
         raise InvalidInput(
-            f"A key area can have at most {MAX_QUESTIONS} questions.",
-            fields=[FieldError("questions", f"At most {MAX_QUESTIONS} questions")],
+            f"{where} at most {most} questions{' about the whole case' if case else ''}.",
+            fields=[FieldError("questions", f"At most {most} questions")],
         )
     question = build_question(data, 0)
     _place(key_area.questions, question, position)
@@ -203,7 +215,7 @@ def get_question(
     key_area_id = session.scalar(select(Question.key_area_id).where(Question.id == question_id))
     if key_area_id is None:
         raise NotFound(f"There is no question with id {question_id}.")
-    version, key_area = get_key_area(session, key_area_id=key_area_id)
+    version, key_area = get_key_area(session, key_area_id=key_area_id, or_case=True)
     return version, key_area, next(q for q in key_area.questions if q.id == question_id)
 
 

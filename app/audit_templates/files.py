@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -52,13 +54,27 @@ def _yaml() -> YAML:
     return reader
 
 
-def _plain(value: Any) -> Any:
+# A template is a few thousand values; aliases can make a small file stand for far
+# more ("a billion laughs"), which is refused before it is copied out.
+MAX_VALUES = 100_000
+
+
+class _TooManyValues(Exception):
+    pass
+
+
+def _plain(value: Any, counted: list[int] | None = None) -> Any:
     """The loaded data as plain Python (the loader's own types carry positions), with
-    a date written in a text field kept as the text it was."""
+    a date written in a text field kept as the text it was; at most MAX_VALUES values,
+    counting each alias as the copy it stands for."""
+    counted = counted if counted is not None else [0]
+    counted[0] += 1
+    if counted[0] > MAX_VALUES:
+        raise _TooManyValues
     if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
+        return {_plain(k, counted): _plain(v, counted) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, counted) for v in value]
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
@@ -77,7 +93,8 @@ def _yaml_locate(root: Any) -> Locate:
         node, line = root, None
         for part in loc:
             if isinstance(node, CommentedMap) and part in node:
-                line = node.lc.key(part)[0]
+                # A key merged in from an anchor (<<: *name) has no place of its own.
+                line = node.lc.key(part)[0] if part in node.lc.data else node.lc.line
                 node = node[part]
             elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
                 line = node.lc.item(part)[0]
@@ -129,15 +146,18 @@ def parse(text: str) -> TemplateFile:
             f"The template file could not be read{where}: {problem}.",
             fields=[FieldError("file", f"Not valid YAML{where}: {problem}")],
         ) from None
-    except ValueError:  # a number of more than 4,300 digits: Python will not read it
+    except Exception as exc:  # noqa: BLE001 - any other value the reader cannot make
+        # Python will not read a number of more than 4,300 digits (a ValueError); a
+        # date that does not exist or a tag on the wrong value fails in the reader's
+        # own constructors, some without a place.
         long = re.search(r"\d{4000,}", text)
-        where = ""
-        if long:
+        where, problem = "", "a value could not be read (a date that does not exist, or a tag)"
+        if isinstance(exc, ValueError) and long:
             line = text[: long.start()].count("\n") + 1
             column = long.start() - (text.rfind("\n", 0, long.start()) + 1) + 1
-            where = f" at line {line}, column {column}"
+            where, problem = f" at line {line}, column {column}", "a number too long to read"
         raise InvalidInput(
-            f"The template file could not be read{where}: a number too long to read.",
+            f"The template file could not be read{where}: {problem}.",
             fields=[FieldError("file", f"Not valid YAML{where}")],
         ) from None
     if not isinstance(root, dict):
@@ -145,7 +165,15 @@ def parse(text: str) -> TemplateFile:
             "The template file must be a YAML mapping starting with 'format: " + FILE_FORMAT + "'.",
             fields=[FieldError("file", "Expected a mapping of keys to values")],
         )
-    return validate(_plain(root), _yaml_locate(root))
+    try:
+        data = _plain(root)
+    except _TooManyValues:
+        raise InvalidInput(
+            f"The template file stands for more than {MAX_VALUES:,} values once its "
+            "aliases are expanded: too many to be a template.",
+            fields=[FieldError("file", "Too many values")],
+        ) from None
+    return validate(data, _yaml_locate(root))
 
 
 def validate(data: dict, locate: Locate) -> TemplateFile:
@@ -307,8 +335,18 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+# How the reader (YAML 1.2) would take a plain scalar: text PyYAML writes bare because
+# YAML 1.1 reads it as text ("08", "1e3", "0o7") must be quoted to read back as text.
+_RESOLVER = VersionedResolver(version=(1, 2))
+
+
 def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
+    if "\n" in value:
+        style: str | None = "|"
+    elif _RESOLVER.resolve(ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        style = "'"
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -111,7 +111,7 @@ class TemplateVersion(Base):
     has_evidence_boxes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Which boxes, their wording and whether each must be filled in: None for the
     # default three (DEFAULT_BOXES), else a list of {box, label, required}.
-    evidence_box_spec: Mapped[list[dict] | None] = mapped_column(JSON)
+    evidence_box_spec: Mapped[list[dict] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -256,7 +256,7 @@ class Question(Base):
     not_applicable: Mapped[str | None] = mapped_column(String(100))
     # Asked (shown, and required if required) only when another question's answer is
     # one of some values: {"question": its key, "answers": [stored values]}.
-    condition: Mapped[dict | None] = mapped_column(JSON)
+    condition: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     # For numbers: the smallest and largest answer allowed, as canonical text.
     minimum: Mapped[str | None] = mapped_column(String(40))
     maximum: Mapped[str | None] = mapped_column(String(40))

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal, Protocol, TypeVar
 
-from pydantic import AliasChoices, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.audit_templates.models import (
     CHOICE_TYPES,
@@ -54,9 +61,26 @@ QuestionKey = Annotated[
         "letters, digits and underscores, starting with a letter; unique in the template."
     ),
 ]
+
+
 # A bound on a number answer: at most 15 significant digits, as the answers have.
+def _bound_number(value: object) -> object:
+    """A bound is a number as answers are: true is not 1, and no more precise than an
+    answer can be (15 significant digits, 6 decimal places)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    if isinstance(value, int | float) and value == value and abs(value) != float("inf"):
+        number = Decimal(str(value)).normalize()
+        _sign, digits, exponent = number.as_tuple()
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        if number and (len(digits) > 15 or places > 6):
+            raise ValueError("must have at most 15 digits and 6 decimal places")
+    return value
+
+
 Bound = Annotated[
     int | float,
+    BeforeValidator(_bound_number),
     Field(allow_inf_nan=False, ge=-(10**15), le=10**15),
 ]
 Slug = Annotated[
@@ -149,6 +173,8 @@ def question_rule_problems(q: QuestionIn) -> Iterator[str]:
             yield "a single choice question needs at least two options"
         if len({o.casefold() for o in q.options}) != len(q.options):
             yield "the options must all be different"
+        if any(o.casefold() == NOT_APPLICABLE for o in q.options):
+            yield f"'{NOT_APPLICABLE}' is kept for a 'not applicable' answer: word the option otherwise"
     elif q.options:
         yield "options are only for single choice questions: remove them or change the type"
     if q.not_applicable is not None:
@@ -157,8 +183,8 @@ def question_rule_problems(q: QuestionIn) -> Iterator[str]:
                 "A 'not applicable' answer is only for yes/no, yes/partly/no and single "
                 "choice questions: remove not_applicable or change the type"
             )
-        elif q.not_applicable.casefold() in {o.casefold() for o in q.options} | {NOT_APPLICABLE}:
-            yield "The not_applicable label must differ from every option"
+        elif q.not_applicable.casefold() in taken_answers(q):
+            yield "The not_applicable label must differ from every other answer"
     if q.minimum is not None or q.maximum is not None:
         if q.type not in NUMBER_TYPES:
             yield "Minimum and maximum are only for integer and number questions"
@@ -170,6 +196,16 @@ def question_rule_problems(q: QuestionIn) -> Iterator[str]:
             yield "the minimum must not be more than the maximum"
     if (q.not_in_future or q.within_audit_period) and q.type != AnswerType.DATE:
         yield "not_in_future and within_audit_period are only for date questions"
+
+
+def taken_answers(q: QuestionIn) -> set[str]:
+    """The folded answers a choice question's "not applicable" label may not be: its
+    other answers (yes, partly, no, or the options) and the stored name itself."""
+    built_in = {
+        AnswerType.YES_NO: ("yes", "no"),
+        AnswerType.YES_PARTLY_NO: ("yes", "partly", "no"),
+    }.get(q.type, ())
+    return {a.casefold() for a in (*built_in, *q.options, NOT_APPLICABLE)}
 
 
 def canonical_bound(value: int | float | None) -> str | None:
@@ -258,6 +294,18 @@ class EvidenceBoxIn(RequestModel):
         return self.label or _DEFAULT_LABELS[self.box]
 
 
+_Boxes = TypeVar("_Boxes")
+
+
+def _boxes_once(boxes: _Boxes) -> _Boxes:
+    """Each box of evidence listed at most once."""
+    if isinstance(boxes, list):
+        names = [b.box for b in boxes]
+        if len(set(names)) != len(names):
+            raise ValueError("each box of evidence may be listed only once")
+    return boxes
+
+
 class TemplateContent(RequestModel):
     """A template version's whole content: used to create a draft and in files."""
 
@@ -297,11 +345,7 @@ class TemplateContent(RequestModel):
     @field_validator("evidence_boxes")
     @classmethod
     def _unique_boxes(cls, boxes: bool | list[EvidenceBoxIn]) -> bool | list[EvidenceBoxIn]:
-        if isinstance(boxes, list):
-            names = [b.box for b in boxes]
-            if len(set(names)) != len(names):
-                raise ValueError("each box of evidence may be listed only once")
-        return boxes
+        return _boxes_once(boxes)
 
     def all_questions(self) -> list[tuple[str, QuestionIn]]:
         """Every question with where it is, in the order a return asks them."""
@@ -414,6 +458,13 @@ class VersionPatch(RequestModel):
     evidence_boxes: bool | list[EvidenceBoxIn] | None = None
 
     _not_null = reject_null("theme", "description", "method", "overall_grade", "evidence_boxes")
+
+    @field_validator("evidence_boxes")
+    @classmethod
+    def _unique_boxes(
+        cls, boxes: bool | list[EvidenceBoxIn] | None
+    ) -> bool | list[EvidenceBoxIn] | None:
+        return _boxes_once(boxes)
 
 
 class LevelOut(ResponseModel):

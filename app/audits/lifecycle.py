@@ -19,11 +19,10 @@ from app.access.models import AGENCY_ROLES, Role, User, UserRole
 from app.actions.lifecycle import FINISHED
 from app.actions.models import LearningAction
 from app.agencies.models import Agency
-from app.audit_templates import service as templates
 from app.auditlog import service as auditlog
 from app.audits.cohort import list_children, lock_audit
 from app.audits.models import Audit, AuditStatus
-from app.audits.service import audit_log_view
+from app.audits.service import asks_within_period, audit_log_view
 from app.clock import today, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, StateError
 
@@ -96,14 +95,6 @@ def _people(session: Session, agency_ids: list[int]) -> dict[int, dict[Role, lis
         if agency_id is not None:  # (always: the query asks for the agency's people)
             found[agency_id][role].append(name)
     return found
-
-
-def asks_within_period(session: Session, *, audit: Audit) -> bool:
-    """Whether any date question of the audit's template must fall within the period
-    the audit looks at."""
-    version = templates.get_version(session, version_id=audit.template_version_id)
-    questions = [q for area in version.key_areas for q in area.questions]
-    return any(q.within_audit_period for q in [*questions, *version.case_questions])
 
 
 def opening_check(session: Session, *, audit: Audit) -> OpeningCheck:

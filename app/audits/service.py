@@ -19,6 +19,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from app.access.policy import SYSTEM, Actor, audit_scope, child_scope, return_count_scope
 from app.agencies.models import Agency, Subgroup
+from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateStatus, TemplateVersion
 from app.auditlog import service as auditlog
 from app.audits.cohort import require_cohort_editable
@@ -318,9 +319,28 @@ def create_audit(
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
+def asks_within_period(session: Session, *, audit: Audit) -> bool:
+    """Whether any date question of the audit's template must fall within the period
+    the audit looks at."""
+    version = templates.get_version(session, version_id=audit.template_version_id)
+    questions = [q for area in version.key_areas for q in area.questions]
+    return any(q.within_audit_period for q in [*questions, *version.case_questions])
+
+
 def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
     if audit.status == AuditStatus.CLOSED:
         raise StateError("A closed audit cannot be changed.")
+    cleared = [
+        name for name in ("period_from", "period_to") if name in changes and changes[name] is None
+    ]
+    if cleared and audit.status != AuditStatus.PLANNED and asks_within_period(session, audit=audit):
+        raise InvalidInput(
+            "The period the audit looks at cannot be cleared once the audit is open: its "
+            "template asks for dates within it.",
+            fields=[
+                FieldError(name, "Cannot be cleared once the audit is open") for name in cleared
+            ],
+        )
     if "lead_subgroup_id" in changes:
         _check_subgroup(session, changes["lead_subgroup_id"])
     _check_dates(

@@ -196,6 +196,9 @@ def _area_page(
     # Reached from Check your answers ("Change"): saving goes back there.
     back = request.query_params.get("back")
     hidden, asked_when = _conditions(found, version, key_area.questions)
+    if not _editable(found, actor):  # a reader sees only the questions the return asks
+        asked = _asked_now(found, version)
+        hidden |= {q.id for q in key_area.questions if not asked[q.id]}
     return render(
         request,
         "returns/key_area.html",

@@ -43,9 +43,9 @@ from app.returns.reading import detail
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn, ReturnOut
 from app.returns.validation import (
     AuditTemplate,
+    asked_after,
     check_inputs,
     missing_items,
-    not_asked,
     template_for,
     written,
 )
@@ -229,12 +229,20 @@ def save_draft(
     clean_answers, clean_grades, problems = check_inputs(
         tpl, answers, grades, evidence, overall_grade
     )
+    asked = asked_after(session, return_id=return_.id, tpl=tpl, changes=clean_answers)
+    if asked is not None:
+        # An answer to a question the return does not ask (its condition's answer says
+        # not, or has changed) goes, whatever it was: not kept, and not refused either.
+        problems = [
+            p
+            for p in problems
+            if (question_id := _question_of(p, answers)) is None or asked.get(question_id, True)
+        ]
+        for question_id, is_asked in asked.items():
+            if not is_asked:
+                clean_answers[question_id] = None
     if problems:
         raise InvalidInput("Some answers are not valid. Nothing was saved.", fields=problems)
-    # An answer to a question the return no longer asks (its condition's answer has
-    # changed) goes with it.
-    for question_id in not_asked(session, return_id=return_.id, tpl=tpl, changes=clean_answers):
-        clean_answers[question_id] = None
 
     now = utcnow()
     # A change withdraws a request for the lead's sign-off: it was for what was sent.
@@ -268,6 +276,14 @@ def save_draft(
         )
         _write_evidence(session, return_id=return_.id, evidence=evidence, now=now)
     return return_
+
+
+def _question_of(problem: FieldError, answers: list[AnswerIn]) -> int | None:
+    """The question an error about ``answers[i]`` is about; None for any other error."""
+    if not problem.field.startswith("answers["):
+        return None
+    index = int(problem.field[len("answers[") : problem.field.index("]")])
+    return answers[index].question_id
 
 
 def _put_values(

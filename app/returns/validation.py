@@ -218,13 +218,10 @@ def check_inputs(
             )
         else:
             clean_grades[key_area.id] = tpl.levels[grade.level]
-    # A template that declares its boxes has only those (one that does not keeps what
-    # it always accepted).
-    undeclared = (
-        [box for box in BOX_NAMES if box not in {b.box for b in tpl.version.evidence_box_list}]
-        if tpl.version.evidence_box_spec is not None
-        else []
-    )
+    # Only the boxes the template has (none, for a questionnaire about an agency): words
+    # in another would be kept where no page shows them and no check reads them.
+    has = {b.box for b in tpl.version.evidence_box_list}
+    undeclared = [box for box in BOX_NAMES if box not in has]
     for i, item in enumerate(evidence):
         if item.key_area_id not in tpl.key_areas:
             problems.append(
@@ -271,21 +268,20 @@ def condition_targets(questions: list[Question]) -> set[int]:
     return {q.id for q in questions if q.key in keys}
 
 
-def not_asked(session: Session, *, return_id: int, tpl: AuditTemplate, changes: dict) -> set[int]:
-    """The questions with an answer that the return no longer asks once ``changes``
-    (question id to its new value, None clearing it) are saved: their answers are
-    removed with them, so nothing shows or counts an answer to a question not asked."""
+def asked_after(
+    session: Session, *, return_id: int, tpl: AuditTemplate, changes: dict
+) -> dict[int, bool] | None:
+    """Whether the return asks each question once ``changes`` (question id to its new
+    value, None clearing it) are saved; None when the template has no conditions."""
     if not any(q.condition for q in tpl.questions.values()):
-        return set()
+        return None
     answers = dict(
         session.execute(
             select(Answer.question_id, Answer.value).where(Answer.return_id == return_id)
         ).all()
     )
     answers.update(changes)
-    answers = {k: v for k, v in answers.items() if v is not None}
-    asked = asked_now(tpl.asked(), answers)
-    return {question_id for question_id in answers if not asked.get(question_id, True)}
+    return asked_now(tpl.asked(), {k: v for k, v in answers.items() if v is not None})
 
 
 def missing_items(session: Session, *, return_: Return, tpl: AuditTemplate) -> list[FieldError]:

@@ -8,16 +8,23 @@ for (const button of document.querySelectorAll("[data-print]")) {
 }
 
 // A question asked only on another answer on the same page (templates/returns/
-// _question.html): hidden while that answer does not call for it. Without
-// JavaScript it stays shown, its hint saying when to answer it; the service drops
-// an answer to a question the return does not ask when it saves.
-for (const block of document.querySelectorAll("[data-asked-when]")) {
-  const values = block.dataset.askedValues.split("|");
-  const inputs = document.querySelectorAll(`input[name="${block.dataset.askedWhen}"]`);
-  const update = () => {
-    const chosen = [...inputs].find((input) => input.checked);
+// _question.html): hidden while that answer does not call for it, and its fields
+// disabled so they are not sent (the service drops an answer to a question the return
+// does not ask anyway). A chain follows: a question whose deciding question is hidden
+// is hidden too. Without JavaScript it stays shown, its hint saying when to answer it.
+const asked = [...document.querySelectorAll("[data-asked-when]")];
+const showAsked = () => {
+  for (const block of asked) {  // in page order: a deciding question comes first
+    const values = JSON.parse(block.dataset.askedValues);
+    const inputs = document.querySelectorAll(`input[name="${block.dataset.askedWhen}"]`);
+    const chosen = [...inputs].find((input) => input.checked && !input.disabled);
     block.hidden = !(chosen && values.includes(chosen.value));
-  };
-  for (const input of inputs) input.addEventListener("change", update);
-  update();
+    for (const field of block.querySelectorAll("input, textarea, select")) {
+      field.disabled = block.hidden;
+    }
+  }
+};
+if (asked.length) {
+  document.addEventListener("change", showAsked);
+  showAsked();
 }

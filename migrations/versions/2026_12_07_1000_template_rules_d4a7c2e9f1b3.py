@@ -103,16 +103,35 @@ def upgrade() -> None:
     op.add_column("audit", sa.Column("period_to", sa.Date(), nullable=True))
 
 
+def _json_set(column: str) -> str:
+    # A JSON column may hold JSON's null rather than SQL's NULL: neither is a value.
+    return f"({column} IS NOT NULL AND CAST({column} AS TEXT) <> 'null')"
+
+
 def downgrade() -> None:
     bind = op.get_bind()
-    used = bind.execute(
-        sa.text("SELECT count(*) FROM question WHERE answer_type IN ('yes_no', 'integer')")
-    ).scalar_one()
-    cases = bind.execute(sa.text("SELECT count(*) FROM key_area WHERE kind = 'case'")).scalar_one()
-    if used or cases:
+    # Whatever the earlier schema cannot hold is refused, not dropped: a downgrade that
+    # silently threw away a template's rules or an audit's period would change what
+    # returns mean.
+    in_use = {
+        "yes/no or whole-number questions": "SELECT count(*) FROM question "
+        "WHERE answer_type IN ('yes_no', 'integer')",
+        "questions about the whole case": "SELECT count(*) FROM key_area WHERE kind = 'case'",
+        "questions with rules (not applicable, conditions, bounds, date rules, keys)": (
+            "SELECT count(*) FROM question WHERE key IS NOT NULL OR not_applicable IS NOT NULL "
+            f"OR {_json_set('condition')} OR minimum IS NOT NULL OR maximum IS NOT NULL "
+            "OR not_in_future OR within_audit_period"
+        ),
+        '"not applicable" answers': "SELECT count(*) FROM answer WHERE value = 'not_applicable'",
+        "declared boxes of evidence": "SELECT count(*) FROM template_version "
+        f"WHERE {_json_set('evidence_box_spec')}",
+        "audit periods": "SELECT count(*) FROM audit "
+        "WHERE period_from IS NOT NULL OR period_to IS NOT NULL",
+    }
+    found = [what for what, sql in in_use.items() if bind.execute(sa.text(sql)).scalar_one()]
+    if found:
         raise RuntimeError(
-            "Cannot downgrade: some templates use yes/no or whole-number questions or "
-            "questions about the whole case, which the earlier schema cannot hold."
+            "Cannot downgrade: the earlier schema cannot hold " + "; ".join(found) + "."
         )
     # SQLite 3.35 and later drop columns in place.
     op.drop_column("audit", "period_to")

@@ -259,8 +259,14 @@ def read(posted: Posted) -> QuestionIn:
     not_applicable = None
     if kind in CHOICE_TYPES and posted.one("offer_not_applicable") == "yes":
         not_applicable = posted.one("not_applicable").strip() or DEFAULT_NOT_APPLICABLE
-        if not_applicable.casefold() in {o.casefold() for o in options} | {NOT_APPLICABLE}:
-            errors["not_applicable"] = "Use words for ‘not applicable’ that are not an option"
+        built_in = {"yes", "no"} | ({"partly"} if kind == AnswerType.YES_PARTLY_NO else set())
+        taken = (
+            {o.casefold() for o in options}
+            | {NOT_APPLICABLE}
+            | (built_in if kind != AnswerType.SINGLE_CHOICE else set())
+        )
+        if not_applicable.casefold() in taken:
+            errors["not_applicable"] = "Use words for ‘not applicable’ that are not another answer"
             not_applicable = None
     minimum = maximum = None
     if kind in NUMBER_TYPES:
