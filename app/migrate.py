@@ -19,6 +19,16 @@ from app.db import make_engine
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 
 
+# What the migrations make that the models do not describe: the library's full-text
+# search (SQLite's FTS5 table and its shadow tables, PostgreSQL's expression index).
+NOT_IN_MODELS = ("briefing_version_fts", "ix_briefing_version_search")
+
+
+def include_object(object_, name, type_, reflected, compare_to) -> bool:
+    """For comparing the database with the models: leave out what NOT_IN_MODELS names."""
+    return not (name or "").startswith(NOT_IN_MODELS)
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration; with ``connection``, migrations run in its transaction."""
     config = Config(str(ALEMBIC_INI))

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from app.config import get_settings
 from app.db import make_engine
+from app.migrate import include_object
 from app.models import Base
 
 config = context.config
@@ -22,6 +23,7 @@ def _configure(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
 
 

@@ -8,12 +8,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.db import make_engine
-from app.migrate import alembic_config
+from app.migrate import alembic_config, include_object
 from app.models import Base
 
 
 def _diff(connection) -> list:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": include_object}
+    )
     diff = compare_metadata(context, Base.metadata)
     if connection.dialect.name == "sqlite":
         diff = _without_unread_reference_names(diff)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.access.policy import SYSTEM, Actor
 from app.audits.models import Audit
+from app.briefings import search
 from app.briefings.models import (
     Briefing,
     BriefingDocument,
@@ -50,11 +51,8 @@ def library(
     )
     if not signed_in:
         current = current.where(Briefing.public)
-    if q:
-        like = f"%{q.lower()}%"
-        current = current.where(
-            or_(func.lower(Briefing.title).like(like), func.lower(Audit.title).like(like))
-        )
+    if q and (found := search.matching(session, q)) is not None:
+        current = current.where(found)
     if theme:
         current = current.where(Audit.theme == theme)
     if subgroup_id:

@@ -86,6 +86,9 @@ class BriefingVersion(Base):
     )
     marking: Mapped[Marking] = mapped_column(str_enum(Marking, "protective_marking"))
     sections: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # What the library's search reads, set when the version is published: its title,
+    # the audit's title and theme, and every section's words (app/briefings/search.py).
+    search_text: Mapped[str | None] = mapped_column(Text)
     # Optimistic lock for the editor: saving compares the version the page read.
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     # The identification check at submission and approval, and who confirmed the

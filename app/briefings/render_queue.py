@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.briefings import assurance
+from app.briefings import assurance, search
 from app.briefings.models import BriefingDocument, BriefingVersion, RenderStatus, VersionStatus
 from app.briefings.service import (
     back_to_draft,
@@ -83,6 +83,13 @@ def _finish_render(
     version.status = VersionStatus.PUBLISHED
     version.published_at = now
     version.published_on = today
+    audit = version.briefing.audit
+    version.search_text = search.text_of(
+        title=version.briefing.title,
+        audit_title=audit.title,
+        theme=audit.theme,
+        sections=version.sections,
+    )
     version.render_status = RenderStatus.DONE
     session.flush()
     log_step(session, "briefing.publish", version, sha256=digest, bytes=len(pdf))
