@@ -51,10 +51,9 @@ def matching(session: Session, query: str) -> ColumnElement[bool] | None:
         return None
     if session.get_bind().dialect.name == "postgresql":
         # Each term as a phrase query, all of them required: the same meaning as FTS5's.
-        queries = [func.phraseto_tsquery(PG_CONFIG, t) for t in found]
-        combined = queries[0]
-        for q in queries[1:]:
-            combined = combined.op("&&")(q)
+        combined: ColumnElement = func.phraseto_tsquery(PG_CONFIG, found[0])
+        for term in found[1:]:
+            combined = combined.op("&&")(func.phraseto_tsquery(PG_CONFIG, term))
         return func.to_tsvector(PG_CONFIG, func.coalesce(BriefingVersion.search_text, "")).op("@@")(
             combined
         )
