@@ -71,7 +71,22 @@ def _area_states(found: dict, version) -> list[tuple]:
     answers = {a["question_id"]: a["value"] for a in found["answers"]}
     graded = {g["key_area_id"] for g in found["grades"]}
     asked = validation.asked_now(_asked(version), answers)
-    return [(k, work.area_state(k, set(answers), graded, asked)) for k in version.key_areas]
+    required = tuple(b.box for b in version.evidence_box_list if b.required)
+    evidence = {e["key_area_id"]: e for e in found["evidence"]}
+
+    def written(key_area) -> set[str]:
+        boxes = evidence.get(key_area.id, {})
+        return {b.box for b in version.evidence_box_list if (boxes.get(b.box) or "").strip()}
+
+    return [
+        (
+            k,
+            work.area_state(
+                k, set(answers), graded, asked, required_boxes=required, written=written(k)
+            ),
+        )
+        for k in version.key_areas
+    ]
 
 
 def _editable(found: dict, actor: Actor) -> bool:

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, selectinload
 from app.access.models import User
 from app.access.policy import Actor, return_scope
 from app.agencies.models import Agency
-from app.audit_templates.models import KeyArea, SectionKind
+from app.audit_templates.models import BOX_NAMES, KeyArea, SectionKind, TemplateVersion
 from app.audits.models import Audit, AuditStatus, Child
 from app.briefings.models import Briefing
-from app.returns.models import Answer, Grade, Return, ReturnStatus
+from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 from app.returns.validation import asked_now, condition_targets
 
 DONE = frozenset({ReturnStatus.SUBMITTED, ReturnStatus.MODERATED})
@@ -32,14 +32,28 @@ CURRENT = (AuditStatus.OPEN, AuditStatus.MODERATION)
 
 
 def area_state(
-    key_area: KeyArea, answered: set[int], graded: set[int], asked: dict[int, bool] | None = None
+    key_area: KeyArea,
+    answered: set[int],
+    graded: set[int],
+    asked: dict[int, bool] | None = None,
+    *,
+    required_boxes: tuple[str, ...] = (),
+    written: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> str:
-    """A key area of a return: Completed (every required question it asks answered and,
-    if the key area is graded, a grade given), In progress, or Not yet started.
-    ``asked``: whether each question is asked (validation.asked_now); default all."""
+    """A key area of a return: Completed (every required question it asks answered,
+    every required box of evidence written in and, if the key area is graded, a grade
+    given), In progress, or Not yet started. ``asked``: whether each question is asked
+    (validation.asked_now), default all; ``written``: the boxes of this key area with
+    words in them."""
     required = [q.id for q in key_area.questions if q.required and (asked is None or asked[q.id])]
-    touched = bool(answered & {q.id for q in key_area.questions}) or key_area.id in graded
-    if all(q in answered for q in required) and (not key_area.graded or key_area.id in graded):
+    touched = bool(answered & {q.id for q in key_area.questions} or written) or (
+        key_area.id in graded
+    )
+    if (
+        all(q in answered for q in required)
+        and all(box in written for box in required_boxes)
+        and (not key_area.graded or key_area.id in graded)
+    ):
         return "Completed"
     return "In progress" if touched else "Not yet started"
 
@@ -226,6 +240,23 @@ def _key_areas(session: Session, version_ids: set[int]) -> dict[int, list[KeyAre
     return found
 
 
+def _required_boxes(session: Session, version_ids: set[int]) -> dict[int, tuple[str, ...]]:
+    """Each version's boxes of evidence that must be written in (most have none)."""
+    found: dict[int, tuple[str, ...]] = {version_id: () for version_id in version_ids}
+    if version_ids:
+        for version_id, has, spec in session.execute(
+            select(
+                TemplateVersion.id,
+                TemplateVersion.has_evidence_boxes,
+                TemplateVersion.evidence_box_spec,
+            ).where(
+                TemplateVersion.id.in_(version_ids), TemplateVersion.evidence_box_spec.is_not(None)
+            )
+        ):
+            found[version_id] = tuple(b["box"] for b in spec if b["required"]) if has else ()
+    return found
+
+
 def _progress(session: Session, rows) -> dict[int, tuple[int, int]]:
     """Each return's (key areas done, key areas in all), in four queries (five when a
     template has conditions: the answers that decide them). The section of questions
@@ -254,6 +285,20 @@ def _progress(session: Session, rows) -> dict[int, tuple[int, int]]:
         ):
             graded[return_id].add(key_area_id)
 
+    required_boxes = _required_boxes(session, set(versions))
+    written: dict[tuple[int, int], set[str]] = defaultdict(set)
+    if ids and any(required_boxes.values()):
+        for return_id, key_area_id, *texts in session.execute(
+            select(
+                KeyAreaEvidence.return_id,
+                KeyAreaEvidence.key_area_id,
+                *(getattr(KeyAreaEvidence, box) for box in BOX_NAMES),
+            ).where(KeyAreaEvidence.return_id.in_(ids))
+        ):
+            written[(return_id, key_area_id)] = {
+                box for box, words in zip(BOX_NAMES, texts, strict=True) if words.strip()
+            }
+
     def asked(row) -> dict[int, bool] | None:
         questions = asked_in[row.template_version_id]
         if not any(q.condition for q in questions):
@@ -266,7 +311,15 @@ def _progress(session: Session, rows) -> dict[int, tuple[int, int]]:
     return {
         row.id: (
             sum(
-                area_state(k, answered[row.id], graded[row.id], asked(row)) == "Completed"
+                area_state(
+                    k,
+                    answered[row.id],
+                    graded[row.id],
+                    asked(row),
+                    required_boxes=required_boxes[row.template_version_id],
+                    written=written[(row.id, k.id)],
+                )
+                == "Completed"
                 for k in areas_in[row.template_version_id]
             ),
             len(areas_in[row.template_version_id]),
