@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     retention_session_days: int = Field(default=90, ge=1, le=3650)
     # The API's documentation (/docs, /openapi.json): on outside production unless set.
     api_docs: bool | None = None
+    # The accessibility statement, privacy notice, help and contact pages (app/about):
+    # a Markdown file here (accessibility.md, privacy.md, help.md, contact.md) replaces
+    # the text shipped in app/about/content/ of the same name; one missing or unreadable
+    # there is shown as shipped.
+    content_dir: Path = PROJECT_ROOT / "app" / "about" / "content"
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

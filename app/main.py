@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from app import api_docs, templating
+from app.about import pages as about_pages
 from app.access import api as access_api
 from app.access import pages as access_pages
 from app.actions import api as actions_api
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actions_pages,
         briefings_pages,
         identify_pages,
+        about_pages,
     ):
         app.include_router(module.router)
     api_docs.install(app, settings)

@@ -270,6 +270,11 @@ ROUTE_RULES: dict[str, P] = {
     "briefings.library": P.PUBLIC,
     "briefings.library_entry": P.PUBLIC,
     "briefings.download": P.PUBLIC,
+    # the accessibility statement, privacy notice, help and contact: for anyone
+    "about.accessibility": P.PUBLIC,
+    "about.privacy": P.PUBLIC,
+    "about.help": P.PUBLIC,
+    "about.contact": P.PUBLIC,
     # users
     "api.users.list": P.USER_MANAGE,
     "api.users.create": P.USER_MANAGE,
