@@ -10,9 +10,15 @@ threaded process can copy a held lock into the child.
 
 Why a URL fetcher of our own: the HTML carries text people typed. Nothing in a
 document may make the renderer reach the network or the file system, so the fetcher
-serves only the partnership's logo (``asset:brand-logo``) and the app's own static
-files (``asset:static/<file>``) and refuses every other URL; WeasyPrint's default
-fetcher is never called, and a refused URL stops the render.
+serves only the partnership's logo (``asset:brand-logo``), the app's own static
+files (``asset:static/<file>``) and the font the project ships (``asset:fonts/<file>``)
+and refuses every other URL; WeasyPrint's default fetcher is never called, and a
+refused URL stops the render.
+
+Why a font of our own: with the server's fonts, one machine's PDFs were set in DejaVu
+Sans and another's in Liberation Sans. The documents use only Arimo (``FONTS``), from an
+npm package like the rest of the front end, and embed it, so every server renders the
+same PDF, whatever fonts it has.
 
 This module imports WeasyPrint only when it renders, so the web process can hold a
 ``RenderPool`` without loading it.
@@ -40,6 +46,26 @@ from app.formatting import format_date
 STATIC = Path(__file__).resolve().parent.parent / "static"
 LOGO = "asset:brand-logo"
 STATIC_PREFIX = "asset:static/"
+# The documents' font: Arimo, under the SIL Open Font License 1.1, with Arial's metrics
+# (Liberation Sans 2 is made from it), from the npm package @expo-google-fonts/arimo
+# (package.json): Google Fonts' complete font files. (Fontsource's are cut into subsets by
+# script, and none has the arrows the charts draw.)
+FONTS = PROJECT_ROOT / "node_modules" / "@expo-google-fonts" / "arimo"
+FONT_PREFIX = "asset:fonts/"
+# (font-weight, font-style, file under FONTS): the faces the documents use.
+FONT_FACES = (
+    ("normal", "normal", "400Regular/Arimo_400Regular.ttf"),
+    ("bold", "normal", "700Bold/Arimo_700Bold.ttf"),
+    ("normal", "italic", "400Regular_Italic/Arimo_400Regular_Italic.ttf"),
+    ("bold", "italic", "700Bold_Italic/Arimo_700Bold_Italic.ttf"),
+)
+# The family the documents' CSS gives these files, which the PDF names them by. Not
+# "Arimo": fontconfig may prefer a server's own font of that name (fonts-croscore installs
+# one) to the @font-face of the same name.
+FONT_FAMILY = "Arimo Shipped"
+# The documents' fonts, first to last: the shipped one, then, for a character it lacks
+# (Arimo has Latin, Greek, Cyrillic and Hebrew), the server's.
+FONT_STACK = f"'{FONT_FAMILY}', Arial, sans-serif"
 VARIANT = "pdf/ua-1"
 KINDS = {"briefing": "briefings/briefing.html", "subgroup-report": "briefings/subgroup_report.html"}
 RUNNING_TITLES = {"briefing": "Learning briefing", "subgroup-report": "Subgroup report"}
@@ -77,6 +103,16 @@ def css_string(value: str) -> str:
     return f'"{escaped}"'
 
 
+def font_face_css() -> str:
+    """The @font-face rules of the shipped font (``FONT_FACES`` as ``FONT_FAMILY``): the
+    documents' print CSS starts with them."""
+    return "\n".join(
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; font-weight: {weight}; '
+        f'font-style: {style}; src: url("{FONT_PREFIX}{file}") format("truetype"); }}'
+        for weight, style, file in FONT_FACES
+    )
+
+
 def html_for(kind: str, context: dict) -> str:
     """The print HTML of a ``kind`` ("briefing" or "subgroup-report") from its context
     (``content.briefing_context`` or ``content.subgroup_report_context``)."""
@@ -96,9 +132,17 @@ def html_for(kind: str, context: dict) -> str:
         "dated_version": f"{format_date(dated)} · {doc['version_label']}",
     }
     css = {key: Markup(css_string(value)) for key, value in css.items()}
+    fonts = {"font_faces": Markup(font_face_css()), "font_stack": Markup(FONT_STACK)}
     # The agreement table is the analytics page's own, built by the same function.
     tables = {"agreement_table": agreement_table}
-    return templates.env.get_template(KINDS[kind]).render({**context, **tables, "css": css})
+    html = templates.env.get_template(KINDS[kind]).render(
+        {**context, **tables, **fonts, "css": css}
+    )
+    # The charts' SVG names its own font (templates/_macros/charts.html, the pages' too,
+    # as Arial), and a document's CSS does not reach inside an SVG: put the shipped font
+    # first there as well. Only SVG has a font-family attribute, and a quote in text
+    # people typed is escaped, so this changes nothing else.
+    return html.replace(' font-family="', f" font-family=\"'{FONT_FAMILY}', ")
 
 
 # --- the URL fetcher -----------------------------------------------------------------------
@@ -116,6 +160,16 @@ def _asset(url: str, logo_path: Path | None) -> tuple[Path, str]:
         path = (STATIC / url[len(STATIC_PREFIX) :]).resolve()
         if not path.is_relative_to(STATIC) or not path.is_file():
             raise AssetRefused(f"There is no packaged asset {url}")
+    elif url.startswith(FONT_PREFIX):
+        name = url[len(FONT_PREFIX) :]
+        if name not in {file for _weight, _style, file in FONT_FACES}:
+            raise AssetRefused(f"There is no packaged asset {url}")
+        path = FONTS / name
+        if not path.is_file():
+            raise AssetRefused(
+                f"The documents' font is not installed: {path} (`make install` installs it"
+                " with the front end, from package.json)."
+            )
     else:
         # http(s), file:, data: and anything else: never fetched.
         raise AssetRefused(f"Refused to fetch {url[:80]!r}: documents use packaged assets only.")
@@ -170,12 +224,12 @@ def render_pdf(html: str, *, title: str, logo_path=_SETTINGS) -> bytes:
 
 
 def _warm_up() -> None:
-    """Load WeasyPrint, fontconfig and the fonts once per worker, not in its first
-    render; then freeze what is loaded, so the garbage collector, which runs many times
-    in a render, no longer scans it (10-20% of a render's time otherwise)."""
+    """Load WeasyPrint, fontconfig and the shipped font once per worker, not in its
+    first render; then freeze what is loaded, so the garbage collector, which runs many
+    times in a render, no longer scans it (10-20% of a render's time otherwise)."""
     render_pdf(
-        '<html lang="en-GB"><title>w</title><p style="font-family: \'Liberation Sans\'">'
-        "<b>w</b> w</p></html>",
+        f'<html lang="en-GB"><title>w</title><style>{font_face_css()}</style>'
+        f'<p style="font-family: {FONT_STACK}"><b>w</b> w</p></html>',
         title="w",
         logo_path=None,
     )
