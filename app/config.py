@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    # Notifications (app/notifications): through GOV.UK Notify when its API key is set
+    # (one e-mail template there with ((subject)) and ((body))), else through SMTP.
+    notify_api_key: str = ""
+    notify_template_id: str = ""
+    # How often each web process's courier sends what is queued; 0: never (cron runs
+    # ``audit-tools notifications send`` instead).
+    notifications_every_seconds: float = Field(default=15, ge=0, le=3600)
     mail_from: str = "case-audit@localhost"
     # The address people use to reach the service: links in e-mails start with it.
     public_url: str = "http://127.0.0.1:8000"

@@ -39,6 +39,7 @@ from app.identify import pages as identify_pages
 from app.middleware import ProtectionMiddleware
 from app.moderation import api as moderation_api
 from app.moderation import pages as moderation_pages
+from app.notifications import pages as notifications_pages
 from app.returns import api as returns_api
 from app.returns import audit_data_api as returns_audit_data_api
 from app.returns import pages as returns_pages
@@ -72,6 +73,15 @@ def _lifespan(settings: Settings):
         if settings.render_in_background:
             app.state.renders = Dispatcher(app.state.sessionmaker, settings)
             app.state.renders.start()
+        # Notifications go after their change commits, from the queue (app/notifications).
+        from app.notifications.service import Courier, channel
+
+        courier = None
+        if channel(settings) is not None and settings.notifications_every_seconds:
+            courier = Courier(
+                app.state.sessionmaker, settings, settings.notifications_every_seconds
+            )
+            courier.start()
         # Reads are logged at once and chained in batches (app/auditlog/pending.py).
         from app.auditlog.pending import Sealer
 
@@ -89,6 +99,8 @@ def _lifespan(settings: Settings):
             app.state.renders.stop()
         if settings.audit_log_seal_seconds:
             sealer.stop()
+        if courier is not None:
+            courier.stop()
         shutdown_render_pool()
         app.state.engine.dispose()
 
@@ -148,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         briefings_pages,
         identify_pages,
         about_pages,
+        notifications_pages,
     ):
         app.include_router(module.router)
     api_docs.install(app, settings)

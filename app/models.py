@@ -35,6 +35,7 @@ from app.db import Base
 from app.findings.models import Finding, FindingKind, Theme, finding_theme
 from app.identify.models import AllowedTerm
 from app.moderation.models import ModeratedGrade
+from app.notifications.models import Notification
 from app.reminders.models import ReminderSent
 from app.retention.models import RetentionRemoval
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
@@ -47,6 +48,7 @@ __all__ = [
     "Finding",
     "FindingKind",
     "LearningAction",
+    "Notification",
     "Theme",
     "action_finding",
     "finding_theme",

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 ROUTE_RULES: dict[str, P] = {
     "access.home": P.PUBLIC,
+    "notifications.mine": P.SIGNED_IN,
+    "notifications.previews": P.USER_MANAGE,
     # pages
     "access.sign_in": P.PUBLIC,
     "access.sign_in_submit": P.PUBLIC,

@@ -25,6 +25,7 @@ from app.audits.models import Audit, AuditStatus
 from app.audits.service import asks_within_period, audit_log_view
 from app.clock import today, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, StateError
+from app.notifications import notices
 
 # --- opening -------------------------------------------------------------------------
 
@@ -202,6 +203,7 @@ def open_audit(
         before=old,
         after=new_values,
     )
+    notices.audit_opened(session, audit=audit)
     return audit
 
 

@@ -32,6 +32,7 @@ from app.clock import utcnow
 from app.db import rows_matched
 from app.errors import StateError
 from app.identify.check import Problem, Report
+from app.notifications import notices
 
 
 def start_render(session: Session, *, version_id: int) -> bool:
@@ -97,6 +98,7 @@ def _finish_render(
     if version.assurance_due_on is not None and briefing.assurance_audit_id is None:
         launched = assurance.launch(session, briefing=briefing, due_on=version.assurance_due_on)
         log_step(session, "briefing.assurance_launched", version, audit_id=launched.id)
+        notices.questionnaire_sent(session, title=briefing.title, questionnaire=launched)
     return document
 
 

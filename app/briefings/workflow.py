@@ -54,6 +54,7 @@ from app.db import rows_matched
 from app.errors import AppError, Conflict, FieldError, InvalidInput, StateError
 from app.identify import check as identify
 from app.identify import service as identify_service
+from app.notifications import notices
 from app.returns.models import Return
 
 MODERATED = (AuditStatus.LEARNING, AuditStatus.CLOSED)
@@ -407,6 +408,14 @@ def submit(
     version.render_error = None
     session.flush()
     log_step(session, "briefing.submit", version, warnings_confirmed=confirm_small_counts)
+    notices.briefing_awaiting_approval(
+        session,
+        version_id=version.id,
+        title=version.briefing.title,
+        number=version.number,
+        submitted_by=actor.name or actor.label,
+        authors={*version.author_ids, *([actor.user_id] if actor.user_id else [])},
+    )
     return version
 
 

@@ -18,6 +18,7 @@ from app.clock import utcnow
 from app.errors import FieldError, InvalidInput
 from app.moderation import tally
 from app.moderation.service import MODERATABLE, Grid, grid, require_status
+from app.notifications import notices
 from app.returns.models import Return
 
 
@@ -49,6 +50,7 @@ def open_moderation(session: Session, *, audit: Audit) -> Audit:
             "revealed_to_agencies": sorted(a.id for a in audit.agencies),
         },
     )
+    notices.moderation_opened(session, audit=audit)
     return audit
 
 

@@ -30,6 +30,7 @@ from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.formatting import format_date, format_datetime, format_time
 from app.identify import entry
 from app.moderation import service as moderation
+from app.notifications import notices
 from app.returns import versions
 from app.returns.models import (
     EDITABLE_STATUSES,
@@ -454,4 +455,5 @@ def reopen(session: Session, *, return_: Return, read_version: int, note: str) -
             returned_at=utcnow(),
             amendment_note=note,
         )
+    notices.return_sent_back(session, return_=return_, note=note)
     return return_

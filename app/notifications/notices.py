@@ -1,0 +1,180 @@
+"""Who is told what, for each event a person should hear of: each function is called by
+the service that makes the change, in its transaction, and queues the e-mails
+(app/notifications/service.py queue). Links are to the service's public address
+(AUDIT_PUBLIC_URL)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.access.models import Role, User
+from app.access.policy import ROLE_PERMISSIONS, P
+from app.agencies.models import Agency
+from app.audits.models import Audit, Child
+from app.config import get_settings
+from app.formatting import format_date
+from app.notifications.service import people, queue
+from app.returns.models import Return
+
+
+def _base() -> dict:
+    settings = get_settings()
+    return {"partnership": settings.partnership_name, "base": settings.public_url.rstrip("/")}
+
+
+def _agencies(session: Session, audit: Audit) -> dict[int, str]:
+    return dict(
+        session.execute(
+            select(Agency.id, Agency.name)
+            .join(Return, Return.agency_id == Agency.id)
+            .where(Return.audit_id == audit.id)
+            .distinct()
+        ).all()
+    )
+
+
+def audit_opened(session: Session, *, audit: Audit) -> None:
+    """Each taking part agency's auditors and lead: the audit is open, with how many
+    returns their agency has and when they are due."""
+    base = _base()
+    agencies = _agencies(session, audit)
+    counts = dict(
+        session.execute(
+            select(Return.agency_id, func.count())
+            .where(Return.audit_id == audit.id)
+            .group_by(Return.agency_id)
+        ).all()
+    )
+    by_agency: dict[int, list[User]] = defaultdict(list)
+    for user in people(session, roles=[Role.AUDITOR, Role.AGENCY_LEAD], agency_ids=agencies):
+        by_agency[user.agency_id or 0].append(user)
+    for agency_id, users in by_agency.items():
+        queue(
+            session,
+            kind="audit_opened",
+            users=users,
+            context={
+                **base,
+                "audit_title": audit.title,
+                "agency": agencies[agency_id],
+                "returns": counts.get(agency_id, 0),
+                "due_on": format_date(audit.returns_due_on) if audit.returns_due_on else "",
+                "link": f"{base['base']}/my-work",
+            },
+            object_type="audit",
+            object_id=audit.id,
+        )
+
+
+def return_sent_back(session: Session, *, return_: Return, note: str) -> None:
+    """The auditor the return is assigned to, or else its agency's auditors."""
+    base = _base()
+    audit = session.get(Audit, return_.audit_id)
+    child = session.get(Child, return_.child_id)
+    agency = session.get(Agency, return_.agency_id)
+    assert audit is not None and child is not None and agency is not None
+    assigned = session.get(User, return_.assigned_to_id) if return_.assigned_to_id else None
+    users = (
+        [assigned]
+        if assigned is not None and assigned.active
+        else people(session, roles=[Role.AUDITOR], agency_ids=[return_.agency_id])
+    )
+    queue(
+        session,
+        kind="return_sent_back",
+        users=users,
+        context={
+            **base,
+            "audit_title": audit.title,
+            "child": child.pseudonym,
+            "agency": agency.name,
+            "note": note,
+            "link": f"{base['base']}/returns/{return_.id}",
+        },
+        object_type="return",
+        object_id=return_.id,
+    )
+
+
+def moderation_opened(session: Session, *, audit: Audit) -> None:
+    """Each taking part agency's lead: its returns are now locked and its grades seen."""
+    base = _base()
+    agencies = _agencies(session, audit)
+    by_agency: dict[int, list[User]] = defaultdict(list)
+    for user in people(session, roles=[Role.AGENCY_LEAD], agency_ids=agencies):
+        by_agency[user.agency_id or 0].append(user)
+    for agency_id, users in by_agency.items():
+        queue(
+            session,
+            kind="moderation_opened",
+            users=users,
+            context={
+                **base,
+                "audit_title": audit.title,
+                "agency": agencies[agency_id],
+                "meeting_on": format_date(audit.moderation_meeting_on)
+                if audit.moderation_meeting_on
+                else "",
+                "link": f"{base['base']}/audits/{audit.id}",
+            },
+            object_type="audit",
+            object_id=audit.id,
+        )
+
+
+def briefing_awaiting_approval(
+    session: Session,
+    *,
+    version_id: int,
+    title: str,
+    number: int,
+    submitted_by: str,
+    authors: set[int],
+) -> None:
+    """Everyone who may approve briefings, except the version's authors (who may not)."""
+    base = _base()
+    approvers = [r for r, granted in ROLE_PERMISSIONS.items() if P.BRIEFING_APPROVE in granted]
+    users = [u for u in people(session, roles=approvers) if u.id not in authors]
+    queue(
+        session,
+        kind="briefing_awaiting_approval",
+        users=users,
+        context={
+            **base,
+            "title": title,
+            "number": number,
+            "submitted_by": submitted_by,
+            "link": f"{base['base']}/briefings/versions/{version_id}",
+        },
+        object_type="briefing_version",
+        object_id=version_id,
+    )
+
+
+def questionnaire_sent(session: Session, *, title: str, questionnaire: Audit) -> None:
+    """Each agency's lead asked to answer the assurance questionnaire."""
+    base = _base()
+    agencies = _agencies(session, questionnaire)
+    by_agency: dict[int, list[User]] = defaultdict(list)
+    for user in people(session, roles=[Role.AGENCY_LEAD], agency_ids=agencies):
+        by_agency[user.agency_id or 0].append(user)
+    for agency_id, users in by_agency.items():
+        queue(
+            session,
+            kind="questionnaire_sent",
+            users=users,
+            context={
+                **base,
+                "title": title,
+                "agency": agencies[agency_id],
+                "due_on": format_date(questionnaire.returns_due_on)
+                if questionnaire.returns_due_on
+                else "",
+                "link": f"{base['base']}/my-work",
+            },
+            object_type="audit",
+            object_id=questionnaire.id,
+        )
