@@ -326,6 +326,15 @@ def _pooled(session: Session, audits: list[Audit]) -> list[dict]:
     ]
 
 
+def report_to(subgroups: list[str | None]) -> str:
+    """Whom a report is for: the subgroups that led its audits (each once, in order),
+    never only the first audit's; the partnership when none did."""
+    led_by = list(dict.fromkeys(s for s in subgroups if s))
+    if not led_by:
+        return "the partnership"
+    return led_by[0] if len(led_by) == 1 else ", ".join(led_by[:-1]) + " and " + led_by[-1]
+
+
 def subgroup_report_context(
     session: Session,
     *,
@@ -422,7 +431,7 @@ def subgroup_report_context(
         for key, label in RAG_LABELS.items()
     ]
     overdue = sorted((r for r in actions if r.standing.overdue), key=lambda r: -r.overdue_days)
-    name = subgroup_name or parts[0]["audit"]["subgroup"] or "Subgroup"
+    name = subgroup_name or report_to([p["audit"]["subgroup"] for p in parts])
     title = f"Report to {name}: " + (
         parts[0]["audit"]["title"] if len(parts) == 1 else f"{len(parts)} audits"
     )

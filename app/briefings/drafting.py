@@ -20,12 +20,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.actions.lifecycle import DONE
 from app.actions.models import ActionStatus, LearningAction
 from app.agencies.models import Agency
 from app.audits.models import Audit
 from app.briefings.facts import Facts, facts, grade_summary, without_children
 from app.findings.models import FindingKind
+from app.formatting import format_date
 
 
 class Section(NamedTuple):
@@ -78,6 +80,20 @@ FURTHER_READING: tuple[str, ...] = tuple(_WORDING["further_reading"])
 
 # Proposed and not-accepted actions are not the partnership's yet.
 AGREED = frozenset({ActionStatus.AGREED, ActionStatus.IN_PROGRESS}) | DONE
+
+
+def _moderated_when(audit) -> str:
+    """When the grades were moderated, never stating a future meeting as past: the day
+    moderation finished if it has, else the meeting if it is still to come."""
+    finished = audit.learning_started_at
+    if finished is not None:
+        return f", and finished moderating the grades on {format_date(finished)}"
+    meeting = audit.moderation_meeting_on
+    if meeting is not None and meeting >= clock.today():
+        return f", and is due to moderate the grades on {format_date(meeting)}"
+    if meeting is not None:
+        return f", and held the moderation meeting on {format_date(meeting)}"
+    return ""
 
 
 def _pct(part: int, whole: int) -> str:
@@ -177,8 +193,7 @@ def draft_sections(session: Session, *, audit: Audit) -> dict[str, str]:
     background = _paragraphs(
         without_children(why, f.pseudonyms),
         f"The {subgroup} group led the audit, on the theme of {(a.theme or version.theme).lower()}"
-        f"{f', and moderated the grades on {a.moderation_meeting_on:%-d %B %Y}' if a.moderation_meeting_on else ''}. "
-        + PHRASES.background_purpose,
+        f"{_moderated_when(a)}. " + PHRASES.background_purpose,
     )
     n = len(f.children)
     scale = version.scale.name if version.scale else "the audit's grading scale"
@@ -189,7 +204,8 @@ def draft_sections(session: Session, *, audit: Audit) -> dict[str, str]:
         f"Each of the {len(f.agencies)} agencies audited its own involvement with the same "
         "children, against the same questions:",
         _bullets(ag.name for ag in f.agencies),
-        f"Practice was examined in {len(f.key_areas)} key areas, in the order the child meets them:",
+        f"Practice was examined in {len(f.key_areas)} key "
+        f"{'area' if len(f.key_areas) == 1 else 'areas'}, in the order the child meets them:",
         _bullets(f.key_areas),
         f"Each agency graded its own practice in each key area on the {scale} "
         f"({', '.join(f.levels)}). The grades were then moderated together at a multi-agency "
