@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from app.access.models import Role
 from app.audits.models import Audit, AuditStatus, Child, Involvement, audit_agency
+from app.briefings.models import Briefing
 from app.errors import AppError
 from app.returns.models import EDITABLE_STATUSES, Return, ReturnStatus
 
@@ -46,6 +47,9 @@ class Permission(StrEnum):
     ACTION_UPDATE = "action.update"  # progress and evidence; agency leads: own agency only
     BRIEFING_EDIT = "briefing.edit"  # draft, edit, submit for approval, publish, withdraw
     BRIEFING_APPROVE = "briefing.approve"  # a moderator or the QAPP chair
+    # A briefing's assurance questionnaire, for one's own agency: its auditors and its
+    # lead (who answers for the agency as a whole), through the briefings API.
+    ASSURANCE_ANSWER = "assurance.answer"
 
 
 P = Permission
@@ -71,7 +75,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.REFERENCE_MANAGE, P.TEMPLATE_MANAGE, P.AUDIT_MANAGE, P.USER_MANAGE, P.AUDIT_LOG_READ}
         | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE, P.BRIEFING_EDIT}
     ),
-    Role.AUDITOR: frozenset(_READ | {P.RETURN_READ, P.RETURN_EDIT, P.ACTION_READ}),
+    Role.AUDITOR: frozenset(
+        _READ | {P.RETURN_READ, P.RETURN_EDIT, P.ACTION_READ, P.ASSURANCE_ANSWER}
+    ),
     Role.MODERATOR: frozenset(
         _READ
         | {P.RETURN_READ, P.RETURN_REOPEN, P.MODERATE, P.FINDING_MANAGE}
@@ -79,7 +85,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.BRIEFING_EDIT, P.BRIEFING_APPROVE}
     ),
     Role.AGENCY_LEAD: frozenset(
-        _READ | {P.RETURN_READ, P.RETURN_ASSIGN, P.RETURN_SIGN_OFF, P.ACTION_READ, P.ACTION_UPDATE}
+        _READ
+        | {P.RETURN_READ, P.RETURN_ASSIGN, P.RETURN_SIGN_OFF, P.ACTION_READ, P.ACTION_UPDATE}
+        | {P.ASSURANCE_ANSWER}
     ),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
     Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),
@@ -191,7 +199,16 @@ def return_scope(actor: Actor) -> ColumnElement[bool]:
         .correlate(Return)
         .exists()
     )
-    return or_(and_(own, workable), revealed)
+    return or_(and_(own, workable), revealed, and_(own, _answered_questionnaire()))
+
+
+def _answered_questionnaire() -> ColumnElement[bool]:
+    """A briefing's assurance questionnaire that the agency has answered: its auditors
+    still read what it said once the questionnaire closes (which the last answer does,
+    as it is submitted). It names no child."""
+    return Return.status.in_(SUBMITTED_STATUSES) & (
+        select(Briefing.id).where(Briefing.assurance_audit_id == Return.audit_id).exists()
+    )
 
 
 def still_to_come() -> ColumnElement[bool]:
@@ -282,6 +299,15 @@ def may_edit_return(actor: Actor, agency_id: int) -> bool:
         and actor.agency_id is not None
         and agency_id == actor.agency_id
     ) or actor.via == Via.SYSTEM
+
+
+def may_answer_questionnaire(actor: Actor, agency_id: int) -> bool:
+    """A briefing's assurance questionnaire (only that: the caller checks the return is
+    one) is answered for its agency by the agency's auditors, as any return is, or by its
+    lead, who answers for the agency as a whole; ``agency_id`` is the return's agency."""
+    return actor.may(P.ASSURANCE_ANSWER) and (
+        may_edit_return(actor, agency_id) or may_lead_agency(actor, agency_id)
+    )
 
 
 def may_lead_agency(actor: Actor, agency_id: int) -> bool:

@@ -272,6 +272,18 @@ ROUTE_RULES: dict[str, P] = {
     "briefings.library": P.PUBLIC,
     "briefings.library_entry": P.PUBLIC,
     "briefings.download": P.PUBLIC,
+    "api.library.list": P.PUBLIC,
+    "api.library.entry": P.PUBLIC,
+    "api.library.download": P.PUBLIC,
+    # what the subgroup report shows its editors: downloads and the assurance answers
+    "api.briefings.downloads": P.BRIEFING_EDIT,
+    "api.briefings.downloads_csv": P.BRIEFING_EDIT,
+    "api.briefings.assurance": P.BRIEFING_EDIT,
+    "api.briefings.assurance_launch": P.BRIEFING_EDIT,  # as publishing sends it
+    # an agency's answers: its auditors or its lead (the service finds its own return)
+    "api.briefings.assurance_return": P.ASSURANCE_ANSWER,
+    "api.briefings.assurance_save": P.ASSURANCE_ANSWER,
+    "api.briefings.assurance_submit": P.ASSURANCE_ANSWER,
     # the accessibility statement, privacy notice, help and contact: for anyone
     "about.accessibility": P.PUBLIC,
     "about.privacy": P.PUBLIC,

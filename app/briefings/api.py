@@ -1,19 +1,46 @@
-"""A briefing version over JSON: reading where it stands (who drafted it, who approved
-it, what the identification check found), showing a table's small counts of children as
-"fewer than N" (and every number again), and approving it. The rest of the workflow is
-on the pages."""
+"""Briefings over JSON.
+
+A briefing version: reading where it stands (who drafted it, who approved it, what the
+identification check found), showing a table's small counts of children as "fewer than
+N" (and every number again), and approving it. The rest of that workflow is on the pages.
+
+The library, as its pages show it: published briefings searched and filtered (public
+ones without signing in, every one signed in), a briefing with its versions, and its
+PDFs, each download counted as the pages count it. The counts of a briefing's downloads
+(by agency and by month, JSON and CSV) and its assurance questionnaire (launched, its
+answers read, and answered by each agency's auditors or its lead) for those who see
+them in the subgroup report.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from app.access.policy import Actor
-from app.briefings import service, suppression, workflow
-from app.briefings.models import BriefingVersion
-from app.briefings.schemas import Approve, BriefingVersionOut, SuppressTable
+from app import clock
+from app.access.policy import Actor, may_lead_agency
+from app.briefings import assurance, library, service, suppression, workflow
+from app.briefings.models import Briefing, BriefingVersion
+from app.briefings.schemas import (
+    Approve,
+    AssuranceLaunch,
+    AssuranceOut,
+    BriefingVersionOut,
+    DownloadCountsOut,
+    LibraryEntryOut,
+    LibraryItemOut,
+    LibraryVersionOut,
+    SuppressTable,
+)
 from app.config import Settings
-from app.deps import IdPath, SessionDep, transactional
+from app.deps import IdPath, IdQuery, SessionDep, transactional
+from app.pagination import Page, PageDep
+from app.returns import reading
+from app.returns import service as returns
+from app.returns.schemas import DraftSave, ReturnOut, Submit
+from app.schemas_base import WrittenDate
 
 router = APIRouter(prefix="/api/v1", tags=["briefings"])
 
@@ -114,3 +141,290 @@ def show_table_numbers(
         session, version=version, table=table, settings=settings, actor=actor
     )
     return _out(session, version, actor, settings)
+
+
+# --- the library ----------------------------------------------------------------------
+
+PDF = "application/pdf"
+# A generated client reads no PDF (openapi-python-client takes JSON, text and
+# octet-stream): the same bytes are declared as octet-stream too, for it to hand over.
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The PDF, byte for byte as published (its SHA-256 in the ETag).",
+        "content": {PDF: {}, "application/octet-stream": {}},
+    }
+}
+CSV = "text/csv; charset=utf-8"
+
+
+def _signed_in(actor: Actor) -> bool:
+    return actor.user_id is not None
+
+
+def _pdf_url(request: Request, briefing_id: int, number: int) -> str:
+    return request.app.url_path_for("api.library.download", briefing_id=briefing_id, number=number)
+
+
+@router.get("/library", name="api.library.list")
+@transactional
+def library_list(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    params: PageDep,
+    q: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description='Words (all must appear) or "phrases in quotes", searched in the '
+            "whole text of each briefing.",
+        ),
+    ] = "",
+    theme: Annotated[str, Query(max_length=200, description="The audit's theme.")] = "",
+    subgroup_id: Annotated[IdQuery, Query(description="The audit's lead subgroup.")] = None,
+    audit_id: IdQuery = None,
+    published_from: Annotated[
+        WrittenDate | None, Query(description="Published on or after.")
+    ] = None,
+    published_to: Annotated[
+        WrittenDate | None, Query(description="Published on or before.")
+    ] = None,
+) -> Page[LibraryItemOut]:
+    """Published briefings, newest first, each with its current version: public ones
+    for anyone, every one for anyone signed in."""
+    found = library.library(
+        session,
+        signed_in=_signed_in(actor),
+        q=q.strip(),
+        theme=theme,
+        subgroup_id=subgroup_id,
+        audit_id=audit_id,
+        published_from=published_from,
+        published_to=published_to,
+    )
+    shown = found[params.offset : params.offset + params.per_page]
+    pdfs = library.stored(session, version_ids=[v.id for _b, v in shown])
+    items = [
+        {
+            "briefing_id": b.id,
+            "title": b.title,
+            "kind": b.kind,
+            "public": b.public,
+            "theme": b.audit.theme,
+            "audit_id": b.audit.id,
+            "audit_title": b.audit.title,
+            "version_id": v.id,
+            "version": v.number,
+            "published_on": v.published_on,
+            "summary": library.summary_of(b.kind, v.sections),
+            "size": pdfs[v.id].size if v.id in pdfs else None,
+            "pages": pdfs[v.id].pages if v.id in pdfs else None,
+            "download_url": _pdf_url(request, b.id, v.number),
+        }
+        for b, v in shown
+    ]
+    return Page[LibraryItemOut].build(items, len(found), params)
+
+
+def _version_out(
+    request: Request, briefing: Briefing, version: BriefingVersion, pdfs: dict
+) -> LibraryVersionOut:
+    served = library.downloadable(briefing, version)
+    pdf = pdfs.get(version.id)
+    return LibraryVersionOut.model_validate(
+        {
+            "id": version.id,
+            "number": version.number,
+            "status": version.status,
+            "superseded": version.superseded_at is not None,
+            "published_on": version.published_on,
+            "downloadable": served,
+            "size": pdf.size if pdf else None,
+            "pages": pdf.pages if pdf else None,
+            "download_url": _pdf_url(request, briefing.id, version.number) if served else None,
+        }
+    )
+
+
+@router.get("/library/{briefing_id}", name="api.library.entry")
+@transactional
+def library_entry(
+    session: SessionDep, request: Request, actor: Actor, briefing_id: IdPath
+) -> LibraryEntryOut:
+    """A published briefing (public, or any when signed in) with its published and
+    withdrawn versions, newest first; a withdrawn briefing serves nothing."""
+    briefing = library.library_entry(session, briefing_id=briefing_id, signed_in=_signed_in(actor))
+    current = library.current_version(briefing)
+    shown = library.shown_versions(briefing) if current else []
+    pdfs = library.stored(session, version_ids=[v.id for v in shown])
+    return LibraryEntryOut.model_validate(
+        {
+            "briefing_id": briefing.id,
+            "title": briefing.title,
+            "kind": briefing.kind,
+            "public": briefing.public,
+            "theme": briefing.audit.theme,
+            "audit_id": briefing.audit.id,
+            "audit_title": briefing.audit.title,
+            "withdrawn": current is None,
+            "summary": library.summary_of(briefing.kind, current.sections) if current else "",
+            "current": _version_out(request, briefing, current, pdfs) if current else None,
+            "versions": [_version_out(request, briefing, v, pdfs) for v in shown],
+        }
+    )
+
+
+@router.get(
+    "/library/{briefing_id}/versions/{number}.pdf",
+    name="api.library.download",
+    response_class=Response,
+    responses=PDF_RESPONSE,
+)
+@transactional
+def library_download(
+    session: SessionDep,
+    actor: Actor,
+    briefing_id: IdPath,
+    number: IdPath,
+) -> Response:
+    """A version's PDF, counted as a download (by the agency of whoever is signed in),
+    exactly as the library's page counts it: a withdrawn briefing's are not served."""
+    version_id = library.version_by_number(session, briefing_id=briefing_id, number=number)
+    version, document = library.download(session, version_id=version_id, actor=actor)
+    name = library.filename(version.briefing, version)
+    return Response(
+        document.pdf,
+        media_type=PDF,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "ETag": f'"{document.sha256}"',
+            "X-Content-SHA256": document.sha256,
+        },
+    )
+
+
+# --- the counts of downloads ----------------------------------------------------------
+
+
+@router.get("/briefings/{briefing_id}/downloads", name="api.briefings.downloads")
+@transactional
+def downloads(session: SessionDep, briefing_id: IdPath) -> DownloadCountsOut:
+    """How often the briefing was downloaded (every version), in all, by the agency of
+    the people signed in and by month: as the subgroup report shows it."""
+    return DownloadCountsOut.model_validate(
+        library.download_counts(session, briefing_id=briefing_id)
+    )
+
+
+@router.get(
+    "/briefings/{briefing_id}/downloads.csv",
+    name="api.briefings.downloads_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+@transactional
+def downloads_csv(session: SessionDep, briefing_id: IdPath) -> Response:
+    """The counts as CSV, a row per month and agency (UTF-8 with a BOM, for Excel)."""
+    counts = library.download_counts(session, briefing_id=briefing_id)
+    return Response(
+        library.download_counts_csv(counts),
+        media_type=CSV,
+        headers={
+            "Content-Disposition": f'attachment; filename="briefing-{briefing_id}-downloads.csv"'
+        },
+    )
+
+
+# --- the assurance questionnaire ------------------------------------------------------
+
+
+def _assurance_out(session: Session, briefing_id: int) -> AssuranceOut:
+    found = assurance.answers(session, briefing_id=briefing_id)
+    found["agencies"] = [
+        {**row, "answers": [{"question": q, "answer": a} for q, a in row["answers"]]}
+        for row in found["agencies"]
+    ]
+    return AssuranceOut.model_validate(found)
+
+
+@router.get("/briefings/{briefing_id}/assurance", name="api.briefings.assurance")
+@transactional
+def get_assurance(session: SessionDep, briefing_id: IdPath) -> AssuranceOut:
+    """The briefing's assurance questionnaire: each agency's answers so far (those the
+    subgroup report quotes), and whether it is open or closed, and why."""
+    return _assurance_out(session, briefing_id)
+
+
+@router.post(
+    "/briefings/{briefing_id}/assurance",
+    name="api.briefings.assurance_launch",
+    status_code=status.HTTP_201_CREATED,
+)
+@transactional
+def launch_assurance(
+    session: SessionDep, briefing_id: IdPath, body: AssuranceLaunch
+) -> AssuranceOut:
+    """Send the assurance questionnaire for a published learning briefing, as publishing
+    it with a due date does: each agency that took part in its audit answers by
+    ``due_on`` (after today: 422 otherwise); 409 if it was sent already, or the briefing
+    is not a published learning briefing."""
+    assurance.launch_for(session, briefing_id=briefing_id, due_on=body.due_on, today=clock.today())
+    return _assurance_out(session, briefing_id)
+
+
+@router.get("/briefings/{briefing_id}/assurance/return", name="api.briefings.assurance_return")
+@transactional
+def assurance_return(session: SessionDep, actor: Actor, briefing_id: IdPath) -> ReturnOut:
+    """Your agency's return in the questionnaire (its questions are the template
+    version's, ``/template-versions/{id}``), for its auditors and its lead. Every read is
+    logged, as a return's is."""
+    return_ = assurance.return_to_answer(session, briefing_id=briefing_id, actor=actor)
+    return ReturnOut.model_validate(reading.read(session, return_id=return_.id, actor=actor))
+
+
+@router.put(
+    "/briefings/{briefing_id}/assurance/return",
+    name="api.briefings.assurance_save",
+    responses={409: {"description": "Stale version, or the questionnaire has closed."}},
+)
+@transactional
+def save_assurance(
+    session: SessionDep, actor: Actor, briefing_id: IdPath, body: DraftSave
+) -> ReturnOut:
+    """Save your agency's answers, as a return's draft is saved (send the ``version``
+    you read): by its auditors, or by its lead."""
+    return_ = assurance.return_to_answer(session, briefing_id=briefing_id, actor=actor)
+    returns.save_draft(
+        session,
+        return_=return_,
+        read_version=body.version,
+        answers=body.answers,
+        grades=body.grades,
+        evidence=body.evidence,
+        overall_grade=("overall_grade" in body.model_fields_set, body.overall_grade),
+        auditor_name=body.auditor_name,
+    )
+    return ReturnOut.model_validate(reading.detail(session, return_id=return_.id, actor=actor))
+
+
+@router.post(
+    "/briefings/{briefing_id}/assurance/return/submit",
+    name="api.briefings.assurance_submit",
+    responses={409: {"description": "Stale version, or the questionnaire has closed."}},
+)
+@transactional
+def submit_assurance(
+    session: SessionDep, actor: Actor, briefing_id: IdPath, body: Submit
+) -> ReturnOut:
+    """Submit your agency's answers (422 lists what is missing, or what looks
+    identifying unless ``confirm_identifying``). The lead's submission is its own
+    sign-off. Once every agency has answered, the questionnaire closes."""
+    return_ = assurance.return_to_answer(session, briefing_id=briefing_id, actor=actor)
+    returns.submit(
+        session,
+        return_=return_,
+        read_version=body.version,
+        signed_off=may_lead_agency(actor, return_.agency_id),
+        confirmed=body.confirm_identifying,
+    )
+    return ReturnOut.model_validate(reading.detail(session, return_id=return_.id, actor=actor))

@@ -5,24 +5,34 @@ kept as evidence of how the learning was disseminated.
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.access.policy import SYSTEM, Actor
+from app.agencies.models import Agency
 from app.audits.models import Audit
 from app.briefings import search
 from app.briefings.models import (
     Briefing,
     BriefingDocument,
     BriefingDownload,
+    BriefingKind,
     BriefingVersion,
     VersionStatus,
 )
-from app.briefings.service import get_version
+from app.briefings.service import get_version, section_headings
+from app.clock import LONDON
 from app.db import after_read
 from app.errors import NotFound
+from app.formatting import csv_cell
 
 
 def library(
@@ -113,3 +123,203 @@ def download(
     )
     after_read(session, lambda s: s.add(counted))
     return version, document
+
+
+# --- what the library shows of each briefing (the API's, and later the pages') ---------
+
+SUMMARY_LENGTH = 200
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.M)
+# A PDF's page tree: the dictionary of /Type /Pages with its /Count (the root's counts
+# every page, an intermediate node's fewer), none of << >> between them.
+_PAGE_TREE = re.compile(
+    rb"/Type\s*/Pages\b[^<>]*?/Count\s+(\d+)|/Count\s+(\d+)[^<>]*?/Type\s*/Pages\b"
+)
+# An object stream's dictionary (PDF 1.5: objects packed and compressed together, as
+# WeasyPrint writes them), then its data.
+_OBJECT_STREAM = re.compile(rb"<<([^<>]*?/Type\s*/ObjStm\b[^<>]*?)>>\s*stream\r?\n")
+_PAGE_COUNTS: dict[str, int | None] = {}  # by SHA-256: a published PDF never changes
+_PAGE_COUNTS_KEPT = 10_000
+
+
+def page_count(pdf: bytes) -> int | None:
+    """How many pages a PDF has, read from its page tree (in the file itself or in its
+    compressed object streams), without a PDF library; None if it has none to read."""
+    readable = [pdf]
+    for found in _OBJECT_STREAM.finditer(pdf):
+        if b"/FlateDecode" not in found.group(1):
+            continue
+        try:
+            # The stream's end is where the compressed data ends: no need for /Length.
+            readable.append(zlib.decompressobj().decompress(pdf[found.end() :]))
+        except zlib.error:
+            continue
+    counts = [int(a or b) for text in readable for a, b in _PAGE_TREE.findall(text)]
+    return max(counts) if counts else None
+
+
+def summary_of(kind: BriefingKind, sections: dict[str, str]) -> str:
+    """A line or two to show in a list: the version's own summary if it has one, or the
+    start of its first section with words in it (in the document's order), its bullets
+    and line breaks run together, cut at a word near SUMMARY_LENGTH characters."""
+    ordered = list(section_headings(kind))
+    keys = ["summary", *ordered, *(k for k in sections if k not in ordered)]
+    text = next((sections[k] for k in keys if (sections.get(k) or "").strip()), "")
+    text = " ".join(_BULLET.sub("", text).split())
+    if len(text) <= SUMMARY_LENGTH:
+        return text
+    cut = text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:.-–—")
+    return cut + "…"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the library tells of a version's stored PDF."""
+
+    size: int
+    pages: int | None
+    sha256: str
+
+
+def stored(session: Session, *, version_ids: list[int]) -> dict[int, Stored]:
+    """Each published version's PDF: its size in bytes and its pages (counted once per
+    PDF, by its SHA-256, as the file is read the first time)."""
+    if not version_ids:
+        return {}
+    found = session.execute(
+        select(BriefingDocument.version_id, BriefingDocument.size, BriefingDocument.sha256).where(
+            BriefingDocument.version_id.in_(version_ids)
+        )
+    ).all()
+    uncounted = [version_id for version_id, _size, sha in found if sha not in _PAGE_COUNTS]
+    if uncounted:
+        if len(_PAGE_COUNTS) > _PAGE_COUNTS_KEPT:
+            _PAGE_COUNTS.clear()
+        for sha, pdf in session.execute(
+            select(BriefingDocument.sha256, BriefingDocument.pdf).where(
+                BriefingDocument.version_id.in_(uncounted)
+            )
+        ):
+            _PAGE_COUNTS[sha] = page_count(pdf)
+    return {version_id: Stored(size, _PAGE_COUNTS.get(sha), sha) for version_id, size, sha in found}
+
+
+def shown_versions(briefing: Briefing) -> list[BriefingVersion]:
+    """The versions a briefing's library entry lists, newest first: those published
+    (current or superseded) and withdrawn; never a draft."""
+    return [
+        v
+        for v in reversed(briefing.versions)
+        if v.status in (VersionStatus.PUBLISHED, VersionStatus.WITHDRAWN)
+    ]
+
+
+def current_version(briefing: Briefing) -> BriefingVersion | None:
+    """The version the library serves, or None when the briefing has been withdrawn."""
+    return next(
+        (
+            v
+            for v in reversed(briefing.versions)
+            if v.status == VersionStatus.PUBLISHED and v.superseded_at is None
+        ),
+        None,
+    )
+
+
+def downloadable(briefing: Briefing, version: BriefingVersion) -> bool:
+    """Whether ``download`` serves the version: published, and no later one withdrawn
+    (withdrawing withdraws the briefing)."""
+    return version.status == VersionStatus.PUBLISHED and not any(
+        v.number > version.number and v.status == VersionStatus.WITHDRAWN for v in briefing.versions
+    )
+
+
+def filename(briefing: Briefing, version: BriefingVersion) -> str:
+    """The PDF's file name: the briefing's title, as letters and digits, and the version."""
+    slug = re.sub(r"[^a-z0-9]+", "-", briefing.title.lower()).strip("-")[:80] or "briefing"
+    return f"{slug}-v{version.number}.pdf"
+
+
+def version_by_number(session: Session, *, briefing_id: int, number: int) -> int:
+    """The id of a briefing's version ``number`` (``download`` decides if it is served)."""
+    found = session.scalar(
+        select(BriefingVersion.id).where(
+            BriefingVersion.briefing_id == briefing_id, BriefingVersion.number == number
+        )
+    )
+    if found is None:
+        raise NotFound(f"There is no published version {number} of briefing {briefing_id}.")
+    return found
+
+
+# --- the counts of downloads --------------------------------------------------------------
+
+NOT_SIGNED_IN = "Not signed in"
+NO_AGENCY = "Signed in with no agency"
+
+
+def download_counts(session: Session, *, briefing_id: int) -> dict:
+    """How often a briefing was downloaded (every version): in all, by the agency of the
+    people signed in, and by month (in England), each month by agency too; those not
+    signed in, and people with no agency, counted apart."""
+    briefing = session.get(Briefing, briefing_id)
+    if briefing is None:
+        raise NotFound(f"There is no briefing with id {briefing_id}.")
+    rows = session.execute(
+        select(BriefingDownload.at, BriefingDownload.signed_in, Agency.id, Agency.name)
+        .outerjoin(Agency, Agency.id == BriefingDownload.agency_id)
+        .where(BriefingDownload.briefing_id == briefing_id)
+        .order_by(BriefingDownload.at, BriefingDownload.id)
+    ).all()
+    agencies: Counter[tuple[int, str]] = Counter()
+    months: dict[str, Counter[str]] = defaultdict(Counter)
+    not_signed_in = no_agency = 0
+    for at, signed_in, agency_id, agency_name in rows:
+        month = at.astimezone(LONDON).strftime("%Y-%m")
+        if not signed_in:
+            who = NOT_SIGNED_IN
+            not_signed_in += 1
+        elif agency_id is None:
+            who = NO_AGENCY
+            no_agency += 1
+        else:
+            who = agency_name
+            agencies[(agency_id, agency_name)] += 1
+        months[month][who] += 1
+    return {
+        "briefing_id": briefing.id,
+        "title": briefing.title,
+        "total": len(rows),
+        "not_signed_in": not_signed_in,
+        "signed_in_without_agency": no_agency,
+        "by_agency": [
+            {"agency_id": agency_id, "agency": name, "downloads": n}
+            for (agency_id, name), n in sorted(agencies.items(), key=lambda i: i[0][1])
+        ],
+        "by_month": [
+            {
+                "month": month,
+                "downloads": sum(by_who.values()),
+                "by_agency": [{"agency": who, "downloads": n} for who, n in sorted(by_who.items())],
+            }
+            for month, by_who in sorted(months.items())
+        ],
+    }
+
+
+def download_counts_csv(counts: dict) -> bytes:
+    """The counts by month and agency as CSV (UTF-8 with a BOM, for Excel): a row per
+    month and agency that downloaded, those not signed in as "Not signed in"."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["Briefing", "Month", "Agency", "Downloads"])
+    for month in counts["by_month"]:
+        for row in month["by_agency"]:
+            writer.writerow(
+                [
+                    csv_cell(counts["title"]),
+                    month["month"],
+                    csv_cell(row["agency"]),
+                    row["downloads"],
+                ]
+            )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -10,7 +10,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, create_model
 
+from app.audits.models import AuditStatus
 from app.briefings.models import BriefingKind, Marking, RenderStatus, VersionStatus
+from app.returns.models import ReturnStatus
 from app.schemas_base import Name, PlainText, RequestModel, ResponseModel
 
 SectionText = Annotated[str, StringConstraints(max_length=20_000), PlainText]
@@ -120,3 +122,127 @@ class BriefingVersionOut(ResponseModel):
         description="A fingerprint of check_report: send it as check_seen to approve only "
         "what you read."
     )
+
+
+# --- the library, the counts of downloads and the assurance questionnaire (the API) ----
+
+
+class LibraryItemOut(ResponseModel):
+    """A published briefing as the library lists it, with its current version."""
+
+    briefing_id: int
+    title: str
+    kind: BriefingKind
+    public: bool = Field(description="Readable and downloadable without signing in.")
+    theme: str = Field(description="The audit's theme (empty if it has none).")
+    audit_id: int
+    audit_title: str
+    version_id: int
+    version: int = Field(description="The current version's number.")
+    published_on: date | None
+    summary: str = Field(
+        description="The briefing's summary, or the start of its first section with words "
+        "in it (about 200 characters)."
+    )
+    size: int | None = Field(description="The PDF's size in bytes.")
+    pages: int | None = Field(description="How many pages the PDF has (null if unreadable).")
+    download_url: str = Field(description="The PDF, counted as a download.")
+
+
+class LibraryVersionOut(ResponseModel):
+    id: int
+    number: int
+    status: VersionStatus = Field(description="published or withdrawn.")
+    superseded: bool = Field(description="A later version replaced it: use the current one.")
+    published_on: date | None
+    downloadable: bool = Field(
+        description="Whether it is served: withdrawing a version withdraws the earlier ones too."
+    )
+    size: int | None
+    pages: int | None
+    download_url: str | None
+
+
+class LibraryEntryOut(ResponseModel):
+    """A briefing's page in the library: its current version, and every published or
+    withdrawn one (none while the briefing is withdrawn)."""
+
+    briefing_id: int
+    title: str
+    kind: BriefingKind
+    public: bool
+    theme: str
+    audit_id: int
+    audit_title: str
+    withdrawn: bool = Field(description="The briefing has been withdrawn: nothing is served.")
+    summary: str
+    current: LibraryVersionOut | None
+    versions: list[LibraryVersionOut] = Field(description="Newest first.")
+
+
+class AgencyDownloadsOut(ResponseModel):
+    agency_id: int
+    agency: str
+    downloads: int
+
+
+class MonthAgencyDownloadsOut(ResponseModel):
+    agency: str = Field(
+        description='The agency, or "Not signed in", or "Signed in with no agency".'
+    )
+    downloads: int
+
+
+class MonthDownloadsOut(ResponseModel):
+    month: str = Field(description="YYYY-MM, in England.", examples=["2027-01"])
+    downloads: int
+    by_agency: list[MonthAgencyDownloadsOut]
+
+
+class DownloadCountsOut(ResponseModel):
+    """How often a briefing was downloaded (every version): evidence of how the learning
+    was disseminated, as the subgroup report shows it."""
+
+    briefing_id: int
+    title: str
+    total: int
+    not_signed_in: int
+    signed_in_without_agency: int
+    by_agency: list[AgencyDownloadsOut] = Field(
+        description="People signed in, by their agency, by the agency's name."
+    )
+    by_month: list[MonthDownloadsOut] = Field(description="Oldest first.")
+
+
+class AssuranceLaunch(RequestModel):
+    due_on: date = Field(description="When the agencies' answers are due: after today.")
+
+
+class QuotedAnswerOut(ResponseModel):
+    question: str
+    answer: str
+
+
+class AgencyAnswersOut(ResponseModel):
+    agency: str
+    status: ReturnStatus = Field(description="The agency's return's status.")
+    answered: bool
+    answers: list[QuotedAnswerOut] = Field(
+        description="The answers the subgroup report quotes, empty if not given yet."
+    )
+
+
+class AssuranceOut(ResponseModel):
+    """A briefing's assurance questionnaire as the subgroup report shows it."""
+
+    briefing_id: int
+    audit_id: int = Field(description="The questionnaire's own audit.")
+    title: str
+    status: AuditStatus = Field(description="The questionnaire's audit's status: open, or closed.")
+    due_on: date | None
+    closed_at: datetime | None
+    close_reason: str | None = Field(
+        description="Why it closed: every agency answered, or the answers were due."
+    )
+    answered: int
+    agencies: list[AgencyAnswersOut]

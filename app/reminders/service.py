@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.access.models import Role, User, UserRole
 from app.actions.models import ActionStatus, LearningAction
 from app.audits.models import Audit, AuditStatus, Child
+from app.briefings import assurance
 from app.config import Settings
 from app.reminders.models import ReminderSent
 from app.returns.models import EDITABLE_STATUSES, Return
@@ -172,6 +173,8 @@ class Outcome:
     sent: list[Digest] = field(default_factory=list)
     skipped: list[Digest] = field(default_factory=list)  # already told today
     failed: list[tuple[Digest, str]] = field(default_factory=list)
+    # Briefings' assurance questionnaires closed first, their answers due before today.
+    closed: list[Audit] = field(default_factory=list)
 
 
 def send(
@@ -194,6 +197,9 @@ def send(
     stops between its claim and the e-mail leaves the claim: that person misses the
     day's digest rather than getting two."""
     outcome = Outcome()
+    if not dry_run:
+        # A questionnaire whose answers were due closes (and its returns stop being due).
+        outcome.closed = assurance.close_overdue(session, today=today)
     told = set(session.scalars(select(ReminderSent.user_id).where(ReminderSent.sent_on == today)))
     deliver = deliver or smtp_sender(settings)
     for digest in digests(session, today=today, base_url=settings.public_url):

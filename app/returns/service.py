@@ -23,6 +23,7 @@ from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.auditlog.models import AuditEvent
 from app.audits.models import Audit, AuditStatus
+from app.briefings import assurance
 from app.clock import utcnow
 from app.context import current as current_context
 from app.db import get_or_404, rows_matched
@@ -428,6 +429,7 @@ def submit(
     if audit.status == AuditStatus.MODERATION:
         # Amended during moderation: cells whose grade did not change stay moderated.
         moderation.refresh_return(session, audit=audit, return_=return_)
+    assurance.close_if_answered(session, audit=audit)  # a questionnaire: all in, it closes
     return return_
 
 
