@@ -29,6 +29,7 @@ from app.briefings.models import (
     BriefingApproval,
     BriefingDocument,
     BriefingDownload,
+    BriefingFeedback,
     BriefingVersion,
 )
 from app.db import Base
@@ -47,6 +48,7 @@ __all__ = [
     "ActionStatusChange",
     "Finding",
     "FindingKind",
+    "BriefingFeedback",
     "LearningAction",
     "Notification",
     "Theme",

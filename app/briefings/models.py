@@ -155,6 +155,9 @@ class BriefingDocument(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
+    # Its number of pages, counted when it is stored (None for a PDF stored before:
+    # counted when read, app/briefings/library.py page_count).
+    pages: Mapped[int | None] = mapped_column(Integer)
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -168,5 +171,21 @@ class BriefingDownload(Base):
     briefing_id: Mapped[int] = mapped_column(ForeignKey("briefing.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("briefing_version.id"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    signed_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BriefingFeedback(Base):
+    """ "Was this useful?" on a published briefing, counted beside its downloads: by
+    whom's agency when signed in (the person is not kept), with an optional comment."""
+
+    __tablename__ = "briefing_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    briefing_id: Mapped[int] = mapped_column(ForeignKey("briefing.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("briefing_version.id"), index=True)
+    useful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     signed_in: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

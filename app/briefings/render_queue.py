@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.briefings import assurance, search
+from app.briefings import assurance, library, search
 from app.briefings.models import BriefingDocument, BriefingVersion, RenderStatus, VersionStatus
 from app.briefings.service import (
     back_to_draft,
@@ -74,7 +74,13 @@ def _finish_render(
     if version.render_status != RenderStatus.RENDERING:
         raise StateError(f"{version.label} is not being rendered; nothing was published.")
     digest = hashlib.sha256(pdf).hexdigest()
-    document = BriefingDocument(version_id=version.id, pdf=pdf, sha256=digest, size=len(pdf))
+    document = BriefingDocument(
+        version_id=version.id,
+        pdf=pdf,
+        sha256=digest,
+        size=len(pdf),
+        pages=library.page_count(pdf),
+    )
     session.add(document)
     now = utcnow()
     for earlier in version.briefing.versions:
