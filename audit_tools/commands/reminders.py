@@ -45,6 +45,10 @@ def send(
             f"{len(outcome.sent)} digest(s) {verb}; {len(outcome.skipped)} person(s) already "
             f"reminded on {day:%-d %B %Y}."
         )
+        for questionnaire in outcome.closed:
+            console.print(
+                f"Closed the questionnaire {questionnaire.title}: {questionnaire.close_reason}"
+            )
         for digest, problem in outcome.failed:
             err_console.print(f"[red]Could not send to {digest.email}: {problem}[/]")
     if outcome.failed:
