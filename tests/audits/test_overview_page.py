@@ -57,7 +57,8 @@ def test_an_auditor_sees_only_their_own_agency(anonymous_client, db, audit):
     assert "0 of 2 submitted" in page
 
 
-def test_home_takes_moderators_to_the_audits(anonymous_client, db):
+def test_home_is_the_moderators_start_page_linking_to_the_audits(anonymous_client, db):
     client = as_role(anonymous_client, db, Role.MODERATOR)
     r = client.get("/", follow_redirects=False)
-    assert r.headers["location"] == "/audits"
+    assert r.status_code == 200 and "What needs your attention" in r.text
+    assert 'href="/audits"' in r.text

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.access import kept, signin
 from app.access.auth import current_web_session, live_session, session_token_from
 from app.access.browser import (
@@ -22,12 +23,13 @@ from app.access.browser import (
 )
 from app.access.csrf import CSRF_FIELD, sent_from_elsewhere, sign_in_token_for, sign_in_token_valid
 from app.access.models import User, WebSession
-from app.access.policy import Actor, Permission, Role
+from app.access.policy import Actor
 from app.agencies.models import Agency
 from app.audit_templates.models import KeyArea
 from app.audits.models import Child
 from app.deps import PostedForm, SessionDep, transactional
 from app.forms import FormState
+from app.home import service as attention
 from app.returns.models import Return
 from app.templating import came_from, flash, local_path, redirect, render, url
 
@@ -86,14 +88,11 @@ def _pending(session: Session, request: Request) -> WebSession | None:
 @router.get("/", name="access.home")
 @transactional
 def home(session: SessionDep, request: Request, actor: Actor) -> Response:
-    """The start page: sign in, or go to the work that is yours."""
+    """The start page: sign in, or what needs your attention (app/home/service.py)."""
     if actor.user_id is None:
         return redirect(request, "access.sign_in")
-    if Role.AUDITOR in actor.roles:
-        return redirect(request, "returns.my_work")
-    if actor.may(Permission.AUDIT_READ):
-        return redirect(request, "audits.list")
-    return redirect(request, "briefings.library")
+    start = attention.start_page(session, actor=actor, today=clock.today())
+    return render(request, "home/start.html", {"start": start})
 
 
 @router.get("/sign-in", name="access.sign_in")

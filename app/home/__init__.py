@@ -1,0 +1,1 @@
+"""The start page: what needs the signed-in person's attention, by their roles."""
