@@ -271,9 +271,11 @@ ROUTE_RULES: dict[str, P] = {
     # by the service, which answers 404 for what the person may not see)
     "briefings.library": P.PUBLIC,
     "briefings.library_entry": P.PUBLIC,
+    "briefings.feedback": P.PUBLIC,  # "was this useful?": anyone who sees the entry
     "briefings.download": P.PUBLIC,
     "api.library.list": P.PUBLIC,
     "api.library.entry": P.PUBLIC,
+    "api.library.feedback": P.PUBLIC,
     "api.library.download": P.PUBLIC,
     # what the subgroup report shows its editors: downloads and the assurance answers
     "api.briefings.downloads": P.BRIEFING_EDIT,

@@ -6,10 +6,11 @@ N" (and every number again), and approving it. The rest of that workflow is on t
 
 The library, as its pages show it: published briefings searched and filtered (public
 ones without signing in, every one signed in), a briefing with its versions, and its
-PDFs, each download counted as the pages count it. The counts of a briefing's downloads
-(by agency and by month, JSON and CSV) and its assurance questionnaire (launched, its
-answers read, and answered by each agency's auditors or its lead) for those who see
-them in the subgroup report.
+PDFs, each download counted as the pages count it; "was this useful?" on a briefing.
+The counts of a briefing's downloads and of its readers' answers (by agency and by
+month, JSON and CSV) and its assurance questionnaire (launched, its answers read, and
+answered by each agency's auditors or its lead) for those who see them in the subgroup
+report.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.access.policy import Actor, may_lead_agency
+from app.access.browser import client_address
+from app.access.csrf import CSRF_HEADER
+from app.access.policy import Actor, Via, may_lead_agency
+from app.access.signin import counted_as
 from app.briefings import assurance, library, service, suppression, workflow
 from app.briefings.models import Briefing, BriefingVersion
 from app.briefings.schemas import (
@@ -29,13 +33,15 @@ from app.briefings.schemas import (
     AssuranceOut,
     BriefingVersionOut,
     DownloadCountsOut,
+    Feedback,
+    FeedbackOut,
     LibraryEntryOut,
     LibraryItemOut,
     LibraryVersionOut,
     SuppressTable,
 )
 from app.config import Settings
-from app.deps import IdPath, IdQuery, SessionDep, transactional
+from app.deps import IdPath, IdQuery, SessionDep, check_csrf, transactional
 from app.pagination import Page, PageDep
 from app.returns import reading
 from app.returns import service as returns
@@ -203,25 +209,9 @@ def library_list(
         published_to=published_to,
     )
     shown = found[params.offset : params.offset + params.per_page]
-    pdfs = library.stored(session, version_ids=[v.id for _b, v in shown])
     items = [
-        {
-            "briefing_id": b.id,
-            "title": b.title,
-            "kind": b.kind,
-            "public": b.public,
-            "theme": b.audit.theme,
-            "audit_id": b.audit.id,
-            "audit_title": b.audit.title,
-            "version_id": v.id,
-            "version": v.number,
-            "published_on": v.published_on,
-            "summary": library.summary_of(b.kind, v.sections),
-            "size": pdfs[v.id].size if v.id in pdfs else None,
-            "pages": pdfs[v.id].pages if v.id in pdfs else None,
-            "download_url": _pdf_url(request, b.id, v.number),
-        }
-        for b, v in shown
+        {**item, "download_url": _pdf_url(request, item["briefing_id"], item["version"])}
+        for item in library.listed(session, shown)
     ]
     return Page[LibraryItemOut].build(items, len(found), params)
 
@@ -303,14 +293,49 @@ def library_download(
     )
 
 
-# --- the counts of downloads ----------------------------------------------------------
+@router.post(
+    "/library/{briefing_id}/feedback",
+    name="api.library.feedback",
+    status_code=status.HTTP_201_CREATED,
+)
+@transactional
+def library_feedback(
+    session: SessionDep, request: Request, actor: Actor, briefing_id: IdPath, body: Feedback
+) -> FeedbackOut:
+    """Say whether a briefing was useful (its current version), with an optional comment
+    that must not name anyone: anyone who can read the briefing, counted by the agency
+    of whoever is signed in, as its downloads are. At most
+    ``FEEDBACK_PER_HOUR`` (10) an hour from one network (429); 409 for a withdrawn
+    briefing."""
+    if actor.via == Via.SESSION:  # a public route: the cookie's CSRF token is checked here
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    given = library.give_feedback(
+        session,
+        briefing_id=briefing_id,
+        useful=body.useful,
+        comment=body.comment,
+        actor=actor,
+        source=counted_as(client_address(request)),
+    )
+    return FeedbackOut.model_validate(
+        {
+            "briefing_id": given.briefing_id,
+            "version_id": given.version_id,
+            "useful": given.useful,
+            "comment": given.comment,
+        }
+    )
+
+
+# --- the counts of downloads and feedback ---------------------------------------------
 
 
 @router.get("/briefings/{briefing_id}/downloads", name="api.briefings.downloads")
 @transactional
 def downloads(session: SessionDep, briefing_id: IdPath) -> DownloadCountsOut:
     """How often the briefing was downloaded (every version), in all, by the agency of
-    the people signed in and by month: as the subgroup report shows it."""
+    the people signed in and by month, and how many readers said it was useful or not
+    (in all and by month, with their comments): as the subgroup report shows it."""
     return DownloadCountsOut.model_validate(
         library.download_counts(session, briefing_id=briefing_id)
     )
@@ -324,7 +349,8 @@ def downloads(session: SessionDep, briefing_id: IdPath) -> DownloadCountsOut:
 )
 @transactional
 def downloads_csv(session: SessionDep, briefing_id: IdPath) -> Response:
-    """The counts as CSV, a row per month and agency (UTF-8 with a BOM, for Excel)."""
+    """The counts as CSV, a row per month and agency: downloads, useful and not useful
+    (UTF-8 with a BOM, for Excel)."""
     counts = library.download_counts(session, briefing_id=briefing_id)
     return Response(
         library.download_counts_csv(counts),

@@ -1,7 +1,8 @@
 """What a learning briefing and a subgroup report show: the contexts their templates
-print (the briefing's seven sections as blocks, the figures, charts and tables both
-documents show, the cohort's children by age band, a subgroup report's per-agency
-results, analytics, action tracker and downloads). Every count shown is also listed in
+print (the briefing's key messages and seven numbered sections as blocks, its one chart
+of the grades and its further learning; the figures, charts and tables both documents
+show, the cohort's children by age band, a subgroup report's per-agency results,
+analytics, action tracker and downloads). Every count shown is also listed in
 ``counts``, saying what it counts and which table it is in, so the identification check
 can look at the small ones that could identify a child (``checked_counts``).
 
@@ -9,17 +10,31 @@ A table of children whose key is in ``suppressed`` shows its small counts as "fe
 than N" (N: settings.small_count_threshold), with the counts that would give them away
 hidden too (app.identify.suppress).
 
+A learning briefing is a "7 minute briefing": at most two A4 pages, page 1 its key
+messages and its seven sections as boxes, page 2 one chart of the grades, the children
+by age band and the further learning (links and contacts the admin keeps in
+``further-learning.md``). Nothing statistical beyond that chart is in it: agreement
+(kappa, AC1) and the grades by key area and by agency are the subgroup report's. ``page_one_fill`` estimates, from the lengths of the texts, how much of page 1
+they take, for the editor to warn before a briefing outgrows its two pages.
+
 Everything is read as the system: callers decide who may render what.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, NamedTuple
 
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,14 +43,15 @@ from app.actions import tracker
 from app.actions.lifecycle import RAG_LABELS, STATUS_LABELS, Clock
 from app.agencies.models import Agency
 from app.audits.models import AgeBand, Audit
-from app.briefings import assurance
-from app.briefings.drafting import SECTIONS
+from app.briefings import assurance, drafting
 from app.briefings.facts import Facts, check_renderable, facts, grade_summary
-from app.briefings.models import Briefing, BriefingDownload
+from app.briefings.models import Briefing, BriefingDownload, BriefingFeedback
 from app.errors import StateError
 from app.identify import suppress
 from app.moderation import analytics, stats
 from app.tables import Table, cells
+
+log = logging.getLogger(__name__)
 
 
 class Count(NamedTuple):
@@ -58,10 +74,8 @@ class Count(NamedTuple):
 # counts nothing. The number of children audited ("cohort") is the audit's scope, said in
 # its text, and the total every table of children adds up to: it picks out no one, so it
 # is listed but not checked. Table by table:
-#   briefing: the audit at a glance (cohort, agencies, returns, key areas, grades); the
-#     children by age band (children: checked); the grades by level, by key area and by
-#     agency, and their charts (grades; the charts of grades lowered and raised show
-#     percentages).
+#   briefing: the children by age band (children: checked; its total is the cohort);
+#     the grades by level and their chart (grades).
 #   subgroup report: at a glance (audits, cohort, grades, actions); for each audit the
 #     children by age band (children: checked), the results by agency (returns, grades),
 #     the grade tables and charts and the agreement tables (grades); the action tracker
@@ -139,8 +153,11 @@ def _shift_rows(rows: list[dict]) -> list[dict]:
     ]
 
 
-def _grade_counts(key: str, where: str, summary: dict, levels: list[str]) -> list[Count]:
-    """The grade tables' counts (and their charts'): grades, never checked."""
+def _grade_counts(
+    key: str, where: str, summary: dict, levels: list[str], *, groups: bool = True
+) -> list[Count]:
+    """The grade tables' counts (and their charts'): grades, never checked. Without
+    ``groups``, only the table by level's (the briefing's one chart)."""
     t = summary["total"]
     table, caption = f"{key}grades-by-level", f"{where}: grades by level"
     out = [
@@ -155,6 +172,8 @@ def _grade_counts(key: str, where: str, summary: dict, levels: list[str]) -> lis
         Count(table, caption, label, t[name], "grades")
         for label, name in (("Grades", "n"), ("Lowered", "lowered"), ("Raised", "raised"))
     ]
+    if not groups:
+        return out
     for name, rows in (("key area", summary["by_key_area"]), ("agency", summary["by_agency"])):
         table, caption = f"{key}grades-by-{name.replace(' ', '-')}", f"{where}: by {name}"
         for r in rows:
@@ -253,6 +272,35 @@ def _audit_view(f: Facts) -> dict:
     }
 
 
+def _section(section: drafting.Section, text: str, number: int | None = None) -> dict:
+    return {
+        "number": number,
+        "key": section.key,
+        "heading": section.heading,
+        "blocks": blocks(text),
+    }
+
+
+def _levels_table(levels: list[str], total: dict) -> Table:
+    """The grades by level, the agencies' own and the moderated: the data of the
+    briefing's chart, as its web version shows it."""
+    n = total["n"]
+    changed = (
+        f"{total['changed']} of {n} grades ({round(100 * total['changed'] / n) if n else 0}%) "
+        f"were changed at moderation: {total['lowered']} lowered, {total['raised']} raised."
+    )
+    return Table(
+        caption="Key-area grades by level",
+        head=cells("Grade", "Agencies' own grades", "Moderated grades"),
+        rows=tuple(
+            cells(label, own, moderated)
+            for label, own, moderated in zip(levels, total["own"], total["moderated"], strict=True)
+        ),
+        total=cells("All grades", n, n),
+        notes=(changed,),
+    )
+
+
 def briefing_context(
     session: Session,
     *,
@@ -265,50 +313,269 @@ def briefing_context(
     settings,
     suppressed: Container[str] = (),
 ) -> dict:
-    """Everything templates/briefings/briefing.html shows: the document's details, the
-    seven sections as blocks (a missing section shows as blank), the children by age
-    band, the grade figures and chart inputs, ``counts`` (a Count for each count in a
-    table or chart) and ``child_tables`` (each table of children's key and caption)."""
+    """Everything templates/briefings/briefing.html shows (and the library's web version
+    of it): the document's details, the key messages and the seven numbered sections as
+    blocks (a missing section shows as blank; a version saved before the seven boxes as
+    ``drafting.current_sections`` maps it), page 1's ``rows`` of boxes and how full it
+    is (``fill``), the one chart of the grades, the children by age band, the further
+    learning, ``counts`` (a Count for each count in a table or chart) and
+    ``child_tables`` (each table of children's key and caption)."""
     f = facts(session, audit=audit)
     check_renderable(f.audit, "briefing")
     summary = grade_summary(f.grades, f.levels, f.key_areas)
-    number = {s.key: i for i, s in enumerate(SECTIONS, 1)}
-    glance = "The audit at a glance"
-    counts = [
-        Count("glance", glance, "Children", len(f.children), "cohort"),
-        Count("glance", glance, "Agencies", len(f.agencies), "agencies"),
-        Count("glance", glance, "Key areas", len(f.key_areas), "key areas"),
-    ]
-    age_bands, found = _age_bands(
+    texts = drafting.current_sections(sections)
+    numbered = {
+        s.key: _section(s, texts[s.key], number) for number, s in enumerate(drafting.NUMBERED, 1)
+    }
+    age_bands, counts = _age_bands(
         f,
         key="children-by-age-band",
         caption=AGE_BANDS,
         threshold=settings.small_count_threshold,
         suppressed=suppressed,
     )
-    counts += found
-    counts += _grade_counts("", "Grade patterns", summary, f.levels)
+    counts += _grade_counts("", "The grades", summary, f.levels, groups=False)
     return {
         "doc": _document("briefing", title, marking, version_label, dated, settings),
         "audit": _audit_view(f),
-        "sections": [
-            {
-                "number": number[s.key],
-                "key": s.key,
-                "heading": s.heading,
-                "blocks": blocks(sections.get(s.key, "")),
-            }
-            for s in SECTIONS
-        ],
+        "key_messages": _section(drafting.KEY_MESSAGES, texts[drafting.KEY_MESSAGES.key]),
+        "sections": list(numbered.values()),
+        "rows": [[numbered[key] for key in row] for row in ROWS],
+        "fill": page_one_fill(texts, title),
+        "further_learning": further_learning(settings),
         "levels": f.levels,
         "codes": _codes(f),
         "grades": summary,
-        "shifts_by_key_area": _shift_rows(summary["by_key_area"]),
-        "shifts_by_agency": _shift_rows(summary["by_agency"]),
+        "levels_table": _levels_table(f.levels, summary["total"]),
         "age_bands": age_bands,
         "counts": counts,
         "child_tables": {"children-by-age-band": AGE_BANDS} if age_bands else {},
     }
+
+
+# --- page 1: the key messages and the seven boxes -----------------------------------------
+
+# Page 1's boxes, row by row, as print.css lays them out: two to a row, "what we found"
+# across the page.
+ROWS: tuple[tuple[str, ...], ...] = (
+    ("background", "why_it_matters"),
+    ("improvement",),
+    ("good_practice", "to_change"),
+    ("what_to_do", "reflection"),
+)
+assert sorted(k for row in ROWS for k in row) == sorted(s.key for s in drafting.NUMBERED)
+
+# How page 1 is laid out (print.css), in millimetres, measured on the shipped font: the
+# page's height inside its margins; the masthead and meta line, and each line of the
+# title; a box's text (8.5pt on 1.28), and what a line of it holds in characters of
+# ordinary prose, in a box half the page wide and in one across it (a bullet's indent
+# takes a few); a box's border and padding, its numbered heading, the space after a
+# paragraph, a list and a bullet, and between rows; the key messages' lines (10pt bold)
+# and their box.
+PAGE_MM = 264.0
+HEADER_MM = 19.5
+TITLE_LINE_MM = 6.1
+TITLE_CHARS = 68
+LINE_MM = 3.84
+CHARS_PER_LINE = {"half": 56, "wide": 116, "key_messages": 86}
+BULLET_INDENT_CHARS = 3
+BOX_MM = 3.0
+HEADING_MM = 6.0
+PARAGRAPH_GAP_MM = 1.5
+LIST_GAP_MM = 1.5
+ITEM_GAP_MM = 0.8
+ROW_GAP_MM = 2.5
+KEY_LINE_MM = 4.9
+KEY_ITEM_GAP_MM = 0.6
+KEY_BOX_MM = 3.0 + 5.4 + 1.0 + 3.0  # padding, heading, list's space, space below
+# Where the editor starts to warn: most of the page is used.
+NEARLY_FULL = 0.9
+
+
+def _wrapped(text: str, width: int) -> int:
+    """The lines ``text`` takes wrapped on whole words at ``width`` characters."""
+    lines, used = 1, 0
+    for word in text.split():
+        if used and used + 1 + len(word) > width:
+            lines, used = lines + 1, 0
+        used += (1 if used else 0) + len(word)
+        while used > width:  # a word longer than a line
+            lines, used = lines + 1, used - width
+    return lines
+
+
+def _text_mm(text: str, width: int, line: float = LINE_MM, item_gap: float = ITEM_GAP_MM) -> float:
+    """The height ``text`` takes in a box ``width`` characters wide: each paragraph and
+    bullet wrapped on whole words, with the space after it."""
+    total = 0.0
+    for block in blocks(text):
+        if "p" in block:
+            total += _wrapped(block["p"], width) * line + PARAGRAPH_GAP_MM
+        else:
+            for item in block["ul"]:
+                total += _wrapped(item, width - BULLET_INDENT_CHARS) * line + item_gap
+            total += LIST_GAP_MM
+    return total
+
+
+@dataclass(frozen=True)
+class BoxFill:
+    key: str
+    chars: int
+    limit: int  # the characters of ordinary prose that fill its share of page 1
+
+
+@dataclass(frozen=True)
+class Fill:
+    """How much of page 1 the title, the key messages and the seven boxes take (1.0:
+    all of it), estimated from their texts' lengths; a row of boxes is as tall as its
+    fuller box."""
+
+    used: float
+    boxes: dict[str, BoxFill]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.used)
+
+    @property
+    def over(self) -> bool:
+        return self.used > 1
+
+    @property
+    def nearly(self) -> bool:
+        return NEARLY_FULL <= self.used <= 1
+
+    @property
+    def over_limit(self) -> list[str]:
+        """The boxes with more than their share of the page."""
+        return [b.key for b in self.boxes.values() if b.chars > b.limit]
+
+
+def _width(key: str) -> int:
+    if key == drafting.KEY_MESSAGES.key:
+        return CHARS_PER_LINE["key_messages"]
+    wide = any(row == (key,) for row in ROWS)
+    return CHARS_PER_LINE["wide" if wide else "half"]
+
+
+def _limits() -> dict[str, int]:
+    """Each box's fair share of page 1, in characters of prose in short paragraphs and
+    bullets: three key messages of a line each, and each row of boxes an equal share of
+    the rest of a page with a one-line title."""
+    key_lines = 3
+    rest = PAGE_MM - HEADER_MM - TITLE_LINE_MM - KEY_BOX_MM
+    rest -= key_lines * (KEY_LINE_MM + KEY_ITEM_GAP_MM)
+    rest -= len(ROWS) * (BOX_MM + HEADING_MM + ROW_GAP_MM)
+    # A share's lines, less the space between its paragraphs and bullets (about one a
+    # hundred characters) and the part-lines they leave.
+    lines = rest / len(ROWS) / LINE_MM * 0.8
+    out = {drafting.KEY_MESSAGES.key: key_lines * CHARS_PER_LINE["key_messages"]}
+    for row in ROWS:
+        for key in row:
+            out[key] = int(lines * _width(key)) // 10 * 10
+    return out
+
+
+LIMITS = _limits()
+
+
+def page_one_fill(sections: Mapping[str, str], title: str = "") -> Fill:
+    """How much of page 1 the ``title`` and these texts (by section key, as
+    ``current_sections`` gives them) take: the key messages' box across the page, then
+    each row as tall as its fullest box. Over 1.0, the boxes run on to page 2 and push
+    its chart and further learning to a third page."""
+    key = drafting.KEY_MESSAGES.key
+    used = HEADER_MM + _wrapped(title, TITLE_CHARS) * TITLE_LINE_MM
+    used += (
+        KEY_BOX_MM
+        + _text_mm(sections.get(key) or "", _width(key), KEY_LINE_MM, KEY_ITEM_GAP_MM)
+        - LIST_GAP_MM
+    )
+    for row in ROWS:
+        used += BOX_MM + HEADING_MM + ROW_GAP_MM
+        used += max(_text_mm(sections.get(k) or "", _width(k)) for k in row)
+    return Fill(
+        used=(used - ROW_GAP_MM) / PAGE_MM,
+        boxes={
+            k: BoxFill(k, len((sections.get(k) or "").strip()), LIMITS[k])
+            for k in (key, *(k for row in ROWS for k in row))
+        },
+    )
+
+
+# --- further learning ----------------------------------------------------------------------
+
+FURTHER_LEARNING = "further-learning.md"
+# The text shipped with the service, shown when the content folder has none.
+SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "about" / "content"
+# Far more than a page's links and contacts: a larger file is taken for a mistake.
+FURTHER_LEARNING_MAX_BYTES = 64_000
+_PLACEHOLDER = re.compile(r"\{\{\s*partnership\s*\}\}")
+_CLASSES = {
+    "paragraph_open": "govuk-body",
+    "bullet_list_open": "govuk-list govuk-list--bullet",
+    "ordered_list_open": "govuk-list govuk-list--number",
+    "link_open": "govuk-link",
+}
+
+
+def _govuk(state: StateCore) -> None:
+    """GOV.UK's classes on what Markdown drew; every heading is a level 3 heading, under
+    the briefing's "Further learning"."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = "h3"
+            if token.type == "heading_open":
+                token.attrSet("class", "govuk-heading-s")
+        elif token.type in _CLASSES:
+            token.attrSet("class", _CLASSES[token.type])
+        for child in token.children or ():
+            if child.type == "link_open":
+                child.attrSet("class", _CLASSES["link_open"])
+
+
+_markdown = (
+    MarkdownIt("commonmark", {"html": False})
+    # Raw HTML is shown as text; a briefing draws no images from the content folder.
+    .disable(["html_block", "html_inline", "image"])
+)
+_markdown.core.ruler.push("govuk", _govuk)
+
+
+def _further_learning_text(folder: Path) -> str:
+    for place in dict.fromkeys((Path(folder), SHIPPED_CONTENT)):
+        path = place / FURTHER_LEARNING
+        try:
+            data = path.read_bytes()
+            if len(data) > FURTHER_LEARNING_MAX_BYTES:
+                raise ValueError(f"larger than {FURTHER_LEARNING_MAX_BYTES} bytes")
+            text = data.decode("utf-8")
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            log.warning("%s cannot be shown (%s): showing the text shipped instead", path, exc)
+            continue
+        if text.strip():
+            return text
+    return ""
+
+
+@lru_cache(maxsize=8)
+def _further_learning_html(text: str, partnership: str) -> str:
+    return _markdown.render(_PLACEHOLDER.sub(lambda _m: partnership, text))
+
+
+def further_learning(settings) -> Markup:
+    """The briefing's further learning, links and contacts, as safe HTML: the Markdown
+    file ``further-learning.md`` in the content folder (``AUDIT_CONTENT_DIR``) if it is
+    there, else the one shipped (app/about/content/), read each time a briefing is
+    drawn. ``{{ partnership }}`` is the partnership's name. Raw HTML is shown as text.
+    An e-mail address or telephone number in it is printed in every briefing, which the
+    identification check refuses unless it is one of the partnership's allowed words."""
+    text = _further_learning_text(settings.content_dir)
+    # markdown-it escapes every text and attribute it draws, and raw HTML is off.
+    return Markup(_further_learning_html(text, settings.partnership_name))
 
 
 def _pooled(session: Session, audits: list[Audit]) -> list[dict]:
@@ -466,7 +733,8 @@ def subgroup_report_context(
 
 def briefing_downloads(session: Session, *, audit_ids: list[int]) -> list[dict]:
     """How often each published briefing of these audits was downloaded, in all and by
-    the agency of the people signed in: evidence of how the learning was disseminated."""
+    the agency of the people signed in, and how many of its readers said it was useful
+    and not useful: evidence of how the learning was disseminated and whether it helped."""
     briefings = session.execute(
         select(Briefing.id, Briefing.title)
         .where(Briefing.audit_id.in_(audit_ids), Briefing.kind == "briefing")
@@ -480,6 +748,13 @@ def briefing_downloads(session: Session, *, audit_ids: list[int]) -> list[dict]:
             .where(BriefingDownload.briefing_id == briefing_id)
             .group_by(Agency.name, BriefingDownload.signed_in)
         ).all()
+        said = dict(
+            session.execute(
+                select(BriefingFeedback.useful, func.count())
+                .where(BriefingFeedback.briefing_id == briefing_id)
+                .group_by(BriefingFeedback.useful)
+            ).all()
+        )
         by_agency = sorted((agency, n) for agency, signed_in, n in rows if signed_in and agency)
         found.append(
             {
@@ -487,6 +762,8 @@ def briefing_downloads(session: Session, *, audit_ids: list[int]) -> list[dict]:
                 "total": sum(n for _a, _s, n in rows),
                 "not_signed_in": sum(n for _a, signed_in, n in rows if not signed_in),
                 "by_agency": by_agency,
+                "useful": said.get(True, 0),
+                "not_useful": said.get(False, 0),
             }
         )
     return found

@@ -1,8 +1,12 @@
-"""The first draft of a "7 minute briefing": editable plain text for each of its seven
-sections, drafted from a moderated audit's facts. The fixed wording (headings, lead-ins,
-what to do and reflect on for each theme, further reading) is editorial copy in
-``briefing_wording.yaml``, loaded once; the sentences that state the audit's own
-figures and names are drafted here.
+"""The first draft of a "7 minute briefing": editable plain text for its key messages
+and each of its seven numbered sections (background; why it matters; what we found,
+with the child's experience; what good looked like; what needs to change; what
+practitioners should do; questions for reflection), drafted from a moderated audit's
+findings, grades and agreed actions. The fixed wording (headings, lead-ins, and for
+each theme its key message, why it matters, what to do and what to reflect on) is
+editorial copy in ``briefing_wording.yaml``, loaded once; the sentences that state the
+audit's own figures and names are drafted here. A draft is short on purpose: page 1 of
+the printed briefing holds all of it (``content.page_one_fill`` says how full it is).
 
 Drafted text never names a child (``facts.without_children``).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,7 +31,7 @@ from app.actions.models import ActionStatus, LearningAction
 from app.agencies.models import Agency
 from app.audits.models import Audit
 from app.briefings.facts import Facts, facts, grade_summary, without_children
-from app.findings.models import FindingKind
+from app.findings.models import Finding, FindingKind
 from app.formatting import format_date
 
 
@@ -36,8 +41,11 @@ class Section(NamedTuple):
 
 
 class Practice(NamedTuple):
-    """For one theme: what practitioners should do, and a question to reflect on."""
+    """For one theme: a key message, why it matters, what practitioners should do, and
+    a question to reflect on."""
 
+    message: str
+    matters: str
     do: str
     reflect: str
 
@@ -47,39 +55,84 @@ class Phrases:
     """The fixed sentences of the drafted sections; a phrase missing from the file (or
     one the code does not know) stops the app starting, not a briefing being drafted."""
 
-    background_purpose: str
-    good_practice_intro: str
-    good_practice_none: str
-    improvement_intro: str
+    key_message_fallback: str
+    why_it_matters_fallback: str
+    child_experience_intro: str
+    child_experience_prompt: str
     improvement_none: str
+    good_practice_none: str
     no_grades: str
     all_agreed: str
     mostly_lowered: str
     mostly_raised: str
     evenly_changed: str
-    self_grading: str
-    what_to_do_intro: str
-    what_to_do_fallback: str
     actions_intro: str
-    reflection_intro: str
-    further_reading_intro: str
+    to_change_prompt: str
+    what_to_do_fallback: str
 
 
 _WORDING = yaml.safe_load(
     Path(__file__).with_name("briefing_wording.yaml").read_text(encoding="utf-8")
 )
-SECTIONS: tuple[Section, ...] = tuple(Section(**s) for s in _WORDING["sections"])
+KEY_MESSAGES = Section(**_WORDING["key_messages"])
+# The seven numbered sections, in order: page 1's boxes.
+NUMBERED: tuple[Section, ...] = tuple(Section(**s) for s in _WORDING["sections"])
+# Every section a briefing's version keeps text for, as the editor shows them: the key
+# messages, then the seven.
+SECTIONS: tuple[Section, ...] = (KEY_MESSAGES, *NUMBERED)
 PHRASES = Phrases(**_WORDING["phrases"])
-# What practitioners should do, and what to reflect on, for each theme a finding for
-# improvement is tagged with (the migration's controlled list).
+# For each theme a finding is tagged with (the migration's controlled list).
 PRACTICE: dict[str, Practice] = {
     theme: Practice(**advice) for theme, advice in _WORDING["practice"].items()
 }
+CHILD_EXPERIENCE_THEMES = frozenset(_WORDING["child_experience_themes"])
 GENERIC_QUESTIONS: tuple[str, ...] = tuple(_WORDING["generic_questions"])
-FURTHER_READING: tuple[str, ...] = tuple(_WORDING["further_reading"])
+
+# How much is drafted where the audit could give more than page 1 holds (findings are
+# all drafted: the editor says when they are too long for the page).
+MOST_KEY_MESSAGES = 3
+MOST_MATTERS = 2
+MOST_THEMES = 3  # what practitioners should do
+MOST_QUESTIONS = 3
+MOST_ACTIONS = 3
+# The background's first sentences from the audit's description, up to about this long.
+BACKGROUND_LENGTH = 260
+
+# A version saved before the briefing took its seven-box shape keeps its text under
+# these keys; it is shown in the section each names (``current_sections``).
+LEGACY = {"looked_at": "background", "grade_patterns": "improvement"}
+# The sections no version saved before then has.
+_ADDED = frozenset(s.key for s in SECTIONS) - {
+    "background",
+    "good_practice",
+    "improvement",
+    "what_to_do",
+    "reflection",
+}
 
 # Proposed and not-accepted actions are not the partnership's yet.
 AGREED = frozenset({ActionStatus.AGREED, ActionStatus.IN_PROGRESS}) | DONE
+# A prompt for the author to replace: a sentence in square brackets.
+PROMPT = re.compile(r"\[[^\[\]]{12,}\]")
+
+
+def current_sections(saved: Mapping[str, str]) -> dict[str, str]:
+    """A version's text for each of ``SECTIONS``, in order. A version saved before the
+    seven boxes (it has none of the sections added then, and text under a ``LEGACY``
+    key) shows "What we looked at" after its background and its grade patterns after
+    what it found; its "why it matters", "what needs to change" and key messages are
+    blank until its author writes them, and once saved it is read as it is."""
+    out = {s.key: saved.get(s.key) or "" for s in SECTIONS}
+    if _ADDED & saved.keys() or not any((saved.get(k) or "").strip() for k in LEGACY):
+        return out
+    for old, new in LEGACY.items():
+        out[new] = _paragraphs(out[new].strip(), (saved.get(old) or "").strip())
+    return out
+
+
+def prompts_left(sections: Mapping[str, str]) -> list[str]:
+    """The keys of the sections that still hold a prompt for the author to replace."""
+    return [key for key, text in sections.items() if PROMPT.search(text or "")]
 
 
 def _moderated_when(audit) -> str:
@@ -96,14 +149,6 @@ def _moderated_when(audit) -> str:
     return ""
 
 
-def _pct(part: int, whole: int) -> str:
-    return f"{round(100 * part / whole)}%" if whole else "0%"
-
-
-def _listing(items: list[str]) -> str:
-    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
-
-
 def _bullets(items) -> str:
     return "\n".join(f"- {item}" for item in items)
 
@@ -117,54 +162,89 @@ def _first_paragraph(text: str) -> str:
     return " ".join(first.split())
 
 
+def _opening(text: str, most: int = BACKGROUND_LENGTH) -> str:
+    """The first sentences of ``text`` up to about ``most`` characters (always the first
+    sentence whole)."""
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])", " ".join(text.split()))
+    kept = sentences[:1]
+    for sentence in sentences[1:]:
+        if len(" ".join([*kept, sentence])) > most:
+            break
+        kept.append(sentence)
+    return " ".join(kept)
+
+
 def _grade_words(f: Facts) -> str:
-    summary = grade_summary(f.grades, f.levels, f.key_areas)
-    t = summary["total"]
+    """What moderation did to agencies' own grades, in a sentence or two: the briefing's
+    one figure in words (its chart is on page 2)."""
+    t = grade_summary(f.grades, f.levels, f.key_areas)["total"]
     if not t["n"]:
         return PHRASES.no_grades
     if t["changed"] == 0:
-        changes = PHRASES.all_agreed
-    else:
-        direction = (
-            PHRASES.mostly_lowered
-            if t["lowered"] > t["raised"]
-            else PHRASES.mostly_raised
-            if t["raised"] > t["lowered"]
-            else PHRASES.evenly_changed
-        )
-        changes = (
-            f"{t['changed']} ({_pct(t['changed'], t['n'])}) were changed at moderation: "
-            f"{t['lowered']} lowered and {t['raised']} raised, so {direction}."
-        )
-    levels = _listing(
-        [f"{n} {label}" for n, label in zip(t["moderated"], f.levels, strict=True) if n]
+        return PHRASES.all_agreed
+    direction = (
+        PHRASES.mostly_lowered
+        if t["lowered"] > t["raised"]
+        else PHRASES.mostly_raised
+        if t["raised"] > t["lowered"]
+        else PHRASES.evenly_changed
     )
-    parts = [
-        f"Of {t['n']} key-area grades, {changes[0].lower() + changes[1:]}",
-        f"After moderation the grades were: {levels}.",
-    ]
-    for name, rows in (("key area", summary["by_key_area"]), ("agency", summary["by_agency"])):
-        worst = max(rows, key=lambda r: (r["lowered"] / r["n"], r["n"]), default=None)
-        if worst and worst["lowered"]:
-            parts.append(
-                f"The {name} with the largest share of grades lowered was {worst['label']} "
-                f"({worst['lowered']} of {worst['n']})."
-            )
-    parts.append(PHRASES.self_grading)
-    return _paragraphs(parts[0] + " " + parts[1], " ".join(parts[2:]))
+    said = (
+        f"Moderation changed {t['changed']} of the {t['n']} grades agencies gave their own "
+        f"practice: it lowered {t['lowered']} and raised {t['raised']}."
+    )
+    return f"{said} {direction}".strip()
 
 
-def _themes(f: Facts, most: int = 5) -> list[str]:
+def _tagged(findings: list[Finding]) -> Counter:
+    return Counter(theme.name for finding in findings for theme in finding.themes)
+
+
+def _ranked(f: Facts) -> list[Finding]:
+    """The areas for improvement, strongest first: about every case before one case,
+    then by how often their themes are tagged across the audit's areas for improvement,
+    then in the order they were recorded."""
+    improve = [x for x in f.findings if x.kind == FindingKind.AREA_FOR_IMPROVEMENT]
+    tagged = _tagged(improve)
+    return sorted(
+        improve,
+        key=lambda x: (x.child_id is not None, -sum(tagged[t.name] for t in x.themes)),
+    )
+
+
+def _themes(f: Facts, most: int = MOST_THEMES) -> list[str]:
     """The themes of the areas for improvement that have practice advice, most often
     tagged first (then in the order the findings were recorded)."""
-    tagged = Counter(
-        theme.name
-        for finding in f.findings
-        if finding.kind == FindingKind.AREA_FOR_IMPROVEMENT
-        for theme in finding.themes
-        if theme.name in PRACTICE
-    )
-    return [name for name, _n in tagged.most_common(most)]
+    tagged = _tagged([x for x in f.findings if x.kind == FindingKind.AREA_FOR_IMPROVEMENT])
+    return [name for name, _n in tagged.most_common() if name in PRACTICE][:most]
+
+
+def _message_themes(f: Facts) -> list[str]:
+    """A theme for each of the strongest areas for improvement, for its key message: its
+    child's-experience theme if it has one, else its most often tagged; each theme
+    once."""
+    ranked = _ranked(f)
+    tagged = _tagged(ranked)
+    chosen: list[str] = []
+    for finding in ranked:
+        names = sorted(
+            (t.name for t in finding.themes if t.name in PRACTICE and t.name not in chosen),
+            key=lambda name: (name not in CHILD_EXPERIENCE_THEMES, -tagged[name]),
+        )
+        if names:
+            chosen.append(names[0])
+        if len(chosen) == MOST_KEY_MESSAGES:
+            break
+    return chosen
+
+
+def _statement(f: Facts, finding: Finding) -> str:
+    text = without_children(finding.statement.strip(), f.pseudonyms)
+    return f"{text.rstrip('.')} (found in one case)." if finding.child_id else text
+
+
+def _about_the_child(finding: Finding) -> bool:
+    return any(t.name in CHILD_EXPERIENCE_THEMES for t in finding.themes)
 
 
 def _agreed_actions(session: Session, audit: Audit) -> list[tuple[str, str, date]]:
@@ -187,64 +267,68 @@ def draft_sections(session: Session, *, audit: Audit) -> dict[str, str]:
     f = facts(session, audit=audit)
     a, version = f.audit, f.version
     subgroup = a.lead_subgroup.name if a.lead_subgroup else "the partnership"
-    why = "\n\n".join(
-        " ".join(part.split()) for part in re.split(r"\n\s*\n", a.description.strip())
-    ) or _first_paragraph(version.description)
+    why = _opening(a.description) if a.description.strip() else ""
+    why = why or _opening(_first_paragraph(version.description))
+    n, agencies = len(f.children), len(f.agencies)
     background = _paragraphs(
         without_children(why, f.pseudonyms),
-        f"The {subgroup} group led the audit, on the theme of {(a.theme or version.theme).lower()}"
-        f"{_moderated_when(a)}. " + PHRASES.background_purpose,
+        f"The {subgroup} group led the audit of how {agencies} "
+        f"{'agency' if agencies == 1 else 'agencies'} worked with {n} "
+        f"{'child' if n == 1 else 'children'}{_moderated_when(a)}.",
     )
-    n = len(f.children)
-    scale = version.scale.name if version.scale else "the audit's grading scale"
-    looked_at = _paragraphs(
-        f"Theme: {a.theme or version.theme}.",
-        f"We looked at the multi-agency response to {n} {'child' if n == 1 else 'children'}, "
-        f"using the {(version.method or 'multi-agency case audit').lower()} method. "
-        f"Each of the {len(f.agencies)} agencies audited its own involvement with the same "
-        "children, against the same questions:",
-        _bullets(ag.name for ag in f.agencies),
-        f"Practice was examined in {len(f.key_areas)} key "
-        f"{'area' if len(f.key_areas) == 1 else 'areas'}, in the order the child meets them:",
-        _bullets(f.key_areas),
-        f"Each agency graded its own practice in each key area on the {scale} "
-        f"({', '.join(f.levels)}). The grades were then moderated together at a multi-agency "
-        "meeting, which agreed or changed each one with its reasons.",
+
+    messages = _message_themes(f)
+    key_messages = [PRACTICE[t].message for t in messages] or [PHRASES.key_message_fallback]
+    matters = [PRACTICE[t].matters for t in (messages or _themes(f))[:MOST_MATTERS]]
+
+    ranked = _ranked(f)
+    child = [x for x in ranked if _about_the_child(x)]
+    if not child:
+        child = [
+            x for x in f.findings if x.kind == FindingKind.GOOD_PRACTICE and _about_the_child(x)
+        ]
+    experience = (
+        f"{PHRASES.child_experience_intro} " + " ".join(_statement(f, x) for x in child)
+        if child
+        else PHRASES.child_experience_prompt
     )
+    others = [_statement(f, x) for x in ranked if x not in child]
+    found = _paragraphs(
+        _grade_words(f),
+        experience,
+        _bullets(others) if others or child else PHRASES.improvement_none,
+    )
+
     good = f.statements(FindingKind.GOOD_PRACTICE)
-    improve = f.statements(FindingKind.AREA_FOR_IMPROVEMENT)
-    themes = _themes(f)
     actions = _agreed_actions(session, a)
-    todo = [PRACTICE[t].do for t in themes] or [PHRASES.what_to_do_fallback]
-    what_to_do = _paragraphs(
-        PHRASES.what_to_do_intro,
-        _bullets(todo),
-        PHRASES.actions_intro if actions else "",
-        _bullets(
-            f"{without_children(title, f.pseudonyms)} ({agency}, by {due:%B %Y})"
-            for title, agency, due in actions
-        ),
+    shown = actions[:MOST_ACTIONS]
+    more = len(actions) - len(shown)
+    intro = (
+        f"The partnership has agreed {len(actions)} actions; the first due are:"
+        if more
+        else PHRASES.actions_intro
     )
-    questions = [PRACTICE[t].reflect for t in themes][:3]
-    questions += list(GENERIC_QUESTIONS)[: max(0, 4 - len(questions))]
-    reflection = _paragraphs(
-        PHRASES.reflection_intro,
-        _bullets(questions[:4]),
-        PHRASES.further_reading_intro,
-        _bullets(FURTHER_READING),
+    to_change = (
+        _paragraphs(
+            intro,
+            _bullets(
+                f"{without_children(title, f.pseudonyms)} ({agency}, by {due:%B %Y})"
+                for title, agency, due in shown
+            ),
+        )
+        if actions
+        else PHRASES.to_change_prompt
     )
+    themes = _themes(f)
+    questions = [PRACTICE[t].reflect for t in themes][: MOST_QUESTIONS - 1]
+    questions += list(GENERIC_QUESTIONS)[: MOST_QUESTIONS - len(questions)]
     return {
+        "key_messages": _bullets(key_messages),
         "background": background,
-        "looked_at": looked_at,
-        "good_practice": _paragraphs(
-            PHRASES.good_practice_intro if good else "",
-            _bullets(good) if good else PHRASES.good_practice_none,
-        ),
-        "improvement": _paragraphs(
-            PHRASES.improvement_intro if improve else "",
-            _bullets(improve) if improve else PHRASES.improvement_none,
-        ),
-        "grade_patterns": _grade_words(f),
-        "what_to_do": what_to_do,
-        "reflection": reflection,
+        "why_it_matters": _paragraphs(*matters) or PHRASES.why_it_matters_fallback,
+        "improvement": found,
+        "good_practice": _bullets(good) if good else PHRASES.good_practice_none,
+        "to_change": to_change,
+        "what_to_do": _bullets([PRACTICE[t].do for t in themes] or [PHRASES.what_to_do_fallback]),
+        "reflection": _bullets(questions),
     }

@@ -1,17 +1,20 @@
 """The library: the published briefings practitioners browse, search and download
-(anyone not signed in sees only the public ones), and the count of each download,
-kept as evidence of how the learning was disseminated.
+(anyone not signed in sees only the public ones), and the count of each download and
+of each "was this useful?" answer, kept as evidence of how the learning was
+disseminated and whether it helped.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import re
+import threading
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -24,15 +27,16 @@ from app.briefings.models import (
     Briefing,
     BriefingDocument,
     BriefingDownload,
+    BriefingFeedback,
     BriefingKind,
     BriefingVersion,
     VersionStatus,
 )
 from app.briefings.service import get_version, section_headings
-from app.clock import LONDON
+from app.clock import LONDON, utcnow
 from app.db import after_read
-from app.errors import NotFound
-from app.formatting import csv_cell
+from app.errors import AppError, NotFound, StateError
+from app.formatting import csv_cell, plural
 
 
 def library(
@@ -125,7 +129,7 @@ def download(
     return version, document
 
 
-# --- what the library shows of each briefing (the API's, and later the pages') ---------
+# --- what the library shows of each briefing (its page's and the API's) ---------------
 
 SUMMARY_LENGTH = 200
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.M)
@@ -181,16 +185,24 @@ class Stored:
 
 
 def stored(session: Session, *, version_ids: list[int]) -> dict[int, Stored]:
-    """Each published version's PDF: its size in bytes and its pages (counted once per
-    PDF, by its SHA-256, as the file is read the first time)."""
+    """Each published version's PDF: its size in bytes and its pages (as counted when
+    it was stored; for a PDF stored before that was done, counted once per PDF, by its
+    SHA-256, as the file is read the first time)."""
     if not version_ids:
         return {}
     found = session.execute(
-        select(BriefingDocument.version_id, BriefingDocument.size, BriefingDocument.sha256).where(
-            BriefingDocument.version_id.in_(version_ids)
-        )
+        select(
+            BriefingDocument.version_id,
+            BriefingDocument.size,
+            BriefingDocument.sha256,
+            BriefingDocument.pages,
+        ).where(BriefingDocument.version_id.in_(version_ids))
     ).all()
-    uncounted = [version_id for version_id, _size, sha in found if sha not in _PAGE_COUNTS]
+    uncounted = [
+        version_id
+        for version_id, _size, sha, pages in found
+        if pages is None and sha not in _PAGE_COUNTS
+    ]
     if uncounted:
         if len(_PAGE_COUNTS) > _PAGE_COUNTS_KEPT:
             _PAGE_COUNTS.clear()
@@ -200,7 +212,57 @@ def stored(session: Session, *, version_ids: list[int]) -> dict[int, Stored]:
             )
         ):
             _PAGE_COUNTS[sha] = page_count(pdf)
-    return {version_id: Stored(size, _PAGE_COUNTS.get(sha), sha) for version_id, size, sha in found}
+    return {
+        version_id: Stored(size, pages if pages is not None else _PAGE_COUNTS.get(sha), sha)
+        for version_id, size, sha, pages in found
+    }
+
+
+def listed(session: Session, found: list[tuple[Briefing, BriefingVersion]]) -> list[dict]:
+    """What the library shows of each briefing it lists (its page and the API alike),
+    with its current version: title, theme and audit, when it was published, a summary,
+    and its PDF's size and pages."""
+    pdfs = stored(session, version_ids=[v.id for _b, v in found])
+    items = []
+    for b, v in found:
+        pdf = pdfs.get(v.id)
+        items.append(
+            {
+                "briefing_id": b.id,
+                "title": b.title,
+                "kind": b.kind,
+                "public": b.public,
+                "theme": b.audit.theme,
+                "audit_id": b.audit.id,
+                "audit_title": b.audit.title,
+                "version_id": v.id,
+                "version": v.number,
+                "published_on": v.published_on,
+                "summary": summary_of(b.kind, v.sections),
+                "size": pdf.size if pdf else None,
+                "pages": pdf.pages if pdf else None,
+            }
+        )
+    return items
+
+
+def file_size(size: int) -> str:
+    """A file's size as GOV.UK writes it beside a link: "412 KB", "1.2 MB"."""
+    if size < 1024:
+        return plural(size, "byte")
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def pdf_description(size: int | None, pages: int | None) -> str:
+    """What a link to a PDF says of it: "PDF, 412 KB, 2 pages" (what is known of it)."""
+    described = ["PDF"]
+    if size is not None:
+        described.append(file_size(size))
+    if pages:
+        described.append(plural(pages, "page"))
+    return ", ".join(described)
 
 
 def shown_versions(briefing: Briefing) -> list[BriefingVersion]:
@@ -251,16 +313,102 @@ def version_by_number(session: Session, *, briefing_id: int, number: int) -> int
     return found
 
 
-# --- the counts of downloads --------------------------------------------------------------
+# --- "was this useful?" ---------------------------------------------------------------
+
+# Feedback from one address (an IPv6 address's /64, as signing in counts them), in each
+# server process: anyone may give it, so it must not be an easy way to flood the counts.
+FEEDBACK_PER_HOUR = 10
+_FEEDBACK_WINDOW = timedelta(hours=1)
+_FEEDBACK_SENT: dict[str, deque[datetime]] = {}
+_FEEDBACK_SOURCES_KEPT = 10_000
+_feedback_lock = threading.Lock()
+
+
+class TooMuchFeedback(AppError):
+    status_code = 429
+    code = "too_many_attempts"
+
+
+def _admit_feedback(source: str) -> None:
+    """Count one feedback from ``source``, or refuse it (TooMuchFeedback) when that
+    source has given FEEDBACK_PER_HOUR in the last hour."""
+    now = utcnow()
+    since = now - _FEEDBACK_WINDOW
+    with _feedback_lock:
+        if len(_FEEDBACK_SENT) > _FEEDBACK_SOURCES_KEPT:
+            for stale in [k for k, sent in _FEEDBACK_SENT.items() if not sent or sent[-1] <= since]:
+                del _FEEDBACK_SENT[stale]
+            if len(_FEEDBACK_SENT) > _FEEDBACK_SOURCES_KEPT:
+                _FEEDBACK_SENT.clear()
+        sent = _FEEDBACK_SENT.setdefault(source, deque())
+        while sent and sent[0] <= since:
+            sent.popleft()
+        if len(sent) >= FEEDBACK_PER_HOUR:
+            retry_after = max(1, math.ceil((sent[0] + _FEEDBACK_WINDOW - now).total_seconds()))
+            minutes = -(-retry_after // 60)
+            raise TooMuchFeedback(
+                "A lot of feedback has been sent from your network in the last hour. Try "
+                f"again in {plural(minutes, 'minute')}.",
+                retry_after=retry_after,
+            )
+        sent.append(now)
+
+
+def forget_feedback_limits() -> None:
+    """Start every source's count of feedback afresh (for tests)."""
+    with _feedback_lock:
+        _FEEDBACK_SENT.clear()
+
+
+def give_feedback(
+    session: Session,
+    *,
+    briefing_id: int,
+    useful: bool,
+    comment: str,
+    actor: Actor,
+    source: str,
+) -> BriefingFeedback:
+    """Whether the briefing's current version was useful, from anyone who can see it in
+    the library, counted beside its downloads (by the agency of whoever is signed in;
+    the person is not kept). Refused for a withdrawn briefing (409), and past
+    FEEDBACK_PER_HOUR from one ``source`` (429)."""
+    signed_in = actor.user_id is not None or actor is SYSTEM
+    briefing = library_entry(session, briefing_id=briefing_id, signed_in=signed_in)
+    version = current_version(briefing)
+    if version is None:
+        raise StateError("This briefing has been withdrawn: there is nothing to give feedback on.")
+    _admit_feedback(source)
+    given = BriefingFeedback(
+        briefing_id=briefing.id,
+        version_id=version.id,
+        useful=useful,
+        comment=comment,
+        agency_id=actor.agency_id,
+        signed_in=actor.user_id is not None,
+    )
+    session.add(given)
+    session.flush()
+    return given
+
+
+# --- the counts of downloads and feedback -------------------------------------------------
 
 NOT_SIGNED_IN = "Not signed in"
 NO_AGENCY = "Signed in with no agency"
 
 
+def _who(signed_in: bool, agency_name: str | None) -> str:
+    if not signed_in:
+        return NOT_SIGNED_IN
+    return agency_name if agency_name is not None else NO_AGENCY
+
+
 def download_counts(session: Session, *, briefing_id: int) -> dict:
     """How often a briefing was downloaded (every version): in all, by the agency of the
     people signed in, and by month (in England), each month by agency too; those not
-    signed in, and people with no agency, counted apart."""
+    signed in, and people with no agency, counted apart. Beside them, how many readers
+    said it was useful and not useful (in all and by month), and their comments."""
     briefing = session.get(Briefing, briefing_id)
     if briefing is None:
         raise NotFound(f"There is no briefing with id {briefing_id}.")
@@ -275,16 +423,34 @@ def download_counts(session: Session, *, briefing_id: int) -> dict:
     not_signed_in = no_agency = 0
     for at, signed_in, agency_id, agency_name in rows:
         month = at.astimezone(LONDON).strftime("%Y-%m")
+        who = _who(signed_in, agency_name if agency_id is not None else None)
         if not signed_in:
-            who = NOT_SIGNED_IN
             not_signed_in += 1
         elif agency_id is None:
-            who = NO_AGENCY
             no_agency += 1
         else:
-            who = agency_name
             agencies[(agency_id, agency_name)] += 1
         months[month][who] += 1
+    said = session.execute(
+        select(
+            BriefingFeedback.at,
+            BriefingFeedback.useful,
+            BriefingFeedback.comment,
+            BriefingFeedback.signed_in,
+            Agency.name,
+            BriefingVersion.number,
+        )
+        .join(BriefingVersion, BriefingVersion.id == BriefingFeedback.version_id)
+        .outerjoin(Agency, Agency.id == BriefingFeedback.agency_id)
+        .where(BriefingFeedback.briefing_id == briefing_id)
+        .order_by(BriefingFeedback.at, BriefingFeedback.id)
+    ).all()
+    # (month, who) -> [useful, not useful]
+    feedback: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for at, useful, _comment, signed_in, agency_name, _number in said:
+        month = at.astimezone(LONDON).strftime("%Y-%m")
+        feedback[(month, _who(signed_in, agency_name))][0 if useful else 1] += 1
+    every_month = sorted(set(months) | {month for month, _ in feedback})
     return {
         "briefing_id": briefing.id,
         "title": briefing.title,
@@ -298,28 +464,51 @@ def download_counts(session: Session, *, briefing_id: int) -> dict:
         "by_month": [
             {
                 "month": month,
-                "downloads": sum(by_who.values()),
-                "by_agency": [{"agency": who, "downloads": n} for who, n in sorted(by_who.items())],
+                "downloads": sum(months[month].values()),
+                "useful": sum(n[0] for (m, _w), n in feedback.items() if m == month),
+                "not_useful": sum(n[1] for (m, _w), n in feedback.items() if m == month),
+                "by_agency": [
+                    {"agency": who, "downloads": n} for who, n in sorted(months[month].items())
+                ],
+                "feedback_by_agency": [
+                    {"agency": who, "useful": n[0], "not_useful": n[1]}
+                    for (m, who), n in sorted(feedback.items())
+                    if m == month
+                ],
             }
-            for month, by_who in sorted(months.items())
+            for month in every_month
+        ],
+        "useful": sum(1 for row in said if row.useful),
+        "not_useful": sum(1 for row in said if not row.useful),
+        "comments": [
+            {"at": at, "version": number, "useful": useful, "comment": comment}
+            for at, useful, comment, _signed_in, _agency, number in reversed(said)
+            if comment
         ],
     }
 
 
 def download_counts_csv(counts: dict) -> bytes:
     """The counts by month and agency as CSV (UTF-8 with a BOM, for Excel): a row per
-    month and agency that downloaded, those not signed in as "Not signed in"."""
+    month and agency that downloaded or said whether it was useful, those not signed in
+    as "Not signed in"."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Briefing", "Month", "Agency", "Downloads"])
+    writer.writerow(["Briefing", "Month", "Agency", "Downloads", "Useful", "Not useful"])
     for month in counts["by_month"]:
-        for row in month["by_agency"]:
+        downloads = {row["agency"]: row["downloads"] for row in month["by_agency"]}
+        said = {row["agency"]: row for row in month["feedback_by_agency"]}
+        for who in sorted(set(downloads) | set(said)):
+            useful = said[who]["useful"] if who in said else 0
+            not_useful = said[who]["not_useful"] if who in said else 0
             writer.writerow(
                 [
                     csv_cell(counts["title"]),
                     month["month"],
-                    csv_cell(row["agency"]),
-                    row["downloads"],
+                    csv_cell(who),
+                    downloads.get(who, 0),
+                    useful,
+                    not_useful,
                 ]
             )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

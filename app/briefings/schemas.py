@@ -193,15 +193,36 @@ class MonthAgencyDownloadsOut(ResponseModel):
     downloads: int
 
 
+class MonthAgencyFeedbackOut(ResponseModel):
+    agency: str = Field(
+        description='The agency, or "Not signed in", or "Signed in with no agency".'
+    )
+    useful: int
+    not_useful: int
+
+
 class MonthDownloadsOut(ResponseModel):
     month: str = Field(description="YYYY-MM, in England.", examples=["2027-01"])
     downloads: int
-    by_agency: list[MonthAgencyDownloadsOut]
+    useful: int = Field(description='Readers who answered yes to "was this useful?".')
+    not_useful: int = Field(description="Readers who answered no.")
+    by_agency: list[MonthAgencyDownloadsOut] = Field(description="Downloads, by agency.")
+    feedback_by_agency: list[MonthAgencyFeedbackOut] = Field(
+        description='"Was this useful?" answers, by agency.'
+    )
+
+
+class FeedbackCommentOut(ResponseModel):
+    at: datetime
+    version: int = Field(description="The number of the version the reader was shown.")
+    useful: bool
+    comment: str = Field(description="As the reader wrote it: they may not be signed in.")
 
 
 class DownloadCountsOut(ResponseModel):
-    """How often a briefing was downloaded (every version): evidence of how the learning
-    was disseminated, as the subgroup report shows it."""
+    """How often a briefing was downloaded (every version), and how many readers said it
+    was useful: evidence of how the learning was disseminated, as the subgroup report
+    shows it."""
 
     briefing_id: int
     title: str
@@ -212,6 +233,36 @@ class DownloadCountsOut(ResponseModel):
         description="People signed in, by their agency, by the agency's name."
     )
     by_month: list[MonthDownloadsOut] = Field(description="Oldest first.")
+    useful: int = Field(description='Readers who answered yes to "was this useful?".')
+    not_useful: int = Field(description="Readers who answered no.")
+    comments: list[FeedbackCommentOut] = Field(
+        description="The comments given with those answers, newest first (the readers "
+        "are not kept)."
+    )
+
+
+COMMENT_LENGTH = 500
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=COMMENT_LENGTH), PlainText
+]
+
+
+class Feedback(RequestModel):
+    """ "Was this useful?" on a briefing in the library (its current version)."""
+
+    useful: bool = Field(description="Whether the briefing was useful.")
+    comment: Comment = Field(
+        "",
+        description="Optional, up to 500 characters: what would make it more useful. "
+        "It must not name anyone.",
+    )
+
+
+class FeedbackOut(ResponseModel):
+    briefing_id: int
+    version_id: int = Field(description="The current version, the one the answer is about.")
+    useful: bool
+    comment: str
 
 
 class AssuranceLaunch(RequestModel):

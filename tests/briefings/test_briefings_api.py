@@ -436,11 +436,12 @@ class TestDownloadCounts:
         assert found.content.startswith("\ufeff".encode())
         lines = found.content.decode("utf-8-sig").splitlines()
         title = "Learning about exploitation"
-        assert lines[0] == "Briefing,Month,Agency,Downloads"
-        assert f"{title},2027-02,{a.name},2" in lines
-        assert f"{title},2027-02,{library.NOT_SIGNED_IN},1" in lines
-        assert f"{title},2027-03,{library.NO_AGENCY},1" in lines
-        assert f"{title},2027-04,{b.name},1" in lines
+        # Beside the downloads, "was this useful?" (tests/briefings/test_library_page.py).
+        assert lines[0] == "Briefing,Month,Agency,Downloads,Useful,Not useful"
+        assert f"{title},2027-02,{a.name},2,0,0" in lines
+        assert f"{title},2027-02,{library.NOT_SIGNED_IN},1,0,0" in lines
+        assert f"{title},2027-03,{library.NO_AGENCY},1,0,0" in lines
+        assert f"{title},2027-04,{b.name},1,0,0" in lines
         assert len(lines) == 5
 
     def test_a_briefing_never_downloaded(self, anonymous_client, world):

@@ -274,7 +274,7 @@ class TestBookmarks:
         titles = outline_titles(documents["briefing"][1])
         numbered = [title for title in titles if title[:1].isdigit()]
         assert numbered == [
-            f"{number}. {section.heading}" for number, section in enumerate(drafting.SECTIONS, 1)
+            f"{number}. {section.heading}" for number, section in enumerate(drafting.NUMBERED, 1)
         ]
         assert numbered[0].startswith("1. Background")
 
@@ -286,7 +286,7 @@ class TestBookmarks:
 
     def test_the_page_shows_the_number_in_its_box_as_before(self, documents):
         html = documents["briefing"][0]
-        first = drafting.SECTIONS[0].heading
+        first = drafting.NUMBERED[0].heading
         assert f'<span class="number">1</span>{first}</h2>' in html
 
 

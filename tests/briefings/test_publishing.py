@@ -177,7 +177,7 @@ def test_a_briefing_from_draft_to_the_library(world):
     editor = created.headers["location"].split("?")[0]
     version_id = int(editor.rsplit("/", 1)[1])
     page = moderator.get(editor).text
-    assert "Background" in page and "What we looked at" in page
+    assert "Background" in page and "Why it matters" in page
 
     # An NHS number in a section is refused, saying what and where; nothing moves on.
     form = {

@@ -35,7 +35,7 @@ def test_a_tables_small_numbers_are_grouped_and_shown_as_fewer_than_5(page_as, l
     expect(group).to_contain_text(PROBLEM)
 
     typed = "Practitioners are asked to read this with their team."
-    page.get_by_label("7. Questions for reflection and further reading").fill(typed)
+    page.get_by_label("7. Questions for reflection").fill(typed)
     page.get_by_role("button", name="Save and submit for approval").click()
     summary = page.locator(".govuk-error-summary")
     expect(summary).to_be_visible()
@@ -56,9 +56,7 @@ def test_a_tables_small_numbers_are_grouped_and_shown_as_fewer_than_5(page_as, l
     expect(page.get_by_text(PROBLEM)).to_have_count(0)
     expect(group.get_by_role("button", name="Show the numbers again")).to_be_visible()
     # What was typed before the refused submission was kept by the action.
-    expect(page.get_by_label("7. Questions for reflection and further reading")).to_have_value(
-        typed
-    )
+    expect(page.get_by_label("7. Questions for reflection")).to_have_value(typed)
     assert axe_violations(page) == [], "the editor after the action"
 
     page.goto(f"{editor}/preview")

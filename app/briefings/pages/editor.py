@@ -1,6 +1,7 @@
 """Briefing pages: drafting a briefing from a moderated audit, the
-editor (sections, the identification check, submit, approve, publish, withdraw, new
-version) and an HTML preview of the document."""
+editor (sections, how much of a learning briefing's two pages they fill, the
+identification check, submit, approve, publish, withdraw, new version) and an HTML
+preview of the document."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.background import BackgroundTask
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.briefings import service, suppression, workflow
+from app.briefings import content, drafting, service, suppression, workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
 from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, sections_model
 from app.briefings.workflow import FourEyes
@@ -87,6 +88,48 @@ def _editor_form(kind: BriefingKind) -> Form:
 
 def _settings(request: Request):
     return request.app.state.settings
+
+
+def _section_values(version) -> dict[str, str]:
+    """The version's saved text for each of its sections, as the editor shows them: a
+    learning briefing saved before its seven boxes as ``drafting.current_sections``
+    maps it (saving it then saves it under the sections it has now)."""
+    if version.briefing.kind == BriefingKind.BRIEFING:
+        return drafting.current_sections(version.sections)
+    return dict(version.sections)
+
+
+def _fill(version, form: FormState) -> dict | None:
+    """How much of a learning briefing's page 1 the text in the editor fills (what was
+    typed, if the page shows it again), each box's share of it in characters, and the
+    sections that still hold a prompt for the author: None for a subgroup report."""
+    if version.briefing.kind != BriefingKind.BRIEFING:
+        return None
+    keys = [s.key for s in drafting.SECTIONS]
+    typed = any(key in form.values for key in keys)
+    saved = _section_values(version)
+    texts = {key: form.value(key) if typed else saved[key] for key in keys}
+    headings = dict(drafting.SECTIONS)
+    return {
+        "fill": content.page_one_fill(texts, version.briefing.title),
+        "limits": content.LIMITS,
+        "prompts": [headings[key] for key in drafting.prompts_left(texts)],
+        "numbers": {s.key: n for n, s in enumerate(drafting.NUMBERED, 1)},
+    }
+
+
+def too_long_warning(version) -> str:
+    """What to add to the message after submitting a learning briefing that the
+    estimate says will not fit on its two pages (nothing if it fits)."""
+    if version.briefing.kind != BriefingKind.BRIEFING:
+        return ""
+    fill = content.page_one_fill(_section_values(version), version.briefing.title)
+    if not fill.over:
+        return ""
+    return (
+        f" It is too long for its two pages: its text needs about {fill.percent}% of page 1,"
+        " so its boxes run on to page 2. Shorten it before it is approved."
+    )
 
 
 def _to_version(request: Request, version_id: int, done: str) -> Response:
@@ -177,7 +220,7 @@ def _editor(
     approvals = service.approvals(session, version=version)
     editable = version.status == VersionStatus.DRAFT
     if form is None:
-        form = FormState(values={**version.sections, "marking": version.marking.value})
+        form = FormState(values={**_section_values(version), "marking": version.marking.value})
     if problems:
         form = FormState(
             values=form.values,
@@ -221,6 +264,8 @@ def _editor(
             "form": form,
             "check_headline": headline,
             "needs_confirmation": needs_confirmation,
+            "page_fill": _fill(version, form),
+            "saved_sections": _section_values(version),
         },
         status_code=status,
     )
@@ -246,7 +291,7 @@ def save(
         with undone_if_refused(session):
             _save_typed(session, actor, version, posted)
             if submitting:
-                _take_step(request, session, actor, version, "submit", posted)
+                done = _take_step(request, session, actor, version, "submit", posted)
     except (FormInvalid, Conflict) as exc:
         version = service.get_version(session, version_id=version_id)
         errors = exc.errors if isinstance(exc, FormInvalid) else {"document": exc.message}
@@ -255,7 +300,7 @@ def save(
     except InvalidInput as exc:
         return _step_refused(request, session, actor, version_id, exc, typed=posted)
     if submitting:
-        return _to_version(request, version_id, STEP_DONE["submit"])
+        return _to_version(request, version_id, done)
     return _to_version(request, version_id, "Your changes have been saved.")
 
 
@@ -278,7 +323,7 @@ def _take_step(request, session, actor, version, step: str, posted: Posted) -> s
             settings=settings,
             confirm_small_counts=confirmed,
         )
-        return STEP_DONE["submit"]
+        return STEP_DONE["submit"] + too_long_warning(version)
     workflow.approve(
         session,
         version=version,
@@ -318,7 +363,7 @@ def _step_refused(
     values = (
         typed.shown()
         if typed is not None
-        else {**version.sections, "marking": version.marking.value}
+        else {**_section_values(version), "marking": version.marking.value}
     )
     # Every problem the check found, not only the first per field.
     problems = [(f.message, _anchor(f.field)) for f in exc.fields]
