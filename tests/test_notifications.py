@@ -6,13 +6,10 @@ again at the next run and never sent twice; each person sees what they were told
 
 from __future__ import annotations
 
-import email
-import socket
 from contextlib import nullcontext
 from datetime import date, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from notifications_python_client.errors import HTTPError
 from sqlalchemy import func, select
 
@@ -39,27 +36,13 @@ from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import actor_of
 from tests.helpers.factories import make_audit
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+from tests.helpers.smtp import running_inbox
 
 
 @pytest.fixture
 def inbox():
-    handler = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        handler.port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with running_inbox() as handler:
+        yield handler
 
 
 def smtp_settings(inbox) -> Settings:

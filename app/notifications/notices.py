@@ -6,6 +6,7 @@ the service that makes the change, in its transaction, and queues the e-mails
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,11 +37,35 @@ def _agencies(session: Session, audit: Audit) -> dict[int, str]:
     )
 
 
+def _each_agency(
+    session: Session,
+    *,
+    audit: Audit,
+    roles: list[Role],
+    kind: str,
+    context: Callable[[int, str], dict],
+) -> None:
+    """Queue ``kind`` for the people with ``roles`` in each agency taking part in
+    ``audit``, with the context ``context(agency_id, agency_name)`` gives."""
+    agencies = _agencies(session, audit)
+    by_agency: dict[int, list[User]] = defaultdict(list)
+    for user in people(session, roles=roles, agency_ids=agencies):
+        by_agency[user.agency_id or 0].append(user)
+    for agency_id, users in by_agency.items():
+        queue(
+            session,
+            kind=kind,
+            users=users,
+            context=context(agency_id, agencies[agency_id]),
+            object_type="audit",
+            object_id=audit.id,
+        )
+
+
 def audit_opened(session: Session, *, audit: Audit) -> None:
     """Each taking part agency's auditors and lead: the audit is open, with how many
     returns their agency has and when they are due."""
     base = _base()
-    agencies = _agencies(session, audit)
     counts = dict(
         session.execute(
             select(Return.agency_id, func.count())
@@ -48,25 +73,20 @@ def audit_opened(session: Session, *, audit: Audit) -> None:
             .group_by(Return.agency_id)
         ).all()
     )
-    by_agency: dict[int, list[User]] = defaultdict(list)
-    for user in people(session, roles=[Role.AUDITOR, Role.AGENCY_LEAD], agency_ids=agencies):
-        by_agency[user.agency_id or 0].append(user)
-    for agency_id, users in by_agency.items():
-        queue(
-            session,
-            kind="audit_opened",
-            users=users,
-            context={
-                **base,
-                "audit_title": audit.title,
-                "agency": agencies[agency_id],
-                "returns": counts.get(agency_id, 0),
-                "due_on": format_date(audit.returns_due_on) if audit.returns_due_on else "",
-                "link": f"{base['base']}/my-work",
-            },
-            object_type="audit",
-            object_id=audit.id,
-        )
+    _each_agency(
+        session,
+        audit=audit,
+        roles=[Role.AUDITOR, Role.AGENCY_LEAD],
+        kind="audit_opened",
+        context=lambda agency_id, agency: {
+            **base,
+            "audit_title": audit.title,
+            "agency": agency,
+            "returns": counts.get(agency_id, 0),
+            "due_on": format_date(audit.returns_due_on) if audit.returns_due_on else "",
+            "link": f"{base['base']}/my-work",
+        },
+    )
 
 
 def return_sent_back(session: Session, *, return_: Return, note: str) -> None:
@@ -102,27 +122,20 @@ def return_sent_back(session: Session, *, return_: Return, note: str) -> None:
 def moderation_opened(session: Session, *, audit: Audit) -> None:
     """Each taking part agency's lead: its returns are now locked and its grades seen."""
     base = _base()
-    agencies = _agencies(session, audit)
-    by_agency: dict[int, list[User]] = defaultdict(list)
-    for user in people(session, roles=[Role.AGENCY_LEAD], agency_ids=agencies):
-        by_agency[user.agency_id or 0].append(user)
-    for agency_id, users in by_agency.items():
-        queue(
-            session,
-            kind="moderation_opened",
-            users=users,
-            context={
-                **base,
-                "audit_title": audit.title,
-                "agency": agencies[agency_id],
-                "meeting_on": format_date(audit.moderation_meeting_on)
-                if audit.moderation_meeting_on
-                else "",
-                "link": f"{base['base']}/audits/{audit.id}",
-            },
-            object_type="audit",
-            object_id=audit.id,
-        )
+    meeting_on = format_date(audit.moderation_meeting_on) if audit.moderation_meeting_on else ""
+    _each_agency(
+        session,
+        audit=audit,
+        roles=[Role.AGENCY_LEAD],
+        kind="moderation_opened",
+        context=lambda _agency_id, agency: {
+            **base,
+            "audit_title": audit.title,
+            "agency": agency,
+            "meeting_on": meeting_on,
+            "link": f"{base['base']}/audits/{audit.id}",
+        },
+    )
 
 
 def briefing_awaiting_approval(
@@ -157,24 +170,17 @@ def briefing_awaiting_approval(
 def questionnaire_sent(session: Session, *, title: str, questionnaire: Audit) -> None:
     """Each agency's lead asked to answer the assurance questionnaire."""
     base = _base()
-    agencies = _agencies(session, questionnaire)
-    by_agency: dict[int, list[User]] = defaultdict(list)
-    for user in people(session, roles=[Role.AGENCY_LEAD], agency_ids=agencies):
-        by_agency[user.agency_id or 0].append(user)
-    for agency_id, users in by_agency.items():
-        queue(
-            session,
-            kind="questionnaire_sent",
-            users=users,
-            context={
-                **base,
-                "title": title,
-                "agency": agencies[agency_id],
-                "due_on": format_date(questionnaire.returns_due_on)
-                if questionnaire.returns_due_on
-                else "",
-                "link": f"{base['base']}/my-work",
-            },
-            object_type="audit",
-            object_id=questionnaire.id,
-        )
+    due_on = format_date(questionnaire.returns_due_on) if questionnaire.returns_due_on else ""
+    _each_agency(
+        session,
+        audit=questionnaire,
+        roles=[Role.AGENCY_LEAD],
+        kind="questionnaire_sent",
+        context=lambda _agency_id, agency: {
+            **base,
+            "title": title,
+            "agency": agency,
+            "due_on": due_on,
+            "link": f"{base['base']}/my-work",
+        },
+    )

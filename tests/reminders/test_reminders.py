@@ -4,12 +4,9 @@ nothing; a failing server is reported and tried again on the next run."""
 
 from __future__ import annotations
 
-import email
-import socket
 from datetime import date, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from app.access import service as access
@@ -20,29 +17,15 @@ from app.reminders import service as reminders
 from app.reminders.models import ReminderSent
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.factories import make_audit
+from tests.helpers.smtp import running_inbox
 
 TODAY = date(2026, 11, 23)
 
 
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def inbox():
-    handler = Inbox()
-    with socket.socket() as probe:  # a free port (the controller checks it can connect)
-        probe.bind(("127.0.0.1", 0))
-        handler.port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with running_inbox() as handler:
+        yield handler
 
 
 def settings_for(inbox) -> Settings:
