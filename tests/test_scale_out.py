@@ -69,7 +69,7 @@ from tests.helpers.access import (
 )
 from tests.helpers.factories import make_agency, make_audit
 from tests.helpers.sessions import engine_on
-from tests.reminders.test_reminders import Inbox
+from tests.helpers.smtp import Inbox
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 API = "/api/v1"
