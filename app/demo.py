@@ -355,7 +355,10 @@ def load_demo(
     rng = random.Random(2022)
     agency_rows, subgroup_rows = load_reference_data(session)
     # One account per role; PARTNERSHIP_AGENCIES starts with social care, then police.
-    load_demo_users(session, {"social care": agency_rows[0], "police": agency_rows[1]})
+    made = load_demo_users(session, {"social care": agency_rows[0], "police": agency_rows[1]})
+    subgroup_rows[0].chair_user_id = next(
+        (u.id for u in made if Role.SUBGROUP_CHAIR in u.roles), None
+    )
     if progress:
         progress("reference data", 1)
     library = load_library(session)

@@ -74,7 +74,8 @@ def _lifespan(settings: Settings):
             app.state.renders = Dispatcher(app.state.sessionmaker, settings)
             app.state.renders.start()
         # Notifications go after their change commits, from the queue (app/notifications).
-        from app.notifications.service import Courier, channel
+        from app.notifications.courier import Courier
+        from app.notifications.service import channel
 
         courier = None
         if channel(settings) is not None and settings.notifications_every_seconds:

@@ -7,6 +7,8 @@ its databases exactly as a deployment does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -67,3 +69,44 @@ def schema_problem(engine: Engine) -> str | None:
     if current != head:
         return f"is at revision {current} but this version of the service needs {head}"
     return None
+
+
+# --- helpers the migrations share -------------------------------------------------------
+
+
+def set_check_values(
+    op, *, table: str, column: str, constraint: str, old: Sequence[str], new: Sequence[str]
+) -> None:
+    """Change the values a CHECK ``column IN (...)`` allows, from ``old`` to ``new``.
+
+    PostgreSQL replaces the constraint. SQLite cannot alter a CHECK, and copying the
+    table (batch mode) would trip the references to it inside the migration's
+    transaction; so the table's stored definition is rewritten in place, the procedure
+    SQLite documents for changing constraints
+    (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema
+    Changes"), with the schema version bumped so every connection reads it again. Only
+    ever a widening, or a narrowing the caller has checked every row meets."""
+
+    def listed(values: Sequence[str]) -> str:
+        return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        # op.f: the name as it stands (the naming convention would prefix it again).
+        op.drop_constraint(op.f(constraint), table, type_="check")
+        op.create_check_constraint(op.f(constraint), table, listed(new))
+        return
+    sql = bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", (table,)
+    ).scalar_one()
+    before = listed(old)  # the constraint as SQLAlchemy wrote it
+    if before not in sql:
+        raise RuntimeError(f"{table}'s CHECK on {column} is not as expected: {sql}")
+    schema_version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    bind.exec_driver_sql(
+        "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?",
+        (sql.replace(before, listed(new)), table),
+    )
+    bind.exec_driver_sql(f"PRAGMA schema_version = {schema_version + 1}")
+    bind.exec_driver_sql("PRAGMA writable_schema = OFF")

@@ -191,3 +191,65 @@ def test_template_rules_leave_existing_templates_and_returns_as_they_were(demo_d
             connection.rollback()
     finally:
         engine.dispose()
+
+
+def test_chairs_executive_and_subscriptions_tell_no_old_news(demo_database):
+    """Data carried forward: the chairs-and-Executive migration (b8e2d4f6a0c3) marks an
+    action already overdue when it runs as told (it was on the tracker already), as far
+    as it stands on the database's own date, so upgrading sends no burst of e-mails;
+    one not yet due is left to be told. The roles' check takes the two new roles, and a
+    downgrade with either held is refused rather than dropping them."""
+    from datetime import date, timedelta
+
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(demo_database())
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "a3c5e7f9b1d4")
+            db_today = connection.execute(text("SELECT CURRENT_DATE")).scalar_one()
+            db_today = date.fromisoformat(str(db_today))
+            ids = (
+                connection.execute(text("SELECT id FROM learning_action ORDER BY id LIMIT 4"))
+                .scalars()
+                .all()
+            )
+            assert len(ids) == 4
+            dues = {
+                ids[0]: (db_today - timedelta(days=1), "in_progress", "subgroup"),
+                ids[1]: (db_today - timedelta(days=40), "agreed", "executive"),
+                ids[2]: (db_today + timedelta(days=5), "agreed", "none"),
+                ids[3]: (db_today - timedelta(days=40), "completed", "none"),
+            }
+            for action_id, (due_on, status, _told) in dues.items():
+                connection.execute(
+                    text("UPDATE learning_action SET due_on = :d, status = :s WHERE id = :id"),
+                    {"d": due_on, "s": status, "id": action_id},
+                )
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        with engine.connect() as connection:
+            told = dict(
+                connection.execute(text("SELECT id, escalation_told FROM learning_action")).all()
+            )
+            assert {i: told[i] for i in dues} == {i: t for i, (_d, _s, t) in dues.items()}
+            user = connection.execute(text("SELECT id FROM app_user LIMIT 1")).scalar_one()
+            connection.execute(
+                text("INSERT INTO user_role (user_id, role) VALUES (:u, 'executive')"),
+                {"u": user},
+            )
+            with pytest.raises(IntegrityError), connection.begin_nested():
+                connection.execute(
+                    text("INSERT INTO user_role (user_id, role) VALUES (:u, 'emperor')"),
+                    {"u": user},
+                )
+            connection.commit()
+        with (
+            pytest.raises(RuntimeError, match="subgroup chair and Executive roles"),
+            engine.begin() as connection,
+        ):
+            command.downgrade(alembic_config(connection), "a3c5e7f9b1d4")
+    finally:
+        engine.dispose()

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.access import service as access
 from app.access.models import GrantDecision, Role, RoleGrantRequest, User
 from app.actions.models import ActionStatus, LearningAction
-from app.agencies.models import Agency
+from app.agencies.models import Agency, Subgroup
 from app.audits import cohort, lifecycle
 from app.audits import service as audits
 from app.audits.models import Audit, AuditStatus, Child
@@ -347,6 +347,40 @@ def test_an_admin_sees_planning_due_dates_briefings_to_publish_and_role_requests
                 "1 request to give someone the administrator or moderator role, for a "
                 "second administrator to approve or refuse",
             )
+        ],
+    }
+
+
+def test_a_chair_sees_their_subgroups_overdue_actions_and_the_executive_its_own(db, partnership):
+    p = partnership
+    chair = _person(db, Role.SUBGROUP_CHAIR, "Chair")
+    other_chair = _person(db, Role.SUBGROUP_CHAIR, "Other chair")
+    executive = _person(db, Role.EXECUTIVE, "Executive member")
+    led = Subgroup(name="QAPP", chair_user_id=chair.id)
+    not_led = Subgroup(name="GET SAFE", chair_user_id=other_chair.id)
+    db.add_all([led, not_led])
+    db.flush()
+    p.moderating.lead_subgroup_id = led.id
+    p.overdue.lead_subgroup_id = not_led.id
+    # 29 days overdue: past the Executive's threshold (28 days by default).
+    _action(db, p.moderating, p.y, due_on=TODAY - timedelta(29))
+    _action(db, p.overdue, p.x, due_on=TODAY - timedelta(40))
+    db.commit()
+    assert _sections(_start(db, chair)) == {
+        "Overdue actions escalated to your subgroup": [
+            (
+                "QAPP",
+                "3 learning actions of the audits it leads past their due date, 1 of them "
+                "escalated to the Executive",
+            )
+        ],
+    }
+    row = _start(db, chair).sections[0].rows[0]
+    assert row.tag == "Escalated" and row.link is not None
+    assert row.link.query == {"subgroup_id": led.id, "overdue": "yes"}
+    assert _sections(_start(db, executive)) == {
+        "Actions escalated to the Executive": [
+            ("Escalated", "2 learning actions more than 28 days overdue"),
         ],
     }
 

@@ -60,6 +60,9 @@ DEMO_USERS = [
         "practitioner@example.org", "Pat Practitioner", Role.PRACTITIONER, "demo practitioner 4688"
     ),
     DemoUser("scrutineer@example.org", "Sol Scrutineer", Role.SCRUTINEER, "demo scrutineer 6072"),
+    # Chairs the demo's first subgroup (app/demo.py), which leads its audits.
+    DemoUser("chair@example.org", "Casey Chair", Role.SUBGROUP_CHAIR, "demo subgroup chair 8246"),
+    DemoUser("executive@example.org", "Erin Executive", Role.EXECUTIVE, "demo executive 5193"),
 ]
 
 

@@ -37,6 +37,8 @@ class Role(StrEnum):
     AGENCY_LEAD = "agency_lead"  # bound to one agency
     PRACTITIONER = "practitioner"
     SCRUTINEER = "scrutineer"  # read-only across the partnership
+    SUBGROUP_CHAIR = "subgroup_chair"  # chairs a subgroup (Subgroup.chair_user_id)
+    EXECUTIVE = "executive"  # a member of the partnership's Executive
 
 
 AGENCY_ROLES = frozenset({Role.AUDITOR, Role.AGENCY_LEAD})

@@ -91,11 +91,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
     Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),
+    # Those an overdue learning action is escalated to: they follow audits and their
+    # actions across the partnership, and read no return.
+    Role.SUBGROUP_CHAIR: frozenset(_READ | {P.ACTION_READ}),
+    Role.EXECUTIVE: frozenset(_READ | {P.ACTION_READ}),
 }
 
 # Roles that see every audit and every return they may read at all; the others
 # (auditors and agency leads) see only what concerns their own agency.
-PARTNERSHIP_WIDE = frozenset({Role.ADMIN, Role.MODERATOR, Role.SCRUTINEER})
+PARTNERSHIP_WIDE = frozenset(
+    {Role.ADMIN, Role.MODERATOR, Role.SCRUTINEER, Role.SUBGROUP_CHAIR, Role.EXECUTIVE}
+)
 
 
 @dataclass(frozen=True)

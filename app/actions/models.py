@@ -72,6 +72,10 @@ class LearningAction(Base):
     # Bumped by every change: a form or request that read an older version is refused
     # (409) rather than silently overwriting what someone else saved meanwhile.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # How far its lateness has been told (app/notifications/escalation.py): "none",
+    # "subgroup" (its owner, lead and lead subgroup's chair) or "executive"; back to
+    # "none" when its due date moves.
+    escalation_told: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_by_label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -291,6 +291,9 @@ def update_action(
         object_type="learning_action",
         view=_log,
     ) as change:
+        if "due_on" in changes and changes["due_on"] != action.due_on:
+            # A new due date: its lateness, if it comes, is news again.
+            action.escalation_told = "none"
         for key, value in changes.items():
             if key != "finding_ids":
                 setattr(action, key, value)

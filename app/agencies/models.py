@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, String, Text, true
+from sqlalchemy import Boolean, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
@@ -40,5 +40,10 @@ class Subgroup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Its chair: someone with the subgroup chair role, told when an action of an audit
+    # the subgroup leads is overdue (app/notifications/notices.py).
+    chair_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), index=True
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,5 +1,7 @@
 from datetime import datetime
 
+from pydantic import Field
+
 from app.agencies.models import AgencyKind
 from app.schemas_base import LongText, Name, RequestModel, ResponseModel, reject_null
 
@@ -34,6 +36,12 @@ class SubgroupUpdate(RequestModel):
     name: Name | None = None
     description: LongText | None = None
     active: bool | None = None
+    chair_user_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="Its chair: an active person with the subgroup chair role; null for none.",
+    )
 
     _not_null = reject_null("name", "description", "active")
 
@@ -43,4 +51,5 @@ class SubgroupOut(ResponseModel):
     name: str
     description: str
     active: bool
+    chair_user_id: int | None
     created_at: datetime

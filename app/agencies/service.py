@@ -9,10 +9,11 @@ from __future__ import annotations
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from app.access.models import Role, User, UserRole
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.auditlog import service as auditlog
 from app.db import get_or_404
-from app.errors import Conflict, FieldError
+from app.errors import Conflict, FieldError, InvalidInput
 from app.pagination import PageParams, page_of
 
 # The agencies list's sortable columns (a key, descending with a leading "-"); by name
@@ -86,7 +87,12 @@ def _view(obj: Agency | Subgroup) -> dict:
     """What the audit log records of an agency or subgroup."""
     if isinstance(obj, Agency):
         return {"name": obj.name, "kind": obj.kind, "active": obj.active}
-    return {"name": obj.name, "description": obj.description, "active": obj.active}
+    return {
+        "name": obj.name,
+        "description": obj.description,
+        "active": obj.active,
+        "chair_user_id": obj.chair_user_id,
+    }
 
 
 def _update(session: Session, obj: Agency | Subgroup, changes: dict):
@@ -140,4 +146,31 @@ def create_subgroup(session: Session, *, name: str, description: str = "") -> Su
 
 
 def update_subgroup(session: Session, *, subgroup: Subgroup, changes: dict) -> Subgroup:
+    """Rename, describe, (de)activate or choose the chair of a subgroup (``None``: no
+    chair). The chair must be an active person holding the subgroup chair role."""
+    chair_id = changes.get("chair_user_id")
+    if chair_id is not None and chair_id not in chairs(session):
+        raise InvalidInput(
+            "The chair must be someone with the subgroup chair role.",
+            fields=[
+                FieldError(
+                    "chair_user_id",
+                    f"There is no active person with the subgroup chair role with id "
+                    f"{chair_id}: give them the role first",
+                )
+            ],
+        )
     return _update(session, subgroup, changes)
+
+
+def chairs(session: Session) -> dict[int, str]:
+    """Who may chair a subgroup: active people with the subgroup chair role, by id,
+    with their names, in name order."""
+    return dict(
+        session.execute(
+            select(User.id, User.display_name)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.SUBGROUP_CHAIR, User.active)
+            .order_by(func.lower(User.display_name), User.id)
+        ).all()
+    )

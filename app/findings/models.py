@@ -75,3 +75,16 @@ class Finding(Base):
     themes: Mapped[list[Theme]] = relationship(
         secondary=finding_theme, lazy="raise", order_by=Theme.name
     )
+
+
+class ThemeSubscription(Base):
+    """Someone who asked to be told when a learning briefing on a theme is published
+    (app/notifications/notices.py ``briefing_published``)."""
+
+    __tablename__ = "theme_subscription"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

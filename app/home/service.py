@@ -12,7 +12,11 @@ page where it is done, then their latest notifications and where to go.
   approve;
 - an administrator: audits planned and not yet open, audits whose returns are due
   within 7 days, approved briefings to publish, and requests for a role that wait for
-  a second administrator.
+  a second administrator;
+- a subgroup chair: for each subgroup they chair, the learning actions of the audits it
+  leads that are overdue (escalated to it), and how many of those have gone on to the
+  Executive;
+- a member of the Executive: the learning actions escalated to the Executive.
 
 Counts, not lists: each section is one GROUP BY or one count however much there is,
 so the page costs the same few statements for a partnership with one audit as for one
@@ -36,8 +40,10 @@ from app.access.policy import Actor, Permission, audit_scope, return_scope
 from app.actions.lifecycle import OPEN as OPEN_ACTIONS
 from app.actions.models import LearningAction
 from app.actions.service import action_scope
+from app.agencies.models import Subgroup
 from app.audits.models import Audit, AuditStatus
 from app.briefings.models import Briefing, BriefingApproval, BriefingVersion, VersionStatus
+from app.config import get_settings
 from app.formatting import format_date, plural
 from app.notifications import service as notifications
 from app.notifications.models import Notification
@@ -111,6 +117,10 @@ def start_page(session: Session, *, actor: Actor, today: date) -> StartPage:
         sections += _moderator(session, actor, today)
     if Role.ADMIN in actor.roles:
         sections += _admin(session, actor, today)
+    if Role.SUBGROUP_CHAIR in actor.roles:
+        sections += _subgroup_chair(session, actor, today)
+    if Role.EXECUTIVE in actor.roles:
+        sections += _executive(session, actor, today)
     told = (
         notifications.mine(session, user_id=actor.user_id, limit=NOTIFICATIONS_SHOWN)
         if actor.user_id is not None
@@ -293,9 +303,7 @@ def _agency_lead(session: Session, actor: Actor, today: date) -> list[Section]:
         .where(
             action_scope(actor),
             LearningAction.owning_agency_id == actor.agency_id,
-            # The tracker's "overdue" (app/actions/tracker.py): open, due before today.
-            LearningAction.status.in_(OPEN_ACTIONS),
-            LearningAction.due_on < today,
+            _overdue(today),
         )
     )
     actions = []
@@ -544,3 +552,78 @@ def _admin(session: Session, actor: Actor, today: date) -> list[Section]:
         *_section("Briefings to publish", briefings),
         *_section("Requests for a role", grants),
     ]
+
+
+# --- a subgroup chair, and the Executive ---------------------------------------------------
+
+
+def _executive_from(today: date) -> date:
+    """Due before this, an open action is escalated to the Executive (lifecycle.assess)."""
+    return today - timedelta(days=get_settings().escalate_to_executive_after_days)
+
+
+def _overdue(today: date) -> ColumnElement[bool]:
+    """The tracker's "overdue" (app/actions/tracker.py): open, due before today."""
+    return and_(LearningAction.status.in_(OPEN_ACTIONS), LearningAction.due_on < today)
+
+
+def _subgroup_chair(session: Session, actor: Actor, today: date) -> list[Section]:
+    found = session.execute(
+        select(
+            Subgroup.id,
+            Subgroup.name,
+            func.count(LearningAction.id).label("overdue"),
+            _count(LearningAction.due_on < _executive_from(today)).label("executive"),
+        )
+        .select_from(Subgroup)
+        .join(Audit, Audit.lead_subgroup_id == Subgroup.id)
+        .join(LearningAction, LearningAction.audit_id == Audit.id)
+        .where(Subgroup.chair_user_id == actor.user_id, _overdue(today), action_scope(actor))
+        .group_by(Subgroup.id, Subgroup.name)
+        .order_by(Subgroup.name)
+    ).all()
+    rows = [
+        Row(
+            name,
+            f"{plural(overdue, 'learning action')} of the audits it leads past "
+            f"{_its(overdue)} due date"
+            + (f", {executive} of them escalated to the Executive" if executive else ""),
+            Link(
+                "actions.tracker",
+                "See them",
+                query={"subgroup_id": subgroup_id, "overdue": "yes"},
+                hidden=f"overdue learning actions, {name}",
+            ),
+            tag="Escalated" if executive else "",
+        )
+        for subgroup_id, name, overdue, executive in found
+    ]
+    return _section("Overdue actions escalated to your subgroup", rows)
+
+
+def _executive(session: Session, actor: Actor, today: date) -> list[Section]:
+    escalated = session.scalar(
+        select(func.count())
+        .select_from(LearningAction)
+        .where(
+            _overdue(today),
+            LearningAction.due_on < _executive_from(today),
+            action_scope(actor),
+        )
+    )
+    rows = []
+    if escalated:
+        rows.append(
+            Row(
+                "Escalated",
+                f"{plural(escalated, 'learning action')} more than "
+                f"{get_settings().escalate_to_executive_after_days} days overdue",
+                Link(
+                    "actions.tracker",
+                    "See the overdue actions",
+                    query={"overdue": "yes"},
+                    hidden="overdue learning actions",
+                ),
+            )
+        )
+    return _section("Actions escalated to the Executive", rows)

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from app.access.models import Role, User
 from app.access.policy import ROLE_PERMISSIONS, P
+from app.actions.lifecycle import Standing
+from app.actions.models import LearningAction
 from app.agencies.models import Agency
 from app.audits.models import Audit, Child
 from app.config import get_settings
@@ -183,4 +185,63 @@ def questionnaire_sent(session: Session, *, title: str, questionnaire: Audit) ->
             "due_on": due_on,
             "link": f"{base['base']}/my-work",
         },
+    )
+
+
+# --- learning actions: overdue, then escalated ------------------------------------------
+
+
+def _action_context(action: LearningAction, standing: Standing) -> dict:
+    base = _base()
+    audit = action.audit
+    return {
+        **base,
+        "action_title": action.title,
+        "audit_title": audit.title,
+        "agency": action.owning_agency.name,
+        "owner": action.owner_name,
+        "due_on": format_date(action.due_on),
+        "days_overdue": standing.overdue_days,
+        "subgroup": audit.lead_subgroup.name if audit.lead_subgroup else "",
+        "link": f"{base['base']}/actions/{action.id}",
+    }
+
+
+def _chair(session: Session, action: LearningAction) -> list[User]:
+    subgroup = action.audit.lead_subgroup
+    if subgroup is None or subgroup.chair_user_id is None:
+        return []
+    chair = session.get(User, subgroup.chair_user_id)
+    return [chair] if chair is not None else []
+
+
+def action_overdue(session: Session, *, action: LearningAction, standing: Standing) -> None:
+    """An action has passed its due date: its named owner, its agency's leads and the
+    chair of the subgroup leading its audit (to which it is now escalated)."""
+    owner = session.get(User, action.owner_user_id) if action.owner_user_id else None
+    users = [
+        *([owner] if owner is not None else []),
+        *people(session, roles=[Role.AGENCY_LEAD], agency_ids=[action.owning_agency_id]),
+        *_chair(session, action),
+    ]
+    queue(
+        session,
+        kind="action_overdue",
+        users=users,
+        context=_action_context(action, standing),
+        object_type="learning_action",
+        object_id=action.id,
+    )
+
+
+def action_escalated(session: Session, *, action: LearningAction, standing: Standing) -> None:
+    """An action overdue longer than the escalation threshold: the Executive's members,
+    and the lead subgroup's chair, who answers for it there."""
+    queue(
+        session,
+        kind="action_escalated",
+        users=[*people(session, roles=[Role.EXECUTIVE]), *_chair(session, action)],
+        context=_action_context(action, standing),
+        object_type="learning_action",
+        object_id=action.id,
     )

@@ -28,6 +28,10 @@ SAMPLE = {
     "title": "Learning from the neglect audit",
     "number": 2,
     "submitted_by": "Morgan Moderator",
+    "action_title": "Refresh strategy discussion training for front-line staff",
+    "owner": "Alex Lead",
+    "days_overdue": 30,
+    "subgroup": "Quality Assurance and Performance subgroup",
     "link": "https://case-audit.example.org/my-work",
 }
 

@@ -16,14 +16,13 @@ the daily digest does (app/reminders/service.py).
 
 Each web process runs a courier in a thread when a channel is set
 (``AUDIT_NOTIFY_API_KEY`` or ``AUDIT_SMTP_HOST``); ``audit-tools notifications send``
-runs one round, for cron.
+runs one round, for cron (app/notifications/courier.py).
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.access.models import Role, User, UserRole
 from app.clock import utcnow
@@ -293,31 +292,3 @@ def send_due(
                 done.sent.append(notification_id)
             session.commit()
     return done
-
-
-class Courier:
-    """Sends what is queued every ``every`` seconds, in a thread of a web process."""
-
-    def __init__(self, factory: sessionmaker[Session], settings: Settings, every: float):
-        self.factory, self.settings, self.every = factory, settings, every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="notifications", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                send_due(self.factory, settings=self.settings)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException:  # never let the loop die: the next round tries again
-                log.exception("the notification courier failed")
-            self._stop.wait(timeout=self.every)

@@ -7,7 +7,7 @@ import typer
 
 from app.config import get_settings
 from app.db import make_sessionmaker
-from app.notifications import service
+from app.notifications import courier, service
 from audit_tools.context import console, err_console, migrated_engine
 
 app = typer.Typer(help="E-mails telling people something needs them.", no_args_is_help=True)
@@ -15,8 +15,9 @@ app = typer.Typer(help="E-mails telling people something needs them.", no_args_i
 
 @app.command()
 def send() -> None:
-    """Send every queued notification that is due (each once); one that cannot be sent
-    is tried again at a later run."""
+    """Queue what today makes news (learning actions newly overdue or escalated), then
+    send every queued notification that is due (each once); one that cannot be sent is
+    tried again at a later run."""
     settings = get_settings()
     if service.channel(settings) is None:
         err_console.print(
@@ -25,11 +26,12 @@ def send() -> None:
         )
         raise typer.Exit(1)
     with migrated_engine() as engine:
-        done = service.send_due(make_sessionmaker(engine), settings=settings)
+        done = courier.run_round(make_sessionmaker(engine), settings=settings)
     console.print(
-        f"Sent {len(done.sent)}; {len(done.failed)} to try again; {len(done.given_up)} given up."
+        f"Overdue or escalated actions told: {len(done.told)}. Sent {len(done.sent.sent)}; "
+        f"{len(done.sent.failed)} to try again; {len(done.sent.given_up)} given up."
     )
-    for notification_id, error in done.failed:
+    for notification_id, error in done.sent.failed:
         err_console.print(f"  - notification {notification_id}: {error}")
-    if done.failed or done.given_up:
+    if done.sent.failed or done.sent.given_up:
         raise typer.Exit(1)

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrate import set_check_values
+
 revision: str = "d4a7c2e9f1b3"
 down_revision: str | None = "c1e9a3f5b7d2"
 branch_labels: str | Sequence[str] | None = None
@@ -36,32 +38,8 @@ NEW_TYPES = ("free_text", "yes_no", "yes_partly_no", "single_choice", "date", "i
 CHECK = "ck_question_answer_type"
 
 
-def _in(values: Sequence[str]) -> str:
-    return "answer_type IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 def _set_answer_types(old: Sequence[str], new: Sequence[str]) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        # op.f: the name as it stands (the naming convention would prefix it again).
-        op.drop_constraint(op.f(CHECK), "question", type_="check")
-        op.create_check_constraint(op.f(CHECK), "question", _in(new))
-        return
-    sql = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'question'"
-    ).scalar_one()
-    # The constraint as SQLAlchemy wrote it in the first migration.
-    before = _in(old)
-    if before not in sql:
-        raise RuntimeError(f"question's CHECK on answer_type is not as expected: {sql}")
-    schema_version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    bind.exec_driver_sql(
-        "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'question'",
-        (sql.replace(before, _in(new)),),
-    )
-    bind.exec_driver_sql(f"PRAGMA schema_version = {schema_version + 1}")
-    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    set_check_values(op, table="question", column="answer_type", constraint=CHECK, old=old, new=new)
 
 
 def upgrade() -> None:

@@ -35,6 +35,8 @@ ROLE_LABELS = {
     Role.AGENCY_LEAD: "Agency lead",
     Role.PRACTITIONER: "Practitioner",
     Role.SCRUTINEER: "Scrutineer",
+    Role.SUBGROUP_CHAIR: "Subgroup chair",
+    Role.EXECUTIVE: "Executive member",
 }
 ROLE_HINTS = {
     Role.ADMIN: "Partnership business unit: keeps agencies, users and templates, plans audits",
@@ -43,6 +45,10 @@ ROLE_HINTS = {
     Role.AGENCY_LEAD: "Owns their agency's learning actions",
     Role.PRACTITIONER: "Reads published learning briefings",
     Role.SCRUTINEER: "Read-only view of audits, grades, actions and trends",
+    Role.SUBGROUP_CHAIR: "Chairs a subgroup (chosen on the subgroup's page): told when "
+    "actions of the audits it leads are overdue",
+    Role.EXECUTIVE: "Sits on the partnership's Executive: told when overdue actions are "
+    "escalated to it",
 }
 ACCOUNT_MESSAGES: Messages = {
     "display_name": "Enter the person's name",
