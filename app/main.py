@@ -38,6 +38,7 @@ from app.identify import api as identify_api
 from app.identify import pages as identify_pages
 from app.middleware import ProtectionMiddleware
 from app.moderation import api as moderation_api
+from app.notifications import api as notifications_api
 from app.moderation import pages as moderation_pages
 from app.notifications import pages as notifications_pages
 from app.returns import api as returns_api
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         findings_api,
         actions_api,
         briefings_api,
+        notifications_api,
         identify_api,
         access_pages,
         returns_pages,

@@ -79,6 +79,7 @@ SAMPLE_BODIES: dict[str, object] = {
     "api.briefings.assurance_save": {"version": 1},
     "api.briefings.assurance_submit": {"version": 1},
     "api.library.feedback": {"useful": True, "comment": "Clear and short."},
+    "api.notifications.follow": {"theme_ids": []},
     "api.auth.sign_in": {"email": "nobody@example.org", "password": "not the password"},
     "api.auth.second_factor": {"code": "000000"},
     "api.auth.enrol": {"code": "000000"},

@@ -16,6 +16,11 @@ ROUTE_RULES: dict[str, P] = {
     "access.home": P.PUBLIC,
     "notifications.mine": P.SIGNED_IN,
     "notifications.previews": P.USER_MANAGE,
+    "notifications.themes": P.SIGNED_IN,
+    "notifications.themes_save": P.SIGNED_IN,
+    "api.notifications.mine": P.SIGNED_IN,
+    "api.notifications.themes": P.SIGNED_IN,
+    "api.notifications.follow": P.SIGNED_IN,
     # pages
     "access.sign_in": P.PUBLIC,
     "access.sign_in_submit": P.PUBLIC,

@@ -19,7 +19,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.briefings import assurance, library, search
-from app.briefings.models import BriefingDocument, BriefingVersion, RenderStatus, VersionStatus
+from app.briefings.models import (
+    BriefingDocument,
+    BriefingKind,
+    BriefingVersion,
+    RenderStatus,
+    VersionStatus,
+)
 from app.briefings.service import (
     back_to_draft,
     get_version,
@@ -83,9 +89,11 @@ def _finish_render(
     )
     session.add(document)
     now = utcnow()
+    updated = False
     for earlier in version.briefing.versions:
         if earlier.status == VersionStatus.PUBLISHED and earlier.superseded_at is None:
             earlier.superseded_at = now
+            updated = True
             log_step(session, "briefing.supersede", earlier, by_version=version.number)
     version.status = VersionStatus.PUBLISHED
     version.published_at = now
@@ -101,6 +109,8 @@ def _finish_render(
     session.flush()
     log_step(session, "briefing.publish", version, sha256=digest, bytes=len(pdf))
     briefing = version.briefing
+    if briefing.kind == BriefingKind.BRIEFING:
+        notices.briefing_published(session, version=version, updated=updated)
     if version.assurance_due_on is not None and briefing.assurance_audit_id is None:
         launched = assurance.launch(session, briefing=briefing, due_on=version.assurance_due_on)
         log_step(session, "briefing.assurance_launched", version, audit_id=launched.id)

@@ -17,8 +17,10 @@ from app.actions.lifecycle import Standing
 from app.actions.models import LearningAction
 from app.agencies.models import Agency
 from app.audits.models import Audit, Child
+from app.briefings.models import BriefingVersion
 from app.config import get_settings
 from app.formatting import format_date
+from app.notifications import subscriptions
 from app.notifications.service import people, queue
 from app.returns.models import Return
 
@@ -244,4 +246,30 @@ def action_escalated(session: Session, *, action: LearningAction, standing: Stan
         context=_action_context(action, standing),
         object_type="learning_action",
         object_id=action.id,
+    )
+
+
+# --- briefings published, for those following their themes -----------------------------
+
+
+def briefing_published(session: Session, *, version: BriefingVersion, updated: bool) -> None:
+    """A learning briefing published (``updated``: a new version of one published
+    before): everyone following one of its themes."""
+    briefing = version.briefing
+    on = subscriptions.briefing_themes(session, audit=briefing.audit)
+    base = _base()
+    queue(
+        session,
+        kind="briefing_published",
+        users=subscriptions.followers(session, theme_ids=[t.id for t in on]),
+        context={
+            **base,
+            "title": briefing.title,
+            "themes": ", ".join(t.name for t in on),
+            "updated": updated,
+            "link": f"{base['base']}/library/{briefing.id}",
+            "subscriptions": f"{base['base']}/notifications/themes",
+        },
+        object_type="briefing_version",
+        object_id=version.id,
     )

@@ -8,9 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.access.policy import Actor
-from app.deps import SessionDep, transactional
-from app.notifications import service
-from app.templating import came_from, render, url
+from app.deps import PostedForm, SessionDep, transactional
+from app.forms import Form, FormInvalid, FormState
+from app.notifications import service, subscriptions
+from app.notifications.api import own_user_id, themes_of
+from app.notifications.schemas import ThemesFollow
+from app.templating import came_from, flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +35,9 @@ SAMPLE = {
     "owner": "Alex Lead",
     "days_overdue": 30,
     "subgroup": "Quality Assurance and Performance subgroup",
+    "themes": "Voice of the child, Strategy discussions",
+    "updated": False,
+    "subscriptions": "https://case-audit.example.org/notifications/themes",
     "link": "https://case-audit.example.org/my-work",
 }
 
@@ -52,3 +58,61 @@ def previews(session: SessionDep, request: Request) -> Response:
     emails = [(kind, *service.render(kind, SAMPLE)) for kind in service.kinds()]
     back = came_from(request, url(request, "access.home"))
     return render(request, "notifications/previews.html", {"emails": emails, "back": back})
+
+
+# --- the themes a person follows ------------------------------------------------------
+
+THEMES = Form(
+    ThemesFollow,
+    fields=("theme_ids",),
+    lists=frozenset({"theme_ids"}),
+    messages={("theme_ids", "invalid"): "Choose themes from the list"},
+    refusals={"theme_ids": "Choose themes from the list"},
+)
+
+
+def _themes_page(request, session, actor, *, form=None, status_code=200) -> Response:
+    found = themes_of(session, own_user_id(actor))
+    if form is None:
+        form = THEMES.state({"theme_ids": [str(t.id) for t in found.themes if t.followed]})
+    back = came_from(request, url(request, "briefings.library"))
+    return render(
+        request,
+        "notifications/themes.html",
+        {
+            "form": form,
+            "themes": [(str(t.id), t.name) for t in found.themes],
+            "back": back,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/notifications/themes", name="notifications.themes")
+@transactional
+def themes(session: SessionDep, request: Request, actor: Actor) -> Response:
+    """Choose the themes whose new learning briefings you are e-mailed about."""
+    return _themes_page(request, session, actor)
+
+
+@router.post("/notifications/themes", name="notifications.themes_save")
+@transactional
+def themes_save(
+    session: SessionDep, request: Request, actor: Actor, posted: PostedForm
+) -> Response:
+    try:
+        body = THEMES.read(posted)
+        with THEMES.submitting(session, posted):
+            followed = subscriptions.follow(
+                session, user_id=own_user_id(actor), theme_ids=body.theme_ids
+            )
+    except FormInvalid as invalid:
+        state: FormState = invalid.state(posted.shown(THEMES.lists))
+        return _themes_page(request, session, actor, form=state, status_code=422)
+    names = ", ".join(t.name for t in followed)
+    flash(
+        f"You will be e-mailed when a learning briefing on {names} is published."
+        if followed
+        else "You will not be e-mailed about new learning briefings."
+    )
+    return redirect(request, "notifications.themes")
