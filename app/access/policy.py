@@ -50,6 +50,10 @@ class Permission(StrEnum):
     # A briefing's assurance questionnaire, for one's own agency: its auditors and its
     # lead (who answers for the agency as a whole), through the briefings API.
     ASSURANCE_ANSWER = "assurance.answer"
+    # The return pages' forms (save an area, the whole case, submit): an auditor's into
+    # their agency's returns, a lead's into their agency's assurance questionnaire only
+    # (which of the two the object check says: app/returns/service.py ``may_write``).
+    RETURN_ANSWER = "return.answer"
 
 
 P = Permission
@@ -76,7 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE, P.BRIEFING_EDIT}
     ),
     Role.AUDITOR: frozenset(
-        _READ | {P.RETURN_READ, P.RETURN_EDIT, P.ACTION_READ, P.ASSURANCE_ANSWER}
+        _READ | {P.RETURN_READ, P.RETURN_EDIT, P.RETURN_ANSWER, P.ACTION_READ, P.ASSURANCE_ANSWER}
     ),
     Role.MODERATOR: frozenset(
         _READ
@@ -87,7 +91,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENCY_LEAD: frozenset(
         _READ
         | {P.RETURN_READ, P.RETURN_ASSIGN, P.RETURN_SIGN_OFF, P.ACTION_READ, P.ACTION_UPDATE}
-        | {P.ASSURANCE_ANSWER}
+        | {P.ASSURANCE_ANSWER, P.RETURN_ANSWER}
     ),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
     Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),

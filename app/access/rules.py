@@ -45,9 +45,9 @@ ROUTE_RULES: dict[str, P] = {
     "returns.overall": P.RETURN_READ,
     "returns.check": P.RETURN_READ,
     "returns.submitted": P.RETURN_READ,
-    "returns.key_area_save": P.RETURN_EDIT,
-    "returns.overall_save": P.RETURN_EDIT,
-    "returns.submit": P.RETURN_EDIT,
+    "returns.key_area_save": P.RETURN_ANSWER,
+    "returns.overall_save": P.RETURN_ANSWER,
+    "returns.submit": P.RETURN_ANSWER,
     "returns.answer_summary": P.RETURN_READ,
     # pages: users (admin)
     "access.users": P.USER_MANAGE,

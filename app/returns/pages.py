@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from app import clock
 from app.access.models import Role, User
-from app.access.policy import MODERATED_STATUSES, Actor, may_edit_return, may_lead_agency
+from app.access.policy import MODERATED_STATUSES, Actor, may_lead_agency
 from app.audit_templates import service as templates
 from app.audits import service as audits
 from app.audits.models import AuditStatus
+from app.briefings import assurance
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
 from app.forms import FormState
@@ -63,6 +64,10 @@ def _load(session, actor, return_id: int, *, log_read: bool = True):
         session, return_id=return_id, actor=actor
     )
     version = templates.get_version(session, version_id=found["template_version_id"])
+    # Its agency's auditors write in it; its lead too, in an assurance questionnaire.
+    found["writable"] = service.may_write(
+        session, actor, agency_id=found["agency"]["id"], audit_id=found["audit_id"]
+    )
     return found, version
 
 
@@ -89,9 +94,10 @@ def _area_states(found: dict, version) -> list[tuple]:
     ]
 
 
-def _editable(found: dict, actor: Actor) -> bool:
-    """Forms for the return's own auditors while it may change; others read it."""
-    return found["status"] in EDITABLE_STATUSES and may_edit_return(actor, found["agency"]["id"])
+def _editable(found: dict) -> bool:
+    """Forms for those who write in the return (``_load``'s "writable") while it may
+    change; others read it."""
+    return found["status"] in EDITABLE_STATUSES and found["writable"]
 
 
 @router.get("/returns/{return_id}", name="returns.task_list")
@@ -99,7 +105,7 @@ def _editable(found: dict, actor: Actor) -> bool:
 def task_list(session: SessionDep, request: Request, actor: Actor, return_id: IdPath) -> Response:
     """The return as a task list: one task per key area, then check and submit."""
     found, version = _load(session, actor, return_id)
-    if not _editable(found, actor):
+    if not _editable(found):
         return _read_page(session, request, actor, found, version)
     areas = _area_states(found, version)
     return render(
@@ -109,7 +115,7 @@ def task_list(session: SessionDep, request: Request, actor: Actor, return_id: Id
             "r": found,
             "version": version,
             "areas": areas,
-            "editable": _editable(found, actor),
+            "editable": _editable(found),
             "unfinished": _unfinished(request, found, version, areas),
             "sections": len(areas) + (1 if _has_case_page(version) else 0),
             "case_title": _case_title(version),
@@ -211,7 +217,7 @@ def _area_page(
     # Reached from Check your answers ("Change"): saving goes back there.
     back = request.query_params.get("back")
     hidden, asked_when = _conditions(found, version, key_area.questions)
-    if not _editable(found, actor):  # a reader sees only the questions the return asks
+    if not _editable(found):  # a reader sees only the questions the return asks
         asked = _asked_now(found, version)
         hidden |= {q.id for q in key_area.questions if not asked[q.id]}
     return render(
@@ -228,7 +234,7 @@ def _area_page(
             "conflict": conflict,
             "differs": differs,
             "back": back,
-            "editable": _editable(found, actor),
+            "editable": _editable(found),
         },
         status_code=status_code,
     )
@@ -308,7 +314,10 @@ def key_area_save(
     except service.VersionConflict as exc:
         # Nothing was saved: show what is saved now beside what this page sent, and
         # where they differ, ask which to keep.
-        current = exc.extra["current"] | {"version": exc.extra["current_version"]}
+        current = exc.extra["current"] | {
+            "version": exc.extra["current_version"],
+            "writable": found["writable"],
+        }
         saved = key_area_fields.saved_values(current, key_area)
         return _area_page(
             request,
@@ -402,7 +411,7 @@ def _overall_page(request, actor, found, version, *, form=None, status_code=200)
     levels = version.scale.levels if version.scale else []
     labels = {level.code: level.label for level in levels}
     grades = {g["key_area_id"]: g["level"] for g in found["grades"]}
-    editable = _editable(found, actor)
+    editable = _editable(found)
     questions = version.case_questions
     hidden, asked_when = _conditions(found, version, questions)
     if form is None:
@@ -520,7 +529,7 @@ def _check_page(request, actor, found, version, *, form=None, flagged=(), status
             "version": version,
             "form": form,
             "flagged": flagged,
-            "editable": _editable(found, actor),
+            "editable": _editable(found),
             "answers": {a["question_id"]: a["value"] for a in found["answers"]},
             "asked": _asked_now(found, version),
             "grades": {g["key_area_id"]: g["level"] for g in found["grades"]},
@@ -600,6 +609,10 @@ def submit(
             session,
             return_=return_,
             read_version=key_area_fields.read_version(posted),
+            # A lead answering their agency's questionnaire: their submission is its own
+            # sign-off (as through the API).
+            signed_off=may_lead_agency(actor, return_.agency_id)
+            and assurance.is_questionnaire(session, audit_id=return_.audit_id),
             confirmed=posted.one(CONFIRM_FIELD) == "yes",
         )
     except service.LooksIdentifying as exc:

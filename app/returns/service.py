@@ -18,7 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.access.models import User
-from app.access.policy import SYSTEM, Actor, may_edit_return, return_scope
+from app.access.policy import (
+    SYSTEM,
+    Actor,
+    may_answer_questionnaire,
+    may_edit_return,
+    return_scope,
+)
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.auditlog.models import AuditEvent
@@ -75,12 +81,26 @@ class LooksIdentifying(InvalidInput):
 
 
 def get_return(session: Session, *, return_id: int, actor: Actor, to_edit: bool = False) -> Return:
-    """The return, if the actor may see it (and, with ``to_edit``, edit it); otherwise
-    404, exactly as if it did not exist."""
+    """The return, if the actor may see it (and, with ``to_edit``, write in it:
+    ``may_write``); otherwise 404, exactly as if it did not exist."""
     return_ = session.scalar(select(Return).where(Return.id == return_id, return_scope(actor)))
-    if return_ is None or (to_edit and not may_edit_return(actor, return_.agency_id)):
+    if return_ is None or (
+        to_edit
+        and not may_write(session, actor, agency_id=return_.agency_id, audit_id=return_.audit_id)
+    ):
         raise NotFound(f"There is no return with id {return_id}.")
     return return_
+
+
+def may_write(session: Session, actor: Actor, *, agency_id: int, audit_id: int) -> bool:
+    """Who writes in a return of ``agency_id`` in ``audit_id``: the agency's auditors, in
+    any; its lead too in a briefing's assurance questionnaire, which they answer for
+    the agency as a whole (``may_answer_questionnaire``)."""
+    if may_edit_return(actor, agency_id):
+        return True
+    return may_answer_questionnaire(actor, agency_id) and assurance.is_questionnaire(
+        session, audit_id=audit_id
+    )
 
 
 def _require_editable(audit: Audit, return_: Return) -> None:
