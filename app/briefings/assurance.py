@@ -284,12 +284,6 @@ def _close(session: Session, *, audit: Audit, status: AuditStatus, reason: str) 
     log.info("assurance questionnaire %s closed: %s", audit.id, reason)
 
 
-def is_questionnaire(session: Session, *, audit_id: int) -> bool:
-    """Whether the audit is a briefing's learning assurance questionnaire."""
-    found = select(Briefing.id).where(Briefing.assurance_audit_id == audit_id).limit(1)
-    return session.scalar(found) is not None
-
-
 def return_to_answer(session: Session, *, briefing_id: int, actor: Actor) -> Return:
     """The caller's agency's return in the briefing's questionnaire, if they may answer
     it (its auditors, or its lead: ``may_answer_questionnaire``); otherwise 404, as if
