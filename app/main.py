@@ -38,8 +38,8 @@ from app.identify import api as identify_api
 from app.identify import pages as identify_pages
 from app.middleware import ProtectionMiddleware
 from app.moderation import api as moderation_api
-from app.notifications import api as notifications_api
 from app.moderation import pages as moderation_pages
+from app.notifications import api as notifications_api
 from app.notifications import pages as notifications_pages
 from app.returns import api as returns_api
 from app.returns import audit_data_api as returns_audit_data_api
