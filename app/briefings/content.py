@@ -17,6 +17,10 @@ by age band and the further learning (links and contacts the admin keeps in
 (kappa, AC1) and the grades by key area and by agency are the subgroup report's. ``page_one_fill`` estimates, from the lengths of the texts, how much of page 1
 they take, for the editor to warn before a briefing outgrows its two pages.
 
+A subgroup report asks for decisions: page 1 is its executive summary and the decisions
+asked of the subgroup (its version's text, or as drafted from its figures by
+``drafting.draft_report`` where that is blank), then the figures.
+
 Everything is read as the system: callers decide who may render what.
 """
 
@@ -36,16 +40,23 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.access.policy import SYSTEM
 from app.actions import tracker
-from app.actions.lifecycle import RAG_LABELS, STATUS_LABELS, Clock
+from app.actions.lifecycle import RAG_LABELS, STATUS_LABELS, Clock, Escalation, Rag
+from app.actions.models import ActionStatus
 from app.agencies.models import Agency
-from app.audits.models import AgeBand, Audit
+from app.audits.models import AgeBand, Audit, AuditStatus
 from app.briefings import assurance, drafting
 from app.briefings.facts import Facts, check_renderable, facts, grade_summary
-from app.briefings.models import Briefing, BriefingDownload, BriefingFeedback
+from app.briefings.models import (
+    Briefing,
+    BriefingDownload,
+    BriefingFeedback,
+    BriefingKind,
+    VersionStatus,
+)
 from app.errors import StateError
 from app.identify import suppress
 from app.moderation import analytics, stats
@@ -613,15 +624,22 @@ def subgroup_report_context(
     today: date,
     settings,
     suppressed: Container[str] = (),
+    sections: Mapping[str, str] | None = None,
 ) -> dict:
     """Everything templates/briefings/subgroup_report.html shows for one audit or a
-    period's audits: for each audit its children by age band, per agency results and
-    moderation analytics; the action tracker with RAG and escalation on ``today``, the
-    overdue list, ``counts`` and ``child_tables`` (as ``briefing_context``'s)."""
+    period's audits. First its executive summary and the decisions it asks of the
+    subgroup, as the version's ``sections`` have them; a section left blank (or a
+    version saved before it had them) shows the text drafted from the figures, which
+    ``drafted`` holds (``drafting.draft_report``), as do reports no version keeps (the
+    command line's). Then the figures: for each audit its children by age band, per
+    agency results and moderation analytics; the action tracker with RAG and escalation
+    on ``today``, the overdue list, downloads and assurance answers; ``counts`` and
+    ``child_tables`` (as ``briefing_context``'s). Dates are worded as at ``dated``."""
     if not audits:
         raise StateError("A subgroup report needs at least one audit.")
     clock = Clock(today, settings.escalate_to_executive_after_days)
     parts: list[dict[str, Any]] = []
+    summaries: list[drafting.AuditSummary] = []
     actions: list[tracker.ActionRow] = []
     counts: list[Count] = []
     child_tables: dict[str, str] = {}
@@ -675,6 +693,7 @@ def subgroup_report_context(
             session, actor=SYSTEM, filters=tracker.TrackerFilter(audit_id=f.audit.id), clock=clock
         )
         actions += found
+        summaries.append(_audit_summary(f, summary))
         parts.append(
             {
                 "audit": _audit_view(f),
@@ -704,7 +723,7 @@ def subgroup_report_context(
     )
     downloads = briefing_downloads(session, audit_ids=[a.id for a in audits])
     assured = [
-        assurance.summary(session, audit_id=audit_id)
+        _with_due_words(assurance.summary(session, audit_id=audit_id), dated)
         for audit_id in session.scalars(
             select(Briefing.assurance_audit_id)
             .where(Briefing.audit_id.in_([a.id for a in audits]))
@@ -713,7 +732,42 @@ def subgroup_report_context(
         )
         if audit_id is not None  # as selected; for the type checker
     ]
+    drafted = drafting.draft_report(
+        drafting.ReportSummary(
+            to=name,
+            dated=dated,
+            audits=tuple(summaries),
+            actions=len(actions),
+            proposed=sum(r.status == ActionStatus.PROPOSED for r in actions),
+            overdue=len(overdue),
+            executive=sum(r.standing.escalation == Escalation.EXECUTIVE for r in overdue),
+            executive_after_days=settings.escalate_to_executive_after_days,
+            complete=rag[Rag.BLUE],
+            briefings=_briefing_summaries(session, audits, downloads),
+            questionnaires=tuple(
+                drafting.QuestionnaireSummary(
+                    title=q["title"],
+                    answered=q["answered"],
+                    agencies=len(q["agencies"]),
+                    due_on=q["due_on"],
+                )
+                for q in assured
+            ),
+        )
+    )
+    texts = {
+        key: ((sections or {}).get(key) or "").strip() or drafted[key]
+        for key, _heading in drafting.REPORT_SECTIONS
+    }
+    headings = dict(drafting.REPORT_SECTIONS)
     return {
+        "summary": {"heading": headings["summary"], "blocks": blocks(texts["summary"])},
+        "decisions": {
+            "heading": f"Decisions asked of {name}",
+            "blocks": decision_blocks(texts["decisions"]),
+        },
+        "commentary": {"heading": headings["commentary"], "blocks": blocks(texts["commentary"])},
+        "drafted": drafted,
         "assurance": assured,
         "doc": _document("subgroup-report", title, marking, version_label, dated, settings),
         "downloads": downloads,
@@ -729,6 +783,96 @@ def subgroup_report_context(
         "counts": counts,
         "child_tables": child_tables,
     }
+
+
+_NUMBERED_LINE = re.compile(r"(?m)^([^\S\n]*)\d{1,2}[.)][^\S\n]+")
+
+
+def decision_blocks(text: str) -> list[dict]:
+    """The decisions' text as blocks (``blocks``), their items numbered through: each
+    list as {"ol": [items], "start": its first number}. A line the author started with
+    a number ("1." or "2)") is an item like one started with a dash."""
+    out: list[dict] = []
+    numbered = 0
+    for block in blocks(_NUMBERED_LINE.sub(r"\1- ", text)):
+        if "ul" in block:
+            out.append({"ol": block["ul"], "start": numbered + 1})
+            numbered += len(block["ul"])
+        else:
+            out.append(block)
+    return out
+
+
+def _with_due_words(questionnaire: dict, dated: date) -> dict:
+    """An assurance questionnaire's summary with when its answers are due, as at the
+    report's date ("Answers are due by 3 March 2027."), if they are."""
+    due = questionnaire["due_on"]
+    return {**questionnaire, "due_words": drafting.answers_due(due, dated) if due else ""}
+
+
+def _audit_summary(f: Facts, summary: dict) -> drafting.AuditSummary:
+    """An audit as the report's executive summary tells it (``drafting.AuditSummary``)."""
+    total = summary["total"]
+    good, good_label = drafting.good_or_better(f.levels)
+    missing = Counter(agency for agency, _why in f.not_received)
+    return drafting.AuditSummary(
+        title=f.audit.title,
+        children=len(f.children),
+        agencies=len(f.agencies),
+        key_areas=len(f.key_areas),
+        moderating=f.audit.status == AuditStatus.MODERATION,
+        finished_at=f.audit.learning_started_at,
+        meeting_on=f.audit.moderation_meeting_on,
+        grades=total["n"],
+        good=sum(total["moderated"][:good]),
+        good_label=good_label,
+        lowered=total["lowered"],
+        raised=total["raised"],
+        lowered_by_agency=tuple(
+            (r["label"], r["lowered"])
+            for r in sorted(summary["by_agency"], key=lambda r: (-r["lowered"], r["label"]))
+            if r["lowered"]
+        ),
+        returns=sum(f.returns.values()),
+        not_received=tuple(sorted(missing.items())),
+    )
+
+
+def _briefing_summaries(
+    session: Session, audits: list[Audit], downloads: list[dict]
+) -> tuple[drafting.BriefingSummary, ...]:
+    """The learning briefings of these audits, oldest first: where each stands (its
+    newest version), when the version readers have was published, its downloads."""
+    counted = {d["id"]: d for d in downloads}
+    briefings = session.scalars(
+        select(Briefing)
+        .where(
+            Briefing.audit_id.in_([a.id for a in audits]),
+            Briefing.kind == BriefingKind.BRIEFING,
+        )
+        .options(selectinload(Briefing.versions))
+        .order_by(Briefing.id)
+    )
+    found = []
+    for b in briefings:
+        if not b.versions:
+            continue
+        newest = max(b.versions, key=lambda v: v.number)
+        current = [
+            v for v in b.versions if v.status == VersionStatus.PUBLISHED and v.superseded_at is None
+        ]
+        shown = counted.get(b.id, {})
+        found.append(
+            drafting.BriefingSummary(
+                title=b.title,
+                number=newest.number,
+                status=newest.status.value,
+                published_on=current[-1].published_on if current else None,
+                downloads=shown.get("total", 0),
+                useful=shown.get("useful", 0),
+            )
+        )
+    return tuple(found)
 
 
 def briefing_downloads(session: Session, *, audit_ids: list[int]) -> list[dict]:
@@ -758,6 +902,7 @@ def briefing_downloads(session: Session, *, audit_ids: list[int]) -> list[dict]:
         by_agency = sorted((agency, n) for agency, signed_in, n in rows if signed_in and agency)
         found.append(
             {
+                "id": briefing_id,
                 "title": title,
                 "total": sum(n for _a, _s, n in rows),
                 "not_signed_in": sum(n for _a, signed_in, n in rows if not signed_in),

@@ -1,9 +1,10 @@
 """The demo's published learning briefing: drafted from the moderated deep dive by the
 business unit, checked, approved by the QAPP chair (four eyes: someone who did not
 write it) and published as a public PDF once the check has read the PDF itself, so the
-library has something in it; and its report to the GET SAFE group, a draft with the
-chair's commentary written. Both show their tables' small numbers of children as "fewer than N", as the
-identification check asks, so neither raises anything at all."""
+library has something in it; and its report to the GET SAFE group, a draft whose
+executive summary and decisions are drafted from the figures, with the chair's
+commentary written. Both show their tables' small numbers of children as "fewer than
+N", as the identification check asks, so neither raises anything at all."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from app.config import Settings, get_settings
 TITLE = "7 minute briefing: child protection procedures in exploitation cases"
 REPORT_TITLE = "Report to GET SAFE: child protection procedures in exploitation cases"
 COMMENTARY = (
-    "The group is asked to note what the deep dive found, the grades lowered at "
-    "moderation and the actions that are overdue, and to agree how the learning is shared."
+    "The chair asks the group to give most of its time to the overdue actions: the "
+    "learning from the deep dive changes practice only once they are done."
 )
 
 
@@ -117,9 +118,9 @@ def draft_demo_report(
     author: Actor,
     settings: Settings | None = None,
 ) -> int:
-    """The deep dive's report to its subgroup, drafted by ``author``, its commentary
-    written and its small numbers shown as "fewer than N": a draft to submit; returns
-    its version id."""
+    """The deep dive's report to its subgroup, drafted by ``author``: its executive
+    summary and decisions as drafted from the figures, its commentary written and its
+    small numbers shown as "fewer than N": a draft to submit; returns its version id."""
     settings = settings or get_settings()
     version = workflow.create(
         session,
@@ -129,6 +130,7 @@ def draft_demo_report(
         marking=Marking.OFFICIAL_SENSITIVE,
         public=False,
         actor=author,
+        settings=settings,
     )
     workflow.save(
         session,

@@ -8,7 +8,13 @@ editorial copy in ``briefing_wording.yaml``, loaded once; the sentences that sta
 audit's own figures and names are drafted here. A draft is short on purpose: page 1 of
 the printed briefing holds all of it (``content.page_one_fill`` says how full it is).
 
-Drafted text never names a child (``facts.without_children``).
+A subgroup report's executive summary and the decisions it asks of the subgroup are
+drafted here too, from the figures ``content.subgroup_report_context`` gathers
+(``ReportSummary``), as text its author edits (``draft_report``).
+
+Both say a date as its document's date has it: an event dated after it reads as still
+to come, never as done (``when``). Drafted text never names a child
+(``facts.without_children``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,7 +38,7 @@ from app.agencies.models import Agency
 from app.audits.models import Audit
 from app.briefings.facts import Facts, facts, grade_summary, without_children
 from app.findings.models import Finding, FindingKind
-from app.formatting import format_date
+from app.formatting import format_date, percentage, plural
 
 
 class Section(NamedTuple):
@@ -80,6 +86,13 @@ NUMBERED: tuple[Section, ...] = tuple(Section(**s) for s in _WORDING["sections"]
 # Every section a briefing's version keeps text for, as the editor shows them: the key
 # messages, then the seven.
 SECTIONS: tuple[Section, ...] = (KEY_MESSAGES, *NUMBERED)
+# A subgroup report's sections, in the document's order: page 1 is its executive summary
+# and the decisions it asks for, then any commentary; its figures follow.
+REPORT_SECTIONS: tuple[Section, ...] = (
+    Section("summary", "Executive summary"),
+    Section("decisions", "Decisions asked of the subgroup"),
+    Section("commentary", "Commentary for the subgroup"),
+)
 PHRASES = Phrases(**_WORDING["phrases"])
 # For each theme a finding is tagged with (the migration's controlled list).
 PRACTICE: dict[str, Practice] = {
@@ -135,18 +148,44 @@ def prompts_left(sections: Mapping[str, str]) -> list[str]:
     return [key for key, text in sections.items() if PROMPT.search(text or "")]
 
 
-def _moderated_when(audit) -> str:
-    """When the grades were moderated, never stating a future meeting as past: the day
-    moderation finished if it has, else the meeting if it is still to come."""
+def _day(value: date | datetime) -> date:
+    return value.astimezone(clock.LONDON).date() if isinstance(value, datetime) else value
+
+
+def when(on: date | datetime, today: date, *, past: str, future: str, planned: bool = True) -> str:
+    """``past`` or ``future`` with ``{date}`` filled in, never stating an event still to
+    come as done. ``today`` is the document's date. A planned event (a meeting, a
+    deadline) is still to come on its own day; one recorded when it happened (moderation
+    finished, a briefing published) is to come only if it is dated after ``today``."""
+    day = _day(on)
+    ahead = day >= today if planned else day > today
+    return (future if ahead else past).format(date=format_date(day))
+
+
+def answers_due(due_on: date, today: date) -> str:
+    """When a questionnaire's answers are (or were) due, as at ``today``."""
+    return when(
+        due_on, today, past="Answers were due by {date}.", future="Answers are due by {date}."
+    )
+
+
+def _moderated_when(audit, today: date | None = None) -> str:
+    """When the grades were moderated, as at ``today`` (the clock's day if not given),
+    never stating a future meeting as past: the day moderation finished if it has, else
+    the meeting, held or still to come."""
+    today = today or clock.today()
     finished = audit.learning_started_at
-    if finished is not None:
+    if finished is not None and _day(finished) <= today:
         return f", and finished moderating the grades on {format_date(finished)}"
     meeting = audit.moderation_meeting_on
-    if meeting is not None and meeting >= clock.today():
-        return f", and is due to moderate the grades on {format_date(meeting)}"
-    if meeting is not None:
-        return f", and held the moderation meeting on {format_date(meeting)}"
-    return ""
+    if meeting is None:
+        return ""
+    return when(
+        meeting,
+        today,
+        past=", and held the moderation meeting on {date}",
+        future=", and is due to moderate the grades on {date}",
+    )
 
 
 def _bullets(items) -> str:
@@ -331,4 +370,346 @@ def draft_sections(session: Session, *, audit: Audit) -> dict[str, str]:
         "to_change": to_change,
         "what_to_do": _bullets([PRACTICE[t].do for t in themes] or [PHRASES.what_to_do_fallback]),
         "reflection": _bullets(questions),
+    }
+
+
+# --- a subgroup report's executive summary and decisions -----------------------------------
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    """One audit of a subgroup report, as its executive summary tells it."""
+
+    title: str
+    children: int
+    agencies: int
+    key_areas: int
+    moderating: bool  # moderation still open: the grades are not final
+    finished_at: datetime | None  # when moderation finished
+    meeting_on: date | None
+    grades: int  # key-area grades moderated
+    good: int  # of them, at ``good_label`` after moderation
+    good_label: str  # "Good or better" (``good_or_better``)
+    lowered: int  # moderation lowered: the agency had graded its practice higher
+    raised: int
+    lowered_by_agency: tuple[tuple[str, int], ...]  # most lowered first
+    returns: int  # returns expected
+    not_received: tuple[tuple[str, int], ...]  # by agency
+
+
+@dataclass(frozen=True)
+class BriefingSummary:
+    """A learning briefing drafted from the report's audits: its newest version's number
+    and status, when the version readers have was published (None if none is), how often
+    it was downloaded and how many readers said it was useful."""
+
+    title: str
+    number: int
+    status: str
+    published_on: date | None
+    downloads: int
+    useful: int
+
+
+@dataclass(frozen=True)
+class QuestionnaireSummary:
+    title: str
+    answered: int
+    agencies: int
+    due_on: date | None
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What a subgroup report's summary and decisions are drafted from: whom it is for,
+    its date, its audits, its learning actions as at that date, its audits' learning
+    briefings and their assurance questionnaires."""
+
+    to: str
+    dated: date
+    audits: tuple[AuditSummary, ...]
+    actions: int
+    proposed: int
+    overdue: int
+    executive: int  # overdue actions escalated to the Executive
+    executive_after_days: int
+    complete: int
+    briefings: tuple[BriefingSummary, ...]
+    questionnaires: tuple[QuestionnaireSummary, ...]
+
+
+def good_or_better(levels: list[str]) -> tuple[int, str]:
+    """How many of a scale's best levels count as good (its better half: Outstanding and
+    Good of Ofsted's four; Green of red, amber, green) and how to say so."""
+    k = max(1, len(levels) // 2)
+    if not levels:
+        return k, "graded"
+    return k, levels[0] if k == 1 else f"{levels[k - 1]} or better"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _the(n: int, singular: str) -> str:
+    """ "the action", "the 3 actions"."""
+    return f"the {singular}" if n == 1 else f"the {plural(n, singular)}"
+
+
+def _worked_with(a: AuditSummary) -> str:
+    agencies = plural(a.agencies, "agency", "agencies")
+    own = "its" if a.agencies == 1 else "their"
+    children = plural(a.children, "child", "children")
+    # "A cohort of 7 children": the number audited, which picks out no one (the
+    # identification check knows it as the cohort's size).
+    return (
+        f"{agencies} audited {own} own work with a cohort of {children}, across "
+        f"{plural(a.key_areas, 'key area')}."
+    )
+
+
+def _moderation_when(a: AuditSummary, today: date) -> str:
+    """When the audit was moderated, in a sentence of its own: an exact date is never in
+    a sentence with a title or an agency's name, whose words the identification check
+    could read as case detail."""
+    if a.finished_at is not None and _day(a.finished_at) <= today:
+        return f"Moderation finished on {format_date(a.finished_at)}."
+    if a.meeting_on is not None:
+        return when(
+            a.meeting_on,
+            today,
+            past="The moderation meeting was held on {date}"
+            + ("; moderation is still open." if a.moderating else "."),
+            future="The moderation meeting is planned for {date}.",
+        )
+    return "Moderation is still open." if a.moderating else ""
+
+
+def _found(a: AuditSummary) -> str:
+    """What moderation found, in practice terms."""
+    if not a.grades:
+        return "No key-area grades have been moderated yet."
+    so_far = " so far" if a.moderating else ""
+    said = (
+        f"{a.good} of the {plural(a.grades, 'key-area grade')} moderated{so_far} "
+        f"({percentage(a.good / a.grades)}) {'was' if a.good == 1 else 'were'} "
+        f"{a.good_label}."
+    )
+    if a.lowered:
+        most = [f"{agency} ({n})" for agency, n in a.lowered_by_agency[:3]]
+        said += (
+            " Agencies graded their own practice higher than moderation did in "
+            f"{plural(a.lowered, 'grade')}"
+            + (f", most often {_and(most)}" if len(a.lowered_by_agency) > 1 else f": {most[0]}")
+            + "."
+        )
+        if a.raised:
+            said += f" Moderation raised {plural(a.raised, 'grade')}."
+    elif a.raised:
+        said += (
+            " No agency graded its own practice higher than moderation did; moderation "
+            f"raised {plural(a.raised, 'grade')}."
+        )
+    else:
+        said += " Moderation agreed every grade agencies gave their own practice."
+    return said
+
+
+def _not_received(audits: tuple[AuditSummary, ...]) -> list[tuple[str, int]]:
+    missing: Counter = Counter()
+    for a in audits:
+        for agency, n in a.not_received:
+            missing[agency] += n
+    return sorted(missing.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _returns(s: ReportSummary) -> str:
+    expected = sum(a.returns for a in s.audits)
+    missing = _not_received(s.audits)
+    if not expected:
+        return ""
+    if not missing:
+        return f"Returns: all {plural(expected, 'return')} expected were received."
+    received = expected - sum(n for _agency, n in missing)
+    listed = _and([f"{agency} ({n})" for agency, n in missing])
+    return (
+        f"Returns: {received} of the {plural(expected, 'return')} expected "
+        f"{'was' if received == 1 else 'were'} received; not received: {listed}."
+    )
+
+
+def _actions(s: ReportSummary) -> str:
+    if not s.actions:
+        return "Learning actions: none has been recorded yet."
+    parts = [f"{s.actions} in all"]
+    if s.proposed:
+        parts.append(f"{s.proposed} proposed and waiting to be agreed")
+    if s.overdue:
+        overdue = f"{s.overdue} overdue"
+        if s.executive:
+            them = "it" if s.overdue == 1 else f"{s.executive} of them"
+            overdue += (
+                f", {them} more than {plural(s.executive_after_days, 'day')} overdue and so "
+                "escalated to the Executive"
+            )
+        parts.append(overdue)
+    else:
+        parts.append("none overdue")
+    if s.complete:
+        parts.append(f"{s.complete} complete")
+    return "Learning actions: " + "; ".join(parts) + "."
+
+
+def _briefing(b: BriefingSummary, today: date) -> str:
+    said = f"Learning briefing “{b.title}”: "
+    if b.published_on is not None and b.published_on <= today:
+        said += "published, and " + (
+            f"downloaded {plural(b.downloads, 'time')}" if b.downloads else "not downloaded yet"
+        )
+        if b.useful:
+            said += f"; {b.useful} of its readers said it was useful"
+        # The date in a sentence of its own, away from the title (see _moderation_when).
+        said += f". It was published on {format_date(b.published_on)}."
+        if b.status == "submitted":
+            said += f" Version {b.number} awaits approval."
+        return said
+    if b.published_on is not None:  # after the report's date
+        return said + (
+            f"not published yet. It is due to be published on {format_date(b.published_on)}."
+        )
+    return said + {
+        "submitted": f"version {b.number} awaits approval.",
+        "approved": "approved, waiting to be published.",
+        "withdrawn": "withdrawn.",
+    }.get(b.status, "being drafted.")
+
+
+def _questionnaire(q: QuestionnaireSummary, today: date, named: bool) -> str:
+    what = f"Assurance questionnaire “{q.title}”" if named else "Assurance questionnaire"
+    agencies = plural(q.agencies, "agency", "agencies")
+    if q.agencies and q.answered == q.agencies:
+        return f"{what}: all {agencies} have answered."
+    said = (
+        f"{what}: {q.answered} of {agencies} {'has' if q.answered == 1 else 'have'} answered."
+        if q.answered
+        else f"{what}: none of the {agencies} has answered yet."
+    )
+    if q.due_on is not None:
+        said += " " + answers_due(q.due_on, today)
+    return said
+
+
+def _listed(items: list[str]) -> str:
+    """One as a paragraph, several as bullets."""
+    return items[0] if len(items) == 1 else _bullets(items)
+
+
+def _summary(s: ReportSummary) -> str:
+    today = s.dated
+    parts = []
+    if len(s.audits) == 1:
+        [a] = s.audits
+        parts.append(
+            " ".join(
+                x
+                for x in (
+                    f"What was audited: {a.title}.",
+                    _worked_with(a),
+                    _moderation_when(a, today),
+                )
+                if x
+            )
+        )
+        parts.append(f"What moderation found: {_found(a)}")
+    else:
+        parts.append(f"What was audited: {plural(len(s.audits), 'audit')}.")
+        parts.append(
+            _bullets(
+                " ".join(
+                    x
+                    for x in (
+                        f"{a.title}.",
+                        _worked_with(a),
+                        _moderation_when(a, today),
+                        _found(a),
+                    )
+                    if x
+                )
+                for a in s.audits
+            )
+        )
+    parts.append(_returns(s))
+    parts.append(_actions(s))
+    if s.briefings:
+        parts.append(_listed([_briefing(b, today) for b in s.briefings]))
+    else:
+        parts.append("Learning briefing: none has been drafted yet.")
+    named = len(s.questionnaires) > 1
+    if s.questionnaires:
+        parts.append(_listed([_questionnaire(q, today, named) for q in s.questionnaires]))
+    elif any(b.published_on is not None for b in s.briefings):
+        parts.append("Assurance questionnaire: none has been sent.")
+    return _paragraphs(*parts)
+
+
+def _decisions(s: ReportSummary) -> list[str]:
+    """The decisions the figures ask of the subgroup, each with the fact behind it."""
+    out = []
+    if s.proposed:
+        out.append(
+            f"Agree {_the(s.proposed, 'proposed learning action')}, or say what should change "
+            "(listed in the action tracker)."
+        )
+    if s.executive:
+        out.append(
+            f"Decide what to do about {_the(s.executive, 'action')} more than "
+            f"{plural(s.executive_after_days, 'day')} overdue, now escalated to the Executive "
+            "(listed under overdue actions)."
+        )
+    if s.overdue - s.executive:
+        out.append(
+            f"Decide how to bring {_the(s.overdue - s.executive, 'overdue action')} not yet "
+            "escalated to the Executive back on track (listed under overdue actions)."
+        )
+    for agency, n in _not_received(s.audits):
+        out.append(
+            f"Decide whether to chase {agency}: {plural(n, 'return')} "
+            f"{'was' if n == 1 else 'were'} not received."
+        )
+    named = len(s.questionnaires) > 1
+    for q in s.questionnaires:
+        # Answers still to come by a deadline still to come ask nothing of the group yet.
+        if q.answered >= q.agencies or q.due_on is None or q.due_on >= s.dated:
+            continue
+        what = (
+            f"the assurance questionnaire “{q.title}”" if named else "the assurance questionnaire"
+        )
+        out.append(
+            f"Note that {what} has {q.answered} of {q.agencies} agencies' answers; decide "
+            "whether to extend its deadline and chase the agencies that have not answered. "
+            + answers_due(q.due_on, s.dated)
+        )
+    for b in s.briefings:
+        if b.status == "submitted":
+            out.append(
+                f"Approve the learning briefing “{b.title}” for publication: version "
+                f"{b.number} awaits approval."
+            )
+    return out
+
+
+def draft_report(s: ReportSummary) -> dict[str, str]:
+    """Editable plain text for a subgroup report's sections (``REPORT_SECTIONS``): an
+    executive summary a chair reads in two minutes (what was audited and when, what
+    moderation found, returns not received, where the learning actions stand, the
+    learning briefing and its assurance questionnaire) and the decisions asked of the
+    subgroup, a line starting "- " each (numbered when printed), or a sentence saying
+    none is needed. The commentary is the author's."""
+    decisions = _decisions(s)
+    return {
+        "summary": _summary(s),
+        "decisions": _bullets(decisions)
+        if decisions
+        else f"No decision is needed from {s.to} this time: the report is for information.",
+        "commentary": "",
     }

@@ -33,7 +33,9 @@ from app.db import rows_matched
 from app.errors import NotFound, StateError
 from app.identify.check import Problem
 
-SUBGROUP_SECTIONS = {"commentary": "Commentary for the subgroup"}
+# A subgroup report's sections, as the editor shows them: its executive summary and the
+# decisions it asks of the subgroup (drafted from the figures), then a commentary.
+SUBGROUP_SECTIONS = {key: heading for key, heading in drafting.REPORT_SECTIONS}
 
 
 def log_step(session: Session, action: str, version: BriefingVersion, **after) -> None:
@@ -183,6 +185,7 @@ def document_context(
         today=dated,
         settings=settings,
         suppressed=version.suppressed_tables,
+        sections=version.sections,
     )
 
 

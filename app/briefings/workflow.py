@@ -49,7 +49,7 @@ from app.briefings.service import (
     section_headings,
 )
 from app.clock import utcnow
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import rows_matched
 from app.errors import AppError, Conflict, FieldError, InvalidInput, StateError
 from app.identify import check as identify
@@ -80,19 +80,30 @@ def create(
     marking: Marking,
     public: bool,
     actor: Actor,
+    settings: Settings | None = None,
 ) -> BriefingVersion:
-    """A new briefing whose version 1 is a draft, its sections drafted from the audit;
-    the actor drafted it, and is its first author."""
+    """A new briefing whose version 1 is a draft, its sections drafted from the audit (a
+    subgroup report's summary and decisions from its figures as they stand today, under
+    ``settings``, the app's if not given); the actor drafted it, and is its first author."""
     if audit.status not in MODERATED:
         raise StateError(
             "A briefing is drafted from a moderated audit; this one is "
             f"{audit.status.value}. Finish moderation first."
         )
-    sections = (
-        drafting.draft_sections(session, audit=audit)
-        if kind == BriefingKind.BRIEFING
-        else {key: "" for key in SUBGROUP_SECTIONS}
-    )
+    if kind == BriefingKind.BRIEFING:
+        sections = drafting.draft_sections(session, audit=audit)
+    else:
+        today = clock.today()
+        sections = content.subgroup_report_context(
+            session,
+            audits=[audit],
+            subgroup_name=None,
+            marking=marking.value,
+            version_label="Version 1",
+            dated=today,
+            today=today,
+            settings=settings or get_settings(),
+        )["drafted"]
     briefing = Briefing(audit_id=audit.id, kind=kind, title=title, public=public)
     version = BriefingVersion(
         number=1,
@@ -118,7 +129,10 @@ def save(
     actor: Actor,
 ) -> BriefingVersion:
     """Save the editor's sections (a draft only), refusing a stale page. Whoever saves
-    becomes one of the version's authors."""
+    becomes one of the version's authors. The version keeps only its kind's sections:
+    text under a key it no longer has (a learning briefing's from before its seven
+    boxes, as ``drafting.current_sections`` shows it) is saved under the key it shows
+    in, or dropped."""
     require_status(session, version, VersionStatus.DRAFT)
     known = section_headings(version.briefing.kind)
     unknown = set(sections) - set(known)
@@ -136,7 +150,7 @@ def save(
         update(BriefingVersion)
         .where(BriefingVersion.id == version.id, BriefingVersion.lock_version == read_lock)
         .values(
-            sections={**version.sections, **sections},
+            sections={**_kept_sections(version), **sections},
             marking=marking,
             lock_version=read_lock + 1,
             author_ids=authors_with(version.author_ids, actor),
@@ -151,6 +165,16 @@ def save(
     session.expire(version)
     log_step(session, "briefing.edit", version, sections=sorted(sections))
     return get_version(session, version_id=version.id)
+
+
+def _kept_sections(version: BriefingVersion) -> dict[str, str]:
+    """A version's saved text under its kind's section keys only, to save the editor's
+    over: a learning briefing's as ``drafting.current_sections`` reads it; a subgroup
+    report's without the keys it no longer has (a section it does not have yet stays
+    missing: it shows the text drafted from the figures)."""
+    if version.briefing.kind == BriefingKind.BRIEFING:
+        return drafting.current_sections(version.sections)
+    return {k: v for k, v in version.sections.items() if k in SUBGROUP_SECTIONS}
 
 
 # --- the identification check ---------------------------------------------------------
