@@ -1,5 +1,6 @@
 """Admin pages for the partnership's agencies: the list (searched by name, filtered by
-kind and status, sorted; the choices kept in the address), adding one, deactivating."""
+kind and status, sorted; the choices kept in the address), adding one, deactivating;
+and its subgroups, each with the chair who is told of its overdue learning actions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
+from pydantic import BaseModel
 
 from app.agencies import service
 from app.agencies.models import AgencyKind
@@ -140,3 +142,71 @@ def deactivate(session: SessionDep, request: Request, agency_id: IdPath) -> Resp
     service.update_agency(session, agency=agency, changes={"active": False})
     flash(f"{agency.name} has been deactivated.")
     return redirect(request, "agencies.list")
+
+
+# --- subgroups and their chairs ---------------------------------------------------------
+
+
+class ChairChoice(BaseModel):
+    chair_user_id: int | None = None
+
+
+CHAIR = Form(
+    ChairChoice,
+    fields=("chair_user_id",),
+    messages={"chair_user_id": "Choose the chair from the list"},
+    refusals={"chair_user_id": "Choose someone with the subgroup chair role"},
+)
+
+
+@router.get("/admin/subgroups", name="agencies.subgroups")
+@transactional
+def subgroups(session: SessionDep, request: Request) -> Response:
+    """The partnership's subgroups and who chairs each: the chair is told when learning
+    actions of the audits the subgroup leads are overdue."""
+    items, _total = service.list_subgroups(session, params=PageParams(1, 200))
+    return render(
+        request,
+        "agencies/subgroups.html",
+        {"subgroups": items, "chairs": service.chair_names(session, items)},
+    )
+
+
+def _chair_page(request, session, subgroup, form: FormState, status_code: int = 200):
+    return render(
+        request,
+        "agencies/chair.html",
+        {
+            "subgroup": subgroup,
+            "form": form,
+            "chairs": [(str(i), name) for i, name in service.chairs(session).items()],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/subgroups/{subgroup_id}/chair", name="agencies.subgroup_chair")
+@transactional
+def subgroup_chair(session: SessionDep, request: Request, subgroup_id: IdPath) -> Response:
+    subgroup = service.get_subgroup(session, subgroup_id=subgroup_id)
+    chosen = str(subgroup.chair_user_id) if subgroup.chair_user_id else ""
+    return _chair_page(request, session, subgroup, CHAIR.state({"chair_user_id": chosen}))
+
+
+@router.post("/admin/subgroups/{subgroup_id}/chair", name="agencies.subgroup_chair_save")
+@transactional
+def subgroup_chair_save(
+    session: SessionDep, request: Request, subgroup_id: IdPath, posted: PostedForm
+) -> Response:
+    subgroup = service.get_subgroup(session, subgroup_id=subgroup_id)
+    try:
+        body = CHAIR.read(posted)  # blank: no chair
+        with CHAIR.submitting(session, posted):
+            service.update_subgroup(
+                session, subgroup=subgroup, changes={"chair_user_id": body.chair_user_id}
+            )
+    except FormInvalid as invalid:
+        return _chair_page(request, session, subgroup, invalid.state(), invalid.status_code)
+    chair = service.chairs(session).get(body.chair_user_id) if body.chair_user_id else None
+    flash(f"{chair} chairs the {subgroup.name}." if chair else f"The {subgroup.name} has no chair.")
+    return redirect(request, "agencies.subgroups")

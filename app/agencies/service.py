@@ -174,3 +174,14 @@ def chairs(session: Session) -> dict[int, str]:
             .order_by(func.lower(User.display_name), User.id)
         ).all()
     )
+
+
+def chair_names(session: Session, subgroups: list[Subgroup]) -> dict[int, str]:
+    """The chairs of ``subgroups`` by subgroup id (those with one), by name."""
+    ids = {s.chair_user_id for s in subgroups if s.chair_user_id}
+    names = (
+        dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    return {s.id: names[s.chair_user_id] for s in subgroups if s.chair_user_id in names}

@@ -69,3 +69,39 @@ def test_only_admins(anonymous_client, db):
     user = access.create_user(db, email="m@example.org", display_name="M", roles={Role.MODERATOR})
     browse_as(anonymous_client, db, user)
     assert anonymous_client.get("/admin/agencies").status_code == 403
+
+
+def test_choose_a_subgroups_chair_from_those_with_the_role(admin, db):
+    from app.agencies import service as agencies
+
+    subgroup = agencies.create_subgroup(db, name="QAPP", description="Case audits.")
+    chair = access.create_user(
+        db, email="chair@example.org", display_name="Casey Chair", roles={Role.SUBGROUP_CHAIR}
+    )
+    lead_agency = make_agency(db, name="Agency L")
+    not_a_chair = access.create_user(
+        db,
+        email="lead@example.org",
+        display_name="Lee Lead",
+        roles={Role.AGENCY_LEAD},
+        agency_id=lead_agency.id,
+    )
+    db.commit()
+    listed = admin.get("/admin/subgroups")
+    assert listed.status_code == 200 and "QAPP" in listed.text and "No chair" in listed.text
+    page = admin.get(f"/admin/subgroups/{subgroup.id}/chair")
+    assert "Casey Chair" in page.text and "Lee Lead" not in page.text  # only chairs offered
+    token = CSRF.search(page.text).group(1)
+    path = f"/admin/subgroups/{subgroup.id}/chair"
+    refused = admin.post(path, data={"csrf_token": token, "chair_user_id": str(not_a_chair.id)})
+    assert refused.status_code == 422
+    assert "govuk-error-summary" in refused.text
+    assert "Choose someone with the subgroup chair role" in refused.text
+    done = admin.post(path, data={"csrf_token": token, "chair_user_id": str(chair.id)})
+    assert done.status_code == 200 and "Casey Chair chairs the QAPP." in done.text
+    db.expire_all()
+    assert agencies.get_subgroup(db, subgroup_id=subgroup.id).chair_user_id == chair.id
+    cleared = admin.post(path, data={"csrf_token": token, "chair_user_id": ""})
+    assert "The QAPP has no chair." in cleared.text
+    db.expire_all()
+    assert agencies.get_subgroup(db, subgroup_id=subgroup.id).chair_user_id is None
