@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 # Control characters are refused at the edge: PostgreSQL cannot store NUL at all,
 # and a line break in a name breaks every one-line place it is shown.
@@ -216,6 +216,37 @@ def check_json_kind(model: type[BaseModel], name: str, value: Any) -> None:
         raise ValueError(f"must be {words}")
 
 
+def _stripped_limit(metadata: Any) -> int | None:
+    for item in metadata or ():
+        if isinstance(item, StringConstraints) and item.strip_whitespace and item.max_length:
+            return item.max_length
+    return None
+
+
+@cache
+def _raw_max_length(model: type[BaseModel], name: str) -> int | None:
+    """The most characters a text field stripped of surrounding spaces takes, if it has
+    a most: its JSON schema's ``maxLength``, which applies to the text as sent."""
+    field = model.model_fields[name]
+    found = _stripped_limit(field.metadata)
+    for arg in typing.get_args(field.annotation):  # ``Text | None``
+        found = found or _stripped_limit(getattr(arg, "__metadata__", None))
+    return found
+
+
+def check_raw_length(model: type[BaseModel], name: str, value: Any) -> None:
+    """Text longer than the field's ``maxLength`` as sent is refused, even where what is
+    left once its surrounding spaces are stripped would fit: the schema promises that
+    (and pydantic, stripping first, would accept it)."""
+    if isinstance(value, str) and (most := _raw_max_length(model, name)) is not None:
+        if len(value) > most:
+            raise PydanticCustomError(
+                "string_too_long",
+                "String should have at most {max_length} characters",
+                {"max_length": most},
+            )
+
+
 def _null_refused(schema: dict[str, Any], cls: Any) -> None:
     """A request model's JSON schema without null where ``reject_null`` refuses it:
     ``{"anyOf": [X, {"type": "null"}], "default": null}`` becomes X, optional still
@@ -253,6 +284,7 @@ class RequestModel(BaseModel):
         # A page's form sends text (FORM_CONTEXT); a JSON body must say what it means.
         if not (info.context or {}).get("form") and info.field_name is not None:
             check_json_kind(cls, info.field_name, value)
+            check_raw_length(cls, info.field_name, value)
         return value
 
     @field_validator("*", mode="after")

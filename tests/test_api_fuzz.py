@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.config import SchemathesisConfig
 from sqlalchemy import delete, select, update
@@ -30,11 +31,14 @@ from sqlalchemy import delete, select, update
 from app.access import service as access
 from app.access.models import ApiToken, Role, User, UserRole
 from app.agencies.models import Agency
+from app.audit_templates import sheets
+from app.audit_templates.schemas import TemplateContent
 from app.clock import utcnow
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
 from tests.conftest import BACKEND
+from tests.helpers.factories import template_content
 
 ROLES = (Role.ADMIN, Role.MODERATOR, Role.AGENCY_LEAD)
 # Hypothesis keeps caches (no examples: database=None) in .hypothesis under the working
@@ -127,6 +131,20 @@ CONFIG = SchemathesisConfig.from_dict(
             },
         },
     }
+)
+# A template workbook's body (XLSX) is not made from a JSON schema: a real workbook, a
+# file that is no workbook, and random bytes.
+schemathesis.openapi.media_type(
+    sheets.MEDIA_TYPE,
+    st.sampled_from(
+        [
+            sheets.workbook_of(
+                TemplateContent.model_validate(template_content(name="Fuzzed workbook"))
+            ),
+            b"not a workbook",
+        ]
+    )
+    | st.binary(max_size=64),
 )
 schema = schemathesis.openapi.from_dict(_document(), config=CONFIG)
 

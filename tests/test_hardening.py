@@ -197,6 +197,28 @@ class TestEveryTextField:
         assert self.Probe(name="a\tb\r\nc").name == "a\tb\r\nc"
 
 
+class TestLengthAsSent:
+    """Found by schemathesis: a theme's name of 101 characters, 100 of them spaces round
+    one digit, was accepted although the schema says at most 100 (pydantic strips the
+    spaces, then counts). The schema's ``maxLength`` holds for the text as sent, in every
+    stripped text field, and the page's words for too long still apply."""
+
+    @pytest.mark.parametrize("padded", [" 0" + " " * 99, "x" * 101])
+    def test_too_long_as_sent_is_422(self, client, padded):
+        r = client.post(f"{API}/themes", json={"name": padded})
+        assert r.status_code == 422
+        assert [e["field"] for e in r.json()["errors"]] == ["name"]
+
+    def test_surrounding_spaces_within_the_limit_are_still_stripped(self, client):
+        r = client.post(f"{API}/themes", json={"name": "  Curiosity about the family  "})
+        assert r.status_code == 201 and r.json()["name"] == "Curiosity about the family"
+
+    def test_a_patch_field_too(self, client):
+        made = client.post(f"{API}/themes", json={"name": "Neglect and home conditions"}).json()
+        r = client.patch(f"{API}/themes/{made['id']}", json={"name": " 0" + " " * 99})
+        assert r.status_code == 422
+
+
 class TestDates:
     @pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31"])
     def test_a_date_answer_outside_1900_to_2100_is_422(self, client, db, day):
