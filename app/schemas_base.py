@@ -238,13 +238,13 @@ def check_raw_length(model: type[BaseModel], name: str, value: Any) -> None:
     """Text longer than the field's ``maxLength`` as sent is refused, even where what is
     left once its surrounding spaces are stripped would fit: the schema promises that
     (and pydantic, stripping first, would accept it)."""
-    if isinstance(value, str) and (most := _raw_max_length(model, name)) is not None:
-        if len(value) > most:
-            raise PydanticCustomError(
-                "string_too_long",
-                "String should have at most {max_length} characters",
-                {"max_length": most},
-            )
+    most = _raw_max_length(model, name) if isinstance(value, str) else None
+    if most is not None and len(value) > most:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters",
+            {"max_length": most},
+        )
 
 
 def _null_refused(schema: dict[str, Any], cls: Any) -> None:
