@@ -13,7 +13,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.access import service as access
 from app.access.models import Role
 from app.access.policy import SYSTEM
 from app.actions import service as actions
@@ -22,7 +21,7 @@ from app.agencies import service as agencies
 from app.config import Settings
 from app.notifications import courier, escalation
 from app.notifications.models import Notification, NotificationStatus
-from tests.helpers.factories import make_audit
+from tests.helpers.factories import make_audit, make_person
 from tests.helpers.smtp import running_inbox
 
 DUE = date(2027, 3, 31)
@@ -44,13 +43,7 @@ def world(db):
     police, school = sorted(audit.agencies, key=lambda a: a.id)
 
     def person(address, name, role, agency=None):
-        return access.create_user(
-            db,
-            email=address,
-            display_name=name,
-            roles={role},
-            agency_id=agency.id if agency else None,
-        )
+        return make_person(db, address, name, role, agency)
 
     people = {
         "owner": person("owner@example.org", "Olu Owner", Role.AUDITOR, police),

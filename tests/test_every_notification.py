@@ -16,7 +16,6 @@ import pytest
 from notifications_python_client.errors import HTTPError
 from sqlalchemy import func, select
 
-from app.access import service as access
 from app.access.models import Role
 from app.access.policy import SYSTEM
 from app.actions import service as actions
@@ -43,7 +42,7 @@ from app.notifications.models import Notification
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import actor_of
-from tests.helpers.factories import make_audit
+from tests.helpers.factories import make_audit, make_person
 from tests.helpers.smtp import running_inbox
 
 DUE = date(2027, 3, 31)
@@ -67,13 +66,7 @@ def world(db):
     police, school = sorted(audit.agencies, key=lambda a: a.id)
 
     def person(address, name, role, agency=None):
-        return access.create_user(
-            db,
-            email=address,
-            display_name=name,
-            roles={role},
-            agency_id=agency.id if agency else None,
-        )
+        return make_person(db, address, name, role, agency)
 
     people = {
         "auditor": person("pc@example.org", "PC Auditor", Role.AUDITOR, police),

@@ -35,7 +35,7 @@ from app.notifications.models import Notification, NotificationStatus
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
 from tests.helpers.access import actor_of
-from tests.helpers.factories import make_audit
+from tests.helpers.factories import make_audit, make_person
 from tests.helpers.smtp import running_inbox
 
 
@@ -61,13 +61,7 @@ def world(db):
     police, school = sorted(audit.agencies, key=lambda a: a.id)
 
     def person(address, name, role, agency=None):
-        return access.create_user(
-            db,
-            email=address,
-            display_name=name,
-            roles={role},
-            agency_id=agency.id if agency else None,
-        )
+        return make_person(db, address, name, role, agency)
 
     people = {
         "police": person("pc@example.org", "PC Auditor", Role.AUDITOR, police),

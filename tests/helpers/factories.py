@@ -95,3 +95,16 @@ def make_audit(
         lifecycle.open_audit(session, audit=audit, confirm=True)
     session.flush()
     return audit
+
+
+def make_person(session: Session, address: str, name: str, role, agency: Agency | None = None):
+    """A person with one role (in ``agency``, for an auditor or agency lead)."""
+    from app.access import service as access
+
+    return access.create_user(
+        session,
+        email=address,
+        display_name=name,
+        roles={role},
+        agency_id=agency.id if agency else None,
+    )
