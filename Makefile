@@ -85,6 +85,7 @@ SCREENSHOT_DATE := 2026-11-23
 screenshots: install system-deps
 	AUDIT_TEST_DB=sqlite $(BIN)/pytest -n 0 -q tests/browser \
 		tests/briefings/test_render.py::TestAccessiblePdf::test_page_one_screenshots \
+		tests/briefings/test_seven_minute.py::TestTheDemosPdf::test_both_pages_are_saved_as_screenshots \
 		--clock-at=$(SCREENSHOT_DATE) --screenshots=docs/screenshots
 
 # The load test's locust is an optional extra (bench), installed here only.

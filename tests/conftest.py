@@ -154,6 +154,7 @@ def pytest_runtest_protocol(item, nextitem):
     import time_machine
 
     with time_machine.travel(datetime.now(UTC) + offset, tick=True):
+        datetime.now(UTC)  # its ticking starts at the first reading (tests/helpers/clocked.py)
         return (yield)
 
 
