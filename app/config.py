@@ -5,12 +5,29 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "case-audit.db"
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+class SsoProvider(BaseModel):
+    """An identity provider people sign in with (OpenID Connect). Only ``issuer`` is
+    trusted: an ID token from any other issuer is refused, so a multi-tenant endpoint
+    lets in only the tenant named here. ``domains`` maps each e-mail domain it signs in
+    to the agency (by name) its people belong to; a domain in ``self_registration``
+    lets someone unknown ask for an account, which waits for approval."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")  # in its sign-in address
+    name: str = Field(min_length=1, max_length=100)  # "Sign in with <name>"
+    issuer: str = Field(min_length=1, max_length=500)
+    client_id: str = Field(min_length=1)
+    client_secret: str = ""
+    domains: dict[str, str] = Field(default_factory=dict)
+    self_registration: list[str] = Field(default_factory=list)
+    scopes: str = "openid email profile"
 
 
 class Settings(BaseSettings):
@@ -44,6 +61,18 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(default=5, ge=1, le=100)
     sign_in_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     api_token_max_days: int = Field(default=365, ge=1, le=3650)
+    # One-time links e-mailed to people (an invitation, a password reset) work once,
+    # for this many hours.
+    account_link_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # Single sign-on (OpenID Connect, app/access/sso.py): the identity providers, as a
+    # JSON list (README, "Single sign-on"); none: passwords only.
+    sso_providers: list[SsoProvider] = Field(default_factory=list)
+    # Joiners, movers and leavers (app/access/leavers.py): an account unused this many
+    # days is disabled, its holder told this many days before; an agency lead reviews
+    # their agency's accounts this often.
+    inactive_after_days: int = Field(default=90, ge=7, le=3650)
+    inactivity_notice_days: int = Field(default=14, ge=1, le=90)
+    access_review_every_days: int = Field(default=91, ge=7, le=3650)
     max_request_bytes: int = Field(default=2_000_000, ge=10_000)
 
     # Learning actions: an overdue action is escalated to the audit's lead subgroup at

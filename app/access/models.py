@@ -61,6 +61,12 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Joiners, movers and leavers (app/access/leavers.py): when they last signed in (or
+    # their token was last used); when they were told their unused account would be
+    # disabled; and why it was disabled ("inactive", or by whom), while it is.
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    inactivity_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
 
     agency: Mapped[Agency | None] = relationship(lazy="raise")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -205,3 +211,103 @@ class RoleGrantRequest(Base):
     decided_by_label: Mapped[str] = mapped_column(String(320), default="")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(1000), default="")  # why it was refused
+
+
+class LinkPurpose(StrEnum):
+    INVITATION = "invitation"  # set a password and an authenticator (or use SSO)
+    RESET = "reset"  # set a new password, the authenticator still asked for
+
+
+class AccountLink(Base):
+    """A one-time link e-mailed to someone: an invitation to their new account, or a
+    password reset. Only the token's digest is kept; it works once, until
+    ``expires_at`` (app/access/links.py)."""
+
+    __tablename__ = "account_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose, "link_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_by_label: Mapped[str] = mapped_column(String(320), default="")
+
+
+class ExternalIdentity(Base):
+    """A person's account at an identity provider (OpenID Connect): the issuer and the
+    subject it gives them, never reused for anyone else; what single sign-on matches
+    (app/access/sso.py), the e-mail address only the first time."""
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SsoRegistration(Base):
+    """Someone the identity provider knows, in an agency's e-mail domain that allows it,
+    signing in for the first time with no account: they wait for an administrator (or
+    their agency's lead) to approve, and choose their roles, or refuse."""
+
+    __tablename__ = "sso_registration"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(60))
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[GrantDecision] = mapped_column(
+        str_enum(GrantDecision, "registration_decision"), default=GrantDecision.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_by_label: Mapped[str] = mapped_column(String(320), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class SsoAttempt(Base):
+    """One sign-in sent to an identity provider and not yet back: its ``state`` (kept as
+    a digest), bound to the browser that started it (a cookie's digest), with the
+    ``nonce`` the ID token must carry and the PKCE verifier. Used once; stale after a
+    few minutes."""
+
+    __tablename__ = "sso_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(60))
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccessReview(Base):
+    """An agency lead's review of their agency's accounts (each quarter): who they
+    confirmed still needs access, and whose access they removed."""
+
+    __tablename__ = "access_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reviewed_by_label: Mapped[str] = mapped_column(String(320))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kept: Mapped[list] = mapped_column(JSON)  # user ids confirmed
+    removed: Mapped[list] = mapped_column(JSON)  # user ids disabled by the review
