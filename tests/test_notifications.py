@@ -265,3 +265,39 @@ class TestPages:
         for kind in kinds:
             subject, body = service.render(kind, SAMPLE)
             assert subject and "Dear Sam Auditor," in body and "{{" not in body
+
+
+class TestOneTimeLinks:
+    def test_a_link_is_not_kept_once_its_email_has_gone(self, db, world):
+        """An invitation's or reset's e-mail carries a working link: once sent (or
+        given up), the copy the service keeps has it taken out."""
+        *_, people = world
+        link = "https://case-audit.example.org/invitations/secret-token-0123"
+        made = {
+            kind: service.queue(
+                db,
+                kind=kind,
+                users=[people["police"]],
+                context={
+                    "partnership": "Westshire",
+                    "invited_by": "Alex Admin",
+                    "agency": "Police",
+                    "sso": "",
+                    "expires": "9:30am on 8 December 2026",
+                    "link": link,
+                },
+                object_type="user",
+                object_id=people["police"].id,
+            )[0]
+            for kind in ("invitation", "password_reset")
+        }
+        assert all(link in n.body for n in made.values())  # until it is sent
+
+        sent: list[str] = []
+        sender = ("test", lambda n: sent.append(n.body))
+        factory = lambda: nullcontext(db)  # noqa: E731
+        done = service.send_due(factory, settings=Settings(database_url="sqlite://"), sender=sender)
+        assert len(done.sent) == 2 and all(link in body for body in sent)  # it went
+        for n in made.values():
+            db.refresh(n)
+            assert link not in n.body and service.LINK_REMOVED in n.body

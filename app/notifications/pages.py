@@ -38,6 +38,9 @@ SAMPLE = {
     "themes": "Voice of the child, Strategy discussions",
     "updated": False,
     "subscriptions": "https://case-audit.example.org/notifications/themes",
+    "invited_by": "Alex Admin",
+    "sso": "Westshire Police",
+    "expires": "9:30am on 8 December 2026",
     "link": "https://case-audit.example.org/my-work",
 }
 

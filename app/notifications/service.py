@@ -22,6 +22,7 @@ runs one round, for cron (app/notifications/courier.py).
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -43,6 +44,11 @@ from app.notifications.models import Notification, NotificationStatus
 log = logging.getLogger(__name__)
 
 EMAILS = PROJECT_ROOT / "templates" / "notifications" / "email"
+# E-mails that carry a one-time link (an invitation, a password reset): once sent or
+# given up, the link is taken out of the kept copy, so the database never holds a
+# working link for longer than it waits to be sent.
+SECRET_KINDS = frozenset({"invitation", "password_reset"})
+LINK_REMOVED = "[the link was sent by e-mail and is not kept]"
 MAX_ATTEMPTS = 5
 # The wait before each retry: 1, 4, 16, 64 minutes.
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=4), timedelta(minutes=16))
@@ -228,12 +234,18 @@ def send_due(
     name, send = chosen
     now = now or utcnow()
     with factory() as session:
+        stale = (
+            Notification.status == NotificationStatus.SENDING,
+            Notification.claimed_at < now - STALE_CLAIM,
+        )
+        for kept in session.scalars(
+            select(Notification).where(*stale, Notification.kind.in_(SECRET_KINDS))
+        ):
+            kept.body = _without_links(kept.body)
+        session.flush()
         session.execute(
             update(Notification)
-            .where(
-                Notification.status == NotificationStatus.SENDING,
-                Notification.claimed_at < now - STALE_CLAIM,
-            )
+            .where(*stale)
             .values(
                 status=NotificationStatus.FAILED,
                 last_error="The courier stopped while sending: not sent again, in case it went.",
@@ -290,5 +302,14 @@ def send_due(
                 notification.status = NotificationStatus.SENT
                 notification.sent_at = now
                 done.sent.append(notification_id)
+            if notification.kind in SECRET_KINDS and notification.status != (
+                NotificationStatus.QUEUED
+            ):
+                notification.body = _without_links(notification.body)
             session.commit()
     return done
+
+
+def _without_links(body: str) -> str:
+    """The e-mail as kept once its one-time link has gone: every address taken out."""
+    return re.sub(r"https?://\S+", LINK_REMOVED, body)
