@@ -275,6 +275,16 @@ ROUTE_RULES: dict[str, P] = {
     "api.briefings.approve": P.BRIEFING_APPROVE,
     "api.briefings.suppress_table": P.BRIEFING_EDIT,
     "api.briefings.show_table_numbers": P.BRIEFING_EDIT,
+    "api.briefings.list": P.BRIEFING_EDIT,
+    "api.briefings.create": P.BRIEFING_EDIT,
+    "api.briefings.get": P.BRIEFING_EDIT,
+    "api.briefings.save": P.BRIEFING_EDIT,
+    "api.briefings.submit": P.BRIEFING_EDIT,
+    "api.briefings.send_back": P.BRIEFING_APPROVE,
+    "api.briefings.publish": P.BRIEFING_EDIT,
+    "api.briefings.withdraw": P.BRIEFING_EDIT,
+    "api.briefings.new_version": P.BRIEFING_EDIT,
+    "api.briefings.preview": P.BRIEFING_EDIT,
     # the library: public briefings for anyone, the rest for anyone signed in (checked
     # by the service, which answers 404 for what the person may not see)
     "briefings.library": P.PUBLIC,

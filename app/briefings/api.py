@@ -1,8 +1,14 @@
 """Briefings over JSON.
 
-A briefing version: reading where it stands (who drafted it, who approved it, what the
-identification check found), showing a table's small counts of children as "fewer than
-N" (and every number again), and approving it. The rest of that workflow is on the pages.
+Everything the briefing pages do, by the same workflow: the editors' list (each
+briefing's newest version, searched, filtered and sorted as the page is), drafting a
+briefing from a moderated audit, a briefing with every version, and a version: reading
+where it stands (who drafted it, who approved it, what the identification check found,
+its sections), saving its sections (under the editor's optimistic lock), showing a
+table's small counts of children as "fewer than N" (and every number again),
+submitting it, approving it, sending it back, publishing it (queued: the PDF is made by
+the renderer, never in a request), withdrawing it, starting the next version, and its
+HTML preview.
 
 The library, as its pages show it: published briefings searched and filtered (public
 ones without signing in, every one signed in), a briefing with its versions, and its
@@ -17,20 +23,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from app import clock
 from app.access.browser import client_address
 from app.access.csrf import CSRF_HEADER
 from app.access.policy import Actor, Via, may_lead_agency
 from app.access.signin import counted_as
-from app.briefings import assurance, library, service, suppression, workflow
-from app.briefings.models import Briefing, BriefingVersion
+from app.audits import service as audits
+from app.briefings import assurance, content, drafting, library, service, suppression, workflow
+from app.briefings.models import Briefing, BriefingKind, BriefingVersion, VersionStatus
 from app.briefings.schemas import (
     Approve,
     AssuranceLaunch,
     AssuranceOut,
+    BriefingCreate,
+    BriefingOut,
+    BriefingRowOut,
+    BriefingSort,
+    BriefingSubmit,
     BriefingVersionOut,
     DownloadCountsOut,
     Feedback,
@@ -38,23 +52,60 @@ from app.briefings.schemas import (
     LibraryEntryOut,
     LibraryItemOut,
     LibraryVersionOut,
+    PublishIn,
+    SectionsSave,
+    SendBack,
     SuppressTable,
+    Withdraw,
 )
 from app.config import Settings
 from app.deps import IdPath, IdQuery, SessionDep, check_csrf, transactional
+from app.errors import NotFound
+from app.middleware import PREVIEW_CSP
 from app.pagination import Page, PageDep
 from app.returns import reading
 from app.returns import service as returns
 from app.returns.schemas import DraftSave, ReturnOut, Submit
-from app.schemas_base import WrittenDate
+from app.schemas_base import OneLine, WrittenDate
 
 router = APIRouter(prefix="/api/v1", tags=["briefings"])
+
+# OpenAPI descriptions of a step's refusals, in the shape FastAPI's `responses` takes.
+STEP_REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The version is not in a status that allows this step."},
+}
+CHECKED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The version is not a draft."},
+    422: {
+        "description": "The identification check refused it: ``errors`` lists every "
+        "problem (``document``: something identifying, to fix; ``table-<key>``: a "
+        'table\'s small counts of children, to show as "fewer than N"; '
+        "``confirm_small_counts``: something in the text to check, then confirm)."
+    },
+}
+
+
+def _section_texts(version: BriefingVersion) -> dict[str, str]:
+    """The version's saved text by section, as the editor shows it: a learning briefing
+    saved before its seven boxes as ``drafting.current_sections`` maps it."""
+    if version.briefing.kind == BriefingKind.BRIEFING:
+        return drafting.current_sections(version.sections)
+    return dict(version.sections)
+
+
+def _page_one_percent(version: BriefingVersion, texts: dict[str, str]) -> int | None:
+    """How much of a learning briefing's page 1 its text fills, as the editor shows it."""
+    if version.briefing.kind != BriefingKind.BRIEFING:
+        return None
+    return content.page_one_fill(texts, version.briefing.title).percent
 
 
 def _out(
     session: Session, version: BriefingVersion, actor: Actor, settings: Settings
 ) -> BriefingVersionOut:
     check = workflow.check_as_read(session, version=version, actor=actor, settings=settings)
+    texts = _section_texts(version)
+    headings = service.section_headings(version.briefing.kind)
     return BriefingVersionOut.model_validate(
         {
             "id": version.id,
@@ -78,8 +129,136 @@ def _out(
             "suppressed_tables": version.suppressed_tables,
             "check_report": check,
             "check_digest": service.report_digest(check),
+            "lock_version": version.lock_version,
+            "sections": [
+                {"key": key, "heading": heading, "text": texts.get(key, "")}
+                for key, heading in headings.items()
+            ],
+            "page_one_percent": _page_one_percent(version, texts),
+            "withdrawn_reason": version.withdrawn_reason,
         }
     )
+
+
+# --- the editors' list, a new briefing, and a briefing with its versions -------------
+
+
+@router.get("/briefings", name="api.briefings.list")
+@transactional
+def list_briefings(
+    session: SessionDep,
+    actor: Actor,
+    params: PageDep,
+    audit_id: Annotated[IdQuery, Query(description="One audit's briefings.")] = None,
+    q: Annotated[str, Query(max_length=200, description="Words in the title."), OneLine] = "",
+    status_: Annotated[
+        VersionStatus | None,
+        Query(alias="status", description="The newest version's status."),
+    ] = None,
+    kind: BriefingKind | None = None,
+    sort: Annotated[
+        BriefingSort,
+        Query(description='A column; "-" first for descending. Newest first by default.'),
+    ] = BriefingSort.CREATED_DESC,
+) -> Page[BriefingRowOut]:
+    """Every briefing's newest version, as the editors' list shows them: of one audit
+    (404 for an audit you may not see), with ``q`` in the title, in one status, of one
+    kind."""
+    if audit_id is not None:
+        audits.get_audit(session, audit_id=audit_id, actor=actor)
+    found = service.latest_versions(
+        session,
+        audit_id=audit_id,
+        q=q.strip() or None,
+        status=status_,
+        kind=kind,
+        sort=sort.value,
+    )
+    shown = found[params.offset : params.offset + params.per_page]
+    items = [
+        {
+            "briefing_id": v.briefing_id,
+            "version_id": v.id,
+            "number": v.number,
+            "title": v.briefing.title,
+            "kind": v.briefing.kind,
+            "public": v.briefing.public,
+            "audit_id": v.briefing.audit_id,
+            "audit_title": v.briefing.audit.title,
+            "status": v.status,
+            "render_status": v.render_status,
+            "created_at": v.created_at,
+            "submitted_at": v.submitted_at,
+            "published_on": v.published_on,
+        }
+        for v in shown
+    ]
+    return Page[BriefingRowOut].build(items, len(found), params)
+
+
+@router.post(
+    "/audits/{audit_id}/briefings",
+    name="api.briefings.create",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "The audit is not moderated yet (learning or closed)."}},
+)
+@transactional
+def create_briefing(
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, body: BriefingCreate
+) -> BriefingVersionOut:
+    """Draft a briefing from a moderated audit (in learning, or closed: 409 otherwise):
+    its version 1, a draft whose sections are drafted from the audit's findings and
+    actions (a subgroup report's summary and decisions from its figures), written by
+    you."""
+    settings = request.app.state.settings
+    audit = audits.get_audit(session, audit_id=audit_id, actor=actor)
+    version = workflow.create(
+        session,
+        audit=audit,
+        kind=body.kind,
+        title=body.title,
+        marking=body.marking,
+        public=body.public,
+        actor=actor,
+        settings=settings,
+    )
+    return _out(session, version, actor, settings)
+
+
+def _briefing(session: Session, briefing_id: int) -> Briefing:
+    briefing = session.scalar(
+        select(Briefing)
+        .where(Briefing.id == briefing_id)
+        .options(selectinload(Briefing.versions), selectinload(Briefing.audit))
+    )
+    if briefing is None:
+        raise NotFound(f"There is no briefing with id {briefing_id}.")
+    return briefing
+
+
+@router.get("/briefings/{briefing_id}", name="api.briefings.get")
+@transactional
+def get_briefing(session: SessionDep, briefing_id: IdPath) -> BriefingOut:
+    """A briefing and every version of it, newest first, whatever its status (the
+    library shows only the published ones: ``/library/{briefing_id}``)."""
+    briefing = _briefing(session, briefing_id)
+    return BriefingOut.model_validate(
+        {
+            "id": briefing.id,
+            "title": briefing.title,
+            "kind": briefing.kind,
+            "public": briefing.public,
+            "audit_id": briefing.audit_id,
+            "audit_title": briefing.audit.title,
+            "theme": briefing.audit.theme or "",
+            "created_at": briefing.created_at,
+            "assurance_audit_id": briefing.assurance_audit_id,
+            "versions": sorted(briefing.versions, key=lambda v: v.number, reverse=True),
+        }
+    )
+
+
+# --- a version ------------------------------------------------------------------------
 
 
 @router.get("/briefings/versions/{version_id}", name="api.briefings.version")
@@ -113,6 +292,174 @@ def approve(
         check_seen=body.check_seen,
     )
     return _out(session, version, actor, settings)
+
+
+@router.put(
+    "/briefings/versions/{version_id}/sections",
+    name="api.briefings.save",
+    responses={
+        409: {
+            "description": "Stale: someone saved the version since you read its "
+            "lock_version (nothing was saved: read it again), or it is not a draft."
+        },
+        422: {"description": "A section the kind does not have, or a value not valid."},
+    },
+)
+@transactional
+def save_sections(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, body: SectionsSave
+) -> BriefingVersionOut:
+    """Save a draft's sections and marking, as the editor saves them: the sections given
+    (the others are kept), under the ``lock_version`` you read. You become one of the
+    version's authors, so you may not approve it."""
+    version = service.get_version(session, version_id=version_id)
+    saved = workflow.save(
+        session,
+        version=version,
+        sections=body.sections,
+        marking=body.marking,
+        read_lock=body.lock_version,
+        actor=actor,
+    )
+    return _out(session, saved, actor, request.app.state.settings)
+
+
+@router.post(
+    "/briefings/versions/{version_id}/submit", name="api.briefings.submit", responses=CHECKED
+)
+@transactional
+def submit(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, body: BriefingSubmit
+) -> BriefingVersionOut:
+    """Submit a draft for approval; the identification check runs first, and refuses it
+    (422, every problem listed) while it finds anything that identifies a child, a
+    table's small counts of children not shown as "fewer than N", or things in the text
+    to check that are not confirmed (``confirm_small_counts``). The approvers are told."""
+    settings = request.app.state.settings
+    version = service.get_version(session, version_id=version_id)
+    workflow.submit(
+        session,
+        version=version,
+        actor=actor,
+        settings=settings,
+        confirm_small_counts=body.confirm_small_counts,
+    )
+    return _out(session, version, actor, settings)
+
+
+@router.post(
+    "/briefings/versions/{version_id}/send-back",
+    name="api.briefings.send_back",
+    responses={
+        409: {"description": "The version is not submitted or approved, or is being published."}
+    },
+)
+@transactional
+def send_back(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, body: SendBack
+) -> BriefingVersionOut:
+    """Send a submitted or approved version back to draft, with a note for its authors;
+    its approvals are removed."""
+    version = service.get_version(session, version_id=version_id)
+    workflow.send_back(session, version=version, note=body.note)
+    return _out(session, version, actor, request.app.state.settings)
+
+
+@router.post(
+    "/briefings/versions/{version_id}/publish",
+    name="api.briefings.publish",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        409: {
+            "description": "The version is not approved, or the briefing's assurance "
+            "questionnaire was launched already."
+        },
+        422: {"description": "The answers would be due today or earlier."},
+    },
+)
+@transactional
+def publish(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    version_id: IdPath,
+    body: PublishIn,
+    background: BackgroundTasks,
+) -> BriefingVersionOut:
+    """Publish an approved version, as the editor does: it is queued
+    (``render_status`` queued) and this returns at once (202); the renderer makes the
+    PDF, checks it as printed and publishes it (``status`` published, ``render_status``
+    done), or sends it back to draft with what the check found. Read the version again
+    to see which. Asking again while it is queued changes nothing."""
+    version = service.get_version(session, version_id=version_id)
+    workflow.publish(session, version=version, assurance_due_on=body.assurance_due_on)
+    renders = getattr(request.app.state, "renders", None)
+    if renders is not None:
+        # Runs once the response is sent, so after this request has committed.
+        background.add_task(renders.kick)
+    return _out(session, version, actor, request.app.state.settings)
+
+
+@router.post(
+    "/briefings/versions/{version_id}/withdraw",
+    name="api.briefings.withdraw",
+    responses={
+        409: {"description": "The version is not published."},
+        422: {"description": "No reason given."},
+    },
+)
+@transactional
+def withdraw(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath, body: Withdraw
+) -> BriefingVersionOut:
+    """Withdraw a published version, saying why: the library no longer serves it (nor
+    the briefing's earlier versions)."""
+    version = service.get_version(session, version_id=version_id)
+    workflow.withdraw(session, version=version, reason=body.reason)
+    return _out(session, version, actor, request.app.state.settings)
+
+
+@router.post(
+    "/briefings/versions/{version_id}/new-version",
+    name="api.briefings.new_version",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "Another version of the briefing is still being worked on."}},
+)
+@transactional
+def new_version(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath
+) -> BriefingVersionOut:
+    """Start the briefing's next version: a draft copied from this one, drafted by you
+    (409 while another version is a draft, submitted or approved)."""
+    version = service.get_version(session, version_id=version_id)
+    draft = workflow.new_version(session, version=version, actor=actor)
+    return _out(session, draft, actor, request.app.state.settings)
+
+
+@router.get(
+    "/briefings/versions/{version_id}/preview",
+    name="api.briefings.preview",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The document as HTML, as the editor's preview shows it.",
+            "content": {"text/html": {}},
+        }
+    },
+)
+@transactional
+def preview(session: SessionDep, request: Request, version_id: IdPath) -> Response:
+    """The document as it will print, as HTML, made in this request as the editor's
+    preview is (from the version's sections and the audit as it stands now). No PDF:
+    a PDF is only ever made by the renderer, once, when the version is published."""
+    from app.briefings import render as rendering
+
+    version = service.get_version(session, version_id=version_id)
+    context = service.document_context(
+        session, version=version, settings=request.app.state.settings
+    )
+    html = rendering.html_for(version.briefing.kind.value, context)
+    return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_CSP})
 
 
 @router.post(

@@ -1,10 +1,12 @@
 """What the briefing pages accept: drafting a briefing, saving its sections, sending it
 back, publishing and withdrawing it (the pages check their forms with these models, as
-other pages check theirs with the API's); and the JSON API's version and approval."""
+other pages check theirs with the API's); and the JSON API's: the same steps, the
+editors' list, a briefing and its versions, approval, and the library."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
 
@@ -13,17 +15,22 @@ from pydantic import Field, StringConstraints, create_model
 from app.audits.models import AuditStatus
 from app.briefings.models import BriefingKind, Marking, RenderStatus, VersionStatus
 from app.returns.models import ReturnStatus
-from app.schemas_base import Name, PlainText, RequestModel, ResponseModel
+from app.schemas_base import MAX_ID, Name, PlainText, RequestModel, ResponseModel
 
 SectionText = Annotated[str, StringConstraints(max_length=20_000), PlainText]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PlainText]
 
 
 class BriefingCreate(RequestModel):
-    kind: BriefingKind
+    kind: BriefingKind = Field(
+        description="A learning briefing for practitioners (the 7-minute briefing), or a "
+        "report for a subgroup."
+    )
     title: Name
-    marking: Marking
-    public: bool
+    marking: Marking = Field(description="The protective marking printed on every page.")
+    public: bool = Field(
+        description="Once published, anyone may read and download it without signing in."
+    )
 
 
 class BriefingSave(RequestModel):
@@ -41,11 +48,11 @@ def sections_model(keys: tuple[str, ...]) -> type[BriefingSave]:
 
 
 class SendBack(RequestModel):
-    note: Note = ""
+    note: Note = Field("", description="What needs changing, for its authors.")
 
 
 class Withdraw(RequestModel):
-    reason: Note
+    reason: Note = Field(description="Why it is withdrawn (required).")
 
 
 class Publish(RequestModel):
@@ -75,6 +82,50 @@ class SuppressTable(RequestModel):
         description="The key of a table of children in the document (the check's "
         "problems name it as their table).",
     )
+
+
+# --- the workflow over JSON: saving, submitting, sending back, publishing, withdrawing ---
+
+
+LockVersion = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class SectionsSave(RequestModel):
+    """A draft's sections, as the editor saves them (its ``lock_version`` read with it)."""
+
+    lock_version: LockVersion = Field(
+        description="The version's lock_version as you read it: the save is refused (409) "
+        "if someone saved it since."
+    )
+    marking: Marking = Field(description="The protective marking printed on every page.")
+    sections: dict[str, SectionText] = Field(
+        description="Text by section key (the version's ``sections`` list the keys its "
+        "kind has, each up to 20,000 characters): the sections given are saved, the "
+        "others kept as they are. A key the kind does not have is refused (422)."
+    )
+
+
+class BriefingSubmit(RequestModel):
+    confirm_small_counts: bool = Field(
+        False,
+        description="The small groups, long numbers and postcode districts the "
+        "identification check lists in the text cannot identify anyone (a table's small "
+        'counts are shown as "fewer than N" instead: POST .../suppressed-tables).',
+    )
+
+
+class PublishIn(RequestModel):
+    assurance_due_on: date | None = Field(
+        None,
+        description="Launch the assurance questionnaire once it is published, the "
+        "agencies' answers due on this date (after today). Leave it out to send none.",
+    )
+
+
+class SectionOut(ResponseModel):
+    key: str = Field(description="What ``SectionsSave.sections`` names it by.")
+    heading: str
+    text: str
 
 
 class ApprovalOut(ResponseModel):
@@ -122,6 +173,88 @@ class BriefingVersionOut(ResponseModel):
         description="A fingerprint of check_report: send it as check_seen to approve only "
         "what you read."
     )
+    lock_version: int = Field(
+        description="Send it back when saving the sections: a save by someone else in "
+        "between makes yours stale (409)."
+    )
+    sections: list[SectionOut] = Field(
+        description="Each section of its kind, in the document's order, as the editor shows it."
+    )
+    page_one_percent: int | None = Field(
+        description="A learning briefing: how much of page 1 its title and boxes fill, "
+        "estimated from their length (over 100: they run on to page 2, and the briefing "
+        "no longer fits its two pages). Null for a subgroup report."
+    )
+    withdrawn_reason: str | None
+
+
+class BriefingSort(StrEnum):
+    """How the editors' list is ordered: a column (``service.VERSION_SORTS``),
+    descending with a leading "-"."""
+
+    TITLE = "title"
+    TITLE_DESC = "-title"
+    KIND = "kind"
+    KIND_DESC = "-kind"
+    AUDIT = "audit"
+    AUDIT_DESC = "-audit"
+    STATUS = "status"
+    STATUS_DESC = "-status"
+    CREATED = "created"
+    CREATED_DESC = "-created"  # the default: the newest briefing first
+
+
+class BriefingRowOut(ResponseModel):
+    """A briefing in the editors' list: its newest version."""
+
+    briefing_id: int
+    version_id: int = Field(description="The newest version (/briefings/versions/{id}).")
+    number: int = Field(description="The newest version's number.")
+    title: str
+    kind: BriefingKind
+    public: bool
+    audit_id: int
+    audit_title: str
+    status: VersionStatus
+    render_status: RenderStatus
+    created_at: datetime = Field(description="When the newest version was started.")
+    submitted_at: datetime | None
+    published_on: date | None
+
+
+class VersionRowOut(ResponseModel):
+    id: int = Field(description="The version's id (/briefings/versions/{id}).")
+    number: int
+    status: VersionStatus
+    render_status: RenderStatus
+    drafted_by: str
+    created_at: datetime
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    approved_by: str | None
+    published_on: date | None
+    superseded_at: datetime | None = Field(
+        description="When a later published version replaced it."
+    )
+    withdrawn_at: datetime | None
+    withdrawn_reason: str | None
+
+
+class BriefingOut(ResponseModel):
+    """A briefing, for its editors: every version, whatever its status."""
+
+    id: int
+    title: str
+    kind: BriefingKind
+    public: bool
+    audit_id: int
+    audit_title: str
+    theme: str = Field(description="The audit's theme (empty if it has none).")
+    created_at: datetime
+    assurance_audit_id: int | None = Field(
+        description="Its assurance questionnaire's own audit, once launched."
+    )
+    versions: list[VersionRowOut] = Field(description="Newest first.")
 
 
 # --- the library, the counts of downloads and the assurance questionnaire (the API) ----
