@@ -8,9 +8,10 @@ news again; what the tracker does not call overdue tells no one. The dates are f
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from app.access.models import Role
@@ -175,16 +176,24 @@ class TestCourier:
                 smtp_starttls=False,
                 escalate_to_executive_after_days=AFTER,
             )
-            now = courier.clock.utcnow().replace(year=2027, month=4, day=2, hour=12)
-            done = courier.run_round(lambda: nullcontext(db), settings=settings, now=now)
-            assert len(done.told) == 1 and len(done.sent.sent) == 3
-            assert sorted(m["To"] for m in inbox.messages) == [
+            # Two days after the due date, for the whole round: what it queues is made,
+            # and sent, at that time.
+            with time_machine.travel(datetime(2027, 4, 2, 12, tzinfo=UTC), tick=False):
+                done = courier.run_round(lambda: nullcontext(db), settings=settings)
+            overdue = set(
+                db.scalars(select(Notification.id).where(Notification.kind == "action_overdue"))
+            )
+            assert len(done.told) == 1 and len(overdue) == 3 and overdue <= set(done.sent.sent)
+            told = [m for m in inbox.messages if m["Subject"].startswith("Learning action overdue")]
+            assert sorted(m["To"] for m in told) == [
                 "chair@example.org",
                 "lead@example.org",
                 "owner@example.org",
             ]
-            again = courier.run_round(lambda: nullcontext(db), settings=settings, now=now)
-            assert again.told == [] and again.sent.sent == [] and len(inbox.messages) == 3
+            sent = len(inbox.messages)
+            with time_machine.travel(datetime(2027, 4, 2, 13, tzinfo=UTC), tick=False):
+                again = courier.run_round(lambda: nullcontext(db), settings=settings)
+            assert again.told == [] and again.sent.sent == [] and len(inbox.messages) == sent
         assert set(db.scalars(select(Notification.status))) == {NotificationStatus.SENT}
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from app.db import make_engine
 from app.migrate import alembic_config, include_object
 from app.models import Base
+from tests.helpers.factories import downgrade_demo
 
 
 def _diff(connection) -> list:
@@ -111,7 +112,7 @@ def test_submitted_returns_get_their_first_version_when_versions_arrive(demo_dat
     engine = make_engine(demo_database())
     try:
         with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "f5696472f3b7")  # before versions
+            downgrade_demo(connection, "f5696472f3b7")  # before versions
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
         with Session(engine) as session:
@@ -168,7 +169,7 @@ def test_template_rules_leave_existing_templates_and_returns_as_they_were(demo_d
     try:
         before = snapshot(engine)
         with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "c1e9a3f5b7d2")  # before the rules
+            downgrade_demo(connection, "c1e9a3f5b7d2")  # before the rules
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
         after = snapshot(engine)
@@ -208,7 +209,7 @@ def test_chairs_executive_and_subscriptions_tell_no_old_news(demo_database):
     engine = make_engine(demo_database())
     try:
         with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "a3c5e7f9b1d4")
+            downgrade_demo(connection, "a3c5e7f9b1d4")
             db_today = connection.execute(text("SELECT CURRENT_DATE")).scalar_one()
             db_today = date.fromisoformat(str(db_today))
             ids = (

@@ -42,7 +42,12 @@ class TestAgenciesAndSubgroups:
     def test_subgroup_create_update_and_deactivate(self, api, log):
         subgroup = ok(api.post(f"{API}/subgroups", json={"name": "GET SAFE"}), 201)
         row = log.one("subgroup.create", "subgroup", subgroup["id"])
-        assert row.after == {"name": "GET SAFE", "description": "", "active": True}
+        assert row.after == {
+            "name": "GET SAFE",
+            "description": "",
+            "active": True,
+            "chair_user_id": None,
+        }
         ok(api.patch(f"{API}/subgroups/{subgroup['id']}", json={"description": "Exploitation"}))
         row = log.one("subgroup.update", "subgroup", subgroup["id"])
         assert (row.before, row.after) == ({"description": ""}, {"description": "Exploitation"})

@@ -108,3 +108,16 @@ def make_person(session: Session, address: str, name: str, role, agency: Agency 
         roles={role},
         agency_id=agency.id if agency else None,
     )
+
+
+def downgrade_demo(connection, revision: str) -> None:
+    """Downgrade a copy of the demo to ``revision``, first taking away what the earlier
+    schema cannot hold and whose migration refuses to drop (the demo's subgroup chair and
+    Executive member: b8e2d4f6a0c3 refuses while anyone holds those roles)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.migrate import alembic_config
+
+    connection.execute(text("DELETE FROM user_role WHERE role IN ('subgroup_chair', 'executive')"))
+    command.downgrade(alembic_config(connection), revision)

@@ -38,7 +38,7 @@ from app.moderation.models import AuditTally, ModeratedGrade, ModerationTally, T
 from app.returns import service as returns
 from app.returns.models import Return
 from tests.conftest import BACKEND
-from tests.helpers.factories import make_audit
+from tests.helpers.factories import downgrade_demo, make_audit
 from tests.moderation import per_pair_reference as reference
 from tests.moderation.test_counted_figures import (
     _decide,
@@ -393,7 +393,7 @@ def test_the_migration_counts_the_data_there_was(demo_database):
             front_door.status, front_door.moderation_started_at = C, _at(1, 10)
             session.commit()
         with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "ac7e5d0d8d76")  # before the tally
+            downgrade_demo(connection, "ac7e5d0d8d76")  # before the tally
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
         with Session(engine) as session:
