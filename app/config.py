@@ -28,6 +28,9 @@ class SsoProvider(BaseModel):
     domains: dict[str, str] = Field(default_factory=dict)
     self_registration: list[str] = Field(default_factory=list)
     scopes: str = "openid email profile"
+    # ``acr`` values meaning the person gave a second factor (``amr`` is read as RFC
+    # 8176 says: "mfa", "otp", "hwk" and the like).
+    mfa_acr_values: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from audit_tools.commands import (
+    accounts,
     auditlog,
     backup,
     briefings,
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(templates.app, name="templates")
 app.add_typer(users.app, name="users")
+app.add_typer(accounts.app, name="accounts")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(auditlog.app, name="audit-log")
 app.add_typer(reminders.app, name="reminders")

@@ -36,12 +36,14 @@ GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "case_audit_client"
 NOON = datetime(2026, 3, 9, 12, tzinfo=UTC)
 # The generator reads JSON, octet-stream and text/* only: the YAML template file and the
-# XLSX downloads are handed over as bytes.
+# XLSX downloads are handed over as bytes, and so is the CSV file of invitations sent
+# (its own media type, so that the CSV downloads stay text).
 CONFIG = """\
 post_hooks: []
 content_type_overrides:
   application/yaml: application/octet-stream
   application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream
+  "text/csv; charset=utf-8": application/octet-stream
 """
 
 

@@ -103,6 +103,13 @@ SAMPLE_BODIES: dict[str, object] = {
     "api.users.update": {},
     "api.users.reset_password": {"password": "a long enough new passphrase"},
     "api.role_grants.decide": {"decision": "approve"},
+    "api.registrations.decide": {"decision": "refuse", "reason": "Not known to us."},
+    "api.invitations.create": {
+        "email": "invited@example.org",
+        "display_name": "Invited",
+        "roles": ["practitioner"],
+    },
+    "api.auth.password_reset": {"email": "nobody@example.org"},
 }
 
 # Only the route table is read: the engine never connects.

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from app.access import grants, service, signin
+from app.access import grants, leavers, links, service, signin, sso
 from app.access.auth import current_web_session, session_token_from
 from app.access.browser import (
     clear_session_cookie as _clear_session_cookie,
@@ -34,13 +34,22 @@ from app.access.csrf import csrf_token_for
 from app.access.models import Role, User
 from app.access.policy import Actor, Forbidden, Via
 from app.access.schemas import (
+    AccessReviewOut,
     CodeIn,
     EnrolledOut,
     Enrolment,
     GrantDecisionIn,
+    ImportOut,
+    ImportRowOut,
+    InvitationCreate,
+    InvitationOut,
     MeAgency,
     MeOut,
     PasswordIn,
+    PasswordResetIn,
+    PasswordResetOut,
+    RegistrationDecide,
+    RegistrationOut,
     RoleGrantOut,
     SessionOut,
     SignInIn,
@@ -55,7 +64,7 @@ from app.access.schemas import (
 from app.access.signin import SignInStatus
 from app.agencies.models import Agency
 from app.db import get_or_404
-from app.deps import IdPath, IdQuery, SessionDep, transactional
+from app.deps import IdPath, IdQuery, RawBody, SessionDep, transactional
 from app.errors import AppError, FieldError, InvalidInput, NotFound, StateError
 from app.pagination import Page, PageDep
 
@@ -484,3 +493,200 @@ def decide_role_grant(
             actor=actor,
         )
     return RoleGrantOut.of(request)
+
+
+# --- invitations and password resets (app/access/links.py) ------------------------------
+#
+# Accepting an invitation and using a reset link are done in the browser, on the page
+# the e-mailed link opens (app/access/pages/links.py): a person sets their password
+# there and goes on to set up their authenticator app. The API has no route for them.
+
+
+@router.post(
+    "/invitations",
+    name="api.invitations.create",
+    status_code=status.HTTP_201_CREATED,
+    tags=["users"],
+    response_model=InvitationOut,
+    responses={
+        403: {"description": "Not an administrator or agency lead, or not this agency or role."},
+        409: {"description": "Someone with this address already has an account they use."},
+    },
+)
+@transactional
+def create_invitation(
+    session: SessionDep, request: Request, actor: Actor, body: InvitationCreate
+) -> InvitationOut:
+    """Invite someone by e-mail: their account is made without a password, and they
+    are sent a one-time link (it works once, for ``account_link_hours``) to set their
+    own password and authenticator app, or to sign in with their organisation's single
+    sign-on. Inviting an account that has never been used sends a fresh link, and the
+    older ones stop working. An administrator invites to any agency with any roles
+    (admin, moderator and scrutineer wait for a second administrator, as when a user is
+    added); an agency lead to their own agency only, as auditor, agency lead or
+    practitioner (403, ``invite_refused``). Accepting is done in the browser, on the
+    page the link opens: the API has no route for it."""
+    made = links.invite(
+        session,
+        email=body.email,
+        display_name=body.display_name,
+        roles=set(body.roles),
+        agency_id=body.agency_id,
+        settings=_settings(request),
+        actor=actor,
+    )
+    return InvitationOut(
+        user=_user_out(session, made.user), again=made.again, expires_at=made.link.expires_at
+    )
+
+
+@router.post(
+    "/invitations/import",
+    name="api.invitations.import",
+    tags=["users"],
+    response_model=ImportOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv; charset=utf-8": {"schema": {"type": "string"}}},
+        }
+    },
+)
+@transactional
+def import_invitations(
+    session: SessionDep,
+    request: Request,
+    actor: Actor,
+    raw: RawBody,
+    dry_run: Annotated[bool, Query(description="true: check every row and invite no one.")] = False,
+) -> ImportOut:
+    """Invite everyone in a CSV file (UTF-8; a header row naming the columns name,
+    email, agency and roles; several roles separated by semicolons). With
+    ``dry_run=true`` each row comes back with its problems (unknown agency, bad e-mail
+    address, the same address twice in the file, an existing account, a role the
+    caller may not give) and nothing is written. Otherwise everyone is invited, or, if
+    any row has a problem, no one (422 naming each row)."""
+    if not links.may_invite(actor):
+        raise links.InviteRefused("Only administrators and agency leads invite people.")
+    text = links.read_csv(raw)
+    made: list[links.Invitation] = []
+    if dry_run:
+        rows = links.check_import(session, text=text, actor=actor)
+    else:
+        rows, made = links.import_invitations(
+            session, text=text, settings=_settings(request), actor=actor
+        )
+    return ImportOut(
+        dry_run=dry_run,
+        invited=len(made),
+        rows=[
+            ImportRowOut(
+                line=r.line,
+                name=r.name,
+                email=r.email,
+                agency=r.agency,
+                roles=r.roles_text,
+                problems=r.problems,
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.post(
+    "/password-reset",
+    name="api.auth.password_reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PasswordResetOut,
+    tags=["signing in"],
+)
+@transactional
+def ask_for_password_reset(
+    session: SessionDep, request: Request, body: PasswordResetIn
+) -> PasswordResetOut | JSONResponse:
+    """Ask for a link to reset the password of the account with this e-mail address.
+    The answer is the same whether or not there is such an account (an unknown or
+    disabled address is sent nothing), and an account is sent at most a few links an
+    hour. The link works once, for ``account_link_hours``; the new password ends every
+    session and revokes every API token of the person, and the authenticator code is
+    still asked for at the next sign-in. Requests count against the client address's
+    allowance of sign-in attempts a minute (429)."""
+    try:
+        links.request_reset(
+            session,
+            email=body.email,
+            client_address=_address(request),
+            settings=_settings(request),
+        )
+    except signin.TooManyAttempts as exc:
+        return _refused(exc)
+    return PasswordResetOut(detail=links.RESET_ASKED)
+
+
+# --- requests for an account (single sign-on) and access reviews ---------------------------
+
+
+def _registration_out(found) -> RegistrationOut:
+    return RegistrationOut(
+        id=found.id,
+        provider=found.provider,
+        email=found.email,
+        display_name=found.display_name,
+        agency_id=found.agency_id,
+        requested_at=found.requested_at,
+        decision=found.decision,
+        decided_by=found.decided_by_label or None,
+        decided_at=found.decided_at,
+        user_id=found.user_id,
+        reason=found.reason,
+    )
+
+
+@router.get("/registrations", name="api.registrations.list", tags=["users"])
+@transactional
+def list_registrations(session: SessionDep, actor: Actor) -> list[RegistrationOut]:
+    """Requests for an account waiting for you, oldest first: every one for an
+    administrator, your own agency's for an agency lead."""
+    return [_registration_out(r) for r in sso.pending(session, actor=actor)]
+
+
+@router.get("/registrations/{registration_id}", name="api.registrations.get", tags=["users"])
+@transactional
+def get_registration(session: SessionDep, actor: Actor, registration_id: IdPath) -> RegistrationOut:
+    """One request, waiting or decided (an agency lead: their own agency's)."""
+    return _registration_out(sso.visible(session, actor=actor, registration_id=registration_id))
+
+
+@router.post(
+    "/registrations/{registration_id}/decision",
+    name="api.registrations.decide",
+    tags=["users"],
+    responses={404: {"description": "No such request waiting for you."}},
+)
+@transactional
+def decide_registration(
+    session: SessionDep, actor: Actor, registration_id: IdPath, body: RegistrationDecide
+) -> RegistrationOut:
+    """Approve a request with the roles to give (an agency lead: auditor, agency lead or
+    practitioner; administrator, moderator and scrutineer wait for a second
+    administrator), or refuse it with a reason the person is shown."""
+    if body.decision == "approve":
+        sso.approve(session, actor=actor, registration_id=registration_id, roles=set(body.roles))
+    else:
+        sso.refuse(session, actor=actor, registration_id=registration_id, reason=body.reason)
+    return _registration_out(sso.visible(session, actor=actor, registration_id=registration_id))
+
+
+@router.get("/access-reviews/{review_id}", name="api.access_reviews.get", tags=["users"])
+@transactional
+def get_access_review(session: SessionDep, actor: Actor, review_id: IdPath) -> AccessReviewOut:
+    """An agency's access review: for administrators, and for that agency's lead."""
+    found = leavers.visible_review(session, actor=actor, review_id=review_id)
+    return AccessReviewOut(
+        id=found.id,
+        agency_id=found.agency_id,
+        reviewed_by=found.reviewed_by_label,
+        reviewed_at=found.reviewed_at,
+        kept=list(found.kept),
+        removed=list(found.removed),
+    )

@@ -27,6 +27,9 @@ SECURE_SESSION_COOKIE = "__Host-case_audit_session"
 TOKEN_PREFIX = "cat_"
 # Last-seen times are written at most this often, not on every request.
 TOUCH_EVERY = timedelta(seconds=60)
+# A token's use counts as its owner's use of the service (app/access/leavers.py), which
+# is written at most this often: the inactivity rules count in days.
+ACTIVE_EVERY = timedelta(hours=1)
 
 
 def session_cookie_name(secure: bool) -> str:
@@ -56,7 +59,8 @@ def actor_for(user: User, *, via: Via, credential_id: int | None) -> Actor:
 def authenticate(session: Session, connection: HTTPConnection, settings: Settings) -> Actor:
     """The actor behind the request's credentials, or ANONYMOUS: one query, whichever
     the credential (the credential, its owner and their roles together), and a write
-    only once a minute per credential (its last use) or when a session has ended.
+    only once a minute per credential (its last use), once an hour per token's owner
+    (their use of the service), or when a session has ended.
 
     A web session counts only once its second factor is given (or the partnership
     has turned second factors off); ``pending_session`` finds one part-way through.
@@ -98,7 +102,7 @@ def _actor(row: Row, *, via: Via, credential_id: int) -> Actor:
 # Both look-ups are built once, with bound parameters: building a statement costs more
 # than running it (bench/api.py).
 _TOKEN_OWNER = (
-    select(ApiToken.id, ApiToken.last_used_at, *_OWNER)
+    select(ApiToken.id, ApiToken.last_used_at, User.last_active_at, *_OWNER)
     .join(User, User.id == ApiToken.user_id)
     .where(
         ApiToken.token_hash == bindparam("digest"),
@@ -130,6 +134,7 @@ def _token_actor(session: Session, token: str) -> Actor | None:
     row = session.connection().execute(_TOKEN_OWNER, {"digest": digest(token), "now": now}).first()
     if row is None:
         return None
+    _mark_owner_active(session, row.user_id, row.last_active_at, now)
     _touch(session, ApiToken.last_used_at, row.id, row.last_used_at, now)
     return _actor(row, via=Via.TOKEN, credential_id=row.id)
 
@@ -211,6 +216,26 @@ def _end_soon(session: Session, web_id: int, reason: str, now: datetime) -> None
 def end_session(web: WebSession, reason: str) -> None:
     web.ended_at = utcnow()
     web.end_reason = reason
+
+
+def _mark_owner_active(
+    session: Session, user_id: int, last: datetime | None, now: datetime
+) -> None:
+    """Record the token's owner's use of the service if the record is an hour old or
+    more, withdrawing any notice that their account would be disabled for not being
+    used (app/access/leavers.py ``mark_active`` does this at signing in). Written as
+    ``_touch`` writes, and before it: the account's row first, as changes to a person's
+    access take it (app/access/service.py)."""
+    if last is not None and now - last < ACTIVE_EVERY:
+        return
+    after_read(
+        session,
+        lambda s: s.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(last_active_at=now, inactivity_notice_at=None)
+        ),
+    )
 
 
 def _touch(

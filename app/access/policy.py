@@ -54,6 +54,10 @@ class Permission(StrEnum):
     # their agency's returns, a lead's into their agency's assurance questionnaire only
     # (which of the two the object check says: app/returns/service.py ``may_write``).
     RETURN_ANSWER = "return.answer"
+    # Requests for an account from people who signed in with their organisation's
+    # identity provider (app/access/sso.py): administrators decide any, an agency lead
+    # their own agency's.
+    ACCOUNT_APPROVE = "account.approve"
 
 
 P = Permission
@@ -78,6 +82,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {P.REFERENCE_MANAGE, P.TEMPLATE_MANAGE, P.AUDIT_MANAGE, P.USER_MANAGE, P.AUDIT_LOG_READ}
         | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE, P.BRIEFING_EDIT}
+        | {P.ACCOUNT_APPROVE}
     ),
     Role.AUDITOR: frozenset(
         _READ | {P.RETURN_READ, P.RETURN_EDIT, P.RETURN_ANSWER, P.ACTION_READ, P.ASSURANCE_ANSWER}
@@ -91,7 +96,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENCY_LEAD: frozenset(
         _READ
         | {P.RETURN_READ, P.RETURN_ASSIGN, P.RETURN_SIGN_OFF, P.ACTION_READ, P.ACTION_UPDATE}
-        | {P.ASSURANCE_ANSWER, P.RETURN_ANSWER}
+        | {P.ASSURANCE_ANSWER, P.RETURN_ANSWER, P.ACCOUNT_APPROVE}
     ),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
     Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),

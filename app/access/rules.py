@@ -32,6 +32,11 @@ ROUTE_RULES: dict[str, P] = {
     "access.kept": P.SIGNED_IN,
     "access.stay": P.SIGNED_IN,
     "access.stay_submit": P.SIGNED_IN,
+    "access.sso_start": P.PUBLIC,
+    "access.sso_callback": P.PUBLIC,
+    "access.registrations": P.ACCOUNT_APPROVE,
+    "access.registration": P.ACCOUNT_APPROVE,
+    "access.registration_decide": P.ACCOUNT_APPROVE,
     "returns.my_work": P.RETURN_EDIT,
     "agencies.list": P.REFERENCE_MANAGE,
     "agencies.new": P.REFERENCE_MANAGE,
@@ -63,6 +68,12 @@ ROUTE_RULES: dict[str, P] = {
     "access.role_grants": P.USER_MANAGE,
     "access.role_grant": P.USER_MANAGE,
     "access.role_grant_decide": P.USER_MANAGE,
+    # the access review: an agency lead's (the lead's own permission; another agency's
+    # lead finds no review there, 404); each agency's last review, for administrators
+    "access.review": P.RETURN_ASSIGN,
+    "access.review_check": P.RETURN_ASSIGN,
+    "access.review_confirm": P.RETURN_ASSIGN,
+    "access.reviews": P.USER_MANAGE,
     # pages: template builder (admin)
     "audit_templates.list": P.TEMPLATE_MANAGE,
     "audit_templates.new": P.TEMPLATE_MANAGE,
@@ -320,6 +331,34 @@ ROUTE_RULES: dict[str, P] = {
     "api.role_grants.list": P.USER_MANAGE,
     "api.role_grants.get": P.USER_MANAGE,
     "api.role_grants.decide": P.USER_MANAGE,
+    "api.registrations.list": P.ACCOUNT_APPROVE,
+    "api.registrations.get": P.ACCOUNT_APPROVE,
+    "api.registrations.decide": P.ACCOUNT_APPROVE,
+    "api.access_reviews.get": P.ACCOUNT_APPROVE,  # the agency's lead, or an administrator
+    # invitations and password resets (app/access/links.py): administrators and agency
+    # leads invite; which roles to which agency (a lead: their own, as auditor, agency
+    # lead or practitioner) is the service's check (403 "invite_refused")
+    "api.invitations.create": P.ACCOUNT_APPROVE,
+    "api.invitations.import": P.ACCOUNT_APPROVE,
+    "api.auth.password_reset": P.PUBLIC,
+    "access.invitation": P.PUBLIC,
+    "access.invitation_submit": P.PUBLIC,
+    "access.forgot": P.PUBLIC,
+    "access.forgot_submit": P.PUBLIC,
+    "access.reset_sent": P.PUBLIC,
+    "access.reset": P.PUBLIC,
+    "access.reset_submit": P.PUBLIC,
+    "access.reset_done": P.PUBLIC,
+    "access.invite": P.USER_MANAGE,
+    "access.invite_submit": P.USER_MANAGE,
+    "access.invite_import": P.USER_MANAGE,
+    "access.invite_import_check": P.USER_MANAGE,
+    "access.invite_import_send": P.USER_MANAGE,
+    "access.agency_invite": P.ACCOUNT_APPROVE,
+    "access.agency_invite_submit": P.ACCOUNT_APPROVE,
+    "access.agency_invite_import": P.ACCOUNT_APPROVE,
+    "access.agency_invite_import_check": P.ACCOUNT_APPROVE,
+    "access.agency_invite_import_send": P.ACCOUNT_APPROVE,
 }
 
 

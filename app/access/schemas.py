@@ -227,3 +227,83 @@ class UserOut(ResponseModel):
             second_factor_enrolled=user.totp_confirmed_at is not None,
             pending_role_grant=RoleGrantOut.of(pending) if pending else None,
         )
+
+
+# --- invitations and password resets (app/access/links.py) ----------------------------
+
+
+class InvitationCreate(RequestModel):
+    email: Email
+    display_name: Name
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
+    agency_id: Id | None = Field(
+        default=None,
+        description="Their agency. An agency lead invites to their own agency only (the "
+        "default for them), as auditor, agency lead or practitioner.",
+    )
+
+
+class InvitationOut(ResponseModel):
+    user: UserOut
+    again: bool = Field(
+        description="The account existed, never used: a fresh link was sent and the "
+        "older ones stopped working."
+    )
+    expires_at: datetime = Field(description="When the link stops working.")
+
+
+class ImportRowOut(ResponseModel):
+    line: int = Field(description="The row's line in the file (the header is line 1).")
+    name: str
+    email: str
+    agency: str
+    roles: str
+    problems: list[str] = Field(description="What stops this person being invited.")
+
+
+class ImportOut(ResponseModel):
+    dry_run: bool
+    invited: int = Field(description="How many invitations were sent (none in a dry run).")
+    rows: list[ImportRowOut]
+
+
+class PasswordResetIn(RequestModel):
+    email: Email
+
+
+class PasswordResetOut(ResponseModel):
+    detail: str = Field(description="The same answer whether or not the address has an account.")
+
+
+class RegistrationOut(ResponseModel):
+    """Someone who signed in with their organisation's identity provider and asked for
+    an account, and what was decided."""
+
+    id: int
+    provider: str
+    email: str
+    display_name: str
+    agency_id: int
+    requested_at: datetime
+    decision: GrantDecision
+    decided_by: str | None
+    decided_at: datetime | None
+    user_id: int | None = Field(description="The account made when it was approved.")
+    reason: str
+
+
+class RegistrationDecide(RequestModel):
+    decision: Literal["approve", "refuse"]
+    roles: list[Role] = Field(default_factory=list, max_length=10)
+    reason: str = Field(default="", max_length=1000)
+
+
+class AccessReviewOut(ResponseModel):
+    """An agency lead's review of their agency's accounts."""
+
+    id: int
+    agency_id: int
+    reviewed_by: str
+    reviewed_at: datetime
+    kept: list[int] = Field(description="The accounts confirmed as still needing access.")
+    removed: list[int] = Field(description="The accounts the review disabled.")

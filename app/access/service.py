@@ -150,6 +150,9 @@ def change_user(
     session: Session, *, user: User, changes: dict, actor: Actor | None = None
 ) -> tuple[User, RoleGrantRequest | None]:
     """Change roles, agency, name or active flag; access changes end their sessions.
+    A new agency also revokes their tokens and, unless the change names their roles,
+    takes away the auditor and agency lead roles (their old agency's); enabling an
+    account again counts as its use (app/access/leavers.py).
 
     ``actor`` (by default whoever the request or command is for) may not add a role
     to their own account (403) nor take the admin role from, or disable, the last
@@ -158,7 +161,18 @@ def change_user(
     administrator (the request is returned); the rest of the change is made now."""
     actor = actor or current().actor
     changes = dict(changes)
+    moved_from = user.agency_id
+    moved = "agency_id" in changes and changes["agency_id"] != moved_from
+    named = "roles" in changes
     asked = set(changes.pop("roles", user.roles))
+    if moved and not named:
+        # A mover: what their old agency's role gave them goes with it, unless this very
+        # change names their roles at the new agency.
+        asked -= AGENCY_ROLES
+    if changes.get("active") is True and not user.active:
+        # Enabled again: counted as used now, or the next inactivity run (app/access/
+        # leavers.py) would disable it again at once.
+        changes.update(last_active_at=utcnow(), inactivity_notice_at=None, disabled_reason=None)
     agency_id = changes.get("agency_id", user.agency_id)
     _check_roles(session, asked, agency_id)
     grants.check_change(
@@ -170,7 +184,29 @@ def change_user(
         roles = set(user.roles)
         _check_roles(session, roles, agency_id)  # what they keep meanwhile must fit
         request = grants.ask(session, actor=actor, user=user, roles=asked)
-    return _apply(session, user, roles, changes), request
+    held = set(user.roles)
+    _apply(session, user, roles, changes)
+    if moved:
+        _moved(session, user, moved_from, held - set(user.roles))
+    return user, request
+
+
+def _moved(session: Session, user: User, moved_from: int | None, dropped: set[Role]) -> None:
+    """A mover's tokens stop too (their sessions ended with the change), logged with
+    the roles the move took away."""
+    revoked = revoke_tokens(session, user=user)
+    auditlog.record(
+        session,
+        action="user.move",
+        object_type="user",
+        object_id=user.id,
+        before={"agency_id": moved_from},
+        after={
+            "agency_id": user.agency_id,
+            "roles_removed": sorted(r.value for r in dropped),
+            "tokens_revoked": revoked,
+        },
+    )
 
 
 def decide_grant(

@@ -31,7 +31,7 @@ import pyotp
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.access import kept
+from app.access import kept, leavers
 from app.access.auth import actor_for, end_session
 from app.access.models import RecoveryCode, SignInAttempt, SignInThrottle, User, WebSession
 from app.access.policy import Via
@@ -164,19 +164,39 @@ def sign_in(
 
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    if not settings.require_second_factor:
-        status = SignInStatus.SIGNED_IN
+    status = _next_step(user, settings, second_factor_given=False)
+    if status == SignInStatus.SIGNED_IN:
         # Failures are forgiven only when signing in is complete: a right password
         # must not wipe the count of wrong codes at the second step.
         _clear_failures(session, account=account, client_address=source)
-    elif user.totp_confirmed_at is None:
-        status = SignInStatus.ENROL
+    return _open(session, user, status, client_address, user_agent, settings, {})
+
+
+def _next_step(user: User, settings: Settings, *, second_factor_given: bool) -> SignInStatus:
+    """What signing in still needs once who it is is known: nothing (the partnership
+    asks no second factor, or the identity provider vouched for one), a code, or an
+    authenticator set up first."""
+    if not settings.require_second_factor or second_factor_given:
+        return SignInStatus.SIGNED_IN
+    if user.totp_confirmed_at is None:
         # A new secret at each attempt: one shown to an earlier, unfinished sign-in
         # stops working.
         user.totp_secret = pyotp.random_base32()
         user.totp_last_step = None
-    else:
-        status = SignInStatus.SECOND_FACTOR_REQUIRED
+        return SignInStatus.ENROL
+    return SignInStatus.SECOND_FACTOR_REQUIRED
+
+
+def _open(
+    session: Session,
+    user: User,
+    status: SignInStatus,
+    client_address: str,
+    user_agent: str,
+    settings: Settings,
+    logged: dict,
+) -> tuple[WebSession, str, SignInStatus]:
+    """A new web session for ``user``, complete or waiting for ``status``'s step."""
     now = utcnow()
     plain = new_token()
     web = WebSession(
@@ -185,20 +205,42 @@ def sign_in(
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        # Given at the identity provider: recorded as given (a password alone never is).
+        second_factor_at=now if logged.get("provider_mfa") else None,
         client_address=client_address[:64],
         user_agent=user_agent[:300],
     )
     session.add(web)
     session.flush()
+    if status == SignInStatus.SIGNED_IN:
+        leavers.mark_active(session, user)
     with _acting_as(user, web):
         auditlog.record(
             session,
             action="auth.sign_in",
             object_type="user",
             object_id=user.id,
-            after={"session_id": web.id, "status": status.value},
+            after={"session_id": web.id, "status": status.value, **logged},
         )
     return web, plain, status
+
+
+def sign_in_with_provider(
+    session: Session,
+    *,
+    user: User,
+    provider: str,
+    mfa: bool,
+    client_address: str,
+    user_agent: str,
+    settings: Settings,
+) -> tuple[WebSession, str, SignInStatus]:
+    """Start a web session for someone their identity provider signed in
+    (app/access/sso.py found the account): complete at once when the provider says
+    they gave a second factor, otherwise waiting for the service's own code."""
+    status = _next_step(user, settings, second_factor_given=mfa)
+    logged = {"provider": provider, "provider_mfa": mfa}
+    return _open(session, user, status, client_address, user_agent, settings, logged)
 
 
 def _refusal_reason(user: User | None, password_ok: bool) -> str:
@@ -258,6 +300,7 @@ def confirm_enrolment(
     user.totp_confirmed_at = utcnow()
     codes = _new_recovery_codes(session, user, settings)
     plain = _complete(web_session)
+    leavers.mark_active(session, user)
     with _acting_as(user, web_session):
         auditlog.record(
             session,
@@ -300,6 +343,7 @@ def second_factor(
         method = "recovery code"
     _clear_failures(session, account=user.email, client_address=source)
     plain = _complete(web_session)
+    leavers.mark_active(session, user)
     with _acting_as(user, web_session):
         auditlog.record(
             session,

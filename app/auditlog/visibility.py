@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import False_, True_
 
-from app.access.models import ApiToken
+from app.access.models import AccessReview, ApiToken, Role, SsoRegistration
 from app.access.policy import (
     REVEALED,
     SYSTEM,
@@ -216,6 +216,26 @@ def _api_tokens(session: Session, actor: Actor, ids: Collection[int]) -> Contain
     return _ids_where(session, ApiToken.id, ApiToken.user_id == actor.user_id, ids)
 
 
+def _registrations(session: Session, actor: Actor, ids: Collection[int]) -> Container[int | None]:
+    # api.registrations.get: administrators every one, an agency lead their agency's.
+    if actor.may(P.USER_MANAGE):
+        return EVERY
+    if not actor.may(P.ACCOUNT_APPROVE) or actor.agency_id is None:
+        return NOTHING
+    return _ids_where(
+        session, SsoRegistration.id, SsoRegistration.agency_id == actor.agency_id, ids
+    )
+
+
+def _access_reviews(session: Session, actor: Actor, ids: Collection[int]) -> Container[int | None]:
+    # api.access_reviews.get: administrators every one, an agency's lead their agency's.
+    if actor.may(P.USER_MANAGE):
+        return EVERY
+    if Role.AGENCY_LEAD not in actor.roles or actor.agency_id is None:
+        return NOTHING
+    return _ids_where(session, AccessReview.id, AccessReview.agency_id == actor.agency_id, ids)
+
+
 # Every kind of object the service logs (tests/auditlog/test_need_to_know.py checks
 # that each object_type in app/ is here, and each against its own routes).
 READERS: dict[str, ReadableIds] = {
@@ -231,6 +251,11 @@ READERS: dict[str, ReadableIds] = {
     "user": _users,
     "api_token": _api_tokens,
     "role_grant_request": _permission(P.USER_MANAGE),
+    # Accounts: requests for one through single sign-on, an identity provider's
+    # refusals, agency leads' access reviews (each agency's is the admins' page).
+    "sso_registration": _registrations,
+    "sso_provider": _permission(P.AUDIT_LOG_READ),  # a provider's refusals, no object
+    "access_review": _access_reviews,
     "audit_log": _permission(P.AUDIT_LOG_READ),
     "agency": _permission(P.REFERENCE_READ),
     "subgroup": _permission(P.REFERENCE_READ),

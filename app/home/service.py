@@ -5,8 +5,9 @@ page where it is done, then their latest notifications and where to go.
 - an auditor: their agency's returns still to do in current audits, as My work counts
   them (overdue first; those assigned to them; those sent back; questionnaires);
 - an agency lead: returns waiting for their sign-off, returns not yet given to an
-  auditor, learning assurance questionnaires their agency has still to answer, and
-  their agency's learning actions past their due date;
+  auditor, learning assurance questionnaires their agency has still to answer,
+  their agency's learning actions past their due date, and the review of their
+  agency's accounts once it is due (app/access/leavers.py);
 - a moderator: audits in moderation with grades still to decide, returns in and
   waiting for moderation to open, late returns, and briefings waiting for them to
   approve;
@@ -35,6 +36,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Exists, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from app.access import leavers
 from app.access.models import GrantDecision, Role, RoleGrantRequest
 from app.access.policy import Actor, Permission, audit_scope, return_scope
 from app.actions.lifecycle import OPEN as OPEN_ACTIONS
@@ -103,6 +105,8 @@ PLACES = (
     (Permission.ACTION_READ, Link("actions.tracker", "Learning actions")),
     (Permission.BRIEFING_EDIT, Link("briefings.list", "Briefings and subgroup reports")),
     (Permission.SIGNED_IN, Link("briefings.library", "The library of published briefings")),
+    (Permission.ACCOUNT_APPROVE, Link("access.agency_invite", "Invite someone")),
+    (Permission.ACCOUNT_APPROVE, Link("access.registrations", "Requests for an account")),
 )
 
 
@@ -297,15 +301,16 @@ def _agency_lead(session: Session, actor: Actor, today: date) -> list[Section]:
         for a in found
         if a.briefing_id is not None and a.to_answer is not None
     ]
-    overdue_actions = session.scalar(
-        select(func.count())
+    # The agency's last access review rides along: no statement more.
+    overdue_actions, reviewed, added = session.execute(
+        select(func.count(), *leavers.review_dates(actor.agency_id))
         .select_from(LearningAction)
         .where(
             action_scope(actor),
             LearningAction.owning_agency_id == actor.agency_id,
             _overdue(today),
         )
-    )
+    ).one()
     actions = []
     if overdue_actions:
         actions.append(
@@ -321,11 +326,26 @@ def _agency_lead(session: Session, actor: Actor, today: date) -> list[Section]:
                 ),
             )
         )
+    accounts = []
+    if leavers.review_due_on(reviewed or added, get_settings()) <= today:
+        accounts.append(
+            Row(
+                "Access review due",
+                f"Last reviewed {format_date(reviewed)}" if reviewed else "Not reviewed yet",
+                Link(
+                    "access.review",
+                    "Review",
+                    {"agency_id": actor.agency_id},
+                    hidden="your agency's accounts",
+                ),
+            )
+        )
     return [
         *_section("Returns waiting for your sign-off", sign_off, more_link=all_audits),
         *_section("Returns not yet assigned", unassigned, more_link=all_audits),
         *_section("Questionnaires to answer for your agency", questionnaires, more_link=all_audits),
         *_section("Your agency's learning actions", actions),
+        *_section("Your agency's accounts", accounts),
     ]
 
 

@@ -1,6 +1,7 @@
 """The courier's rounds: first whatever the day makes news (learning actions newly
-overdue or escalated, app/notifications/escalation.py) is queued, then everything
-queued and due is sent (app/notifications/service.py ``send_due``).
+overdue or escalated, app/notifications/escalation.py; accounts unused long enough to be
+disabled, or told so, app/access/leavers.py) is queued, then everything queued and due is
+sent (app/notifications/service.py ``send_due``).
 
 Each web process runs a courier in a thread when a channel is set; ``audit-tools
 notifications send`` runs one round, for cron."""
@@ -17,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
+from app.access import leavers
 from app.config import Settings
 from app.notifications import escalation
 from app.notifications.service import Round, Sender, send_due
@@ -44,6 +46,9 @@ def run_round(
         today=clock.today() if now is None else now.astimezone(clock.LONDON).date(),
         executive_after_days=settings.escalate_to_executive_after_days,
     )
+    # Judged on the service's own clock, which recorded the uses it counts from (``now``
+    # only says what sending is due).
+    leavers.check_inactivity(factory, today=clock.today(), settings=settings)
     return Done(told, send_due(factory, settings=settings, sender=sender, now=now))
 
 

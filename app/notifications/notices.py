@@ -273,3 +273,33 @@ def briefing_published(session: Session, *, version: BriefingVersion, updated: b
         object_type="briefing_version",
         object_id=version.id,
     )
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+def registration_waiting(session: Session, *, registration, agency: Agency) -> None:
+    """Someone signed in with their organisation's identity provider and asked for an
+    account: the administrators, and the agency's leads, who may approve it."""
+    base = _base()
+    approvers = [
+        *people(
+            session,
+            roles=[r for r, granted in ROLE_PERMISSIONS.items() if P.USER_MANAGE in granted],
+        ),
+        *people(session, roles=[Role.AGENCY_LEAD], agency_ids=[agency.id]),
+    ]
+    queue(
+        session,
+        kind="registration_waiting",
+        users=approvers,
+        context={
+            **base,
+            "person": registration.display_name,
+            "email": registration.email,
+            "agency": agency.name,
+            "link": f"{base['base']}/admin/registrations",
+        },
+        object_type="sso_registration",
+        object_id=registration.id,
+    )

@@ -39,9 +39,13 @@ SAMPLE = {
     "updated": False,
     "subscriptions": "https://case-audit.example.org/notifications/themes",
     "invited_by": "Alex Admin",
+    "person": "Robin Officer",
+    "email": "robin.officer@police.westshire.example",
     "sso": "Westshire Police",
     "expires": "9:30am on 8 December 2026",
     "link": "https://case-audit.example.org/my-work",
+    "unused_days": 76,
+    "disable_on": "21 December 2026",
 }
 
 

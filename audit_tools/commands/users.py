@@ -3,20 +3,29 @@
 Run on the server, these grant roles directly: admin and moderator need no second
 administrator here (whoever can run it can reach the database anyway), and the audit
 log names the command line (``cli:<account>``). The last active administrator still
-keeps the role and stays enabled."""
+keeps the role and stays enabled.
+
+No account is made without a way in: ``create`` asks for the password at a terminal,
+and without one needs ``--password-stdin`` or ``--invite`` (an e-mailed link, which
+the courier sends: app/access/links.py)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.access import grants, service
+from app.access import grants, links, service
 from app.access.models import Role, User
+from app.config import get_settings
+from app.errors import AppError
+from app.formatting import plural
 from audit_tools.attribution import as_cli
 from audit_tools.context import console, err_console, fail, unit_of_work
 
@@ -49,9 +58,33 @@ def create(
         help="Their password. Better left out: you are then asked for it, and it does not "
         "end up in the shell's history.",
     ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read their password from standard input (scripts)."
+    ),
+    invite: bool = typer.Option(
+        False,
+        "--invite",
+        help="Set no password: e-mail them an invitation to set their own instead.",
+    ),
 ) -> None:
-    """Add a person. They set up an authenticator app the first time they sign in."""
-    if password is None and _interactive():
+    """Add a person. They set up an authenticator app the first time they sign in.
+    Without a terminal, give --password-stdin or --invite: an account nobody can sign
+    in to is not made."""
+    if sum([password is not None, password_stdin, invite]) > 1:
+        fail("Give one of --password, --password-stdin and --invite.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("No password was read from standard input.")
+    if invite:
+        _invite(email, name, set(role), agency_id)
+        return
+    if password is None:
+        if not _interactive():
+            fail(
+                "There is no terminal to ask for a password: give --password-stdin (the "
+                "password on standard input) or --invite (an e-mailed invitation)."
+            )
         password = _prompt_password()
     with as_cli(), unit_of_work() as session:
         user = service.create_user(
@@ -65,10 +98,79 @@ def create(
         console.print(
             f"Created user {user.id} [bold]{user.email}[/] ({', '.join(sorted(user.roles))})."
         )
-        if password is None:
-            console.print(
-                "No password was set: set one with [bold]audit-tools users reset-password[/]."
+
+
+def _invite(email: str, name: str, roles: set[Role], agency_id: int | None) -> None:
+    settings = get_settings()
+    with as_cli(), unit_of_work() as session:
+        made = links.invite(
+            session,
+            email=email,
+            display_name=name,
+            roles=roles,
+            agency_id=agency_id,
+            settings=settings,
+        )
+        what = "Sent a fresh invitation to" if made.again else "Invited"
+        console.print(
+            f"{what} [bold]{made.user.email}[/] ({', '.join(sorted(made.user.roles))}): the "
+            f"link works once, for {settings.account_link_hours} hours. The e-mail goes "
+            "when the courier next runs ([bold]audit-tools notifications send[/], or the "
+            "web server's own)."
+        )
+
+
+@app.command("invite")
+def invite_(
+    email: str = typer.Argument(..., help="The person's e-mail address (their sign-in name)."),
+    name: str = typer.Option(..., "--name", help="Their name as shown to others."),
+    role: list[Role] = typer.Option(
+        ..., "--role", help="A role; repeat for several.", case_sensitive=False
+    ),
+    agency_id: int | None = typer.Option(
+        None, "--agency-id", help="Their agency (auditors and agency leads)."
+    ),
+) -> None:
+    """E-mail someone an invitation: their account is made without a password, and a
+    one-time link lets them set their own and their authenticator app. For an account
+    never used, a fresh link (the older ones stop working)."""
+    _invite(email, name, set(role), agency_id)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A CSV file: name, email, agency, roles."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and invite no one."),
+) -> None:
+    """Invite everyone in a CSV file (UTF-8; a header row naming the columns name, email,
+    agency and roles; the agency by its name; several roles separated by semicolons).
+    Every row's problems are printed; if any row has one, no one is invited (exit 1)."""
+    settings = get_settings()
+    try:
+        text = links.read_csv(file.read_bytes())
+    except AppError as exc:
+        fail(exc.message)
+    with as_cli(), unit_of_work() as session:
+        rows = links.check_import(session, text=text)
+        bad = [r for r in rows if r.problems]
+        for row in bad:
+            err_console.print(
+                f"row {row.line} {escape(row.email or '(no email address)')}: "
+                f"{escape('; '.join(row.problems))}",
+                highlight=False,
             )
+        if bad:
+            fail(f"{len(bad)} of the {len(rows)} rows have problems: nobody was invited.")
+        if dry_run:
+            console.print(f"All {len(rows)} rows can be invited. Nobody was invited (dry run).")
+            return
+        _rows, made = links.import_invitations(session, text=text, settings=settings)
+        console.print(
+            f"Invited {plural(len(made), 'person', 'people')}: the e-mails go when the "
+            "courier next runs."
+        )
 
 
 @app.command("list")

@@ -25,9 +25,10 @@ from sqlalchemy import event, select
 from app.access import grants
 from app.access import service as access
 from app.access.auth import actor_for
-from app.access.models import Role, User
+from app.access.models import AccessReview, Role, SsoRegistration, User
 from app.access.policy import SYSTEM, Via
 from app.audit_templates.models import KeyArea, Question
+from app.auditlog import service as auditlog
 from app.auditlog import visibility
 from app.auditlog.models import AuditEvent
 from app.auditlog.visibility import READERS, WITHHELD, Visibility, kind_of, write_csv
@@ -237,6 +238,43 @@ def world(client, db, monkeypatch) -> World:
         user=found.people["practitioner"].user,
         roles={Role.MODERATOR},
     )
+    # Accounts: a request for one through single sign-on, and an access review, in each
+    # agency (the lead reads their own agency's only); an identity provider's refusal.
+    for agency in (home, other):
+        asked = SsoRegistration(
+            provider="westshire",
+            issuer="https://login.example/tenant/v2.0",
+            subject=f"subject-{agency['id']}",
+            email=f"new.starter.{agency['id']}@example.org",
+            display_name="New starter",
+            agency_id=agency["id"],
+        )
+        reviewed = AccessReview(
+            agency_id=agency["id"], reviewed_by_label="lead", kept=[], removed=[]
+        )
+        db.add_all([asked, reviewed])
+        db.flush()
+        auditlog.record(
+            db,
+            action="auth.sso_registration",
+            object_type="sso_registration",
+            object_id=asked.id,
+            after={"email": asked.email, "agency_id": asked.agency_id},
+        )
+        auditlog.record(
+            db,
+            action="access_review.record",
+            object_type="access_review",
+            object_id=reviewed.id,
+            after={"kept": [], "removed": []},
+        )
+    auditlog.record(
+        db,
+        action="auth.sso_refused",
+        object_type="sso_provider",
+        object_id=None,
+        after={"provider": "westshire", "reason": "ID token for another audience"},
+    )
     db.commit()
     return found
 
@@ -284,6 +322,12 @@ def _route(db, kind: str, object_id: int | None, reader: User) -> tuple[str, obj
             return f"{API}/auth/tokens", _ids(lambda b: b)
         case "role_grant_request":
             return f"{API}/role-grants/{object_id}", None
+        case "sso_registration":
+            return f"{API}/registrations/{object_id}", None
+        case "access_review":
+            return f"{API}/access-reviews/{object_id}", None
+        case "sso_provider":  # an identity provider's refusals: no object of their own
+            return f"{API}/audit-log", None
         case "audit_log":
             return f"{API}/audit-log", None
         case "agency":

@@ -11,6 +11,7 @@ cannot be downloaded here, so Playwright is pointed at Debian's
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -77,20 +78,46 @@ def live_database(demo_database) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(request, tmp_path_factory, live_database):
+def sso_provider():
+    """An OpenID Connect provider on loopback (oidc-provider-mock, which the project did
+    not write) for the whole session: the live server offers signing in with it, for
+    the demo's people at example.org, as the Westshire Police's Entra ID would."""
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+SSO_KEY = "westshire"
+SSO_NAME = "Westshire Police (test)"
+
+
+@pytest.fixture(scope="session")
+def live_server(request, tmp_path_factory, live_database, sso_provider):
     """The service on 127.0.0.1 with the demo partnership, for the whole session."""
     from tests.conftest import clock_offset
 
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    provider = {
+        "key": SSO_KEY,
+        "name": SSO_NAME,
+        "issuer": sso_provider,
+        "client_id": "case-audit-browser-tests",
+        "client_secret": "invented-secret",
+        "domains": {"example.org": "Westshire Police"},
+    }
     env = {
         **os.environ,
         "DATABASE_URL": live_database,
         "AUDIT_ENVIRONMENT": "test",
         # Every browser test signs in from 127.0.0.1: more than a person's 10 a minute.
         "AUDIT_SIGN_IN_MAX_PER_ADDRESS_PER_MINUTE": "1000",
+        "AUDIT_PUBLIC_URL": base,
+        "AUDIT_SSO_PROVIDERS": json.dumps([provider]),
     }
     offset = clock_offset(request.config).total_seconds()
     cli = [sys.executable, "-m", "tests.helpers.clocked", str(offset)]
-    port = _free_port()
     log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
     server = subprocess.Popen(
         [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -99,7 +126,6 @@ def live_server(request, tmp_path_factory, live_database):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:

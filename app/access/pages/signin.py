@@ -65,6 +65,7 @@ def _sign_in_page(request, *, next_, values=None, errors=None, status_code=200, 
         errors=errors,
         status_code=status_code,
         sign_in_token=token,
+        providers=[(p.key, p.name) for p in settings_of(request).sso_providers],
         **context,
     )
     set_sign_in_cookie(response, request, key)
@@ -159,6 +160,19 @@ def sign_in_submit(session: SessionDep, request: Request, posted: PostedForm) ->
         )
         refused.headers.update(getattr(exc, "headers", {}))  # Retry-After, with a 429
         return refused
+    return after_sign_in(session, request, web, plain, status, next_)
+
+
+def after_sign_in(
+    session: Session,
+    request: Request,
+    web: WebSession,
+    plain: str,
+    status: signin.SignInStatus,
+    next_: str,
+) -> Response:
+    """Where a browser goes once who it is is known (by password, or by its identity
+    provider): on to ``next_``, or first to the second factor or to setting one up."""
     if status == signin.SignInStatus.SIGNED_IN and kept.waiting(session, user_id=web.user_id):
         next_ = url(request, "access.kept")  # no second factor asked for: kept work next
     target = {

@@ -107,6 +107,7 @@ USER_COLUMNS = (
     ("Roles", None),
     ("Agency", "agency"),
     ("Status", "status"),
+    ("Last used", None),
     ("Authenticator", None),
 )
 ACTIVE = {"yes": True, "no": False}
@@ -320,7 +321,12 @@ def update_user(
             raise ACCOUNT.invalid(
                 {"roles": "You cannot remove your own administrator role"}, posted=posted
             )
-        changes = {"display_name": body.display_name, "roles": roles, "agency_id": body.agency_id}
+        changes: dict = {"display_name": body.display_name, "agency_id": body.agency_id}
+        if roles != user.roles:
+            # Named only when changed: moving them to another agency then takes away
+            # the roles their old agency gave them (service.change_user).
+            changes["roles"] = roles
+        before = (user.agency_id, set(user.roles))
         with grants.refusals_logged(session), ACCOUNT.submitting(session, posted):
             _user, grant = service.change_user(session, user=user, changes=changes, actor=actor)
     except grants.Refusal as refusal:
@@ -337,8 +343,27 @@ def update_user(
             form=invalid.state(),
             status_code=invalid.status_code,
         )
-    flash(f"Changes to {user.display_name}'s account have been saved.{_waiting_words(grant)}")
+    flash(
+        f"Changes to {user.display_name}'s account have been saved."
+        f"{_moved_words(session, user, *before)}{_waiting_words(grant)}"
+    )
     return redirect(request, "access.users")
+
+
+def _moved_words(session: Session, user, agency_id: int | None, roles: set[Role]) -> str:
+    """What a move to another agency did, for the flash after saving."""
+    if user.agency_id == agency_id:
+        return ""
+    where = _agency_names(session).get(user.agency_id, "") if user.agency_id else "no agency"
+    words = (
+        f" They have moved to {where}: they have been signed out, their API tokens have "
+        "stopped working"
+    )
+    lost = [ROLE_LABELS[r].lower() for r in ROLE_LABELS if r in roles - user.roles]
+    if lost:
+        words += f", and they no longer have the {' and '.join(lost)} role"
+        words += "s" if len(lost) > 1 else ""
+    return words + "."
 
 
 @router.post("/admin/users/{user_id}/disable", name="access.user_disable")
@@ -353,7 +378,9 @@ def disable_user(session: SessionDep, request: Request, actor: Actor, user_id: I
     if user.active:
         try:
             with grants.refusals_logged(session):
-                service.update_user(session, user=user, changes={"active": False}, actor=actor)
+                reason = f"disabled by {actor.name or actor.label}"[:200]
+                changes = {"active": False, "disabled_reason": reason}
+                service.update_user(session, user=user, changes=changes, actor=actor)
         except grants.Refusal as refusal:
             return _refused(
                 request, session, user=user, actor=actor, refusal=refusal, field="disable"

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from app.access.models import RoleGrantRequest, User
 from app.auditlog.models import AuditEvent
 from audit_tools.cli import app
+from tests.helpers.access import PASSWORD
 
 runner = CliRunner()
 
@@ -23,13 +24,15 @@ def cli_db(cli_migrated_db):
     return cli_migrated_db
 
 
-def run(*args: str):
-    return runner.invoke(app, list(args), catch_exceptions=False)
+def run(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
 
 
 def _create(email: str, *roles: str):
-    flags = [part for role in roles for part in ("--role", role)]
-    result = run("users", "create", email, "--name", email.split("@")[0], *flags)
+    flags = [part for role in roles for part in ("--role", role)] + ["--password-stdin"]
+    result = run(
+        "users", "create", email, "--name", email.split("@")[0], *flags, input=f"{PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
 
 

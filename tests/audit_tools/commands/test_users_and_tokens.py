@@ -67,11 +67,12 @@ class TestUsers:
         )  # fmt: skip
         assert result.exit_code == 1 and "common" in result.output
 
-    def test_without_a_terminal_and_password_no_password_is_set(self, cli_db):
+    def test_without_a_terminal_nor_a_way_in_nothing_is_created(self, cli_db):
         result = run("users", "create", "a@example.org", "--name", "A", "--role", "admin")
-        assert result.exit_code == 0 and "reset-password" in result.output
+        assert result.exit_code == 1
+        assert "--password-stdin" in result.output and "--invite" in result.output
         with cli_db() as session:
-            assert session.scalar(select(User.password_hash)) is None
+            assert session.scalar(select(User)) is None
 
     def test_at_a_terminal_the_password_is_asked_for_twice(self, cli_db, monkeypatch):
         monkeypatch.setattr("audit_tools.commands.users._interactive", lambda: True)
