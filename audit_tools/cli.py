@@ -7,6 +7,7 @@ import typer
 from audit_tools.commands import (
     accounts,
     auditlog,
+    audits,
     backup,
     briefings,
     db,
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(templates.app, name="templates")
 app.add_typer(users.app, name="users")
+app.add_typer(audits.app, name="audits")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(auditlog.app, name="audit-log")

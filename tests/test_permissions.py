@@ -103,6 +103,7 @@ SAMPLE_BODIES: dict[str, object] = {
     "api.users.update": {},
     "api.users.reset_password": {"password": "a long enough new passphrase"},
     "api.role_grants.decide": {"decision": "approve"},
+    "api.children.draw": {"eligible": 40, "count": 3, "seed": "permissions"},
     "api.registrations.decide": {"decision": "refuse", "reason": "Not known to us."},
     "api.invitations.create": {
         "email": "invited@example.org",

@@ -161,6 +161,7 @@ ROUTE_RULES: dict[str, P] = {
     "api.audits.close": P.AUDIT_MANAGE,
     "api.audits.reopen": P.AUDIT_MANAGE,
     "api.children.create": P.AUDIT_MANAGE,
+    "api.children.draw": P.AUDIT_MANAGE,
     "api.children.update": P.AUDIT_MANAGE,
     "api.children.delete": P.AUDIT_MANAGE,
     "api.involvements.create": P.AUDIT_MANAGE,

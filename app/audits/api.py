@@ -15,6 +15,9 @@ from app.audits.schemas import (
     ChildOut,
     ChildPatch,
     CloseAudit,
+    CohortDraw,
+    CohortDrawn,
+    DrawnChild,
     InvolvementCreate,
     InvolvementOut,
     OpenAudit,
@@ -174,6 +177,35 @@ def add_child(session: SessionDep, actor: Actor, audit_id: IdPath, body: ChildCr
     audit = service.get_audit(session, actor=actor, audit_id=audit_id)
     child = cohort.add_child(session, audit=audit, **body.model_dump())
     return _child_out(child, cohort.involvement_rows(session, actor=actor, child_ids=[child.id]))
+
+
+@router.post(
+    "/audits/{audit_id}/cohort/draw",
+    name="api.children.draw",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "The cohort can no longer change (the audit is open)."}},
+)
+@transactional
+def draw_cohort(
+    session: SessionDep, actor: Actor, audit_id: IdPath, body: CohortDraw
+) -> CohortDrawn:
+    """Draw the cohort fairly and reproducibly: ``count`` of the positions 1 to
+    ``eligible`` in the partnership's own list of eligible children (the rule is in
+    the README, under "A fair sample", so anyone can check it), each a new child
+    "Child A", "Child B", ... in ascending order of position. The seed and the result
+    are in the audit log."""
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
+    drawn, children = cohort.draw_cohort(session, audit=audit, **body.model_dump())
+    rows = cohort.involvement_rows(session, actor=actor, child_ids=[c.id for c in children])
+    return CohortDrawn(
+        seed=drawn.seed,
+        eligible=drawn.eligible,
+        positions=drawn.positions,
+        children=[
+            DrawnChild(position=p, child=_child_out(c, rows))
+            for p, c in zip(drawn.positions, children, strict=True)
+        ],
+    )
 
 
 @router.patch("/children/{child_id}", name="api.children.update")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.access.policy import Actor, child_scope, involvement_scope
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
+from app.audits import sampling
 from app.audits.models import Audit, AuditStatus, Child, Involvement
 from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
@@ -314,3 +315,40 @@ def remove_involvement(session: Session, *, audit: Audit, involvement: Involveme
         view=lambda i: {"audit_id": i.audit_id, "child_id": i.child_id, "agency_id": i.agency_id},
     ):
         session.delete(involvement)
+
+
+def draw_cohort(
+    session: Session,
+    *,
+    audit: Audit,
+    eligible: int,
+    count: int,
+    seed: str | None = None,
+    agency_ids: list[int] | None = None,
+) -> tuple[sampling.Drawn, list[Child]]:
+    """Draw the cohort fairly (app/audits/sampling.py): ``count`` of the ``eligible``
+    children's positions, with ``seed`` (a new one if none), become children "Child A",
+    "Child B", ... in ascending order of position (pseudonyms taken already skipped),
+    each involving ``agency_ids``. The seed, the numbers and the positions drawn are in
+    the audit log, so anyone can draw again and check."""
+    require_cohort_editable(session, audit)
+    drawn = sampling.draw(eligible=eligible, count=count, seed=seed or sampling.new_seed())
+    taken = {c.pseudonym for c in list_children(session, audit=audit)}
+    names = sampling.labels(len(drawn.positions), taken)
+    auditlog.record(
+        session,
+        action="audit.cohort_drawn",
+        object_type="audit",
+        object_id=audit.id,
+        after={
+            "seed": drawn.seed,
+            "eligible": drawn.eligible,
+            "draw": len(drawn.positions),
+            "positions": drawn.positions,
+            "pseudonyms": dict(zip(names, drawn.positions, strict=True)),
+        },
+    )
+    children = [
+        add_child(session, audit=audit, pseudonym=name, agency_ids=agency_ids) for name in names
+    ]
+    return drawn, children

@@ -258,3 +258,40 @@ class Progress(ResponseModel):
     totals: StatusCounts
     by_agency: list[AgencyProgress]
     by_child: list[ChildProgress]
+
+
+class CohortDraw(RequestModel):
+    eligible: int = Field(
+        ge=1,
+        le=100_000,
+        description="How many children are eligible: the partnership's own list of them, "
+        "numbered 1 to this, kept outside the service.",
+    )
+    count: int = Field(ge=1, le=200, description="How many to draw.")
+    seed: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="The seed to draw with (none: a new random one, returned). The same "
+        "seed and numbers always draw the same positions.",
+    )
+    agency_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Agencies involved with every child drawn (more can be added after).",
+    )
+
+
+class DrawnChild(ResponseModel):
+    position: int = Field(
+        description="Its position in the partnership's list of eligible children."
+    )
+    child: ChildOut
+
+
+class CohortDrawn(ResponseModel):
+    seed: str
+    eligible: int
+    positions: list[int] = Field(description="The positions drawn, ascending.")
+    children: list[DrawnChild]
