@@ -109,6 +109,7 @@ ROUTE_RULES: dict[str, P] = {
     "audits.details_save": P.AUDIT_MANAGE,
     "audits.agencies_save": P.AUDIT_MANAGE,
     "audits.child_add": P.AUDIT_MANAGE,
+    "audits.cohort_draw": P.AUDIT_MANAGE,
     "audits.child_remove": P.AUDIT_MANAGE,
     "audits.involvement_add": P.AUDIT_MANAGE,
     "audits.involvement_remove": P.AUDIT_MANAGE,

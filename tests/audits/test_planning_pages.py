@@ -593,3 +593,53 @@ class TestOpeningConfirmation:
         audit = make_audit(db)
         db.commit()
         assert admin.get(f"/admin/audits/{audit.id}/open").status_code == 409
+
+
+def test_draw_the_cohort_at_random_on_the_planning_page(admin, db, token, police):
+    from app.audits import sampling
+
+    audit = make_audit(db, children=0, agencies_count=1, open_=False)
+    agency_id = audit.agencies[0].id
+    db.commit()
+    plan = f"/admin/audits/{audit.id}"
+    assert "Or draw the cohort at random" in admin.get(plan).text
+    refused = admin.post(
+        f"{plan}/cohort/draw", data={"csrf_token": token, "eligible": "5", "count": "9"}
+    )
+    assert refused.status_code == 422
+    assert "You cannot draw 9 from 5 eligible children" in refused.text
+    blank = admin.post(
+        f"{plan}/cohort/draw", data={"csrf_token": token, "eligible": "", "count": "x"}
+    )
+    assert blank.status_code == 422
+    assert "Enter how many children are eligible, as a whole number" in blank.text
+    assert "Enter how many children to draw, as a whole number" in blank.text
+    assert db.scalar(select(func.count()).select_from(Child).where(Child.audit_id == audit.id)) == 0
+
+    done = admin.post(
+        f"{plan}/cohort/draw",
+        data={
+            "csrf_token": token,
+            "eligible": "143",
+            "count": "3",
+            "seed": "westshire-2027-01",
+            "draw_agency_ids": [str(agency_id)],
+        },
+    )
+    assert done.status_code == 200
+    positions = sampling.draw(eligible=143, count=3, seed="westshire-2027-01").positions
+    assert (
+        f"3 of 143 eligible children drawn with the seed westshire-2027-01: Child A is number "
+        f"{positions[0]}, Child B is number {positions[1]}, Child C is number {positions[2]}"
+        in done.text
+    )
+    drawn = db.scalars(select(Child).where(Child.audit_id == audit.id).order_by(Child.id)).all()
+    assert [c.pseudonym for c in drawn] == ["Child A", "Child B", "Child C"]
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(Involvement)
+            .where(Involvement.child_id.in_([c.id for c in drawn]))
+        )
+        == 3
+    )

@@ -21,7 +21,14 @@ from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateStatus
 from app.audits import cohort, lifecycle, service
 from app.audits.models import AgeBand, Audit, AuditStatus
-from app.audits.schemas import AgencyIds, AuditCreate, AuditPatch, ChildCreate, InvolvementCreate
+from app.audits.schemas import (
+    AgencyIds,
+    AuditCreate,
+    AuditPatch,
+    ChildCreate,
+    CohortDraw,
+    InvolvementCreate,
+)
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, StateError
 from app.forms import Form, FormInvalid, FormState, Messages, date_values, undone_if_refused
@@ -83,6 +90,25 @@ AGENCIES = Form(
     fields=("agency_ids",),
     lists=frozenset({"agency_ids"}),
     messages={"agency_ids": "Choose agencies from the list"},
+)
+DRAW = Form(
+    CohortDraw,
+    fields=("eligible", "count", "seed", "draw_agency_ids"),
+    lists=frozenset({"draw_agency_ids"}),
+    rename={"agency_ids": "draw_agency_ids"},
+    blank_is_none=frozenset({"seed"}),
+    messages={
+        "eligible": "Enter how many children are eligible, as a whole number",
+        ("eligible", "greater_than_equal"): "Enter how many children are eligible: at least 1",
+        ("eligible", "less_than_equal"): "There can be at most 100,000 eligible children",
+        ("eligible", "invalid"): "Enter how many children are eligible, as a whole number",
+        "count": "Enter how many children to draw, as a whole number",
+        ("count", "greater_than_equal"): "Enter how many children to draw: at least 1",
+        ("count", "less_than_equal"): "You can draw at most 200 children",
+        ("count", "invalid"): "Enter how many children to draw, as a whole number",
+        ("seed", "invalid"): "A seed is letters, digits, hyphens, dots or underscores",
+        "draw_agency_ids": "Choose agencies from the list",
+    },
 )
 CHILD = Form(
     ChildCreate,
@@ -343,6 +369,33 @@ def add_child(
             status_code=invalid.status_code,
         )
     return _to_plan(request, audit_id, "The child has been added to the cohort.")
+
+
+@router.post("/admin/audits/{audit_id}/cohort/draw", name="audits.cohort_draw")
+@transactional
+def draw_cohort(
+    session: SessionDep, request: Request, actor: Actor, audit_id: IdPath, posted: PostedForm
+) -> Response:
+    """Draw the cohort at random from the partnership's list of eligible children
+    (app/audits/sampling.py): the seed and the positions drawn are shown, and logged."""
+    audit = _planned(session, actor, audit_id)
+    try:
+        body = DRAW.read(posted)
+        with DRAW.submitting(session, posted):
+            drawn, children = cohort.draw_cohort(session, audit=audit, **body.model_dump())
+    except FormInvalid as invalid:
+        return _plan_page(
+            session, request, actor, audit_id, form=invalid.state(), status_code=invalid.status_code
+        )
+    pairs = ", ".join(
+        f"{c.pseudonym} is number {p}" for p, c in zip(drawn.positions, children, strict=True)
+    )
+    return _to_plan(
+        request,
+        audit_id,
+        f"{len(children)} of {drawn.eligible} eligible children drawn with the seed "
+        f"{drawn.seed}: {pairs} in your list. The seed and the positions are in the audit log.",
+    )
 
 
 @router.post("/admin/children/{child_id}/remove", name="audits.child_remove")
