@@ -31,6 +31,9 @@ class SsoProvider(BaseModel):
     # ``acr`` values meaning the person gave a second factor (``amr`` is read as RFC
     # 8176 says: "mfa", "otp", "hwk" and the like).
     mfa_acr_values: list[str] = Field(default_factory=list)
+    # Read ``preferred_username`` as the e-mail address when ``email`` is missing (Entra
+    # ID's user principal name is one); otherwise only ``email`` is.
+    username_is_email: bool = False
 
 
 class Settings(BaseSettings):

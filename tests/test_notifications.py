@@ -292,6 +292,10 @@ class TestOneTimeLinks:
             for kind in ("invitation", "password_reset")
         }
         assert all(link in n.body for n in made.values())  # until it is sent
+        # Its reader sees it without the link even now: the link goes by e-mail only.
+        shown = service.mine(db, user_id=people["police"].id)
+        assert shown and all(link not in n.body for n in shown)
+        assert all(link in db.get(Notification, n.id).body for n in made.values())
 
         sent: list[str] = []
         sender = ("test", lambda n: sent.append(n.body))

@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.access import grants, service
-from app.access.models import AccessReview, Role, User
+from app.access.models import AGENCY_STAFF_ROLES, AccessReview, Role, User
 from app.access.policy import Actor
 from app.access.policy import Permission as P
 from app.agencies.models import Agency
@@ -241,8 +241,12 @@ class Review:
 
     @property
     def others(self) -> dict[int, User]:
-        """The accounts the lead decides on: all but their own, by id."""
-        return {u.id: u for u in self.accounts if u.id != self.lead_id}
+        """The accounts the lead decides on, by id: all but their own, and none holding
+        a role beyond their agency's staff's (an administrator, a moderator or a
+        scrutineer based in the agency is the administrators' to review)."""
+        return {
+            u.id: u for u in self.accounts if u.id != self.lead_id and u.roles <= AGENCY_STAFF_ROLES
+        }
 
 
 def review(session: Session, *, actor: Actor, agency_id: int, settings: Settings) -> Review:

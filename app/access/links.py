@@ -39,6 +39,7 @@ from app.access import service
 from app.access.auth import actor_for
 from app.access.models import (
     AGENCY_ROLES,
+    AGENCY_STAFF_ROLES,
     AccountLink,
     ExternalIdentity,
     LinkPurpose,
@@ -64,7 +65,7 @@ from app.notifications import service as notifications
 INVITATION_PATH = "/invitation/{token}"
 RESET_PATH = "/reset-password/{token}"
 PATHS = {LinkPurpose.INVITATION: INVITATION_PATH, LinkPurpose.RESET: RESET_PATH}
-LEAD_MAY_GIVE = frozenset({Role.AUDITOR, Role.AGENCY_LEAD, Role.PRACTITIONER})
+LEAD_MAY_GIVE = AGENCY_STAFF_ROLES
 RESETS_PER_HOUR = 3
 LINK_REFUSED = (
     "This link does not work. It may have been used already, have expired, or not have "

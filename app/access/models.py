@@ -42,6 +42,9 @@ class Role(StrEnum):
 
 
 AGENCY_ROLES = frozenset({Role.AUDITOR, Role.AGENCY_LEAD})
+# The roles of an agency's own staff: all an agency lead may give (inviting someone,
+# approving a request for an account) or take away (an access review).
+AGENCY_STAFF_ROLES = frozenset({Role.AUDITOR, Role.AGENCY_LEAD, Role.PRACTITIONER})
 
 
 class User(Base):

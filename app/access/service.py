@@ -18,6 +18,7 @@ from app.access.auth import TOKEN_PREFIX
 from app.access.models import (
     AGENCY_ROLES,
     ApiToken,
+    ExternalIdentity,
     RecoveryCode,
     Role,
     RoleGrantRequest,
@@ -195,6 +196,11 @@ def _moved(session: Session, user: User, moved_from: int | None, dropped: set[Ro
     """A mover's tokens stop too (their sessions ended with the change), logged with
     the roles the move took away."""
     revoked = revoke_tokens(session, user=user)
+    # Their old organisation's identity provider no longer signs them in here: the new
+    # one's links itself at their first sign-in with it (app/access/sso.py).
+    unlinked = rows_matched(
+        session.execute(delete(ExternalIdentity).where(ExternalIdentity.user_id == user.id))
+    )
     auditlog.record(
         session,
         action="user.move",
@@ -205,6 +211,7 @@ def _moved(session: Session, user: User, moved_from: int | None, dropped: set[Ro
             "agency_id": user.agency_id,
             "roles_removed": sorted(r.value for r in dropped),
             "tokens_revoked": revoked,
+            "identities_unlinked": unlinked,
         },
     )
 

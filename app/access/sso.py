@@ -40,7 +40,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.access import links
@@ -67,8 +67,9 @@ log = logging.getLogger(__name__)
 ATTEMPT_MINUTES = 10  # from leaving for the provider to coming back
 LEEWAY_SECONDS = 60  # clock drift between the provider and the service
 ALGORITHMS = ("RS256", "ES256")  # never "none", never a shared-secret HMAC
-# RFC 8176 authentication method references that are a second factor (or stronger).
-MFA_METHODS = frozenset({"mfa", "otp", "hwk", "swk", "sms", "tel", "fido", "sc", "face", "fpt"})
+# RFC 8176: "mfa" says more than one factor was used. Each other method ("otp", "sms",
+# "hwk" ...) is one factor, perhaps the only one: alone it is not a second.
+MFA_METHOD = "mfa"
 DISCOVERY_SECONDS = 3600  # how long a provider's discovery document and keys are kept
 HTTP_TIMEOUT = 10.0
 BROWSER_COOKIE = "case_audit_sso"
@@ -179,6 +180,12 @@ def start(
     token for its cookie that binds the attempt to it)."""
     chosen = provider(settings, key)
     found = discover(chosen)
+    # Attempts never finished are no use after ATTEMPT_MINUTES: removed as others start.
+    session.execute(
+        delete(SsoAttempt).where(
+            SsoAttempt.created_at < utcnow() - timedelta(minutes=ATTEMPT_MINUTES)
+        )
+    )
     state, browser, nonce = new_token(), new_token(), new_token()
     verifier = new_token() + new_token()  # 86 characters: RFC 7636 asks for 43 to 128
     session.add(
@@ -315,7 +322,7 @@ def _mfa(chosen: SsoProvider, claims: dict[str, Any]) -> bool:
     if isinstance(methods, str):
         methods = [methods]
     acr = claims.get("acr")
-    return bool(MFA_METHODS & {str(m).lower() for m in methods}) or (
+    return MFA_METHOD in {str(m).lower() for m in methods} or (
         isinstance(acr, str) and acr in chosen.mfa_acr_values
     )
 
@@ -347,16 +354,19 @@ def finish(
         if not isinstance(id_token, str):
             raise _refused(chosen, "no ID token in the token response")
         claims = verify_id_token(chosen, found, id_token, nonce=attempt.nonce)
+        subject = str(claims["sub"])
+        if len(subject) > 255:
+            raise _refused(chosen, f"subject too long ({len(subject)} characters)")
     except SsoRefused as refused:
         _log_refusal(session, chosen, refused)
         raise
-    email = str(claims.get("email") or claims.get("preferred_username") or "").strip().lower()
-    name = str(claims.get("name") or email)
+    email = _address(chosen, claims)
+    name = " ".join(str(claims.get("name") or email).split())  # one line, for e-mails
     return (
         Identity(
             provider=chosen.key,
             issuer=chosen.issuer,
-            subject=str(claims["sub"]),
+            subject=subject,
             email=email,
             name=name[:200],
             mfa=_mfa(chosen, claims),
@@ -365,8 +375,21 @@ def finish(
     )
 
 
+def _address(chosen: SsoProvider, claims: dict[str, Any]) -> str:
+    """The e-mail address the provider vouches for, or "": its ``email`` claim, unless it
+    says the address is not verified; ``preferred_username`` only for a provider whose
+    settings say its usernames are addresses (Entra ID's UPN)."""
+    if claims.get("email_verified") is False:
+        return ""
+    found = claims.get("email") or (
+        claims.get("preferred_username") if chosen.username_is_email else None
+    )
+    email = str(found or "").strip().lower()
+    return email if 3 <= len(email) <= 320 and "@" in email and email.isprintable() else ""
+
+
 def _log_refusal(session: Session, chosen: SsoProvider, refused: SsoRefused) -> None:
-    log.warning("single sign-on with %s refused: %s", chosen.key, refused.why)
+    log.warning("single sign-on with %s refused: %r", chosen.key, refused.why)
     auditlog.record(
         session,
         action="auth.sso_refused",
@@ -419,6 +442,8 @@ def _first_time(session: Session, chosen: SsoProvider, identity: Identity) -> Us
     if user is None:
         _ask_for_account(session, chosen, identity)
         return None
+    if not user.active:
+        return user  # refused by the caller, and not linked: enabling it again links nothing
     if session.scalar(
         select(ExternalIdentity.id).where(
             ExternalIdentity.user_id == user.id, ExternalIdentity.issuer == identity.issuer

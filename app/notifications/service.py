@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from app.access.models import Role, User, UserRole
@@ -133,8 +133,11 @@ def people(
 
 
 def mine(session: Session, *, user_id: int, limit: int = 100) -> list[Notification]:
-    """What the person has been told (or is about to be), newest first."""
-    return list(
+    """What the person has been told (or is about to be), newest first. An e-mail with a
+    one-time link shows without it even before it is sent: the link goes by e-mail only
+    (someone holding another's session or token must not read their reset link here).
+    Those are copies for showing, never saved."""
+    found = list(
         session.scalars(
             select(Notification)
             .where(Notification.user_id == user_id)
@@ -142,6 +145,16 @@ def mine(session: Session, *, user_id: int, limit: int = 100) -> list[Notificati
             .limit(limit)
         )
     )
+    return [_shown(n) if n.kind in SECRET_KINDS else n for n in found]
+
+
+def _shown(notification: Notification) -> Notification:
+    """A copy of ``notification`` without its links, never added to a session."""
+    copy = Notification(
+        **{c.key: getattr(notification, c.key) for c in inspect(Notification).column_attrs}
+    )
+    copy.body = _without_links(copy.body)
+    return copy
 
 
 # --- sending -----------------------------------------------------------------------

@@ -47,6 +47,8 @@ def world(db):
             "nhs_lead": person(db, "nina.lead@example.org", Role.AGENCY_LEAD, nhs),
             "nhs_auditor": person(db, "nick.auditor@example.org", Role.AUDITOR, nhs),
             "admin": person(db, "ada.admin@example.org", Role.ADMIN),
+            # An administrator based in the agency: not the lead's to remove.
+            "based_admin": person(db, "bea.admin@example.org", Role.ADMIN, police),
         }
         access.update_user(db, user=people["gone"], changes={"active": False})
         db.commit()
@@ -87,6 +89,7 @@ class TestTheReview:
         assert "gone.auditor@example.org" not in html  # disabled already
         assert "nick.auditor@example.org" not in html  # another agency's
         assert f'value="{people["lead"].id}"' not in html  # their own account stays
+        assert f'value="{people["based_admin"].id}"' not in html  # the administrators' to review
         assert "Your own account (lee.lead@example.org) stays" in html
         assert "have not been reviewed yet" in html
 

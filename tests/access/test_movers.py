@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.access import service as access
-from app.access.models import ApiToken, Role, WebSession
+from app.access.models import ApiToken, ExternalIdentity, Role, WebSession
 from app.auditlog.models import AuditEvent
 from tests.helpers.access import API, bearer, signed_in_cookie
 from tests.helpers.factories import make_agency
@@ -70,7 +70,26 @@ class TestTheService:
             "agency_id": nhs.id,
             "roles_removed": ["agency_lead", "auditor"],
             "tokens_revoked": 1,
+            "identities_unlinked": 0,
         }
+
+    def test_a_mover_is_no_longer_signed_in_by_their_old_organisations_provider(
+        self, db, agencies, priya
+    ):
+        _police, nhs = agencies
+        db.add(
+            ExternalIdentity(
+                user_id=priya.id,
+                issuer="https://login.example/police-tenant/v2.0",
+                subject="priya-0001",
+                email=priya.email,
+            )
+        )
+        db.flush()
+        access.update_user(db, user=priya, changes={"agency_id": nhs.id})
+        assert (
+            db.scalar(select(ExternalIdentity).where(ExternalIdentity.user_id == priya.id)) is None
+        )
 
     def test_roles_named_in_the_same_change_are_theirs_at_the_new_agency(self, db, agencies, priya):
         _police, nhs = agencies

@@ -158,6 +158,24 @@ class TestSignIn:
         assert web.second_factor_at is not None
         assert anonymous_client.get("/audits").status_code == 200  # signed in
 
+    def test_a_single_factor_at_the_provider_is_not_a_second_factor(
+        self, db, anonymous_client, agencies, provider
+    ):
+        """RFC 8176: "sms" or "otp" alone is one factor, perhaps the only one."""
+        _person(db, f"robin@{DOMAIN}", agency=agencies)
+        provider.claims = {"email": f"robin@{DOMAIN}", "amr": ["sms"]}
+        done, _ = _go(anonymous_client, _auto)
+        assert done.headers["location"].startswith("/sign-in/code")
+
+    def test_an_address_the_provider_has_not_verified_links_nothing(
+        self, db, anonymous_client, agencies, provider
+    ):
+        user = _person(db, f"robin@{DOMAIN}", agency=agencies)
+        provider.claims = {"email": f"robin@{DOMAIN}", "email_verified": False, "amr": ["mfa"]}
+        done, _ = _go(anonymous_client, _auto)
+        assert done.status_code == 401 and _sessions(db, user) == []
+        assert db.scalar(select(func.count()).select_from(ExternalIdentity)) == 0
+
     def test_once_linked_the_subject_decides_not_the_email(
         self, db, anonymous_client, agencies, provider
     ):
@@ -186,6 +204,8 @@ class TestSignIn:
         provider.claims = {"email": f"robin@{DOMAIN}", "amr": ["mfa"]}
         done, _ = _go(anonymous_client, _auto)
         assert done.status_code == 401 and _sessions(db, user) == []
+        # Not linked either: enabling the account again links nothing by itself.
+        assert db.scalar(select(func.count()).select_from(ExternalIdentity)) == 0
 
 
 # --- refusals --------------------------------------------------------------------------------
