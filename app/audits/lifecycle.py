@@ -239,6 +239,13 @@ def close_audit(session: Session, *, audit: Audit, reason: str = "") -> Audit:
                 FieldError("reason", f"{actions} not closed yet: say why the audit closes now")
             ],
         )
+    mark_closed(session, audit=audit, was=status, reason=reason, open_actions=still_open)
+    return audit
+
+
+def mark_closed(session: Session, *, audit: Audit, was: AuditStatus, reason: str, **logged) -> None:
+    """Close the audit (locked, in status ``was``, its checks made by the caller), and
+    log it as ``audit.close`` with ``logged`` beside the reason."""
     audit.status = AuditStatus.CLOSED
     audit.closed_at = utcnow()
     audit.close_reason = reason
@@ -248,15 +255,14 @@ def close_audit(session: Session, *, audit: Audit, reason: str = "") -> Audit:
         action="audit.close",
         object_type="audit",
         object_id=audit.id,
-        before={"status": status.value},
+        before={"status": was.value},
         after={
             "status": audit.status.value,
             "closed_at": audit.closed_at,
             "reason": reason,
-            "open_actions": still_open,
+            **logged,
         },
     )
-    return audit
 
 
 def reopen_audit(session: Session, *, audit: Audit, reason: str) -> Audit:

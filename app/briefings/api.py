@@ -767,16 +767,7 @@ def save_assurance(
     """Save your agency's answers, as a return's draft is saved (send the ``version``
     you read): by its auditors, or by its lead."""
     return_ = assurance.return_to_answer(session, briefing_id=briefing_id, actor=actor)
-    returns.save_draft(
-        session,
-        return_=return_,
-        read_version=body.version,
-        answers=body.answers,
-        grades=body.grades,
-        evidence=body.evidence,
-        overall_grade=("overall_grade" in body.model_fields_set, body.overall_grade),
-        auditor_name=body.auditor_name,
-    )
+    returns.save_draft(session, return_=return_, **body.saved())
     return ReturnOut.model_validate(reading.detail(session, return_id=return_.id, actor=actor))
 
 

@@ -22,7 +22,6 @@ from app.audits import service as audits
 from app.audits.cohort import lock_audit
 from app.audits.models import Audit, AuditStatus
 from app.briefings.models import Briefing, BriefingKind, VersionStatus
-from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.formatting import format_date
 from app.notifications import notices
@@ -261,26 +260,10 @@ def close_overdue(session: Session, *, today: date) -> list[Audit]:
 
 
 def _close(session: Session, *, audit: Audit, status: AuditStatus, reason: str) -> None:
-    """Close the questionnaire (its audit is locked, in ``status``): as the audits'
-    lifecycle closes an audit in learning (``lifecycle.close_audit``, which a
-    questionnaire, never moderated, does not reach), logged as it logs it."""
-    audit.status = AuditStatus.CLOSED
-    audit.closed_at = utcnow()
-    audit.close_reason = reason
-    session.flush()
-    auditlog.record(
-        session,
-        action="audit.close",
-        object_type="audit",
-        object_id=audit.id,
-        before={"status": status.value},
-        after={
-            "status": audit.status.value,
-            "closed_at": audit.closed_at,
-            "reason": reason,
-            "questionnaire": True,
-        },
-    )
+    """Close the questionnaire (its audit is locked, in ``status``) as the audits'
+    lifecycle closes an audit (``lifecycle.close_audit``, which a questionnaire, never
+    moderated, does not reach), logged as it logs it."""
+    lifecycle.mark_closed(session, audit=audit, was=status, reason=reason, questionnaire=True)
     log.info("assurance questionnaire %s closed: %s", audit.id, reason)
 
 

@@ -144,16 +144,7 @@ def save_draft(session: SessionDep, actor: Actor, return_id: IdPath, body: Draft
     """Save answers, evidence and grades. Send the `version` you read; only what is sent
     changes, and a null or empty value clears it."""
     return_ = service.get_return(session, return_id=return_id, actor=actor, to_edit=True)
-    service.save_draft(
-        session,
-        return_=return_,
-        read_version=body.version,
-        answers=body.answers,
-        grades=body.grades,
-        evidence=body.evidence,
-        overall_grade=("overall_grade" in body.model_fields_set, body.overall_grade),
-        auditor_name=body.auditor_name,
-    )
+    service.save_draft(session, return_=return_, **body.saved())
     return _out(session, return_id, actor)
 
 

@@ -42,6 +42,18 @@ class DraftSave(RequestModel):
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), OneLine] | None
     ) = None
 
+    def saved(self) -> dict:
+        """What ``returns.service.save_draft`` takes from the body, the overall grade as
+        (whether it was sent, its value): null clears it, leaving it out keeps it."""
+        return {
+            "read_version": self.version,
+            "answers": self.answers,
+            "grades": self.grades,
+            "evidence": self.evidence,
+            "overall_grade": ("overall_grade" in self.model_fields_set, self.overall_grade),
+            "auditor_name": self.auditor_name,
+        }
+
 
 class Submit(RequestModel):
     version: Id
