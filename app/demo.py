@@ -30,6 +30,7 @@ from app.audits.cohort import add_child
 from app.audits.models import AgeBand, Audit
 from app.briefings.demo import draft_demo_report, publish_demo_briefing
 from app.moderation.demo import moderate
+from app.programme.demo import load_demo_programme
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
@@ -389,6 +390,8 @@ def load_demo(
     for letter in "ABCDE":
         add_child(session, audit=send, pseudonym=f"Child {letter}", context_tags=["SEND"])
     load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, today, progress)
+    # The year's programme: each audit above as the planned audit it was made for.
+    load_demo_programme(session, today=today)
     return audit
 
 

@@ -41,6 +41,8 @@ from app.moderation import api as moderation_api
 from app.moderation import pages as moderation_pages
 from app.notifications import api as notifications_api
 from app.notifications import pages as notifications_pages
+from app.programme import api as programme_api
+from app.programme import pages as programme_pages
 from app.returns import api as returns_api
 from app.returns import audit_data_api as returns_audit_data_api
 from app.returns import pages as returns_pages
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         briefings_api,
         notifications_api,
         identify_api,
+        programme_api,
         access_pages,
         returns_pages,
         returns_answers_pages,
@@ -164,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identify_pages,
         about_pages,
         notifications_pages,
+        programme_pages,
     ):
         app.include_router(module.router)
     api_docs.install(app, settings)

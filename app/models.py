@@ -37,6 +37,7 @@ from app.findings.models import Finding, FindingKind, Theme, finding_theme
 from app.identify.models import AllowedTerm
 from app.moderation.models import ModeratedGrade
 from app.notifications.models import Notification
+from app.programme.models import ProgrammeEntry, ProgrammeOccurrence, programme_entry_agency
 from app.reminders.models import ReminderSent
 from app.retention.models import RetentionRemoval
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
@@ -51,6 +52,9 @@ __all__ = [
     "BriefingFeedback",
     "LearningAction",
     "Notification",
+    "ProgrammeEntry",
+    "ProgrammeOccurrence",
+    "programme_entry_agency",
     "Theme",
     "action_finding",
     "finding_theme",

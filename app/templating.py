@@ -342,6 +342,7 @@ NAVIGATION = (
     ("user.manage", "Users", "access.users", ("access.user",)),
     ("template.manage", "Templates", "audit_templates.list", ("audit_templates.",)),
     ("audit.read", "Audits", "audits.list", ("audits.", "moderation.", "findings.")),
+    ("programme.read", "Programme", "programme.timeline", ("programme.",)),
     ("action.read", "Actions", "actions.tracker", ("actions.",)),
     ("audit.read", "Analytics", "moderation.analytics", ("moderation.analytics",)),
     ("briefing.edit", "Briefings", "briefings.list", ("briefings.",)),

@@ -13,6 +13,7 @@ from audit_tools.commands import (
     db,
     demo,
     notifications,
+    programme,
     reminders,
     renderer,
     retention,
@@ -37,6 +38,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(auditlog.app, name="audit-log")
 app.add_typer(reminders.app, name="reminders")
 app.add_typer(notifications.app, name="notifications")
+app.add_typer(programme.app, name="programme")
 app.add_typer(briefings.app, name="briefings")
 app.add_typer(retention.app, name="retention")
 app.add_typer(secrets.app, name="secrets")

@@ -111,6 +111,13 @@ SAMPLE_BODIES: dict[str, object] = {
         "roles": ["practitioner"],
     },
     "api.auth.password_reset": {"email": "nobody@example.org"},
+    "api.programme.create": {
+        "title": "Front Door referrals audit",
+        "template_family_id": 1,
+        "first_month": "2026-04-01",
+    },
+    "api.programme.update": {},
+    "api.programme.link": {"audit_id": 1},
 }
 
 # Only the route table is read: the engine never connects.
@@ -143,7 +150,7 @@ def _code(response) -> str | None:
 
 
 # Path parameters that are not ids, with a value the route accepts.
-SAMPLE_PATH = {"kind": "csv"}
+SAMPLE_PATH = {"kind": "csv", "month": "2026-04"}
 
 
 def _request(client, route, method, headers):

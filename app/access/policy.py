@@ -58,6 +58,9 @@ class Permission(StrEnum):
     # identity provider (app/access/sso.py): administrators decide any, an agency lead
     # their own agency's.
     ACCOUNT_APPROVE = "account.approve"
+    # The year's programme of audits (its timeline and spreadsheet); changing it is
+    # planning audits (AUDIT_MANAGE).
+    PROGRAMME_READ = "programme.read"
 
 
 P = Permission
@@ -82,7 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {P.REFERENCE_MANAGE, P.TEMPLATE_MANAGE, P.AUDIT_MANAGE, P.USER_MANAGE, P.AUDIT_LOG_READ}
         | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE, P.BRIEFING_EDIT}
-        | {P.ACCOUNT_APPROVE}
+        | {P.ACCOUNT_APPROVE, P.PROGRAMME_READ}
     ),
     Role.AUDITOR: frozenset(
         _READ | {P.RETURN_READ, P.RETURN_EDIT, P.RETURN_ANSWER, P.ACTION_READ, P.ASSURANCE_ANSWER}
@@ -91,19 +94,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {P.RETURN_READ, P.RETURN_REOPEN, P.MODERATE, P.FINDING_MANAGE}
         | {P.ACTION_READ, P.ACTION_MANAGE, P.ACTION_UPDATE}
-        | {P.BRIEFING_EDIT, P.BRIEFING_APPROVE}
+        | {P.BRIEFING_EDIT, P.BRIEFING_APPROVE, P.PROGRAMME_READ}
     ),
     Role.AGENCY_LEAD: frozenset(
         _READ
         | {P.RETURN_READ, P.RETURN_ASSIGN, P.RETURN_SIGN_OFF, P.ACTION_READ, P.ACTION_UPDATE}
-        | {P.ASSURANCE_ANSWER, P.RETURN_ANSWER, P.ACCOUNT_APPROVE}
+        | {P.ASSURANCE_ANSWER, P.RETURN_ANSWER, P.ACCOUNT_APPROVE, P.PROGRAMME_READ}
     ),
     Role.PRACTITIONER: frozenset({P.SIGNED_IN}),
-    Role.SCRUTINEER: frozenset(_READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ}),
+    Role.SCRUTINEER: frozenset(
+        _READ | {P.RETURN_READ, P.AUDIT_LOG_READ, P.ACTION_READ, P.PROGRAMME_READ}
+    ),
     # Those an overdue learning action is escalated to: they follow audits and their
     # actions across the partnership, and read no return.
-    Role.SUBGROUP_CHAIR: frozenset(_READ | {P.ACTION_READ}),
-    Role.EXECUTIVE: frozenset(_READ | {P.ACTION_READ}),
+    Role.SUBGROUP_CHAIR: frozenset(_READ | {P.ACTION_READ, P.PROGRAMME_READ}),
+    Role.EXECUTIVE: frozenset(_READ | {P.ACTION_READ, P.PROGRAMME_READ}),
 }
 
 # Roles that see every audit and every return they may read at all; the others

@@ -361,6 +361,25 @@ ROUTE_RULES: dict[str, P] = {
     "access.agency_invite_import": P.ACCOUNT_APPROVE,
     "access.agency_invite_import_check": P.ACCOUNT_APPROVE,
     "access.agency_invite_import_send": P.ACCOUNT_APPROVE,
+    # the year's programme (API and pages): read by the partnership's roles, changed
+    # by those who plan audits
+    "programme.timeline": P.PROGRAMME_READ,
+    "programme.xlsx": P.PROGRAMME_READ,
+    "programme.new": P.AUDIT_MANAGE,
+    "programme.create": P.AUDIT_MANAGE,
+    "programme.edit": P.AUDIT_MANAGE,
+    "programme.save": P.AUDIT_MANAGE,
+    "programme.archive_check": P.AUDIT_MANAGE,
+    "programme.archive": P.AUDIT_MANAGE,
+    "programme.plan_now": P.AUDIT_MANAGE,
+    "api.programme.year": P.PROGRAMME_READ,
+    "api.programme.entries": P.PROGRAMME_READ,
+    "api.programme.entry": P.PROGRAMME_READ,
+    "api.programme.create": P.AUDIT_MANAGE,
+    "api.programme.update": P.AUDIT_MANAGE,
+    "api.programme.archive": P.AUDIT_MANAGE,
+    "api.programme.plan": P.AUDIT_MANAGE,
+    "api.programme.link": P.AUDIT_MANAGE,
 }
 
 

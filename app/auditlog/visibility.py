@@ -257,6 +257,8 @@ READERS: dict[str, ReadableIds] = {
     "sso_provider": _permission(P.AUDIT_LOG_READ),  # a provider's refusals, no object
     "access_review": _access_reviews,
     "audit_log": _permission(P.AUDIT_LOG_READ),
+    # The year's programme: its entries, and the month each audit made from it is for.
+    "programme_entry": _permission(P.PROGRAMME_READ),
     "agency": _permission(P.REFERENCE_READ),
     "subgroup": _permission(P.REFERENCE_READ),
     "theme": _permission(P.REFERENCE_READ),

@@ -1,7 +1,8 @@
 """The courier's rounds: first whatever the day makes news (learning actions newly
 overdue or escalated, app/notifications/escalation.py; accounts unused long enough to be
-disabled, or told so, app/access/leavers.py) is queued, then everything queued and due is
-sent (app/notifications/service.py ``send_due``).
+disabled, or told so, app/access/leavers.py) is queued, and the programme's audits due
+are made (app/programme/schedule.py), then everything queued and due is sent
+(app/notifications/service.py ``send_due``).
 
 Each web process runs a courier in a thread when a channel is set; ``audit-tools
 notifications send`` runs one round, for cron."""
@@ -22,6 +23,7 @@ from app.access import leavers
 from app.config import Settings
 from app.notifications import escalation
 from app.notifications.service import Round, Sender, send_due
+from app.programme import schedule
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 class Done:
     told: list[int] = field(default_factory=list)  # actions whose lateness was told
     sent: Round = field(default_factory=Round)
+    planned: list[schedule.Planned] = field(default_factory=list)  # the programme's audits
 
 
 def run_round(
@@ -41,15 +44,15 @@ def run_round(
 ) -> Done:
     """Queue what today makes news, then send what is due (``sender``: the settings'
     channel unless given)."""
+    today = clock.today() if now is None else now.astimezone(clock.LONDON).date()
     told = escalation.tell_due(
-        factory,
-        today=clock.today() if now is None else now.astimezone(clock.LONDON).date(),
-        executive_after_days=settings.escalate_to_executive_after_days,
+        factory, today=today, executive_after_days=settings.escalate_to_executive_after_days
     )
+    planned = schedule.create_due(factory, today=today)
     # Judged on the service's own clock, which recorded the uses it counts from (``now``
     # only says what sending is due).
     leavers.check_inactivity(factory, today=clock.today(), settings=settings)
-    return Done(told, send_due(factory, settings=settings, sender=sender, now=now))
+    return Done(told, send_due(factory, settings=settings, sender=sender, now=now), planned)
 
 
 class Courier:

@@ -130,6 +130,17 @@ def world(client, db, monkeypatch) -> World:
     assert question.status_code == 201, question.text
 
     version = make_template(db)
+    planned = post(
+        f"{API}/programme/entries",
+        json={
+            "title": "Front Door referrals audit",
+            "template_family_id": version.family_id,
+            "first_month": date.today().replace(day=1).isoformat(),
+            "repeat": "monthly",
+            "occurrences": 3,
+        },
+    )
+    assert planned.status_code == 201, planned.text
     due = date.today() + timedelta(days=14)
     x = audits.create_audit(
         db,
@@ -330,6 +341,8 @@ def _route(db, kind: str, object_id: int | None, reader: User) -> tuple[str, obj
             return f"{API}/audit-log", None
         case "audit_log":
             return f"{API}/audit-log", None
+        case "programme_entry":
+            return f"{API}/programme/entries/{object_id}", None
         case "agency":
             return f"{API}/agencies/{object_id}", None
         case "subgroup":
