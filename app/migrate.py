@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -96,17 +97,42 @@ def set_check_values(
         op.drop_constraint(op.f(constraint), table, type_="check")
         op.create_check_constraint(op.f(constraint), table, listed(new))
         return
+    # The constraint as SQLAlchemy wrote it.
+    _rewrite_sqlite_table(bind, table, listed(old), listed(new), what=f"CHECK on {column}")
+
+
+def widen_string(op, *, table: str, column: str, old: int, new: int, nullable: bool) -> None:
+    """Let a VARCHAR ``column`` hold ``new`` characters where it held ``old`` (or the
+    reverse, for a downgrade the caller has checked every row meets). SQLite does not
+    enforce the length, so only its stored definition changes (as ``set_check_values``
+    changes a CHECK), where batch mode would copy a table others refer to."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.alter_column(
+            table,
+            column,
+            type_=sa.String(length=new),
+            existing_type=sa.String(length=old),
+            existing_nullable=nullable,
+        )
+        return
+    _rewrite_sqlite_table(
+        bind, table, f"{column} VARCHAR({old})", f"{column} VARCHAR({new})", what=column
+    )
+
+
+def _rewrite_sqlite_table(bind, table: str, before: str, after: str, *, what: str) -> None:
+    """Replace ``before`` with ``after`` in SQLite's stored CREATE TABLE of ``table``."""
     sql = bind.exec_driver_sql(
         "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", (table,)
     ).scalar_one()
-    before = listed(old)  # the constraint as SQLAlchemy wrote it
     if before not in sql:
-        raise RuntimeError(f"{table}'s CHECK on {column} is not as expected: {sql}")
+        raise RuntimeError(f"{table}'s {what} is not as expected: {sql}")
     schema_version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema = ON")
     bind.exec_driver_sql(
         "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?",
-        (sql.replace(before, listed(new)), table),
+        (sql.replace(before, after), table),
     )
     bind.exec_driver_sql(f"PRAGMA schema_version = {schema_version + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")

@@ -320,8 +320,33 @@ def sort_heads(
     return heads
 
 
+def whose_return(audit, agency: str, case: str) -> str:
+    """ "Police's return for Child A"; in an audit about agencies, "Police's own return"."""
+    if audit.about_agencies:
+        return f"{agency}'s own return"
+    return f"{agency}'s return for {case}"
+
+
+def case_caption(r: dict, version) -> str:
+    """A return's case as its pages caption it: "Child A, Police"; in an audit about
+    agencies (its template's subject), the agency alone."""
+    if version.subject == "agency":
+        return r["agency"]["name"]
+    return f"{r['child']['pseudonym']}, {r['agency']['name']}"
+
+
+def return_heading(r: dict, version) -> str:
+    """ "Child A: return for Police"; in an audit about agencies, "Police's own return"."""
+    if version.subject == "agency":
+        return f"{r['agency']['name']}'s own return"
+    return f"{r['child']['pseudonym']}: return for {r['agency']['name']}"
+
+
 environment.globals.update(
     url=_url,
+    whose_return=whose_return,
+    case_caption=case_caption,
+    return_heading=return_heading,
     # GOV.UK's table and tag for long lists: the macros' markup, without their cost a row.
     gov_table=govuk.table,
     gov_tag=govuk.tag,

@@ -174,6 +174,18 @@ def test_template_rules_leave_existing_templates_and_returns_as_they_were(demo_d
             command.upgrade(alembic_config(connection), "head")
         after = snapshot(engine)
         assert len(before["exports"]) >= 4 and len(before["returns"]) > 10
+        # The questionnaire's cases (agencies) are made again on the way back up, under
+        # new ids (d5e9a3b7c1f0): the same agency, named the same, each return on its own.
+        for snap in (before, after):
+            for found in snap["returns"].values():
+                found["child"].pop("id")
+        # The Section 11 template, which the earlier schema cannot hold, was taken away
+        # for the downgrade (downgrade_demo): every other template is as it was.
+        gone = {v: text for v, text in before["exports"].items() if v not in after["exports"]}
+        assert [t.splitlines()[0] for t in gone.values()] == [
+            "# Section 11 self-assessment (version 1), exported from the case-audit service"
+        ]
+        before["exports"] = {v: t for v, t in before["exports"].items() if v not in gone}
         assert after == before
         with engine.connect() as connection:
             question = connection.execute(text("SELECT id FROM question LIMIT 1")).scalar_one()

@@ -368,6 +368,8 @@ def export_text(version: TemplateVersion) -> str:
     data = {"format": FILE_FORMAT, **parts.content_of(version).model_dump(mode="json")}
     if data["scale"] is None:
         del data["scale"]
+    if data["subject"] == "child":
+        del data["subject"]  # written only for an audit of agencies, as files were before
     questions = [q for k in data["key_areas"] for q in k["questions"]] + data["case_questions"]
     for question in questions:
         if not question["options"]:

@@ -52,6 +52,29 @@ NUMBER_TYPES = frozenset({AnswerType.INTEGER, AnswerType.NUMBER})
 NOT_APPLICABLE = "not_applicable"
 
 
+class AuditSubject(StrEnum):
+    """What an audit on the template looks at, one return per agency for each: a child
+    (a case audit, known by a pseudonym), or an agency itself (a Section 11 or section
+    175 self-assessment, the learning assurance questionnaire)."""
+
+    CHILD = "child"
+    AGENCY = "agency"
+
+
+@dataclass(frozen=True)
+class SubjectWords:
+    """How pages name an audit's subjects: "child", "children" or "agency", "agencies"."""
+
+    one: str
+    many: str
+
+
+SUBJECT_WORDS = {
+    AuditSubject.CHILD: SubjectWords("child", "children"),
+    AuditSubject.AGENCY: SubjectWords("agency", "agencies"),
+}
+
+
 class SectionKind(StrEnum):
     KEY_AREA = "key_area"
     # The questions about the whole case, answered once per return beside the overall
@@ -105,6 +128,11 @@ class TemplateVersion(Base):
     theme: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     method: Mapped[str] = mapped_column(String(100), default="")
+    subject: Mapped[AuditSubject] = mapped_column(
+        str_enum(AuditSubject, "audit_subject"),
+        default=AuditSubject.CHILD,
+        server_default=AuditSubject.CHILD.value,
+    )
     has_overall_grade: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Each key area's three boxes of evidence (what went well, what could have been
     # better, the impact on the child); a questionnaire leaves them out.

@@ -165,6 +165,7 @@ def content_of(version: TemplateVersion) -> TemplateContent:
         theme=version.theme,
         description=version.description,
         method=version.method,
+        subject=version.subject,
         overall_grade=version.has_overall_grade,
         evidence_boxes=boxes_in(version),
         scale=ScaleIn(
@@ -195,6 +196,7 @@ def version_log(version: TemplateVersion) -> dict:
         "theme": version.theme,
         "description": version.description,
         "method": version.method,
+        "subject": version.subject,
         "overall_grade": version.has_overall_grade,
         "evidence_boxes": version.has_evidence_boxes,
         **({"evidence_box_spec": version.evidence_box_spec} if version.evidence_box_spec else {}),

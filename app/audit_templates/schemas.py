@@ -22,6 +22,7 @@ from app.audit_templates.models import (
     NOT_APPLICABLE,
     NUMBER_TYPES,
     AnswerType,
+    AuditSubject,
     TemplateStatus,
 )
 from app.errors import FieldError
@@ -314,6 +315,11 @@ class TemplateContent(RequestModel):
     theme: ShortText = ""
     description: LongText = ""
     method: Method = ""
+    subject: AuditSubject = Field(
+        default=AuditSubject.CHILD,
+        description="What an audit on the template looks at: a child (a case audit), or "
+        "an agency assessing itself (a Section 11 or section 175 self-assessment).",
+    )
     overall_grade: bool = True
     evidence_boxes: bool | list[EvidenceBoxIn] = Field(
         default=True,
@@ -454,10 +460,13 @@ class VersionPatch(RequestModel):
     theme: ShortText | None = None
     description: LongText | None = None
     method: Method | None = None
+    subject: AuditSubject | None = None
     overall_grade: bool | None = None
     evidence_boxes: bool | list[EvidenceBoxIn] | None = None
 
-    _not_null = reject_null("theme", "description", "method", "overall_grade", "evidence_boxes")
+    _not_null = reject_null(
+        "theme", "description", "method", "subject", "overall_grade", "evidence_boxes"
+    )
 
     @field_validator("evidence_boxes")
     @classmethod
@@ -562,6 +571,7 @@ class TemplateVersionOut(ResponseModel):
     theme: str
     description: str
     method: str
+    subject: AuditSubject
     overall_grade: bool = Field(validation_alias="has_overall_grade")
     evidence_boxes: bool = Field(
         validation_alias="has_evidence_boxes",

@@ -305,6 +305,7 @@ def create_next_version(
         theme=content.theme,
         description=content.description,
         method=content.method,
+        subject=content.subject,
         has_overall_grade=content.overall_grade,
         has_evidence_boxes=has_boxes,
         evidence_box_spec=spec,

@@ -24,7 +24,13 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from app.audit_templates import files, parts, scales
-from app.audit_templates.models import DEFAULT_BOXES, AnswerType, TemplateVersion
+from app.audit_templates.models import (
+    DEFAULT_BOXES,
+    SUBJECT_WORDS,
+    AnswerType,
+    AuditSubject,
+    TemplateVersion,
+)
 from app.audit_templates.schemas import (
     FILE_FORMAT,
     EvidenceBoxIn,
@@ -103,9 +109,17 @@ SETTINGS = {
     "Theme": "theme",
     "Description": "description",
     "Method": "method",
+    "Audit about": "subject",
     "Overall grade": "overall_grade",
     "Scale": "starting_scale",
     "Scale name": "scale_name",
+}
+
+# What the "Audit about" setting may say: the subject's words, and its own value.
+SUBJECT_WORDS_READ = {
+    word: subject.value
+    for subject, words in SUBJECT_WORDS.items()
+    for word in (words.one, words.many, subject.value)
 }
 
 # Each answer type in words, as the export writes it; the type's own value (yes_no)
@@ -410,7 +424,7 @@ class _Reader:
             )
         data: dict[str, Any] = {"format": FILE_FORMAT}
         settings = self._settings()
-        for name in ("name", "slug", "theme", "description", "method", "overall_grade"):
+        for name in ("name", "slug", "theme", "description", "method", "subject", "overall_grade"):
             if name in settings:
                 data[name] = settings[name]
         if "name" not in data:
@@ -550,6 +564,12 @@ class _Reader:
                     self.problem(place, key, "write Yes or No")
                     continue
                 found[key] = grade
+            elif key == "subject":
+                subject = SUBJECT_WORDS_READ.get(_text(value).strip().lower())
+                if subject is None:
+                    self.problem(place, key, "write Children or Agencies")
+                    continue
+                found[key] = subject
             else:
                 found[key] = _text(value)
         return found
@@ -995,6 +1015,8 @@ def workbook_of(content: TemplateContent) -> bytes:
         ["Overall grade", _yes(content.overall_grade)],
         ["Scale name", content.scale.name if content.scale else None],
     ]
+    if content.subject != AuditSubject.CHILD:  # written only for an audit of agencies
+        settings.insert(5, ["Audit about", SUBJECT_WORDS[content.subject].many.capitalize()])
     sheet(TEMPLATE, ("Setting", "Value"), settings)
     questions = [_question_row(a.title, q) for a in content.key_areas for q in a.questions]
     questions += [_question_row(WHOLE_CASE, q) for q in content.case_questions]

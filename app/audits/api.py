@@ -41,6 +41,7 @@ def _child_out(child, rows: dict[int, list[dict]]) -> ChildOut:
             "id": child.id,
             "audit_id": child.audit_id,
             "pseudonym": child.pseudonym,
+            "agency_id": child.agency_id,
             "age_band": child.age_band,
             "context_tags": child.context_tags,
             "involvements": rows.get(child.id, []),

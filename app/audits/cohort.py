@@ -48,12 +48,57 @@ def require_cohort_editable(session: Session, audit: Audit) -> None:
 
 
 def _child_log(child: Child) -> dict:
+    if child.agency_id is not None:  # a case that is an agency: its name, and which
+        return {
+            "audit_id": child.audit_id,
+            "pseudonym": child.pseudonym,
+            "agency_id": child.agency_id,
+        }
     return {
         "audit_id": child.audit_id,
         "pseudonym": child.pseudonym,
         "age_band": child.age_band,
         "context_tags": list(child.context_tags),
     }
+
+
+def require_children(audit: Audit) -> None:
+    """Refuse to add, change or draw children in an audit about agencies, whose cases
+    are the agencies taking part (``sync_agency_cases``)."""
+    if audit.about_agencies:
+        raise StateError(
+            "This audit is about agencies: each agency taking part assesses itself, so "
+            "there are no children to add. Change the agencies taking part instead."
+        )
+
+
+def sync_agency_cases(session: Session, *, audit: Audit) -> None:
+    """In an audit about agencies, make each agency taking part one case, involving only
+    itself (so one return, its own), and remove the case of an agency no longer taking
+    part (refused, as ``remove_child`` refuses, once its return has been started)."""
+    if not audit.about_agencies:
+        return
+    cases = {
+        c.agency_id: c for c in session.scalars(select(Child).where(Child.audit_id == audit.id))
+    }
+    taking_part = {a.id: a for a in audit.agencies}
+    for agency_id, case in cases.items():
+        if agency_id not in taking_part:
+            _remove_case(session, audit=audit, child=case)
+    for agency_id, agency in taking_part.items():
+        if agency_id in cases:
+            continue
+        case = Child(audit_id=audit.id, pseudonym=agency.name, agency_id=agency_id, context_tags=[])
+        session.add(case)
+        session.flush()
+        auditlog.record(
+            session,
+            action="child.create",
+            object_type="child",
+            object_id=case.id,
+            after=_child_log(case),
+        )
+        _involve(session, audit=audit, child=case, agency_id=agency_id)
 
 
 def list_children(session: Session, *, audit: Audit) -> list[Child]:
@@ -166,6 +211,7 @@ def add_child(
 ) -> Child:
     """Add a child to the cohort, with the agencies involved (a return is expected from
     each). A pseudonym or context tag that looks identifying is refused (422)."""
+    require_children(audit)
     require_cohort_editable(session, audit)
     _refuse_identifying(session, {"pseudonym": pseudonym, "context_tags": context_tags})
     _check_pseudonym_free(session, audit.id, pseudonym, None)
@@ -203,6 +249,7 @@ def add_child(
 def update_child(session: Session, *, audit: Audit, child: Child, changes: dict) -> Child:
     """Change a child's pseudonym, age band or context tags, refused as ``add_child``
     refuses them."""
+    require_children(audit)
     require_cohort_editable(session, audit)
     _refuse_identifying(session, changes)
     if "pseudonym" in changes:
@@ -219,6 +266,11 @@ def update_child(session: Session, *, audit: Audit, child: Child, changes: dict)
 
 def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
     """Remove a child from the cohort, only while none of its returns has been started."""
+    require_children(audit)
+    _remove_case(session, audit=audit, child=child)
+
+
+def _remove_case(session: Session, *, audit: Audit, child: Child) -> None:
     require_cohort_editable(session, audit)
     # Lock the returns: an auditor saving one at this moment must either finish
     # first (and this refuses) or wait until the child is gone.
@@ -245,6 +297,11 @@ def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
 
 
 def add_involvement(session: Session, *, audit: Audit, child: Child, agency_id: int) -> Involvement:
+    require_children(audit)
+    return _involve(session, audit=audit, child=child, agency_id=agency_id)
+
+
+def _involve(session: Session, *, audit: Audit, child: Child, agency_id: int) -> Involvement:
     require_cohort_editable(session, audit)
     if child.audit_id != audit.id:
         raise InvalidInput(
@@ -298,6 +355,7 @@ def get_involvement(session: Session, *, involvement_id: int) -> Involvement:
 
 def remove_involvement(session: Session, *, audit: Audit, involvement: Involvement) -> None:
     """Remove an involvement and its return, only while that return is not started."""
+    require_children(audit)
     require_cohort_editable(session, audit)
     status = session.scalar(  # locked, as in remove_child
         select(Return.status).where(Return.involvement_id == involvement.id).with_for_update()
@@ -331,6 +389,7 @@ def draw_cohort(
     "Child B", ... in ascending order of position (pseudonyms taken already skipped),
     each involving ``agency_ids``. The seed, the numbers and the positions drawn are in
     the audit log, so anyone can draw again and check."""
+    require_children(audit)
     require_cohort_editable(session, audit)
     drawn = sampling.draw(eligible=eligible, count=count, seed=seed or sampling.new_seed())
     taken = {c.pseudonym for c in list_children(session, audit=audit)}

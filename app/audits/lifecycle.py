@@ -123,7 +123,7 @@ def opening_check(session: Session, *, audit: Audit) -> OpeningCheck:
     if not audit.agencies:
         problems.append(FieldError("agency_ids", "Add the participating agencies"))
     children = list_children(session, audit=audit)
-    if not children:
+    if not children and not audit.about_agencies:  # there: each agency taking part
         problems.append(FieldError("children", "Add the children in the cohort"))
     for child in children:
         if not child.involvements:

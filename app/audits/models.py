@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.agencies.models import Agency, Subgroup
-from app.audit_templates.models import TemplateVersion
+from app.audit_templates.models import SUBJECT_WORDS, AuditSubject, SubjectWords, TemplateVersion
 from app.clock import utcnow
 from app.db import Base, UTCDateTime, str_enum
 
@@ -68,6 +68,17 @@ class Audit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"), index=True)
+    # Children or agencies: its template's subject, kept from when it was planned.
+    subject: Mapped[AuditSubject] = mapped_column(
+        str_enum(AuditSubject, "audit_subject"),
+        default=AuditSubject.CHILD,
+        server_default=AuditSubject.CHILD.value,
+    )
+    # A family survey of another audit's children: its cohort is that audit's, by
+    # pseudonym, and its answers are shown beside that audit's grades.
+    survey_of_audit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("audit.id", ondelete="SET NULL"), index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     theme: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -101,14 +112,37 @@ class Audit(Base):
         back_populates="audit", lazy="raise", order_by="Child.pseudonym"
     )
 
+    @property
+    def words(self) -> SubjectWords:
+        """What its pages call its subjects: children, or agencies."""
+        return SUBJECT_WORDS[self.subject]
+
+    @property
+    def about_agencies(self) -> bool:
+        return self.subject == AuditSubject.AGENCY
+
 
 class Child(Base):
+    """One of the cases an audit looks at, each agency involved making a return about it.
+
+    In a case audit it is a child, known by a pseudonym ("Child A"). In an audit about
+    agencies (``Audit.subject``) it is an agency assessing itself: ``agency_id`` says
+    which, ``pseudonym`` holds the agency's name as it was when the audit was planned,
+    and it has no age band or context; every page, figure and report reads both alike.
+    """
+
     __tablename__ = "child"
-    __table_args__ = (UniqueConstraint("audit_id", "pseudonym"),)
+    __table_args__ = (
+        UniqueConstraint("audit_id", "pseudonym"),
+        # An agency is one case in an audit about agencies (NULLs, children, differ).
+        Index("ix_child_audit_id_agency_id", "audit_id", "agency_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"), index=True)
-    pseudonym: Mapped[str] = mapped_column(String(40))
+    pseudonym: Mapped[str] = mapped_column(String(200))
+    # The agency this case is, in an audit about agencies; None for a child.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     age_band: Mapped[AgeBand | None] = mapped_column(str_enum(AgeBand, "age_band"))
     context_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from app.agencies.models import AgencyKind
 from app.audit_templates.schemas import TemplateId
-from app.audits.models import AgeBand, AuditStatus
+from app.audits.models import AgeBand, AuditStatus, AuditSubject
 from app.returns.models import ReturnStatus
 from app.schemas_base import (
     Id,
@@ -24,8 +24,8 @@ from app.schemas_base import (
 
 # A pseudonym is one of a few fixed words and a short code ("Child A", "Young
 # person 3"): with the words fixed, neither a name nor a case number fits.
-# "Briefing 12" is the one "case" of a learning assurance questionnaire: the
-# published briefing whose learning each agency is asked about.
+# "Briefing 12" names a published briefing where text speaks of one (the learning
+# assurance questionnaire once stood one in as its case).
 PSEUDONYM_WORDS = ("Child", "Young person", "Baby", "Unborn baby", "Sibling", "Briefing")
 PSEUDONYM_PATTERN = r"^(?:" + "|".join(PSEUDONYM_WORDS) + r") [A-Z0-9]{1,3}$"
 
@@ -206,6 +206,13 @@ class AuditOut(ResponseModel):
     theme: str
     description: str
     status: AuditStatus
+    subject: AuditSubject = Field(
+        description="What it looks at, from its template: children (a case audit), or "
+        "agencies, each agency taking part making one return about itself"
+    )
+    survey_of_audit_id: int | None = Field(
+        description="A family survey: the audit whose children's families it asks"
+    )
     template_version: TemplateVersionRef
     lead_subgroup: NamedRef | None
     returns_due_on: date | None
@@ -233,9 +240,16 @@ class InvolvementOut(ResponseModel):
 
 
 class ChildOut(ResponseModel):
+    """One of the audit's cases: a child, or in an audit about agencies an agency."""
+
     id: int
     audit_id: int
-    pseudonym: str
+    pseudonym: str = Field(
+        description="A child's pseudonym; in an audit about agencies, the agency's name"
+    )
+    agency_id: int | None = Field(
+        description="In an audit about agencies, the agency this case is; null for a child"
+    )
     age_band: AgeBand | None
     context_tags: list[str]
     involvements: list[InvolvementOut]

@@ -22,6 +22,7 @@ from app.agencies.models import Agency, Subgroup
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateStatus, TemplateVersion
 from app.auditlog import service as auditlog
+from app.audits import cohort
 from app.audits.cohort import require_cohort_editable
 from app.audits.models import LIFE, Audit, AuditStatus, Child, Involvement, audit_agency
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
@@ -241,6 +242,7 @@ def audit_log_view(audit: Audit) -> dict:
     with it too)."""
     return {
         "template_version_id": audit.template_version_id,
+        "subject": audit.subject,
         "title": audit.title,
         "theme": audit.theme,
         "description": audit.description,
@@ -292,6 +294,7 @@ def create_audit(
     agencies = _active_agencies(session, agency_ids or [], "agency_ids")
     audit = Audit(
         template_version_id=version.id,
+        subject=version.subject,
         title=title,
         theme=theme or version.theme,
         description=description,
@@ -316,6 +319,7 @@ def create_audit(
             "agency_ids": sorted(a.id for a in agencies),
         },
     )
+    cohort.sync_agency_cases(session, audit=audit)
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
@@ -364,7 +368,9 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
     require_cohort_editable(session, audit)
     current = {a.id for a in audit.agencies}
     keep = set(agency_ids)
-    for agency_id in current - keep:
+    # An audit about agencies: an agency's case goes with it, unless its return was
+    # started (``sync_agency_cases``, below, refuses then).
+    for agency_id in set() if audit.about_agencies else current - keep:
         involved = session.scalar(
             select(func.count()).where(
                 Involvement.audit_id == audit.id, Involvement.agency_id == agency_id
@@ -389,4 +395,5 @@ def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Au
         audit.agencies = sorted(
             [a for a in audit.agencies if a.id in keep] + added, key=lambda a: a.name
         )
+    cohort.sync_agency_cases(session, audit=audit)
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)

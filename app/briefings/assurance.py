@@ -1,7 +1,7 @@
 """Did the learning land? Publishing a briefing can launch a short single-agency
 assurance questionnaire to each agency that took part: the shipped *Learning
-assurance questionnaire* template, run by the same audit engine as a new audit whose
-one "case" is the briefing ("Briefing 12"). Each agency's auditors get a return due on
+assurance questionnaire* template, run by the same audit engine as a new audit about
+agencies, each agency its own case. Each agency's auditors get a return due on
 the date chosen (reminders included); the subgroup report summarises the answers."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from app.audit_templates import files
 from app.audit_templates import service as templates
 from app.audit_templates.models import TemplateFamily, TemplateStatus, TemplateVersion
 from app.auditlog import service as auditlog
-from app.audits import cohort, lifecycle
+from app.audits import lifecycle
 from app.audits import service as audits
 from app.audits.cohort import lock_audit
 from app.audits.models import Audit, AuditStatus
@@ -63,12 +63,6 @@ def launch(session: Session, *, briefing: Briefing, due_on: date) -> Audit:
         "it will know practice has changed.",
         lead_subgroup_id=source.lead_subgroup_id,
         returns_due_on=due_on,
-        agency_ids=[a.id for a in source.agencies],
-    )
-    cohort.add_child(
-        session,
-        audit=audit,
-        pseudonym=f"Briefing {briefing.id}",
         agency_ids=[a.id for a in source.agencies],
     )
     # Opened by the service as the briefing is published: there is no meeting to date,

@@ -274,7 +274,9 @@ def _audit_view(f: Facts) -> dict:
         "method": f.version.method,
         "template": f.version.family.name,
         "scale": f.version.scale.name if f.version.scale else None,
-        "children": len(f.children),
+        # An audit of agencies has none: its cases are the agencies, which assess themselves.
+        "children": 0 if a.about_agencies else len(f.children),
+        "about_agencies": a.about_agencies,
         "agencies": [ag.name for ag in f.agencies],
         "key_areas": f.key_areas,
         "moderation_meeting_on": a.moderation_meeting_on,
@@ -663,10 +665,9 @@ def subgroup_report_context(
             for ag in f.agencies
         ]
         where, key = f.audit.title, f"audit-{f.audit.id}-"
-        counts += [
-            Count(f"{key}summary", where, "Children", len(f.children), "cohort"),
-            Count(f"{key}summary", where, "Agencies", len(f.agencies), "agencies"),
-        ]
+        if not f.audit.about_agencies:
+            counts.append(Count(f"{key}summary", where, "Children", len(f.children), "cohort"))
+        counts.append(Count(f"{key}summary", where, "Agencies", len(f.agencies), "agencies"))
         caption = AGE_BANDS if len(audits) == 1 else f"{where}: {AGE_BANDS.lower()}"
         age_bands, listed = _age_bands(
             f,
@@ -818,6 +819,7 @@ def _audit_summary(f: Facts, summary: dict) -> drafting.AuditSummary:
     return drafting.AuditSummary(
         title=f.audit.title,
         children=len(f.children),
+        about_agencies=f.audit.about_agencies,
         agencies=len(f.agencies),
         key_areas=len(f.key_areas),
         moderating=f.audit.status == AuditStatus.MODERATION,

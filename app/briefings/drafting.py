@@ -63,6 +63,7 @@ class Phrases:
 
     key_message_fallback: str
     why_it_matters_fallback: str
+    agencies_why_it_matters_fallback: str
     child_experience_intro: str
     child_experience_prompt: str
     improvement_none: str
@@ -309,11 +310,15 @@ def draft_sections(session: Session, *, audit: Audit) -> dict[str, str]:
     why = _opening(a.description) if a.description.strip() else ""
     why = why or _opening(_first_paragraph(version.description))
     n, agencies = len(f.children), len(f.agencies)
+    audited = (
+        f"assessed {'its' if agencies == 1 else 'their'} own safeguarding arrangements"
+        if a.about_agencies
+        else f"worked with {n} {'child' if n == 1 else 'children'}"
+    )
     background = _paragraphs(
         without_children(why, f.pseudonyms),
         f"The {subgroup} group led the audit of how {agencies} "
-        f"{'agency' if agencies == 1 else 'agencies'} worked with {n} "
-        f"{'child' if n == 1 else 'children'}{_moderated_when(a)}.",
+        f"{'agency' if agencies == 1 else 'agencies'} {audited}{_moderated_when(a)}.",
     )
 
     messages = _message_themes(f)
@@ -329,6 +334,8 @@ def draft_sections(session: Session, *, audit: Audit) -> dict[str, str]:
     experience = (
         f"{PHRASES.child_experience_intro} " + " ".join(_statement(f, x) for x in child)
         if child
+        else ""
+        if a.about_agencies  # no child's experience to tell: the agencies' own arrangements
         else PHRASES.child_experience_prompt
     )
     others = [_statement(f, x) for x in ranked if x not in child]
@@ -364,7 +371,12 @@ def draft_sections(session: Session, *, audit: Audit) -> dict[str, str]:
     return {
         "key_messages": _bullets(key_messages),
         "background": background,
-        "why_it_matters": _paragraphs(*matters) or PHRASES.why_it_matters_fallback,
+        "why_it_matters": _paragraphs(*matters)
+        or (
+            PHRASES.agencies_why_it_matters_fallback
+            if a.about_agencies
+            else PHRASES.why_it_matters_fallback
+        ),
         "improvement": found,
         "good_practice": _bullets(good) if good else PHRASES.good_practice_none,
         "to_change": to_change,
@@ -395,6 +407,7 @@ class AuditSummary:
     lowered_by_agency: tuple[tuple[str, int], ...]  # most lowered first
     returns: int  # returns expected
     not_received: tuple[tuple[str, int], ...]  # by agency
+    about_agencies: bool = False  # each agency assessed itself: it has no children
 
 
 @dataclass(frozen=True)
@@ -459,6 +472,11 @@ def _the(n: int, singular: str) -> str:
 def _worked_with(a: AuditSummary) -> str:
     agencies = plural(a.agencies, "agency", "agencies")
     own = "its" if a.agencies == 1 else "their"
+    if a.about_agencies:
+        return (
+            f"{agencies} assessed {own} own safeguarding arrangements, across "
+            f"{plural(a.key_areas, 'key area')}."
+        )
     children = plural(a.children, "child", "children")
     # "A cohort of 7 children": the number audited, which picks out no one (the
     # identification check knows it as the cohort's size).

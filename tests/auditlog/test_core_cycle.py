@@ -69,6 +69,7 @@ class TestCoreCycle:
         row = log.one("audit.create", "audit", audit["id"])
         assert row.after == {
             "template_version_id": draft["id"],
+            "subject": "child",
             "title": "Neglect audit",
             "theme": "Neglect",
             "description": "",

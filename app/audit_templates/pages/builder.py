@@ -53,18 +53,28 @@ DETAIL_MESSAGES: Messages = {
     "theme": "Enter the theme in 200 characters or fewer",
     "method": "Enter the method in 100 characters or fewer",
     "description": "The description is too long",
+    "subject": "Choose whether audits on this template look at children or agencies",
     "overall_grade": "Choose whether auditors give an overall grade",
     "evidence_boxes": "Choose whether each key area has boxes of evidence",
 }
 NEW_TEMPLATE = Form(
     TemplateContent,
-    fields=("name", "theme", "description", "method", "overall_grade", "evidence_boxes", "scale"),
+    fields=(
+        "name",
+        "theme",
+        "description",
+        "method",
+        "subject",
+        "overall_grade",
+        "evidence_boxes",
+        "scale",
+    ),
     blank_is_none=frozenset({"overall_grade", "evidence_boxes"}),
     messages=DETAIL_MESSAGES,
 )
 DETAILS = Form(
     VersionPatch,
-    fields=("theme", "description", "method", "overall_grade", "evidence_boxes"),
+    fields=("theme", "description", "method", "subject", "overall_grade", "evidence_boxes"),
     blank_is_none=frozenset({"overall_grade", "evidence_boxes"}),
     messages=DETAIL_MESSAGES,
 )
@@ -272,6 +282,7 @@ def _new_page(request: Request, form: FormState, status_code: int = 200) -> Resp
 @transactional
 def new_template(session: SessionDep, request: Request) -> Response:
     chosen = {
+        "subject": "child",
         "overall_grade": "yes",
         "evidence_boxes": "yes",
         **box_values(list(DEFAULT_BOXES)),
@@ -417,6 +428,7 @@ def details(session: SessionDep, request: Request, version_id: IdPath) -> Respon
         "theme": version.theme,
         "description": version.description,
         "method": version.method,
+        "subject": version.subject.value,
         "overall_grade": "yes" if version.has_overall_grade else "no",
         "evidence_boxes": "yes" if version.has_evidence_boxes else "no",
         **box_values(version.evidence_box_list),
@@ -434,6 +446,8 @@ def save_details(
         patch = read_with_boxes(DETAILS, posted)
         # The boxes as the models the service reads (model_dump would make them dicts).
         changes = patch.model_dump() | {"evidence_boxes": patch.evidence_boxes}
+        if changes["subject"] is None:  # a form without the question leaves it as it is
+            del changes["subject"]
         with DETAILS.submitting(session, posted):
             service.update_version(session, version=version, changes=changes)
     except FormInvalid as invalid:

@@ -15,7 +15,7 @@ from app.agencies import service as agencies
 from app.agencies.models import Agency
 from app.audits import lifecycle, service, stage
 from app.audits import progress as returns_progress
-from app.audits.models import AuditStatus
+from app.audits.models import Audit, AuditStatus
 from app.audits.schemas import CloseAudit, ReopenAudit
 from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
 from app.forms import Form, FormInvalid, FormState
@@ -262,6 +262,13 @@ RETURN_SORTS = {
 }
 
 
+def _return_columns(audit: Audit) -> tuple:
+    """An audit about agencies: each return is its agency's own, so one column says both."""
+    if audit.about_agencies:
+        return (("Agency", "child"), *RETURN_COLUMNS[2:])
+    return RETURN_COLUMNS
+
+
 @router.get("/audits/{audit_id}/returns", name="audits.returns")
 @transactional
 def returns(
@@ -285,7 +292,9 @@ def returns(
     if agency_id is not None and agency_id not in dict(agency_choices):
         errors["agency_id"] = "Choose an agency from the list"
     if child_id is not None and child_id not in dict(child_choices):
-        errors["child_id"] = "Choose a child from the list"
+        errors["child_id"] = (
+            f"Choose {'an agency' if audit.about_agencies else 'a child'} from the list"
+        )
     if status and status not in statuses:
         errors["status"] = "Choose a status from the list"
     key = sort.removeprefix("-")
@@ -315,7 +324,7 @@ def returns(
             "head": sort_heads(
                 request,
                 "audits.returns",
-                columns=RETURN_COLUMNS,
+                columns=_return_columns(audit),
                 sort=sort,
                 query=filters,
                 audit_id=audit.id,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.access.policy import Actor
 from app.agencies import service as agencies
 from app.audit_templates import service as templates
-from app.audit_templates.models import TemplateStatus
+from app.audit_templates.models import AuditSubject, TemplateStatus, TemplateVersion
 from app.audits import cohort, lifecycle, service
 from app.audits.models import AgeBand, Audit, AuditStatus
 from app.audits.schemas import (
@@ -157,6 +157,13 @@ def _to_plan(request: Request, audit_id: int, done: str) -> Response:
 # --- pages --------------------------------------------------------------------------
 
 
+def _template_hint(version: TemplateVersion) -> str | None:
+    if version.subject == AuditSubject.AGENCY:
+        about = "An audit of agencies: each agency taking part assesses itself."
+        return f"{version.theme}. {about}" if version.theme else about
+    return version.theme or None
+
+
 def _details_page(
     session: Session,
     request: Request,
@@ -177,7 +184,7 @@ def _details_page(
             {
                 "value": version.id,
                 "text": f"{family.name} (version {version.number})",
-                "hint": version.theme or None,
+                "hint": _template_hint(version),
             }
             for family in families
             for version in family.versions
@@ -239,7 +246,9 @@ def _plan_page(
             {
                 "value": agency.id,
                 "text": agency.name + ("" if agency.active else " (no longer active)"),
-                "hint": f"Involved with {n} {'child' if n == 1 else 'children'}" if n else None,
+                "hint": f"Involved with {n} {'child' if n == 1 else 'children'}"
+                if n and not audit.about_agencies
+                else None,
             }
         )
     return render(
@@ -284,11 +293,12 @@ def create_audit(
             form=invalid.state(),
             status_code=invalid.status_code,
         )
-    return _to_plan(
-        request,
-        audit.id,
-        "Audit created. Now choose the agencies taking part and add the children.",
+    next_step = (
+        "choose the agencies taking part: each will assess itself"
+        if audit.about_agencies
+        else "choose the agencies taking part and add the children"
     )
+    return _to_plan(request, audit.id, f"Audit created. Now {next_step}.")
 
 
 @router.get("/admin/audits/{audit_id}", name="audits.plan")
