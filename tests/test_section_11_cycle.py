@@ -148,6 +148,12 @@ def _cycle(client, db):
         "the overview": f"/audits/{audit['id']}",
         "the returns": f"/audits/{audit['id']}/returns",
         "one return": f"/returns/{cases[0]['involvements'][0]['return_id']}",
+        "the findings": f"/audits/{audit['id']}/findings",
+        "the audits": "/audits",
+        "its overall grade": f"/returns/{cases[0]['involvements'][0]['return_id']}/overall",
+        "its answers checked": f"/returns/{cases[0]['involvements'][0]['return_id']}/check",
+        "its versions": f"/returns/{cases[0]['involvements'][0]['return_id']}/versions",
+        "a key area": f"/returns/{cases[0]['involvements'][0]['return_id']}/areas/{graded[0]['id']}",
         "the moderation grid": f"/audits/{audit['id']}/moderation",
         "one agency's meeting page": f"/audits/{audit['id']}/moderation/meeting?child={cases[1]['id']}",
         "the meeting pack": f"/audits/{audit['id']}/moderation/meeting/pack",
@@ -180,7 +186,7 @@ def _cycle(client, db):
         + [version["description"]]
     )
     # Proper names: the statute and guidance the template cites, the partnership's own
-    # procedures and the national panel its further learning links to.
+    # procedures, the national panel its further learning links to, its themes.
     allowed = [a["name"] for a in agencies] + [
         "Safeguarding Children Partnership",
         "safeguard and promote the welfare of children",
@@ -188,6 +194,7 @@ def _cycle(client, db):
         "Working Together to Safeguard Children 2023",
         "Child Safeguarding Practice Review Panel",
         "multi-agency child protection procedures",
+        "Voice of the child",  # one of the partnership's themes, offered for findings
         *template_text,
     ]
     found = {}

@@ -200,6 +200,7 @@ def draw_cohort(
     rows = cohort.involvement_rows(session, actor=actor, child_ids=[c.id for c in children])
     return CohortDrawn(
         seed=drawn.seed,
+        age_band=body.age_band,
         eligible=drawn.eligible,
         positions=drawn.positions,
         children=[

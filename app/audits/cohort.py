@@ -18,7 +18,7 @@ from app.access.policy import Actor, child_scope, involvement_scope
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.audits import sampling
-from app.audits.models import Audit, AuditStatus, Child, Involvement
+from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement
 from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.identify import entry
@@ -383,15 +383,22 @@ def draw_cohort(
     count: int,
     seed: str | None = None,
     agency_ids: list[int] | None = None,
+    age_band: AgeBand | None = None,
 ) -> tuple[sampling.Drawn, list[Child]]:
     """Draw the cohort fairly (app/audits/sampling.py): ``count`` of the ``eligible``
     children's positions, with ``seed`` (a new one if none), become children "Child A",
     "Child B", ... in ascending order of position (pseudonyms taken already skipped),
-    each involving ``agency_ids``. The seed, the numbers and the positions drawn are in
-    the audit log, so anyone can draw again and check."""
+    each involving ``agency_ids``. Stratified by ``age_band``: ``eligible`` counts that
+    band's own list, and each child drawn has the band. The seed, the numbers and the
+    positions drawn are in the audit log, so anyone can draw again and check."""
     require_children(audit)
     require_cohort_editable(session, audit)
-    drawn = sampling.draw(eligible=eligible, count=count, seed=seed or sampling.new_seed())
+    drawn = sampling.draw(
+        eligible=eligible,
+        count=count,
+        seed=seed or sampling.new_seed(),
+        stratum=age_band.value if age_band else None,
+    )
     taken = {c.pseudonym for c in list_children(session, audit=audit)}
     names = sampling.labels(len(drawn.positions), taken)
     auditlog.record(
@@ -401,6 +408,7 @@ def draw_cohort(
         object_id=audit.id,
         after={
             "seed": drawn.seed,
+            **({"age_band": drawn.stratum} if drawn.stratum else {}),
             "eligible": drawn.eligible,
             "draw": len(drawn.positions),
             "positions": drawn.positions,
@@ -408,6 +416,7 @@ def draw_cohort(
         },
     )
     children = [
-        add_child(session, audit=audit, pseudonym=name, agency_ids=agency_ids) for name in names
+        add_child(session, audit=audit, pseudonym=name, age_band=age_band, agency_ids=agency_ids)
+        for name in names
     ]
     return drawn, children

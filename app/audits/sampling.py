@@ -10,6 +10,11 @@ given the key SHA-256("<seed>:<p>") (the seed and the number as text, UTF-8), an
 K positions with the smallest keys (read as hexadecimal) are drawn; they are listed,
 and become the cohort's children, in ascending order. It does not depend on Python's
 random module, whose algorithms may change between versions.
+
+Stratified, by age band: the partnership numbers each band's eligible children in a
+list of its own, and draws from each band in turn with the same seed; a band's
+positions are keyed SHA-256("<seed>:<band>:<p>") ("5-9", "under 1", as the service
+writes them), so each band's draw is independent of the others and as easy to check.
 """
 
 from __future__ import annotations
@@ -32,11 +37,13 @@ class Drawn:
     seed: str
     eligible: int
     positions: list[int]  # ascending
+    stratum: str | None = None  # the age band drawn from, if the draw is stratified
 
     def sentence(self) -> str:
         """ "7 of 143: positions 12, 37, 58, ..." as the audit log and pages put it."""
+        band = f" aged {self.stratum}" if self.stratum else ""
         return (
-            f"{len(self.positions)} of {self.eligible}, seed {self.seed}: positions "
+            f"{len(self.positions)} of {self.eligible}{band}, seed {self.seed}: positions "
             + ", ".join(str(p) for p in self.positions)
         )
 
@@ -67,15 +74,17 @@ def check(*, eligible: int, count: int, seed: str) -> None:
         raise InvalidInput("The sample cannot be drawn like this.", fields=problems)
 
 
-def key(seed: str, position: int) -> str:
-    return hashlib.sha256(f"{seed}:{position}".encode()).hexdigest()
+def key(seed: str, position: int, stratum: str | None = None) -> str:
+    text = f"{seed}:{position}" if stratum is None else f"{seed}:{stratum}:{position}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def draw(*, eligible: int, count: int, seed: str) -> Drawn:
-    """Draw ``count`` of the positions 1..``eligible`` with ``seed`` (the rule above)."""
+def draw(*, eligible: int, count: int, seed: str, stratum: str | None = None) -> Drawn:
+    """Draw ``count`` of the positions 1..``eligible`` with ``seed`` (the rule above),
+    from the list of one ``stratum`` (an age band) if the draw is stratified."""
     check(eligible=eligible, count=count, seed=seed)
-    chosen = heapq.nsmallest(count, range(1, eligible + 1), key=lambda p: key(seed, p))
-    return Drawn(seed=seed, eligible=eligible, positions=sorted(chosen))
+    chosen = heapq.nsmallest(count, range(1, eligible + 1), key=lambda p: key(seed, p, stratum))
+    return Drawn(seed=seed, eligible=eligible, positions=sorted(chosen), stratum=stratum)
 
 
 def labels(count: int, taken: set[str]) -> list[str]:

@@ -295,6 +295,12 @@ class CohortDraw(RequestModel):
         max_length=50,
         description="Agencies involved with every child drawn (more can be added after).",
     )
+    age_band: AgeBand | None = Field(
+        default=None,
+        description="A draw stratified by age band: eligible counts that band's own list, "
+        "numbered 1 to eligible, and each child drawn has the band. Draw each band in turn "
+        "with the same seed.",
+    )
 
 
 class DrawnChild(ResponseModel):
@@ -306,6 +312,7 @@ class DrawnChild(ResponseModel):
 
 class CohortDrawn(ResponseModel):
     seed: str
+    age_band: AgeBand | None = Field(description="The age band drawn from, if stratified.")
     eligible: int
     positions: list[int] = Field(description="The positions drawn, ascending.")
     children: list[DrawnChild]

@@ -51,7 +51,9 @@ AUDIT_LOAD = (
 # alone were about 1,400 rows for a page of 200 audits; any other column raises
 # rather than being loaded audit by audit.
 ROW_LOAD = (
-    load_only(Audit.title, Audit.theme, Audit.status, Audit.returns_due_on, raiseload=True),
+    load_only(
+        Audit.title, Audit.theme, Audit.status, Audit.subject, Audit.returns_due_on, raiseload=True
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from app.audits import service as audits
 from app.audits.models import Audit
 from app.clock import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
+from app.identify import entry as entry_guard
 from app.programme.calendar import MONTH_FORMAT, months_from, months_of, offered_months
 from app.programme.models import ProgrammeEntry, ProgrammeOccurrence, Repeat
 
@@ -220,6 +221,9 @@ def _check(session: Session, values: dict, *, today: date, entry: ProgrammeEntry
     found = [p for p in problems if p is not None]
     if found:
         raise InvalidInput("The planned audit cannot be saved as it is.", fields=found)
+    # The notes become each month's audit's description, read by every agency: planning
+    # notes never need a name, a number, an address or a date of birth.
+    entry_guard.refuse(session, {k: values[k] for k in ("title", "notes") if values.get(k)})
 
 
 def _agencies(session: Session, agency_ids: list[int]) -> list[Agency]:
@@ -279,6 +283,8 @@ def create_entry(
         "occurrences": occurrences,
         "returns_due_after_days": returns_due_after_days,
         "moderation_after_days": moderation_after_days,
+        "title": title,
+        "notes": notes,
     }
     _check(session, values, today=today, entry=None)
     entry = ProgrammeEntry(
@@ -368,6 +374,16 @@ def _month_in(entry: ProgrammeEntry, month: date) -> date:
     if month not in months_of(entry):
         raise NotFound(f"{entry.title} has no audit planned for {month:{MONTH_FORMAT}}.")
     return month
+
+
+def planned_cohort_size(session: Session, *, audit_id: int) -> int | None:
+    """How many cases the programme plans to draw for this audit, if it is a month of an
+    entry that says (the planning page offers it as how many to draw)."""
+    return session.scalar(
+        select(ProgrammeEntry.cohort_size)
+        .join(ProgrammeOccurrence, ProgrammeOccurrence.entry_id == ProgrammeEntry.id)
+        .where(ProgrammeOccurrence.audit_id == audit_id)
+    )
 
 
 def occurrence_for(entry: ProgrammeEntry, month: date) -> ProgrammeOccurrence | None:

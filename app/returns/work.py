@@ -3,8 +3,8 @@
 Never wider than the auditor's own agency: once moderation opens, an agency may read
 every return of the audit (the reveal), but those are not its work. Returns are grouped
 by audit, to do before done, overdue audits first; each return says how many of its
-key areas are done. Learning assurance questionnaires (an audit launched by a published
-briefing) are listed apart, as questionnaires, not as children.
+key areas are done. Audits about agencies (a learning assurance questionnaire, a
+Section 11 self-assessment) are listed apart, each the agency's one return about itself.
 """
 
 from __future__ import annotations
@@ -19,9 +19,14 @@ from sqlalchemy.orm import Session, selectinload
 from app.access.models import User
 from app.access.policy import Actor, return_scope
 from app.agencies.models import Agency
-from app.audit_templates.models import BOX_NAMES, KeyArea, SectionKind, TemplateVersion
+from app.audit_templates.models import (
+    BOX_NAMES,
+    AuditSubject,
+    KeyArea,
+    SectionKind,
+    TemplateVersion,
+)
 from app.audits.models import Audit, AuditStatus, Child
-from app.briefings.models import Briefing
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 from app.returns.validation import asked_now, condition_targets
 
@@ -206,22 +211,18 @@ def _audits(session: Session, actor: Actor) -> list[_Audit]:
             Audit.returns_due_on,
             func.count() - func.sum(done),
             func.sum(done),
+            Audit.subject,
         )
         .select_from(Return)
         .join(Audit, Audit.id == Return.audit_id)
         .where(_mine(actor))
-        .group_by(Audit.id, Audit.title, Audit.returns_due_on)
+        .group_by(Audit.id, Audit.title, Audit.returns_due_on, Audit.subject)
     ).all()
-    questionnaires = set(
-        session.scalars(
-            select(Briefing.assurance_audit_id).where(
-                Briefing.assurance_audit_id.in_({row[0] for row in found})
-            )
-        )
-    )
+    # An audit about agencies (an assurance questionnaire, a Section 11 self-assessment):
+    # the agency's one return about itself, listed by the audit's title.
     return [
-        _Audit(audit_id, title, due_on, to_do, done, audit_id in questionnaires)
-        for audit_id, title, due_on, to_do, done in found
+        _Audit(audit_id, title, due_on, to_do, done, subject == AuditSubject.AGENCY)
+        for audit_id, title, due_on, to_do, done, subject in found
     ]
 
 

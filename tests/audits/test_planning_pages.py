@@ -643,3 +643,31 @@ def test_draw_the_cohort_at_random_on_the_planning_page(admin, db, token, police
         )
         == 3
     )
+
+    # Then one age band's own list, with the same seed: its children have the band.
+    band = admin.post(
+        f"{plan}/cohort/draw",
+        data={
+            "csrf_token": token,
+            "eligible": "12",
+            "count": "2",
+            "seed": "westshire-2027-01",
+            "draw_age_band": "14-15",
+        },
+    )
+    assert band.status_code == 200
+    aged = sampling.draw(eligible=12, count=2, seed="westshire-2027-01", stratum="14-15")
+    assert (
+        f"2 of 12 eligible children aged 14-15 drawn with the seed westshire-2027-01: Child D "
+        f"is number {aged.positions[0]}, Child E is number {aged.positions[1]}" in band.text
+    )
+    banded = db.scalars(select(Child).where(Child.audit_id == audit.id).order_by(Child.id)).all()
+    assert [(c.pseudonym, c.age_band and c.age_band.value) for c in banded[3:]] == [
+        ("Child D", "14-15"),
+        ("Child E", "14-15"),
+    ]
+    wrong = admin.post(
+        f"{plan}/cohort/draw",
+        data={"csrf_token": token, "eligible": "12", "count": "2", "draw_age_band": "teens"},
+    )
+    assert wrong.status_code == 422 and "Choose an age band from the list" in wrong.text

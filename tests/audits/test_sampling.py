@@ -129,3 +129,59 @@ class TestTheCommandLine:
             cli, ["audits", "redraw", "--seed", "s", "--eligible", "3", "--draw", "5"]
         )
         assert done.exit_code == 2
+
+
+class TestStratifiedByAgeBand:
+    """Each age band is its own numbered list, drawn in turn with the same seed; a band's
+    key is SHA-256 of "<seed>:<band>:<position>"."""
+
+    def test_a_bands_rule_is_the_one_the_readme_gives(self):
+        seed, band = "check-by-hand", "5-9"
+        keys = {
+            p: hashlib.sha256(f"{seed}:{band}:{p}".encode()).hexdigest() for p in range(1, 41)
+        }
+        smallest = sorted(sorted(keys, key=keys.__getitem__)[:4])
+        drawn = sampling.draw(eligible=40, count=4, seed=seed, stratum=band)
+        assert drawn.positions == smallest
+        assert drawn.sentence().startswith("4 of 40 aged 5-9, seed check-by-hand: positions ")
+        # The bands are independent draws: the same numbers in another band differ.
+        assert sampling.draw(eligible=40, count=4, seed=seed, stratum="10-13") != drawn
+
+    def test_each_band_drawn_in_turn_gives_its_children_the_band(self, client, db):
+        audit = make_audit(db, children=0, agencies_count=1, open_=False)
+        db.commit()
+        found = {}
+        for band, eligible, count in (("1-4", 30, 2), ("14-15", 12, 3)):
+            r = client.post(
+                f"{API}/audits/{audit.id}/cohort/draw",
+                json={"eligible": eligible, "count": count, "seed": "ws-2027", "age_band": band},
+            )
+            assert r.status_code == 201, r.text
+            assert r.json()["age_band"] == band
+            expected = sampling.draw(eligible=eligible, count=count, seed="ws-2027", stratum=band)
+            assert r.json()["positions"] == expected.positions
+            found[band] = [
+                (c["child"]["pseudonym"], c["child"]["age_band"]) for c in r.json()["children"]
+            ]
+        assert found == {
+            "1-4": [("Child A", "1-4"), ("Child B", "1-4")],
+            "14-15": [("Child C", "14-15"), ("Child D", "14-15"), ("Child E", "14-15")],
+        }
+        logged = db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "audit.cohort_drawn")
+            .order_by(AuditEvent.id)
+        ).all()
+        assert [(e.after["age_band"], e.after["eligible"]) for e in logged] == [
+            ("1-4", 30),
+            ("14-15", 12),
+        ]
+
+    def test_redraw_by_age_band_prints_that_bands_positions(self):
+        args = ["audits", "redraw", "--seed", "ws-2027", "--eligible", "12", "--draw", "3"]
+        done = CliRunner().invoke(cli, [*args, "--age-band", "14-15"])
+        assert done.exit_code == 0, done.output
+        expected = sampling.draw(eligible=12, count=3, seed="ws-2027", stratum="14-15")
+        assert done.output.split() == [str(p) for p in expected.positions]
+        refused = CliRunner().invoke(cli, [*args, "--age-band", "teenagers"])
+        assert refused.exit_code == 2 and "age_band" in refused.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.access.models import Role
 from app.auditlog.models import AuditEvent
@@ -211,3 +211,25 @@ class TestWhoMay:
             assert refused.status_code == 403, role
         _user, plain = token_holder(db, Role.AUDITOR, "An auditor", agency_id=world.agencies[0].id)
         assert anonymous_client.get(f"{API}/programme", headers=bearer(plain)).status_code == 403
+
+
+def test_notes_that_could_identify_someone_are_refused(client, db, world):
+    """The notes become each month's audit's description: no name or number (the name
+    and the NHS number are invented)."""
+    from app.programme.models import ProgrammeEntry
+
+    r = client.post(
+        f"{API}/programme/entries",
+        json=body(world, notes="Include the referral for Jayden Okafor, NHS 943 476 5919."),
+    )
+    assert r.status_code == 422, r.text
+    assert set(fields(r)) == {"notes"}
+    assert db.scalar(select(func.count()).select_from(ProgrammeEntry)) == 0
+    fine = client.post(
+        f"{API}/programme/entries", json=body(world, notes="Referrals from the Front Door.")
+    )
+    assert fine.status_code == 201, fine.text
+    changed = client.patch(
+        f"{API}/programme/entries/{fine.json()['id']}", json={"notes": "Ask Jayden Okafor."}
+    )
+    assert changed.status_code == 422 and set(fields(changed)) == {"notes"}

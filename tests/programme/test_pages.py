@@ -236,6 +236,9 @@ class TestPlanNow:
             "Front Door referrals audit - May 2026",
             AuditStatus.PLANNED,
         )
+        # Its planning page offers to draw as many cases as the programme plans.
+        plan = admin.get(f"/admin/audits/{audit.id}").text
+        assert re.search(r'<input[^>]*id="count"[^>]*value="10"', plan), plan
         again = admin.post(
             f"/programme/entries/{entry.id}/months/2026-05/plan",
             data={"csrf_token": CSRF.search(page).group(1)},

@@ -165,8 +165,8 @@ def test_questionnaires_are_listed_apart(browser, db, auditor):
     db.commit()
     sign_in_with_the_form(browser, user)
     page = browser.get("/my-work").text
-    assert "Questionnaires to do" in page
-    table = page[page.index("Questionnaires to do") :]
+    assert "Questionnaires and self-assessments to do" in page
+    table = page[page.index("Questionnaires and self-assessments to do") :]
     assert questionnaire.title in table and "Briefing" not in table.split("</table>")[0].replace(
         questionnaire.title, ""
     )
@@ -182,3 +182,32 @@ def test_my_work_links_each_return(browser, db, auditor):
     for return_id in own_returns(db, user, audit):
         assert f'<a class="govuk-link" href="/returns/{return_id}">' in page
     assert "&lt;a" not in page
+
+
+def test_a_self_assessment_is_the_agencys_own_return_listed_apart(browser, db, auditor):
+    """An audit about agencies (the shipped Section 11 self-assessment): the auditor's
+    agency has one return in it, about itself, listed by the audit's title."""
+    from pathlib import Path
+
+    from app.audit_templates import files
+    from app.audit_templates import service as templates
+    from app.audits import lifecycle
+
+    user, _audit = auditor
+    path = Path(files.library_files()[0]).with_name("section-11-self-assessment.yaml")
+    version = templates.publish(db, version=files.import_text(db, text=path.read_text()))
+    section_11 = audits.create_audit(
+        db,
+        template_version_id=version.id,
+        title="Section 11 self-assessment 2027",
+        returns_due_on=date.today() + timedelta(30),
+        agency_ids=[user.agency_id],
+    )
+    lifecycle.open_audit(db, audit=section_11, confirm=True)
+    db.commit()
+    sign_in_with_the_form(browser, user)
+    page = browser.get("/my-work").text
+    table = page[page.index("Questionnaires and self-assessments to do") :].split("</table>")[0]
+    assert "Section 11 self-assessment 2027" in table and "About your agency" in table
+    (own,) = own_returns(db, user, section_11)
+    assert f"/returns/{own}" in table

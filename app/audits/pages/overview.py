@@ -56,7 +56,7 @@ REOPEN = Form(
 AUDIT_COLUMNS = (
     ("Audit", "title"),
     ("Stage", "status"),
-    ("Children", None, "numeric"),
+    ("Cohort", None),
     ("Returns submitted", None, "numeric"),
     ("Returns due", "returns_due_on"),
 )

@@ -33,6 +33,7 @@ from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, StateError
 from app.forms import Form, FormInvalid, FormState, Messages, date_values, undone_if_refused
 from app.pagination import PageParams
+from app.programme import service as programme
 from app.templating import flash, redirect, render, url
 
 router = APIRouter(include_in_schema=False)
@@ -93,10 +94,10 @@ AGENCIES = Form(
 )
 DRAW = Form(
     CohortDraw,
-    fields=("eligible", "count", "seed", "draw_agency_ids"),
+    fields=("eligible", "count", "seed", "draw_age_band", "draw_agency_ids"),
     lists=frozenset({"draw_agency_ids"}),
-    rename={"agency_ids": "draw_agency_ids"},
-    blank_is_none=frozenset({"seed"}),
+    rename={"agency_ids": "draw_agency_ids", "age_band": "draw_age_band"},
+    blank_is_none=frozenset({"seed", "draw_age_band"}),
     messages={
         "eligible": "Enter how many children are eligible, as a whole number",
         ("eligible", "greater_than_equal"): "Enter how many children are eligible: at least 1",
@@ -108,6 +109,7 @@ DRAW = Form(
         ("count", "invalid"): "Enter how many children to draw, as a whole number",
         ("seed", "invalid"): "A seed is letters, digits, hyphens, dots or underscores",
         "draw_agency_ids": "Choose agencies from the list",
+        "draw_age_band": "Choose an age band from the list",
     },
 )
 CHILD = Form(
@@ -234,7 +236,15 @@ def _plan_page(
     active, _ = agencies.list_agencies(session, params=EVERYTHING, active=True)
     choices = {a.id: a for a in [*active, *audit.agencies]}
     involved = Counter(i.agency_id for c in children for i in c.involvements)
-    form = form or FormState(values={"agency_ids": [str(a.id) for a in audit.agencies]})
+    if form is None:
+        # A month of the year's programme: how many to draw, as the programme plans.
+        planned = programme.planned_cohort_size(session, audit_id=audit.id)
+        form = FormState(
+            values={
+                "agency_ids": [str(a.id) for a in audit.agencies],
+                **({"count": str(planned)} if planned and not children else {}),
+            }
+        )
     if "agency_ids" not in form.values:
         # Another form on the page was refused: the agencies shown are the saved ones.
         shown = {**form.values, "agency_ids": [str(a.id) for a in audit.agencies]}
@@ -400,10 +410,11 @@ def draw_cohort(
     pairs = ", ".join(
         f"{c.pseudonym} is number {p}" for p, c in zip(drawn.positions, children, strict=True)
     )
+    band = f" aged {drawn.stratum}" if drawn.stratum else ""
     return _to_plan(
         request,
         audit_id,
-        f"{len(children)} of {drawn.eligible} eligible children drawn with the seed "
+        f"{len(children)} of {drawn.eligible} eligible children{band} drawn with the seed "
         f"{drawn.seed}: {pairs} in your list. The seed and the positions are in the audit log.",
     )
 
