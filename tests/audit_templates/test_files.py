@@ -378,21 +378,23 @@ def parsed(slug: str):
 
 
 class TestLibrary:
-    def test_six_templates_are_shipped(self):
+    def test_seven_templates_are_shipped(self):
         assert [p.stem for p in LIBRARY] == [
             "child-exploitation-cp-procedures",
             "family-feedback-survey",
             "identification-of-need-and-risk",
             "learning-assurance-questionnaire",
             "section-11-self-assessment",
+            "section-175-self-assessment",
             "voice-of-the-child-send",
         ]
 
-    def test_two_are_audits_of_agencies(self):
+    def test_three_are_audits_of_agencies(self):
         about = {p.stem: files.parse(p.read_text(encoding="utf-8")).subject for p in LIBRARY}
         assert sorted(stem for stem, subject in about.items() if subject == "agency") == [
             "learning-assurance-questionnaire",
             "section-11-self-assessment",
+            "section-175-self-assessment",
         ]
 
     @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)

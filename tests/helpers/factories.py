@@ -114,17 +114,20 @@ def downgrade_demo(connection, revision: str) -> None:
     """Downgrade a copy of the demo to ``revision``, first taking away what the earlier
     schema cannot hold and whose migration refuses to drop (the demo's subgroup chair and
     Executive member: b8e2d4f6a0c3 refuses while anyone holds those roles; the Section 11
-    template)."""
+    and 175 templates)."""
     from alembic import command
     from sqlalchemy import text
 
     from app.migrate import alembic_config
 
     connection.execute(text("DELETE FROM user_role WHERE role IN ('subgroup_chair', 'executive')"))
-    # The shipped Section 11 template (an audit of agencies, with yes/no and whole-number
-    # questions and declared boxes: d5e9a3b7c1f0 and d4a7c2e9f1b3 refuse), unused in the
-    # demo; its key areas, questions and scale go with its versions.
-    family = "SELECT id FROM template_family WHERE slug = 'section-11-self-assessment'"
+    # The shipped Section 11 and 175 templates (audits of agencies, with yes/no and
+    # whole-number questions and declared boxes: d5e9a3b7c1f0 and d4a7c2e9f1b3 refuse),
+    # unused in the demo; their key areas, questions and scales go with their versions.
+    family = (
+        "SELECT id FROM template_family "
+        "WHERE slug IN ('section-11-self-assessment', 'section-175-self-assessment')"
+    )
     connection.execute(text(f"DELETE FROM template_version WHERE family_id IN ({family})"))
     connection.execute(text(f"DELETE FROM template_family WHERE id IN ({family})"))
     command.downgrade(alembic_config(connection), revision)
