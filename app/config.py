@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # One-time links e-mailed to people (an invitation, a password reset) work once,
     # for this many hours.
     account_link_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # One-time links for people without an account (a family answering a survey, an
+    # agency its self-assessment: app/respond/) work for this many days, and each client
+    # address may try this many links that do not work in an hour before being refused.
+    respondent_link_days: int = Field(default=14, ge=1, le=60)
+    respondent_link_failures_per_hour: int = Field(default=20, ge=1, le=1000)
     # Single sign-on (OpenID Connect, app/access/sso.py): the identity providers, as a
     # JSON list (README, "Single sign-on"); none: passwords only.
     sso_providers: list[SsoProvider] = Field(default_factory=list)

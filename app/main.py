@@ -43,6 +43,7 @@ from app.notifications import api as notifications_api
 from app.notifications import pages as notifications_pages
 from app.programme import api as programme_api
 from app.programme import pages as programme_pages
+from app.respond import pages as respond_pages
 from app.returns import api as returns_api
 from app.returns import audit_data_api as returns_audit_data_api
 from app.returns import pages as returns_pages
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         about_pages,
         notifications_pages,
         programme_pages,
+        respond_pages,
     ):
         app.include_router(module.router)
     api_docs.install(app, settings)

@@ -39,6 +39,7 @@ from app.moderation.models import ModeratedGrade
 from app.notifications.models import Notification
 from app.programme.models import ProgrammeEntry, ProgrammeOccurrence, programme_entry_agency
 from app.reminders.models import ReminderSent
+from app.respond.models import RespondentLink, RespondentLinkFailure
 from app.retention.models import RetentionRemoval
 from app.returns.models import Answer, Grade, KeyAreaEvidence, Return, ReturnStatus
 
@@ -88,6 +89,8 @@ __all__ = [
     "KeyAreaEvidence",
     "ModeratedGrade",
     "ReminderSent",
+    "RespondentLink",
+    "RespondentLinkFailure",
     "RetentionRemoval",
     "Question",
     "Return",

@@ -380,6 +380,16 @@ ROUTE_RULES: dict[str, P] = {
     "api.programme.archive": P.AUDIT_MANAGE,
     "api.programme.plan": P.AUDIT_MANAGE,
     "api.programme.link": P.AUDIT_MANAGE,
+    # people without an account (app/respond/): an administrator makes one-time links
+    # and family surveys; the link's own form needs no sign-in, as an invitation's
+    # does not: the link is the authority, and it opens one return only
+    "respond.links": P.AUDIT_MANAGE,
+    "respond.issue": P.AUDIT_MANAGE,
+    "respond.void": P.AUDIT_MANAGE,
+    "respond.survey_new": P.AUDIT_MANAGE,
+    "respond.survey_create": P.AUDIT_MANAGE,
+    "respond.form": P.PUBLIC,
+    "respond.answer": P.PUBLIC,
 }
 
 

@@ -259,6 +259,9 @@ READERS: dict[str, ReadableIds] = {
     "audit_log": _permission(P.AUDIT_LOG_READ),
     # The year's programme: its entries, and the month each audit made from it is for.
     "programme_entry": _permission(P.PROGRAMME_READ),
+    # One-time links for people without an account: made and listed by those who plan
+    # audits (the link's token is never logged, nor whom it was given to).
+    "respondent_link": _permission(P.AUDIT_MANAGE),
     "agency": _permission(P.REFERENCE_READ),
     "subgroup": _permission(P.REFERENCE_READ),
     "theme": _permission(P.REFERENCE_READ),

@@ -39,6 +39,9 @@ from app.briefings import workflow
 from app.briefings.models import BriefingKind, Marking
 from app.moderation import meeting
 from app.moderation.models import ModeratedGrade
+from app.respond import service as respond
+from app.respond import survey as respond_survey
+from app.respond.models import RespondentLink
 from app.returns.models import Return
 from tests.helpers.audits import set_status
 from tests.helpers.factories import make_audit, make_template
@@ -105,7 +108,7 @@ def _agree(client, audit_id: int, return_id: int, key_area_id: int) -> int:
 
 
 @pytest.fixture
-def world(client, db, monkeypatch) -> World:
+def world(app, client, db, monkeypatch) -> World:
     """Every kind of object the service logs, made through the API and the services as
     the system, then a person per role (with a token) to read them."""
     found = World()
@@ -190,6 +193,25 @@ def world(client, db, monkeypatch) -> World:
             actor=SYSTEM,
             confirmed=True,
         )
+    db.commit()
+    # A family survey of Y's children, carried by the other agency, and a one-time link
+    # for one family (made by the system: there is no administrator yet).
+    surveyed = respond_survey.create_survey(
+        db,
+        audit=y,
+        template_version_id=version.id,
+        agency_id=other["id"],
+        returns_due_on=due,
+        today=date.today(),
+    )
+    family_return = db.scalar(select(Return).where(Return.audit_id == surveyed.id).limit(1))
+    respond.issue(
+        db,
+        audit=surveyed,
+        return_id=family_return.id,
+        actor=SYSTEM,
+        settings=app.state.settings,
+    )
     db.commit()
     for audit, child in ((x, child_a), (y, child_b), (y, child_c)):
         r = post(
@@ -341,6 +363,9 @@ def _route(db, kind: str, object_id: int | None, reader: User) -> tuple[str, obj
             return f"{API}/audit-log", None
         case "audit_log":
             return f"{API}/audit-log", None
+        case "respondent_link":  # listed on its audit's page of one-time links
+            return_id = db.get(RespondentLink, object_id).return_id
+            return f"/audits/{db.get(Return, return_id).audit_id}/respondent-links", None
         case "programme_entry":
             return f"{API}/programme/entries/{object_id}", None
         case "agency":
