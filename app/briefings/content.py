@@ -60,6 +60,7 @@ from app.briefings.models import (
 from app.errors import StateError
 from app.identify import suppress
 from app.moderation import analytics, stats
+from app.respond import family
 from app.tables import Table, cells
 
 log = logging.getLogger(__name__)
@@ -706,6 +707,13 @@ def subgroup_report_context(
                 "analytics": report,
                 "shifts_by_key_area": _shift_rows(summary["by_key_area"]),
                 "shifts_by_agency": _shift_rows(summary["by_agency"]),
+                # What families said in the audit's family survey, small counts suppressed.
+                "family": family.voice_for(
+                    session,
+                    audit=f.audit,
+                    actor=SYSTEM,
+                    threshold=settings.small_count_threshold,
+                ),
             }
         )
     actions.sort(key=lambda r: (r.due_on, r.id))

@@ -209,6 +209,20 @@ def family_answers(session: Session, *, audit_id: int, actor: Actor, threshold: 
     return voice
 
 
+def voice_for(
+    session: Session, *, audit: Audit, actor: Actor, threshold: int
+) -> FamilyVoice | None:
+    """What the moderation pages and reports show beside an audit's grades: its
+    families' answers, or None for an audit about agencies (it has no families) or one
+    this reader may not see them for (the page itself says why)."""
+    if audit.about_agencies:
+        return None
+    try:
+        return family_answers(session, audit_id=audit.id, actor=actor, threshold=threshold)
+    except (Forbidden, NotFound):
+        return None
+
+
 def _heads(question: Question) -> tuple[tuple[str, str], ...]:
     """The answers counted for a question (none for one answered in words, a date or a
     number), each with its heading."""

@@ -186,6 +186,17 @@ SIGN_IN: tuple[Rule, ...] = (
         "after the attempt",
     ),
     Rule(
+        kind="respondent_link_failures",
+        family=Family.SIGN_IN,
+        label="one-time links that did not work, per client address",
+        fields=("respondent_link_failure (whole rows)",),
+        setting=None,
+        unit="hours",
+        fixed=24,  # they count for an hour (app/respond/answering.py)
+        how=How.DELETED,
+        basis="after the try",
+    ),
+    Rule(
         kind="kept_posts",
         family=Family.SIGN_IN,
         label="work kept after a session timed out, never posted back",

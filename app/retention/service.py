@@ -38,6 +38,7 @@ from app.context import current
 from app.db import Base, rows_matched
 from app.findings.models import Finding
 from app.moderation.models import ChildMeetingNote, ModeratedGrade
+from app.respond.models import RespondentLinkFailure
 from app.retention.models import RetentionRemoval
 from app.retention.schedule import AUDIT_LOG, CASE_TEXT, MARKER, SIGN_IN, Rule
 from app.returns.models import Answer, KeyAreaEvidence, Return, ReturnSubmission
@@ -401,6 +402,8 @@ def _old_rows(rule: Rule, before: datetime) -> tuple[type[Base], ColumnElement[b
         return SignInAttempt, SignInAttempt.attempted_at < before
     if rule.kind == "kept_posts":
         return KeptPost, KeptPost.created_at < before
+    if rule.kind == "respondent_link_failures":
+        return RespondentLinkFailure, RespondentLinkFailure.attempted_at < before
     raise ValueError(f"no sign-in rule {rule.kind!r}")
 
 

@@ -137,9 +137,7 @@ class TestStratifiedByAgeBand:
 
     def test_a_bands_rule_is_the_one_the_readme_gives(self):
         seed, band = "check-by-hand", "5-9"
-        keys = {
-            p: hashlib.sha256(f"{seed}:{band}:{p}".encode()).hexdigest() for p in range(1, 41)
-        }
+        keys = {p: hashlib.sha256(f"{seed}:{band}:{p}".encode()).hexdigest() for p in range(1, 41)}
         smallest = sorted(sorted(keys, key=keys.__getitem__)[:4])
         drawn = sampling.draw(eligible=40, count=4, seed=seed, stratum=band)
         assert drawn.positions == smallest

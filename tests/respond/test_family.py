@@ -184,3 +184,66 @@ class TestThePartials:
             child.render(family_child=voice.child("Child A"), family_heading_level=4).count("<h4")
             == 1
         )
+
+
+class TestBesideTheGrades:
+    """The moderation pages show the families' answers: each child's beside that child's
+    grades in the meeting (and its printed pack), the counts on the grid."""
+
+    def test_the_meeting_shows_the_childs_family_and_the_grid_the_counts(
+        self, client, db, surveyed
+    ):
+        source, _made, questions = surveyed
+        set_status(db, source.id, AuditStatus.MODERATION)
+        db.commit()
+        child_a = db.scalar(
+            select(Child).where(Child.audit_id == source.id, Child.pseudonym == "Child A")
+        )
+        meeting = client.get(f"/audits/{source.id}/moderation/meeting?child={child_a.id}")
+        assert meeting.status_code == 200
+        assert "What the family said" in meeting.text
+        assert "They listened to us and explained the plan." in meeting.text
+        pack = client.get(f"/audits/{source.id}/moderation/meeting/pack?child={child_a.id}")
+        assert "They listened to us and explained the plan." in pack.text
+        child_h = db.scalar(
+            select(Child).where(Child.audit_id == source.id, Child.pseudonym == "Child H")
+        )
+        draft_only = client.get(f"/audits/{source.id}/moderation/meeting?child={child_h.id}")
+        assert "The family has not sent answers to the survey." in draft_only.text
+        grid = client.get(f"/audits/{source.id}/moderation").text
+        assert "What families said" in grid
+        assert str(escape(questions[2].prompt)) in grid
+        # Three families said partly to the third question: fewer than five.
+        assert "fewer than 5" in grid
+
+    def test_an_audit_without_a_survey_shows_nothing_of_families(self, client, db):
+        audit = make_audit(db, children=1, agencies_count=1)
+        set_status(db, audit.id, AuditStatus.MODERATION)
+        db.commit()
+        assert "What families said" not in client.get(f"/audits/{audit.id}/moderation").text
+        child = db.scalar(select(Child).where(Child.audit_id == audit.id))
+        page = client.get(f"/audits/{audit.id}/moderation/meeting?child={child.id}").text
+        assert "What the family said" not in page
+
+    def test_the_subgroup_report_counts_what_families_said(self, db, surveyed, settings):
+        from app.briefings import content, render
+
+        source, _made, questions = surveyed
+        set_status(db, source.id, AuditStatus.MODERATION)
+        db.flush()
+        context = content.subgroup_report_context(
+            db,
+            audits=[db.get(type(source), source.id)],
+            subgroup_name="QAPP",
+            marking="OFFICIAL-SENSITIVE",
+            version_label="Version 1",
+            dated=NOON.date(),
+            today=NOON.date(),
+            settings=settings,
+        )
+        html = render.html_for("subgroup-report", context)
+        assert "What families said" in html
+        assert str(escape(questions[2].prompt)) in html
+        assert "fewer than 5" in html  # three families said partly
+        # The report counts; it never quotes a family's own words.
+        assert "They listened to us" not in html

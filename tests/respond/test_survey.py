@@ -125,6 +125,8 @@ class TestThePage:
         carrier = source.agencies[1].id
         db.commit()
         browse_as(web, db, admin)
+        overview = web.get(f"/audits/{source.id}").text
+        assert f'href="/audits/{source.id}/family-survey"' in overview
         page = web.get(f"/audits/{source.id}/family-survey")
         assert page.status_code == 200, page.text
         assert f'value="{version.id}" checked' in page.text  # the shipped survey, preselected
@@ -154,6 +156,11 @@ class TestThePage:
         listed = web.get(made.headers["location"]).text
         assert "The family survey has been made and opened." in listed
         assert listed.count(">Make a link<span") == 2
+        # The survey's own page leads to its links and back to the audit it asks about.
+        survey_page = web.get(f"/audits/{survey_audit.id}").text
+        assert f'href="/audits/{survey_audit.id}/respondent-links"' in survey_page
+        assert f'href="/audits/{source.id}"' in survey_page
+        assert "family-survey" not in survey_page  # no survey of a survey
 
     def test_not_for_an_audit_about_agencies(self, web, db, admin):
         from app.audits import service as audits

@@ -221,6 +221,26 @@ class TestSignInRecords:
             assert retention.plan(db, settings=SETTINGS).due == []
 
 
+class TestRespondentLinkFailures:
+    def test_a_days_old_tries_are_deleted_the_last_hours_kept(self, db):
+        """A one-time link that did not work is counted against its client address for
+        an hour (app/respond/answering.py); the address is not kept past a day."""
+        from app.respond.models import RespondentLinkFailure
+
+        now = datetime(2027, 6, 1, 9, tzinfo=UTC)
+        db.add_all(
+            [
+                RespondentLinkFailure(client_address="192.0.2.10", attempted_at=now - age)
+                for age in (timedelta(days=2), timedelta(hours=25), timedelta(minutes=10))
+            ]
+        )
+        db.commit()
+        removals = run(db, now)
+        assert [(r.kind, r.removed_count) for r in removals] == [("respondent_link_failures", 2)]
+        left = db.scalars(select(RespondentLinkFailure.attempted_at)).all()
+        assert [now - when for when in left] == [timedelta(minutes=10)]
+
+
 class TestAuditLog:
     def test_the_oldest_rows_go_and_the_kept_chain_still_verifies(self, db, case):
         later = add_years(BUILT, 7) + timedelta(days=1)

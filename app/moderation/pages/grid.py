@@ -16,6 +16,7 @@ from app.errors import InvalidInput, NotFound, StateError
 from app.forms import Form, FormInvalid, FormState, undone_if_refused
 from app.moderation import late, lifecycle, service
 from app.moderation.schemas import DecisionIn
+from app.respond import family as family_voice
 from app.returns import reading
 from app.returns import service as returns
 from app.returns.key_area_fields import saved_values as area_values
@@ -88,6 +89,13 @@ def _workspace(
             if audit.status == AuditStatus.MODERATION
             else [],
             "form": form,
+            # How many families gave each answer in the audit's family survey.
+            "family": family_voice.voice_for(
+                session,
+                audit=audit,
+                actor=actor,
+                threshold=request.app.state.settings.small_count_threshold,
+            ),
         },
         status_code=status_code,
     )

@@ -16,6 +16,7 @@ from app.forms import FormState, undone_if_refused
 from app.identify.entry import CONFIRM_FIELD
 from app.moderation import meeting as meetings
 from app.moderation.meeting import NOTE_FIELDS, field_name
+from app.respond import family as family_voice
 from app.returns.wording import answer_text
 from app.templating import flash, redirect, render
 
@@ -59,6 +60,11 @@ def _values(meeting: meetings.Meeting) -> dict[str, str]:
     return values
 
 
+def _family(session, request: Request, actor: Actor, audit) -> family_voice.FamilyVoice | None:
+    threshold = request.app.state.settings.small_count_threshold
+    return family_voice.voice_for(session, audit=audit, actor=actor, threshold=threshold)
+
+
 def _page(
     request: Request,
     actor: Actor,
@@ -68,6 +74,7 @@ def _page(
     form: FormState | None = None,
     status_code: int = 200,
     template: str = "moderation/meeting.html",
+    family: family_voice.FamilyVoice | None = None,
 ) -> Response:
     may_decide = actor.may(Permission.MODERATE) and audit.status == AuditStatus.MODERATION
     return render(
@@ -83,6 +90,11 @@ def _page(
             "answer_text": answer_text,
             "note_fields": NOTE_FIELDS,
             "listed": meetings.listed(meeting),
+            # What the child's family said in the audit's family survey, beside the grades.
+            "family": family,
+            "family_child": family.child(meeting.child.pseudonym)
+            if family is not None and meeting.child is not None
+            else None,
         },
         status_code=status_code,
     )
@@ -99,7 +111,7 @@ def meeting_page(
     agency: IdQuery = None,
 ) -> Response:
     audit, found = _open(session, actor, audit_id, child, agency)
-    return _page(request, actor, audit, found)
+    return _page(request, actor, audit, found, family=_family(session, request, actor, audit))
 
 
 @router.post("/audits/{audit_id}/moderation/meeting", name="moderation.meeting_save")
@@ -232,4 +244,11 @@ def meeting_pack(
     """The meeting pack for one child (or agency), for chairs who work from paper: the
     same content without the forms, laid out for printing."""
     audit, found = _open(session, actor, audit_id, child, agency)
-    return _page(request, actor, audit, found, template="moderation/meeting_pack.html")
+    return _page(
+        request,
+        actor,
+        audit,
+        found,
+        template="moderation/meeting_pack.html",
+        family=_family(session, request, actor, audit),
+    )
