@@ -267,3 +267,93 @@ def test_chairs_executive_and_subscriptions_tell_no_old_news(demo_database):
             command.downgrade(alembic_config(connection), "a3c5e7f9b1d4")
     finally:
         engine.dispose()
+
+
+def test_assurance_questionnaires_become_audits_about_agencies_with_answers_kept(
+    demo_database,
+):
+    """Data carried forward: before d5e9a3b7c1f0 a learning assurance questionnaire stood
+    its briefing in as a child ("Briefing 12") with every agency involved; after it, the
+    audit is about agencies, each agency its own case with its own return, every answer
+    and submitted version as it was. The downgrade folds them back."""
+    from sqlalchemy import text
+
+    def shape(connection, audit_id: int, *, before: bool = False) -> dict:
+        """The questionnaire's cases, answers and versions (``before`` the migration,
+        the columns it adds are not there yet)."""
+        case_agency, subject = ("NULL", "'before'") if before else ("c.agency_id", "subject")
+        cases = connection.execute(
+            text(
+                f"SELECT c.pseudonym, {case_agency}, r.agency_id, r.id FROM audit_return r "
+                "JOIN child c ON c.id = r.child_id WHERE r.audit_id = :a ORDER BY r.id"
+            ),
+            {"a": audit_id},
+        ).all()
+        answers = connection.execute(
+            text(
+                "SELECT a.return_id, a.question_id, a.value FROM answer a "
+                "JOIN audit_return r ON r.id = a.return_id WHERE r.audit_id = :a "
+                "ORDER BY a.return_id, a.question_id"
+            ),
+            {"a": audit_id},
+        ).all()
+        versions = connection.execute(
+            text(
+                "SELECT s.return_id, s.number FROM return_submission s "
+                "JOIN audit_return r ON r.id = s.return_id WHERE r.audit_id = :a "
+                "ORDER BY s.return_id, s.number"
+            ),
+            {"a": audit_id},
+        ).all()
+        subject = connection.execute(
+            text(f"SELECT {subject} FROM audit WHERE id = :a"), {"a": audit_id}
+        ).scalar_one()
+        return {"cases": cases, "answers": answers, "versions": versions, "subject": subject}
+
+    engine = make_engine(demo_database())
+    try:
+        with engine.begin() as connection:
+            audit_id, briefing_id = connection.execute(
+                text("SELECT assurance_audit_id, id FROM briefing WHERE assurance_audit_id > 0")
+            ).first()
+            # Each agency's answer to the questionnaire's first question, in its words.
+            question = connection.execute(
+                text(
+                    "SELECT q.id FROM question q JOIN key_area k ON k.id = q.key_area_id "
+                    "JOIN audit a ON a.template_version_id = k.template_version_id "
+                    "WHERE a.id = :a ORDER BY k.position, q.position LIMIT 1"
+                ),
+                {"a": audit_id},
+            ).scalar_one()
+            for return_id, agency_id in connection.execute(
+                text("SELECT id, agency_id FROM audit_return WHERE audit_id = :a"), {"a": audit_id}
+            ).all():
+                connection.execute(
+                    text(
+                        "INSERT INTO answer (return_id, question_id, value, updated_at) "
+                        "VALUES (:r, :q, :v, CURRENT_TIMESTAMP)"
+                    ),
+                    {"r": return_id, "q": question, "v": f"Team briefings ({agency_id})"},
+                )
+            now = shape(connection, audit_id)
+        agencies = {case[2] for case in now["cases"]}
+        assert now["subject"] == "agency" and len(agencies) > 1
+        assert len(now["answers"]) == len(agencies)
+        with engine.begin() as connection:
+            downgrade_demo(connection, "c4d8f2a6b0e1")
+            before = shape(connection, audit_id, before=True)
+        # The earlier shape: one stand-in case for the briefing, every agency involved.
+        assert {(c[0], c[1]) for c in before["cases"]} == {(f"Briefing {briefing_id}", None)}
+        assert {c[2] for c in before["cases"]} == agencies
+        assert before["answers"] == now["answers"] and before["versions"] == now["versions"]
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+            after = shape(connection, audit_id)
+            names = dict(connection.execute(text("SELECT id, name FROM agency")).all())
+        assert after["subject"] == "agency"
+        assert [(c[0], c[1], c[2], c[3]) for c in after["cases"]] == [
+            (names[agency], agency, agency, return_id) for _, _, agency, return_id in now["cases"]
+        ]
+        assert after["answers"] == now["answers"] and after["versions"] == now["versions"]
+    finally:
+        engine.dispose()
