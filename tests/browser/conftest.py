@@ -42,6 +42,7 @@ DEMO = {
     "practitioner": ("practitioner@example.org", "demo practitioner 4688"),
     "scrutineer": ("scrutineer@example.org", "demo scrutineer 6072"),
     "agency_lead": ("lead.socialcare@example.org", "demo agency lead 5820"),
+    "executive": ("executive@example.org", "demo executive 5193"),
 }
 
 # Playwright's own --disable-features (playwright-core's chromiumSwitches.ts).

@@ -111,7 +111,7 @@ def _answer_every_question(page, words: str) -> None:
     page.locator("textarea").first.fill(words)
 
 
-def test_a_family_answers_by_link_on_a_phone(chromium, survey_links, live_server):
+def test_a_family_answers_by_link_on_a_phone(chromium, survey_links, live_server, shot):
     address = survey_links("Child A")
     context = chromium.new_context(viewport=PHONE, bypass_csp=True)
     family = context.new_page()
@@ -125,6 +125,7 @@ def test_a_family_answers_by_link_on_a_phone(chromium, survey_links, live_server
         assert family.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert family.locator(".govuk-service-navigation").count() == 0
         no_violations(family)
+        shot(family, "family-survey-by-link-phone")
         family.get_by_role("button", name="Send your answers").click()
         family.wait_for_selector(".govuk-error-summary")
         expect(family.locator(".govuk-error-summary")).to_contain_text("Select yes, partly or no")
