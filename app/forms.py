@@ -18,6 +18,7 @@ which read a ``FormState``.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -76,6 +77,17 @@ class Posted:
         repeated ones."""
         repeated = set(lists)
         return {k: (self.all(k) if k in repeated else self.one(k)) for k in self._values}
+
+
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(text: str | None) -> int | None:
+    """A posted id or version as a number, or None: only ASCII digits, at most nine
+    (``str.isdigit`` also passes "²" and "٣", which ``int`` then refuses or reads)."""
+    if text is None or not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    return int(text)
 
 
 def read_date(posted: Posted, name: str, label: str) -> tuple[date | None, str | None]:

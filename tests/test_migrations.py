@@ -357,3 +357,38 @@ def test_assurance_questionnaires_become_audits_about_agencies_with_answers_kept
         assert after["answers"] == now["answers"] and after["versions"] == now["versions"]
     finally:
         engine.dispose()
+
+
+def test_the_audit_subjects_migration_refuses_what_it_cannot_carry(demo_database):
+    """d5e9a3b7c1f0 refuses rather than guesses: down, while templates about agencies
+    exist (they would silently become templates about children); up, a questionnaire
+    with more than its one stand-in case (whose answer is whose cannot be known)."""
+    import pytest
+    from sqlalchemy import text
+
+    engine = make_engine(demo_database())
+    try:
+        with (
+            pytest.raises(RuntimeError, match="templates about agencies"),
+            engine.begin() as connection,
+        ):
+            command.downgrade(alembic_config(connection), "c4d8f2a6b0e1")
+        with engine.begin() as connection:
+            downgrade_demo(connection, "c4d8f2a6b0e1")
+            audit_id = connection.execute(
+                text("SELECT assurance_audit_id FROM briefing WHERE assurance_audit_id > 0")
+            ).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO child (audit_id, pseudonym, context_tags, created_at) "
+                    "VALUES (:a, 'Briefing 99', '[]', CURRENT_TIMESTAMP)"
+                ),
+                {"a": audit_id},
+            )
+        with (
+            pytest.raises(RuntimeError, match="more than one case"),
+            engine.begin() as connection,
+        ):
+            command.upgrade(alembic_config(connection), "head")
+    finally:
+        engine.dispose()

@@ -159,6 +159,11 @@ def _cycle(client, db):
         "the meeting pack": f"/audits/{audit['id']}/moderation/meeting/pack",
     }
     assert client.post(f"{API}/audits/{audit['id']}/moderation/finish").status_code == 200
+    # The audit's data as a spreadsheet: each row the agency's own return, no child column.
+    data = client.get(f"{API}/audits/{audit['id']}/answers.csv")
+    assert data.status_code == 200
+    header = data.content.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("Agency,Status,") and not CHILD_WORD.search(header)
     pages["the audit's analytics"] = f"/audits/{audit['id']}/moderation/analytics"
 
     # A report: the subgroup report and a briefing drafted from the moderated audit.

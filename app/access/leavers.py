@@ -42,6 +42,7 @@ from app.clock import LONDON, utcnow
 from app.config import Settings
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.formatting import format_date
+from app.forms import whole_number
 from app.notifications.service import queue
 
 INACTIVE = "inactive"  # User.disabled_reason of an account disabled for not being used
@@ -278,12 +279,13 @@ def account_ids(values: Iterable[str], found: Review, field_name: str) -> set[in
     """The ids posted for the review, each one of the agency's accounts (422 if not)."""
     ids = set()
     for value in values:
-        if not value.isdigit() or int(value) not in found.others:
+        number = whole_number(value)
+        if number is None or number not in found.others:
             raise InvalidInput(
                 "Choose accounts from the list.",
                 fields=[FieldError(field_name, "Choose accounts from the list")],
             )
-        ids.add(int(value))
+        ids.add(number)
     return ids
 
 

@@ -18,7 +18,7 @@ from app.access.policy import Actor, child_scope, involvement_scope
 from app.agencies.models import Agency
 from app.auditlog import service as auditlog
 from app.audits import sampling
-from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement
+from app.audits.models import AgeBand, Audit, AuditStatus, Child, Involvement, audit_agency
 from app.db import get_or_404
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, StateError
 from app.identify import entry
@@ -81,14 +81,30 @@ def sync_agency_cases(session: Session, *, audit: Audit) -> None:
     cases = {
         c.agency_id: c for c in session.scalars(select(Child).where(Child.audit_id == audit.id))
     }
-    taking_part = {a.id: a for a in audit.agencies}
+    # Who takes part as the database has it now, under the audit's lock (not as this
+    # request first read the audit: another change may have committed since).
+    taking_part = {
+        a.id: a
+        for a in session.scalars(
+            select(Agency)
+            .join(audit_agency, audit_agency.c.agency_id == Agency.id)
+            .where(audit_agency.c.audit_id == audit.id)
+        )
+    }
     for agency_id, case in cases.items():
         if agency_id not in taking_part:
             _remove_case(session, audit=audit, child=case)
+    labels = {c.pseudonym.lower() for a, c in cases.items() if a in taking_part}
     for agency_id, agency in taking_part.items():
         if agency_id in cases:
             continue
-        case = Child(audit_id=audit.id, pseudonym=agency.name, agency_id=agency_id, context_tags=[])
+        # Named as the agency is; another case already so named (an agency renamed since,
+        # whose old name a new agency took) is told apart by the new one's number.
+        label = agency.name
+        if label.lower() in labels:
+            label = f"{agency.name} ({agency_id})"
+        labels.add(label.lower())
+        case = Child(audit_id=audit.id, pseudonym=label, agency_id=agency_id, context_tags=[])
         session.add(case)
         session.flush()
         auditlog.record(
@@ -253,6 +269,8 @@ def update_child(session: Session, *, audit: Audit, child: Child, changes: dict)
     require_cohort_editable(session, audit)
     _refuse_identifying(session, changes)
     if "pseudonym" in changes:
+        if changes["pseudonym"] != child.pseudonym:
+            _refuse_if_surveyed(session, audit, "renamed")
         _check_pseudonym_free(session, audit.id, changes["pseudonym"], child.id)
     if "context_tags" in changes:
         changes["context_tags"] = list(dict.fromkeys(changes["context_tags"]))
@@ -265,9 +283,25 @@ def update_child(session: Session, *, audit: Audit, child: Child, changes: dict)
 
 
 def remove_child(session: Session, *, audit: Audit, child: Child) -> None:
-    """Remove a child from the cohort, only while none of its returns has been started."""
+    """Remove a child from the cohort, only while none of its returns has been started,
+    and none of its family has been asked in a family survey."""
     require_children(audit)
+    require_cohort_editable(session, audit)
+    _refuse_if_surveyed(session, audit, "removed")
     _remove_case(session, audit=audit, child=child)
+
+
+def _refuse_if_surveyed(session: Session, audit: Audit, done: str) -> None:
+    """A family survey of the audit (app/respond/survey.py) asks each child's family by
+    the child's pseudonym, and its answers are shown beside that child's grades: a child
+    removed or renamed then could have another child's family's answers shown beside it."""
+    surveyed = session.scalar(select(Audit.id).where(Audit.survey_of_audit_id == audit.id).limit(1))
+    if surveyed is not None:
+        raise Conflict(
+            f"The families of this audit's children have been asked in a family survey, by "
+            f"the children's pseudonyms, so a child can no longer be {done}: their family's "
+            "answers would be shown beside another child's grades."
+        )
 
 
 def _remove_case(session: Session, *, audit: Audit, child: Child) -> None:

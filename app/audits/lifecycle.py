@@ -125,6 +125,13 @@ def opening_check(session: Session, *, audit: Audit) -> OpeningCheck:
     children = list_children(session, audit=audit)
     if not children and not audit.about_agencies:  # there: each agency taking part
         problems.append(FieldError("children", "Add the children in the cohort"))
+    if audit.about_agencies:
+        assessed = {c.agency_id for c in children}
+        problems += [
+            FieldError("agency_ids", f"{a.name} has no return of its own: save the agencies again")
+            for a in audit.agencies
+            if a.id not in assessed
+        ]
     for child in children:
         if not child.involvements:
             problems.append(

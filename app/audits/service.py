@@ -325,6 +325,19 @@ def create_audit(
     return get_audit(session, audit_id=audit.id, actor=SYSTEM)
 
 
+def family_surveys(session: Session, *, audit: Audit, actor: Actor) -> list[Audit]:
+    """The family surveys of the audit's children (app/respond/survey.py) the actor may
+    see, oldest first."""
+    return list(
+        session.scalars(
+            select(Audit)
+            .where(Audit.survey_of_audit_id == audit.id, audit_scope(actor))
+            .order_by(Audit.created_at, Audit.id)
+            .options(*ROW_LOAD)
+        )
+    )
+
+
 def asks_within_period(session: Session, *, audit: Audit) -> bool:
     """Whether any date question of the audit's template must fall within the period
     the audit looks at."""
@@ -368,6 +381,8 @@ def update_audit(session: Session, *, audit: Audit, changes: dict) -> Audit:
 def set_agencies(session: Session, *, audit: Audit, agency_ids: list[int]) -> Audit:
     """Replace the participating agencies; one still involved with a child stays."""
     require_cohort_editable(session, audit)
+    # The agencies as committed now, under the lock: another change may have come first.
+    session.refresh(audit, attribute_names=["agencies"])
     current = {a.id for a in audit.agencies}
     keep = set(agency_ids)
     # An audit about agencies: an agency's case goes with it, unless its return was

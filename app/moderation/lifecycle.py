@@ -87,7 +87,7 @@ def finish(session: Session, *, actor: Actor, audit: Audit) -> Audit:
     waiting = [c for c in found.children if still_to_do(found, c.id)]
     if waiting:
         raise InvalidInput(
-            f"{len(waiting)} of {len(found.children)} children are not moderated yet.",
+            f"{len(waiting)} of {len(found.children)} {audit.words.many} are not moderated yet.",
             fields=[
                 FieldError(f"child-{c.id}", f"{c.pseudonym}: {what}")
                 for c in waiting

@@ -22,6 +22,7 @@ from app.auditlog import service as auditlog
 from app.audits.models import Audit, AuditStatus, Child
 from app.clock import utcnow
 from app.errors import InvalidInput, NotFound, StateError
+from app.forms import whole_number
 from app.identify import entry
 from app.moderation import service
 from app.moderation.models import ChildMeetingNote
@@ -158,7 +159,7 @@ def meeting(
             )
         child = next((c for c in found.children if c.id == child_id), None)
         if child is None:
-            raise NotFound("There is no such child in this audit.")
+            raise NotFound(f"There is no such {audit.words.one} in this audit.")
     key_areas = {k.id: k for k in found.version.key_areas}
     areas = [Area(cell, title, key_areas.get(cell)) for cell, title in found.areas]
     names = (
@@ -216,10 +217,11 @@ def choices_from(meeting_: Meeting, values: dict[str, str]) -> list[Choice]:
             rationale = values.get(field_name("r", cell.return_id, cell.cell), "").strip()
             seen = values.get(field_name("s", cell.return_id, cell.cell), "")
             if code or rationale:
+                number = whole_number(seen)
                 out.append(
-                    Choice(cell.return_id, cell.cell, code, rationale, int(seen or 0))
-                    if seen.isdigit()
-                    else Choice(cell.return_id, cell.cell, code, rationale, -1)
+                    Choice(
+                        cell.return_id, cell.cell, code, rationale, -1 if number is None else number
+                    )
                 )
     return out
 

@@ -48,11 +48,13 @@ def run_round(
     told = escalation.tell_due(
         factory, today=today, executive_after_days=settings.escalate_to_executive_after_days
     )
-    planned = schedule.create_due(factory, today=today)
     # Judged on the service's own clock, which recorded the uses it counts from (``now``
     # only says what sending is due).
     leavers.check_inactivity(factory, today=clock.today(), settings=settings)
-    return Done(told, send_due(factory, settings=settings, sender=sender, now=now), planned)
+    sent = send_due(factory, settings=settings, sender=sender, now=now)
+    # The programme's planned audits last: whatever goes wrong making one, the e-mails
+    # of the round have gone.
+    return Done(told, sent, schedule.create_due(factory, today=today))
 
 
 class Courier:

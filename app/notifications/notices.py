@@ -68,7 +68,10 @@ def _each_agency(
 
 def audit_opened(session: Session, *, audit: Audit) -> None:
     """Each taking part agency's auditors and lead: the audit is open, with how many
-    returns their agency has and when they are due."""
+    returns their agency has and when they are due. Not a family survey: families answer
+    it by the one-time links an administrator passes on, not the agency's auditors."""
+    if audit.survey_of_audit_id is not None:
+        return
     base = _base()
     counts = dict(
         session.execute(
@@ -113,7 +116,8 @@ def return_sent_back(session: Session, *, return_: Return, note: str) -> None:
         context={
             **base,
             "audit_title": audit.title,
-            "child": child.pseudonym,
+            # In an audit about agencies the case is the agency itself: no one else named.
+            "child": "" if audit.about_agencies else child.pseudonym,
             "agency": agency.name,
             "note": note,
             "link": f"{base['base']}/returns/{return_.id}",

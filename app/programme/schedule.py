@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict
@@ -72,6 +73,13 @@ def plan_due(session: Session, *, today: date) -> list[Planned]:
                 calendar.month_key(month),
                 refused.message,
                 "; ".join(f"{f.field}: {f.message}" for f in refused.fields),
+            )
+        except SQLAlchemyError:
+            # Left for the next round (its savepoint undone), never stopping the others.
+            log.exception(
+                "the programme's audit for entry %s in %s could not be made",
+                entry_id,
+                calendar.month_key(month),
             )
     return made
 

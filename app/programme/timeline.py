@@ -159,13 +159,23 @@ def slots_of(
 
 def year_view(session: Session, *, actor: Actor, year: int, today: date) -> YearView:
     """The year's programme: its live entries with a month in the year, and each of
-    those months with its audit and whether it is late."""
+    those months with its audit and whether it is late; and the months of entries
+    archived since that have an audit (what ran stays on the record)."""
     months = calendar.year_months(year)
-    entries = [
-        e for e in service.list_entries(session) if any(m in months for m in calendar.months_of(e))
-    ]
+
+    def in_year(entries: list[ProgrammeEntry]) -> list[ProgrammeEntry]:
+        return [e for e in entries if any(m in months for m in calendar.months_of(e))]
+
+    entries = in_year(service.list_entries(session))
+    archived = in_year(service.list_entries(session, archived=True))
     view = YearView(year, months, entries=entries)
     view.slots = slots_of(session, actor=actor, entries=entries, months=months, today=today)
+    if archived:
+        ran = slots_of(session, actor=actor, entries=archived, months=months, today=today)
+        view.slots = sorted(
+            view.slots + [s for s in ran if s.audit_id is not None],
+            key=lambda s: (s.month, s.entry.title.lower(), s.entry.id),
+        )
     return view
 
 

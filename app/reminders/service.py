@@ -128,6 +128,8 @@ def digests(session: Session, *, today: date, base_url: str) -> list[Digest]:
             Audit.returns_due_on <= today + timedelta(days=RETURNS_WITHIN_DAYS),
             Return.excluded_at.is_(None),
             Audit.status.in_((AuditStatus.OPEN, AuditStatus.MODERATION)),
+            # A family survey's returns are the families' to answer, by one-time link.
+            Audit.survey_of_audit_id.is_(None),
         )
         .order_by(Audit.returns_due_on, Return.id)
     ).all()

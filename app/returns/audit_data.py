@@ -43,6 +43,7 @@ from app.audit_templates.models import (
     NOT_APPLICABLE,
     NUMBER_TYPES,
     AnswerType,
+    AuditSubject,
     GradeLevel,
     KeyArea,
     Question,
@@ -351,8 +352,10 @@ def columns(version: TemplateVersion, *, moderated: bool) -> list[Column]:
     """The header: the return, then each key area's questions, boxes of evidence and
     grade (and moderated grade), the questions about the whole case, the overall grade
     (and moderated overall grade)."""
+    # The case (a child's pseudonym) and the agency; an audit about agencies has the
+    # agency alone, which is its case.
     found = [
-        Column("Child", 14),
+        *([] if version.subject == AuditSubject.AGENCY else [Column("Child", 14)]),
         Column("Agency", 28),
         Column("Status", 14),
         Column("Reason not received", 30),
@@ -415,7 +418,7 @@ def audit_rows(session: Session, *, actor: Actor, audit: Audit) -> AuditRows:
         own, moderated_grades = grades.get(r.id, {}), decided.get(r.id, {})
         left_out = r.excluded_at is not None
         row = [
-            r.pseudonym,
+            *([] if version.subject == AuditSubject.AGENCY else [r.pseudonym]),
             r.agency_name,
             NOT_RECEIVED if left_out else STATUS_WORDS[r.status],
             r.excluded_reason if left_out else "",

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from app.audit_templates.models import BOX_NAMES, AnswerType, KeyArea, Question
 from app.formatting import format_date
-from app.forms import FormState, Posted, date_values, read_date
+from app.forms import FormState, Posted, date_values, read_date, whole_number
 from app.returns.schemas import AnswerIn, EvidenceIn, GradeIn
 from app.returns.validation import asked_now
 from app.returns.wording import answer_text
@@ -49,8 +49,7 @@ class KeyAreaForm:
 def read_version(posted: Posted) -> int:
     """The return version the page was showing. Anything unreadable counts as 0, which
     never matches, so the save is refused as stale rather than failing."""
-    value = posted.one("version")
-    return int(value) if value.isdigit() and len(value) < 10 else 0
+    return whole_number(posted.one("version")) or 0
 
 
 @dataclass

@@ -19,7 +19,7 @@ from app.audits.models import AuditStatus
 from app.briefings import assurance
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound
-from app.forms import FormState
+from app.forms import FormState, whole_number
 from app.identify.entry import CONFIRM_FIELD
 from app.moderation import service as moderation
 from app.returns import (
@@ -794,7 +794,7 @@ def assign_save(
         if not item.editable or name not in posted:
             continue
         chosen = posted.one(name)
-        auditor_id = int(chosen) if chosen.isdigit() and len(chosen) < 10 else None
+        auditor_id = whole_number(chosen)
         if chosen and auditor_id is None:
             errors[name] = f"Choose who {item.child}'s return is for"
             continue

@@ -117,6 +117,24 @@ def _questionnaires_about_agencies() -> None:
     if not audit_ids:
         return
     in_audits = sa.bindparam("audits", audit_ids, expanding=True)
+    crowded = (
+        bind.execute(
+            sa.text(
+                "SELECT audit_id FROM child WHERE audit_id IN :audits "
+                "GROUP BY audit_id HAVING count(*) > 1"
+            ).bindparams(in_audits)
+        )
+        .scalars()
+        .all()
+    )
+    if crowded:
+        # A questionnaire is launched with its one stand-in; more were added by hand, and
+        # which agency's answer belongs to which case cannot be known.
+        raise RuntimeError(
+            "Cannot upgrade: the learning assurance questionnaire audit(s) "
+            f"{', '.join(map(str, crowded))} have more than one case; remove the extra ones "
+            "(or their audits) first."
+        )
     bind.execute(
         sa.text("UPDATE audit SET subject = 'agency' WHERE id IN :audits").bindparams(in_audits)
     )
@@ -193,9 +211,27 @@ def _questionnaires_back() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    _questionnaires_back()
+    questionnaire = (
+        "SELECT v.id FROM template_version v JOIN template_family f ON f.id = v.family_id "
+        f"WHERE f.slug = '{QUESTIONNAIRE}'"
+    )
+    templates_of_agencies = bind.execute(
+        sa.text(
+            "SELECT count(*) FROM template_version "
+            f"WHERE subject = 'agency' AND id NOT IN ({questionnaire})"
+        )
+    ).scalar_one()
+    if templates_of_agencies:
+        # Refused rather than turned silently into templates about children.
+        raise RuntimeError(
+            "Cannot downgrade: there are templates about agencies (a Section 11 or 175 "
+            "self-assessment), which the earlier schema cannot hold; delete them first."
+        )
     about_agencies = bind.execute(
-        sa.text("SELECT count(*) FROM audit WHERE subject = 'agency'")
+        sa.text(
+            "SELECT count(*) FROM audit WHERE subject = 'agency' "
+            f"AND template_version_id NOT IN ({questionnaire})"
+        )
     ).scalar_one()
     if about_agencies:
         # Refused rather than guessed: the earlier schema has no way to hold a case that
@@ -204,6 +240,7 @@ def downgrade() -> None:
             "Cannot downgrade: there are audits about agencies, which the earlier schema "
             "cannot hold; delete them first."
         )
+    _questionnaires_back()
     long_labels = bind.execute(
         sa.text("SELECT count(*) FROM child WHERE length(pseudonym) > 40")
     ).scalar_one()

@@ -131,3 +131,56 @@ def test_the_api_says_what_an_audit_looks_at(client, db, planned):
     assert refused.status_code == 409
     listed = client.get(f"{API}/audits/{audit.id}/children").json()["items"]
     assert {c["agency_id"] for c in listed} == {police.id, school.id}
+
+
+def test_an_agency_given_a_renamed_agencys_old_name_is_told_apart(db, planned):
+    from app.agencies import service as agencies
+
+    audit, police, school = planned
+    agencies.update_agency(db, agency=police, changes={"name": "Northshire Police (old)"})
+    newer = make_agency(db, name="Northshire Police")
+    audit = audits.set_agencies(db, audit=audit, agency_ids=[police.id, school.id, newer.id])
+    labels = {agency_id: label for label, agency_id, _involved in cases(db, audit)}
+    # The first case keeps the name it was planned with; the new one is told apart.
+    assert labels == {
+        police.id: "Northshire Police",
+        school.id: "Northshire Academy Trust",
+        newer.id: f"Northshire Police ({newer.id})",
+    }
+
+
+def test_an_agency_without_its_own_case_stops_the_audit_opening(db, planned):
+    audit, police, _school = planned
+    case = db.scalar(select(Child).where(Child.agency_id == police.id))
+    db.delete(case)  # as a lost race would have left it
+    db.flush()
+    with pytest.raises(InvalidInput) as refused:
+        lifecycle.open_audit(db, audit=audit, confirm=True)
+    assert [(f.field, f.message) for f in refused.value.fields] == [
+        ("agency_ids", "Northshire Police has no return of its own: save the agencies again")
+    ]
+
+
+def test_sent_back_its_agency_is_told_of_its_own_return(db, planned):
+    from app.access import service as access
+    from app.access.models import Role
+    from app.notifications import notices
+    from app.notifications.models import Notification
+
+    audit, police, _school = planned
+    lifecycle.open_audit(db, audit=audit, confirm=True)
+
+    access.create_user(
+        db,
+        email="auditor.north@example.org",
+        display_name="Nia North",
+        roles={Role.AUDITOR},
+        agency_id=police.id,
+    )
+    own = db.scalar(select(Return).where(Return.agency_id == police.id))
+    notices.return_sent_back(db, return_=own, note="Add the training figures.")
+    told = db.scalar(select(Notification).where(Notification.kind == "return_sent_back"))
+    subject, body = told.subject, told.body
+    assert subject == f"Return sent back for amendment: Northshire Police, {audit.title}"
+    assert "Northshire Police's own return in the audit" in body
+    assert "for Northshire Police" not in body

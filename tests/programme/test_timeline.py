@@ -190,3 +190,15 @@ class TestWaitingToBeConfirmed:
         assert f"/admin/audits/{other.audit_id}" not in waiting  # opened: confirmed
         chair = browse(Role.EXECUTIVE).get("/programme").text
         assert "Audits waiting to be confirmed" not in chair and "Plan now" not in chair
+
+
+def test_an_archived_entrys_months_that_ran_stay_on_the_record(db, world):
+    """Archived in the autumn, a monthly audit's months that had an audit stay in the
+    year's timeline (what ran is what inspectors ask about); the months to come go."""
+    entry = make_entry(db, world)
+    made = service.plan_audit(db, entry=service.get_entry(db, entry_id=entry.id), month=APRIL)
+    service.archive_entry(db, entry=service.get_entry(db, entry_id=entry.id))
+    db.commit()
+    view = timeline.year_view(db, actor=SYSTEM, year=2026, today=TODAY)
+    assert [(s.month, s.audit_id) for s in view.slots] == [(APRIL, made.audit_id)]
+    assert view.entries == []  # nothing left to change in it

@@ -167,3 +167,30 @@ def test_a_question_asked_on_another_answer_is_shown_with_when(web, db, admin, s
         ).all()
     )
     assert kept == {shared.id: "no"}
+
+
+def test_an_agency_confirms_what_was_flagged_as_staff_do(web, db, self_assessment):
+    """An agency answering by link is staff answering for its organisation: what looks
+    identifying is shown back, and it may confirm it is not (recorded as by the link)."""
+    from app.auditlog.models import AuditEvent
+    from app.identify.entry import CONFIRM_FIELD
+
+    path, return_, version = self_assessment
+    page = web.get(path)
+    fields = _complete(version)
+    first = version.key_areas[0]
+    fields[f"ev-{first.id}-went_well"] = "Reviewed by Sarah Jenkins, 07700 900123, in May."
+    refused = web.post(path, data=form_fields(page.text, **fields, then="send"))
+    assert refused.status_code == 422 and f'name="{CONFIRM_FIELD}"' in refused.text
+    done = web.post(
+        path, data=form_fields(refused.text, **fields, then="send", **{CONFIRM_FIELD: "yes"})
+    )
+    assert done.status_code == 200, done.text
+    assert (
+        db.scalar(
+            select(AuditEvent.user_label).where(
+                AuditEvent.action == "identify.confirmed", AuditEvent.object_id == return_.id
+            )
+        )
+        == "by one-time link"
+    )

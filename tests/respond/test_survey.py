@@ -161,6 +161,11 @@ class TestThePage:
         assert f'href="/audits/{survey_audit.id}/respondent-links"' in survey_page
         assert f'href="/audits/{source.id}"' in survey_page
         assert "family-survey" not in survey_page  # no survey of a survey
+        # The audit asked about leads to its survey and the survey's links.
+        asked_about = web.get(f"/audits/{source.id}").text
+        assert f'href="/audits/{survey_audit.id}">{survey_audit.title}</a>' in asked_about
+        assert f'href="/audits/{survey_audit.id}/respondent-links"' in asked_about
+        assert "Ask the families again" in asked_about
 
     def test_not_for_an_audit_about_agencies(self, web, db, admin):
         from app.audits import service as audits

@@ -17,7 +17,7 @@ from app.access.policy import Actor
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import Conflict, InvalidInput
 from app.formatting import format_date, plural
-from app.forms import FormState
+from app.forms import FormState, whole_number
 from app.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -133,9 +133,10 @@ def review_confirm(
 
 
 def _ids(values: list[str]) -> set[int]:
-    if not all(v.isdigit() for v in values):
+    ids = [whole_number(v) for v in values]
+    if None in ids:
         raise InvalidInput("Choose accounts from the list.")
-    return {int(v) for v in values}
+    return {i for i in ids if i is not None}
 
 
 def _recorded(kept: int, removed: list[str]) -> str:

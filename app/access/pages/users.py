@@ -22,7 +22,7 @@ from app.access.schemas import UserCreate, UserUpdate
 from app.access.secrets import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.agencies import service as agencies
 from app.deps import FilterId, IdPath, PostedForm, SessionDep, transactional
-from app.forms import Form, FormInvalid, FormState, Messages
+from app.forms import Form, FormInvalid, FormState, Messages, whole_number
 from app.pagination import MAX_PER_PAGE, PageParams
 from app.templating import flash, redirect, render, sort_heads
 
@@ -197,7 +197,7 @@ def _new_page(request: Request, session: Session, form: FormState, status_code: 
         {
             "form": form,
             "roles": _role_items(),
-            "agencies": _agency_choices(session, int(chosen) if chosen.isdigit() else None),
+            "agencies": _agency_choices(session, whole_number(chosen)),
             "min_password": MIN_PASSWORD_LENGTH,
         },
         status_code=status_code,

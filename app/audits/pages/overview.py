@@ -176,6 +176,7 @@ def _overview_page(
             "may_see_moderation": stage.moderation_visible(actor, audit),
             "to_sign_off": signoff.waiting(session, actor=actor, audit_id=audit.id),
             "may_manage": may_manage,
+            "surveys": service.family_surveys(session, audit=audit, actor=actor),
             "open_actions": still_open,
             "actions_count": actions,
             "form": form,

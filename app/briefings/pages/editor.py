@@ -18,7 +18,7 @@ from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, s
 from app.briefings.workflow import FourEyes
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import AppError, Conflict, InvalidInput
-from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused
+from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused, whole_number
 from app.middleware import PREVIEW_CSP
 from app.templating import flash, redirect, render
 
@@ -453,7 +453,7 @@ def _save_typed(session, actor, version, posted: Posted) -> None:
         sections={key: getattr(body, key) for key in headings},
         marking=body.marking,
         # An unreadable lock version never matches, so the save is refused as stale.
-        read_lock=int(lock) if lock.isdigit() and len(lock) < 10 else -1,
+        read_lock=-1 if (number := whole_number(lock)) is None else number,
         actor=actor,
     )
 

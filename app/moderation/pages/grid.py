@@ -13,7 +13,7 @@ from app.audits import service as audits
 from app.audits.models import AuditStatus
 from app.deps import IdPath, IdQuery, PostedForm, SessionDep, transactional
 from app.errors import InvalidInput, NotFound, StateError
-from app.forms import Form, FormInvalid, FormState, undone_if_refused
+from app.forms import Form, FormInvalid, FormState, undone_if_refused, whole_number
 from app.moderation import late, lifecycle, service
 from app.moderation.schemas import DecisionIn
 from app.respond import family as family_voice
@@ -70,7 +70,7 @@ def _workspace(
 ) -> Response:
     found = service.grid(session, actor=actor, audit=audit)
     if child is not None and not any(c.id == child for c in found.children):
-        raise NotFound("There is no such child in this audit.")
+        raise NotFound(f"There is no such {audit.words.one} in this audit.")
     if agency is not None and not any(a.id == agency for a in found.agencies):
         raise NotFound("That agency is not taking part in this audit.")
     return render(
@@ -284,7 +284,8 @@ def send_back(
     return_ = returns.get_return(session, return_id=return_id, actor=actor)
     if return_.audit_id != audit.id:
         raise NotFound(f"There is no return {return_id} in this audit.")
-    cell = int(posted.one("cell")) if posted.one("cell").isdigit() else service.OVERALL
+    cell = whole_number(posted.one("cell"))
+    cell = service.OVERALL if cell is None else cell
     try:
         body = SEND_BACK.read(posted)
     except FormInvalid as invalid:

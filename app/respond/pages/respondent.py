@@ -22,7 +22,7 @@ from app.audit_templates import service as templates
 from app.context import RequestContext, bound, current
 from app.deps import PostedForm, SessionDep, transactional
 from app.errors import AppError, InvalidInput, StateError
-from app.forms import FormState, undone_if_refused
+from app.forms import FormState, undone_if_refused, whole_number
 from app.identify.entry import CONFIRM_FIELD
 from app.respond import answering, answers
 from app.respond.service import FORM_PATH
@@ -95,10 +95,16 @@ def _form_page(
     version = templates.get_version(session, version_id=opened.audit.template_version_id)
     family = opened.family
     values = form.values
+    asked = {q.id for k in version.key_areas for q in k.questions} | {
+        q.id for q in version.case_questions
+    }
     answers_now = {
-        int(name[2:]): value
+        number: value
         for name, value in values.items()
-        if name.startswith("q-") and name[2:].isdigit() and isinstance(value, str) and value
+        if name.startswith("q-")
+        and (number := whole_number(name[2:])) in asked
+        and isinstance(value, str)
+        and value
     }
     return _respondent_page(
         request,
@@ -246,7 +252,9 @@ def answer(session: SessionDep, request: Request, token: str, posted: PostedForm
                 session,
                 opened=opened,
                 read_version=read,
-                confirmed=posted.one(CONFIRM_FIELD) == "yes",
+                # A family changes what looks identifying: they are not asked to judge it,
+                # as staff are, since it is shown to every agency beside the grades.
+                confirmed=not opened.family and posted.one(CONFIRM_FIELD) == "yes",
             )
     except returns.LooksIdentifying as refused:
         version = _version(session, opened)
