@@ -5,8 +5,7 @@ suppressed as everywhere else (``identify.suppress``).
 
 Whoever may read the audit's moderation view may read this: someone who may read
 returns, the audit in their scope, at the stage the moderation view shows it to them
-(``moderation.service.check_visible``, mirrored here rather than imported: the
-moderation pages include what this builds). The templates
+(``moderation.service.check_visible``). The templates
 ``respond/_family_child.html`` (one child's answers, for beside that child's grades)
 and ``respond/_family_counts.html`` (the counts, for the grid and the reports) draw it.
 """
@@ -21,12 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import (
-    REVEALED,
     SUBMITTED_STATUSES,
     Actor,
     Forbidden,
     Permission,
-    Via,
     audit_scope,
 )
 from app.audit_templates import service as templates
@@ -34,6 +31,7 @@ from app.audit_templates.models import AnswerType, Question
 from app.audits.models import Audit, AuditStatus, Child
 from app.errors import NotFound
 from app.identify.suppress import NOT_SHOWN, Line, fewer_than, suppress_line
+from app.moderation.service import check_visible
 from app.returns.models import Answer, Return
 from app.returns.wording import YES_PARTLY_NO, answer_text
 
@@ -118,17 +116,6 @@ class FamilyVoice:
     def answered_shown(self) -> str:
         n = self.answered
         return fewer_than(self.threshold) if 0 < n < self.threshold else str(n)
-
-
-def check_visible(actor: Actor, audit: Audit) -> None:
-    """As the moderation view: partnership-wide readers once the audit has opened, a
-    participating agency's people while it is in moderation."""
-    if audit.status == AuditStatus.PLANNED:
-        raise NotFound("This audit has not opened yet, so there is nothing to moderate.")
-    if actor.partnership_wide or actor.via == Via.SYSTEM:
-        return
-    if audit.status != REVEALED:
-        raise NotFound("The moderation grid is open to agencies only while in moderation.")
 
 
 def family_answers(session: Session, *, audit_id: int, actor: Actor, threshold: int) -> FamilyVoice:

@@ -80,6 +80,29 @@ def _opened(session: Session, request: Request, token: str) -> answering.Opened:
         raise
 
 
+def _nothing_saved(
+    request: Request,
+    session: Session,
+    opened: answering.Opened,
+    token: str,
+    shown: dict,
+    why: str,
+    *,
+    status_code: int,
+) -> Response:
+    """The form again with what was posted, the whole post refused (``why``, linked to
+    the answers), at the return's version as it is now."""
+    return _form_page(
+        request,
+        session,
+        opened,
+        token=token,
+        form=FormState(values=shown, listed=({"text": why, "href": "#answers"},)),
+        version_number=opened.return_.version,
+        status_code=status_code,
+    )
+
+
 def _form_page(
     request: Request,
     session: Session,
@@ -174,23 +197,14 @@ def answer(session: SessionDep, request: Request, token: str, posted: PostedForm
     if sent_from_elsewhere(request, [settings.public_url]) or not answering.form_token_valid(
         opened.link, settings.secret_key, posted.one(CSRF_FIELD)
     ):
-        problem = FormState(
-            values=shown,
-            listed=(
-                {
-                    "text": "This page had expired or did not come from this service, so "
-                    "nothing was saved. Check your answers and try again.",
-                    "href": "#answers",
-                },
-            ),
-        )
-        return _form_page(
+        return _nothing_saved(
             request,
             session,
             opened,
-            token=token,
-            form=problem,
-            version_number=opened.return_.version,
+            token,
+            shown,
+            "This page had expired or did not come from this service, so nothing was saved. "
+            "Check your answers and try again.",
             status_code=400,
         )
     parsed = answers.parse(posted, version)
@@ -208,25 +222,14 @@ def answer(session: SessionDep, request: Request, token: str, posted: PostedForm
                 overall_grade=parsed.overall,
             )
     except returns.VersionConflict:
-        current_version = opened.return_.version
-        conflict = FormState(
-            values=shown,
-            listed=(
-                {
-                    "text": "Someone else saved answers here while you had this page open, "
-                    "so nothing was saved. Your answers are still below: check them, then "
-                    "save or send them again.",
-                    "href": "#answers",
-                },
-            ),
-        )
-        return _form_page(
+        return _nothing_saved(
             request,
             session,
             opened,
-            token=token,
-            form=conflict,
-            version_number=current_version,
+            token,
+            shown,
+            "Someone else saved answers here while you had this page open, so nothing was "
+            "saved. Your answers are still below: check them, then save or send them again.",
             status_code=409,
         )
     except InvalidInput as refused:
