@@ -60,8 +60,10 @@ class TestImportLibrary:
         assert [len(k["questions"]) for k in v["key_areas"]] == [
             len(k.questions) for k in expected.key_areas
         ]
-        # A questionnaire about an agency, not a child, has no boxes of evidence.
-        assert v["evidence_boxes"] is (path.stem != "learning-assurance-questionnaire")
+        # A questionnaire about an agency, and a family's survey, have no boxes of evidence.
+        assert v["evidence_boxes"] is (
+            path.stem not in ("learning-assurance-questionnaire", "family-feedback-survey")
+        )
         published = publish(client, v["id"])
         assert published["status"] == "published" and published["published_at"]
 
