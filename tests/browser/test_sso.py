@@ -1,5 +1,6 @@
-"""In a real browser: signing in with an organisation's account. The demo's Executive
-member (whom no other browser test signs in: an authenticator code works once) chooses "Sign in with Westshire Police (test)", is sent to the identity
+"""In a real browser: signing in with an organisation's account. The demo's subgroup
+chair (whom no other browser test signs in: an authenticator code works once) chooses
+"Sign in with Westshire Police (test)", is sent to the identity
 provider (oidc-provider-mock on loopback), authorises there, comes back, and gives
 the service's own authenticator code (the provider asserted no second factor); axe
 finds nothing on the sign-in page or the code page."""
@@ -22,7 +23,7 @@ def test_sign_in_with_the_organisations_account(chromium, live_server):
         assert axe_violations(page) == [], "the sign-in page with single sign-on"
         page.get_by_role("link", name=f"Sign in with {SSO_NAME}").click()
         # At the provider: who to sign in as (its own test form).
-        page.get_by_placeholder("sub").fill("executive@example.org")
+        page.get_by_placeholder("sub").fill("chair@example.org")
         page.get_by_role("button", name="Authorize").click()
         page.wait_for_url("**/sign-in/code**")
         assert axe_violations(page) == [], "the code page after single sign-on"
