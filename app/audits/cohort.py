@@ -104,17 +104,25 @@ def sync_agency_cases(session: Session, *, audit: Audit) -> None:
         if label.lower() in labels:
             label = f"{agency.name} ({agency_id})"
         labels.add(label.lower())
-        case = Child(audit_id=audit.id, pseudonym=label, agency_id=agency_id, context_tags=[])
-        session.add(case)
-        session.flush()
-        auditlog.record(
-            session,
-            action="child.create",
-            object_type="child",
-            object_id=case.id,
-            after=_child_log(case),
+        case = _new_case(
+            session, audit_id=audit.id, pseudonym=label, agency_id=agency_id, context_tags=[]
         )
         _involve(session, audit=audit, child=case, agency_id=agency_id)
+
+
+def _new_case(session: Session, **fields) -> Child:
+    """A new case (a child, or an agency assessing itself), in the audit log."""
+    case = Child(**fields)
+    session.add(case)
+    session.flush()
+    auditlog.record(
+        session,
+        action="child.create",
+        object_type="child",
+        object_id=case.id,
+        after=_child_log(case),
+    )
+    return case
 
 
 def list_children(session: Session, *, audit: Audit) -> list[Child]:
@@ -241,21 +249,13 @@ def add_child(
         raise InvalidInput(
             "Only participating agencies can be involved with a child.", fields=outsiders
         )
-    child = Child(
+    # One row for the child, then one per involvement (add_involvement logs each).
+    child = _new_case(
+        session,
         audit_id=audit.id,
         pseudonym=pseudonym,
         age_band=age_band,
         context_tags=list(dict.fromkeys(context_tags or [])),
-    )
-    session.add(child)
-    session.flush()
-    # One row for the child, then one per involvement (add_involvement logs each).
-    auditlog.record(
-        session,
-        action="child.create",
-        object_type="child",
-        object_id=child.id,
-        after=_child_log(child),
     )
     for agency_id in dict.fromkeys(agency_ids or []):
         add_involvement(session, audit=audit, child=child, agency_id=agency_id)

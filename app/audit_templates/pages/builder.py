@@ -444,10 +444,10 @@ def save_details(
     version = service.get_version(session, version_id=version_id)
     try:
         patch = read_with_boxes(DETAILS, posted)
-        # The boxes as the models the service reads (model_dump would make them dicts).
-        changes = patch.model_dump() | {"evidence_boxes": patch.evidence_boxes}
-        if changes["subject"] is None:  # a form without the question leaves it as it is
-            del changes["subject"]
+        # A patch holds no nulls (VersionPatch refuses them): None is a field not sent,
+        # left as it is. The boxes as the models the service reads (model_dump would
+        # make them dicts).
+        changes = patch.model_dump(exclude_none=True) | {"evidence_boxes": patch.evidence_boxes}
         with DETAILS.submitting(session, posted):
             service.update_version(session, version=version, changes=changes)
     except FormInvalid as invalid:
