@@ -234,7 +234,10 @@ def _join_broken(m: re.Match[str]) -> str:
     digits = sum(
         c.isdigit() for c in (left.group() if left else "") + (right.group() if right else "")
     )
-    return "" if digits >= 10 else " "  # groups of one number ("AB 12 34\n56 C") stay apart
+    # Otherwise the line break stays, so no later rule joins across it either: figures
+    # on lines of their own (a chart's labels, as a PDF's layout prints them) are not
+    # one number.
+    return "" if digits >= 10 else m.group()
 
 
 def _join_postcode(m: re.Match[str]) -> str:

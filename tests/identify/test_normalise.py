@@ -69,6 +69,24 @@ def test_what_a_disguise_hid_is_found(text, kind):
     assert [f.kind for f in find(text)] == [kind]
 
 
+def test_a_charts_figures_on_lines_of_their_own_are_not_one_number():
+    # A bar chart's labels as pdftotext -layout prints them: each on its own line, at
+    # the height of its bar; read together they once made "25252319", refused as a
+    # case number, so a briefing on an audit of 25 children could not be published.
+    page = (
+        "Good                23            25\n"
+        "                          25\n"
+        "             23\n"
+        "    19                   Requires improvement   45   30\n"
+    )
+    assert normalise(page) == page
+    assert find(page) == []
+    # A long number a line break splits is still joined and found.
+    assert [f.kind for f in find("Her Mosaic record is 4010 2321\n375 on file")] == [
+        "case_number"
+    ]
+
+
 def test_a_date_in_a_tables_birth_column_is_a_date_of_birth():
     table = "Sibling | DOB | School\nsister | 11/02/2013 | Hill Top Primary\nbrother | 2016 | none"
     found = find(table)
