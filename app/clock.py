@@ -12,15 +12,39 @@ British Summer Time, when UTC still says 30 March. Timestamps are stored in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 
+# How far back the demo's history is being written (``back_by``); zero otherwise.
+_back: ContextVar[timedelta] = ContextVar("clock_back", default=timedelta(0))
+
 
 def utcnow() -> datetime:
     """This instant, timezone-aware, in UTC (what the database stores)."""
-    return datetime.now(UTC)
+    return datetime.now(UTC) - _back.get()
+
+
+@contextmanager
+def back_by(days: int) -> Iterator[None]:
+    """Within the block (and only in this thread or task), the clock reads ``days``
+    earlier than it did: how the demo writes a past year's audits through the same
+    services, with the dates they would have had. Not for anything a person does."""
+    token = _back.set(_back.get() + timedelta(days=days))
+    try:
+        yield
+    finally:
+        _back.reset(token)
+
+
+def later_by(days: int):
+    """Within a ``back_by`` block, the clock ``days`` later than it reads (the demo's
+    next step in its past year)."""
+    return back_by(-days)
 
 
 def today() -> date:

@@ -18,7 +18,7 @@ from app import clock
 from app.access.demo import load_demo_users
 from app.access.models import Role, User
 from app.access.policy import Actor
-from app.actions.demo import load_demo_actions
+from app.actions.demo import load_demo_actions, load_last_year_actions
 from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyKind, Subgroup
 from app.audit_templates import files
@@ -28,7 +28,7 @@ from app.audits import lifecycle
 from app.audits import service as audits
 from app.audits.cohort import add_child
 from app.audits.models import AgeBand, Audit
-from app.briefings.demo import draft_demo_report, publish_demo_briefing
+from app.briefings.demo import add_demo_reach, draft_demo_report, publish_demo_briefing
 from app.moderation.demo import moderate
 from app.programme.demo import load_demo_programme
 from app.returns import service as returns
@@ -390,9 +390,95 @@ def load_demo(
     for letter in "ABCDE":
         add_child(session, audit=send, pseudonym=f"Child {letter}", context_tags=["SEND"])
     load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, today, progress)
-    # The year's programme: each audit above as the planned audit it was made for.
+    load_last_year(session, agency_rows, subgroup_rows, library, today, progress)
+    # The programme: each audit above as the planned audit it was made for.
     load_demo_programme(session, today=today)
     return audit
+
+
+# Last year's audits, so that trends compare one year with the next: an exploitation
+# audit on the deep dive's theme (moderated a year before it), and an audit of the
+# identification of need and risk on the headline audit's theme, a season later.
+LAST_YEAR = 364  # days back: the same day of the week
+LAST_YEAR_EXPLOITATION: list[CohortChild] = [
+    ("Young person 1", AgeBand.AGE_14_15, ["exploitation", "missing"], [0, 1, 2, 3]),
+    ("Young person 2", AgeBand.AGE_16_17, ["exploitation"], [0, 1, 3]),
+    ("Young person 3", AgeBand.AGE_14_15, ["exploitation", "looked after"], [0, 1, 2]),
+    ("Young person 4", AgeBand.AGE_10_13, ["exploitation", "missing"], [0, 1, 2, 3]),
+    ("Young person 5", AgeBand.AGE_16_17, ["exploitation", "CIN"], [0, 1, 3]),
+]
+LAST_YEAR_NEED: list[CohortChild] = [
+    ("Child A", AgeBand.UNDER_1, ["CP plan"], [0, 2, 3]),
+    ("Child B", AgeBand.AGE_5_9, ["CIN"], [0, 1, 4]),
+    ("Child C", AgeBand.AGE_1_4, ["CP plan", "neglect"], [0, 1, 3]),
+    ("Child D", AgeBand.AGE_10_13, ["neglect"], [0, 3, 4]),
+    ("Child E", AgeBand.AGE_5_9, ["CP plan"], [0, 1, 2, 4]),
+    ("Child F", AgeBand.AGE_14_15, ["CIN", "SEND"], [0, 4]),
+]
+LAST_YEAR_BRIEFING = "7 minute briefing: exploitation, missing and return home interviews"
+
+
+def load_last_year(session, agency_rows, subgroup_rows, library, today, progress) -> None:
+    """Last year's audits, written through the same services with the clock put back
+    (app.clock.back_by): both moderated and in learning, the exploitation audit with its
+    findings and actions (all seen through, one late) and a published briefing whose
+    downloads and "was this useful?" answers run through the year. Its own random
+    numbers, so the rest of the demo is as it was."""
+    rng = random.Random(2021)
+    moderator = demo_moderator(session)
+    then = today - timedelta(days=LAST_YEAR)
+    with clock.back_by(LAST_YEAR):
+        exploitation = build_audit(
+            session,
+            version=library["child-exploitation-cp-procedures"],
+            title="Child exploitation: multi-agency case audit",
+            subgroup=subgroup_rows[1],  # GET SAFE
+            agency_rows=[agency_rows[i] for i in (0, 1, 3, 7)],
+            cohort=LAST_YEAR_EXPLOITATION,
+            rng=rng,
+            states=[ReturnStatus.SUBMITTED],
+            today=then,
+            progress=progress,
+            due_in_days=-30,
+        )
+        # A year before the deep dive, moderation changed more of the agencies' grades.
+        moderate(
+            session, audit=exploitation, moderator=moderator, rng=rng, lowered=0.45, finish=True
+        )
+        load_last_year_actions(session, exploitation, then)
+        version_id = publish_demo_briefing(
+            session,
+            audit=exploitation,
+            author=demo_admin(session),
+            approver=moderator,
+            today=then,
+            title=LAST_YEAR_BRIEFING,
+            assurance=False,
+        )
+    add_demo_reach(
+        session,
+        version_id=version_id,
+        agency_ids=[agency_rows[i].id for i in (0, 1, 3, 5, 7)],
+        since=then,
+        months=11,
+        rng=rng,
+    )
+    season = LAST_YEAR - 91
+    with clock.back_by(season):
+        need = build_audit(
+            session,
+            version=library["identification-of-need-and-risk"],
+            title="Neglect referrals: multi-agency audit of the identification of need and risk",
+            subgroup=subgroup_rows[0],  # QAPP
+            agency_rows=[agency_rows[i] for i in AUDIT_AGENCIES],
+            cohort=LAST_YEAR_NEED,
+            rng=rng,
+            states=[ReturnStatus.SUBMITTED],
+            today=today - timedelta(days=season),
+            progress=progress,
+            due_in_days=-30,
+        )
+        moderate(session, audit=need, moderator=moderator, rng=rng, lowered=0.35, finish=True)
 
 
 # Three audits further on: a GET SAFE deep dive whose moderation is finished (it is in

@@ -7,7 +7,7 @@ The tests read a copy of the demo (tests/conftest.py ``demo_database``); each te
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from tests.helpers.sessions import engine_on, rolled_back, rolled_back_session
@@ -64,3 +64,47 @@ def test_every_pseudonym_in_the_demo_is_a_pseudonym(client, db):
                 assert child["pseudonym"] == agencies[child["agency_id"]]
             else:
                 assert re.fullmatch(PSEUDONYM_PATTERN, child["pseudonym"])
+
+
+def test_the_demo_has_a_second_year_with_a_theme_repeated(db):
+    """Last year's audits were moderated a year (and a season) before this year's, on
+    the same themes, with actions seen through and a briefing read through the year."""
+    from datetime import timedelta
+
+    from app.actions.models import ActionStatus, ActionStatusChange, LearningAction
+    from app.audits.models import Audit, AuditStatus
+    from app.briefings.models import BriefingDownload
+    from app.demo import LAST_YEAR
+
+    moderated = db.execute(
+        select(Audit.theme, Audit.title, Audit.moderation_started_at)
+        .where(Audit.moderation_started_at.is_not(None))
+        .order_by(Audit.moderation_started_at)
+    ).all()
+    first = moderated[0].moderation_started_at
+    assert moderated[-1].moderation_started_at - first > timedelta(days=LAST_YEAR - 1)
+    for theme in ("Child exploitation and extra-familial harm", "Identification of need and risk"):
+        years = {m.moderation_started_at.year for m in moderated if m.theme == theme}
+        assert len(years) == 2, (theme, years)
+    last_year = db.scalars(
+        select(Audit).where(Audit.title == "Child exploitation: multi-agency case audit")
+    ).one()
+    assert last_year.status == AuditStatus.LEARNING
+    done = db.execute(
+        select(LearningAction.due_on, func.min(ActionStatusChange.changed_at))
+        .join(ActionStatusChange, ActionStatusChange.action_id == LearningAction.id)
+        .where(
+            LearningAction.audit_id == last_year.id,
+            ActionStatusChange.to_status == ActionStatus.COMPLETED,
+        )
+        .group_by(LearningAction.id)
+    ).all()
+    late = [due for due, at in done if at.date() > due]
+    assert len(done) == 4 and len(late) == 1
+    months = {
+        (at.year, at.month)
+        for at in db.scalars(
+            select(BriefingDownload.at).where(BriefingDownload.agency_id.is_not(None))
+        )
+    }
+    assert len(months) >= 10

@@ -14,6 +14,7 @@ from typing import TypedDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.access.models import User
 from app.access.policy import SYSTEM, Actor, Via
 from app.actions import service
@@ -245,24 +246,187 @@ def load_demo_actions(session: Session, audit: Audit, today: date) -> list[Learn
             [(S.AGREED, {})],
         ),
     ]
-    actions = []
-    for title, measure, agency, owner, days, linked, path in plans:
-        with as_(moderator):
-            action = service.create_action(
-                session,
-                actor=moderator,
-                audit=audit,
-                title=title,
-                owning_agency_id=agency.id,
-                owner_name=owner,
-                due_on=today + timedelta(days=days),
-                success_measure=measure,
-                finding_ids=linked,
+    return [
+        _action(
+            session,
+            audit,
+            moderator,
+            lead,
+            today,
+            *plan,
+            steps=[(to, extra, 0) for to, extra in path],
+        )
+        for *plan, path in plans
+    ]
+
+
+Step = tuple[ActionStatus, _Step, int]  # the status, what goes with it, days after made
+
+
+def _action(
+    session: Session,
+    audit: Audit,
+    moderator: Actor,
+    lead: Actor | None,
+    today: date,
+    title: str,
+    measure: str,
+    agency: Agency,
+    owner: str,
+    days: int,
+    linked: list[int],
+    *,
+    steps: list[Step],
+) -> LearningAction:
+    """One action, due ``days`` after ``today``, taken along its steps, each ``n`` days
+    after it was made (by the clock: app.clock.back_by), by the agency's lead where it
+    is their agency's progress, otherwise by the moderator."""
+    with as_(moderator):
+        action = service.create_action(
+            session,
+            actor=moderator,
+            audit=audit,
+            title=title,
+            owning_agency_id=agency.id,
+            owner_name=owner,
+            due_on=today + timedelta(days=days),
+            success_measure=measure,
+            finding_ids=linked,
+        )
+    for to, extra, after in steps:
+        progress = to in (S.IN_PROGRESS, S.COMPLETED, S.IMPACT_EVIDENCED)
+        who = lead if progress and lead and lead.agency_id == agency.id else moderator
+        with as_(who), clock.later_by(after):
+            action = service.change_status(session, actor=who, action=action, to=to, **extra)
+    return action
+
+
+# Last year's exploitation audit: what it found, and actions that were all seen through
+# (most on time, one late, two with their impact evidenced).
+LAST_YEAR_FINDINGS = [
+    (
+        AFI,
+        "Return home interviews were offered in fewer than half of missing episodes, and "
+        "what young people said in them was not shared with the police.",
+        ["Voice of the child", "Information sharing"],
+        "Missing episodes and return home interviews",
+        AgencyKind.SOCIAL_CARE,
+    ),
+    (
+        AFI,
+        "Strategy discussions about exploitation were held without health, so known "
+        "sexual health contacts were missed.",
+        ["Strategy discussion", "Information sharing"],
+        "Strategy discussions and section 47 enquiries",
+        AgencyKind.COMMUNITY_HEALTH,
+    ),
+    (
+        AFI,
+        "Plans did not say who would disrupt the places and people young people were "
+        "exploited by, so disruption depended on one officer.",
+        ["SMART planning", "Risk assessment"],
+        "Contextual safeguarding and disruption",
+        AgencyKind.POLICE,
+    ),
+    (
+        GOOD,
+        "Youth justice workers knew the young people well and recorded their own words.",
+        ["Voice of the child"],
+        "Multi-agency planning and the child's voice",
+        AgencyKind.YOUTH_JUSTICE,
+    ),
+]
+
+
+def load_last_year_actions(session: Session, audit: Audit, then: date) -> list[LearningAction]:
+    """Last year's findings and actions for ``audit``, made on ``then`` (the clock
+    already put back to it): every action done, most on time, one late, two with
+    their impact evidenced months later."""
+    audit = audits.get_audit(session, audit_id=audit.id, actor=SYSTEM)
+    agencies = list(audit.agencies)
+    key_areas = {
+        k.title: k.id
+        for k in session.scalars(
+            select(KeyArea).where(KeyArea.template_version_id == audit.template_version_id)
+        )
+    }
+    themes = {t.name: t.id for t in findings.list_themes(session, active=True)}
+    moderator = _actor(session, "moderator@example.org") or SYSTEM
+    lead = _actor(session, "lead.socialcare@example.org")
+    made = []
+    with as_(moderator):
+        for i, (kind, statement, names, area, agency_kind) in enumerate(LAST_YEAR_FINDINGS):
+            made.append(
+                findings.create_finding(
+                    session,
+                    actor=moderator,
+                    audit=audit,
+                    kind=kind,
+                    statement=statement,
+                    theme_ids=[themes[n] for n in names if n in themes],
+                    key_area_id=key_areas.get(area),
+                    agency_id=_agency(agencies, agency_kind, i).id,
+                )
             )
-        for to, extra in path:
-            progress = to in (S.IN_PROGRESS, S.COMPLETED, S.IMPACT_EVIDENCED)
-            who = lead if progress and lead and lead.agency_id == agency.id else moderator
-            with as_(who):
-                action = service.change_status(session, actor=who, action=action, to=to, **extra)
-        actions.append(action)
-    return actions
+    interviews, health, disruption = (f.id for f in made[:3])
+    social_care = _agency(agencies, AgencyKind.SOCIAL_CARE, 0)
+    police = _agency(agencies, AgencyKind.POLICE, 1)
+    community = _agency(agencies, AgencyKind.COMMUNITY_HEALTH, 2)
+    done = {
+        "evidence": "Done as planned; the evidence is on the subgroup's shared drive.",
+        "note": "Reported to the subgroup.",
+    }
+    impact = {
+        "evidence": "A dip sample six months on found the change in most records sampled.",
+    }
+    plans: list[tuple[str, str, Agency, str, int, list[int], list[Step]]] = [
+        (
+            "Offer a return home interview after every missing episode and share it with police",
+            "Nine in ten missing episodes have an interview offered within 72 hours.",
+            social_care,
+            "Head of Service, Adolescents",
+            90,
+            [interviews],
+            [(S.AGREED, {}, 1), (S.IN_PROGRESS, {}, 20), (S.COMPLETED, done, 80)],
+        ),
+        (
+            "Invite the sexual health service to exploitation strategy discussions",
+            "Health attends or sends information to nine in ten exploitation strategy discussions.",
+            community,
+            "Named Nurse for Safeguarding Children",
+            60,
+            [health],
+            [
+                (S.AGREED, {}, 1),
+                (S.IN_PROGRESS, {}, 10),
+                (S.COMPLETED, done, 55),
+                (S.IMPACT_EVIDENCED, impact, 200),
+            ],
+        ),
+        (
+            "Name a disruption lead in every exploitation plan",
+            "Every plan sampled names who disrupts each place and person of concern.",
+            police,
+            "Detective Inspector, Exploitation Hub",
+            45,
+            [disruption],
+            [(S.AGREED, {}, 2), (S.IN_PROGRESS, {}, 30), (S.COMPLETED, done, 75)],  # late
+        ),
+        (
+            "Brief all front door staff on the exploitation screening tool",
+            "All front door staff briefed; screening tool used in every referral sampled.",
+            social_care,
+            "Principal Social Worker",
+            30,
+            [interviews, disruption],
+            [
+                (S.AGREED, {}, 1),
+                (S.IN_PROGRESS, {}, 7),
+                (S.COMPLETED, done, 28),
+                (S.IMPACT_EVIDENCED, impact, 180),
+            ],
+        ),
+    ]
+    return [
+        _action(session, audit, moderator, lead, then, *plan, steps=steps) for *plan, steps in plans
+    ]

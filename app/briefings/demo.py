@@ -8,14 +8,22 @@ N", as the identification check asks, so neither raises anything at all."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import random
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from app.access.policy import Actor
 from app.audits.models import Audit
 from app.briefings import render, render_queue, service, suppression, workflow
-from app.briefings.models import BriefingKind, BriefingVersion, Marking, VersionStatus
+from app.briefings.models import (
+    BriefingDownload,
+    BriefingFeedback,
+    BriefingKind,
+    BriefingVersion,
+    Marking,
+    VersionStatus,
+)
 from app.config import Settings, get_settings
 
 TITLE = "7 minute briefing: child protection procedures in exploitation cases"
@@ -76,15 +84,18 @@ def publish_demo_briefing(
     approver: Actor,
     today: date,
     settings: Settings | None = None,
+    title: str = TITLE,
+    assurance: bool = True,
 ) -> int:
     """Publish the drafted briefing (rendered in a worker process): ``author`` drafts and
     submits it, ``approver`` approves it; returns its version id. (The demo has one
-    approver: with ``briefing_approvers`` at 2 it is left waiting for a second.)"""
+    approver: with ``briefing_approvers`` at 2 it is left waiting for a second.) With
+    ``assurance``, publishing launches its assurance questionnaire."""
     settings = settings or get_settings()
     version = approve_briefing(
         session,
         audit=audit,
-        title=TITLE,
+        title=title,
         public=True,
         author=author,
         approver=approver,
@@ -93,9 +104,8 @@ def publish_demo_briefing(
     if version.status != VersionStatus.APPROVED:
         return version.id  # two approvers asked for: it waits for the second
     # And ask each agency how it shared the learning, answers due in three weeks.
-    workflow.publish(
-        session, version=version, assurance_due_on=today + timedelta(days=21), today=today
-    )
+    due = today + timedelta(days=21) if assurance else None
+    workflow.publish(session, version=version, assurance_due_on=due, today=today)
     render_queue.start_render(session, version_id=version.id)
     session.refresh(version, ["render_status"])
     context = service.document_context(session, version=version, settings=settings, dated=today)
@@ -109,6 +119,59 @@ def publish_demo_briefing(
     ):
         raise RuntimeError(f"the demo briefing's PDF was refused: {checked.refusals[0].message}")
     return version.id
+
+
+FEEDBACK_COMMENTS = [
+    "Used it in our team meeting; the questions at the end started a good discussion.",
+    "Clear and short. Shared with the duty team.",
+    "Would have liked more on what to do when a strategy discussion is not called.",
+    "",
+]
+
+
+def add_demo_reach(
+    session: Session,
+    *,
+    version_id: int,
+    agency_ids: list[int],
+    since: date,
+    months: int,
+    rng: random.Random,
+) -> None:
+    """A published briefing's reach over ``months`` months from ``since``: downloads by
+    each agency's staff (and a few by people not signed in) on days through each month,
+    fewer as the months go on, and "was this useful?" answers. Rows written as they
+    would have been counted (the people are not kept), with the days they were given."""
+    version = session.get(BriefingVersion, version_id)
+    assert version is not None
+    for month in range(months):
+        for agency_id in [*agency_ids, None]:
+            for _ in range(max(0, rng.randint(0, 6) - month // 3)):
+                at = datetime.combine(
+                    since + timedelta(days=30 * month + rng.randint(0, 29)), time(10), tzinfo=UTC
+                )
+                session.add(
+                    BriefingDownload(
+                        briefing_id=version.briefing_id,
+                        version_id=version.id,
+                        agency_id=agency_id,
+                        signed_in=agency_id is not None,
+                        at=at,
+                    )
+                )
+                if rng.random() < 0.3:
+                    session.add(
+                        BriefingFeedback(
+                            briefing_id=version.briefing_id,
+                            version_id=version.id,
+                            useful=rng.random() < 0.8,
+                            comment=rng.choice(FEEDBACK_COMMENTS),
+                            agency_id=agency_id,
+                            signed_in=agency_id is not None,
+                            at=at + timedelta(minutes=rng.randint(5, 90)),
+                        )
+                    )
+    session.flush()
 
 
 def draft_demo_report(

@@ -34,8 +34,10 @@ def moderate(
     rng: random.Random,
     share: float = 1.0,
     finish: bool = False,
+    lowered: float = 0.25,
 ) -> None:
-    """Open moderation and decide ``share`` of the cells; finish if asked (and done)."""
+    """Open moderation and decide ``share`` of the cells, about ``lowered`` of them a
+    level lower than the agency's own grade; finish if asked (and done)."""
     lifecycle.open_moderation(session, audit=audit)
     found = service.grid(session, actor=moderator, audit=audit)
     levels = found.version.grade_levels
@@ -43,7 +45,7 @@ def moderate(
     for cell in cells[: round(len(cells) * share)]:
         own = cell.self_level.position if cell.self_level else 1
         draw = rng.random()
-        if draw < 0.25 and own < len(levels) - 1:
+        if draw < lowered and own < len(levels) - 1:
             position, rationale = own + 1, rng.choice(LOWERED)
         elif draw > 0.93 and own > 0:
             position, rationale = own - 1, rng.choice(RAISED)

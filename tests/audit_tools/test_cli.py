@@ -31,13 +31,13 @@ class TestCli:
         assert result.exit_code == 0, result.output
         assert "7 children" in result.output
         with cli_db() as session:
-            assert session.scalar(select(func.count(Audit.id))) == 6
+            assert session.scalar(select(func.count(Audit.id))) == 8
             statuses = set(session.scalars(select(Return.status)))
             assert {"not_started", "draft", "submitted", "returned_for_amendment"} <= set(statuses)
         again = run("demo")
         assert again.exit_code == 0 and "already loaded" in again.output
         with cli_db() as session:
-            assert session.scalar(select(func.count(Audit.id))) == 6
+            assert session.scalar(select(func.count(Audit.id))) == 8
 
     def test_templates_import_export_round_trip(self, cli_db, tmp_path):
         run("db", "upgrade")

@@ -408,7 +408,9 @@ class TestTheDemo:
             service.get_version(demo, version_id=v)
             for v in demo.scalars(select(BriefingVersion.id).order_by(BriefingVersion.id))
         ]
+        # The deep dive's briefing and report, and last year's briefing.
         assert sorted(v.briefing.kind for v in versions) == [
+            BriefingKind.BRIEFING,
             BriefingKind.BRIEFING,
             BriefingKind.SUBGROUP_REPORT,
         ]
@@ -431,7 +433,12 @@ class TestTheDemo:
             [problem] = problems
             assert (problem.kind, problem.where) == ("small_count", "Children by age band")
             assert problem.table == kept[0] and problem.table.endswith(AGE_BANDS)
+            # The deep dive's six young people, and last year's five.
             assert problem.message.startswith(
-                "Children by age band: 3 cells show fewer than 5 children: "
-                "10-13 (1), 14-15 (3), 16-17 (2)."
-            )
+                (
+                    "Children by age band: 3 cells show fewer than 5 children: "
+                    "10-13 (1), 14-15 (3), 16-17 (2).",
+                    "Children by age band: 3 cells show fewer than 5 children: "
+                    "10-13 (1), 14-15 (2), 16-17 (2).",
+                )
+            ), problem.message
