@@ -154,6 +154,8 @@ ROUTE_RULES: dict[str, P] = {
     "api.audits.list": P.AUDIT_READ,
     "api.audits.get": P.AUDIT_READ,
     "api.audits.progress": P.AUDIT_READ,
+    # Each sheet holds what the reader may see: no returns for a role that reads none.
+    "api.audits.export_xlsx": P.AUDIT_READ,
     "api.children.list": P.AUDIT_READ,
     "api.audits.create": P.AUDIT_MANAGE,
     "api.audits.update": P.AUDIT_MANAGE,

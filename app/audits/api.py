@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.access.policy import Actor
-from app.audits import cohort, lifecycle, service
+from app.audits import cohort, lifecycle, service, workbook
 from app.audits import progress as returns_progress
 from app.audits.models import AuditStatus
 from app.audits.schemas import (
@@ -24,7 +24,7 @@ from app.audits.schemas import (
     Progress,
     ReopenAudit,
 )
-from app.deps import IdPath, IdQuery, SessionDep, transactional
+from app.deps import ClockDep, IdPath, IdQuery, SessionDep, transactional
 from app.pagination import Page, PageDep
 from app.schemas_base import OneLine, WrittenDate
 
@@ -157,6 +157,29 @@ def progress(session: SessionDep, actor: Actor, audit_id: IdPath) -> Progress:
     return Progress.model_validate(
         returns_progress.progress_of(session, actor=actor, audit_id=audit_id)
     )
+
+
+@router.get(
+    "/audits/{audit_id}/export.xlsx",
+    name="api.audits.export_xlsx",
+    response_class=Response,
+    responses={200: {"content": {workbook.XLSX: {}}}},
+)
+@transactional
+def export_xlsx(session: SessionDep, actor: Actor, audit_id: IdPath, clock: ClockDep) -> Response:
+    """The whole audit as one Excel workbook, holding only what the caller may see:
+    *About* (the audit, who it was exported for, and what their need to know leaves
+    out), *Cohort* (pseudonyms, age bands, context, the agencies involved), *Returns*
+    (every return the caller may read, each answer as the pages word it, as
+    ``answers.xlsx``), *Grades* (one row per return and graded key area, then the
+    overall grade: the agency's own grade and evidence and, where the caller may see
+    moderation, the moderated grade, the moderator's rationale, who decided and when),
+    *Progress* (returns by agency and how far they have got), *Findings* and *Actions*
+    (as the action tracker lists them). Dates are Excel dates and counts numbers; each
+    sheet has a frozen header and a filter. The download is logged as an export."""
+    audit = service.get_audit(session, actor=actor, audit_id=audit_id)
+    sheets = workbook.whole_audit(session, actor=actor, audit=audit, clock=clock)
+    return workbook.download(sheets, audit_id=audit.id, today=clock.today)
 
 
 @router.get("/audits/{audit_id}/children", name="api.children.list")

@@ -254,6 +254,15 @@ class AuditRows:
     columns: list[Column]
     rows: list[list[str]]
     return_ids: list[int]
+    # What the rows were made from, for the whole-audit workbook's sheet of grades
+    # (app/audits/workbook.py): the template, whether the reader may see moderated
+    # grades, each return read (as ``_READABLE`` reads it, in the rows' order), and each
+    # return's own grades (return id -> key area id -> level) and boxes of evidence.
+    version: TemplateVersion | None = None
+    moderated: bool = False
+    returns: list[Any] = field(default_factory=list)
+    grades: dict[int, dict[int, str]] = field(default_factory=dict)
+    evidence: dict[int, dict[int, Any]] = field(default_factory=dict)
 
     @property
     def headers(self) -> list[str]:
@@ -381,12 +390,13 @@ def columns(version: TemplateVersion, *, moderated: bool) -> list[Column]:
     return found
 
 
-def audit_rows(session: Session, *, actor: Actor, audit: Audit) -> AuditRows:
+def audit_rows(session: Session, *, actor: Actor, audit: Audit, log: bool = True) -> AuditRows:
     """Every return of the audit that ``actor`` may read (the caller found ``audit``
     through their scope), by child then agency, as rows under ``columns``: three
     queries whatever the number of returns (the template, the returns, what they
     hold). A draft's answers are there as it stands, its status saying so. The read
-    is logged."""
+    is logged, unless the caller logs it itself (``log=False``: the whole-audit
+    workbook, one row for the whole download)."""
     version = get_version(session, version_id=audit.template_version_id)
     moderated = version.scale is not None and _moderation_visible(actor, audit)
     given = {"audit_id": audit.id}
@@ -441,8 +451,19 @@ def audit_rows(session: Session, *, actor: Actor, audit: Audit) -> AuditRows:
                 row.append(moderated_grades.get(moderation.OVERALL, ""))
         rows.append(row)
     return_ids = [r.id for r in returns]
-    _log_read(session, audit, view="rows", return_ids=return_ids)
-    return AuditRows(audit, columns(version, moderated=moderated), rows, return_ids)
+    if log:
+        _log_read(session, audit, view="rows", return_ids=return_ids)
+    return AuditRows(
+        audit,
+        columns(version, moderated=moderated),
+        rows,
+        return_ids,
+        version=version,
+        moderated=moderated,
+        returns=list(returns),
+        grades=grades,
+        evidence=evidence,
+    )
 
 
 def _log_read(session: Session, audit: Audit, *, view: str, return_ids: list[int]) -> None:
@@ -484,9 +505,17 @@ def to_xlsx(found: AuditRows) -> bytes:
     workbook = xlsxwriter.Workbook(
         out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
+    write_sheet(workbook, found)
+    workbook.close()
+    return out.getvalue()
+
+
+def write_sheet(workbook: xlsxwriter.Workbook, found: AuditRows, name: str = "Answers") -> None:
+    """The rows as a sheet of ``workbook`` (this file's, or the whole-audit workbook's):
+    a bold frozen header, an autofilter, and number answers as numbers."""
     bold = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
     top = workbook.add_format({"valign": "top"})
-    sheet = workbook.add_worksheet("Answers")
+    sheet = workbook.add_worksheet(name)
     for col, column in enumerate(found.columns):
         sheet.write_string(0, col, column.header, bold)
         sheet.set_column(col, col, column.width)
@@ -500,8 +529,6 @@ def to_xlsx(found: AuditRows) -> bytes:
                 sheet.write_string(index, col, cell, top)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, len(found.rows), len(found.columns) - 1)
-    workbook.close()
-    return out.getvalue()
 
 
 def to_csv(found: AuditRows) -> bytes:
