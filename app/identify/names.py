@@ -463,7 +463,8 @@ def _organisation(text: str, run: list[_Token]) -> bool:
 
 
 def _sentence_start(text: str, t: _Token) -> bool:
-    return bool(_SENTENCE_START.search(text[max(0, t.start - 4) : t.start]))
+    # Far enough back to see past a printed line's indentation ("\n       In 2026").
+    return bool(_SENTENCE_START.search(text[max(0, t.start - 80) : t.start]))
 
 
 def _names_in_run(

@@ -87,6 +87,20 @@ def test_a_charts_figures_on_lines_of_their_own_are_not_one_number():
     ]
 
 
+def test_a_sentence_starting_after_a_printed_lines_indentation_starts_with_a_capital():
+    # As a printed document's text reads: a heading, a blank line, then an indented
+    # paragraph. "In" was taken for a name because the sentence's start was not seen.
+    from app.identify.check import check
+
+    printed = "Readers' answers\n\n\n       In 2026-27, readers said it was useful."
+    assert check([("Printed", printed)]).problems == []
+    # A name from the records there is still one.
+    named = "Readers' answers\n\n\n       The return by Jane Smith was thorough."
+    assert [p.kind for p in check([("Printed", named)], names=["Jane Smith"]).refusals] == [
+        "name"
+    ]
+
+
 def test_a_date_in_a_tables_birth_column_is_a_date_of_birth():
     table = "Sibling | DOB | School\nsister | 11/02/2013 | Hill Top Primary\nbrother | 2016 | none"
     found = find(table)
