@@ -49,6 +49,8 @@ from app.returns import audit_data_api as returns_audit_data_api
 from app.returns import pages as returns_pages
 from app.returns import pages_answers as returns_answers_pages
 from app.templating import GOVUK_DIST, STATIC, error_page
+from app.trends import api as trends_api
+from app.trends import pages as trends_pages
 
 _frozen = False
 
@@ -155,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications_api,
         identify_api,
         programme_api,
+        trends_api,
         access_pages,
         returns_pages,
         returns_answers_pages,
@@ -169,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         about_pages,
         notifications_pages,
         programme_pages,
+        trends_pages,
         respond_pages,
     ):
         app.include_router(module.router)

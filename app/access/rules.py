@@ -382,6 +382,12 @@ ROUTE_RULES: dict[str, P] = {
     "api.programme.archive": P.AUDIT_MANAGE,
     "api.programme.plan": P.AUDIT_MANAGE,
     "api.programme.link": P.AUDIT_MANAGE,
+    # trends across audits and years (API, downloads and page): read as the moderation
+    # analytics are, each figure counting only the audits the reader may see
+    "trends.page": P.AUDIT_READ,
+    "api.trends.report": P.AUDIT_READ,
+    "api.trends.xlsx": P.AUDIT_READ,
+    "api.trends.csv": P.AUDIT_READ,
     # people without an account (app/respond/): an administrator makes one-time links
     # and family surveys; the link's own form needs no sign-in, as an invitation's
     # does not: the link is the authority, and it opens one return only

@@ -73,6 +73,8 @@ class Filters:
     moderated_from: date | None = None  # by the day moderation opened
     moderated_to: date | None = None
     weights: str = stats.WEIGHTS[0]  # for the weighted kappa and AC2: quadratic or linear
+    theme: str | None = None  # the audit's theme (Audit.theme), as written
+    subgroup_id: int | None = None  # the audit's lead subgroup
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,10 @@ def _audits_seen(actor: Actor, filters: Filters) -> list[ColumnElement[bool]]:
         found.append(Audit.id == f.audit_id)
     if f.template_id:
         found.append(Audit.template_version_id.in_(_versions(f.template_id)))
+    if f.theme:
+        found.append(Audit.theme == f.theme)
+    if f.subgroup_id:
+        found.append(Audit.lead_subgroup_id == f.subgroup_id)
     if f.moderated_from:
         found.append(Audit.moderation_started_at >= _day_start(f.moderated_from))
     if f.moderated_to:
@@ -181,8 +187,10 @@ class _Tallied:
 def _tallied(session: Session, actor: Actor, filters: Filters) -> _Tallied | None:
     """What the tally answers for the view, or None when it cannot: an agency-bound
     actor sees only the audits their agency took part in, which the tally does not
-    record, and one audit's decisions are few (see the module's note)."""
-    if filters.audit_id or not isinstance(audit_scope(actor), True_):
+    record, nor an audit's theme or lead subgroup (app/trends filters by them), and
+    one audit's decisions are few (see the module's note)."""
+    by_audit = filters.audit_id or filters.theme or filters.subgroup_id
+    if by_audit or not isinstance(audit_scope(actor), True_):
         return None
     span = tally.Span.of(filters.moderated_from, filters.moderated_to)
     return _Tallied(span, tally.live(session, span))

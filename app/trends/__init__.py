@@ -1,0 +1,1 @@
+"""Trends across audits and years: grades, moderation, findings, actions and reach."""
