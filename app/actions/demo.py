@@ -253,14 +253,16 @@ def load_demo_actions(session: Session, audit: Audit, today: date) -> list[Learn
             moderator,
             lead,
             today,
-            *plan,
+            (title, measure, agency, owner, days, linked),
             steps=[(to, extra, 0) for to, extra in path],
         )
-        for *plan, path in plans
+        for title, measure, agency, owner, days, linked, path in plans
     ]
 
 
 Step = tuple[ActionStatus, _Step, int]  # the status, what goes with it, days after made
+# (title, success measure, owning agency, owner, due in days, findings)
+Plan = tuple[str, str, Agency, str, int, list[int]]
 
 
 def _action(
@@ -269,18 +271,14 @@ def _action(
     moderator: Actor,
     lead: Actor | None,
     today: date,
-    title: str,
-    measure: str,
-    agency: Agency,
-    owner: str,
-    days: int,
-    linked: list[int],
+    plan: Plan,
     *,
     steps: list[Step],
 ) -> LearningAction:
     """One action, due ``days`` after ``today``, taken along its steps, each ``n`` days
     after it was made (by the clock: app.clock.back_by), by the agency's lead where it
     is their agency's progress, otherwise by the moderator."""
+    title, measure, agency, owner, days, linked = plan
     with as_(moderator):
         action = service.create_action(
             session,
@@ -372,11 +370,11 @@ def load_last_year_actions(session: Session, audit: Audit, then: date) -> list[L
     social_care = _agency(agencies, AgencyKind.SOCIAL_CARE, 0)
     police = _agency(agencies, AgencyKind.POLICE, 1)
     community = _agency(agencies, AgencyKind.COMMUNITY_HEALTH, 2)
-    done = {
+    done: _Step = {
         "evidence": "Done as planned; the evidence is on the subgroup's shared drive.",
         "note": "Reported to the subgroup.",
     }
-    impact = {
+    impact: _Step = {
         "evidence": "A dip sample six months on found the change in most records sampled.",
     }
     plans: list[tuple[str, str, Agency, str, int, list[int], list[Step]]] = [
@@ -428,5 +426,6 @@ def load_last_year_actions(session: Session, audit: Audit, then: date) -> list[L
         ),
     ]
     return [
-        _action(session, audit, moderator, lead, then, *plan, steps=steps) for *plan, steps in plans
+        _action(session, audit, moderator, lead, then, (t, m, a, o, d, f), steps=steps)
+        for t, m, a, o, d, f, steps in plans
     ]
