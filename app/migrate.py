@@ -121,6 +121,21 @@ def widen_string(op, *, table: str, column: str, old: int, new: int, nullable: b
     )
 
 
+def set_nullable(
+    op, *, table: str, column: str, sqlite_type: str, type_: sa.types.TypeEngine, nullable: bool
+) -> None:
+    """Let ``column`` hold NULL (``nullable``) or not (a downgrade the caller has
+    checked every row meets). SQLite's stored definition changes in place (as
+    ``set_check_values``); ``sqlite_type`` is the column's type as it is written there."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.alter_column(table, column, existing_type=type_, nullable=nullable)
+        return
+    strict, loose = f"{column} {sqlite_type} NOT NULL,", f"{column} {sqlite_type},"
+    before, after = (strict, loose) if nullable else (loose, strict)
+    _rewrite_sqlite_table(bind, table, before, after, what=f"NOT NULL on {column}")
+
+
 def _rewrite_sqlite_table(bind, table: str, before: str, after: str, *, what: str) -> None:
     """Replace ``before`` with ``after`` in SQLite's stored CREATE TABLE of ``table``."""
     sql = bind.exec_driver_sql(

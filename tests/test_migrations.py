@@ -392,3 +392,56 @@ def test_the_audit_subjects_migration_refuses_what_it_cannot_carry(demo_database
             command.upgrade(alembic_config(connection), "head")
     finally:
         engine.dispose()
+
+
+def test_inspection_packs_keep_every_briefing_and_a_pack_is_never_dropped(demo_database):
+    """f7a2d6c0e4b8: every briefing and report keeps its audit, now with no period; a
+    pack (of no audit) can be stored; the downgrade refuses while one exists, and once
+    none does, an audit is required again and the briefings are as they were."""
+    import pytest
+    from sqlalchemy import exc, text
+
+    def briefings(connection) -> list:
+        return connection.execute(
+            text("SELECT id, audit_id, kind, title FROM briefing ORDER BY id")
+        ).all()
+
+    engine = make_engine(demo_database())
+    try:
+        with engine.begin() as connection:
+            before = briefings(connection)
+            assert before and all(b.audit_id for b in before)
+            assert (
+                connection.execute(
+                    text("SELECT count(*) FROM briefing WHERE period_from IS NOT NULL")
+                ).scalar_one()
+                == 0
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO briefing (kind, title, public, created_at, period_from, "
+                    "period_to) VALUES ('inspection-pack', 'Pack', false, CURRENT_TIMESTAMP, "
+                    "'2025-04-01', '2026-03-31')"
+                )
+            )
+        with (
+            pytest.raises(RuntimeError, match="inspection pack"),
+            engine.begin() as connection,
+        ):
+            command.downgrade(alembic_config(connection), "e6f0b4c8d2a1")
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM briefing WHERE kind = 'inspection-pack'"))
+            downgrade_demo(connection, "e6f0b4c8d2a1")
+            assert briefings(connection) == before
+        with pytest.raises(exc.IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO briefing (kind, title, public, created_at) "
+                    "VALUES ('briefing', 'No audit', false, CURRENT_TIMESTAMP)"
+                )
+            )
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+            assert briefings(connection) == before
+    finally:
+        engine.dispose()

@@ -75,6 +75,12 @@ SAMPLE_BODIES: dict[str, object] = {
     "api.actions.add_note": {"note": "Training booked."},
     "api.briefings.approve": {"check_read": True},
     "api.briefings.suppress_table": {"table": "children-by-age-band"},
+    "api.briefings.pack_create": {
+        "title": "Inspection readiness",
+        "marking": "OFFICIAL",
+        "period_from": "2025-04-01",
+        "period_to": "2026-03-31",
+    },
     "api.briefings.create": {
         "kind": "briefing",
         "title": "Learning from the audit",

@@ -34,7 +34,16 @@ from app.access.csrf import CSRF_HEADER
 from app.access.policy import Actor, Via, may_lead_agency
 from app.access.signin import counted_as
 from app.audits import service as audits
-from app.briefings import assurance, content, drafting, library, service, suppression, workflow
+from app.briefings import (
+    assurance,
+    content,
+    drafting,
+    library,
+    pack,
+    service,
+    suppression,
+    workflow,
+)
 from app.briefings.models import Briefing, BriefingKind, BriefingVersion, VersionStatus
 from app.briefings.schemas import (
     Approve,
@@ -52,6 +61,7 @@ from app.briefings.schemas import (
     LibraryEntryOut,
     LibraryItemOut,
     LibraryVersionOut,
+    PackCreate,
     PublishIn,
     SectionsSave,
     SendBack,
@@ -184,7 +194,7 @@ def list_briefings(
             "kind": v.briefing.kind,
             "public": v.briefing.public,
             "audit_id": v.briefing.audit_id,
-            "audit_title": v.briefing.audit.title,
+            "audit_title": v.briefing.audit.title if v.briefing.audit else None,
             "status": v.status,
             "render_status": v.render_status,
             "created_at": v.created_at,
@@ -225,6 +235,66 @@ def create_briefing(
     return _out(session, version, actor, settings)
 
 
+@router.post(
+    "/inspection-packs",
+    name="api.briefings.pack_create",
+    status_code=status.HTTP_201_CREATED,
+)
+@transactional
+def create_pack(
+    session: SessionDep, request: Request, actor: Actor, body: PackCreate
+) -> BriefingVersionOut:
+    """Draft an inspection-readiness pack for a period (both days included) and
+    optionally one audit theme: its version 1, a draft whose three self-evaluation
+    answers (what do we know about the quality and impact of practice; how do we know
+    it; what are we doing about it) are drafted from the figures, written by you. It
+    goes through the identification check, four-eyes approval and publishing as a
+    briefing does; it is never public and never in the library. 422 for a period that
+    ends before it starts, or is longer than the trends allow."""
+    settings = request.app.state.settings
+    period = pack.period_of(body.period_from, body.period_to, body.theme)
+    version = workflow.create_pack(
+        session,
+        period=period,
+        title=body.title,
+        marking=body.marking,
+        actor=actor,
+        settings=settings,
+    )
+    return _out(session, version, actor, settings)
+
+
+@router.get(
+    "/briefings/versions/{version_id}/figures.xlsx",
+    name="api.briefings.pack_figures",
+    response_class=Response,
+    responses={200: {"content": {pack.XLSX: {}}}, 404: {"description": "Not a pack."}},
+)
+@transactional
+def pack_figures(
+    session: SessionDep, request: Request, actor: Actor, version_id: IdPath
+) -> Response:
+    """An inspection pack's figures as a spreadsheet: a sheet for each table the PDF
+    prints, with the same rows (counts as numbers, shares as fractions, intervals as
+    two columns). A published version's is the one made with its PDF, from the same
+    reading of the data; any other version's is as the figures stand now."""
+    version = service.get_version(session, version_id=version_id)
+    if version.briefing.kind != BriefingKind.INSPECTION_PACK:
+        raise NotFound(f"Briefing version {version_id} is not an inspection pack.")
+    stored = pack.stored_figures(session, version=version)
+    if stored is None:
+        context = service.document_context(
+            session, version=version, settings=request.app.state.settings
+        )
+        stored = pack.to_xlsx(context["trends"])
+    name = pack.filename(version)
+    return Response(
+        stored,
+        media_type=pack.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 def _briefing(session: Session, briefing_id: int) -> Briefing:
     briefing = session.scalar(
         select(Briefing)
@@ -249,8 +319,10 @@ def get_briefing(session: SessionDep, briefing_id: IdPath) -> BriefingOut:
             "kind": briefing.kind,
             "public": briefing.public,
             "audit_id": briefing.audit_id,
-            "audit_title": briefing.audit.title,
-            "theme": briefing.audit.theme or "",
+            "audit_title": briefing.audit.title if briefing.audit else None,
+            "theme": (briefing.audit.theme if briefing.audit else briefing.theme) or "",
+            "period_from": briefing.period_from,
+            "period_to": briefing.period_to,
             "created_at": briefing.created_at,
             "assurance_audit_id": briefing.assurance_audit_id,
             "versions": sorted(briefing.versions, key=lambda v: v.number, reverse=True),
@@ -600,9 +672,9 @@ def library_entry(
             "title": briefing.title,
             "kind": briefing.kind,
             "public": briefing.public,
-            "theme": briefing.audit.theme,
-            "audit_id": briefing.audit.id,
-            "audit_title": briefing.audit.title,
+            "theme": briefing.drafted_from.theme,
+            "audit_id": briefing.drafted_from.id,
+            "audit_title": briefing.drafted_from.title,
             "withdrawn": current is None,
             "summary": library.summary_of(briefing.kind, current.sections) if current else "",
             "current": _version_out(request, briefing, current, pdfs) if current else None,

@@ -52,7 +52,7 @@ def questionnaire_version(session: Session) -> TemplateVersion:
 
 def launch(session: Session, *, briefing: Briefing, due_on: date) -> Audit:
     """Open the questionnaire for every agency that took part in the briefing's audit."""
-    source = audits.get_audit(session, audit_id=briefing.audit_id, actor=SYSTEM)
+    source = audits.get_audit(session, audit_id=briefing.drafted_from.id, actor=SYSTEM)
     version = questionnaire_version(session)
     audit = audits.create_audit(
         session,

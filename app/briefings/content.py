@@ -136,7 +136,7 @@ def blocks(text: str) -> list[dict]:
     return [{k: v for k, v in b.items() if k != "closed"} for b in out if b.get("p") or b.get("ul")]
 
 
-def _document(kind: str, title: str, marking: str, version_label: str, dated: date, settings):
+def document(kind: str, title: str, marking: str, version_label: str, dated: date, settings):
     return {
         "kind": kind,
         "title": title,
@@ -350,7 +350,7 @@ def briefing_context(
     )
     counts += _grade_counts("", "The grades", summary, f.levels, groups=False)
     return {
-        "doc": _document("briefing", title, marking, version_label, dated, settings),
+        "doc": document("briefing", title, marking, version_label, dated, settings),
         "audit": _audit_view(f),
         "key_messages": _section(drafting.KEY_MESSAGES, texts[drafting.KEY_MESSAGES.key]),
         "sections": list(numbered.values()),
@@ -778,7 +778,7 @@ def subgroup_report_context(
         "commentary": {"heading": headings["commentary"], "blocks": blocks(texts["commentary"])},
         "drafted": drafted,
         "assurance": assured,
-        "doc": _document("subgroup-report", title, marking, version_label, dated, settings),
+        "doc": document("subgroup-report", title, marking, version_label, dated, settings),
         "downloads": downloads,
         "subgroup_name": name,
         "today": today,

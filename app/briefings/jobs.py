@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.briefings import render_queue, service, workflow
+from app.briefings import pack, render_queue, service, workflow
 from app.briefings.models import BriefingVersion, RenderStatus, VersionStatus
 from app.config import Settings
 from app.db import session_scope
@@ -62,6 +62,7 @@ def render_version(
         context = service.document_context(session, version=version, settings=settings, dated=today)
         html = render.html_for(version.briefing.kind.value, context)
         title = version.briefing.title
+        figures = pack.to_xlsx(context["trends"]) if "trends" in context else None
         against = workflow.version_check_inputs(session, version=version, settings=settings)
     # The check reads what is published: the PDF's text and metadata (and the HTML it
     # was printed from). Figures, actions and answers drawn in from the audit may have
@@ -74,7 +75,7 @@ def render_version(
     )
     with session_scope(factory) as session:
         return render_queue.publish_checked(
-            session, version_id=version_id, pdf=pdf, checked=report, today=today
+            session, version_id=version_id, pdf=pdf, checked=report, today=today, figures=figures
         )
 
 

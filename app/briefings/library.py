@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.access.policy import SYSTEM, Actor
+from app.access.policy import SYSTEM, Actor, Permission
 from app.agencies.models import Agency
 from app.audits.models import Audit
 from app.briefings import search
@@ -93,6 +93,8 @@ def library_entry(session: Session, *, briefing_id: int, signed_in: bool) -> Bri
             for v in briefing.versions
         )
         or (not signed_in and not briefing.public)
+        # An inspection pack is its editors' evidence for inspectors, not the library's.
+        or briefing.kind == BriefingKind.INSPECTION_PACK
     ):
         raise NotFound(f"There is no published briefing with id {briefing_id}.")
     return briefing
@@ -113,6 +115,10 @@ def download(
         version.status != VersionStatus.PUBLISHED
         or withdrawn_later
         or (not signed_in and not version.briefing.public)
+        or (
+            version.briefing.kind == BriefingKind.INSPECTION_PACK
+            and not actor.may(Permission.BRIEFING_EDIT)
+        )
     ):
         raise NotFound(f"There is no published briefing version with id {version_id}.")
     document = session.scalars(  # publishing stored it
@@ -232,9 +238,9 @@ def listed(session: Session, found: list[tuple[Briefing, BriefingVersion]]) -> l
                 "title": b.title,
                 "kind": b.kind,
                 "public": b.public,
-                "theme": b.audit.theme,
-                "audit_id": b.audit.id,
-                "audit_title": b.audit.title,
+                "theme": b.drafted_from.theme,
+                "audit_id": b.drafted_from.id,
+                "audit_title": b.drafted_from.title,
                 "version_id": v.id,
                 "version": v.number,
                 "published_on": v.published_on,

@@ -1,4 +1,5 @@
-"""Briefings: a learning briefing or subgroup report for an audit, in numbered
+"""Briefings: a learning briefing or subgroup report for an audit, or an
+inspection-readiness pack for a period of the partnership's audits, in numbered
 versions. A version moves draft -> submitted -> approved -> published; publishing
 renders it once and keeps the PDF's bytes and SHA-256, which downloads serve exactly.
 A later published version supersedes it (it stays downloadable, marked superseded);
@@ -31,6 +32,8 @@ from app.db import Base, UTCDateTime, str_enum
 class BriefingKind(StrEnum):
     BRIEFING = "briefing"
     SUBGROUP_REPORT = "subgroup-report"
+    # For a period (and optionally one theme) of the partnership's audits, not one audit.
+    INSPECTION_PACK = "inspection-pack"
 
 
 class Marking(StrEnum):
@@ -58,8 +61,13 @@ class Briefing(Base):
     __tablename__ = "briefing"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), index=True)
+    # Every briefing's but an inspection pack's, which covers a period instead.
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"), index=True)
     kind: Mapped[BriefingKind] = mapped_column(str_enum(BriefingKind, "briefing_kind"))
+    # An inspection pack's period (both days included) and, if it has one, its theme.
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
+    theme: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(200))
     # Public briefings can be read and downloaded without signing in.
     public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -68,10 +76,18 @@ class Briefing(Base):
     # published, an audit of its own (each participating agency answers once).
     assurance_audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
 
-    audit: Mapped[Audit] = relationship(lazy="raise", foreign_keys=[audit_id])
+    audit: Mapped[Audit | None] = relationship(lazy="raise", foreign_keys=[audit_id])
     versions: Mapped[list[BriefingVersion]] = relationship(
         back_populates="briefing", lazy="raise", order_by="BriefingVersion.number"
     )
+
+    @property
+    def drafted_from(self) -> Audit:
+        """The audit a learning briefing or subgroup report is drafted from (loaded).
+        An inspection pack covers a period instead: asking it for one is a mistake."""
+        if self.audit is None:
+            raise ValueError(f"briefing {self.id} is an inspection pack, of no one audit")
+        return self.audit
 
 
 class BriefingVersion(Base):
@@ -158,6 +174,9 @@ class BriefingDocument(Base):
     # Its number of pages, counted when it is stored (None for a PDF stored before:
     # counted when read, app/briefings/library.py page_count).
     pages: Mapped[int | None] = mapped_column(Integer)
+    # An inspection pack's figures as a spreadsheet, made from the same reading as its
+    # PDF, so that each number in one is the other's (None for every other kind).
+    figures_xlsx: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -67,8 +67,16 @@ FONT_FAMILY = "Arimo Shipped"
 # (Arimo has Latin, Greek, Cyrillic and Hebrew), the server's.
 FONT_STACK = f"'{FONT_FAMILY}', Arial, sans-serif"
 VARIANT = "pdf/ua-1"
-KINDS = {"briefing": "briefings/briefing.html", "subgroup-report": "briefings/subgroup_report.html"}
-RUNNING_TITLES = {"briefing": "Learning briefing", "subgroup-report": "Subgroup report"}
+KINDS = {
+    "briefing": "briefings/briefing.html",
+    "subgroup-report": "briefings/subgroup_report.html",
+    "inspection-pack": "briefings/inspection_pack.html",
+}
+RUNNING_TITLES = {
+    "briefing": "Learning briefing",
+    "subgroup-report": "Subgroup report",
+    "inspection-pack": "Inspection readiness",
+}
 # How a render worker gives way to the web processes: a render is half a second of CPU
 # that no one is waiting on, a page is what people wait for. On Linux a worker runs at
 # the idle priority (SCHED_IDLE: only on CPU time nobody else wants); elsewhere at this

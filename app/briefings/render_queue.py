@@ -71,7 +71,7 @@ def requeue_abandoned(session: Session, *, older_than: timedelta) -> int:
 
 
 def _finish_render(
-    session: Session, *, version_id: int, pdf: bytes, today: date
+    session: Session, *, version_id: int, pdf: bytes, today: date, figures: bytes | None = None
 ) -> BriefingDocument:
     """Store the PDF and publish the version; an earlier published version of the same
     briefing is superseded (and stays downloadable)."""
@@ -86,6 +86,7 @@ def _finish_render(
         sha256=digest,
         size=len(pdf),
         pages=library.page_count(pdf),
+        figures_xlsx=figures,
     )
     session.add(document)
     now = utcnow()
@@ -101,8 +102,8 @@ def _finish_render(
     audit = version.briefing.audit
     version.search_text = search.text_of(
         title=version.briefing.title,
-        audit_title=audit.title,
-        theme=audit.theme,
+        audit_title=audit.title if audit else "",
+        theme=(audit.theme if audit else version.briefing.theme) or "",
         sections=version.sections,
     )
     version.render_status = RenderStatus.DONE
@@ -130,7 +131,13 @@ def fail_render(session: Session, *, version_id: int, error: str) -> None:
 
 
 def publish_checked(
-    session: Session, *, version_id: int, pdf: bytes, checked: Report, today: date
+    session: Session,
+    *,
+    version_id: int,
+    pdf: bytes,
+    checked: Report,
+    today: date,
+    figures: bytes | None = None,
 ) -> bool:
     """The one way a rendered PDF becomes visible: published if the identification
     check of it as printed (``checked``: ``workflow.check_printed``) refused nothing,
@@ -139,7 +146,7 @@ def publish_checked(
     if checked.refusals:
         refuse_printed(session, version_id=version_id, refusals=checked.refusals)
         return False
-    _finish_render(session, version_id=version_id, pdf=pdf, today=today)
+    _finish_render(session, version_id=version_id, pdf=pdf, today=today, figures=figures)
     return True
 
 

@@ -15,7 +15,7 @@ from pydantic import Field, StringConstraints, create_model
 from app.audits.models import AuditStatus
 from app.briefings.models import BriefingKind, Marking, RenderStatus, VersionStatus
 from app.returns.models import ReturnStatus
-from app.schemas_base import MAX_ID, Name, PlainText, RequestModel, ResponseModel
+from app.schemas_base import MAX_ID, Name, OneLine, PlainText, RequestModel, ResponseModel
 
 SectionText = Annotated[str, StringConstraints(max_length=20_000), PlainText]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PlainText]
@@ -30,6 +30,19 @@ class BriefingCreate(RequestModel):
     marking: Marking = Field(description="The protective marking printed on every page.")
     public: bool = Field(
         description="Once published, anyone may read and download it without signing in."
+    )
+
+
+class PackCreate(RequestModel):
+    """An inspection-readiness pack: the period its figures cover, and optionally one
+    theme (an audit theme as the audits write it)."""
+
+    title: Name
+    marking: Marking = Field(description="The protective marking printed on every page.")
+    period_from: date = Field(description="The period's first day.")
+    period_to: date = Field(description="The period's last day (included).")
+    theme: Annotated[str, StringConstraints(max_length=200), OneLine] | None = Field(
+        None, description="Only the audits of this theme (as the audits write it)."
     )
 
 
@@ -213,8 +226,8 @@ class BriefingRowOut(ResponseModel):
     title: str
     kind: BriefingKind
     public: bool
-    audit_id: int
-    audit_title: str
+    audit_id: int | None = Field(description="None for an inspection pack, which covers a period.")
+    audit_title: str | None = Field(description="None for an inspection pack.")
     status: VersionStatus
     render_status: RenderStatus
     created_at: datetime = Field(description="When the newest version was started.")
@@ -247,9 +260,11 @@ class BriefingOut(ResponseModel):
     title: str
     kind: BriefingKind
     public: bool
-    audit_id: int
-    audit_title: str
-    theme: str = Field(description="The audit's theme (empty if it has none).")
+    audit_id: int | None = Field(description="None for an inspection pack, which covers a period.")
+    audit_title: str | None = Field(description="None for an inspection pack.")
+    theme: str = Field(description="The audit's theme (empty if it has none); a pack's own.")
+    period_from: date | None = Field(None, description="An inspection pack's first day.")
+    period_to: date | None = Field(None, description="An inspection pack's last day.")
     created_at: datetime
     assurance_audit_id: int | None = Field(
         description="Its assurance questionnaire's own audit, once launched."

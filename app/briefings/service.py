@@ -19,7 +19,7 @@ from app import clock
 from app.access.policy import Actor
 from app.auditlog import service as auditlog
 from app.audits.models import Audit
-from app.briefings import content, drafting
+from app.briefings import content, drafting, pack
 from app.briefings.models import (
     Briefing,
     BriefingApproval,
@@ -149,6 +149,8 @@ def report_rows(problems: Iterable[Problem]) -> list[dict]:
 def section_headings(kind: BriefingKind) -> dict[str, str]:
     if kind == BriefingKind.BRIEFING:
         return {key: heading for key, heading in drafting.SECTIONS}
+    if kind == BriefingKind.INSPECTION_PACK:
+        return dict(pack.HEADINGS)
     return dict(SUBGROUP_SECTIONS)
 
 
@@ -163,10 +165,21 @@ def document_context(
     briefing = version.briefing
     dated = dated or version.published_on or clock.today()
     label = f"Version {version.number}"
+    if briefing.kind == BriefingKind.INSPECTION_PACK:
+        return pack.context(
+            session,
+            period=pack.period_of(briefing.period_from, briefing.period_to, briefing.theme),
+            title=briefing.title,
+            sections=version.sections,
+            marking=version.marking.value,
+            version_label=label,
+            dated=dated,
+            settings=settings,
+        )
     if briefing.kind == BriefingKind.BRIEFING:
         return content.briefing_context(
             session,
-            audit=briefing.audit,
+            audit=briefing.drafted_from,
             sections=version.sections,
             title=briefing.title,
             marking=version.marking.value,
@@ -177,7 +190,7 @@ def document_context(
         )
     return content.subgroup_report_context(
         session,
-        audits=[briefing.audit],
+        audits=[briefing.drafted_from],
         subgroup_name=None,
         marking=version.marking.value,
         version_label=label,
@@ -227,7 +240,7 @@ def latest_versions(
             & (newest.c.n == BriefingVersion.number),
         )
         .join(Briefing, Briefing.id == BriefingVersion.briefing_id)
-        .join(Audit, Audit.id == Briefing.audit_id)
+        .outerjoin(Audit, Audit.id == Briefing.audit_id)  # an inspection pack has none
     )
     if audit_id is not None:
         stmt = stmt.where(Briefing.audit_id == audit_id)

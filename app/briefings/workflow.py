@@ -25,7 +25,7 @@ from app.access.models import User
 from app.access.policy import Actor, Permission
 from app.actions.models import LearningAction
 from app.audits.models import Audit, AuditStatus, Child
-from app.briefings import content, drafting, printed
+from app.briefings import content, drafting, pack, printed
 from app.briefings.models import (
     Briefing,
     BriefingApproval,
@@ -85,6 +85,12 @@ def create(
     """A new briefing whose version 1 is a draft, its sections drafted from the audit (a
     subgroup report's summary and decisions from its figures as they stand today, under
     ``settings``, the app's if not given); the actor drafted it, and is its first author."""
+    if kind == BriefingKind.INSPECTION_PACK:
+        raise InvalidInput(
+            "An inspection readiness pack covers a period of the partnership's audits, "
+            "not one audit: draft it from the briefings page (or POST /api/v1/inspection-packs).",
+            fields=[FieldError("kind", "Choose a learning briefing or a subgroup report")],
+        )
     if audit.status not in MODERATED:
         raise StateError(
             "A briefing is drafted from a moderated audit; this one is "
@@ -116,6 +122,54 @@ def create(
     session.add(briefing)
     session.flush()
     log_step(session, "briefing.create", version, title=title, kind=kind.value, public=public)
+    return get_version(session, version_id=version.id)
+
+
+def create_pack(
+    session: Session,
+    *,
+    period: pack.Period,
+    title: str,
+    marking: Marking,
+    actor: Actor,
+    settings: Settings | None = None,
+) -> BriefingVersion:
+    """A new inspection-readiness pack for ``period`` whose version 1 is a draft, its
+    three answers drafted from the figures as they stand today; never public (it is the
+    partnership's evidence for its inspectors, not the library's). The actor drafted it
+    and is its first author."""
+    settings = settings or get_settings()
+    found = pack.figures(session, period=period, settings=settings)
+    briefing = Briefing(
+        audit_id=None,
+        kind=BriefingKind.INSPECTION_PACK,
+        title=title,
+        public=False,
+        period_from=period.date_from,
+        period_to=period.date_to,
+        theme=period.theme,
+    )
+    version = BriefingVersion(
+        number=1,
+        marking=marking,
+        sections=pack.draft_sections(found, period),
+        drafted_by=actor.label,
+        author_ids=authors_with([], actor),
+    )
+    briefing.versions = [version]
+    session.add(briefing)
+    session.flush()
+    log_step(
+        session,
+        "briefing.create",
+        version,
+        title=title,
+        kind=briefing.kind.value,
+        public=False,
+        period_from=period.date_from.isoformat(),
+        period_to=period.date_to.isoformat(),
+        theme=period.theme,
+    )
     return get_version(session, version_id=version.id)
 
 
@@ -320,13 +374,16 @@ def _marked(problem: identify.Problem) -> tuple[str, tuple[str, ...]]:
 
 
 def _text_of(html: str) -> str:
-    """The printed HTML's text: a line per paragraph, item or table row. A row's cells
+    """The printed HTML's text: a line per paragraph, item or table row, a blank line
+    after each heading and caption (a sentence of its own). A row's cells
     stay on its line, kept apart by " | ": a pseudonym and an age in one row are in one
     sentence, but figures in neighbouring cells never read as one number (the check
     joins digits a line break splits)."""
     text = re.sub(r"(?is)<(style|script|title)[^>]*>.*?</\1>", " ", html)
     text = re.sub(r"(?i)</t[dh]>", " | ", text)
-    text = re.sub(r"(?i)<br\s*/?>|</(p|li|tr|h[1-6]|div)>", "\n", text)
+    # A heading, or a table's or chart's caption, is a sentence of its own.
+    text = re.sub(r"(?i)</(h[1-6]|caption)>", "\n\n", text)
+    text = re.sub(r"(?i)<br\s*/?>|</(p|li|tr|div)>", "\n", text)
     return unescape(re.sub(r"<[^>]+>", " ", text))
 
 

@@ -260,7 +260,7 @@ def briefing_published(session: Session, *, version: BriefingVersion, updated: b
     """A learning briefing published (``updated``: a new version of one published
     before): everyone following one of its themes."""
     briefing = version.briefing
-    on = subscriptions.briefing_themes(session, audit=briefing.audit)
+    on = subscriptions.briefing_themes(session, audit=briefing.drafted_from)
     base = _base()
     queue(
         session,

@@ -226,3 +226,64 @@ def period_report(
         fail(f"The PDF could not be rendered: {exc}")
     out.write_bytes(pdf)
     console.print(f"Wrote the report on {len(audits)} audit(s) to {out}.", highlight=False)
+
+
+@app.command("inspection-pack")
+def inspection_pack(
+    start: str = typer.Option(..., "--from", metavar="YYYY-MM-DD", help="First day of the period."),
+    end: str = typer.Option(..., "--to", metavar="YYYY-MM-DD", help="Last day of the period."),
+    out: Path = typer.Option(..., "--out", "-o", help="The PDF file to write."),
+    theme: str = typer.Option("", "--theme", help="Only the audits of this theme."),
+    figures: Path | None = typer.Option(
+        None, "--figures", help="Also write the pack's figures to this spreadsheet (.xlsx)."
+    ),
+    marking: Marking = typer.Option(Marking.OFFICIAL_SENSITIVE, "--marking"),
+    timeout: float = typer.Option(120, "--timeout"),
+) -> None:
+    """Render an inspection readiness pack for a period: the three self-evaluation
+    answers drafted from the figures, then the evidence (the audits run, the children
+    and agencies in them, grades and moderation, themes audited again, findings,
+    actions and their impact, briefings and their reach, assurance answers, families'
+    voices), small counts shown as "fewer than N". For a pack to edit, check, approve
+    and publish, draft one on the briefings page instead."""
+    from app.briefings import pack
+    from app.errors import InvalidInput
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        fail("--from and --to must be dates like 2026-04-01.")
+    _check_writable(out)
+    if figures is not None:
+        _check_writable(figures)
+    settings = get_settings()
+    today = clock.today()
+    with unit_of_work() as session:
+        try:
+            period = pack.period_of(first, last, theme)
+        except InvalidInput as exc:
+            fail(f"{exc.message} " + " ".join(f.message + "." for f in exc.fields))
+        context = pack.context(
+            session,
+            period=period,
+            title=pack.TITLE,
+            sections=None,
+            marking=marking.value,
+            version_label="Drafted from the figures",
+            dated=today,
+            settings=settings,
+        )
+        session.rollback()
+    try:
+        pdf = render_in_worker(
+            html_for("inspection-pack", context), context["doc"]["title"], timeout=timeout
+        )
+    except RenderFailed as exc:
+        fail(f"The PDF could not be rendered: {exc}")
+    out.write_bytes(pdf)
+    console.print(
+        f"Wrote the inspection readiness pack ({period.words}) to {out}.", highlight=False
+    )
+    if figures is not None:
+        figures.write_bytes(pack.to_xlsx(context["trends"]))
+        console.print(f"Wrote its figures to {figures}.", highlight=False)

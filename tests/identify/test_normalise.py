@@ -82,9 +82,7 @@ def test_a_charts_figures_on_lines_of_their_own_are_not_one_number():
     assert normalise(page) == page
     assert find(page) == []
     # A long number a line break splits is still joined and found.
-    assert [f.kind for f in find("Her Mosaic record is 4010 2321\n375 on file")] == [
-        "case_number"
-    ]
+    assert [f.kind for f in find("Her Mosaic record is 4010 2321\n375 on file")] == ["case_number"]
 
 
 def test_a_sentence_starting_after_a_printed_lines_indentation_starts_with_a_capital():
@@ -96,9 +94,7 @@ def test_a_sentence_starting_after_a_printed_lines_indentation_starts_with_a_cap
     assert check([("Printed", printed)]).problems == []
     # A name from the records there is still one.
     named = "Readers' answers\n\n\n       The return by Jane Smith was thorough."
-    assert [p.kind for p in check([("Printed", named)], names=["Jane Smith"]).refusals] == [
-        "name"
-    ]
+    assert [p.kind for p in check([("Printed", named)], names=["Jane Smith"]).refusals] == ["name"]
 
 
 def test_a_date_in_a_tables_birth_column_is_a_date_of_birth():

@@ -12,15 +12,31 @@ from starlette.background import BackgroundTask
 from app.access.policy import Actor, Permission
 from app.audits import service as audits
 from app.audits.models import AuditStatus
-from app.briefings import content, drafting, service, suppression, workflow
+from app.briefings import content, drafting, pack, service, suppression, workflow
 from app.briefings.models import BriefingKind, Marking, VersionStatus
-from app.briefings.schemas import BriefingCreate, Publish, SendBack, Withdraw, sections_model
+from app.briefings.schemas import (
+    BriefingCreate,
+    PackCreate,
+    Publish,
+    SendBack,
+    Withdraw,
+    sections_model,
+)
 from app.briefings.workflow import FourEyes
 from app.deps import IdPath, PostedForm, SessionDep, transactional
 from app.errors import AppError, Conflict, InvalidInput
-from app.forms import Form, FormInvalid, FormState, Posted, undone_if_refused, whole_number
+from app.forms import (
+    Form,
+    FormInvalid,
+    FormState,
+    Posted,
+    date_values,
+    undone_if_refused,
+    whole_number,
+)
 from app.middleware import PREVIEW_CSP
 from app.templating import flash, redirect, render
+from app.trends import service as trends
 
 router = APIRouter(include_in_schema=False)
 
@@ -196,6 +212,71 @@ def create_briefing(
         request,
         version.id,
         "The briefing has been drafted from the audit. Check and edit each section.",
+    )
+
+
+NEW_PACK = Form(
+    PackCreate,
+    fields=("title", "period_from", "period_to", "theme", "marking"),
+    dates={"period_from": "The period's first day", "period_to": "The period's last day"},
+    messages={
+        "title": "Enter a title of up to 200 characters",
+        "marking": "Choose the protective marking",
+        "theme": "Choose a theme from the list, or all themes",
+    },
+)
+
+
+def _new_pack_page(request, session, actor: Actor, form: FormState, status_code=200) -> Response:
+    themes = trends.choices(session, actor=actor)["themes"]
+    return render(
+        request,
+        "briefings/pack_new.html",
+        {
+            "themes": [("", "Every theme"), *((t, t) for t in themes)],
+            "markings": [(m.value, label) for m, label in MARKINGS.items()],
+            "form": form,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/briefings/inspection-pack/new", name="briefings.pack_new")
+@transactional
+def new_pack(session: SessionDep, request: Request, actor: Actor) -> Response:
+    # The last two partnership years to today, as the trends page starts.
+    found = trends.resolved(trends.Filters())
+    assert found.date_from is not None and found.date_to is not None
+    values = {
+        "title": pack.TITLE,
+        "marking": Marking.OFFICIAL_SENSITIVE.value,
+        "theme": "",
+        **date_values("period_from", found.date_from),
+        **date_values("period_to", found.date_to),
+    }
+    return _new_pack_page(request, session, actor, NEW_PACK.state(values))
+
+
+@router.post("/briefings/inspection-pack/new", name="briefings.pack_create")
+@transactional
+def create_pack(session: SessionDep, request: Request, actor: Actor, posted: PostedForm):
+    try:
+        body = NEW_PACK.read(posted)
+        with NEW_PACK.submitting(session, posted):
+            version = workflow.create_pack(
+                session,
+                period=pack.period_of(body.period_from, body.period_to, body.theme),
+                title=body.title,
+                marking=body.marking,
+                actor=actor,
+                settings=_settings(request),
+            )
+    except FormInvalid as invalid:
+        return _new_pack_page(request, session, actor, invalid.state(), invalid.status_code)
+    return _to_version(
+        request,
+        version.id,
+        "The pack has been drafted from the figures. Check and edit each answer.",
     )
 
 

@@ -133,7 +133,7 @@ def library(
     for item in found:
         item["described"] = briefing_library.pdf_description(item["size"], item["pages"])
     everything = briefing_library.library(session, signed_in=signed_in)
-    audits = {b.audit.id: b.audit for b, _v in everything}
+    audits = {b.drafted_from.id: b.drafted_from for b, _v in everything}
     subgroup_ids = {a.lead_subgroup_id for a in audits.values() if a.lead_subgroup_id}
     subgroups = (
         session.scalars(select(Subgroup).where(Subgroup.id.in_(subgroup_ids))).all()

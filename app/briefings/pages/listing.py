@@ -26,6 +26,7 @@ Search = Annotated[str, Query(max_length=200)]
 KIND_LABELS = {
     BriefingKind.BRIEFING: "Learning briefing",
     BriefingKind.SUBGROUP_REPORT: "Report for a subgroup",
+    BriefingKind.INSPECTION_PACK: "Inspection readiness pack",
 }
 COLUMNS = (
     ("Title", "title"),
