@@ -86,6 +86,7 @@ screenshots: install system-deps
 	AUDIT_TEST_DB=sqlite $(BIN)/pytest -n 0 -q tests/browser \
 		tests/briefings/test_render.py::TestAccessiblePdf::test_page_one_screenshots \
 		tests/briefings/test_seven_minute.py::TestTheDemosPdf::test_both_pages_are_saved_as_screenshots \
+		tests/briefings/test_inspection_pack.py::test_page_one_screenshot \
 		--clock-at=$(SCREENSHOT_DATE) --screenshots=docs/screenshots
 
 # The load test's locust is an optional extra (bench), installed here only.

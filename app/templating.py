@@ -370,6 +370,7 @@ NAVIGATION = (
     ("programme.read", "Programme", "programme.timeline", ("programme.",)),
     ("action.read", "Actions", "actions.tracker", ("actions.",)),
     ("audit.read", "Analytics", "moderation.analytics", ("moderation.analytics",)),
+    ("audit.read", "Trends", "trends.page", ("trends.",)),
     ("briefing.edit", "Briefings", "briefings.list", ("briefings.",)),
     ("signed_in", "Library", "briefings.library", ("briefings.library", "briefings.download")),
 )
