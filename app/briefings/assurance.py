@@ -52,7 +52,9 @@ def questionnaire_version(session: Session) -> TemplateVersion:
 
 def launch(session: Session, *, briefing: Briefing, due_on: date) -> Audit:
     """Open the questionnaire for every agency that took part in the briefing's audit."""
-    source = audits.get_audit(session, audit_id=briefing.drafted_from.id, actor=SYSTEM)
+    if briefing.audit_id is None:
+        raise StateError("An inspection pack asks no assurance questionnaire: it has no audit.")
+    source = audits.get_audit(session, audit_id=briefing.audit_id, actor=SYSTEM)
     version = questionnaire_version(session)
     audit = audits.create_audit(
         session,

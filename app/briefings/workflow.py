@@ -599,6 +599,11 @@ def publish(
     if version.render_status in (RenderStatus.QUEUED, RenderStatus.RENDERING):
         return version
     if assurance_due_on is not None:
+        if version.briefing.audit_id is None:
+            raise InvalidInput(
+                "An inspection readiness pack asks no assurance questionnaire.",
+                fields=[FieldError("assurance_due_on", "Publish the pack without one")],
+            )
         if version.briefing.assurance_audit_id is not None:
             raise Conflict("This briefing's assurance questionnaire has already been launched.")
         if assurance_due_on <= (today or clock.today()):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 
 import openpyxl
 import pikepdf
@@ -93,6 +93,13 @@ def published(demo, period):
             session, version=version, actor=approver, settings=SETTINGS, check_read=True
         )
         assert version.status == VersionStatus.APPROVED
+        with pytest.raises(InvalidInput, match="no assurance questionnaire"):
+            workflow.publish(
+                session,
+                version=version,
+                assurance_due_on=clock.today() + timedelta(days=21),
+                today=clock.today(),
+            )
         workflow.publish(session, version=version, today=clock.today())
         version_id = version.id
     assert jobs.process_pending(factory, SETTINGS) == 1
