@@ -281,12 +281,14 @@ def pack_figures(
     version = service.get_version(session, version_id=version_id)
     if version.briefing.kind != BriefingKind.INSPECTION_PACK:
         raise NotFound(f"Briefing version {version_id} is not an inspection pack.")
+    if version.status == VersionStatus.WITHDRAWN:
+        raise NotFound(f"Version {version.number} of this pack was withdrawn.")
     stored = pack.stored_figures(session, version=version)
     if stored is None:
         context = service.document_context(
             session, version=version, settings=request.app.state.settings
         )
-        stored = pack.to_xlsx(context["trends"])
+        stored = pack.to_xlsx(context["trends"], context["doc"])
     name = pack.filename(version)
     return Response(
         stored,

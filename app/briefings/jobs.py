@@ -62,7 +62,7 @@ def render_version(
         context = service.document_context(session, version=version, settings=settings, dated=today)
         html = render.html_for(version.briefing.kind.value, context)
         title = version.briefing.title
-        figures = pack.to_xlsx(context["trends"]) if "trends" in context else None
+        figures = pack.to_xlsx(context["trends"], context["doc"]) if "trends" in context else None
         against = workflow.version_check_inputs(session, version=version, settings=settings)
     # The check reads what is published: the PDF's text and metadata (and the HTML it
     # was printed from). Figures, actions and answers drawn in from the audit may have

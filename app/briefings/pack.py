@@ -35,11 +35,12 @@ from app.briefings.models import BriefingDocument, BriefingVersion, VersionStatu
 from app.config import Settings
 from app.errors import FieldError, InvalidInput
 from app.formatting import format_date
+from app.identify import suppress
 from app.respond import family
 from app.returns.models import Return, ReturnStatus
 from app.trends import export as trends_export
 from app.trends import service as trends
-from app.trends.figures import Column, Count, Figure, Trends, Viewer, figure
+from app.trends.figures import Column, Figure, Trends, figure
 
 SECTIONS: tuple[drafting.Section, ...] = (
     drafting.Section("know", "What do we know about the quality and impact of practice?"),
@@ -77,8 +78,16 @@ def period_of(date_from: date | None, date_to: date | None, theme: str | None) -
     if fields:
         raise InvalidInput("Choose the period the pack covers.", fields=fields)
     assert date_from is not None and date_to is not None
-    # The trends' own limit on a period's length applies (their InvalidInput says so).
-    trends.resolved(trends.Filters(date_from=date_from, date_to=date_to))
+    # The trends' own limit on a period's length applies, said of this form's field.
+    try:
+        trends.resolved(trends.Filters(date_from=date_from, date_to=date_to))
+    except InvalidInput as refused:
+        raise InvalidInput(
+            refused.message,
+            fields=[
+                FieldError(f.field.replace("date_", "period_"), f.message) for f in refused.fields
+            ],
+        ) from refused
     return Period(date_from, date_to, (theme or "").strip() or None)
 
 
@@ -139,9 +148,11 @@ def _audits_figure(session: Session, audits: list[Audit]) -> Figure:
     )
 
 
-def _cohort_figure(session: Session, viewer: Viewer, audits: list[Audit]) -> Figure:
-    """The children audited by age band, across the period's audits: one line, each
-    band's count as a reader outside every agency may see it."""
+def _cohort_figure(session: Session, threshold: int, audits: list[Audit]) -> Figure:
+    """The children audited by age band, across the period's audits: every band (and
+    "Not recorded" if any is), their total printed, as the audits' table prints it; so
+    small counts, and any count that would give one away, are not shown
+    (``suppress.suppress_line``), or no band at all where none can be safely."""
     counted = Counter(
         band
         for (band,) in session.execute(
@@ -150,24 +161,20 @@ def _cohort_figure(session: Session, viewer: Viewer, audits: list[Audit]) -> Fig
             )
         )
     )
-    parts = {band.value: Count(counted[band]) for band in AgeBand if counted.get(band)}
+    counts = {band.value: counted.get(band, 0) for band in AgeBand}
     if counted.get(None):
-        parts["Not recorded"] = Count(counted[None])
-    line = viewer.line(parts)
-    columns = (
-        Column("Children audited", "text", 20),
-        *(Column(key) for key in parts),
-        Column("All"),
-    )
+        counts["Not recorded"] = counted[None]
     total = sum(counted.values())
+    line = suppress.suppress_line(counts, threshold=threshold)
+    shown = [suppress.NOT_SHOWN if line.withheld else line.shown(k) for k in counts]
     return figure(
         "cohort",
         "The children audited, by age band",
         f"The audits looked at {total} children's cases."
         if total
         else "No child's case was audited in the period.",
-        columns,
-        [("By age band", *line.parts.values(), line.total)] if parts else [],
+        (Column("Children audited", "text", 20), *(Column(key) for key in counts), Column("All")),
+        [("By age band", *shown, total)] if total else [],
     )
 
 
@@ -210,16 +217,17 @@ def figures(session: Session, *, period: Period, settings: Settings) -> Trends:
         threshold=threshold,
         outside=True,
     )
-    audits = list(session.scalars(_moderated_in(period)))
-    viewer = Viewer(SYSTEM, threshold, outside=True)
-    own = (
-        _audits_figure(session, audits),
-        _cohort_figure(session, viewer, audits),
-    )
+    audits = audits_in(session, period)
+    own = (_audits_figure(session, audits), _cohort_figure(session, threshold, audits))
     return replace(
         found,
         figures=(*own, *found.figures, _families_figure(session, audits, threshold)),
     )
+
+
+def audits_in(session: Session, period: Period) -> list[Audit]:
+    """The audits a pack covers (``_moderated_in``)."""
+    return list(session.scalars(_moderated_in(period)))
 
 
 def _moderated_in(period: Period) -> Select[Audit]:
@@ -267,9 +275,22 @@ def draft_sections(found: Trends, period: Period) -> dict[str, str]:
     }
 
 
-def to_xlsx(found: Trends) -> bytes:
-    """The pack's figures as a spreadsheet: a sheet per figure, as the trends' own."""
-    return trends_export.to_xlsx(found)
+def to_xlsx(found: Trends, doc: dict) -> bytes:
+    """The pack's figures as a spreadsheet: a first sheet naming the pack (its title,
+    marking, version and date, what it covers), then a sheet per figure, as the
+    trends' own."""
+    return trends_export.to_xlsx(
+        found,
+        title=f"{doc['marking']}: {doc['title']}",
+        lines=[
+            f"{doc['partnership_name']}. {doc['version_label']}, dated {format_date(doc['dated'])}.",
+            f"The figures of the pack's PDF, from {format_date(found.date_from)} to "
+            f"{format_date(found.date_to)}.",
+            *found.notes,
+            f"Protective marking: {doc['marking']}. Counts from 1 to {found.threshold - 1} are "
+            "shown as \u201cfewer than\u201d a number, for every reader.",
+        ],
+    )
 
 
 def context(

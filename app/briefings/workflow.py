@@ -36,7 +36,6 @@ from app.briefings.models import (
     VersionStatus,
 )
 from app.briefings.service import (
-    SUBGROUP_SECTIONS,
     approvals,
     authors_with,
     back_to_draft,
@@ -224,31 +223,32 @@ def save(
 def _kept_sections(version: BriefingVersion) -> dict[str, str]:
     """A version's saved text under its kind's section keys only, to save the editor's
     over: a learning briefing's as ``drafting.current_sections`` reads it; a subgroup
-    report's without the keys it no longer has (a section it does not have yet stays
-    missing: it shows the text drafted from the figures)."""
+    report's or a pack's without the keys it no longer has (a section it does not have
+    yet stays missing: it shows the text drafted from the figures)."""
     if version.briefing.kind == BriefingKind.BRIEFING:
         return drafting.current_sections(version.sections)
-    return {k: v for k, v in version.sections.items() if k in SUBGROUP_SECTIONS}
+    known = section_headings(version.briefing.kind)
+    return {k: v for k, v in version.sections.items() if k in known}
 
 
 # --- the identification check ---------------------------------------------------------
 
 
-def _names(session: Session, audit: Audit, *, action_owners: bool = True) -> list[str]:
-    """People's names in the audit's records: auditors, action owners, accounts. A
+def _names(session: Session, audit_ids: list[int], *, action_owners: bool = True) -> list[str]:
+    """People's names in the audits' records: auditors, action owners, accounts. A
     subgroup report names each action's owner on purpose (it holds them to account),
     so for it the owners are left out."""
     names = set(
         session.scalars(
             select(Return.auditor_name).where(
-                Return.audit_id == audit.id, Return.auditor_name.is_not(None)
+                Return.audit_id.in_(audit_ids), Return.auditor_name.is_not(None)
             )
         )
     )
     if action_owners:
         names |= set(
             session.scalars(
-                select(LearningAction.owner_name).where(LearningAction.audit_id == audit.id)
+                select(LearningAction.owner_name).where(LearningAction.audit_id.in_(audit_ids))
             )
         )
     names |= set(session.scalars(select(User.display_name)))
@@ -256,40 +256,53 @@ def _names(session: Session, audit: Audit, *, action_owners: bool = True) -> lis
 
 
 def check_inputs(
-    session: Session, *, audit: Audit | None, settings: Settings, action_owners: bool = True
+    session: Session,
+    *,
+    audit: Audit | None,
+    settings: Settings,
+    action_owners: bool = True,
+    audits: list[Audit] | None = None,
 ) -> dict:
     """What the identification check reads a document against, as its keyword
-    arguments: the audit's pseudonyms and the names in its records (none without an
-    audit), the partnership's own words (never taken for a name or an address) and the
-    small-count threshold."""
+    arguments: the pseudonyms and the names in the records of its audit (or ``audits``,
+    an inspection pack's; none without one), every account's name, the partnership's
+    own words (never taken for a name or an address) and the small-count threshold."""
     known: dict = {
         "small_count_threshold": settings.small_count_threshold,
         # The partnership's own words; its name comes from the settings there.
         "allowed": identify_service.vocabulary(session),
     }
-    if audit is not None:
-        known["pseudonyms"] = list(
-            session.scalars(select(Child.pseudonym).where(Child.audit_id == audit.id))
+    ids = [a.id for a in audits] if audits is not None else [audit.id] if audit else []
+    if audit is None and audits is None:
+        return known
+    pseudonyms = list(session.scalars(select(Child.pseudonym).where(Child.audit_id.in_(ids))))
+    # "We looked at 3 children": the cohort's size is stated, and picks out no one.
+    known["cohort_size"] = len(pseudonyms)
+    known["pseudonyms"] = sorted(set(pseudonyms))
+    known["names"] = _names(session, ids, action_owners=action_owners)
+    if not action_owners:
+        # A subgroup report names each action's owner on purpose: not an alarm.
+        owners = session.scalars(
+            select(LearningAction.owner_name).where(LearningAction.audit_id.in_(ids))
         )
-        # "We looked at 3 children": the cohort's size is stated, and picks out no one.
-        known["cohort_size"] = len(known["pseudonyms"])
-        known["names"] = _names(session, audit, action_owners=action_owners)
-        if not action_owners:
-            # A subgroup report names each action's owner on purpose: not an alarm.
-            owners = session.scalars(
-                select(LearningAction.owner_name).where(LearningAction.audit_id == audit.id)
-            )
-            known["allowed"] = known["allowed"] | {o for o in owners if o}
+        known["allowed"] = known["allowed"] | {o for o in owners if o}
     return known
 
 
 def version_check_inputs(session: Session, *, version: BriefingVersion, settings: Settings) -> dict:
-    """``check_inputs`` for a version's document."""
+    """``check_inputs`` for a version's document: an inspection pack's against every
+    audit it covers, its action owners' names included (it names no one)."""
+    briefing = version.briefing
+    if briefing.kind == BriefingKind.INSPECTION_PACK:
+        period = pack.period_of(briefing.period_from, briefing.period_to, briefing.theme)
+        return check_inputs(
+            session, audit=None, settings=settings, audits=pack.audits_in(session, period)
+        )
     return check_inputs(
         session,
-        audit=version.briefing.audit,
+        audit=briefing.audit,
         settings=settings,
-        action_owners=version.briefing.kind == BriefingKind.BRIEFING,
+        action_owners=briefing.kind == BriefingKind.BRIEFING,
     )
 
 

@@ -328,6 +328,7 @@ def _editor(
         {
             "version": version,
             "briefing": version.briefing,
+            "pack": version.briefing.kind == BriefingKind.INSPECTION_PACK,
             "headings": headings,
             "markings": [(m.value, label) for m, label in MARKINGS.items()],
             "editable": editable,
