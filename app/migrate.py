@@ -7,6 +7,7 @@ its databases exactly as a deployment does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -133,21 +134,32 @@ def set_nullable(
         return
     strict, loose = f"{column} {sqlite_type} NOT NULL,", f"{column} {sqlite_type},"
     before, after = (strict, loose) if nullable else (loose, strict)
-    _rewrite_sqlite_table(bind, table, before, after, what=f"NOT NULL on {column}")
+    # The column's own name, not the end of another's ("audit_id" in "assurance_audit_id").
+    _rewrite_sqlite_table(bind, table, before, after, what=f"NOT NULL on {column}", whole_name=True)
 
 
-def _rewrite_sqlite_table(bind, table: str, before: str, after: str, *, what: str) -> None:
-    """Replace ``before`` with ``after`` in SQLite's stored CREATE TABLE of ``table``."""
+def _rewrite_sqlite_table(
+    bind, table: str, before: str, after: str, *, what: str, whole_name: bool = False
+) -> None:
+    """Replace ``before`` with ``after`` in SQLite's stored CREATE TABLE of ``table``
+    (``whole_name``: only where ``before`` starts a name, and exactly once)."""
     sql = bind.exec_driver_sql(
         "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", (table,)
     ).scalar_one()
-    if before not in sql:
+    if whole_name:
+        found = re.compile(r'(?<![\w"])' + re.escape(before))
+        if len(found.findall(sql)) != 1:
+            raise RuntimeError(f"{table}'s {what} is not as expected: {sql}")
+        replaced = found.sub(lambda _m: after, sql)
+    elif before not in sql:
         raise RuntimeError(f"{table}'s {what} is not as expected: {sql}")
+    else:
+        replaced = sql.replace(before, after)
     schema_version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema = ON")
     bind.exec_driver_sql(
         "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?",
-        (sql.replace(before, after), table),
+        (replaced, table),
     )
     bind.exec_driver_sql(f"PRAGMA schema_version = {schema_version + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")

@@ -440,6 +440,17 @@ def test_inspection_packs_keep_every_briefing_and_a_pack_is_never_dropped(demo_d
                     "VALUES ('briefing', 'No audit', false, CURRENT_TIMESTAMP)"
                 )
             )
+        # Only the audit is required again: a briefing with no questionnaire yet is kept.
+        with engine.begin() as connection:
+            audit_id = before[0].audit_id
+            connection.execute(
+                text(
+                    "INSERT INTO briefing (audit_id, kind, title, public, created_at) "
+                    "VALUES (:a, 'briefing', 'Another', false, CURRENT_TIMESTAMP)"
+                ),
+                {"a": audit_id},
+            )
+            connection.execute(text("DELETE FROM briefing WHERE title = 'Another'"))
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
             assert briefings(connection) == before
