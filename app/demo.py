@@ -30,6 +30,7 @@ from app.audits.cohort import add_child
 from app.audits.models import AgeBand, Audit
 from app.briefings.demo import add_demo_reach, draft_demo_report, publish_demo_briefing
 from app.moderation.demo import moderate
+from app.programme import calendar
 from app.programme.demo import load_demo_programme
 from app.returns import service as returns
 from app.returns.models import Return, ReturnStatus
@@ -397,9 +398,8 @@ def load_demo(
 
 
 # Last year's audits, so that trends compare one year with the next: an exploitation
-# audit on the deep dive's theme (moderated a year before it), and an audit of the
-# identification of need and risk on the headline audit's theme, a season later.
-LAST_YEAR = 364  # days back: the same day of the week
+# audit on the deep dive's theme, and four weeks later an audit of the identification
+# of need and risk on the headline audit's theme (``last_year_days``).
 LAST_YEAR_EXPLOITATION: list[CohortChild] = [
     ("Young person 1", AgeBand.AGE_14_15, ["exploitation", "missing"], [0, 1, 2, 3]),
     ("Young person 2", AgeBand.AGE_16_17, ["exploitation"], [0, 1, 3]),
@@ -418,6 +418,23 @@ LAST_YEAR_NEED: list[CohortChild] = [
 LAST_YEAR_BRIEFING = "7 minute briefing: exploitation, missing and return home interviews"
 
 
+def last_year_days(today: date) -> tuple[int, int]:
+    """How many days before ``today`` last year's two audits were moderated: the need
+    and risk audit a year back, the exploitation audit four weeks before it; both in
+    the partnership year (April to March) before today's whatever the day, and at
+    least two months into it (their months are in the year's programme, which starts
+    then)."""
+    last = date(calendar.year_of(today) - 1, calendar.YEAR_STARTS, 1)
+    this = date(calendar.year_of(today), calendar.YEAR_STARTS, 1)
+
+    def within(day: date) -> date:
+        return min(max(day, last + timedelta(days=60)), this - timedelta(days=1))
+
+    need = within(today - timedelta(days=365))
+    exploitation = within(need - timedelta(days=28))
+    return (today - exploitation).days, (today - need).days
+
+
 def load_last_year(session, agency_rows, subgroup_rows, library, today, progress) -> None:
     """Last year's audits, written through the same services with the clock put back
     (app.clock.back_by): both moderated and in learning, the exploitation audit with its
@@ -426,8 +443,9 @@ def load_last_year(session, agency_rows, subgroup_rows, library, today, progress
     numbers, so the rest of the demo is as it was."""
     rng = random.Random(2021)
     moderator = demo_moderator(session)
-    then = today - timedelta(days=LAST_YEAR)
-    with clock.back_by(LAST_YEAR):
+    earlier, later = last_year_days(today)
+    then = today - timedelta(days=earlier)
+    with clock.back_by(earlier):
         exploitation = build_audit(
             session,
             version=library["child-exploitation-cp-procedures"],
@@ -460,11 +478,11 @@ def load_last_year(session, agency_rows, subgroup_rows, library, today, progress
         version_id=version_id,
         agency_ids=[agency_rows[i].id for i in (0, 1, 3, 5, 7)],
         since=then,
-        months=11,
+        # Up to eleven months of it, the last ending before today.
+        months=max(1, min(11, (earlier - 30) // 30)),
         rng=rng,
     )
-    season = LAST_YEAR - 91
-    with clock.back_by(season):
+    with clock.back_by(later):
         need = build_audit(
             session,
             version=library["identification-of-need-and-risk"],
@@ -474,7 +492,7 @@ def load_last_year(session, agency_rows, subgroup_rows, library, today, progress
             cohort=LAST_YEAR_NEED,
             rng=rng,
             states=[ReturnStatus.SUBMITTED],
-            today=today - timedelta(days=season),
+            today=today - timedelta(days=later),
             progress=progress,
             due_in_days=-30,
         )

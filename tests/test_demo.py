@@ -67,14 +67,15 @@ def test_every_pseudonym_in_the_demo_is_a_pseudonym(client, db):
 
 
 def test_the_demo_has_a_second_year_with_a_theme_repeated(db):
-    """Last year's audits were moderated a year (and a season) before this year's, on
-    the same themes, with actions seen through and a briefing read through the year."""
+    """Last year's audits were moderated a year (or a year and four weeks) before this
+    year's, on the same themes, with actions seen through and a briefing read through
+    the year."""
     from datetime import timedelta
 
     from app.actions.models import ActionStatus, ActionStatusChange, LearningAction
     from app.audits.models import Audit, AuditStatus
     from app.briefings.models import BriefingDownload
-    from app.demo import LAST_YEAR
+    from app.demo import last_year_days
 
     moderated = db.execute(
         select(Audit.theme, Audit.title, Audit.moderation_started_at)
@@ -82,7 +83,9 @@ def test_the_demo_has_a_second_year_with_a_theme_repeated(db):
         .order_by(Audit.moderation_started_at)
     ).all()
     first = moderated[0].moderation_started_at
-    assert moderated[-1].moderation_started_at - first > timedelta(days=LAST_YEAR - 1)
+    # Last year's first audit was moderated as many days back as the demo says.
+    earlier, _later = last_year_days(moderated[-1].moderation_started_at.date())
+    assert moderated[-1].moderation_started_at - first > timedelta(days=earlier - 1)
     for theme in ("Child exploitation and extra-familial harm", "Identification of need and risk"):
         # The partnership's years run April to March.
         years = {
@@ -112,4 +115,40 @@ def test_the_demo_has_a_second_year_with_a_theme_repeated(db):
             select(BriefingDownload.at).where(BriefingDownload.agency_id.is_not(None))
         )
     }
-    assert len(months) >= 10
+    assert len(months) >= 2
+
+
+@pytest.mark.parametrize("day", ["2027-01-15", "2027-04-02", "2028-03-31"])
+def test_last_year_is_an_earlier_partnership_year_whatever_the_day(day, tmp_path):
+    """Loaded in January (the partnership year began in April) or just after a new one
+    began, the demo's last year is still an earlier partnership year than this year's."""
+    from datetime import UTC, date, datetime, time
+
+    import time_machine
+    from alembic import command
+
+    from app.audits.models import Audit
+    from app.db import make_engine, make_sessionmaker, session_scope
+    from app.demo import load_demo
+    from app.migrate import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path}/demo.db")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        noon = datetime.combine(date.fromisoformat(day), time(12), tzinfo=UTC)
+        with (
+            time_machine.travel(noon, tick=False),
+            session_scope(make_sessionmaker(engine)) as session,
+        ):
+            load_demo(session)
+            moderated = session.execute(
+                select(Audit.theme, Audit.moderation_started_at).where(
+                    Audit.moderation_started_at.is_not(None)
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    for theme in ("Child exploitation and extra-familial harm", "Identification of need and risk"):
+        years = {at.year - (at.month < 4) for t, at in moderated if t == theme}
+        assert len(years) == 2, (day, theme, years)
