@@ -92,7 +92,11 @@ def about(trends: Trends) -> list[str]:
     ]
 
 
-def to_xlsx(trends: Trends) -> bytes:
+def to_xlsx(
+    trends: Trends, *, title: str = "Trends across audits and years", lines: list[str] | None = None
+) -> bytes:
+    """A sheet saying what the figures cover (``title``, then ``lines``, or ``about``'s),
+    then a sheet per figure."""
     out = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
@@ -105,9 +109,9 @@ def to_xlsx(trends: Trends) -> bytes:
     first = workbook.add_worksheet("About these figures")
     first.set_column(0, 0, 40)
     first.set_column(1, 1, 100)
-    first.write_string(0, 0, "Trends across audits and years", bold)
+    first.write_string(0, 0, title, bold)
     line = 1
-    for text in about(trends):
+    for text in lines if lines is not None else about(trends):
         first.write_string(line, 0, text, wrapped)
         line += 1
     line += 1

@@ -54,13 +54,24 @@ def quarter_label(first: date) -> str:
 
 
 def check_period(date_from: date, date_to: date) -> None:
-    """Refuse a period that ends before it starts, or is longer than ``LONGEST_YEARS``."""
+    """Refuse a period that ends before it starts, is longer than ``LONGEST_YEARS``, or
+    is outside the years the service's dates are (1900 to 2100, as its date fields)."""
+    for name, day in (("date_from", date_from), ("date_to", date_to)):
+        if not 1900 <= day.year <= 2100:
+            raise InvalidInput(
+                "The period must be between 1900 and 2100.",
+                fields=[FieldError(name, "Enter a year from 1900 to 2100")],
+            )
     if date_to < date_from:
         raise InvalidInput(
             "The period must end on or after the day it starts.",
             fields=[FieldError("date_to", "The end date must be on or after the start date")],
         )
-    if date_to > date(date_from.year + LONGEST_YEARS, date_from.month, 1):
+    # Ten years from the first day, that day included (and no later than any calendar).
+    if date_to.year - date_from.year > LONGEST_YEARS or (
+        date_to.year - date_from.year == LONGEST_YEARS
+        and (date_to.month, date_to.day) >= (date_from.month, date_from.day)
+    ):
         raise InvalidInput(
             f"The period can be at most {LONGEST_YEARS} years.",
             fields=[FieldError("date_to", f"The period can be at most {LONGEST_YEARS} years long")],

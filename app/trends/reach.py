@@ -99,7 +99,9 @@ def downloads_figure(session: Session, viewer: Viewer, *, actor: Actor, filters:
         for who in order:
             by_agency[who].append(line.parts[who])
         if isinstance(line.total, int):
-            charted.append((label, line.total))
+            # "Nov 2025" under its bar: a month's full name is wider than a year of
+            # months leaves it, and neighbours would run into each other.
+            charted.append((f"{month:%b %Y}", line.total))
     chart = Chart(
         "grouped_bars",
         "Briefing downloads by month",
