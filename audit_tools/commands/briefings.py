@@ -285,5 +285,5 @@ def inspection_pack(
         f"Wrote the inspection readiness pack ({period.words}) to {out}.", highlight=False
     )
     if figures is not None:
-        figures.write_bytes(pack.to_xlsx(context["trends"]))
+        figures.write_bytes(pack.to_xlsx(context["trends"], context["doc"]))
         console.print(f"Wrote its figures to {figures}.", highlight=False)
