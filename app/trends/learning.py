@@ -27,6 +27,7 @@ from app.actions.models import ActionStatus, ActionStatusChange, LearningAction,
 from app.audits.models import Audit
 from app.clock import LONDON
 from app.findings.models import Finding, Theme, finding_theme
+from app.formatting import format_date
 from app.trends.figures import Chart, Column, Count, Figure, Filters, Value, Viewer, counted
 from app.trends.figures import figure as make_figure
 from app.trends.periods import Bucket, bucket_of
@@ -167,8 +168,8 @@ def _actions(session: Session, actor: Actor, filters: Filters):
         .where(
             audit_scope(actor),
             LearningAction.status != ActionStatus.NOT_ACCEPTED,
+            # Those due after the period too: the work still in hand at its end.
             LearningAction.due_on >= filters.date_from,
-            LearningAction.due_on <= filters.date_to,
             *audit_filters(filters),
         )
     )
@@ -205,31 +206,38 @@ def actions_figure(
     today: date,
 ) -> Figure:
     """Each period's actions by due date: completed on time or late, overdue, not yet
-    due, and with impact evidenced."""
+    due, and with impact evidenced; then those due after the period, the work still in
+    hand at its end (a row of their own, not a period's)."""
+    assert filters.date_to is not None
+    after = f"Due after {format_date(filters.date_to)}"
     parts: dict[tuple[str, str], Count] = defaultdict(Count)
     impact: dict[str, Count] = defaultdict(Count)
     for agency_id, due_on, status, completed_at, updated_at in _actions(session, actor, filters):
         bucket = bucket_of(due_on, buckets)
-        if bucket is None:
+        label = bucket.label if bucket is not None else after if due_on > filters.date_to else None
+        if label is None:
             continue
         # Done with no step to "completed" in its history (loaded so): its last change.
         done_at = completed_at or (updated_at if status in DONE else None)
-        parts[(bucket.label, _part(status, due_on, done_at, today))] += counted(agency_id)
+        parts[(label, _part(status, due_on, done_at, today))] += counted(agency_id)
         if status in (ActionStatus.IMPACT_EVIDENCED, ActionStatus.CLOSED):
-            impact[bucket.label] += counted(agency_id)
+            impact[label] += counted(agency_id)
     rows: list[tuple[Value, ...]] = []
     charted: list[tuple[str, list[int]]] = []
     sentence = "No learning actions were due in this period."
-    for bucket in buckets:
-        line = viewer.line({p: parts[(bucket.label, p)] for p in ACTION_PARTS})
+    for label in [b.label for b in buckets] + [after]:
+        line = viewer.line({p: parts[(label, p)] for p in ACTION_PARTS})
         if line.total == 0:
             continue
         values = [line.parts[p] for p in ACTION_PARTS]
         on_time = viewer.share(line.parts[ACTION_PARTS[0]], line.total)
-        rows.append((bucket.label, line.total, *values, viewer.one(impact[bucket.label]), on_time))
-        sentence = _actions_sentence(bucket.label, line.total, values)
+        rows.append((label, line.total, *values, viewer.one(impact[label]), on_time))
+        if label == after:
+            sentence += f" {_after_sentence(after, line.total)}"
+            continue
+        sentence = _actions_sentence(label, line.total, values)
         if not line.hidden:
-            charted.append((bucket.label, [v for v in values[:3] if isinstance(v, int)]))
+            charted.append((label, [v for v in values[:3] if isinstance(v, int)]))
     chart = Chart(
         "grouped_bars",
         "Learning actions by when they were due",
@@ -248,6 +256,12 @@ def actions_figure(
         chart=chart if charted else None,
         notes=(f"Overdue as at {today:%-d %B %Y}.",) if rows else (),
     )
+
+
+def _after_sentence(after: str, due: Value) -> str:
+    if not isinstance(due, int):
+        return "Some more are due after the period."
+    return f"{due} more {'is' if due == 1 else 'are'} due after the period."
 
 
 def _actions_sentence(label: str, due: Value, values: list[Value]) -> str:

@@ -46,10 +46,12 @@ class TestAgency:
             ("Voice of the child", 1),
             ("All findings", 2),
         )
-        # Police's actions: due 30 Sep 2025 (on time), due 31 Aug 2026 (overdue).
+        # Police's actions: due 30 Sep 2025 (on time), due 31 Aug 2026 (overdue), and
+        # due 31 Jan 2027, after the period.
         assert found.figure("actions").rows == (
             (Y1, 1, 1, 0, 0, 0, 0, 1.0),
             (Y2, 1, 0, 0, 1, 0, 0, 0.0),
+            ("Due after 23 November 2026", 1, 0, 0, 0, 1, 0, 0.0),
         )
         assert found.figure("downloads").rows == (
             ("December 2025", "Police", 3),
@@ -148,6 +150,7 @@ class TestByQuarter:
             ("Oct-Dec 2025", 1),
             ("Apr-Jun 2026", 1),
             ("Jul-Sep 2026", 1),
+            ("Due after 23 November 2026", 1),
         ]
         assert found.figure("useful").rows == (
             ("Oct-Dec 2025", 2, 1, 1, 0.5),

@@ -65,10 +65,12 @@ def test_findings_actions_and_reach(seen):
         ("Voice of the child", 1, FEWER),
         ("All findings", FEWER, FEWER),
     )
-    # Actions: Police's own on time (1) and overdue (1) shown, Health's not.
+    # Actions: Police's own on time (1) and overdue (1) shown, Health's not; the one
+    # due after the period is Police's alone, so its line is shown whole.
     assert seen.figure("actions").rows == (
         (Y1, FEWER, 1, FEWER, 0, 0, 0, None),
         (Y2, FEWER, FEWER, 0, 1, 0, FEWER, None),
+        ("Due after 23 November 2026", 1, 0, 0, 0, 1, 0, 0.0),
     )
     # December 2025: Police 3 (own), Health 1 and one reader not signed in, each fewer
     # than 5; the total (5) would leave them 2 between them, each 1: it is not shown.
