@@ -37,6 +37,20 @@ class Marking(StrEnum):
     OFFICIAL_SENSITIVE = "OFFICIAL-SENSITIVE"
 
 
+def _render_to(out: Path, kind: str, context: dict, *, timeout: float) -> bytes:
+    """Render the document ``kind`` of ``context`` in a worker process and write it to
+    ``out``; a render or a write that fails ends the command, saying why."""
+    try:
+        pdf = render_in_worker(html_for(kind, context), context["doc"]["title"], timeout=timeout)
+    except RenderFailed as exc:
+        fail(f"The PDF could not be rendered: {exc}")
+    try:
+        out.write_bytes(pdf)
+    except OSError as exc:
+        fail(f"Cannot write {out}: {exc.strerror or exc}.")
+    return pdf
+
+
 def _check_writable(out: Path) -> None:
     """Refuse a path the PDF could not be written to before spending a render on it."""
     if out.is_dir():
@@ -97,15 +111,7 @@ def render(
                 suppressed=content.EveryTable(),
             )
         session.rollback()  # a render only reads
-    html = html_for(kind.value, context)
-    try:
-        pdf = render_in_worker(html, context["doc"]["title"], timeout=timeout)
-    except RenderFailed as exc:
-        fail(f"The PDF could not be rendered: {exc}")
-    try:
-        out.write_bytes(pdf)
-    except OSError as exc:
-        fail(f"Cannot write {out}: {exc.strerror or exc}.")
+    pdf = _render_to(out, kind.value, context, timeout=timeout)
     console.print(
         f"Wrote the {kind.value.replace('-', ' ')} of audit {audit_id} to {out} "
         f"({len(pdf) // 1024} KB, marked {marking.value}).",
@@ -218,13 +224,7 @@ def period_report(
             suppressed=content.EveryTable(),
         )
         session.rollback()
-    try:
-        pdf = render_in_worker(
-            html_for("subgroup-report", context), context["doc"]["title"], timeout=timeout
-        )
-    except RenderFailed as exc:
-        fail(f"The PDF could not be rendered: {exc}")
-    out.write_bytes(pdf)
+    _render_to(out, "subgroup-report", context, timeout=timeout)
     console.print(f"Wrote the report on {len(audits)} audit(s) to {out}.", highlight=False)
 
 
@@ -274,13 +274,7 @@ def inspection_pack(
             settings=settings,
         )
         session.rollback()
-    try:
-        pdf = render_in_worker(
-            html_for("inspection-pack", context), context["doc"]["title"], timeout=timeout
-        )
-    except RenderFailed as exc:
-        fail(f"The PDF could not be rendered: {exc}")
-    out.write_bytes(pdf)
+    _render_to(out, "inspection-pack", context, timeout=timeout)
     console.print(
         f"Wrote the inspection readiness pack ({period.words}) to {out}.", highlight=False
     )
