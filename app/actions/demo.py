@@ -42,7 +42,8 @@ class _Step(TypedDict, total=False):
 AFI, GOOD = FindingKind.AREA_FOR_IMPROVEMENT, FindingKind.GOOD_PRACTICE
 
 # (kind, statement, themes, key area title, agency kind, about the n-th child or None)
-FINDINGS = [
+FindingRow = tuple[FindingKind, str, list[str], str, AgencyKind | None, int | None]
+FINDINGS: list[FindingRow] = [
     (
         AFI,
         "Strategy discussion minutes rarely recorded the child's own views or who had "
@@ -99,6 +100,37 @@ FINDINGS = [
 ]
 
 
+def _findings(session: Session, audit: Audit, moderator: Actor, rows: list[FindingRow]) -> list:
+    """The findings ``rows`` describe, recorded on ``audit`` by the moderator: each on
+    its key area and about its agency (and child) where it names one."""
+    agencies = list(audit.agencies)
+    key_areas = {
+        k.title: k.id
+        for k in session.scalars(
+            select(KeyArea).where(KeyArea.template_version_id == audit.template_version_id)
+        )
+    }
+    children = [c.id for c in cohort.list_children(session, audit=audit)]
+    themes = {t.name: t.id for t in findings.list_themes(session, active=True)}
+    with as_(moderator):
+        return [
+            findings.create_finding(
+                session,
+                actor=moderator,
+                audit=audit,
+                kind=kind,
+                statement=statement,
+                theme_ids=[themes[n] for n in names if n in themes],
+                key_area_id=key_areas.get(area),
+                agency_id=_agency(agencies, agency_kind, i).id if agency_kind else None,
+                child_id=children[child % len(children)]
+                if child is not None and children
+                else None,
+            )
+            for i, (kind, statement, names, area, agency_kind, child) in enumerate(rows)
+        ]
+
+
 def _agency(agencies: list[Agency], kind: AgencyKind | None, fallback: int) -> Agency:
     return next((a for a in agencies if a.kind == kind), agencies[fallback % len(agencies)])
 
@@ -122,35 +154,9 @@ def load_demo_actions(session: Session, audit: Audit, today: date) -> list[Learn
     moderation or in learning), dated around ``today``."""
     audit = audits.get_audit(session, audit_id=audit.id, actor=SYSTEM)
     agencies = list(audit.agencies)
-    key_areas = {
-        k.title: k.id
-        for k in session.scalars(
-            select(KeyArea).where(KeyArea.template_version_id == audit.template_version_id)
-        )
-    }
-    children = [c.id for c in cohort.list_children(session, audit=audit)]
-    themes = {t.name: t.id for t in findings.list_themes(session, active=True)}
     moderator = _actor(session, "moderator@example.org") or SYSTEM
     lead = _actor(session, "lead.socialcare@example.org")
-
-    made = []
-    with as_(moderator):
-        for i, (kind, statement, names, area, agency_kind, child) in enumerate(FINDINGS):
-            made.append(
-                findings.create_finding(
-                    session,
-                    actor=moderator,
-                    audit=audit,
-                    kind=kind,
-                    statement=statement,
-                    theme_ids=[themes[n] for n in names if n in themes],
-                    key_area_id=key_areas.get(area),
-                    agency_id=_agency(agencies, agency_kind, i).id if agency_kind else None,
-                    child_id=children[child % len(children)]
-                    if child is not None and children
-                    else None,
-                )
-            )
+    made = _findings(session, audit, moderator, FINDINGS)
     voice, health, consent, planning = (f.id for f in made[:4])
     social_care = _agency(agencies, AgencyKind.SOCIAL_CARE, 0)
     acute = _agency(agencies, AgencyKind.ACUTE_HEALTH, 2)
@@ -301,7 +307,7 @@ def _action(
 
 # Last year's exploitation audit: what it found, and actions that were all seen through
 # (most on time, one late, two with their impact evidenced).
-LAST_YEAR_FINDINGS = [
+LAST_YEAR_FINDINGS: list[FindingRow] = [
     (
         AFI,
         "Return home interviews were offered in fewer than half of missing episodes, and "
@@ -309,6 +315,7 @@ LAST_YEAR_FINDINGS = [
         ["Voice of the child", "Information sharing"],
         "Missing episodes and return home interviews",
         AgencyKind.SOCIAL_CARE,
+        None,
     ),
     (
         AFI,
@@ -317,6 +324,7 @@ LAST_YEAR_FINDINGS = [
         ["Strategy discussion", "Information sharing"],
         "Strategy discussions and section 47 enquiries",
         AgencyKind.COMMUNITY_HEALTH,
+        None,
     ),
     (
         AFI,
@@ -325,6 +333,7 @@ LAST_YEAR_FINDINGS = [
         ["SMART planning", "Risk assessment"],
         "Contextual safeguarding and disruption",
         AgencyKind.POLICE,
+        None,
     ),
     (
         GOOD,
@@ -332,6 +341,7 @@ LAST_YEAR_FINDINGS = [
         ["Voice of the child"],
         "Multi-agency planning and the child's voice",
         AgencyKind.YOUTH_JUSTICE,
+        None,
     ),
 ]
 
@@ -342,30 +352,9 @@ def load_last_year_actions(session: Session, audit: Audit, then: date) -> list[L
     their impact evidenced months later."""
     audit = audits.get_audit(session, audit_id=audit.id, actor=SYSTEM)
     agencies = list(audit.agencies)
-    key_areas = {
-        k.title: k.id
-        for k in session.scalars(
-            select(KeyArea).where(KeyArea.template_version_id == audit.template_version_id)
-        )
-    }
-    themes = {t.name: t.id for t in findings.list_themes(session, active=True)}
     moderator = _actor(session, "moderator@example.org") or SYSTEM
     lead = _actor(session, "lead.socialcare@example.org")
-    made = []
-    with as_(moderator):
-        for i, (kind, statement, names, area, agency_kind) in enumerate(LAST_YEAR_FINDINGS):
-            made.append(
-                findings.create_finding(
-                    session,
-                    actor=moderator,
-                    audit=audit,
-                    kind=kind,
-                    statement=statement,
-                    theme_ids=[themes[n] for n in names if n in themes],
-                    key_area_id=key_areas.get(area),
-                    agency_id=_agency(agencies, agency_kind, i).id,
-                )
-            )
+    made = _findings(session, audit, moderator, LAST_YEAR_FINDINGS)
     interviews, health, disruption = (f.id for f in made[:3])
     social_care = _agency(agencies, AgencyKind.SOCIAL_CARE, 0)
     police = _agency(agencies, AgencyKind.POLICE, 1)
