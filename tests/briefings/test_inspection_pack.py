@@ -30,6 +30,7 @@ from app.trends.figures import cell_text
 from audit_tools.commands.briefings import app as briefings_cli
 from tests.helpers.access import actor_of, another_approver, bearer, token_holder
 from tests.helpers.sessions import engine_on
+from tests.helpers.tagged import structure
 
 SETTINGS = Settings(database_url="sqlite://")
 
@@ -151,20 +152,6 @@ class TestThePack:
         )
 
     def test_tagged_pdf_with_language_title_headings_tables_and_described_charts(self, published):
-        found: dict[str, list] = {}
-
-        def walk(element, depth=0):
-            if depth > 60:
-                return
-            if isinstance(element, pikepdf.Dictionary) and "/S" in element:
-                found.setdefault(str(element.S), []).append(element)
-            kids = element.get("/K") if isinstance(element, pikepdf.Dictionary) else None
-            if isinstance(kids, pikepdf.Array):
-                for kid in kids:
-                    walk(kid, depth + 1)
-            elif isinstance(kids, pikepdf.Dictionary):
-                walk(kids, depth + 1)
-
         with pikepdf.open(io.BytesIO(published[1])) as pdf:
             root = pdf.Root
             assert root.MarkInfo.Marked is True and str(root.Lang) == "en-GB"
@@ -172,11 +159,11 @@ class TestThePack:
             assert root.ViewerPreferences.DisplayDocTitle is True
             with pdf.open_metadata() as xmp:
                 assert xmp["pdfuaid:part"] == "1"
-            walk(root.StructTreeRoot)
-        assert {"/H1", "/H2", "/H3", "/Table", "/TH", "/TD", "/Figure"} <= set(found)
-        assert len(found["/H1"]) == 1
-        assert all("/Alt" in f and str(f.Alt).strip() for f in found["/Figure"])
-        assert all(len(td.A.Headers) >= 1 for td in found["/TD"])
+        with structure(published[1]) as found:
+            assert {"/H1", "/H2", "/H3", "/Table", "/TH", "/TD", "/Figure"} <= set(found)
+            assert len(found["/H1"]) == 1
+            assert all("/Alt" in f and str(f.Alt).strip() for f in found["/Figure"])
+            assert all(len(td.A.Headers) >= 1 for td in found["/TD"])
 
     def test_every_page_shows_the_marking_and_page_number(self, published):
         pdf = published[1]

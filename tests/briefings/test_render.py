@@ -33,6 +33,7 @@ from app.moderation.models import ModeratedGrade
 from app.returns.models import Return
 from audit_tools.commands.briefings import app as briefings_cli
 from tests.helpers.sessions import engine_on
+from tests.helpers.tagged import structure
 
 SETTINGS = Settings()
 # A 1x1 PNG: the partnership's logo in the tests.
@@ -266,22 +267,7 @@ class TestAccessiblePdf:
                 assert xmp["pdfuaid:part"] == "1"
 
     def test_structure_has_headings_tables_and_described_figures(self, briefing):
-        found: dict[str, list] = {}
-
-        def walk(element, depth=0):
-            if depth > 60:
-                return
-            if isinstance(element, pikepdf.Dictionary) and "/S" in element:
-                found.setdefault(str(element.S), []).append(element)
-            kids = element.get("/K") if isinstance(element, pikepdf.Dictionary) else None
-            if isinstance(kids, pikepdf.Array):
-                for kid in kids:
-                    walk(kid, depth + 1)
-            elif isinstance(kids, pikepdf.Dictionary):
-                walk(kids, depth + 1)
-
-        with pikepdf.open(io.BytesIO(briefing[1])) as pdf:
-            walk(pdf.Root.StructTreeRoot)
+        with structure(briefing[1]) as found:
             assert {"/H1", "/H2", "/H3", "/Table", "/TH", "/TD", "/L", "/Figure"} <= set(found)
             # The key messages, the seven sections, and page 2's grades, children and
             # further learning; its one chart of the grades.
