@@ -165,7 +165,8 @@ CASE_TEXT: tuple[Rule, ...] = (
     ),
     _case_text(
         "briefing_drafts",
-        "briefing versions never published (their sections and check report)",
+        "briefing versions never published (their sections and check report); an "
+        "inspection pack's, with the first audit it covers",
         "briefing_version.sections",
         "briefing_version.check_report",
     ),

@@ -19,9 +19,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.access.models import KeptPost, SignInAttempt, SignInThrottle, WebSession
@@ -31,7 +31,7 @@ from app.auditlog import service as auditlog
 from app.auditlog.maintenance import append_only_lifted
 from app.auditlog.models import AuditEvent
 from app.audits.models import Audit, AuditStatus, Child
-from app.briefings.models import Briefing, BriefingVersion
+from app.briefings.models import Briefing, BriefingKind, BriefingVersion
 from app.clock import utcnow
 from app.config import Settings
 from app.context import current
@@ -52,6 +52,9 @@ class ClosedAudit:
     template_version_id: int
     closed_at: datetime | None  # None: closed, but nothing says when
     from_log: bool = False  # closed_at read from the audit log's "audit.close" row
+    # The (UTC) day its moderation started and its theme: which inspection packs cover it.
+    moderated_on: date | None = None
+    theme: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,10 +219,23 @@ def _scrub_report(_context: dict, report: object) -> tuple[object, int]:
 
 
 def _unpublished_versions(audit: ClosedAudit) -> Select:
+    """The versions never published of the audit's briefings and reports, and of every
+    inspection pack that covers it (its period holds the day the audit's moderation
+    started, and it has the audit's theme or none): a pack's drafts go with the first
+    audit it covers whose case text goes."""
+    theirs: ColumnElement[bool] = Briefing.audit_id == audit.id
+    if audit.moderated_on is not None:
+        covers = and_(
+            Briefing.kind == BriefingKind.INSPECTION_PACK,
+            Briefing.period_from <= audit.moderated_on,
+            Briefing.period_to >= audit.moderated_on,
+            or_(Briefing.theme.is_(None), Briefing.theme == audit.theme),
+        )
+        theirs = or_(theirs, covers)
     return (
         select(BriefingVersion)
         .join(Briefing, Briefing.id == BriefingVersion.briefing_id)
-        .where(Briefing.audit_id == audit.id, BriefingVersion.published_at.is_(None))
+        .where(theirs, BriefingVersion.published_at.is_(None))
         .order_by(BriefingVersion.id)
     )
 
@@ -413,7 +429,14 @@ def _old_rows(rule: Rule, before: datetime) -> tuple[type[Base], ColumnElement[b
 def closed_audits(session: Session) -> list[ClosedAudit]:
     """Every closed audit with when it closed (see the module's docstring), oldest first."""
     rows = session.execute(
-        select(Audit.id, Audit.title, Audit.template_version_id, Audit.closed_at)
+        select(
+            Audit.id,
+            Audit.title,
+            Audit.template_version_id,
+            Audit.closed_at,
+            Audit.moderation_started_at,
+            Audit.theme,
+        )
         .where(Audit.status == AuditStatus.CLOSED)
         .order_by(Audit.id)
     ).all()
@@ -440,6 +463,10 @@ def closed_audits(session: Session) -> list[ClosedAudit]:
             template_version_id=row.template_version_id,
             closed_at=row.closed_at or logged.get(row.id),
             from_log=row.closed_at is None and row.id in logged,
+            moderated_on=row.moderation_started_at.astimezone(UTC).date()
+            if row.moderation_started_at
+            else None,
+            theme=row.theme or "",
         )
         for row in rows
     ]

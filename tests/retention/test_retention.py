@@ -156,6 +156,59 @@ class TestApply:
         assert again.due == []
         assert run(db, DUE + timedelta(days=400)) == []
 
+    def test_an_inspection_packs_drafts_go_with_the_first_audit_it_covers(self, db, case):
+        """A pack whose period holds the day the audit's moderation started, and whose
+        theme is the audit's or none, has its drafts' text and check report removed with
+        the audit's; a published pack, and a pack of another period or theme, keep
+        theirs."""
+        from datetime import date
+
+        from app.briefings.models import Briefing, BriefingKind, BriefingVersion, Marking
+        from app.briefings.models import VersionStatus as V
+
+        case.audit.moderation_started_at = datetime(2026, 12, 1, 10, tzinfo=UTC)
+        case.audit.theme = "Strategy discussions"
+        db.flush()
+
+        def pack(start: date, end: date, theme: str | None, status: V) -> BriefingVersion:
+            briefing = Briefing(
+                kind=BriefingKind.INSPECTION_PACK,
+                title="Inspection readiness",
+                public=False,
+                period_from=start,
+                period_to=end,
+                theme=theme,
+            )
+            version = BriefingVersion(
+                number=1,
+                status=status,
+                marking=Marking.OFFICIAL_SENSITIVE,
+                sections={"know": "Child A's strategy discussion was late.", "how": ""},
+                check_report=[{"kind": "name", "excerpt": "»Child A's« strategy"}],
+                published_at=CLOSED if status == V.PUBLISHED else None,
+            )
+            briefing.versions = [version]
+            db.add(briefing)
+            db.flush()
+            return version
+
+        covering = pack(date(2026, 4, 1), date(2027, 3, 31), None, V.DRAFT)
+        themed = pack(date(2026, 4, 1), date(2027, 3, 31), "Strategy discussions", V.SUBMITTED)
+        other_theme = pack(date(2026, 4, 1), date(2027, 3, 31), "Neglect", V.DRAFT)
+        other_year = pack(date(2025, 4, 1), date(2026, 3, 31), None, V.DRAFT)
+        published = pack(date(2026, 4, 1), date(2027, 3, 31), None, V.PUBLISHED)
+        removals = run(db, DUE)
+        for version in (covering, themed, other_theme, other_year, published):
+            db.refresh(version)
+        for removed in (covering, themed):
+            assert removed.sections == {"know": MARKER, "how": ""} and removed.check_report == []
+        for kept in (other_theme, other_year, published):
+            assert kept.sections["know"] == "Child A's strategy discussion was late."
+            assert kept.check_report
+        counted = {r.kind: r.removed_count for r in removals}
+        # The audit's own draft (3), and each covering pack's section and report row.
+        assert counted["briefing_drafts"] == case.expected["briefing_drafts"] + 2 * 2
+
 
 class TestSettings:
     def test_a_longer_case_text_period_moves_what_is_due(self, db, case):
