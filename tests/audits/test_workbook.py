@@ -27,7 +27,15 @@ from app.audits.models import AuditStatus
 from app.audits.workbook import SHEETS
 from tests.helpers.access import bearer, browse_as, token_holder
 from tests.helpers.audit_templates import create_draft, publish
-from tests.helpers.audits import API, add_child, create_audit, open_audit, return_ids, set_status
+from tests.helpers.audits import (
+    API,
+    add_child,
+    create_audit,
+    open_audit,
+    return_ids,
+    save_return,
+    set_status,
+)
 from tests.helpers.factories import OFSTED, make_agency, template_content
 
 NOW = datetime(2026, 7, 15, 12, tzinfo=UTC)
@@ -62,18 +70,6 @@ CONTENT = {
 def pinned_clock():
     with time_machine.travel(NOW, tick=True):
         yield
-
-
-def _save(client, return_id: int, *, submit: bool = True, **body) -> None:
-    current = client.get(f"{API}/returns/{return_id}").json()["version"]
-    r = client.put(f"{API}/returns/{return_id}/draft", json={"version": current, **body})
-    assert r.status_code == 200, r.text
-    if submit:
-        r = client.post(
-            f"{API}/returns/{return_id}/submit",
-            json={"version": r.json()["version"], "confirm_identifying": True},
-        )
-        assert r.status_code == 200, r.text
 
 
 @pytest.fixture
@@ -126,26 +122,26 @@ def world(client, db, monkeypatch):
         ids = {"timely": timely, "attended": attended, "planned": planned}
         return [{"question_id": ids[name], "value": value} for name, value in given.items()]
 
-    _save(
+    save_return(
         client,
         a[police["id"]],
         answers=answers(timely="yes", attended="3", planned="yes"),
         evidence=[{"key_area_id": referral["id"], "went_well": "Seen the same day"}],
         **graded("G", "G", "G"),
     )
-    _save(
+    save_return(
         client,
         a[school["id"]],
         answers=answers(timely="no", planned="partly"),
         **graded("RI", "RI", "RI"),
     )
-    _save(
+    save_return(
         client,
         b[police["id"]],
         answers=answers(timely="partly", planned="no"),
         **graded("G", "RI", "RI"),
     )
-    _save(client, b[school["id"]], submit=False, answers=answers(timely="yes"))
+    save_return(client, b[school["id"]], submit=False, answers=answers(timely="yes"))
     children = {
         c["pseudonym"]: c["id"]
         for c in client.get(f"{API}/audits/{audit['id']}/children").json()["items"]

@@ -108,3 +108,19 @@ def set_status(db, audit_id: int, status: AuditStatus) -> None:
 def return_ids(child: dict) -> dict[int, int]:
     """agency id -> return id for one child."""
     return {inv["agency_id"]: inv["return_id"] for inv in child["involvements"]}
+
+
+def save_return(client, return_id: int, *, submit: bool = True, **body) -> dict:
+    """Save a return's draft with ``body`` (answers, evidence, grades) at its current
+    version, then submit it unless asked not to; the last answer's body."""
+    current = client.get(f"{API}/returns/{return_id}").json()["version"]
+    r = client.put(f"{API}/returns/{return_id}/draft", json={"version": current, **body})
+    assert r.status_code == 200, r.text
+    if submit:
+        r = client.post(
+            f"{API}/returns/{return_id}/submit",
+            json={"version": r.json()["version"], "confirm_identifying": True},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "submitted"
+    return r.json()

@@ -21,7 +21,7 @@ from app.auditlog import pending
 from app.auditlog.models import AuditEvent
 from tests.helpers.access import bearer, browse_as, token_holder
 from tests.helpers.audit_templates import create_draft, publish
-from tests.helpers.audits import API, add_child, create_audit, open_audit, return_ids
+from tests.helpers.audits import API, add_child, create_audit, open_audit, return_ids, save_return
 from tests.helpers.factories import OFSTED, make_agency
 from tests.helpers.statements import statements
 
@@ -148,20 +148,6 @@ def pinned_clock():
         yield
 
 
-def _save(client, return_id: int, *, submit: bool = True, **body) -> dict:
-    current = client.get(f"{API}/returns/{return_id}").json()["version"]
-    r = client.put(f"{API}/returns/{return_id}/draft", json={"version": current, **body})
-    assert r.status_code == 200, r.text
-    if submit:
-        r = client.post(
-            f"{API}/returns/{return_id}/submit",
-            json={"version": r.json()["version"], "confirm_identifying": True},
-        )
-        assert r.status_code == 200, r.text
-        assert r.json()["status"] == "submitted"
-    return r.json()
-
-
 @pytest.fixture
 def world(client, db, monkeypatch):
     """An open audit of the template above: Child A and Child B with the police and the
@@ -211,7 +197,7 @@ def world(client, db, monkeypatch):
             "overall_grade": risk_grade,
         }
 
-    _save(
+    save_return(
         client,
         a[police["id"]],
         answers=answers(
@@ -229,7 +215,7 @@ def world(client, db, monkeypatch):
         ],
         **graded("G", "G"),
     )
-    _save(
+    save_return(
         client,
         a[school["id"]],
         # Low risk: the MARAC question is not asked, so it needs no answer.
@@ -238,14 +224,14 @@ def world(client, db, monkeypatch):
         ),
         **graded("RI", "RI"),
     )
-    _save(
+    save_return(
         client,
         b[police["id"]],
         answers=answers(strategy="no", level="High", marac="no", timely="partly", difference="yes"),
         **graded("G", "G"),
     )
     # In progress: never counted.
-    _save(client, b[school["id"]], submit=False, answers=answers(strategy="yes"))
+    save_return(client, b[school["id"]], submit=False, answers=answers(strategy="yes"))
     monkeypatch.undo()  # the system, for the set-up only
     return {
         "audit": audit,
