@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from app.access.policy import SUBMITTED_STATUSES, Actor, audit_scope
@@ -57,21 +57,32 @@ DOWNLOAD_COLUMNS = (
 )
 
 
-def _downloads(session: Session, actor: Actor, filters: Filters):
+def _of_briefings(
+    stmt: Select,
+    counted: type[BriefingDownload] | type[BriefingFeedback],
+    actor: Actor,
+    filters: Filters,
+) -> Select:
+    """``stmt`` on ``counted`` (downloads, or answers to "was this useful?") limited to
+    the briefings of the audits the actor may see and the filters pick, made in the
+    period (a day in England), by the agency filtered on if any."""
     stmt = (
-        select(BriefingDownload.at, BriefingDownload.signed_in, Agency.id, Agency.name)
-        .join(Briefing, Briefing.id == BriefingDownload.briefing_id)
+        stmt.join(Briefing, Briefing.id == counted.briefing_id)
         .join(Audit, Audit.id == Briefing.audit_id)
-        .outerjoin(Agency, Agency.id == BriefingDownload.agency_id)
         .where(
             audit_scope(actor),
-            *london_span(BriefingDownload.at, *_period(filters)),
+            *london_span(counted.at, *_period(filters)),
             *audit_filters(filters),
         )
     )
-    if filters.agency_id:
-        stmt = stmt.where(BriefingDownload.agency_id == filters.agency_id)
-    return session.execute(stmt).all()
+    return stmt.where(counted.agency_id == filters.agency_id) if filters.agency_id else stmt
+
+
+def _downloads(session: Session, actor: Actor, filters: Filters):
+    stmt = select(
+        BriefingDownload.at, BriefingDownload.signed_in, Agency.id, Agency.name
+    ).outerjoin(Agency, Agency.id == BriefingDownload.agency_id)
+    return session.execute(_of_briefings(stmt, BriefingDownload, actor, filters)).all()
 
 
 def downloads_figure(session: Session, viewer: Viewer, *, actor: Actor, filters: Filters) -> Figure:
@@ -154,18 +165,12 @@ def useful_figure(
     session: Session, viewer: Viewer, *, actor: Actor, filters: Filters, buckets: list[Bucket]
 ) -> Figure:
     """Each period's answers to "was this useful?"."""
-    stmt = (
-        select(BriefingFeedback.at, BriefingFeedback.useful, BriefingFeedback.agency_id)
-        .join(Briefing, Briefing.id == BriefingFeedback.briefing_id)
-        .join(Audit, Audit.id == Briefing.audit_id)
-        .where(
-            audit_scope(actor),
-            *london_span(BriefingFeedback.at, *_period(filters)),
-            *audit_filters(filters),
-        )
+    stmt = _of_briefings(
+        select(BriefingFeedback.at, BriefingFeedback.useful, BriefingFeedback.agency_id),
+        BriefingFeedback,
+        actor,
+        filters,
     )
-    if filters.agency_id:
-        stmt = stmt.where(BriefingFeedback.agency_id == filters.agency_id)
     said: dict[tuple[str, str], Count] = defaultdict(Count)
     for at, useful, agency_id in session.execute(stmt):
         bucket = bucket_of(at.astimezone(LONDON).date(), buckets)
