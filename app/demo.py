@@ -521,6 +521,7 @@ MEETING_COHORT: list[CohortChild] = [
     ("Child E", AgeBand.AGE_16_17, ["looked after"], [0, 1, 7]),
     ("Child F", AgeBand.AGE_14_15, ["exploitation"], [0, 1, 5]),
 ]
+DEEP_DIVE_TITLE = "GET SAFE deep dive: child protection procedures in exploitation cases"
 MEETING_TITLE = "Extra-familial harm: multi-agency case audit (JTAI method)"
 FRONT_DOOR_COHORT: list[CohortChild] = [
     ("Child A", AgeBand.AGE_5_9, ["school referral"], [0, 1, 2]),
@@ -535,7 +536,7 @@ def load_moderated_audits(session, agency_rows, subgroup_rows, library, rng, tod
     deep_dive = build_audit(
         session,
         version=library["child-exploitation-cp-procedures"],
-        title="GET SAFE deep dive: child protection procedures in exploitation cases",
+        title=DEEP_DIVE_TITLE,
         subgroup=subgroup_rows[1],  # GET SAFE
         agency_rows=[agency_rows[i] for i in (0, 1, 3, 7)],  # with youth justice
         cohort=EXPLOITATION_COHORT,

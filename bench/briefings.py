@@ -38,11 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import clock  # noqa: E402
-from app.audits.models import Audit, AuditStatus  # noqa: E402
+from app.audits.models import Audit  # noqa: E402
 from app.briefings import content, drafting, pack, render  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
-from app.demo import load_demo  # noqa: E402
+from app.demo import DEEP_DIVE_TITLE, load_demo  # noqa: E402
 from app.migrate import alembic_config  # noqa: E402
 
 BRIEFING_AIM_S = 0.6
@@ -71,7 +71,7 @@ def documents(url: str) -> tuple[tuple[str, str], tuple[str, str], tuple[str, st
     today = clock.today()
     with session_scope(make_sessionmaker(engine)) as session:
         load_demo(session)
-        audit = session.scalar(select(Audit).where(Audit.status == AuditStatus.LEARNING))
+        audit = session.scalars(select(Audit).where(Audit.title == DEEP_DIVE_TITLE)).one()
 
         def briefing() -> tuple[str, str]:
             title = f"Learning briefing: {audit.title}"

@@ -25,7 +25,7 @@ from app.access import service as access
 from app.access.models import Role
 from app.agencies.models import Agency, Subgroup
 from app.audit_templates.models import TemplateFamily, TemplateVersion
-from app.audits.models import AgeBand, Audit, AuditStatus, Child
+from app.audits.models import AgeBand, Audit, Child
 from app.briefings import jobs, render, workflow
 from app.briefings.demo import approve_briefing
 from app.briefings.models import (
@@ -37,7 +37,14 @@ from app.briefings.models import (
 )
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
-from app.demo import MEETING_TITLE, build_audit, demo_admin, demo_moderator, load_demo
+from app.demo import (
+    DEEP_DIVE_TITLE,
+    MEETING_TITLE,
+    build_audit,
+    demo_admin,
+    demo_moderator,
+    load_demo,
+)
 from app.migrate import alembic_config
 from app.moderation.demo import moderate
 from app.returns.models import Return, ReturnStatus
@@ -240,9 +247,7 @@ def prepare(url: str, counts: dict[str, int], fodder: int) -> dict:
         with session_scope(factory) as session:
             load_demo(session)
         with session_scope(factory) as session:
-            deep_dive = session.scalars(
-                select(Audit).where(Audit.status == AuditStatus.LEARNING)
-            ).one()
+            deep_dive = session.scalars(select(Audit).where(Audit.title == DEEP_DIVE_TITLE)).one()
             for title in LIBRARY_TITLES:
                 version = approved(session, audit=deep_dive, title=title, public=True)
                 workflow.publish(session, version=version)

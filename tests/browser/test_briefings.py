@@ -12,10 +12,10 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from app.demo import DEEP_DIVE_TITLE as DEEP_DIVE
 from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
-DEEP_DIVE = "GET SAFE deep dive: child protection procedures in exploitation cases"
 
 
 def check(page, what: str) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from app.demo import DEEP_DIVE_TITLE as DEEP_DIVE
 from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.usefixtures("live_server")
-DEEP_DIVE = "GET SAFE deep dive: child protection procedures in exploitation cases"
 PROBLEM = (
     "Children by age band: 3 cells show fewer than 5 children: 10-13 (1), 14-15 (3), 16-17 (2)."
 )
