@@ -66,6 +66,21 @@ def test_every_pseudonym_in_the_demo_is_a_pseudonym(client, db):
                 assert re.fullmatch(PSEUDONYM_PATTERN, child["pseudonym"])
 
 
+def test_the_audits_found_by_title_are_one_each_in_their_state(db):
+    """bench/load.py, bench/briefings.py, bench/pages.py and the browser tests find the
+    GET SAFE deep dive (in learning) and the meeting's audit (in moderation) by title:
+    each title is one audit, whatever else the demo gains."""
+    from app.audits.models import Audit, AuditStatus
+    from app.demo import DEEP_DIVE_TITLE, MEETING_TITLE
+
+    deep_dive = db.scalars(select(Audit).where(Audit.title == DEEP_DIVE_TITLE)).one()
+    meeting = db.scalars(select(Audit).where(Audit.title == MEETING_TITLE)).one()
+    assert deep_dive.status == AuditStatus.LEARNING
+    assert meeting.status == AuditStatus.MODERATION
+    # The reason for the titles: the deep dive is not the only audit in learning.
+    assert db.scalar(select(func.count()).where(Audit.status == AuditStatus.LEARNING)) > 1
+
+
 def test_the_demo_has_a_second_year_with_a_theme_repeated(db):
     """Last year's audits were moderated a year (or a year and four weeks) before this
     year's, on the same themes, with actions seen through and a briefing read through
