@@ -25,6 +25,7 @@ from jinja2 import (
 from markupsafe import Markup
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from starlette.applications import Starlette
 from starlette.datastructures import URLPath
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -178,9 +179,19 @@ def flash(message: str) -> None:
         web.flash = message[:1000]
 
 
-def _take_flash() -> str | None:
-    web = _web_session()
+def _take_flash(request: Request) -> str | None:
     session = current().session
+    actor = current().actor
+    if (
+        session is not None
+        and actor.credential_id is not None
+        and getattr(request.state, "flash_waiting", None) is False
+        and session.identity_map.get(identity_key(WebSession, actor.credential_id)) is None
+    ):
+        # Signing in saw no message waiting and this request has not set one (flash()
+        # loads the session): nothing to read.
+        return None
+    web = _web_session()
     if web is None or not web.flash or session is None:
         return None
     message, web_id = web.flash, web.id
@@ -443,7 +454,7 @@ def render(
         "navigation": navigation(request, actor),
         "service_name": request.app.state.settings.partnership_name,
         "idle_seconds": _idle_seconds_left(request),
-        "flashed": _take_flash() if status_code < 400 else None,
+        "flashed": _take_flash(request) if status_code < 400 else None,
         "form": None,
         **(context or {}),
     }

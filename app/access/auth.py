@@ -118,6 +118,7 @@ _SESSION_OWNER = (
         WebSession.expires_at,
         WebSession.second_factor_at,
         WebSession.ended_at,
+        WebSession.flash.is_not(None).label("flash_waiting"),
         User.active,
         *_OWNER,
     )
@@ -158,6 +159,9 @@ def _session_actor(
     connection.state.session_seen_at = _touch(
         session, WebSession.last_seen_at, row.id, row.last_seen_at, now
     )
+    # Whether a flash message waits to be shown: a page reads the session for it only
+    # then (app.templating._take_flash), not on every page.
+    connection.state.flash_waiting = bool(row.flash_waiting)
     return _actor(row, via=Via.SESSION, credential_id=row.id)
 
 

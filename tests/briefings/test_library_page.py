@@ -34,6 +34,7 @@ from app.briefings.models import (
 from tests.briefings.test_briefings_api import pdf_of
 from tests.helpers.access import bearer, signed_in_cookie, token_holder
 from tests.helpers.factories import make_audit
+from tests.helpers.statements import statements
 
 API = "/api/v1"
 NOON = datetime(2027, 3, 9, 12, tzinfo=UTC)
@@ -341,6 +342,27 @@ class TestFeedbackPage:
         shown = browser.get(sent.headers["location"]).text
         assert "govuk-notification-banner--success" in shown
         assert "Thank you for your feedback." in shown
+
+    def test_a_flash_is_read_once_shown_and_never_read_for_when_none_waits(
+        self, anonymous_client, world, db
+    ):
+        """Signing in sees whether a message waits; only then does a page read the web
+        session again for it (one statement a page for everyone, every page)."""
+
+        def session_reads(path: str) -> tuple[str, int]:
+            with statements(db) as seen:
+                page = browser.get(path)
+            assert page.status_code == 200, page.text
+            return page.text, sum("FROM web_session" in s for s in seen)
+
+        browser = signed_in(anonymous_client, world)
+        assert session_reads(entry_url(world, "private"))[1] == 1  # signing in's
+        sent = post_page(browser, world, "private", useful="yes")
+        assert sent.status_code == 303, sent.text
+        shown, reads = session_reads(sent.headers["location"])
+        assert "Thank you for your feedback." in shown and reads == 2
+        again, reads = session_reads(sent.headers["location"])
+        assert "Thank you for your feedback." not in again and reads == 1
 
     def test_signed_in_without_the_csrf_token_is_refused(self, anonymous_client, world, db):
         browser = signed_in(anonymous_client, world)
