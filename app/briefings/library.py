@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.access.policy import SYSTEM, Actor, Permission
 from app.agencies.models import Agency
@@ -97,6 +98,10 @@ def library_entry(session: Session, *, briefing_id: int, signed_in: bool) -> Bri
         or briefing.kind == BriefingKind.INSPECTION_PACK
     ):
         raise NotFound(f"There is no published briefing with id {briefing_id}.")
+    for version in briefing.versions:
+        # Each version's briefing is this one (what the web version's context reads from
+        # the version, service.document_context), known without asking the database.
+        set_committed_value(version, "briefing", briefing)
     return briefing
 
 

@@ -202,11 +202,11 @@ def _web_version(
     drawn."""
     if current is None or briefing.kind != BriefingKind.BRIEFING:
         return None
-    version = service.get_version(session, version_id=current.id)
     try:
+        # The entry read the briefing with its versions and audit: nothing to read again.
         return service.document_context(
             session,
-            version=version,
+            version=current,
             settings=request.app.state.settings,
             dated=current.published_on,
         )
