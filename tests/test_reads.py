@@ -164,3 +164,37 @@ def test_nothing_is_chained_by_a_read_itself(served):
     with engine.connect() as other:
         assert other.scalar(select(func.count(AuditEvent.id))) == chained_before
         assert other.scalar(select(func.count(PendingEvent.id))) == 1
+
+
+def test_the_rows_a_read_records_are_written_in_one_statement_in_order(db):
+    """The meeting view reads a return for each agency: their log rows go in one INSERT
+    (one commit on PostgreSQL), in the order they were recorded, each with its MAC; the
+    next read starts its own."""
+    from app.auditlog import service as auditlog
+    from tests.helpers.statements import statements
+
+    def reads_three() -> None:
+        for object_id in (11, 12, 13):
+            auditlog.record(db, action="return.read", object_type="return", object_id=object_id)
+
+    def waiting() -> list[tuple]:
+        return [
+            tuple(row)
+            for row in db.execute(
+                select(PendingEvent.object_id, PendingEvent.mac).order_by(PendingEvent.id)
+            )
+        ]
+
+    before = waiting()
+    with statements(db) as seen:
+        one_read(db, reads_three)
+    inserts = [s for s in seen if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1 and "audit_event_pending" in inserts[0]
+    rows = waiting()[len(before) :]
+    assert [object_id for object_id, _mac in rows] == [11, 12, 13]
+    assert all(mac for _object_id, mac in rows)
+    # A second read writes its own row, not into the first read's (long written) batch.
+    one_read(
+        db, lambda: auditlog.record(db, action="return.read", object_type="return", object_id=14)
+    )
+    assert [object_id for object_id, _mac in waiting()[len(before) :]] == [11, 12, 13, 14]

@@ -32,7 +32,7 @@ from app.auditlog.chain import verify as verify
 from app.auditlog.models import AuditEvent, PendingEvent
 from app.clock import utcnow
 from app.context import current
-from app.db import after_read, reading
+from app.db import AFTER_READ, after_read, reading
 from app.errors import FieldError, InvalidInput
 from app.pagination import PageParams
 
@@ -85,7 +85,13 @@ def record(
     }
     if reading(session):
         row = {**values, "mac": pending_mac(SimpleNamespace(**values), key=chain_key())}
-        after_read(session, lambda s: s.connection().execute(_WAIT, row))
+        writes, rows = session.info.get(_WAITING_ROWS, (None, []))
+        if writes is not None and writes is session.info.get(AFTER_READ):
+            rows.append(row)  # this read's one write of its rows (below) writes it too
+            return None
+        rows = [row]
+        session.info[_WAITING_ROWS] = (session.info.get(AFTER_READ), rows)
+        after_read(session, lambda s: _write_waiting(s, rows))
         return None
     lock_chain(session)
     event = AuditEvent(**linked(values, last=last_link(session), key=chain_key()))
@@ -95,7 +101,16 @@ def record(
     return event
 
 
-_WAIT = insert(PendingEvent)
+# The rows a read request records (one for each return the meeting view reads, say) go
+# in one INSERT of them all: one statement and, on PostgreSQL, one commit, not one each.
+# Kept beside the read's list of writes (app.db.after_read) that will write them, so a
+# row is only ever added to rows a write of this read is waiting to write.
+_WAITING_ROWS = "auditlog.waiting_rows"
+
+
+def _write_waiting(session: Session, rows: list[dict]) -> None:
+    session.info.pop(_WAITING_ROWS, None)
+    session.connection().execute(insert(PendingEvent).values(rows))
 
 
 def lock_chain(session: Session) -> None:
