@@ -110,7 +110,13 @@ _WAITING_ROWS = "auditlog.waiting_rows"
 
 def _write_waiting(session: Session, rows: list[dict]) -> None:
     session.info.pop(_WAITING_ROWS, None)
-    session.connection().execute(insert(PendingEvent).values(rows))
+    if len(rows) == 1:  # most reads: the statement built once
+        session.connection().execute(_WAIT, rows[0])
+    else:
+        session.connection().execute(insert(PendingEvent).values(rows))
+
+
+_WAIT = insert(PendingEvent)
 
 
 def lock_chain(session: Session) -> None:
