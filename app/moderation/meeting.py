@@ -167,21 +167,24 @@ def meeting(
         if child is not None
         else {c.id: c.pseudonym for c in found.children}
     )
-    columns = []
+    shown = []
     for heading_id, heading in names.items():
         return_ = (
             found.return_for(child.id, heading_id)
             if child is not None
             else found.return_for(heading_id, agency.id if agency else 0)
         )
-        if return_ is None:
-            continue
-        submitted = return_.status in service.MODERATABLE
-        column = Column(
-            return_,
-            heading,
-            reading.read(session, return_id=return_.id, actor=actor) if submitted else None,
-        )
+        if return_ is not None:
+            shown.append((heading, return_))
+    # The submitted ones are read, all at once (each read logged).
+    read = reading.read_many(
+        session,
+        return_ids=[r.id for _heading, r in shown if r.status in service.MODERATABLE],
+        actor=actor,
+    )
+    columns = []
+    for heading, return_ in shown:
+        column = Column(return_, heading, read.get(return_.id))
         for area in areas:
             cell = found.cell(return_.child_id, return_.agency_id, area.cell)
             if cell is not None:

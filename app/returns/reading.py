@@ -5,6 +5,9 @@ rows costs a tenth or more of a read (bench/api.py) and gives plain columns noth
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
@@ -125,7 +128,17 @@ def read(session: Session, *, return_id: int, actor: Actor) -> dict:
     return found
 
 
-_DETAIL = (
+def read_many(session: Session, *, return_ids: list[int], actor: Actor) -> dict[int, dict]:
+    """A person reads several returns at once (the meeting view's, one for each agency):
+    each as ``read`` gives it, by id, in two queries for them all; each read logged.
+    404 if the actor may not see one of them."""
+    found = details(session, return_ids=return_ids, actor=actor)
+    for return_id in return_ids:
+        auditlog.record(session, action="return.read", object_type="return", object_id=return_id)
+    return found
+
+
+_WITH_DETAILS = (
     _SUMMARY.add_columns(
         Return.amendment_note,
         Return.created_at,
@@ -140,35 +153,56 @@ _DETAIL = (
     )
     .join(Audit, Audit.id == Return.audit_id)
     .outerjoin(GradeLevel, GradeLevel.id == Return.overall_grade_id)
-    .where(Return.id == bindparam("return_id"))
 )
+_DETAIL = _WITH_DETAILS.where(Return.id == bindparam("return_id"))
+_DETAILS = _WITH_DETAILS.where(Return.id.in_(bindparam("return_ids", expanding=True)))
 # What a return holds (its answers, grades and evidence), in one query built once and
-# run with the return's id: each part's rows, told apart by ``part``, in the columns
-# they share (NULL where a part has nothing to put).
+# run with the return's id (or, ``_HELD_BY_MANY``, several returns' ids): each part's
+# rows, told apart by ``part``, in the columns they share (NULL where a part has nothing
+# to put).
 _ANSWER, _GRADE, _EVIDENCE = 1, 2, 3
-_HELD: CompoundSelect = union_all(
-    select(
-        literal(_ANSWER).label("part"),
-        Answer.question_id.label("key"),
-        Answer.value,
-        null().label("code"),
-        null().label("went_well"),
-        null().label("could_be_better"),
-        null().label("impact_on_child"),
-    ).where(Answer.return_id == bindparam("return_id")),
-    select(literal(_GRADE), Grade.key_area_id, null(), GradeLevel.code, null(), null(), null())
-    .join(GradeLevel, GradeLevel.id == Grade.level_id)
-    .where(Grade.return_id == bindparam("return_id")),
-    select(
-        literal(_EVIDENCE),
-        KeyAreaEvidence.key_area_id,
-        null(),
-        null(),
-        KeyAreaEvidence.went_well,
-        KeyAreaEvidence.could_be_better,
-        KeyAreaEvidence.impact_on_child,
-    ).where(KeyAreaEvidence.return_id == bindparam("return_id")),
-).order_by("part", "key")
+
+
+def _held(of: Callable[[Any], ColumnElement[bool]]) -> CompoundSelect:
+    """The parts of the returns whose ``return_id`` column ``of`` matches."""
+    return union_all(
+        select(
+            Answer.return_id.label("return_id"),
+            literal(_ANSWER).label("part"),
+            Answer.question_id.label("key"),
+            Answer.value,
+            null().label("code"),
+            null().label("went_well"),
+            null().label("could_be_better"),
+            null().label("impact_on_child"),
+        ).where(of(Answer.return_id)),
+        select(
+            Grade.return_id,
+            literal(_GRADE),
+            Grade.key_area_id,
+            null(),
+            GradeLevel.code,
+            null(),
+            null(),
+            null(),
+        )
+        .join(GradeLevel, GradeLevel.id == Grade.level_id)
+        .where(of(Grade.return_id)),
+        select(
+            KeyAreaEvidence.return_id,
+            literal(_EVIDENCE),
+            KeyAreaEvidence.key_area_id,
+            null(),
+            null(),
+            KeyAreaEvidence.went_well,
+            KeyAreaEvidence.could_be_better,
+            KeyAreaEvidence.impact_on_child,
+        ).where(of(KeyAreaEvidence.return_id)),
+    ).order_by("return_id", "part", "key")
+
+
+_HELD = _held(lambda column: column == bindparam("return_id"))
+_HELD_BY_MANY = _held(lambda column: column.in_(bindparam("return_ids", expanding=True)))
 
 
 def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
@@ -179,8 +213,30 @@ def detail(session: Session, *, return_id: int, actor: Actor) -> dict:
     row = session.connection().execute(seen, given).one_or_none()
     if row is None:
         raise NotFound(f"There is no return with id {return_id}.")
+    return _detail_of(row, session.connection().execute(_HELD, given).all())
+
+
+def details(session: Session, *, return_ids: list[int], actor: Actor) -> dict[int, dict]:
+    """Several returns, each as ``detail`` gives it, by id, in two plain queries for
+    them all; 404 if the actor may not see one of them."""
+    if not return_ids:
+        return {}
+    given = {"return_ids": list(return_ids)}
+    seen = per_scope("returns.details", actor, lambda a: _DETAILS.where(return_scope(a)))
+    rows = {row.id: row for row in session.connection().execute(seen, given)}
+    missing = [i for i in return_ids if i not in rows]
+    if missing:
+        raise NotFound(f"There is no return with id {missing[0]}.")
+    parts: dict[int, list] = {i: [] for i in rows}
+    for part in session.connection().execute(_HELD_BY_MANY, given):
+        parts[part.return_id].append(part)
+    return {i: _detail_of(rows[i], parts[i]) for i in return_ids}
+
+
+def _detail_of(row, parts) -> dict:
+    """A return as ``detail`` gives it: its row of ``_DETAIL`` and its ``_HELD`` parts."""
     held: dict[int, list] = {_ANSWER: [], _GRADE: [], _EVIDENCE: []}
-    for part in session.connection().execute(_HELD, given).all():
+    for part in parts:
         held[part.part].append(part)
     return {
         **_summary(row),

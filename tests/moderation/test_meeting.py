@@ -266,3 +266,41 @@ def test_agreeing_the_rest_agrees_only_what_was_listed(moderator, db, opened):
     assert "have changed since this list was shown" in refused.text
     db.expire_all()
     assert len(db.scalars(select(ModeratedGrade)).all()) == 1  # only the one decided meanwhile
+
+
+def test_the_page_reads_each_agencys_return_as_one_read_does_and_logs_each(moderator, db, opened):
+    """The meeting view reads the child's returns together (returns.reading.read_many):
+    each as a read of it alone gives it, each read logged, in two queries for them all;
+    and refused whole if one of them may not be seen."""
+    from app.access.models import Role
+    from app.access.policy import Actor, Via
+    from app.auditlog.models import PendingEvent
+    from app.errors import NotFound
+    from app.returns import reading
+    from app.returns.models import Return
+
+    child = db.scalars(select(Child).where(Child.audit_id == opened.id)).first()
+    ids = db.scalars(select(Return.id).where(Return.child_id == child.id).order_by(Return.id)).all()
+    assert len(ids) == 2
+    together = reading.details(db, return_ids=list(ids), actor=SYSTEM)
+    assert together == {i: reading.detail(db, return_id=i, actor=SYSTEM) for i in ids}
+    assert all(r["answers"] and r["grades"] for r in together.values())
+
+    logged_before = db.scalars(
+        select(PendingEvent.object_id).where(PendingEvent.action == "return.read")
+    ).all()
+    page_of(moderator, f"/audits/{opened.id}/moderation/meeting?child={child.id}")
+    logged = db.scalars(
+        select(PendingEvent.object_id)
+        .where(PendingEvent.action == "return.read")
+        .order_by(PendingEvent.id)
+    ).all()
+    assert logged[len(logged_before) :] == list(ids)
+
+    # Someone who may not see a return is refused them all, not shown some.
+    reader = Actor(None, "practitioner", frozenset({Role.PRACTITIONER}), None, Via.TOKEN)
+    with pytest.raises(NotFound):
+        reading.detail(db, return_id=ids[0], actor=reader)
+    with pytest.raises(NotFound, match=f"id {ids[0]}"):
+        reading.details(db, return_ids=list(ids), actor=reader)
+    assert reading.details(db, return_ids=[], actor=reader) == {}
