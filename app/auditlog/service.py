@@ -85,13 +85,12 @@ def record(
     }
     if reading(session):
         row = {**values, "mac": pending_mac(SimpleNamespace(**values), key=chain_key())}
-        writes, rows = session.info.get(_WAITING_ROWS, (None, []))
-        if writes is not None and writes is session.info.get(AFTER_READ):
-            rows.append(row)  # this read's one write of its rows (below) writes it too
-            return None
-        rows = [row]
-        session.info[_WAITING_ROWS] = (session.info.get(AFTER_READ), rows)
-        after_read(session, lambda s: _write_waiting(s, rows))
+        waiting = session.info.get(AFTER_READ, ())
+        batch = next((w for w in waiting if isinstance(w, _WaitingRows)), None)
+        if batch is None:
+            batch = _WaitingRows()
+            after_read(session, batch)
+        batch.rows.append(row)
         return None
     lock_chain(session)
     event = AuditEvent(**linked(values, last=last_link(session), key=chain_key()))
@@ -101,19 +100,19 @@ def record(
     return event
 
 
-# The rows a read request records (one for each return the meeting view reads, say) go
-# in one INSERT of them all: one statement and, on PostgreSQL, one commit, not one each.
-# Kept beside the read's list of writes (app.db.after_read) that will write them, so a
-# row is only ever added to rows a write of this read is waiting to write.
-_WAITING_ROWS = "auditlog.waiting_rows"
+class _WaitingRows:
+    """The one write of a read request's log rows (app.db.after_read): the rows it
+    records (one for each return the meeting view reads, say) go in one INSERT of them
+    all, one statement and, on PostgreSQL, one commit, not one each."""
 
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
 
-def _write_waiting(session: Session, rows: list[dict]) -> None:
-    session.info.pop(_WAITING_ROWS, None)
-    if len(rows) == 1:  # most reads: the statement built once
-        session.connection().execute(_WAIT, rows[0])
-    else:
-        session.connection().execute(insert(PendingEvent).values(rows))
+    def __call__(self, session: Session) -> None:
+        if len(self.rows) == 1:  # most reads: the statement built once
+            session.connection().execute(_WAIT, self.rows[0])
+        else:
+            session.connection().execute(insert(PendingEvent).values(self.rows))
 
 
 _WAIT = insert(PendingEvent)
