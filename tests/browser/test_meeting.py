@@ -34,8 +34,9 @@ def check(page, what: str) -> None:
 
 
 def saved_banner_has_focus(page) -> None:
+    # While the next page loads there is no active element yet: wait, do not fail.
     page.wait_for_function(
-        "() => document.activeElement.classList.contains('govuk-notification-banner')"
+        "() => document.activeElement?.classList.contains('govuk-notification-banner')"
     )
     expect(page.locator(".govuk-notification-banner--success")).to_contain_text("saved for")
 
