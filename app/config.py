@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     # database transaction, which the renderer's own sessions would wait on.
     render_in_background: bool = True
     renders_per_worker: int = Field(default=50, ge=1, le=10_000)
+    # Render workers pause while any web process on this machine is answering a
+    # request (app/serving.py): the shared-memory file they share, "" for the machine's
+    # default (/dev/shm/case-audit-serving-<uid>), "off" to render without pausing.
+    render_pause_board: str = ""
 
     # --- Keeping the data safe (docs/data-protection.md) ---
     # The audit log's chain is an HMAC keyed with this, which is never in the database.

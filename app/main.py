@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from app import api_docs, templating
+from app import api_docs, serving, templating
 from app.about import pages as about_pages
 from app.access import api as access_api
 from app.access import pages as access_pages
@@ -141,6 +141,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (app.caller_first); anyone else gets the 401 or 403 its endpoint would give.
     install_error_handlers(app, page=error_page, check_caller=check_caller)
     app.add_middleware(ProtectionMiddleware, max_body_bytes=settings.max_request_bytes)
+    # Outermost: a request counts as served from its first byte to its last.
+    app.add_middleware(
+        serving.ServingMiddleware, board_path=serving.path_for(settings.render_pause_board)
+    )
     # Routes are matched in order, one by one: the busiest routers first.
     for module in (
         returns_api,

@@ -178,6 +178,9 @@ def audit_checkpoints(tmp_path_factory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("audit-checkpoints") / "audit-checkpoints.log"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIT_AUDIT_CHECKPOINT_PATH", str(path))
+        # Render workers pause while this worker's own servers answer, not while
+        # another worker's do (app/serving.py).
+        patch.setenv("AUDIT_RENDER_PAUSE_BOARD", str(path.parent / "serving-board"))
         get_settings.cache_clear()
         yield path
     get_settings.cache_clear()

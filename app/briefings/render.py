@@ -40,6 +40,7 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
+from app import serving
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.formatting import format_date
 
@@ -245,9 +246,11 @@ def _warm_up() -> None:
     gc.freeze()
 
 
-def _start_worker() -> None:
-    """A pool worker's start: below the web process's priority, then warmed up."""
+def _start_worker(board_path: Path | None) -> None:
+    """A pool worker's start: below the web process's priority, pausing while pages are
+    served (app.serving), then warmed up."""
     give_way()
+    serving.start_worker(board_path)
     _warm_up()
 
 
@@ -260,14 +263,16 @@ def give_way() -> None:
 
 
 def _render_task(html: str, title: str, logo_path: Path | None) -> bytes:
-    return render_pdf(html, title=title, logo_path=logo_path)
+    with serving.pausing():
+        return render_pdf(html, title=title, logo_path=logo_path)
 
 
 def _render_checked_task(
     html: str, title: str, logo_path: Path | None, check: Callable[..., R], against: dict
 ) -> tuple[bytes, R]:
-    pdf = render_pdf(html, title=title, logo_path=logo_path)
-    return pdf, check(pdf, against=against, html=html)
+    with serving.pausing():
+        pdf = render_pdf(html, title=title, logo_path=logo_path)
+        return pdf, check(pdf, against=against, html=html)
 
 
 def _context():
@@ -292,6 +297,7 @@ class RenderPool:
             max_workers=self.workers,
             mp_context=_context(),
             initializer=_start_worker,
+            initargs=(serving.path_for(settings.render_pause_board),),
             max_tasks_per_child=self.renders_per_worker,
         )
 

@@ -1,0 +1,215 @@
+"""While a web process on this machine is answering someone, render workers pause.
+
+Why: a render runs at Linux's idle priority (``render.give_way``), so it only has CPU
+time no web process wants; yet on the 2-vCPU machine pages still came back 20-50%
+slower while two briefings rendered (bench/load.py), though the web processes used no
+more CPU. A page is a chain of short steps handed between the web process and the
+database (20 statements: 40 wake-ups), and each wake-up that finds a CPU busy with a
+render, however low its priority, costs more than one that finds it idle (a probe of
+that chain: 17-25% slower beside two idle-priority renders, 4% with them stopped). So
+a render steps aside for as long as any page is being answered, and renders in the
+gaps between them: a briefing takes longer to publish under load, a page does not.
+
+How: a small file in shared memory (``board_path``), one slot per web process, each
+slot its number of requests in flight and when that last changed. A web process
+claims a free slot by locking its bytes (``fcntl.lockf``: the lock goes with the
+process, so a slot of a process that died is free again) and counts each request in
+and out (``ServingMiddleware``; no lock, no system call: one process writes a slot).
+A render worker (``pausing``) looks at the board after every millisecond of its own
+CPU time and, while any slot counts a request, sleeps a millisecond at a time.
+
+What it guarantees: nothing that could stop a render for good. A slot unchanged for
+``STALE_SECONDS`` is ignored (a process killed mid-request, a download that streams
+for long), and a render never waits more than ``MAX_PAUSE`` at a time before it runs
+for ``GRACE`` again, so under unbroken load it still gets about a tenth of a CPU. Only
+processes on one machine share a board: a renderer in a container of its own, with
+CPUs of its own, has nothing to give way to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import signal
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+try:
+    import fcntl
+except ImportError:  # Windows: no board, renders never pause
+    fcntl = None  # type: ignore[assignment]
+
+SLOTS = 64
+_SLOT = struct.Struct("<qq")  # requests in flight, monotonic ns of the last change
+_BOARD = struct.Struct(f"<{2 * SLOTS}q")
+SIZE = _BOARD.size
+STALE_SECONDS = 5.0
+TICK = 0.00025  # seconds of a render worker's own CPU between looks at the board
+NAP = 0.002  # while pages are served, it looks again after this long
+MAX_PAUSE = 0.1  # the longest a render waits at a time...
+GRACE = 0.01  # ...before it runs this long without looking
+
+
+def default_path() -> Path:
+    """One board per machine and user: every deployment's pages on this machine
+    (a hosting provider's many partnerships) hold back every deployment's renders."""
+    shm = Path("/dev/shm")
+    folder = shm if shm.is_dir() else Path(tempfile.gettempdir())
+    return folder / f"case-audit-serving-{os.getuid()}"
+
+
+def path_for(setting: str) -> Path | None:
+    """The board ``settings.render_pause_board`` names: "" the machine's default, "off"
+    none (renders never pause)."""
+    if setting == "off" or fcntl is None:
+        return None
+    return Path(setting) if setting else default_path()
+
+
+class Board:
+    """The shared file, mapped into this process."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self.fd).st_size < SIZE:
+            os.ftruncate(self.fd, SIZE)
+        self.map = mmap.mmap(self.fd, SIZE)
+
+    def claim(self) -> Slot | None:
+        """A free slot, locked for as long as this process lives; None if all 64 are
+        taken (this process then holds no render back)."""
+        for index in range(SLOTS):
+            try:
+                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, _SLOT.size, index * _SLOT.size)
+            except OSError:
+                continue
+            slot = Slot(self, index)
+            slot.write(0)
+            return slot
+        return None
+
+    def serving(self, now_ns: int | None = None) -> bool:
+        """Is any web process answering a request (a slot changed in the last
+        STALE_SECONDS counts one or more)?"""
+        now_ns = time.monotonic_ns() if now_ns is None else now_ns
+        values = _BOARD.unpack_from(self.map)
+        oldest = now_ns - int(STALE_SECONDS * 1e9)
+        return any(
+            count > 0 and since > oldest
+            for count, since in zip(values[0::2], values[1::2], strict=True)
+        )
+
+    def close(self) -> None:
+        self.map.close()
+        os.close(self.fd)  # and with it this process's locks on the file
+
+
+class Slot:
+    """One web process's slot: its requests in flight."""
+
+    def __init__(self, board: Board, index: int):
+        self.board = board
+        self.offset = index * _SLOT.size
+        self.in_flight = 0
+
+    def write(self, in_flight: int) -> None:
+        self.in_flight = in_flight
+        _SLOT.pack_into(self.board.map, self.offset, in_flight, time.monotonic_ns())
+
+    def enter(self) -> None:
+        self.write(self.in_flight + 1)
+
+    def leave(self) -> None:
+        self.write(max(self.in_flight - 1, 0))
+
+
+class ServingMiddleware:
+    """Counts this process's requests in flight on the board (claimed at the first
+    request, in the process that serves it: ``serve --workers N`` starts N)."""
+
+    def __init__(self, app: ASGIApp, *, board_path: Path | None) -> None:
+        self.app = app
+        self.board_path = board_path
+        self.slot: Slot | None = None
+        self.pid = 0
+
+    def _slot(self) -> Slot | None:
+        if self.pid != os.getpid():  # first request, or a process forked after it
+            self.pid = os.getpid()
+            self.slot = None
+            with contextlib.suppress(OSError):  # no shared memory: renders do not pause
+                self.slot = Board(self.board_path).claim() if self.board_path else None
+        return self.slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        slot = self._slot() if scope["type"] == "http" else None
+        if slot is None:
+            await self.app(scope, receive, send)
+            return
+        slot.enter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slot.leave()
+
+
+class _Pauser:
+    """In a render worker: the CPU-time timer's handler that waits while pages are
+    being served."""
+
+    def __init__(self, board: Board):
+        self.board = board
+        self.grace_until = 0.0
+        self.paused = 0.0  # seconds paused, for the benchmarks
+
+    def __call__(self, signum, frame) -> None:
+        now = time.monotonic()
+        if now < self.grace_until or not self.board.serving():
+            return
+        deadline = now + MAX_PAUSE
+        while self.board.serving():
+            if time.monotonic() >= deadline:
+                self.grace_until = time.monotonic() + GRACE
+                break
+            time.sleep(NAP)
+        self.paused += time.monotonic() - now
+
+
+_pauser: _Pauser | None = None
+
+
+def start_worker(board_path: Path | None) -> None:
+    """In a render worker at its start: open the board the web processes write."""
+    global _pauser
+    if board_path is None or not hasattr(signal, "setitimer"):
+        return
+    try:
+        _pauser = _Pauser(Board(board_path))
+    except OSError:
+        return
+    signal.signal(signal.SIGVTALRM, _pauser)
+
+
+def paused_seconds() -> float:
+    """How long this render worker has waited for pages, in all (tests, benchmarks)."""
+    return _pauser.paused if _pauser else 0.0
+
+
+@contextlib.contextmanager
+def pausing() -> Iterator[None]:
+    """Around a render in a worker: pause whenever a page is being served."""
+    if _pauser is None:
+        yield
+        return
+    signal.setitimer(signal.ITIMER_VIRTUAL, TICK, TICK)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
