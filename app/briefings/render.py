@@ -4,7 +4,8 @@ processes.
 Why workers: a render takes a few hundred milliseconds of CPU and WeasyPrint's memory
 grows with every render, so it never runs in the web process. ``RenderPool`` keeps
 ``render_workers`` spawned processes, each at a lower priority than the web process
-(``RENDER_NICENESS``), and replaces each after ``renders_per_worker`` renders.
+(``give_way``) and pausing while any web process on the machine answers a request
+(``app.serving``), and replaces each after ``renders_per_worker`` renders.
 Spawned, not forked: the web process has threads (the database pool), and forking a
 threaded process can copy a held lock into the child.
 
