@@ -15,8 +15,11 @@ slot its number of requests in flight and when that last changed. A web process
 claims a free slot by locking its bytes (``fcntl.lockf``: the lock goes with the
 process, so a slot of a process that died is free again) and counts each request in
 and out (``ServingMiddleware``; no lock, no system call: one process writes a slot).
-A render worker (``pausing``) looks at the board after every millisecond of its own
-CPU time and, while any slot counts a request, sleeps a millisecond at a time.
+A render worker (``pausing``) looks at the board every quarter of a millisecond while it
+renders (a real-time interval timer: a CPU-time one, ITIMER_VIRTUAL, fires only at the
+kernel's tick, every 4 ms at HZ=250) and, while any slot counts a request, naps 2 ms
+at a time. The timer's signal restarts the system calls it interrupts (SA_RESTART), so
+the libraries WeasyPrint calls never see EINTR.
 
 What it guarantees: nothing that could stop a render for good. A slot unchanged for
 ``STALE_SECONDS`` is ignored (a process killed mid-request, a download that streams
@@ -50,7 +53,7 @@ _SLOT = struct.Struct("<qq")  # requests in flight, monotonic ns of the last cha
 _BOARD = struct.Struct(f"<{2 * SLOTS}q")
 SIZE = _BOARD.size
 STALE_SECONDS = 5.0
-TICK = 0.00025  # seconds of a render worker's own CPU between looks at the board
+TICK = 0.00025  # seconds between a render worker's looks at the board
 NAP = 0.002  # while pages are served, it looks again after this long
 MAX_PAUSE = 0.1  # the longest a render waits at a time...
 GRACE = 0.01  # ...before it runs this long without looking
@@ -161,25 +164,35 @@ class ServingMiddleware:
 
 
 class _Pauser:
-    """In a render worker: the CPU-time timer's handler that waits while pages are
-    being served."""
+    """In a render worker: the timer's handler that waits while pages are being
+    served. The timer is stopped while it naps, so that nothing wakes the worker
+    before its nap is over."""
 
     def __init__(self, board: Board):
         self.board = board
         self.grace_until = 0.0
+        self.napping = False
+        self.rendering = False  # the timer runs only while this is true
         self.paused = 0.0  # seconds paused, for the benchmarks
 
     def __call__(self, signum, frame) -> None:
         now = time.monotonic()
-        if now < self.grace_until or not self.board.serving():
+        if self.napping or not self.rendering or now < self.grace_until or not self.board.serving():
             return
-        deadline = now + MAX_PAUSE
-        while self.board.serving():
-            if time.monotonic() >= deadline:
-                self.grace_until = time.monotonic() + GRACE
-                break
-            time.sleep(NAP)
-        self.paused += time.monotonic() - now
+        self.napping = True
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        try:
+            deadline = now + MAX_PAUSE
+            while self.board.serving():
+                if time.monotonic() >= deadline:
+                    self.grace_until = time.monotonic() + GRACE
+                    break
+                time.sleep(NAP)
+        finally:
+            self.napping = False
+            self.paused += time.monotonic() - now
+            if self.rendering:
+                signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
 
 
 _pauser: _Pauser | None = None
@@ -194,7 +207,8 @@ def start_worker(board_path: Path | None) -> None:
         _pauser = _Pauser(Board(board_path))
     except OSError:
         return
-    signal.signal(signal.SIGVTALRM, _pauser)
+    signal.signal(signal.SIGALRM, _pauser)
+    signal.siginterrupt(signal.SIGALRM, False)
 
 
 def paused_seconds() -> float:
@@ -208,8 +222,10 @@ def pausing() -> Iterator[None]:
     if _pauser is None:
         yield
         return
-    signal.setitimer(signal.ITIMER_VIRTUAL, TICK, TICK)
+    _pauser.rendering = True
+    signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        _pauser.rendering = False
+        signal.setitimer(signal.ITIMER_REAL, 0)

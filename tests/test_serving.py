@@ -4,6 +4,7 @@ request in and out, and a render worker that waits while one is counted."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -141,6 +142,9 @@ class TestRenderWorker:
             slot.leave()
             assert pool.submit(self.HTML, "t").result(timeout=120).startswith(b"%PDF")
             assert self.paused(pool) == waited
+            # Between renders the worker's timer is off: nothing wakes it.
+            timer = pool._executor.submit(signal.getitimer, signal.ITIMER_REAL)
+            assert timer.result(timeout=60) == (0.0, 0.0)
         finally:
             pool.shutdown()
 
