@@ -141,12 +141,13 @@ class ServingMiddleware:
         self.app = app
         self.board_path = board_path
         self.slot: Slot | None = None
-        self.pid = 0
+        self.claimed = False
 
     def _slot(self) -> Slot | None:
-        if self.pid != os.getpid():  # first request, or a process forked after it
-            self.pid = os.getpid()
-            self.slot = None
+        # Once, at the first request: worker processes are started before they serve,
+        # never forked from one that has served.
+        if not self.claimed:
+            self.claimed = True
             with contextlib.suppress(OSError):  # no shared memory: renders do not pause
                 self.slot = Board(self.board_path).claim() if self.board_path else None
         return self.slot
