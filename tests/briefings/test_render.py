@@ -10,6 +10,7 @@ import io
 import os
 import re
 import subprocess
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -491,6 +492,22 @@ def where_checked(pdf: bytes, *, against: dict, html: str) -> dict:
     }
 
 
+def gave_way_unaided(answer) -> None:
+    """A process's target that runs no initializer: has it given way (within 5 s, the
+    time its parent has to lower it once started)?"""
+    for _ in range(500):
+        if hasattr(os, "sched_getscheduler") and hasattr(os, "SCHED_IDLE"):
+            given = os.sched_getscheduler(0) == os.SCHED_IDLE
+        else:
+            given = os.getpriority(os.PRIO_PROCESS, 0) > os.getpriority(
+                os.PRIO_PROCESS, os.getppid()
+            )
+        if given:
+            break
+        time.sleep(0.01)
+    answer.send(given)
+
+
 class TestWorkerPool:
     def test_renders_in_another_process_and_replaces_a_worker(self, briefing):
         pool = render.RenderPool(workers=1, renders_per_worker=2)
@@ -527,6 +544,22 @@ class TestWorkerPool:
                 assert checked["niceness"] == min(19, os.nice(0) + render.RENDER_NICENESS)
         finally:
             pool.shutdown()
+
+    def test_a_worker_gives_way_from_its_start_not_from_its_initializer(self):
+        # A spawned worker first imports its parent's main module (under audit-tools
+        # serve, the whole command line: seconds of CPU) and only then runs the pool's
+        # initializer; it must not take that CPU from the web process's pages.
+        context = render._context()
+        here, there = context.Pipe(duplex=False)
+        worker = context.Process(target=gave_way_unaided, args=(there,))
+        worker.start()
+        try:
+            assert here.poll(120) and here.recv() is True
+        finally:
+            worker.join(timeout=30)
+        # Its own process's priority is as it was.
+        if hasattr(os, "sched_getscheduler"):
+            assert os.sched_getscheduler(0) != getattr(os, "SCHED_IDLE", None)
 
     def test_one_pool_per_process_started_on_first_use(self):
         try:
