@@ -24,6 +24,9 @@ headless on loopback with ``bench/locustfile.py`` in two phases:
    processes do, and versions are queued in the database as the button does: the
    phase then adds the renders, and nothing else, to the web processes' load.
 
+With ``--control`` nothing renders in phase 2 either: each page's ratio then shows how
+far its p95 moves between two phases alike, the noise the aim is read against.
+
 Each phase measures ``--seconds`` from the moment every user has started (locust's
 ``--reset-stats``). With ``--rounds N`` the two phases alternate N times and each
 page's times are pooled per phase: noise from other work on a shared machine then
@@ -47,6 +50,7 @@ briefings. What each person does, and how often, is in ``bench/locustfile.py``.
     .venv/bin/python bench/load.py                   # PostgreSQL, 60 s per phase
     .venv/bin/python bench/load.py --renderers 2     # PDFs made beside the web processes
     .venv/bin/python bench/load.py --rounds 3 --seconds 30
+    .venv/bin/python bench/load.py --control --rounds 4   # both phases steady: the noise
     .venv/bin/python bench/load.py --sqlite --seconds 20 --users 20
     .venv/bin/python bench/load.py --database-url postgresql+psycopg://u:p@host/empty_db
 """
@@ -260,7 +264,8 @@ def share(seconds: float, phase: Phase, cores: int) -> str:
 
 
 def print_report(steady: Phase, renders: Phase, made: Renders, sign_in_s: float) -> None:
-    print(f"\n{'':<34}{'steady load':<30}| {'two briefings rendering':<30}|")
+    second = "two briefings rendering" if renders.name == "renders" else "the same (control)"
+    print(f"\n{'':<34}{'steady load':<30}| {second:<30}|")
     columns = f"{'requests':>9}{'fails':>6}{'median':>7}{'p95':>7} "
     print(f"{'page (times in ms)':<34}{columns}|{columns}|{'p95 x':>6}  aim")
     for name in [*sorted(steady.times), None]:
@@ -270,6 +275,8 @@ def print_report(steady: Phase, renders: Phase, made: Renders, sign_in_s: float)
             for p in (one, two)
         ]
         aim = "meets aim" if meets(one, two) else "below aim"
+        if renders.name == "control":  # no renders: how far a page moves by chance
+            aim = "within 20%" if meets(one, two) else "moved over 20%"
         label = name or "all requests"
         print(f"{label:<34}{cells[0]}|{cells[1]}|{ratio(one['p95'], two['p95']):>6.2f}  {aim}")
     print(
@@ -291,7 +298,9 @@ def print_report(steady: Phase, renders: Phase, made: Renders, sign_in_s: float)
     if made.ran_out:
         print("note: phase 2 ran out of approved versions to publish: lower FASTEST_RENDER_S")
     cores = psutil.cpu_count() or 1
-    print(f"\n{'CPU seconds (share of ' + str(cores) + ' cores)':<40}{'steady':>16}{'renders':>16}")
+    print(
+        f"\n{'CPU seconds (share of ' + str(cores) + ' cores)':<40}{'steady':>16}{renders.name:>16}"
+    )
     for group in steady.cpu:
         if group != "machine":
             print(
@@ -339,6 +348,12 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda text: {int(cpu) for cpu in text.split(",")},
         help="CPUs the renderer processes may use, e.g. 1 (as docker-compose's cpuset)",
     )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="nothing renders in the second phase either: how much each page's p95 moves "
+        "between two phases alike (the noise the aim is read against)",
+    )
     parser.add_argument("--out", type=Path, help="keep locust's files and the logs here")
     args = parser.parse_args(argv)
     counts = role_counts(args.users)
@@ -353,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         AUDIT_AUDIT_CHECKPOINT_PATH=str(tmp / "audit-checkpoints.log"),
     )
     cluster = None
-    steady, renders, made = Phase("steady"), Phase("renders"), Renders()
+    steady, made = Phase("steady"), Renders()
+    renders = Phase("control" if args.control else "renders")
     try:
         if args.database_url:
             url = args.database_url
@@ -400,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"round {round_}: {args.users} users, steady, {args.seconds} s ...", flush=True
                 )
                 run_locust(steady, round_, args, base, plan_path, out, procs)
+                if args.control:
+                    print(f"round {round_}: the same again, nothing rendering ...", flush=True)
+                    run_locust(renders, round_, args, base, plan_path, out, procs)
+                    continue
                 print(f"round {round_}: the same, two briefings rendering ...", flush=True)
                 with two_renders(
                     base, plan, make_sessionmaker(engine), made, press=not args.renderers
