@@ -249,10 +249,10 @@ def _warm_up() -> None:
 
 
 def _start_worker(board_path: Path | None) -> None:
-    """A pool worker's start: below the web process's priority (if its start did not
-    manage it already), pausing while pages are served (app.serving), then warmed up."""
-    if not _given_way():
-        give_way()
+    """A pool worker's start: below the web process's priority (again, in case its start
+    could not manage it: ``give_way`` sets, never adds), pausing while pages are served
+    (app.serving), then warmed up."""
+    give_way()
     serving.start_worker(board_path)
     _warm_up()
 
@@ -265,13 +265,6 @@ def give_way(pid: int = 0) -> None:
     else:
         below = os.getpriority(os.PRIO_PROCESS, os.getpid() if pid else os.getppid())
         os.setpriority(os.PRIO_PROCESS, pid, min(19, below + RENDER_NICENESS))
-
-
-def _given_way() -> bool:
-    if hasattr(os, "sched_getscheduler") and hasattr(os, "SCHED_IDLE"):
-        return os.sched_getscheduler(0) == os.SCHED_IDLE
-    below = os.getpriority(os.PRIO_PROCESS, os.getppid())
-    return os.getpriority(os.PRIO_PROCESS, 0) >= min(19, below + RENDER_NICENESS)
 
 
 class _WorkerProcess(SpawnProcess):
