@@ -148,7 +148,9 @@ def cpu_reading(
     mine = resource.getrusage(resource.RUSAGE_SELF)
     used["this driver (publishing)"] = mine.ru_utime + mine.ru_stime
     machine = psutil.cpu_times()
-    used["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+    stolen = getattr(machine, "steal", 0.0)
+    used["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0) - stolen
+    used["steal"] = stolen
     return used
 
 
@@ -302,18 +304,23 @@ def print_report(steady: Phase, renders: Phase, made: Renders, sign_in_s: float)
         f"\n{'CPU seconds (share of ' + str(cores) + ' cores)':<40}{'steady':>16}{renders.name:>16}"
     )
     for group in steady.cpu:
-        if group != "machine":
+        if group not in ("machine", "steal"):
             print(
                 f"{group:<40}{share(steady.cpu[group], steady, cores):>16}"
                 f"{share(renders.cpu[group], renders, cores):>16}"
             )
     rest = [
-        p.cpu["machine"] - sum(v for k, v in p.cpu.items() if k != "machine")
+        p.cpu["machine"] - sum(v for k, v in p.cpu.items() if k not in ("machine", "steal"))
         for p in (steady, renders)
     ]
     print(
         f"{'everything else on the machine':<40}{share(rest[0], steady, cores):>16}"
         f"{share(rest[1], renders, cores):>16}"
+    )
+    print(
+        f"{'stolen: the host ran something else':<40}"
+        f"{share(steady.cpu['steal'], steady, cores):>16}"
+        f"{share(renders.cpu['steal'], renders, cores):>16}"
     )
     print(f"signing in through the pages, before the phases: median {sign_in_s:.2f} s each")
     for phase in (steady, renders):
