@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     # request (app/serving.py): the shared-memory file they share, "" for the machine's
     # default (/dev/shm/case-audit-serving-<uid>), "off" to render without pausing.
     render_pause_board: str = ""
+    # How many renders run at once on the machine, all its web processes' and
+    # renderers' workers together (through that board): 0 for one fewer than its CPUs,
+    # at least one, so that pages always have a CPU no render is on.
+    renders_at_once: int = Field(default=0, ge=0, le=64)
 
     # --- Keeping the data safe (docs/data-protection.md) ---
     # The audit log's chain is an HMAC keyed with this, which is never in the database.

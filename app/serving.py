@@ -21,10 +21,19 @@ kernel's tick, every 4 ms at HZ=250) and, while any slot counts a request, naps 
 at a time. The timer's signal restarts the system calls it interrupts (SA_RESTART), so
 the libraries WeasyPrint calls never see EINTR.
 
+Renders also take turns (``take_seat``): at most ``seats`` of them run at once on the
+machine, by default one fewer than its CPUs, so one CPU is always free of renders.
+Why: on the two-core machine, a page's wake-ups were as quick beside one busy
+idle-priority process as beside none, and 40% slower (p95 70%) beside two, which is what
+two renders at once are. A seat is a byte of the board's file beyond the slots, locked
+(``fcntl.lockf``) while a worker renders: a worker that dies frees its seat.
+
 What it guarantees: nothing that could stop a render for good. A slot unchanged for
 ``STALE_SECONDS`` is ignored (a process killed mid-request, a download that streams
 for long), and a render never waits more than ``MAX_PAUSE`` at a time before it runs
-for ``GRACE`` again, so under unbroken load it still gets about a tenth of a CPU. Only
+for ``GRACE`` again, so under unbroken load it still gets about a tenth of a CPU; and
+a render waits at most ``SEAT_WAIT`` for a seat (one held by a worker that hangs) before
+it renders without one. Only
 processes on one machine share a board: a renderer in a container of its own, with
 CPUs of its own, has nothing to give way to.
 """
@@ -57,6 +66,9 @@ TICK = 0.00025  # seconds between a render worker's looks at the board
 NAP = 0.002  # while pages are served, it looks again after this long
 MAX_PAUSE = 0.1  # the longest a render waits at a time...
 GRACE = 0.01  # ...before it runs this long without looking
+SEATS_AT = SIZE  # the first seat's byte in the board's file (past its end: locks only)
+SEAT_NAP = 0.005  # a render waiting for a seat tries again after this long
+SEAT_WAIT = 60.0  # ...and after this long renders without one
 
 
 def default_path() -> Path:
@@ -65,6 +77,18 @@ def default_path() -> Path:
     shm = Path("/dev/shm")
     folder = shm if shm.is_dir() else Path(tempfile.gettempdir())
     return folder / f"case-audit-serving-{os.getuid()}"
+
+
+def seats_for(setting: int) -> int:
+    """How many renders may run at once, ``settings.renders_at_once``: 0 one fewer than
+    the CPUs this process may use, and at least one."""
+    if setting:
+        return setting
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
 
 
 def path_for(setting: str) -> Path | None:
@@ -169,12 +193,38 @@ class _Pauser:
     served. The timer is stopped while it naps, so that nothing wakes the worker
     before its nap is over."""
 
-    def __init__(self, board: Board):
+    def __init__(self, board: Board, seats: int = 1):
         self.board = board
+        self.seats = seats
         self.grace_until = 0.0
         self.napping = False
         self.rendering = False  # the timer runs only while this is true
         self.paused = 0.0  # seconds paused, for the benchmarks
+        self.queued = 0.0  # seconds waited for a seat, for the tests and benchmarks
+
+    def take_seat(self, wait: float = SEAT_WAIT) -> int | None:
+        """Lock a free seat and return its number, waiting up to ``wait`` seconds for
+        one; None if none came free (the render goes ahead without one)."""
+        start = time.monotonic()
+        try:
+            while True:
+                for seat in range(self.seats):
+                    try:
+                        fcntl.lockf(
+                            self.board.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SEATS_AT + seat
+                        )
+                    except OSError:
+                        continue
+                    return seat
+                if time.monotonic() - start >= wait:
+                    return None
+                time.sleep(SEAT_NAP)
+        finally:
+            self.queued += time.monotonic() - start
+
+    def leave_seat(self, seat: int | None) -> None:
+        if seat is not None:
+            fcntl.lockf(self.board.fd, fcntl.LOCK_UN, 1, SEATS_AT + seat)
 
     def __call__(self, signum, frame) -> None:
         now = time.monotonic()
@@ -199,13 +249,14 @@ class _Pauser:
 _pauser: _Pauser | None = None
 
 
-def start_worker(board_path: Path | None) -> None:
-    """In a render worker at its start: open the board the web processes write."""
+def start_worker(board_path: Path | None, seats: int = 1) -> None:
+    """In a render worker at its start: open the board the web processes write, where
+    ``seats`` renders may run at once."""
     global _pauser
     if board_path is None or not hasattr(signal, "setitimer"):
         return
     try:
-        _pauser = _Pauser(Board(board_path))
+        _pauser = _Pauser(Board(board_path), seats)
     except OSError:
         return
     signal.signal(signal.SIGALRM, _pauser)
@@ -217,12 +268,19 @@ def paused_seconds() -> float:
     return _pauser.paused if _pauser else 0.0
 
 
+def queued_seconds() -> float:
+    """How long this render worker has waited for a seat, in all (tests, benchmarks)."""
+    return _pauser.queued if _pauser else 0.0
+
+
 @contextlib.contextmanager
 def pausing() -> Iterator[None]:
-    """Around a render in a worker: pause whenever a page is being served."""
+    """Around a render in a worker: take a seat, then pause whenever a page is being
+    served."""
     if _pauser is None:
         yield
         return
+    seat = _pauser.take_seat()
     _pauser.rendering = True
     signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
     try:
@@ -230,3 +288,4 @@ def pausing() -> Iterator[None]:
     finally:
         _pauser.rendering = False
         signal.setitimer(signal.ITIMER_REAL, 0)
+        _pauser.leave_seat(seat)

@@ -31,9 +31,36 @@ time.sleep(60)
 """
 
 
+# A process that holds a render's seat (argv[2]) until it is killed.
+SEAT_HOLDER = """
+import fcntl, sys, time
+from pathlib import Path
+from app import serving
+board = serving.Board(Path(sys.argv[1]))
+fcntl.lockf(board.fd, fcntl.LOCK_EX, 1, serving.SEATS_AT + int(sys.argv[2]))
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
 @pytest.fixture
 def board_path(tmp_path):
     return tmp_path / "board"
+
+
+def hold_seat(board_path, seat: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SEAT_HOLDER, str(board_path), str(seat)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == "held\n"
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
 
 
 def start_claimer(board_path) -> tuple[subprocess.Popen, int]:
@@ -157,3 +184,62 @@ class TestRenderWorker:
             assert self.paused(pool) == 0
         finally:
             pool.shutdown()
+
+
+class TestSeats:
+    """Renders on the machine take turns: at most ``seats`` run at once."""
+
+    def test_a_render_waits_for_a_seat_another_process_holds(self, board_path):
+        pauser = serving._Pauser(serving.Board(board_path), seats=1)
+        holder = hold_seat(board_path, 0)
+        try:
+            start = time.monotonic()
+            assert pauser.take_seat(wait=0.3) is None  # held: waits, then goes ahead
+            assert time.monotonic() - start >= 0.3
+        finally:
+            stop(holder)
+        assert pauser.take_seat(wait=0.3) == 0  # freed when its holder died
+        assert pauser.queued >= 0.3
+
+    def test_a_second_seat_lets_a_second_render_in(self, board_path):
+        pauser = serving._Pauser(serving.Board(board_path), seats=2)
+        holder = hold_seat(board_path, 0)
+        try:
+            start = time.monotonic()
+            assert pauser.take_seat(wait=5) == 1
+            assert time.monotonic() - start < 1
+        finally:
+            stop(holder)
+
+    def test_a_seat_left_is_free_for_the_next(self, board_path):
+        pauser = serving._Pauser(serving.Board(board_path), seats=1)
+        pauser.leave_seat(pauser.take_seat(wait=0))
+        # Another process can take it now (the holder would hang on a held one).
+        stop(hold_seat(board_path, 0))
+
+    def test_a_pool_renders_only_once_a_seat_is_free(self, board_path):
+        settings = Settings(render_pause_board=str(board_path), renders_at_once=1)
+        pool = render.RenderPool(settings, workers=1)
+        try:
+            assert pool.submit(TestRenderWorker.HTML, "t").result(timeout=120)
+            holder = hold_seat(board_path, 0)
+            try:
+                waiting = pool.submit(TestRenderWorker.HTML, "t")
+                time.sleep(1.0)
+                assert not waiting.done()
+            finally:
+                stop(holder)
+            assert waiting.result(timeout=120).startswith(b"%PDF")
+            queued = pool._executor.submit(serving.queued_seconds).result(timeout=60)
+            assert queued >= 0.9
+        finally:
+            pool.shutdown()
+
+    @pytest.mark.parametrize(
+        ("setting", "cpus", "seats"), [(0, 2, 1), (0, 4, 3), (0, 1, 1), (2, 2, 2)]
+    )
+    def test_by_default_one_cpu_is_left_free_of_renders(self, monkeypatch, setting, cpus, seats):
+        monkeypatch.setattr(
+            serving.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False
+        )
+        assert serving.seats_for(setting) == seats

@@ -248,12 +248,12 @@ def _warm_up() -> None:
     gc.freeze()
 
 
-def _start_worker(board_path: Path | None) -> None:
+def _start_worker(board_path: Path | None, seats: int = 1) -> None:
     """A pool worker's start: below the web process's priority (again, in case its start
-    could not manage it: ``give_way`` sets, never adds), pausing while pages are served
-    (app.serving), then warmed up."""
+    could not manage it: ``give_way`` sets, never adds), taking turns with the machine's
+    other renders and pausing while pages are served (app.serving), then warmed up."""
     give_way()
-    serving.start_worker(board_path)
+    serving.start_worker(board_path, seats)
     _warm_up()
 
 
@@ -321,7 +321,10 @@ class RenderPool:
             max_workers=self.workers,
             mp_context=_context(),
             initializer=_start_worker,
-            initargs=(serving.path_for(settings.render_pause_board),),
+            initargs=(
+                serving.path_for(settings.render_pause_board),
+                serving.seats_for(settings.renders_at_once),
+            ),
             max_tasks_per_child=self.renders_per_worker,
         )
 
