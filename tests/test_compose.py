@@ -145,6 +145,17 @@ class TestTheServiceRole:
         assert volume_holding("db") is None
         assert "checkpoints" in _compose()["volumes"]
 
+    def test_the_renderer_and_the_app_share_one_serving_board(self):
+        """Containers do not share /dev/shm, the board's default: without a board in a
+        volume both mount, the renderer's workers would neither pause for pages nor take
+        turns (app/serving.py)."""
+        services = _compose()["services"]
+        board = PurePosixPath(services["app"]["environment"]["AUDIT_RENDER_PAUSE_BOARD"])
+        assert services["renderer"]["environment"]["AUDIT_RENDER_PAUSE_BOARD"] == str(board)
+        for service in ("app", "renderer"):
+            mounts = [v.split(":")[1] for v in services[service]["volumes"]]
+            assert any(board.is_relative_to(mount) for mount in mounts), service
+
 
 class TestTheImage:
     """The Dockerfile cannot be built here (no Docker engine): check what it says."""
