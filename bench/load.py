@@ -246,6 +246,7 @@ def run_locust(phase: Phase, round_: int, args, base: str, plan: Path, out: Path
     phase.errors += [f"locust task crashed: {crash}" for crash in crashes]
     phase.runs.append(
         f"p95 {percentile(run, 0.95):.0f} ms, load average {load:.2f} -> {os.getloadavg()[0]:.2f}"
+        f", stolen {after['steal'] - before['steal']:.1f} s"
     )
 
 
