@@ -33,7 +33,7 @@ What it guarantees: nothing that could stop a render for good. A slot unchanged 
 for long), and a render never waits more than ``MAX_PAUSE`` at a time before it runs
 for ``GRACE`` again, so under unbroken load it still gets about a tenth of a CPU; and
 a render waits at most ``SEAT_WAIT`` for a seat (one held by a worker that hangs) before
-it renders without one. Only
+it renders without one; a file system that cannot lock means no seats, not waits. Only
 processes on one machine share a board: a renderer in a container of its own, with
 CPUs of its own, has nothing to give way to.
 """
@@ -41,6 +41,7 @@ CPUs of its own, has nothing to give way to.
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
 import signal
@@ -68,7 +69,7 @@ MAX_PAUSE = 0.1  # the longest a render waits at a time...
 GRACE = 0.01  # ...before it runs this long without looking
 SEATS_AT = SIZE  # the first seat's byte in the board's file (past its end: locks only)
 SEAT_NAP = 0.005  # a render waiting for a seat tries again after this long
-SEAT_WAIT = 60.0  # ...and after this long renders without one
+SEAT_WAIT = 30.0  # ...and after this long renders without one (jobs allows a render 120 s)
 
 
 def default_path() -> Path:
@@ -201,22 +202,30 @@ class _Pauser:
         self.rendering = False  # the timer runs only while this is true
         self.paused = 0.0  # seconds paused, for the benchmarks
         self.queued = 0.0  # seconds waited for a seat, for the tests and benchmarks
+        self.left_at = -1.0  # when this worker last left a seat
 
     def take_seat(self, wait: float = SEAT_WAIT) -> int | None:
         """Lock a free seat and return its number, waiting up to ``wait`` seconds for
-        one; None if none came free (the render goes ahead without one)."""
+        one; None if none came free (the render goes ahead without one), or if the
+        board's file system cannot lock (then this worker stops asking)."""
         start = time.monotonic()
         try:
+            if start - self.left_at < 2 * SEAT_NAP:
+                # Just left one: let a worker that was waiting for it take it first.
+                time.sleep(2 * SEAT_NAP)
             while True:
                 for seat in range(self.seats):
                     try:
                         fcntl.lockf(
                             self.board.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SEATS_AT + seat
                         )
-                    except OSError:
-                        continue
+                    except OSError as exc:
+                        if exc.errno in (errno.EACCES, errno.EAGAIN):
+                            continue  # another process's
+                        self.seats = 0
+                        return None
                     return seat
-                if time.monotonic() - start >= wait:
+                if not self.seats or time.monotonic() - start >= wait:
                     return None
                 time.sleep(SEAT_NAP)
         finally:
@@ -225,6 +234,7 @@ class _Pauser:
     def leave_seat(self, seat: int | None) -> None:
         if seat is not None:
             fcntl.lockf(self.board.fd, fcntl.LOCK_UN, 1, SEATS_AT + seat)
+            self.left_at = time.monotonic()
 
     def __call__(self, signum, frame) -> None:
         now = time.monotonic()

