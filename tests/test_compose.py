@@ -16,6 +16,15 @@ def _compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+def volume_holding(service: dict, path: PurePosixPath) -> str | None:
+    """The volume a compose service mounts ``path`` in, if any."""
+    for volume in service.get("volumes", []):
+        name, mount = volume.split(":")[:2]
+        if path.is_relative_to(mount):
+            return name
+    return None
+
+
 def _setting_env_names() -> set[str]:
     names = set()
     for name, field in Settings.model_fields.items():
@@ -133,16 +142,9 @@ class TestTheServiceRole:
     def test_the_checkpoints_are_kept_in_a_volume_the_database_cannot_reach(self):
         services = _compose()["services"]
         path = PurePosixPath(services["app"]["environment"]["AUDIT_AUDIT_CHECKPOINT_PATH"])
-
-        def volume_holding(service: str) -> str | None:
-            for volume in services[service].get("volumes", []):
-                name, mount = volume.split(":")[:2]
-                if path.is_relative_to(mount):
-                    return name
-            return None
-
-        assert volume_holding("app") == volume_holding("migrate") == "checkpoints"
-        assert volume_holding("db") is None
+        held = {service: volume_holding(services[service], path) for service in services}
+        assert held["app"] == held["migrate"] == "checkpoints"
+        assert held["db"] is None
         assert "checkpoints" in _compose()["volumes"]
 
     def test_the_renderer_and_the_app_share_one_serving_board(self):
@@ -152,17 +154,10 @@ class TestTheServiceRole:
         services = _compose()["services"]
         board = PurePosixPath(services["app"]["environment"]["AUDIT_RENDER_PAUSE_BOARD"])
         assert services["renderer"]["environment"]["AUDIT_RENDER_PAUSE_BOARD"] == str(board)
-
-        def volume_holding(service: str) -> str | None:
-            for volume in services[service].get("volumes", []):
-                name, mount = volume.split(":")[:2]
-                if board.is_relative_to(mount):
-                    return name
-            return None
-
-        assert volume_holding("app") is not None
-        assert volume_holding("renderer") == volume_holding("app")
-        assert volume_holding("app") in _compose()["volumes"]  # a named volume, not a path
+        held = volume_holding(services["app"], board)
+        assert held is not None
+        assert volume_holding(services["renderer"], board) == held
+        assert held in _compose()["volumes"]  # a named volume, not a path
 
 
 class TestTheImage:
