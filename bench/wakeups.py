@@ -57,13 +57,11 @@ def briefing_html() -> str:
 
 
 def render_loop(board: Path, seats: int, stop, done) -> None:
-    """A render worker's life: its start (app.briefings.render._start_worker), then
-    renders one after another, each inside ``serving.pausing``."""
+    """A render worker's life: its start (the pool's initializer), then renders one
+    after another, each inside ``serving.pausing``."""
     from app.briefings import render
 
-    render.give_way()
-    serving.start_worker(board, seats)
-    render._warm_up()
+    render._start_worker(board, seats)
     html = briefing_html()
     while not stop.is_set():
         with serving.pausing():
